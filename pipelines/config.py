@@ -1,0 +1,130 @@
+"""Paths and trust configuration. Every command resolves the data directory here."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
+
+for _k, _v in {"DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "false",
+               "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+               "DAGSTER_DISABLE_TELEMETRY": "1"}.items():
+    os.environ.setdefault(_k, _v)
+
+
+def data_dir() -> Path:
+    """The data directory (DESTINATIONS_DATA_DIR, default ./data), absolute."""
+    return Path(os.environ.get("DESTINATIONS_DATA_DIR", "data")).expanduser().resolve()
+
+
+def config_dir() -> Path:
+    """Trust configuration: DESTINATIONS_CONFIG_DIR, else <data>/config if it exists, else ./config."""
+    env = os.environ.get("DESTINATIONS_CONFIG_DIR")
+    if env:
+        return Path(env).expanduser().resolve()
+    local = data_dir() / "config"
+    return local if local.is_dir() else PROJECT_ROOT / "config"
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path
+
+    @property
+    def raw(self) -> Path: return self.root / "raw"
+    @property
+    def academies_csv(self) -> Path: return self.raw / "academies.csv"
+    @property
+    def returns(self) -> Path: return self.raw / "returns"
+    @property
+    def fsq(self) -> Path: return self.raw / "fsq"
+    @property
+    def compass(self) -> Path: return self.raw / "compass"
+    @property
+    def benchmarks(self) -> Path: return self.raw / "benchmarks"
+    @property
+    def quarantine(self) -> Path: return self.root / "quarantine"
+    @property
+    def feedback(self) -> Path: return self.root / "feedback"
+    @property
+    def warehouse_dir(self) -> Path: return self.root / "warehouse"
+    @property
+    def warehouse(self) -> Path: return self.warehouse_dir / "warehouse.duckdb"
+    @property
+    def serving(self) -> Path: return self.warehouse_dir / "serving"
+    @property
+    def reports(self) -> Path: return self.root / "reports"
+    @property
+    def audit_log(self) -> Path: return self.root / "audit" / "submissions.jsonl"
+
+
+def paths(root: Path | None = None) -> Paths:
+    return Paths((root or data_dir()).resolve())
+
+
+def _load_yaml(name: str) -> dict:
+    p = config_dir() / name
+    if not p.exists():
+        p = PROJECT_ROOT / "config" / name
+    with open(p, encoding="utf-8") as fh:
+        return yaml.safe_load(fh) or {}
+
+
+def trust_config() -> dict:
+    return _load_yaml("trust.yaml")
+
+
+@dataclass(frozen=True)
+class Round:
+    id: str
+    kind: str  # intended | actual
+    label: str
+    due: str  # MM-DD
+    due_year_offset: int
+
+    def due_date(self, leaving_year: str) -> date:
+        start = int(leaving_year[:4])
+        month, day = (int(x) for x in self.due.split("-"))
+        return date(start + self.due_year_offset, month, day)
+
+
+def rounds() -> list[Round]:
+    return [Round(r["id"], r["kind"], r.get("label", r["id"]), str(r["due"]),
+                  int(r.get("due_year_offset", 0)))
+            for r in trust_config()["rounds"]]
+
+
+def round_ids() -> list[str]:
+    return [r.id for r in rounds()]
+
+
+def leaving_year_label(start_year: int) -> str:
+    """2024 -> '2024-25'."""
+    return f"{start_year}-{(start_year + 1) % 100:02d}"
+
+
+def is_leaving_year(text: str) -> bool:
+    if len(text) != 7 or text[4] != "-" or not (text[:4].isdigit() and text[5:].isdigit()):
+        return False
+    return leaving_year_label(int(text[:4])) == text
+
+
+@lru_cache(maxsize=1)
+def _codes_cached(mtime: float) -> dict[str, dict]:
+    import csv
+    with open(SEEDS_DIR / "destination_codes.csv", encoding="utf-8") as fh:
+        return {row["destination_code"]: row for row in csv.DictReader(fh)}
+
+
+def destination_codes() -> dict[str, dict]:
+    """The code list (dbt seed destination_codes.csv), keyed by code."""
+    p = SEEDS_DIR / "destination_codes.csv"
+    return _codes_cached(p.stat().st_mtime)
