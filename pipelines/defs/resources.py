@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -45,6 +47,7 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         resources={
             "warehouse": WarehouseResource(),
-            "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR)),
+            "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
+                                  dbt_executable=str(Path(sys.executable).parent / "dbt")),
         }
     )

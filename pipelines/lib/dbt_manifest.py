@@ -1,0 +1,56 @@
+"""Keep dbt's manifest in step with the models (Dagster builds its asset graph from it)."""
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from pipelines.config import DBT_PROJECT_DIR
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+def _newest_source_mtime() -> float:
+    newest = (DBT_PROJECT_DIR / "dbt_project.yml").stat().st_mtime
+    for sub in ("models", "seeds", "macros", "tests"):
+        for p in (DBT_PROJECT_DIR / sub).rglob("*"):
+            if p.is_file():
+                newest = max(newest, p.stat().st_mtime)
+    return newest
+
+
+def ensure_manifest(force: bool = False) -> Path:
+    """Run `dbt parse` when the manifest is missing or older than any model file."""
+    if not force and MANIFEST.exists() and MANIFEST.stat().st_mtime >= _newest_source_mtime():
+        return MANIFEST
+    MANIFEST.parent.mkdir(parents=True, exist_ok=True)
+    with open(MANIFEST.parent / ".parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not force and MANIFEST.exists() and MANIFEST.stat().st_mtime >= _newest_source_mtime():
+            return MANIFEST
+        dbt = Path(sys.executable).parent / "dbt"
+        env = {**os.environ, "DO_NOT_TRACK": "1"}
+        proc = subprocess.run(
+            [str(dbt), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+             "--profiles-dir", str(DBT_PROJECT_DIR)],
+            cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"dbt parse failed:\n{proc.stdout}\n{proc.stderr}")
+    return MANIFEST
+
+
+def mart_models() -> list[str]:
+    """Names of the dbt models materialised in the `marts` schema (published to serving)."""
+    import json
+    manifest = json.loads(ensure_manifest().read_text())
+    return sorted(
+        n["name"] for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n.get("schema") == "marts"
+        and n["config"].get("materialized") != "ephemeral" and n["config"].get("enabled", True)
+    )
