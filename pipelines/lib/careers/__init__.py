@@ -1,0 +1,1 @@
+"""Future Skills Questionnaire and Compass evaluations: synthetic data, reading, validation, landing."""
