@@ -1,0 +1,118 @@
+-- Destination counts and shares per level x academy x leaving year x key stage x round x
+-- breakdown (contract §7). Every breakdown of the seed is listed for every reported frame.
+{%- set counts = destination_count_definitions() %}
+
+with
+
+pupils as (
+    select * from {{ ref('int_destinations__pupil_breakdowns') }}
+),
+
+breakdowns as (
+    select * from {{ ref('breakdowns') }}
+),
+
+rounds as (
+    select * from {{ ref('stg_returns__rounds') }}
+),
+
+academies as (
+    select * from {{ ref('stg_returns__academies') }}
+),
+
+academy_counts as (
+    select
+        'academy' as level,
+        academy_urn,
+        leaving_year,
+        key_stage,
+        round,
+        breakdown_topic,
+        breakdown,
+        count(*) as cohort,
+        {{ destination_count_columns() }}
+    from pupils
+    group by all
+),
+
+-- trust totals: only academies that had joined by the cut-off for that leaving year
+trust_counts as (
+    select
+        'trust' as level,
+        cast(null as varchar) as academy_urn,
+        leaving_year,
+        key_stage,
+        round,
+        breakdown_topic,
+        breakdown,
+        count(*) as cohort,
+        {{ destination_count_columns() }}
+    from pupils
+    where counts_in_trust_totals
+    group by all
+),
+
+all_counts as (
+    select * from academy_counts
+    union all
+    select * from trust_counts
+),
+
+frames as (
+    select distinct level, academy_urn, leaving_year, key_stage, round
+    from all_counts
+),
+
+grid as (
+    select
+        frames.*,
+        breakdowns.breakdown_topic,
+        breakdowns.breakdown,
+        breakdowns.topic_order,
+        breakdowns.breakdown_order
+    from frames
+    cross join breakdowns
+),
+
+final as (
+    select
+        ---------- keys
+        grid.level,
+        grid.academy_urn,
+        academies.academy_name,
+        grid.leaving_year,
+        grid.key_stage,
+        grid.round,
+        rounds.round_kind,
+        rounds.round_order,
+        grid.breakdown_topic,
+        grid.breakdown,
+        grid.topic_order,
+        grid.breakdown_order,
+
+        ---------- counts
+        cast(coalesce(all_counts.cohort, 0) as bigint) as cohort,
+        {%- for name, _ in counts %}
+        cast(coalesce(all_counts.{{ name }}, 0) as bigint) as {{ name }},
+        {%- endfor %}
+
+        ---------- shares of cohort (unrounded, 0-100)
+        {%- for name, _ in counts %}
+        {{ pct('coalesce(all_counts.' ~ name ~ ', 0)', 'coalesce(all_counts.cohort, 0)') }}
+            as {{ name }}_pct{{ "," if not loop.last }}
+        {%- endfor %}
+
+    from grid
+    left join all_counts
+        on grid.level = all_counts.level
+        and grid.academy_urn is not distinct from all_counts.academy_urn
+        and grid.leaving_year = all_counts.leaving_year
+        and grid.key_stage = all_counts.key_stage
+        and grid.round = all_counts.round
+        and grid.breakdown_topic = all_counts.breakdown_topic
+        and grid.breakdown = all_counts.breakdown
+    left join rounds on grid.round = rounds.round
+    left join academies on grid.academy_urn = academies.academy_urn
+)
+
+select * from final

@@ -1,0 +1,101 @@
+"""Helpers for mart tests: a temp warehouse with raw tables, pupil rows, and a real dbt build."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.config import DBT_PROJECT_DIR, PROJECT_ROOT
+from pipelines.lib.warehouse import RETURN_COLUMNS, ensure_raw_tables
+
+DBT = Path(sys.executable).parent / "dbt"
+
+DEFAULT_ROUNDS = [
+    ("R1", "intended", "Autumn intended", 1, "12-15", 0),
+    ("R2", "intended", "Summer intended", 2, "05-31", 1),
+    ("R3", "actual", "Actual destination", 3, "11-30", 1),
+]
+
+RETURN_SCHEMA = {
+    "academy_urn": pl.Utf8, "leaving_year": pl.Utf8, "round": pl.Utf8, "upn": pl.Utf8,
+    "upn_is_temporary": pl.Boolean, "year_group": pl.Int32, "sex": pl.Utf8,
+    "disadvantaged": pl.Boolean, "sen_provision": pl.Utf8, "destination_code": pl.Utf8,
+    "fsm_eligible": pl.Boolean, "looked_after": pl.Boolean, "ethnicity": pl.Utf8,
+    "route": pl.Utf8, "provider": pl.Utf8, "provider_id": pl.Utf8, "level": pl.Utf8,
+    "september_guarantee": pl.Utf8, "consent_follow_up": pl.Boolean,
+    "date_ascertained": pl.Date, "source_file": pl.Utf8, "file_sha256": pl.Utf8,
+    "source_row": pl.Int32,
+}
+
+
+def pupil_row(**kw) -> dict:
+    """A raw.destination_returns row with sensible defaults for the columns not given."""
+    row = {c: None for c in RETURN_COLUMNS}
+    row.update(upn_is_temporary=False, year_group=11, sex="F", disadvantaged=False,
+               sen_provision="N", round="R3", leaving_year="2024-25",
+               source_file="test.csv", file_sha256="0" * 64)
+    row.update(kw)
+    if row.get("source_row") is None:
+        row["source_row"] = 1
+    return row
+
+
+def load_raw(warehouse: Path, pupils: list[dict], academies: list[dict],
+             rounds: list[tuple] = DEFAULT_ROUNDS, goals: pl.DataFrame | None = None,
+             neet_risk_weights: pl.DataFrame | None = None) -> None:
+    """Create the raw tables in `warehouse` and fill them (replacing what was there)."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(warehouse))
+    try:
+        ensure_raw_tables(con)
+        for t in ("destination_returns", "academies", "rounds"):
+            con.execute(f"delete from raw.{t}")
+        frame = pl.DataFrame(pupils, schema=RETURN_SCHEMA) if pupils else None
+        if frame is not None:
+            con.register("_p", frame.to_arrow())
+            cols = ", ".join(RETURN_COLUMNS)
+            con.execute(f"insert into raw.destination_returns ({cols}) select {cols} from _p")
+        acad = pl.DataFrame(academies, schema={
+            "urn": pl.Utf8, "name": pl.Utf8, "la_code": pl.Utf8, "phase": pl.Utf8,
+            "has_sixth_form": pl.Boolean, "joined_trust": pl.Date})
+        con.register("_a", acad.to_arrow())
+        con.execute("insert into raw.academies select * from _a")
+        con.executemany("insert into raw.rounds values (?, ?, ?, ?, ?, ?)", list(rounds))
+        from pipelines.lib.goals import default_goals_frame, default_neet_risk_frame, write_config_tables
+        write_config_tables(con, goals if goals is not None else default_goals_frame(),
+                            neet_risk_weights if neet_risk_weights is not None else default_neet_risk_frame())
+    finally:
+        con.close()
+
+
+def academy(urn: str, la_code: str = "352", joined: date = date(2015, 9, 1), name: str | None = None) -> dict:
+    return {"urn": urn, "name": name or f"Academy {urn}", "la_code": la_code,
+            "phase": "secondary", "has_sixth_form": True, "joined_trust": joined}
+
+
+def run_dbt(warehouse: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run dbt against `warehouse` (a separate target path per warehouse, so tests never clash)."""
+    env = {**os.environ, "DESTINATIONS_WAREHOUSE_PATH": str(warehouse), "DO_NOT_TRACK": "1"}
+    target = warehouse.parent / "dbt_target"
+    cmd = [str(DBT), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+           str(DBT_PROJECT_DIR), "--target-path", str(target), "--log-path", str(warehouse.parent / "dbt_logs")]
+    proc = subprocess.run(cmd, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"dbt {' '.join(args)} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-2000:]}")
+    return proc
+
+
+def query(warehouse: Path, sql: str, params: list | None = None) -> pl.DataFrame:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql, params or []).pl()
+    finally:
+        con.close()
+
+
+__all__ = ["PROJECT_ROOT", "academy", "load_raw", "pupil_row", "query", "run_dbt"]
