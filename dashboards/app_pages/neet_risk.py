@@ -1,0 +1,38 @@
+"""NEET risk: current pupils at risk, with the reasons. Academy users and the data team only."""
+import streamlit as st
+
+from dashboards.lib import charts, data, ui
+
+ctx = ui.page("NEET risk", "trust_admin", "academy",
+              caption="Pupils whose latest return or profile suggests they may become NEET, with the "
+                      "reasons. Personal data: use it to plan support, do not forward it.")
+risk = ctx.load("neet_risk_pupils", "neet_risk", "neet_risk_list")
+if not risk.ok:
+    ui.not_published("NEET risk list", risk)
+    st.stop()
+fr = risk.frame
+st.sidebar.header("Filters")
+if "leaving_year" in fr:
+    ys = sorted(fr["leaving_year"].dropna().unique())
+    year = ui.choose("Leaving year", ys, "f_year", ui.latest_year(ys), qp="year")
+    fr = fr[fr["leaving_year"] == year]
+col = data.academy_col(fr)
+opts = sorted(fr[col].dropna().unique()) if col else []
+if ctx.user.role == "academy":
+    opts = [u for u in opts if u in ctx.user.urns]
+choice = ui.choose("Academy", ["__all__"] + opts, "f_risk_academy", "__all__",
+                   fmt=lambda u: "All my academies" if u == "__all__" and ctx.user.role == "academy"
+                   else "All academies" if u == "__all__" else ctx.academy_label(u))
+if col and choice != "__all__":
+    fr = fr[fr[col] == choice]
+reason_col = ui.find_col(fr, "reason", numeric=False)
+if reason_col and len(fr):
+    reasons = fr[reason_col].dropna().astype(str).str.split(r"\s*[;|]\s*").explode()
+    counts = reasons.value_counts().rename_axis("reason").reset_index(name="pupils")
+    if len(counts):
+        top = counts.iloc[0]
+        st.plotly_chart(charts.bars(counts, "pupils", "reason",
+                                    f"{len(fr)} pupils at risk; most common reason: {top['reason']} "
+                                    f"({top['pupils']})", orientation="h"), key="risk_reasons")
+st.metric("Pupils on the list", f"{len(fr):,}")
+ui.table(ui.label_academies(ctx, fr), False, "neet_risk_list", key="risk", exclude={"risk_score"})
