@@ -1,0 +1,172 @@
+"""The landing layout for returns, feedback sidecars and the audit log.
+
+raw/returns/<URN>/<YYYY-YY>/<round>/<file>               accepted (and directly landed) files
+raw/returns/<URN>/<YYYY-YY>/<round>/<file>.feedback.html  feedback report for that file
+raw/returns/<URN>/<YYYY-YY>/<round>/<file>.feedback.json  outcome + problems (machine-readable)
+quarantine/<URN>/<YYYY-YY>/<round>/<file>(.feedback.*)    rejected files with their feedback
+audit/submissions.jsonl                                   one JSON line per submission event
+
+Raw files are never modified or deleted; files only move from the landing zone
+to quarantine when the pipeline rejects a file that arrived there directly.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pipelines.config as cfg
+
+FEEDBACK_HTML = ".feedback.html"
+FEEDBACK_JSON = ".feedback.json"
+SIDECAR_SUFFIXES = (FEEDBACK_HTML, FEEDBACK_JSON)
+URN_RE = re.compile(r"^\d{6}$")
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(ts: datetime) -> str:
+    return ts.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def is_data_file(path: Path) -> bool:
+    """A submitted return, not one of our sidecars, a temp file or a hidden file."""
+    name = path.name
+    return (path.is_file() and not name.startswith((".", "~$"))
+            and not name.endswith(SIDECAR_SUFFIXES) and not name.endswith(".tmp"))
+
+
+def partition_dir(root: Path, urn: str, leaving_year: str, round_id: str) -> Path:
+    return root / urn / leaving_year / round_id
+
+
+def safe_name(name: str) -> str:
+    base = Path(name).name or "return"
+    base = re.sub(r"[^A-Za-z0-9._ -]+", "_", base).strip(" .") or "return"
+    return base[-120:]
+
+
+def stamped_name(original: str, sha: str, when: datetime) -> str:
+    return f"{when.strftime('%Y%m%dT%H%M%S%fZ')}_{sha[:8]}_{safe_name(original)}"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def sidecar(path: Path, suffix: str) -> Path:
+    return path.with_name(path.name + suffix)
+
+
+def read_sidecar(path: Path) -> dict | None:
+    p = sidecar(path, FEEDBACK_JSON)
+    if not p.exists():
+        return None
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def relpath(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def append_audit(p: cfg.Paths, event: dict) -> None:
+    """Append one line to audit/submissions.jsonl (who, what, when, sha256, outcome)."""
+    log = p.audit_log
+    log.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(event, sort_keys=True, default=str)
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    path: Path
+    academy_urn: str
+    leaving_year: str
+    round_id: str
+
+
+def parse_landing_path(rel_parts: tuple[str, ...], rounds: list[str]) -> tuple[str, str, str] | str:
+    """(urn, year, round) from the parts under raw/returns/, or a plain-English reason it is unusable."""
+    if len(rel_parts) != 4:
+        return ("a return must be filed as raw/returns/<URN>/<YYYY-YY>/<round>/<file>; "
+                f"this path has {len(rel_parts)} levels")
+    urn, year, rnd, _ = rel_parts
+    if not URN_RE.match(urn):
+        return f"'{urn}' is not a 6-digit URN"
+    if not cfg.is_leaving_year(year):
+        return f"'{year}' is not a leaving year like 2024-25"
+    if rnd not in rounds:
+        return f"'{rnd}' is not a configured round ({', '.join(rounds)})"
+    return urn, year, rnd
+
+
+def scan_landing(root: Path, rounds: list[str]) -> tuple[list[LandedFile], list[tuple[str, str]]]:
+    """All data files under raw/returns (or quarantine); plus (path, reason) for unusable paths."""
+    good: list[LandedFile] = []
+    bad: list[tuple[str, str]] = []
+    if not root.exists():
+        return good, bad
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for fn in filenames:
+            path = Path(dirpath) / fn
+            if not is_data_file(path):
+                continue
+            parts = path.relative_to(root).parts
+            parsed = parse_landing_path(parts, rounds)
+            if isinstance(parsed, str):
+                bad.append((path.relative_to(root).as_posix(), parsed))
+            else:
+                good.append(LandedFile(path, *parsed))
+    good.sort(key=lambda f: f.path.as_posix())
+    bad.sort()
+    return good, bad
+
+
+def partition_files(root: Path, leaving_year: str, round_id: str) -> list[LandedFile]:
+    """Data files of one leaving year x round under root (raw/returns or quarantine)."""
+    out = []
+    if not root.exists():
+        return out
+    for urn_dir in sorted(root.iterdir()):
+        if not urn_dir.is_dir() or not URN_RE.match(urn_dir.name):
+            continue
+        d = urn_dir / leaving_year / round_id
+        if d.is_dir():
+            for f in sorted(d.iterdir()):
+                if is_data_file(f):
+                    out.append(LandedFile(f, urn_dir.name, leaving_year, round_id))
+    return out

@@ -1,0 +1,216 @@
+"""Submit one academy return: validate, file it (landing zone or quarantine), feed back, audit.
+
+`submit_file` is what `destinations submit` and the dashboard's Upload page call.
+It never writes the warehouse (the pipeline is its single writer): accepted files
+land in raw/returns/<URN>/<YYYY-YY>/<round>/ and the `destination_returns` asset
+(sensor or `destinations run`) loads them, re-checking them exactly the same way.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import pipelines.config as cfg
+from pipelines.lib.problems import Problem
+from pipelines.lib.returns import store
+from pipelines.lib.returns.context import build_context, read_only_warehouse
+from pipelines.lib.returns.feedback import FeedbackInfo, render_html, summary_text
+from pipelines.lib.returns.reader import read_return
+from pipelines.lib.returns.validate import Changes, ValidationContext, ValidationResult, validate_return
+
+
+@dataclass
+class SubmissionOutcome:
+    status: str                      # accepted | accepted_with_warnings | rejected | unchanged
+    exit_code: int                   # 0 accepted/unchanged, 1 rejected
+    problems: list[Problem] = field(default_factory=list)
+    rows_total: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    warnings: int = 0
+    stored_path: Path | None = None  # where the file was filed (landing zone or quarantine)
+    report_path: Path | None = None  # the HTML feedback report
+    summary_text: str = ""
+    sha256: str = ""
+    academy_urn: str = ""
+    leaving_year: str = ""
+    round_id: str = ""
+
+
+def check_arguments(academy_urn: str, leaving_year: str, round_id: str) -> str | None:
+    """None when the arguments are usable, else what is wrong (the CLI exits 2)."""
+    if not store.URN_RE.match(str(academy_urn or "")):
+        return f"--urn must be a 6-digit URN, got {academy_urn!r}"
+    if not cfg.is_leaving_year(str(leaving_year or "")):
+        return f"--year must be a leaving year like 2024-25, got {leaving_year!r}"
+    ids = cfg.round_ids()
+    if round_id not in ids:
+        return f"--round must be one of {', '.join(ids)}, got {round_id!r}"
+    return None
+
+
+def round_label(round_id: str) -> str:
+    return next((r.label for r in cfg.rounds() if r.id == round_id), round_id)
+
+
+def due_and_late(leaving_year: str, round_id: str, submitted_at: datetime) -> tuple[str | None, bool]:
+    r = next((r for r in cfg.rounds() if r.id == round_id), None)
+    if r is None:
+        return None, False
+    due = r.due_date(leaving_year)
+    return due.isoformat(), submitted_at.date() > due
+
+
+def evaluate(data: bytes, name: str, ctx: ValidationContext) -> ValidationResult:
+    """Read and validate: the one code path shared by `submit` and the pipeline."""
+    read = read_return(data, name)
+    return validate_return(read, ctx, file=name)
+
+
+def feedback_info(*, name: str, ctx: ValidationContext, result: ValidationResult, status: str,
+                  submitted_at: datetime, submitted_by: str, sha: str) -> FeedbackInfo:
+    due, late = due_and_late(ctx.leaving_year, ctx.round_id, submitted_at)
+    return FeedbackInfo(
+        file_name=name, academy_urn=ctx.academy_urn, academy_name=ctx.academy_name,
+        leaving_year=ctx.leaving_year, round_id=ctx.round_id, round_label=round_label(ctx.round_id),
+        status=status, submitted_at=store.iso(submitted_at), submitted_by=submitted_by, sha256=sha,
+        rows_total=result.rows_total, rows_accepted=result.rows_accepted,
+        rows_rejected=result.rows_rejected, problems=result.problems, changes=result.changes,
+        due_date=due, is_late=late, notes=list(ctx.notes))
+
+
+def sidecar_payload(info: FeedbackInfo, stored: Path, root: Path) -> dict:
+    return {
+        "sha256": info.sha256, "academy_urn": info.academy_urn, "leaving_year": info.leaving_year,
+        "round": info.round_id, "original_name": info.file_name,
+        "stored_path": store.relpath(stored, root),
+        "feedback_path": store.relpath(store.sidecar(stored, store.FEEDBACK_HTML), root),
+        "submitted_at": info.submitted_at, "submitted_by": info.submitted_by, "status": info.status,
+        "rows_total": info.rows_total, "rows_accepted": info.rows_accepted,
+        "rows_rejected": info.rows_rejected, "errors": info.errors, "warnings": info.warnings,
+        "due_date": info.due_date, "is_late": info.is_late,
+        "changes": info.changes.as_dict() if info.changes else None,
+        "notes": info.notes,
+        "problems": [p.as_dict() for p in info.problems],
+    }
+
+
+def write_feedback(stored: Path, info: FeedbackInfo, root: Path) -> tuple[Path, bool]:
+    """Write <file>.feedback.html/.json next to the file; only when the content changed. (html path, written)."""
+    payload = sidecar_payload(info, stored, root)
+    jpath = store.sidecar(stored, store.FEEDBACK_JSON)
+    hpath = store.sidecar(stored, store.FEEDBACK_HTML)
+    text = json.dumps(payload, indent=1, sort_keys=True, default=str)
+    if jpath.exists() and hpath.exists() and jpath.read_text(encoding="utf-8") == text:
+        return hpath, False
+    store.write_atomic(hpath, render_html(info).encode("utf-8"))
+    store.write_atomic(jpath, text.encode("utf-8"))
+    return hpath, True
+
+
+def problems_from_payload(payload: dict) -> list[Problem]:
+    return [Problem(**p) for p in payload.get("problems", [])]
+
+
+def latest_in(directory: Path, academy_urn: str, leaving_year: str, round_id: str,
+              statuses: tuple[str, ...]) -> tuple[Path, dict] | None:
+    """Newest file in a partition folder whose sidecar status is one of `statuses`."""
+    best = None
+    if not directory.is_dir():
+        return None
+    for f in directory.iterdir():
+        if not store.is_data_file(f):
+            continue
+        meta = store.read_sidecar(f)
+        if not meta or meta.get("status") not in statuses:
+            continue
+        key = (meta.get("submitted_at", ""), f.name)
+        if best is None or key > best[0]:
+            best = (key, f, meta)
+    return (best[1], best[2]) if best else None
+
+
+def submit_file(file: Path, *, academy_urn: str, leaving_year: str, round_id: str,
+                submitted_by: str = "cli", data_dir: Path | None = None,
+                original_name: str | None = None) -> SubmissionOutcome:
+    """Validate one return and file it; see the module docstring. Raises ValueError on bad arguments."""
+    problem = check_arguments(academy_urn, leaving_year, round_id)
+    if problem:
+        raise ValueError(problem)
+    file = Path(file)
+    if not file.is_file():
+        raise ValueError(f"file not found: {file}")
+    p = cfg.paths(data_dir)
+    name = original_name or file.name
+    data = file.read_bytes()
+    sha = store.sha256_bytes(data)
+    now = store.utc_now()
+    landing = store.partition_dir(p.returns, academy_urn, leaving_year, round_id)
+    quarantine = store.partition_dir(p.quarantine, academy_urn, leaving_year, round_id)
+
+    # identical re-upload: nothing changes
+    current = latest_in(landing, academy_urn, leaving_year, round_id,
+                        ("accepted", "accepted_with_warnings"))
+    last_rejected = latest_in(quarantine, academy_urn, leaving_year, round_id, ("rejected",))
+    for found, status in ((current, "unchanged"), (last_rejected, "rejected")):
+        if found and found[1].get("sha256") == sha:
+            if status == "rejected" and current and current[1].get("submitted_at", "") > found[1].get("submitted_at", ""):
+                continue
+            return _repeat_outcome(p, found[0], found[1], status, name, submitted_by, now)
+
+    with read_only_warehouse(p) as con:
+        ctx = build_context(p, academy_urn, leaving_year, round_id, con)
+    result = evaluate(data, name, ctx)
+    status = result.status
+    target_dir = quarantine if status == "rejected" else landing
+    stored = target_dir / store.stamped_name(name, sha, now)
+    store.write_atomic(stored, data)
+    info = feedback_info(name=name, ctx=ctx, result=result, status=status, submitted_at=now,
+                         submitted_by=submitted_by, sha=sha)
+    report, _ = write_feedback(stored, info, p.root)
+    store.append_audit(p, {
+        "event": "submit", "at": store.iso(now), "by": submitted_by, "academy_urn": academy_urn,
+        "leaving_year": leaving_year, "round": round_id, "original_name": name, "sha256": sha,
+        "bytes": len(data), "status": status, "stored_path": store.relpath(stored, p.root),
+        "feedback_path": store.relpath(report, p.root), "rows_total": result.rows_total,
+        "rows_accepted": result.rows_accepted, "rows_rejected": result.rows_rejected,
+        "warnings": result.warnings,
+    })
+    return SubmissionOutcome(
+        status=status, exit_code=1 if status == "rejected" else 0, problems=result.problems,
+        rows_total=result.rows_total, rows_accepted=result.rows_accepted,
+        rows_rejected=result.rows_rejected, warnings=result.warnings, stored_path=stored,
+        report_path=report, summary_text=summary_text(info, str(report)), sha256=sha,
+        academy_urn=academy_urn, leaving_year=leaving_year, round_id=round_id)
+
+
+def _repeat_outcome(p: cfg.Paths, stored: Path, meta: dict, status: str, name: str,
+                    submitted_by: str, now: datetime) -> SubmissionOutcome:
+    problems = problems_from_payload(meta)
+    report = store.sidecar(stored, store.FEEDBACK_HTML)
+    info = FeedbackInfo(
+        file_name=name, academy_urn=meta["academy_urn"], academy_name=None,
+        leaving_year=meta["leaving_year"], round_id=meta["round"], round_label=round_label(meta["round"]),
+        status=status, submitted_at=store.iso(now), submitted_by=submitted_by, sha256=meta["sha256"],
+        rows_total=meta.get("rows_total", 0), rows_accepted=meta.get("rows_accepted", 0),
+        rows_rejected=meta.get("rows_rejected", 0), problems=problems,
+        changes=None,
+        notes=[f"identical to {meta.get('original_name')} submitted {meta.get('submitted_at')}; "
+               "no new copy was stored"])
+    store.append_audit(p, {
+        "event": "submit", "at": store.iso(now), "by": submitted_by, "academy_urn": meta["academy_urn"],
+        "leaving_year": meta["leaving_year"], "round": meta["round"], "original_name": name,
+        "sha256": meta["sha256"], "status": status, "stored_path": store.relpath(stored, p.root),
+        "feedback_path": store.relpath(report, p.root), "duplicate_of": store.relpath(stored, p.root),
+    })
+    return SubmissionOutcome(
+        status=status, exit_code=1 if status == "rejected" else 0, problems=problems,
+        rows_total=info.rows_total, rows_accepted=info.rows_accepted, rows_rejected=info.rows_rejected,
+        warnings=info.warnings, stored_path=stored, report_path=report,
+        summary_text=summary_text(info, str(report)), sha256=meta["sha256"],
+        academy_urn=meta["academy_urn"], leaving_year=meta["leaving_year"], round_id=meta["round"])
+
+
+__all__ = ["SubmissionOutcome", "submit_file", "check_arguments", "evaluate", "Changes"]
