@@ -21,15 +21,17 @@ KS4_1618_TARGETS = {"positive_pct": 79.0, "apprenticeship_pct_male": 8.3,
 # ---- Latent readiness: z = academy effect + group effects + N(0, Z_SD);
 # a pupil's actual destination is not positive when z + N(0, E_SD) < threshold.
 Z_SD, E_SD = 0.8, 0.6
-Z_EFFECT = {"male": -0.07, "disadvantaged": -0.58, "sen_support": -0.30, "ehc": -0.22}
+Z_EFFECT = {"male": -0.07, "disadvantaged": -0.54, "sen_support": -0.30, "ehc": -0.22}
 KS4_THRESHOLD = -1.80
-KS1618_THRESHOLD = -0.90
+KS1618_THRESHOLD = -1.00
+# Boys are less often in a sustained destination after 16-18 (82.5% girls vs 76.6% boys).
+KS1618_MALE_SHIFT = -0.22
 
 # ---- Positive destinations: category weights (female, not disadvantaged, no SEN) and
 # multiplicative effects. KS4 categories:
 KS4_CATS = ["school_sixth_form", "sixth_form_college", "further_education", "other_education",
             "apprenticeship", "employment", "training"]
-KS4_BASE = [0.455, 0.165, 0.305, 0.006, 0.028, 0.034, 0.006]
+KS4_BASE = [0.455, 0.19, 0.295, 0.006, 0.028, 0.034, 0.006]
 KS4_MULT = {
     "male":          [0.93, 0.77, 1.12, 1.0, 1.75, 1.15, 1.1],
     "disadvantaged": [0.62, 0.76, 1.45, 1.5, 0.75, 1.65, 2.0],
@@ -60,7 +62,7 @@ SIXTH_FORM_EXIT = (0.06, 0.91, 0.03)
 EXTERNAL_JOINER_SHARE = 0.22
 
 # ---- Not positive: NEET / not known / other split ----
-KS4_NEGATIVE_SPLIT = {"neet": 0.49, "not_known": 0.38, "re_engagement": 0.125, "custody": 0.005}
+KS4_NEGATIVE_SPLIT = {"neet": 0.40, "not_known": 0.47, "re_engagement": 0.125, "custody": 0.005}
 KS5_NEGATIVE_SPLIT = {"neet": 0.33, "not_known": 0.30, "gap_year": 0.34, "re_engagement": 0.025,
                       "custody": 0.005}
 

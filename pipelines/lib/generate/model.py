@@ -79,7 +79,8 @@ def actual_destinations(rng: np.random.Generator, reg: pl.DataFrame, acad: np.nd
     male, dis, sen = ch["male"], ch["disadvantaged"], ch["sen"]
     ks4 = key_stage == "KS4"
     thr = C.KS4_THRESHOLD if ks4 else C.KS1618_THRESHOLD
-    negative = ch["z"] + rng.normal(0, C.E_SD, n) < thr
+    shift = 0.0 if ks4 else C.KS1618_MALE_SHIFT * ch["male"]
+    negative = ch["z"] + shift + rng.normal(0, C.E_SD, n) < thr
     phase = reg["phase"].to_numpy()[acad]
     has_sf = reg["has_sixth_form"].to_numpy()[acad]
     flags = {"male": male, "disadvantaged": dis, "sen_support": sen == 1, "ehc": sen == 2}

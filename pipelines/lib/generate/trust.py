@@ -160,14 +160,14 @@ def _year_rounds(reg: pl.DataFrame, cohort: pl.DataFrame, start: int, seed: int)
     return out
 
 
-def _date_ascertained(df: pl.DataFrame, start: int, round_id: str, submitted: date) -> pl.Series:
-    lo = _d(start, WINDOW[round_id][0])
-    hi = min(_d(start, WINDOW[round_id][1]), submitted - timedelta(days=1))
-    if hi < lo:
-        lo = hi - timedelta(days=7)
-    span = (hi - lo).days + 1
-    days = np.floor(df["_day_u"].to_numpy() * span).astype(int)
-    return pl.Series("date_ascertained", [(lo + timedelta(days=int(d))).isoformat() for d in days])
+def _date_ascertained(u: np.ndarray, start: int, round_id: str, submitted: np.ndarray) -> pl.Series:
+    """A date in the round's window, before the file was submitted (u uniform in [0, 1))."""
+    lo = np.datetime64(_d(start, WINDOW[round_id][0]), "D")
+    hi = np.minimum(np.datetime64(_d(start, WINDOW[round_id][1]), "D"), submitted - np.timedelta64(1, "D"))
+    lo = np.minimum(lo, hi - np.timedelta64(7, "D"))
+    span = (hi - lo).astype(np.int64) + 1
+    days = np.floor(u * span).astype(np.int64)
+    return pl.Series("date_ascertained", np.datetime_as_string(lo + days, unit="D").astype(str))
 
 
 def _yn(col: str) -> pl.Expr:
@@ -184,8 +184,10 @@ def _as_file_frame(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def generate_trust(out: Path, *, academies: int | None = None, years: int = 4, seed: int = 42,
-                   scale: str = "small") -> dict:
-    """Write a synthetic trust (register, returns, truth) under out; returns a summary."""
+                   scale: str = "small", with_careers: bool = True) -> dict:
+    """Write a synthetic trust (register, returns, truth) under out; returns a summary.
+
+    with_careers=False skips the FSQ/Compass hook (pipelines.lib.careers.synthetic)."""
     if scale not in SCALES:
         raise GenerateError(f"scale must be one of {', '.join(SCALES)}, not {scale!r}")
     if academies is not None and not (1 <= academies <= 20000):
@@ -227,24 +229,31 @@ def generate_trust(out: Path, *, academies: int | None = None, years: int = 4, s
         for r, df in per_round.items():
             if s == CURRENT_START and r != "R1":
                 continue
-            df = df.filter(~pl.col("_absent"))
-            for (ai,), part in df.partition_by("academy_idx", as_dict=True, maintain_order=True).items():
-                key = (ai, s, r)
-                if key not in sched:
-                    continue
-                fmt, when = sched[key]
-                part = part.with_columns(_date_ascertained(part, s, r, when.date()))
-                fname = file_name(fmt, urns[ai], ly, r)
-                rel = Path("raw", "returns", urns[ai], ly, r, fname)
-                data = render(_as_file_frame(part), fmt,
+            files = {ai: v for (ai, s2, r2), v in sched.items() if s2 == s and r2 == r}
+            if not files:
+                continue
+            df = df.filter(~pl.col("_absent") & pl.col("academy_idx").is_in(list(files)))
+            sub_day = np.array([files[ai][1].date() for ai in df["academy_idx"].to_list()],
+                               dtype="datetime64[D]") if df.height else np.array([], "datetime64[D]")
+            df = df.with_columns(_date_ascertained(df["_day_u"].to_numpy(), s, r, sub_day))
+            meta = pl.DataFrame({
+                "academy_idx": np.array(list(files), dtype=np.int64),
+                "source_file": [Path("raw", "returns", urns[ai], ly, r,
+                                     file_name(files[ai][0], urns[ai], ly, r)).as_posix() for ai in files],
+                "submitted_at": [files[ai][1].isoformat() for ai in files],
+            })
+            df = df.join(meta, on="academy_idx", how="left", maintain_order="left")
+            ff = _as_file_frame(df).with_columns(df["academy_idx"])
+            for (ai,), part in ff.partition_by("academy_idx", as_dict=True, maintain_order=True).items():
+                fmt, when = files[ai]
+                rel = Path("raw", "returns", urns[ai], ly, r, file_name(fmt, urns[ai], ly, r))
+                data = render(part, fmt,
                               title=f"{names[ai]} ({urns[ai]}) – leaving year {ly}, round {r}",
                               created=when.replace(tzinfo=None))
                 write_file(out / rel, data, when.timestamp())
                 files_written += 1
-                truth_rows.append(part.drop("_absent", "_day_u").with_columns(
-                    pl.lit(ly).alias("leaving_year"), pl.lit(r).alias("round"),
-                    pl.lit(rel.as_posix()).alias("source_file"),
-                    pl.lit(when.isoformat()).alias("submitted_at")))
+            truth_rows.append(df.drop("_absent", "_day_u").with_columns(
+                pl.lit(ly).alias("leaving_year"), pl.lit(r).alias("round")))
     # Register and truth.
     stamp = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc).timestamp()
     reg_csv = register_csv_frame(reg)
@@ -273,15 +282,17 @@ def generate_trust(out: Path, *, academies: int | None = None, years: int = 4, s
         "pupils_per_year": pupils_per_year,
         "return_rows": pupils.height,
     }
-    (truth / MARKER).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    marker = {k: v for k, v in summary.items() if k != "out"}  # byte-identical wherever written
+    (truth / MARKER).write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     for p in truth.iterdir():
         import os
         os.utime(p, (stamp, stamp))
-    _careers_hook(out, reg_csv, leavers, seed, scale)
+    if with_careers:
+        summary["careers"] = _careers_hook(out, reg_csv, leavers, seed, scale)
     return summary
 
 
-def _careers_hook(out: Path, register: pl.DataFrame, leavers: pl.DataFrame, seed: int, scale: str) -> None:
+def _careers_hook(out: Path, register: pl.DataFrame, leavers: pl.DataFrame, seed: int, scale: str):
     """FSQ / Compass data from the careers generator, when that module is installed."""
     import importlib
 
@@ -290,8 +301,8 @@ def _careers_hook(out: Path, register: pl.DataFrame, leavers: pl.DataFrame, seed
     except ImportError as exc:
         # only "the careers generator is not there"; its own broken imports surface
         if getattr(exc, "name", None) in ("pipelines.lib.careers", "pipelines.lib.careers.synthetic"):
-            return
+            return None
         raise
     if not hasattr(mod, "generate_careers_data"):
-        return
-    mod.generate_careers_data(out_dir=out, academies=register, leavers=leavers, seed=seed, scale=scale)
+        return None
+    return mod.generate_careers_data(out_dir=out, academies=register, leavers=leavers, seed=seed, scale=scale)
