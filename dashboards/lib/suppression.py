@@ -32,9 +32,16 @@ def explanation() -> str:
 
 def measure_columns(df: pd.DataFrame, exclude: set[str] | None = None) -> list[str]:
     exclude = set(exclude or ()) | set(FLAG_COLUMNS)
+    def numeric(c: str) -> bool:
+        s = df[c]
+        if pd.api.types.is_bool_dtype(s):
+            return False
+        if pd.api.types.is_numeric_dtype(s):
+            return True
+        # an all-null column (every value suppressed) is still a measure
+        return bool(s.isna().all()) and (c.endswith(("_pct", "_pp")) or c in ("cohort", "value"))
     return [c for c in df.columns
-            if c not in exclude and pd.api.types.is_numeric_dtype(df[c])
-            and not pd.api.types.is_bool_dtype(df[c])
+            if c not in exclude and numeric(c)
             and c not in ("academy_urn", "urn", "leaving_year", "year")]
 
 

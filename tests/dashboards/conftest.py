@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboards import fixture_data
+import dash_fixture_data as fixture_data
 
-APP = str(Path(__file__).resolve().parents[2] / "dashboards" / "streamlit_app.py")
+
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+APP = str(Path(__file__).resolve().parents[2] / "dashboards" / "streamlit_app.py")
+
 COUNT_GROUPS = {  # sub-group -> group
     "school_sixth_form": "education", "sixth_form_college": "education",
     "further_education": "education", "higher_education": "education",

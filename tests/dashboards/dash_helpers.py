@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from tests.dashboards.conftest import APP
+from dash_fixture_data import APP
 
 
 def app() -> AppTest:
