@@ -1,0 +1,185 @@
+"""Land FSQ and Compass files: validate, write feedback, quarantine rejects, load the rest.
+
+Each accepted file replaces only its own rows (`source_file`) in one transaction; a rejected
+file leaves what was loaded from it before untouched, so nothing already loaded is lost.
+Unchanged files (same bytes, same construct mapping, accepted before) are not re-read.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.config import Paths
+from pipelines.lib.careers import feedback
+from pipelines.lib.careers.compass import validate_compass
+from pipelines.lib.careers.fsq import validate_fsq
+from pipelines.lib.careers.fsq_config import FsqConfig, config_path, load_fsq_config
+from pipelines.lib.careers.results import FileResult, file_problem
+from pipelines.lib.warehouse import replace_rows, replace_table
+
+FSQ_DDL = """
+create table if not exists raw.fsq_responses (
+    academy_urn varchar not null,     -- folder URN
+    academic_year varchar not null,   -- YYYY-YY, folder of the export
+    survey_date date not null,
+    survey_round varchar not null,    -- autumn | spring | summer (term of survey_date)
+    upn varchar not null,
+    upn_is_temporary boolean not null,
+    year_group integer not null,      -- 7..13
+    item_id varchar not null,
+    construct varchar,                -- null: item not in config/fsq_constructs.yaml (reported)
+    response varchar,                 -- scale label; null = not answered
+    response_score integer,           -- scale code
+    is_positive boolean,              -- null when not answered
+    source_file varchar not null,
+    file_sha256 varchar not null,
+    source_row integer not null,
+    file_modified_at timestamp not null
+)"""
+COMPASS_DDL = """
+create table if not exists raw.compass_evaluations (
+    academy_urn varchar not null,
+    evaluation_date date not null,
+    academic_year varchar not null,
+    term varchar not null,            -- autumn | spring | summer
+    framework_version varchar not null,  -- 2018 | 2025
+    benchmark integer not null,       -- 1..8
+    criterion varchar,                -- null: benchmark-level row
+    criterion_status varchar,
+    percent_achieved double not null, -- 0..100
+    source_file varchar not null,
+    file_sha256 varchar not null,
+    source_row integer not null,
+    file_modified_at timestamp not null
+)"""
+FILES_DDL = """
+create table if not exists raw.careers_files (
+    kind varchar not null,            -- fsq | compass
+    source_file varchar not null,
+    academy_urn varchar,
+    academic_year varchar,
+    file_sha256 varchar not null,
+    config_sha256 varchar not null,
+    status varchar not null,          -- accepted | accepted_with_problems | rejected
+    rows_total integer not null,
+    rows_loaded integer not null,
+    file_problems integer not null,
+    errors integer not null,
+    warnings integer not null,
+    feedback_file varchar,
+    checked_at timestamp not null
+)"""
+
+
+def ensure_careers_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists raw")
+    for ddl in (FSQ_DDL, COMPASS_DDL, FILES_DDL):
+        con.execute(ddl)
+
+
+def config_tables(conf: FsqConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """raw.fsq_items and raw.fsq_readiness_bands from the mapping."""
+    items = pl.DataFrame([{
+        "item_id": i, "construct": s["construct"],
+        "construct_label": conf.constructs[s["construct"]].get("label", s["construct"]),
+        "construct_group": conf.constructs[s["construct"]].get("group", ""),
+        "in_readiness_score": bool(conf.constructs[s["construct"]].get("in_readiness_score", False)),
+        "item_text": s.get("text", "")} for i, s in conf.items.items()])
+    bands = pl.DataFrame([{"band": str(b["band"]), "band_order": k, "min_pct": float(b["min_pct"]),
+                           "max_pct": float(b["max_pct"])} for k, b in enumerate(conf.bands, start=1)],
+                         schema={"band": pl.Utf8, "band_order": pl.Int32, "min_pct": pl.Float64,
+                                 "max_pct": pl.Float64})
+    return items, bands
+
+
+def known_urns(paths: Paths) -> set[str] | None:
+    """URNs in the academy register, or None when there is no readable register."""
+    from pipelines.lib.register import read_register
+    try:
+        return set(read_register(paths.academies_csv)["urn"].cast(pl.Utf8).to_list())
+    except Exception:  # noqa: BLE001 - no register: the folder check is skipped
+        return None
+
+
+def _discover(root: Path, depth: int) -> list[Path]:
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith((".", "~$")))
+
+
+def _write_feedback(paths: Paths, res: FileResult, rel: str) -> str:
+    """feedback/<rel>.feedback.{txt,html}; rejected files also go to quarantine/<rel> with it."""
+    base = paths.feedback / (rel[len("raw/"):] if rel.startswith("raw/") else rel)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    txt, page = feedback.render_text(res), feedback.render_html(res)
+    Path(f"{base}.feedback.txt").write_text(txt, encoding="utf-8")
+    Path(f"{base}.feedback.html").write_text(page, encoding="utf-8")
+    if res.rejected:
+        q = paths.quarantine / (rel[len("raw/"):] if rel.startswith("raw/") else rel)
+        q.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(paths.root / rel, q)  # the original stays in the landing zone, re-checked each run
+        Path(f"{q}.feedback.txt").write_text(txt, encoding="utf-8")
+        Path(f"{q}.feedback.html").write_text(page, encoding="utf-8")
+    return str(Path(f"{base}.feedback.html").relative_to(paths.root))
+
+
+def _file_row(res: FileResult, rel: str, config_sha: str, fb: str) -> pl.DataFrame:
+    c = res.counts()
+    return pl.DataFrame([{
+        "kind": res.kind, "source_file": rel, "academy_urn": res.academy_urn, "academic_year": res.academic_year,
+        "file_sha256": res.sha256, "config_sha256": config_sha, "status": res.status,
+        "rows_total": res.rows_total, "rows_loaded": res.rows_loaded, "file_problems": c["file"],
+        "errors": c["error"], "warnings": c["warning"], "feedback_file": fb,
+        "checked_at": datetime.now(timezone.utc).replace(tzinfo=None)}])
+
+
+def land(kind: str, paths: Paths, con: duckdb.DuckDBPyConnection, conf: FsqConfig | None = None,
+         today: date | None = None, log=None) -> list[FileResult]:
+    """Validate and load every file under raw/fsq (kind='fsq') or raw/compass (kind='compass')."""
+    ensure_careers_tables(con)
+    conf = conf or load_fsq_config()
+    config_sha = hashlib.sha256(config_path().read_bytes()).hexdigest()[:16] if kind == "fsq" else "-"
+    root = paths.fsq if kind == "fsq" else paths.compass
+    table = "raw.fsq_responses" if kind == "fsq" else "raw.compass_evaluations"
+    urns = known_urns(paths)
+    seen = {(r[0], r[1]): r[2] for r in con.execute(
+        "select source_file, file_sha256 || '/' || config_sha256, status from raw.careers_files where kind = ?",
+        [kind]).fetchall()}
+    results = []
+    for path in _discover(root, 3 if kind == "fsq" else 2):
+        rel = str(path.relative_to(paths.root))
+        parts = path.relative_to(root).parts
+        data = path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        if seen.get((rel, f"{sha}/{config_sha}"), "rejected") != "rejected":
+            continue  # unchanged since it was accepted
+        if kind == "fsq" and len(parts) == 3:
+            res = validate_fsq(data, rel, parts[0], parts[1], urns, conf, today)
+        elif kind == "compass" and len(parts) == 2:
+            res = validate_compass(data, rel, parts[0], urns, today)
+        else:
+            where = "raw/fsq/<URN>/<YYYY-YY>/<file>" if kind == "fsq" else "raw/compass/<URN>/<file>"
+            res = FileResult(kind, rel, parts[0] if len(parts) > 1 else "", None, sha)
+            res.problems.append(file_problem(rel, "misfiled", f"the file is not in a folder {where}, so it "
+                                             "cannot be matched to an academy", f"move it to {where}"))
+        res.file = rel
+        fb = _write_feedback(paths, res, rel)
+        if not res.rejected and res.rows is not None:
+            mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).replace(tzinfo=None)
+            replace_rows(con, table, res.rows.with_columns(source_file=pl.lit(rel), file_modified_at=pl.lit(mtime)),
+                         "source_file = ?", [rel])
+        replace_rows(con, "raw.careers_files", _file_row(res, rel, config_sha, fb),
+                     "kind = ? and source_file = ?", [kind, rel])
+        if log:
+            log(f"{res.status}: {rel} ({res.rows_loaded}/{res.rows_total} rows)")
+        results.append(res)
+    if kind == "fsq":
+        items, bands = config_tables(conf)
+        replace_table(con, "raw.fsq_items", items)
+        replace_table(con, "raw.fsq_readiness_bands", bands)
+    return results
