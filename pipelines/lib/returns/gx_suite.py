@@ -1,0 +1,88 @@
+"""Run expectations/destination_returns.json (GX 1.x, ephemeral context) on a pandas frame.
+
+Great Expectations is imported inside the functions: importing it is slow.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import pipelines.config as cfg
+
+SUITE_NAME = "destination_returns"
+
+
+def suite_path():
+    return cfg.EXPECTATIONS_DIR / f"{SUITE_NAME}.json"
+
+
+def load_payload() -> dict:
+    return json.loads(suite_path().read_text(encoding="utf-8"))
+
+
+@dataclass
+class SuiteFailure:
+    expectation: str
+    column: str | None
+    rule: str
+    message: str
+    unexpected_count: int
+    examples: list = field(default_factory=list)
+    exception: str | None = None
+
+
+@dataclass
+class SuiteResult:
+    success: bool
+    evaluated: int
+    failures: list[SuiteFailure]
+
+    def markdown(self) -> str:
+        if not self.failures:
+            return f"All {self.evaluated} expectations passed."
+        lines = ["| expectation | column | rule | failing rows | examples |", "|---|---|---|---|---|"]
+        for f in self.failures:
+            ex = ", ".join(str(x) for x in f.examples[:5]) or (f.exception or "")
+            lines.append(f"| {f.expectation} | {f.column or ''} | {f.rule} | {f.unexpected_count} | {ex} |")
+        return "\n".join(lines)
+
+
+@lru_cache(maxsize=1)
+def _batch_definition():
+    import great_expectations as gx
+
+    ctx = gx.get_context(mode="ephemeral")
+    try:
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+        ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    except Exception:  # noqa: BLE001 - progress bars are cosmetic
+        pass
+    asset = ctx.data_sources.add_pandas("destination_returns").add_dataframe_asset("frame")
+    return asset.add_batch_definition_whole_dataframe("whole")
+
+
+def validate_frame(frame, payload: dict | None = None) -> SuiteResult:
+    """Validate a pandas frame (the typed rows of raw.destination_returns) against the suite."""
+    import great_expectations as gx
+
+    payload = payload or load_payload()
+    suite = gx.ExpectationSuite(name=payload["name"], expectations=payload["expectations"],
+                                meta=payload.get("meta"), notes=payload.get("notes"))
+    batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(suite, result_format="SUMMARY")
+    failures = []
+    for r in result.results:
+        if r.success:
+            continue
+        cfg_ = r.expectation_config
+        meta = dict(cfg_.meta or {})
+        res = r.result or {}
+        exc = (r.exception_info or {}).get("exception_message") if r.exception_info else None
+        failures.append(SuiteFailure(
+            expectation=cfg_.type, column=cfg_.kwargs.get("column"), rule=meta.get("rule", cfg_.type),
+            message=meta.get("message", ""), unexpected_count=int(res.get("unexpected_count") or 0),
+            examples=list(res.get("partial_unexpected_list") or [])[:10], exception=exc))
+    stats = result.statistics or {}
+    return SuiteResult(success=bool(result.success), evaluated=int(stats.get("evaluated_expectations", 0)),
+                       failures=failures)
