@@ -1,0 +1,33 @@
+"""The annual trustee pack, rebuilt after each publish for the latest leaving year with actual (R3) data."""
+import time
+
+import dagster as dg
+
+from pipelines.defs.resources import WarehouseResource
+
+
+@dg.asset(group_name="publish", kinds={"pdf", "xlsx"}, deps=[dg.AssetKey("serving_snapshot")],
+          description="Annual trustee pack (PDF + XLSX) for the latest leaving year with actual destinations: "
+                      "<data dir>/reports/<YYYY-YY>/. Reads only the published serving Parquet files.")
+def trustee_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    from pipelines.lib.report import ReportDataError, build_pack, report_years
+
+    p = warehouse.paths
+    years = report_years(p.serving)
+    if not years:
+        reason = "no actual (R3) destination data in the serving snapshot yet: no trustee pack built"
+        context.log.info(reason)
+        return dg.MaterializeResult(metadata={"skipped": True, "reason": reason})
+    year = years[0]
+    t0 = time.perf_counter()
+    try:
+        out = build_pack(year, p.reports / year, p.serving)
+    except ReportDataError as exc:
+        context.log.info(f"trustee pack skipped: {exc}")
+        return dg.MaterializeResult(metadata={"skipped": True, "reason": str(exc)})
+    secs = time.perf_counter() - t0
+    context.log.info(f"Trustee pack for {year} written to {p.reports / year} in {secs:.1f}s")
+    return dg.MaterializeResult(metadata={
+        "skipped": False, "leaving_year": year, "seconds": round(secs, 2),
+        "pdf": dg.MetadataValue.path(str(out["pdf"])), "xlsx": dg.MetadataValue.path(str(out["xlsx"])),
+    })

@@ -1,0 +1,304 @@
+"""Assemble the trustee pack from the serving snapshot and write PDF, XLSX and chart PNGs."""
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pipelines.lib.report import careers, charts, content
+from pipelines.lib.report.benchmarks import Benchmarks
+from pipelines.lib.report.disclosure import load_destination_figures
+from pipelines.lib.report.model import SUPPRESSED, Chart, Pack, Section
+from pipelines.lib.report.pdf import render_pdf
+from pipelines.lib.report.serving import available, read_mart, thresholds
+from pipelines.lib.report.xlsx import render_xlsx
+
+YEAR_RE = re.compile(r"^\d{4}-\d{2}$")
+OGL = ("Contains public sector information licensed under the Open Government Licence v3.0 "
+       "(https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/).")
+DEST_MART = "destination_measures"
+GOAL_MARTS = ("goal_progress", "stereotype_goal_progress", "goals_progress")
+FSQ_MARTS = ("fsq_construct_scores", "fsq_scores", "fsq_constructs")
+COMPASS_MARTS = ("compass_benchmark_trends", "compass_trends", "compass_scores", "compass_benchmarks")
+DQ_MARTS = ("data_quality_status", "return_status", "returns_status", "data_quality")
+
+
+class ReportDataError(RuntimeError):
+    """The serving snapshot cannot give a pack for this year (message says why)."""
+
+
+def valid_year(year: str) -> bool:
+    from pipelines.config import is_leaving_year
+    return bool(YEAR_RE.match(year or "")) and is_leaving_year(year)
+
+
+def _actual_rounds() -> list[str]:
+    try:
+        from pipelines.config import rounds
+        ids = [r.id for r in rounds() if r.kind == "actual"]
+        return ids or ["R3"]
+    except Exception:  # noqa: BLE001 - configuration unreadable: the contract's actual round
+        return ["R3"]
+
+
+def _round_ids() -> list[str]:
+    try:
+        from pipelines.config import round_ids
+        return round_ids()
+    except Exception:  # noqa: BLE001
+        return ["R1", "R2", "R3"]
+
+
+def _trust_name() -> str:
+    try:
+        from pipelines.config import trust_config
+        return str(trust_config().get("trust_name") or "The trust")
+    except Exception:  # noqa: BLE001
+        return "The trust"
+
+
+def report_years(serving_dir: Path) -> list[str]:
+    """Leaving years with actual-round destination data in the snapshot, newest first."""
+    m = read_mart(serving_dir, DEST_MART, allow_unpublished=True)
+    if m is None:
+        return []
+    actual = set(_actual_rounds())
+    years = {r["leaving_year"] for r in m.rows if r.get("round") in actual and r.get("leaving_year")}
+    return sorted(years, reverse=True)
+
+
+def _pick_round(rows: list[dict], year: str) -> str | None:
+    present = {r.get("round") for r in rows if r.get("leaving_year") == year}
+    return next((r for r in _actual_rounds() if r in present), None)
+
+
+def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -> Pack:
+    dm = read_mart(serving_dir, DEST_MART, allow_unpublished=True)
+    if dm is None:
+        raise ReportDataError(f"No {DEST_MART} in the serving snapshot {serving_dir}: run `destinations run` first.")
+    years = sorted({r.get("leaving_year") for r in dm.rows if r.get("leaving_year")})
+    if year not in years:
+        raise ReportDataError(f"The serving snapshot has no destination data for leaving year {year}. "
+                              f"Years with data: {', '.join(years) or 'none'}.")
+    rnd = _pick_round(dm.rows, year)
+    if rnd is None:
+        raise ReportDataError(f"Leaving year {year} has no actual destinations ({'/'.join(_actual_rounds())}) yet; "
+                              "the trustee pack reports actual destinations. Rounds present: "
+                              + ", ".join(sorted({r.get('round') for r in dm.rows if r.get('leaving_year') == year})))
+    figs = load_destination_figures(dm.rows, year, rnd, dm.published)
+    bm = read_mart(serving_dir, "benchmark_measures", allow_unpublished=True)  # published figures only
+    bench = Benchmarks(bm.rows if bm else [])
+    have = available(serving_dir)
+    sections: list[Section] = []
+    sources: set[str] = set()
+
+    # destinations by sub-group
+    s = Section("destinations", "Destinations by sub-group, with national comparison")
+    s.paragraphs.append("Where each group of leavers was in the autumn after leaving, for the trust as a whole "
+                        "(academies that had joined by the start of the leaving year). The right-hand columns "
+                        "compare the share in education, employment or training (EET) with the same group "
+                        "nationally.")
+    for ks in figs.key_stages():
+        t, used = content.subgroup_table(figs, bench, ks)
+        sources |= {f"{b.source}: {b.publication}" for b in used.values() if b.publication}
+        picks = [("Total", "Total"), ("Disadvantage", "Disadvantaged"), ("Disadvantage", "Not disadvantaged"),
+                 ("SEN provision", "No SEN"), ("SEN provision", "SEN support"), ("SEN provision", "EHC plan"),
+                 ("Sex", "Female"), ("Sex", "Male")]
+        labels, vals, marks = [], [], []
+        for topic, b in picks:
+            row = next((r for r in t.rows if r[0] == topic and r[1] == b), None)
+            if row is None:
+                continue
+            labels.append(b)
+            vals.append(row[3])
+            marks.append(row[-2])
+        if labels:
+            p = charts.bars_with_markers(chart_dir / f"eet_by_subgroup_{ks.replace('-', '_')}.png", labels, vals,
+                                         marks, f"{content.KS_LEAVERS[ks].capitalize()}: % in education, employment "
+                                         f"or training, {year}", "Trust (autumn snapshot)",
+                                         "National (DfE sustained)", xmax=100)
+            s.charts.append(Chart(str(p), f"Trust {content.KS_LEAVERS[ks]}: EET % by sub-group; diamonds: "
+                                          "national figure for the same group where published. c = withheld."))
+        s.tables.append(t)
+    sections.append(s)
+
+    # NEET and not known
+    s = Section("neet", "NEET and not known")
+    s.paragraphs.append("Leavers not in education, employment or training (NEET) and those whose activity the "
+                        "academy could not confirm (not known), by academy and by sub-group, against England.")
+    neet_tables = content.neet_tables(figs, bench)
+    for t in neet_tables:
+        if t.id.startswith("NEET by academy"):
+            labels = [r[0] for r in t.rows if r[0] != "England (NCCIS 16-17)"]
+            vals = [r[4] for r in t.rows if r[0] != "England (NCCIS 16-17)"]
+            nat = next((r[4] for r in t.rows if r[0] == "England (NCCIS 16-17)"), None)
+            ks = "KS4" if t.id.endswith("KS4") else "16-18"
+            p = charts.bars_with_markers(chart_dir / f"neet_nk_by_academy_{ks.replace('-', '_')}.png", labels,
+                                         vals, [nat] * len(labels),
+                                         f"{content.KS_LEAVERS[ks].capitalize()}: % NEET or not known, {year}",
+                                         "NEET or not known", "England 16-17 (NCCIS)")
+            s.charts.append(Chart(str(p), "NEET or not known by academy; diamonds: England 16-17 year olds "
+                                          "(NCCIS). c = withheld."))
+    s.tables += neet_tables
+    if bench.neet("neet_not_known_pct", year):
+        sources.add("nccis_neet: " + str(bench.neet("neet_not_known_pct", year).publication))
+    sections.append(s)
+
+    # gaps
+    s = Section("gaps", new_page=False, title="Disadvantage and SEND gaps")
+    s.paragraphs.append("How disadvantaged pupils and pupils with special educational needs fared against their "
+                        "peers, and the national gap between the same groups.")
+    s.tables.append(content.gap_table(figs, bench))
+    sections.append(s)
+
+    # stereotype goals
+    s = Section("goals", new_page=False, title="Stereotype-countering goals against targets")
+    gm = read_mart(serving_dir, *GOAL_MARTS)
+    goal_summary = []
+    if gm is None:
+        s.unavailable = (f"Not available for {year}: the goal progress mart is not in the serving snapshot."
+                         if not any(g in have for g in GOAL_MARTS) else
+                         f"Not available for {year}: goal progress has no published (suppressed) variant yet, "
+                         "so it cannot go into the pack.")
+    else:
+        t, goal_summary = careers.goal_rows(gm.rows, year, gm.published)
+        if t is None:
+            s.unavailable = f"Not available for {year}: no goal progress recorded for this leaving year."
+        else:
+            s.paragraphs.append("The trust's goals for countering stereotypes in the routes leavers enter "
+                                "(trust configuration), with the target and a national comparator.")
+            labels = [r[0][:38] for r in t.rows]
+            p = charts.bars_with_markers(chart_dir / "goals.png", labels, [r[3] for r in t.rows],
+                                         [r[4] for r in t.rows], f"Stereotype-countering goals, {year}",
+                                         "Trust", "Target", xmax=100)
+            s.charts.append(Chart(str(p), "Trust figure per goal; diamonds: the trust's target. c = withheld."))
+            s.tables.append(t)
+    sections.append(s)
+
+    # FSQ and Compass
+    s = Section("careers", new_page=False, title="Future Skills Questionnaire and Compass")
+    fm = read_mart(serving_dir, *FSQ_MARTS)
+    cm = read_mart(serving_dir, *COMPASS_MARTS, allow_unpublished=True)  # academy-level self-evaluation
+    ft = careers.fsq_table(fm.rows, year, fm.published) if fm else None
+    ct, trust_avg = careers.compass_table(cm.rows, year) if cm else (None, {})
+    missing = []
+    if ft is not None:
+        s.tables.append(ft)
+    else:
+        missing.append(f"Future Skills Questionnaire results are not available for {year}.")
+    if ct is not None:
+        p = charts.grouped_bars(chart_dir / "compass.png", [f"BM{i}" for i in range(1, 9)],
+                                {"Trust average % achieved": [trust_avg.get(i) for i in range(1, 9)]},
+                                f"Compass: Gatsby Benchmarks, trust average, {year}")
+        s.charts.append(Chart(str(p), "Average % of each benchmark's criteria achieved across academies "
+                                      "(latest evaluation of each)."))
+        s.tables.append(ct)
+    else:
+        missing.append(f"Compass evaluations are not available for {year}.")
+    if missing and not s.tables:
+        s.unavailable = " ".join(missing)
+    else:
+        s.paragraphs += missing
+    sections.append(s)
+
+    # data completeness
+    s = Section("completeness", new_page=False, title="Data completeness")
+    s.paragraphs.append("Which academies returned each round of destinations for this cohort, and whether on time.")
+    dq = read_mart(serving_dir, *DQ_MARTS, allow_unpublished=True)
+    dt = careers.completeness_table(dq.rows, year, _round_ids(), dq.published, figs.academy_names) if dq else None
+    s.tables.append(dt or careers.completeness_from_measures(dm.rows, year, _round_ids(), figs.academy_names))
+    sections.append(s)
+
+    # methods
+    s = Section("methods", new_page=False, title="Methods and caveats", paragraphs=methods_text(year, rnd, sorted(sources)))
+    sections.append(s)
+
+    # appendix
+    s = Section("appendix", "Appendix: each academy")
+    s.paragraphs.append(f"Actual destinations ({rnd}) of each academy's leavers in {year} by sub-group. " + content.rule_text())
+    for urn, name, t in content.appendix_tables(figs):
+        s.tables.append(t)
+    sections.append(s)
+
+    found = content.findings(figs, bench, goal_summary)
+    return Pack(year=year, trust_name=_trust_name(), round=rnd, findings=found, sections=sections,
+                sources=sorted(sources), generated_at=generated_at)
+
+
+def methods_text(year: str, rnd: str, sources: list[str]) -> list[str]:
+    cohort, count = thresholds()
+    out = [
+        f"What the trust's figures are. Each academy returns every leaver's destination three times: intended "
+        f"destinations in the autumn and summer of the leaving year, and the actual destination ({rnd}) in the "
+        "autumn after leaving, checked in line with the local authority's activity survey. This report uses the "
+        "actual destinations. Codes follow the NCCIS activity codes; EET (positive) = education, apprenticeship, "
+        "employment or training. Percentages are of all leavers returned; trust totals include the academies that "
+        "had joined the trust by the start of the leaving year.",
+        "National destination measures ('sustained'). DfE counts a destination only if it is sustained for the "
+        "first two terms after leaving (October to March; apprenticeships six months in August to July; "
+        "employment five of the six months), from matched administrative data, and publishes it about two years "
+        "later. The trust's figure is a snapshot of the autumn after leaving, so it usually runs higher and has no "
+        "'not captured' group. National figures are therefore for an earlier cohort and a different measure: read "
+        "differences as indicative. DfE's 2025 methodology change recalculated earlier years; only the newest "
+        "publication of each figure is used.",
+        "NEET and not known. The trust's NEET share counts its own leavers once, in the autumn after leaving. "
+        "The national comparator is the NCCIS figure for 16-17 year olds (academic age) living in England, "
+        "averaged over the end of December, January and February.",
+        f"Disclosure control. The report reads only the published (suppressed) versions of the warehouse marts: "
+        f"no pupil names or UPNs are used. A group of fewer than {cohort} leavers is withheld entirely, and so is "
+        f"any count of 1 to {count - 1} or any count that is all but 1 to {count - 1} of its group (shown as c). "
+        "Further cells are withheld where needed so that no withheld figure can be worked out from a total and "
+        "the other parts shown anywhere in this report or its spreadsheet (sub-groups, destination types, "
+        "academies against the trust). This follows DfE practice (cohorts under 6 shown as c) with the trust's "
+        "stricter small-number rule.",
+        "Compass and the Future Skills Questionnaire. Compass scores are the academies' own self-evaluations "
+        "against the eight Gatsby Benchmarks; the benchmarks were refreshed from September 2025, so 2018 and 2025 "
+        "framework scores are not compared. FSQ results are the share of positive answers per construct under the "
+        "trust's item mapping.",
+        "Sources. Trust figures: the trust's destination returns, FSQ exports and Compass evaluations, as published "
+        "by the warehouse. National figures: DfE Explore Education Statistics (key stage 4 and 16-18 destination "
+        "measures), DfE NEET and participation (NCCIS) local authority figures, and the sources named in the "
+        "trust's goal configuration." + (" Publications used: " + "; ".join(sources) + "." if sources else ""),
+        OGL,
+    ]
+    return out
+
+
+def _atomic_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
+    os.replace(tmp, path)
+
+
+def build_pack(year: str, out_dir: Path, serving_dir: Path, generated_at: datetime | None = None) -> dict:
+    """Write the trustee pack for one leaving year into out_dir.
+
+    Returns {"pdf": Path, "xlsx": Path, "charts": [Path], "summary": Path}. Raises ValueError for a
+    malformed year and ReportDataError when the snapshot has no actual destinations for it.
+    Same snapshot and generated_at give byte-identical files.
+    """
+    if not valid_year(year):
+        raise ValueError(f"leaving year must look like 2024-25, got {year!r}")
+    out_dir, serving_dir = Path(out_dir), Path(serving_dir)
+    when = (generated_at or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
+    stamp = when.strftime("%Y-%m-%d %H:%M UTC")
+    chart_dir = out_dir / "charts"
+    chart_dir.mkdir(parents=True, exist_ok=True)
+    for old in chart_dir.glob("*.png"):
+        old.unlink()
+    pack = assemble(year, serving_dir, chart_dir, stamp)
+    pdf = render_pdf(pack, out_dir / f"trustee_report_{year}.pdf", when)
+    xlsx = render_xlsx(pack, out_dir / f"trustee_report_{year}.xlsx", when,
+                       extra_sheets=[("Methods and caveats", "Methods", methods_text(year, pack.round, pack.sources))])
+    summary = out_dir / f"trustee_report_{year}.json"
+    _atomic_json(summary, {
+        "leaving_year": year, "round": pack.round, "generated_at": stamp,
+        "findings": [f.text for f in pack.findings],
+        "sections": [{"id": s.id, "title": s.title, "available": s.unavailable is None,
+                      "tables": [t.id for t in s.tables]} for s in pack.sections],
+        "withheld_cells": sum(1 for t in pack.tables() for r in t.rows for v in r if v == SUPPRESSED),
+    })
+    return {"pdf": pdf, "xlsx": out_dir / f"trustee_report_{year}.xlsx", "summary": summary,
+            "charts": sorted(chart_dir.glob("*.png"))}

@@ -1,0 +1,229 @@
+"""Sections from the marts other than destination_measures: stereotype goals, FSQ, Compass and
+data completeness. Each reads its mart's published twin where one exists and says plainly
+when the mart is not in the serving snapshot for the year. Pure logic over row dicts."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from pipelines.lib.report.model import NOT_AVAILABLE, SUPPRESSED, Column, Table
+from pipelines.lib.report.serving import is_suppressed_value, number
+
+
+def col(rows: list[dict], *names: str) -> str | None:
+    """The first of names that is a column of these rows."""
+    keys = set(rows[0]) if rows else set()
+    return next((n for n in names if n in keys), None)
+
+
+def cell(r: dict, name: str | None, published: bool, pct: bool = True):
+    """A numeric cell: the number, `c` when withheld, `-` when the mart has no such column."""
+    if name is None:
+        return None
+    if is_suppressed_value(r, name, published):
+        return SUPPRESSED
+    return number(r.get(name))
+
+
+def for_year(rows: list[dict], year: str) -> list[dict]:
+    c = col(rows, "leaving_year", "academic_year", "year")
+    return [r for r in rows if c is None or str(r.get(c)) == year]
+
+
+# ---------------------------------------------------------------- stereotype goals
+def goal_rows(rows: list[dict], year: str, published: bool) -> tuple[Table | None, list[dict]]:
+    rows = for_year(rows, year)
+    if not rows:
+        return None, []
+    lvl = col(rows, "level")
+    trust = [r for r in rows if lvl is None or r.get(lvl) == "trust"]
+    c_title = col(rows, "title", "goal_title", "goal_id")
+    c_id = col(rows, "goal_id", "id")
+    c_num = col(rows, "numerator", "population_entrants", "count")
+    c_den = col(rows, "denominator", "route_entrants", "cohort")
+    c_share = col(rows, "share_pct", "value_pct", "share", "pct")
+    c_target = col(rows, "target_pct", "target")
+    c_comp = col(rows, "comparator_pct", "national_pct", "comparator")
+    c_track = col(rows, "on_track", "met_target", "is_on_track")
+    c_dir = col(rows, "direction")
+    c_ks = col(rows, "key_stage")
+    cols = [Column("goal", "Goal", "text", 3.2), Column("denominator", "Base", "count"),
+            Column("numerator", "Count", "count"), Column("share_pct", "Trust %", "pct"),
+            Column("target_pct", "Target %", "pct"), Column("comparator_pct", "National %", "pct"),
+            Column("on_track", "On track?", "text", 1.0)]
+    out, summary = [], []
+    for r in sorted(trust, key=lambda r: (str(r.get(c_id)), str(r.get(c_ks)))):
+        share = cell(r, c_share, published)
+        track = r.get(c_track) if c_track else None
+        if share == SUPPRESSED:
+            track_txt = SUPPRESSED
+        elif track is None:
+            track_txt = NOT_AVAILABLE
+        else:
+            track_txt = "Yes" if track else "No"
+        title = str(r.get(c_title) or r.get(c_id))
+        if c_ks and r.get(c_ks) not in (None, "all"):
+            title += f" ({r.get(c_ks)})"
+        out.append([title, cell(r, c_den, published), cell(r, c_num, published), share,
+                    number(r.get(c_target)) if c_target else None,
+                    number(r.get(c_comp)) if c_comp else None, track_txt])
+        summary.append({"goal_id": r.get(c_id), "title": title, "share": share,
+                        "target": number(r.get(c_target)) if c_target else None,
+                        "direction": r.get(c_dir) if c_dir else "at_least",
+                        "on_track": None if share == SUPPRESSED else (bool(track) if track is not None else None)})
+    srcs = sorted({f"{r.get('comparator_description') or ''} ({r.get('comparator_year') or ''}): "
+                   f"{r.get('comparator_source')}" for r in trust if r.get("comparator_source")})
+    notes = ["Trust level, actual destinations. Base = leavers the measure counts (e.g. all leavers entering "
+             "the routes); Count = those in the goal's population; Trust % = Count / Base.",
+             "Targets and national comparators are the trust's goal configuration; comparators are national "
+             "figures for apprenticeship starts or entries, not the same population as the trust's leavers."]
+    notes += [f"Comparator source: {s}" for s in srcs]
+    return Table("Stereotype goals", f"Stereotype-countering goals against targets, trust, {year}", cols, out,
+                 notes), summary
+
+
+# ---------------------------------------------------------------- FSQ
+def fsq_table(rows: list[dict], year: str, published: bool) -> Table | None:
+    rows = for_year(rows, year)
+    if not rows:
+        return None
+    c_lvl = col(rows, "level")
+    c_topic = col(rows, "breakdown_topic")
+    c_con = col(rows, "construct_label", "construct", "construct_id")
+    c_pct = col(rows, "positive_pct", "pct_positive", "score_pct", "percent_positive")
+    c_n = col(rows, "respondents", "pupils", "cohort", "n_pupils")
+    c_grp = col(rows, "construct_group", "group")
+    if c_con is None or c_pct is None:
+        return None
+    keep = [r for r in rows if (c_lvl is None or r.get(c_lvl) == "trust")
+            and (c_topic is None or r.get(c_topic) == "Total")]
+    # one row per construct (pool over year groups and surveys only if the mart already did)
+    dims = [c for c in ("year_group", "survey_round", "survey", "survey_term") if c in rows[0]]
+    agg_key = [c for c in dims if len({r.get(c) for r in keep}) == 1]
+    if len(agg_key) != len(dims):
+        keep = [r for r in keep if all(r.get(d) in (None, "all", "All", "Total") for d in dims)] or keep
+    cols = [Column("group", "Group", "text", 1.6), Column("construct", "Construct", "text", 2.4)]
+    cols += [Column("respondents", "Pupils", "count"), Column("positive_pct", "% positive", "pct")]
+    extra = [d for d in dims if len({r.get(d) for r in keep}) > 1]
+    cols = cols[:2] + [Column(d, d.replace("_", " ").capitalize(), "text", 1.0) for d in extra] + cols[2:]
+    out = []
+    for r in sorted(keep, key=lambda r: tuple(str(r.get(c)) for c in [c_grp, c_con] + extra)):
+        out.append([r.get(c_grp) or "", r.get(c_con)] + [r.get(d) for d in extra]
+                   + [cell(r, c_n, published), cell(r, c_pct, published)])
+    return Table("FSQ", f"Future Skills Questionnaire: % positive by construct, trust, {year}", cols, out,
+                 ["% positive = share of answered items answered Agree or Strongly agree (trust configuration).",
+                  "Pupils = pupils who answered; c = withheld (fewer than the suppression threshold)."])
+
+
+# ---------------------------------------------------------------- Compass
+def compass_table(rows: list[dict], year: str) -> tuple[Table | None, dict]:
+    """Latest evaluation per academy in or before the year: % achieved by benchmark."""
+    if not rows:
+        return None, {}
+    c_urn = col(rows, "academy_urn", "urn")
+    c_name = col(rows, "academy_name", "name")
+    c_date = col(rows, "evaluation_date", "date")
+    c_bm = col(rows, "benchmark")
+    c_pct = col(rows, "percent_achieved", "pct_achieved", "score_pct")
+    c_fw = col(rows, "framework_version")
+    c_lvl = col(rows, "level")
+    if not (c_urn and c_date and c_bm and c_pct):
+        return None, {}
+    end = f"{int(year[:4]) + 1}-08-31"
+    rows = [r for r in rows if str(r.get(c_date))[:10] <= end and r.get(c_urn)
+            and (c_lvl is None or r.get(c_lvl) == "academy")]
+    latest: dict = {}
+    for r in rows:
+        u = r[c_urn]
+        if str(r[c_date])[:10] > str(latest.get(u, ""))[:10]:
+            latest[u] = r[c_date]
+    if not latest:
+        return None, {}
+    grid: dict = defaultdict(dict)
+    meta = {}
+    for r in rows:
+        u = r[c_urn]
+        if r[c_date] == latest[u]:
+            try:
+                bm = int(r[c_bm])
+            except (TypeError, ValueError):
+                continue
+            grid[u][bm] = number(r[c_pct])
+            meta[u] = (r.get(c_name) or u, str(r[c_date])[:10], r.get(c_fw) if c_fw else None)
+    cols = [Column("academy", "Academy", "text", 3.0), Column("evaluation_date", "Evaluated", "text", 1.5),
+            Column("framework_version", "Frame- work", "text", 0.9)]
+    cols += [Column(f"bm{i}", f"BM{i} %", "pct") for i in range(1, 9)] + [Column("achieved", "Fully met", "count")]
+    out, avg = [], defaultdict(list)
+    for u in sorted(grid, key=lambda u: (str(meta[u][0]), u)):
+        vals = [grid[u].get(i) for i in range(1, 9)]
+        for i, v in enumerate(vals, start=1):
+            if v is not None:
+                avg[i].append(v)
+        out.append([meta[u][0], meta[u][1], meta[u][2]] + vals + [sum(1 for v in vals if v is not None and v >= 100)])
+    versions = {meta[u][2] for u in meta}
+    trust_avg = {i: sum(v) / len(v) for i, v in avg.items() if v}
+    out.append(["Trust average", None, "/".join(sorted(str(v) for v in versions if v)) or None]
+               + [trust_avg.get(i) for i in range(1, 9)]
+               + [sum(r[-1] for r in out) / len(out) if out else None])
+    notes = ["Latest Compass self-evaluation of each academy up to the end of the leaving year: % of each Gatsby "
+             "Benchmark's criteria achieved; 'Fully met' counts benchmarks at 100% (trust row: average per academy).",
+             "Benchmarks were refreshed from September 2025 (framework 2025): scores under the 2018 and 2025 "
+             "frameworks are not comparable." + (" This table mixes both frameworks." if len(versions) > 1 else ""),
+             "National averages (CEC, 2024/25): 5.96 benchmarks fully achieved per institution; per-benchmark "
+             "national figures are not published in a comparable form for this year."]
+    t = Table("Compass", f"Compass: Gatsby Benchmark % achieved by academy, {year}", cols, out, notes)
+    t.columns[-1] = Column("achieved", "Fully met", "number")
+    return t, trust_avg
+
+
+# ---------------------------------------------------------------- data completeness
+def completeness_table(rows: list[dict], year: str, round_ids: list[str], published: bool,
+                       names: dict[str, str]) -> Table | None:
+    """From a data-quality / return-status mart: academy x round, returned what, on time."""
+    rows = for_year(rows, year)
+    if not rows:
+        return None
+    c_urn = col(rows, "academy_urn", "urn")
+    c_round = col(rows, "round")
+    c_status = col(rows, "status", "return_status", "quality_status")
+    c_on_time = col(rows, "on_time", "is_on_time", "returned_on_time")
+    c_rec = col(rows, "received_at", "submitted_at", "received_date", "submitted_on", "latest_submission_at")
+    c_due = col(rows, "due_date", "due")
+    c_rows = col(rows, "pupils", "pupils_loaded", "rows_loaded", "valid_rows", "rows")
+    c_err = col(rows, "invalid_rows", "rows_rejected", "errors", "error_count")
+    c_name = col(rows, "academy_name", "name")
+    if not (c_urn and c_round):
+        return None
+    cols = [Column("academy", "Academy", "text", 2.8), Column("round", "Round", "text", 0.7),
+            Column("status", "Status", "text", 1.6), Column("due", "Due", "text", 1.2),
+            Column("received", "Received", "text", 1.2), Column("on_time", "On time?", "text", 0.9),
+            Column("pupils", "Pupils", "count"), Column("invalid", "Rows excluded", "count")]
+    order = {r: i for i, r in enumerate(round_ids)}
+    out = []
+    for r in sorted(rows, key=lambda r: (str(r.get(c_name) or names.get(r.get(c_urn), "")), str(r.get(c_urn)),
+                                         order.get(r.get(c_round), 99))):
+        ot = r.get(c_on_time) if c_on_time else None
+        out.append([r.get(c_name) or names.get(r.get(c_urn)) or r.get(c_urn), r.get(c_round),
+                    str(r.get(c_status)) if c_status and r.get(c_status) is not None else None,
+                    str(r.get(c_due))[:10] if c_due and r.get(c_due) else None,
+                    str(r.get(c_rec))[:10] if c_rec and r.get(c_rec) else None,
+                    None if ot is None else ("Yes" if ot else "No"),
+                    cell(r, c_rows, published), cell(r, c_err, published)])
+    return Table("Data completeness", f"Data completeness: returns by academy and round, {year}", cols, out,
+                 ["From the return-status mart: the latest accepted file per academy and round, when it arrived "
+                  "against the due date, and rows excluded as invalid."])
+
+
+def completeness_from_measures(rows: list[dict], year: str, round_ids: list[str], names: dict[str, str]) -> Table:
+    """Fallback: which rounds each academy returned, from destination_measures (no timeliness)."""
+    have = defaultdict(set)
+    for r in rows:
+        if r.get("leaving_year") == year and r.get("level") == "academy" and r.get("breakdown_topic") == "Total":
+            have[r.get("academy_urn")].add(r.get("round"))
+    cols = [Column("academy", "Academy", "text", 3.0), Column("academy_urn", "URN", "text", 1.0)]
+    cols += [Column(rid, f"{rid} returned", "text", 1.0) for rid in round_ids]
+    out = [[names.get(u, u), u] + ["Yes" if rid in have[u] else "No" for rid in round_ids]
+           for u in sorted(have, key=lambda u: (names.get(u, ""), str(u)))]
+    return Table("Data completeness", f"Data completeness: rounds returned by academy, {year}", cols, out,
+                 ["Whether each academy's return for the round is in the warehouse. Timeliness (on time or "
+                  "late against the due date) is not available for this year: the return-status mart is not "
+                  "in the serving snapshot."])

@@ -1,0 +1,73 @@
+"""Chart images for the pack (matplotlib, PNG, deterministic: no timestamps in the file)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+BLUE, GREY, DARK = "#1f5fa8", "#9aa5b1", "#222222"
+plt.rcParams.update({"font.family": "DejaVu Sans", "font.size": 9, "svg.hashsalt": "trust-destinations"})
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=150, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def bars_with_markers(path: Path, labels: list[str], values: list, markers: list, title: str,
+                      value_label: str, marker_label: str, xmax: float | None = None) -> Path:
+    """Horizontal bars (the trust), a marker per bar (the comparator); `c` bars are labelled, not drawn."""
+    n = len(labels)
+    fig, ax = plt.subplots(figsize=(7.0, 0.3 * n + 0.9))
+    ys = list(range(n))[::-1]
+    nums = [v if isinstance(v, (int, float)) else 0 for v in values]
+    ax.barh(ys, nums, color=BLUE, height=0.6, label=value_label)
+    top = max([v for v in nums] + [m for m in markers if isinstance(m, (int, float))] + [1])
+    lim = xmax or min(100.0, top * 1.18 + 1)
+    for y, v in zip(ys, values):  # value at the base of the bar, clear of the comparator marker
+        if isinstance(v, (int, float)):
+            inside = v >= lim * 0.12
+            ax.text(lim * 0.01 if inside else v + lim * 0.01, y, f"{v:.1f}", va="center", fontsize=7.5,
+                    color="white" if inside else DARK)
+        else:
+            ax.text(lim * 0.01, y, "c (withheld)" if v == "c" else "no figure", va="center", fontsize=7.5,
+                    color=DARK)
+    mx = [(m, y) for m, y in zip(markers, ys) if isinstance(m, (int, float))]
+    if mx:
+        ax.scatter([m for m, _ in mx], [y for _, y in mx], marker="D", color="#d9822b", zorder=3, s=22,
+                   label=marker_label)
+    ax.set_yticks(ys, labels)
+    ax.set_xlim(0, lim)
+    ax.set_xlabel("%")
+    ax.set_title(title, fontsize=10, loc="left")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 - 0.9 / max(n, 1)), ncols=2, fontsize=7,
+              frameon=False)
+    return _save(fig, path)
+
+
+def grouped_bars(path: Path, categories: list[str], series: dict[str, list], title: str, ylabel: str = "%",
+                 ymax: float | None = 100.0) -> Path:
+    """Vertical grouped bars (e.g. benchmark scores: trust vs national)."""
+    import numpy as np
+    fig, ax = plt.subplots(figsize=(7.0, 3.0))
+    x = np.arange(len(categories))
+    k = max(1, len(series))
+    w = 0.8 / k
+    colours = [BLUE, "#d9822b", GREY, "#4c9a2a"]
+    for i, (name, vals) in enumerate(series.items()):
+        nums = [v if isinstance(v, (int, float)) else 0 for v in vals]
+        ax.bar(x + (i - (k - 1) / 2) * w, nums, w, label=name, color=colours[i % len(colours)])
+    ax.set_xticks(x, categories, fontsize=8)
+    if ymax:
+        ax.set_ylim(0, ymax)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10, loc="left")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(fontsize=7, frameon=False, ncols=min(k, 4))
+    return _save(fig, path)

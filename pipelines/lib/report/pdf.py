@@ -1,0 +1,181 @@
+"""Render the pack to PDF (fpdf2). DejaVu fonts from matplotlib's own data, so any machine has them."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import matplotlib
+from fpdf import FPDF
+from PIL import Image
+
+from pipelines.lib.report.model import Pack, Section, Table
+
+FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+NAVY = (31, 60, 110)
+ZEBRA = (243, 246, 250)
+
+
+class _PDF(FPDF):
+    footer_text = ""
+
+    def footer(self):
+        self.set_y(-12)
+        self.set_font("DejaVu", size=7)
+        self.set_text_color(110, 110, 110)
+        self.cell(0, 5, f"{self.footer_text}   |   page {self.page_no()} of {{nb}}", align="C")
+        self.set_text_color(0, 0, 0)
+
+
+def _heading(pdf: FPDF, text: str, size: float = 14) -> None:
+    pdf.set_font("DejaVu", "B", size)
+    pdf.set_text_color(*NAVY)
+    pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0, 0, 0)
+    pdf.ln(2)
+
+
+def _para(pdf: FPDF, text: str, size: float = 9.5, style: str = "") -> None:
+    pdf.set_font("DejaVu", style, size)
+    pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(1.5)
+
+
+def _fit(pdf: FPDF, text: str, width: float) -> str:
+    """Shorten text with an ellipsis so it fits one line of the cell."""
+    if pdf.get_string_width(text) <= width:
+        return text
+    while text and pdf.get_string_width(text + "...") > width:
+        text = text[:-1]
+    return text + "..."
+
+
+def _header(pdf: FPDF, t: Table, widths: list[float], size: float) -> None:
+    pdf.set_font("DejaVu", "B", size)
+    lines = []
+    for c, w in zip(t.columns, widths):
+        lines.append(len(pdf.multi_cell(w - 1.6, size * 0.45, c.label, dry_run=True, output="LINES")))
+    h = max(lines) * size * 0.45 + 1.6
+    x0, y0 = pdf.get_x(), pdf.get_y()
+    pdf.set_fill_color(*NAVY)
+    pdf.rect(x0, y0, sum(widths), h, style="F")
+    pdf.set_text_color(255, 255, 255)
+    x = x0
+    for c, w in zip(t.columns, widths):
+        pdf.set_xy(x + 0.8, y0 + 0.8)
+        pdf.multi_cell(w - 1.6, size * 0.45, c.label, align="L" if c.kind == "text" else "R")
+        x += w
+    pdf.set_text_color(0, 0, 0)
+    pdf.set_xy(x0, y0 + h)
+
+
+def render_table(pdf: FPDF, t: Table, font_size: float = 6.8) -> None:
+    """One line per row; the header repeats on each new page."""
+    if pdf.will_page_break(32):
+        pdf.add_page()
+    pdf.set_font("DejaVu", "B", 9.5)
+    pdf.multi_cell(0, 5, t.title, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(1)
+    if not t.rows:
+        _para(pdf, "No rows for this year.", 8, "I")
+        return
+    total = sum(c.width for c in t.columns)
+    widths = [pdf.epw * c.width / total for c in t.columns]
+    line = font_size * 0.55
+    _header(pdf, t, widths, font_size - 0.4)
+    pdf.set_font("DejaVu", size=font_size)
+    prev = object()
+    for k, r in enumerate(t.rows):
+        if pdf.will_page_break(line):
+            pdf.add_page()
+            _header(pdf, t, widths, font_size - 0.4)
+            pdf.set_font("DejaVu", size=font_size)
+            prev = object()
+        new_group = t.group_column is not None and r[t.group_column] != prev
+        if new_group and k:
+            pdf.set_draw_color(160, 170, 185)
+            pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + pdf.epw, pdf.get_y())
+        fill = k % 2 == 1
+        pdf.set_fill_color(*ZEBRA)
+        for i, (v, c, w) in enumerate(zip(r, t.columns, widths)):
+            text = t.display(v, c)
+            if t.group_column is not None and i == t.group_column and not new_group:
+                text = ""
+            pdf.cell(w, line, _fit(pdf, text, w - 1.2), align="L" if c.kind == "text" else "R", fill=fill)
+        pdf.ln(line)
+        if t.group_column is not None:
+            prev = r[t.group_column]
+    pdf.set_draw_color(*NAVY)
+    pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + pdf.epw, pdf.get_y())
+    pdf.set_draw_color(0, 0, 0)
+    pdf.ln(1.5)
+    for n in t.notes:
+        _para(pdf, n, 6.8)
+    pdf.ln(2)
+
+
+def render_section(pdf: FPDF, s: Section) -> None:
+    if s.new_page or pdf.will_page_break(60):
+        pdf.add_page()
+    else:
+        pdf.ln(4)
+    _heading(pdf, s.title)
+    for p in s.paragraphs:
+        _para(pdf, p)
+    if s.unavailable:
+        _para(pdf, s.unavailable, 10, "I")
+        return
+    for ch in s.charts:
+        with Image.open(ch.path) as im:
+            height = pdf.epw * 0.8 * im.size[1] / im.size[0]
+        if pdf.will_page_break(height + 8):
+            pdf.add_page()
+        pdf.image(ch.path, w=pdf.epw * 0.8, x=pdf.l_margin + pdf.epw * 0.1)
+        _para(pdf, ch.caption, 7.5, "I")
+    for t in s.tables:
+        render_table(pdf, t)
+
+
+def render_pdf(pack: Pack, path: Path, creation_date: datetime) -> Path:
+    pdf = _PDF(orientation="P", unit="mm", format="A4")
+    pdf.set_compression(True)
+    pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+    pdf.add_font("DejaVu", "I", str(FONT_DIR / "DejaVuSans-Oblique.ttf"))
+    pdf.set_margins(15, 15, 15)
+    pdf.set_auto_page_break(True, margin=16)
+    pdf.set_title(f"{pack.trust_name}: leavers' destinations {pack.year}, annual report to trustees")
+    pdf.set_author(pack.trust_name)
+    pdf.set_creator("Trust Destinations")
+    pdf.set_creation_date(creation_date.astimezone(timezone.utc))
+    pdf.footer_text = f"{pack.trust_name} - leavers' destinations {pack.year} - OFFICIAL: published figures only"
+    # page 1: the summary
+    pdf.add_page()
+    _heading(pdf, f"{pack.trust_name}", 18)
+    _heading(pdf, f"Leavers' destinations {pack.year}: annual report to trustees", 13)
+    _para(pdf, f"Generated {pack.generated_at}. Actual destinations ({pack.round}) of pupils who left Year 11 or "
+               f"16-18 study in {pack.year}, recorded by academies in the autumn after leaving.", 8.5, "I")
+    pdf.ln(2)
+    _heading(pdf, "Headline findings", 13)
+    for i, f in enumerate(pack.findings, start=1):
+        pdf.set_font("DejaVu", "B", 10.5)
+        pdf.cell(8, 6, f"{i}.")
+        pdf.set_font("DejaVu", "", 10.5)
+        pdf.multi_cell(0, 6, f.text, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(2)
+    if not pack.findings:
+        _para(pdf, "No headline figure can be published for this year (groups too small).", 10, "I")
+    pdf.ln(3)
+    _heading(pdf, "How to read this report", 11)
+    _para(pdf, "EET means education, employment or training (an apprenticeship counts). The trust's figures are a "
+               "snapshot of what each leaver was doing in the autumn after leaving; the national figures are "
+               "DfE's 'sustained' destinations (two terms, published about two years later) and NCCIS NEET "
+               "figures, so comparisons are indicative. Small groups are withheld and shown as c so that no "
+               "pupil can be identified. Each table in this report is also in the accompanying spreadsheet.", 8.5)
+    _para(pdf, "Contents: " + "; ".join(s.title for s in pack.sections) + ".", 8.5)
+    for s in pack.sections:
+        render_section(pdf, s)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pdf.output(str(tmp))
+    tmp.replace(path)
+    return path
