@@ -106,7 +106,8 @@ def publish_like(rows: list[dict], min_cohort: int = 6, min_count: int = 3) -> l
     for r in rows:
         r = dict(r)
         cohort = r["cohort"]
-        if cohort < min_cohort:
+        r["suppressed"] = 0 < cohort < min_cohort
+        if 0 < cohort < min_cohort:
             for k in ["cohort"] + COUNTS + [f"{k}_pct" for k in COUNTS]:
                 r[k] = None
         else:

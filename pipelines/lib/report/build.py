@@ -222,9 +222,14 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
         s.tables.append(t)
     sections.append(s)
 
+    for sec in sections:  # the rule beside every table that withholds a cell
+        for t in sec.tables + ([] if sec.id != "appendix" else []):
+            if any(v == SUPPRESSED for r in t.rows for v in r) and not any("c = withheld" in n for n in t.notes):
+                t.notes.append(content.rule_text())
     found = content.findings(figs, bench, goal_summary)
     return Pack(year=year, trust_name=_trust_name(), round=rnd, findings=found, sections=sections,
-                sources=sorted(sources), generated_at=generated_at)
+                sources=sorted(sources), generated_at=generated_at,
+                xlsx_only={"appendix": content.appendix_sheet(figs)})
 
 
 def methods_text(year: str, rnd: str, sources: list[str]) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from pipelines.lib.report.model import NOT_AVAILABLE, SUPPRESSED, Column, Table
-from pipelines.lib.report.serving import is_suppressed_value, number
+from pipelines.lib.report.serving import is_suppressed_value, number, thresholds
 
 
 def col(rows: list[dict], *names: str) -> str | None:
@@ -22,6 +22,18 @@ def cell(r: dict, name: str | None, published: bool, pct: bool = True):
     if is_suppressed_value(r, name, published):
         return SUPPRESSED
     return number(r.get(name))
+
+
+def small(num, den) -> bool:
+    """Trust rule on a count and its base: base under min_cohort, or count (or base - count) 1..min_count-1."""
+    from pipelines.lib.report.disclosure import primary_suppressed
+    if num == SUPPRESSED or den == SUPPRESSED:
+        return True
+    if den is None:
+        return False
+    if num is None:
+        return 0 < den < thresholds()[0]
+    return primary_suppressed(int(num), int(den))
 
 
 def for_year(rows: list[dict], year: str) -> list[dict]:
@@ -52,7 +64,9 @@ def goal_rows(rows: list[dict], year: str, published: bool) -> tuple[Table | Non
             Column("on_track", "On track?", "text", 1.0)]
     out, summary = [], []
     for r in sorted(trust, key=lambda r: (str(r.get(c_id)), str(r.get(c_ks)))):
-        share = cell(r, c_share, published)
+        den, num, share = cell(r, c_den, published), cell(r, c_num, published), cell(r, c_share, published)
+        if small(num, den):  # the trust rule again, whatever the mart did
+            den, num, share = SUPPRESSED, SUPPRESSED, SUPPRESSED
         track = r.get(c_track) if c_track else None
         if share == SUPPRESSED:
             track_txt = SUPPRESSED
@@ -63,7 +77,7 @@ def goal_rows(rows: list[dict], year: str, published: bool) -> tuple[Table | Non
         title = str(r.get(c_title) or r.get(c_id))
         if c_ks and r.get(c_ks) not in (None, "all"):
             title += f" ({r.get(c_ks)})"
-        out.append([title, cell(r, c_den, published), cell(r, c_num, published), share,
+        out.append([title, den, num, share,
                     number(r.get(c_target)) if c_target else None,
                     number(r.get(c_comp)) if c_comp else None, track_txt])
         summary.append({"goal_id": r.get(c_id), "title": title, "share": share,
@@ -107,8 +121,10 @@ def fsq_table(rows: list[dict], year: str, published: bool) -> Table | None:
     cols = cols[:2] + [Column(d, d.replace("_", " ").capitalize(), "text", 1.0) for d in extra] + cols[2:]
     out = []
     for r in sorted(keep, key=lambda r: tuple(str(r.get(c)) for c in [c_grp, c_con] + extra)):
-        out.append([r.get(c_grp) or "", r.get(c_con)] + [r.get(d) for d in extra]
-                   + [cell(r, c_n, published), cell(r, c_pct, published)])
+        n, pct = cell(r, c_n, published), cell(r, c_pct, published)
+        if small(None, n):
+            n, pct = SUPPRESSED, SUPPRESSED
+        out.append([r.get(c_grp) or "", r.get(c_con)] + [r.get(d) for d in extra] + [n, pct])
     return Table("FSQ", f"Future Skills Questionnaire: % positive by construct, trust, {year}", cols, out,
                  ["% positive = share of answered items answered Agree or Strongly agree (trust configuration).",
                   "Pupils = pupils who answered; c = withheld (fewer than the suppression threshold)."])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pipelines.lib.report.benchmarks import Benchmark, Benchmarks
 from pipelines.lib.report.disclosure import DestinationFigures, Fig
-from pipelines.lib.report.model import (NOT_AVAILABLE, SUPPRESSED, Column, Finding, Section, Table,
+from pipelines.lib.report.model import (NO_PUPILS, NOT_AVAILABLE, SUPPRESSED, Column, Finding, Section, Table,
                                         pct_text, round_half_up)
 from pipelines.lib.report.serving import thresholds
 
@@ -33,7 +33,7 @@ def rule_text() -> str:
     return (f"c = withheld to protect pupils: any group of fewer than {cohort} leavers, any count of 1 to "
             f"{count - 1} (or all but 1 to {count - 1} of a group), and further cells chosen so that a withheld "
             "figure cannot be worked out from totals, other sub-groups or other academies shown in this pack. "
-            "- = no figure available.")
+            "z = no leavers in the group; - = no figure available.")
 
 
 def value(fig: Fig | None, measure: str):
@@ -42,6 +42,8 @@ def value(fig: Fig | None, measure: str):
         return NOT_AVAILABLE
     if fig.suppressed:
         return SUPPRESSED
+    if fig.count == 0 and fig.pct is None:
+        return NO_PUPILS
     if measure == "cohort":
         return fig.count
     return fig.pct
@@ -57,7 +59,7 @@ def diff(a, b):
 
 # ---------------------------------------------------------------- destinations by sub-group
 def subgroup_table(figs: DestinationFigures, bench: Benchmarks, ks: str) -> tuple[Table, dict]:
-    cols = [Column("breakdown_topic", "Sub-group type", "text", 1.7), Column("breakdown", "Sub-group", "text", 2.7)]
+    cols = [Column("breakdown_topic", "Sub-group type", "text", 2.0), Column("breakdown", "Sub-group", "text", 3.0)]
     cols += [Column(m, label, kind) for m, label, kind in DEST_COLUMNS]
     cols += [Column("national_positive_pct", "Nat. EET %", "pct"), Column("difference_pp", "Diff. pp", "pp")]
     rows, used = [], {}
@@ -135,7 +137,7 @@ def neet_tables(figs: DestinationFigures, bench: Benchmarks, extra: dict | None 
                              "share of all leavers returned (custody codes 710/720 stay in the denominator).",
                              "LA NEET or NK %: the academy's local authority, where a published figure is loaded.",
                              nat_note, rule_text()]))
-        cols = [Column("breakdown_topic", "Sub-group type", "text", 1.7), Column("breakdown", "Sub-group", "text", 2.7),
+        cols = [Column("breakdown_topic", "Sub-group type", "text", 2.0), Column("breakdown", "Sub-group", "text", 3.0),
                 Column("cohort", "Leavers", "count"), Column("neet", "NEET %", "pct"),
                 Column("not_known", "Not known %", "pct"), Column("neet_nk", "NEET or NK %", "pct")]
         rows = []

@@ -83,6 +83,8 @@ class DestinationFigures:
 def primary_suppressed(count: int | None, cohort: int | None) -> bool:
     """Trust rule: cohort under min_cohort, or a count (or cohort minus count) of 1..min_count-1."""
     min_cohort, min_count = thresholds()
+    if cohort == 0 and count == 0:
+        return False  # no pupils in the group (z): nothing to disclose, and a known zero in relations
     if count is None or cohort is None or cohort < min_cohort:
         return True
     return 0 < count < min_count or 0 < cohort - count < min_count
@@ -105,12 +107,17 @@ def load_destination_figures(rows: list[dict], year: str, round_: str, published
         cohort = None if cohort_sup else int(cohort_num)
         out: dict[str, Fig] = {}
         raw: dict[str, int | None] = {}
+        listed = r.get("suppressed_measures") or []
+        if isinstance(listed, str):
+            listed = [x.strip() for x in listed.replace(";", ",").split(",")]
         for m in set(BASE_MEASURES[1:]) | {c for parts in DERIVED.values() for c in parts}:
             v = number(r.get(m))
-            sup = (cohort_sup or v is None or is_suppressed_value(r, m, published)
-                   or (f"{m}_pct" in r and is_suppressed_value(r, f"{m}_pct", published)))
+            # the count decides: a null share beside a count means no pupils (z), not c
+            sup = cohort_sup or v is None or is_suppressed_value(r, m, published) or m in listed
             raw[m] = None if sup else int(v)
         out["cohort"] = Fig(cohort, 100.0 if cohort else None, cohort is None or primary_suppressed(cohort, cohort))
+        if r.get("suppressed") is True:
+            out["cohort"].suppressed = True
         for m in BASE_MEASURES[1:]:
             pct = number(r.get(f"{m}_pct"))
             if pct is None and raw[m] is not None and cohort:

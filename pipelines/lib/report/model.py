@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 SUPPRESSED = "c"
 NOT_AVAILABLE = "-"
+NO_PUPILS = "z"
 
 
 def round_half_up(x: float, dp: int = 1) -> float:
@@ -101,6 +102,11 @@ class Pack:
     sections: list[Section]
     sources: list[str]
     generated_at: str
+    xlsx_only: dict[str, Table] = field(default_factory=dict)   # section id -> one sheet for its tables
 
     def tables(self) -> list[Table]:
-        return [t for s in self.sections for t in s.tables]
+        """The tables as the workbook holds them (a section may merge its tables into one sheet)."""
+        out = []
+        for s in self.sections:
+            out += [self.xlsx_only[s.id]] if s.id in self.xlsx_only else s.tables
+        return out

@@ -36,7 +36,7 @@ def _heading(pdf: FPDF, text: str, size: float = 14) -> None:
 
 def _para(pdf: FPDF, text: str, size: float = 9.5, style: str = "") -> None:
     pdf.set_font("DejaVu", style, size)
-    pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT", align="L")
     pdf.ln(1.5)
 
 
@@ -160,7 +160,7 @@ def render_pdf(pack: Pack, path: Path, creation_date: datetime) -> Path:
         pdf.set_font("DejaVu", "B", 10.5)
         pdf.cell(8, 6, f"{i}.")
         pdf.set_font("DejaVu", "", 10.5)
-        pdf.multi_cell(0, 6, f.text, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 6, f.text, new_x="LMARGIN", new_y="NEXT", align="L")
         pdf.ln(2)
     if not pack.findings:
         _para(pdf, "No headline figure can be published for this year (groups too small).", 10, "I")

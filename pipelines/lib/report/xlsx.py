@@ -81,7 +81,7 @@ def render_xlsx(pack: Pack, path: Path, creation_date: datetime,
         for i, (r, vals) in enumerate(zip(t.rows, t.cell_values()), start=4):
             for j, (v, c) in enumerate(zip(vals, t.columns)):
                 if isinstance(v, str):
-                    ws.write_string(i, j, v, f_c if v in ("c", "-") and c.kind != "text" else f_text)
+                    ws.write_string(i, j, v, f_c if v in ("c", "-", "z") and c.kind != "text" else f_text)
                 else:
                     ws.write_number(i, j, v, fmt.get(c.kind, f_text))
         ws.freeze_panes(4, 0)

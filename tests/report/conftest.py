@@ -1,0 +1,95 @@
+"""Report tests: one fixture snapshot, the pack built once per session and parsed."""
+from __future__ import annotations
+
+import re
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import fixture_data  # noqa: E402
+
+FIXED = datetime(2025, 12, 1, 9, 0, tzinfo=timezone.utc)
+REPO = Path(__file__).resolve().parents[2]
+
+
+def pdf_text(path: Path) -> list[str]:
+    from pypdf import PdfReader
+    return [p.extract_text() or "" for p in PdfReader(str(path)).pages]
+
+
+def norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def xlsx_sheets(path: Path) -> dict[str, list[list]]:
+    from openpyxl import load_workbook
+    wb = load_workbook(str(path), read_only=True)
+    return {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in wb.worksheets}
+
+
+def table_rows(sheet: list[list]) -> tuple[list[str], list[list]]:
+    """Header (row 4) and data rows (until the blank row before Notes) of a pack sheet."""
+    header = [c for c in sheet[3] if c is not None]
+    rows = []
+    for r in sheet[4:]:
+        if r is None or all(v is None for v in r):
+            break
+        rows.append(list(r[:len(header)]))
+    return header, rows
+
+
+class Built:
+    def __init__(self, root: Path, published: bool = True, extra=None):
+        self.serving = fixture_data.write_snapshot(root / "warehouse" / "serving", published=published, extra=extra)
+        self.dest_rows = fixture_data.destination_rows(7, ("R1", "R2", "R3"))
+        self.published_rows = fixture_data.publish_like(self.dest_rows)
+        from pipelines.lib.report import build_pack
+        self.out = build_pack(fixture_data.YEAR, root / "out", self.serving, generated_at=FIXED)
+        self.pages = pdf_text(self.out["pdf"])
+        self.text = norm("\n".join(self.pages))
+        self.sheets = xlsx_sheets(self.out["xlsx"])
+
+    def mart(self, level, urn, ks, topic, breakdown, round_="R3"):
+        return next(r for r in self.dest_rows if r["level"] == level and r["academy_urn"] == urn
+                    and r["key_stage"] == ks and r["round"] == round_ and r["breakdown_topic"] == topic
+                    and r["breakdown"] == breakdown)
+
+
+GOALS = [
+    {"goal_id": "girls_engineering", "title": "Girls into engineering and manufacturing", "level": "trust",
+     "academy_urn": None, "leaving_year": "2024-25", "key_stage": "all", "numerator": 7, "denominator": 40,
+     "share_pct": 17.5, "target_pct": 20.0, "direction": "at_least", "comparator_pct": 10.3,
+     "comparator_year": "2023/24", "comparator_description": "Women's share of E&M apprenticeship starts",
+     "comparator_source": "https://www.onefile.co.uk/explore/female-apprentices", "on_track": False},
+    {"goal_id": "boys_care", "title": "Boys into care services", "level": "trust", "academy_urn": None,
+     "leaving_year": "2024-25", "key_stage": "all", "numerator": 9, "denominator": 30, "share_pct": 30.0,
+     "target_pct": 25.0, "direction": "at_least", "comparator_pct": 18.7, "comparator_year": "2022/23",
+     "comparator_description": "Men's share of care services starts", "comparator_source": "https://sctp.org.uk",
+     "on_track": True},
+    {"goal_id": "girls_digital", "title": "Girls into digital", "level": "trust", "academy_urn": None,
+     "leaving_year": "2024-25", "key_stage": "all", "numerator": None, "denominator": 4, "share_pct": None,
+     "target_pct": 40.0, "direction": "at_least", "comparator_pct": 36.4, "comparator_year": "2023/24",
+     "comparator_description": "Women's share of digital starts", "comparator_source": "https://example.org",
+     "on_track": None, "suppressed": True},
+]
+# a pupil-level mart that must never reach the pack (UPNs and names)
+NEET_RISK = [{"upn": "A123456789012", "forename": "Zebedee", "surname": "Quartermaine", "academy_urn": "140001",
+              "leaving_year": "2025-26", "risk_score": 7.0, "reasons": "undecided"},
+             {"upn": "B12345678901C", "forename": "Xanthe", "surname": "Oddbody", "academy_urn": "140002",
+              "leaving_year": "2025-26", "risk_score": 5.0, "reasons": "no offer"}]
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Built:
+    root = tmp_path_factory.mktemp("report")
+    return Built(root, extra={"goal_progress_published": GOALS, "goal_progress": GOALS,
+                              "neet_risk": NEET_RISK})
+
+
+@pytest.fixture(scope="session")
+def built_unpublished(tmp_path_factory) -> Built:
+    """Only the unsuppressed mart in the snapshot: the pack must suppress by itself."""
+    return Built(tmp_path_factory.mktemp("report_unpub"), published=False)
