@@ -65,49 +65,58 @@ _PROVIDER_KIND = {"210": 1, "220": 2, "230": 3, "240": 4, "250": 5, "270": 6, "2
                   "460": 9, "530": 10, "310": 11}
 
 
-def _pick_from(rng, table: dict[str, float], n: int) -> np.ndarray:
-    keys = np.array(list(table))
+ROUTE_ALL = [*ROUTE_NAMES.tolist(), "Academic", "Not applicable", ""]
+ACADEMIC, NOT_APPLICABLE, NO_ROUTE = 15, 16, 17
+LEVEL_ALL = ["", "1", "2", "3", "4+"]
+# Every provider template, index 0 = no provider.
+TEMPLATES = [""] + sorted({t for v in PROVIDERS.values() for t in v} | set(APPRENTICESHIP_EMPLOYERS))
+_TIDX = {t: i for i, t in enumerate(TEMPLATES)}
+
+
+def _pick_index(rng, table: dict[str, float], n: int, values: list[str]) -> np.ndarray:
+    """Indices into `values` drawn with the table's weights."""
+    keys = np.array([values.index(k) for k in table])
     p = np.array(list(table.values()))
     return keys[rng.choice(len(keys), size=n, p=p / p.sum())]
 
 
 def destination_details(rng: np.random.Generator, codes: np.ndarray, male: np.ndarray,
-                        key_stage: np.ndarray, town: np.ndarray, la: np.ndarray,
-                        own_name: np.ndarray, own_urn: np.ndarray, own_sixth_form: np.ndarray) -> dict:
-    """route, level, provider, provider_id for each code (blank where not applicable)."""
+                        key_stage: np.ndarray, acad: np.ndarray, reg: pl.DataFrame,
+                        own_sixth_form: np.ndarray) -> pl.DataFrame:
+    """route, level, provider, provider_id (strings, "" where not applicable) per code.
+
+    Strings are built in polars from small lookup tables, so a million rows take a second."""
     n = len(codes)
-    # Route: Academic share for sixth forms/HE, otherwise occupational by sex pattern.
     occ = np.where(male, _sample(rng, P_ROUTE_MALE, n), _sample(rng, P_ROUTE_FEMALE, n))
     acad_share = np.zeros(n)
-    for c, s in C.ACADEMIC_SHARE.items():
-        acad_share[codes == c] = s
+    for c, sh in C.ACADEMIC_SHARE.items():
+        acad_share[codes == c] = sh
     is_occ_code = np.isin(codes, list(OCCUPATIONAL_CODES))
     academic = is_occ_code & (rng.random(n) < acad_share)
-    route = np.where(academic, "Academic", np.where(is_occ_code, ROUTE_NAMES[occ], "Not applicable"))
-    route = np.where(codes == "UND", "", route)
-    # Level.
-    level = np.full(n, "", dtype="<U2")
+    route = np.where(academic, ACADEMIC, np.where(is_occ_code, occ, NOT_APPLICABLE))
+    route = np.where(codes == "UND", NO_ROUTE, route)
+    level = np.zeros(n, dtype=np.int64)
     ks5 = key_stage != "KS4"
     for c, (t4, t5) in LEVELS.items():
         for table, m in ((t4, (codes == c) & ~ks5), (t5, (codes == c) & ks5)):
             k = int(m.sum())
             if k:
-                level[m] = _pick_from(rng, table, k)
+                level[m] = _pick_index(rng, table, k, LEVEL_ALL)
     trn = np.isin(codes, ["410", "430", "440", "450", "460", "550"])
     if trn.any():
-        level[trn] = _pick_from(rng, _TRAINING_LEVEL, int(trn.sum()))
-    level = np.where(academic & (codes == "210"), "3", level)
-    # Provider: choose a template per pupil, fill in the town.
+        level[trn] = _pick_index(rng, _TRAINING_LEVEL, int(trn.sum()), LEVEL_ALL)
+    level = np.where(academic & (codes == "210"), LEVEL_ALL.index("3"), level)
+    # Provider template per pupil.
     kind = np.zeros(n, dtype=np.int64)
-    tmpl = np.full(n, "", dtype=object)
-    tidx = np.zeros(n, dtype=np.int64)
-    groups = {c: PROVIDERS[c] for c in ("210", "220", "230", "240", "250", "270", "280", "290", "460", "530")}
-    for c, names in groups.items():
+    tmpl = np.zeros(n, dtype=np.int64)
+    tpos = np.zeros(n, dtype=np.int64)
+    for c in ("210", "220", "230", "240", "250", "270", "280", "290", "460", "530"):
         m = codes == c
         if m.any():
+            names = PROVIDERS[c]
             i = rng.integers(0, len(names), int(m.sum()))
-            tmpl[m] = np.array(names, dtype=object)[i]
-            tidx[m] = i
+            tmpl[m] = np.array([_TIDX[t] for t in names])[i]
+            tpos[m] = i
             kind[m] = _PROVIDER_KIND[c]
     for c_set, key, kid in ((["410", "430", "440", "450", "550"], "training", 12),
                             (["320", "330", "340", "350", "360", "380", "381"], "employment", 13)):
@@ -115,28 +124,39 @@ def destination_details(rng: np.random.Generator, codes: np.ndarray, male: np.nd
         if m.any():
             names = PROVIDERS[key]
             i = rng.integers(0, len(names), int(m.sum()))
-            tmpl[m] = np.array(names, dtype=object)[i]
-            tidx[m] = i
+            tmpl[m] = np.array([_TIDX[t] for t in names])[i]
+            tpos[m] = i
             kind[m] = kid
     app = codes == "310"
     if app.any():
-        tmpl[app] = np.array(APPRENTICESHIP_EMPLOYERS, dtype=object)[occ[app]]
-        tidx[app] = occ[app]
-    town_s = pl.Series(town.astype(str))
-    prov = (pl.DataFrame({"t": pl.Series(tmpl.astype(str)), "town": town_s})
-            .select(pl.col("t").str.replace_all("{town}", pl.col("town"), literal=True))
-            .to_series().to_numpy().astype(object))
+        tmpl[app] = np.array([_TIDX[t] for t in APPRENTICESHIP_EMPLOYERS])[occ[app]]
+        tpos[app] = occ[app]
+        kind[app] = _PROVIDER_KIND["310"]
+    la = reg["la_code"].to_numpy()[acad].astype(np.int64)
     # Synthetic identifiers: 8-digit UKPRN-like (10xxxxxx) for colleges, universities,
     # employers and training providers; 6-digit URN for school sixth forms.
-    h = (la.astype(np.int64) * 7919 + kind * 104729 + tidx * 15485) % 100000
-    hi = np.where(kind == 4, tidx * 7717 % 100000, h)  # universities: national, not per LA
-    pid = np.where(kind == 1, (100000 + h % 40000).astype(str), (10000000 + hi).astype(str))
-    pid = np.where(kind == 0, "", pid).astype(object)
+    h = (la * 7919 + kind * 104729 + tpos * 15485) % 100000
+    hi = np.where(kind == 4, tpos * 7717 % 100000, h)  # universities: national, not per LA
+    pid = np.where(kind == 1, 100000 + h % 40000, 10000000 + hi)
     own = own_sixth_form & (codes == "210")
-    prov = np.where(own, own_name, prov)
-    pid = np.where(own, own_urn, pid)
-    return {"route": route.astype(str), "level": level.astype(str), "provider": prov.astype(str),
-            "provider_id": pid.astype(str)}
+    a = pl.Series(acad, dtype=pl.Int64)
+    df = pl.DataFrame({
+        "route": pl.Series(ROUTE_ALL).gather(route),
+        "level": pl.Series(LEVEL_ALL).gather(level),
+        "t": pl.Series(TEMPLATES).gather(tmpl),
+        "town": reg["la_name"].gather(a),
+        "own_name": reg["name"].gather(a),
+        "own_urn": reg["urn"].gather(a),
+        "pid": pid, "own": own, "none": kind == 0,
+    })
+    return df.select(
+        "route", "level",
+        pl.when(pl.col("own")).then(pl.col("own_name"))
+        .otherwise(pl.col("t").str.replace_all("{town}", pl.col("town"), literal=True)).alias("provider"),
+        pl.when(pl.col("own")).then(pl.col("own_urn"))
+        .when(pl.col("none")).then(pl.lit(""))
+        .otherwise(pl.col("pid").cast(pl.Utf8)).alias("provider_id"),
+    )
 
 
 def _sample(rng, p: np.ndarray, n: int) -> np.ndarray:

@@ -215,13 +215,11 @@ NEGATIVE_GROUPS = {"neet", "not_known", "other", "excluded"}
 
 
 def intended_destinations(rng: np.random.Generator, actual: np.ndarray, z: np.ndarray,
-                          key_stage: np.ndarray, groups: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+                          key_stage: np.ndarray, negative: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(R1, R2) intended codes given the actual code: most intentions are realised; plans
     change; low-readiness pupils are more often undecided; NEET/not known actuals had a plan
     (or none) that did not happen."""
     n = len(actual)
-    grp = np.array([groups.get(c, "other") for c in actual]) if n else np.array([])
-    negative = np.isin(grp, list(NEGATIVE_GROUPS))
     alt = np.where(key_stage == "KS4", _pick(rng, C.KS4_INTENT_ALT, n), _pick(rng, C.KS5_INTENT_ALT, n))
     # alternative must differ from actual for "changed" plans; re-draw once where equal
     alt2 = np.where(key_stage == "KS4", _pick(rng, C.KS4_INTENT_ALT, n), _pick(rng, C.KS5_INTENT_ALT, n))

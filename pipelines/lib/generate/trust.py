@@ -111,27 +111,22 @@ def _year_rounds(reg: pl.DataFrame, cohort: pl.DataFrame, start: int, seed: int)
     n = cohort.height
     groups = {c: r["destination_group"] for c, r in destination_codes().items()}
     actual = cohort["actual_code"].to_numpy().astype("<U3")
+    negative = cohort["actual_code"].replace_strict(groups).is_in(
+        ["neet", "not_known", "other", "excluded"]).to_numpy()
     z = cohort["z"].to_numpy()
-    ks = cohort["key_stage"].to_numpy()
+    ks = cohort["key_stage"].to_numpy().astype("<U5")
     yg = cohort["year_group"].to_numpy()
     male = cohort["male"].to_numpy()
     acad = cohort["academy_idx"].to_numpy()
-    r1, r2 = intended_destinations(rng, actual, z, ks, groups)
-    negative = np.isin(np.array([groups[c] for c in actual]), ["neet", "not_known", "other", "excluded"])
-    town = reg["la_name"].to_numpy()[acad]
-    la = reg["la_code"].to_numpy()[acad]
-    own_name = reg["name"].to_numpy()[acad]
-    own_urn = reg["urn"].to_numpy()[acad]
+    r1, r2 = intended_destinations(rng, actual, z, ks, negative)
     own_sf = cohort["own_sixth_form"].to_numpy()
-    args = (male, ks, town, la, own_name, own_urn, own_sf)
-    det3 = destination_details(rng, actual, *args)
-    det2 = destination_details(rng, r2, *args)
-    det1 = destination_details(rng, r1, *args)
-    keep2 = (r2 == actual) & (rng.random(n) < 0.9)
-    keep1 = (r1 == r2) & (rng.random(n) < 0.9)
-    for k in det2:
-        det2[k] = np.where(keep2, det3[k], det2[k])
-        det1[k] = np.where(keep1, det2[k], det1[k])
+    det3 = destination_details(rng, actual, male, ks, acad, reg, own_sf)
+    det2 = destination_details(rng, r2, male, ks, acad, reg, own_sf)
+    det1 = destination_details(rng, r1, male, ks, acad, reg, own_sf)
+    keep2 = pl.Series((r2 == actual) & (rng.random(n) < 0.9))
+    keep1 = pl.Series((r1 == r2) & (rng.random(n) < 0.9))
+    det2 = pl.select(pl.when(keep2).then(det3[c]).otherwise(det2[c]).alias(c) for c in det3.columns)
+    det1 = pl.select(pl.when(keep1).then(det2[c]).otherwise(det1[c]).alias(c) for c in det3.columns)
     sg1 = september_guarantee(rng, "R1", r1, negative, yg)
     sg2 = september_guarantee(rng, "R2", r2, negative, yg)
     consent = rng.random(n) < C.CONSENT_SHARE
@@ -152,7 +147,7 @@ def _year_rounds(reg: pl.DataFrame, cohort: pl.DataFrame, start: int, seed: int)
     for r, code, det, sg in (("R1", r1, det1, sg1), ("R2", r2, det2, sg2), ("R3", actual, det3, None)):
         df = base.with_columns(
             pl.Series("destination_code", code.astype(str)),
-            *(pl.Series(k, v) for k, v in det.items()),
+            *det.get_columns(),
             pl.Series("september_guarantee", sg if sg is not None else np.full(n, "")),
             pl.Series("_absent", absent[r]),
         )
@@ -181,6 +176,32 @@ def _as_file_frame(df: pl.DataFrame) -> pl.DataFrame:
         "destination_code", _yn("fsm_eligible"), _yn("looked_after"), "ethnicity",
         blank("route"), blank("provider"), blank("provider_id"), blank("level"),
         blank("september_guarantee"), _yn("consent_follow_up"), "date_ascertained")
+
+
+def _write_round(out: Path, ff: pl.DataFrame, acad: np.ndarray, files: dict, urns: list[str],
+                 names: list[str], ly: str, r: str) -> int:
+    """Write one round's files. Plain-text formats are cut from one CSV of the whole round
+    (rows grouped by academy), so tens of thousands of files stay fast."""
+    bounds = np.flatnonzero(np.diff(acad)) + 1
+    starts = np.concatenate([[0], bounds]) if len(acad) else np.array([], int)
+    ends = np.concatenate([bounds, [len(acad)]]) if len(acad) else np.array([], int)
+    lines = ff.write_csv().split("\n")
+    header, body = lines[0], lines[1:]
+    for a0, a1 in zip(starts.tolist(), ends.tolist()):
+        ai = int(acad[a0])
+        fmt, when = files[ai]
+        rel = Path("raw", "returns", urns[ai], ly, r, file_name(fmt, urns[ai], ly, r))
+        if fmt in ("csv", "utf8_bom", "cp1252"):
+            eol = "\r\n" if fmt == "cp1252" else "\n"
+            text = eol.join([header, *body[a0:a1]]) + eol
+            data = text.encode("cp1252") if fmt == "cp1252" else text.encode("utf-8")
+            data = (b"\xef\xbb\xbf" + data) if fmt == "utf8_bom" else data
+        else:
+            data = render(ff.slice(a0, a1 - a0), fmt,
+                          title=f"{names[ai]} ({urns[ai]}) – leaving year {ly}, round {r}",
+                          created=when.replace(tzinfo=None))
+        write_file(out / rel, data, when.timestamp())
+    return len(starts)
 
 
 def generate_trust(out: Path, *, academies: int | None = None, years: int = 4, seed: int = 42,
@@ -233,8 +254,10 @@ def generate_trust(out: Path, *, academies: int | None = None, years: int = 4, s
             if not files:
                 continue
             df = df.filter(~pl.col("_absent") & pl.col("academy_idx").is_in(list(files)))
-            sub_day = np.array([files[ai][1].date() for ai in df["academy_idx"].to_list()],
-                               dtype="datetime64[D]") if df.height else np.array([], "datetime64[D]")
+            day_of = np.full(reg.height, np.datetime64("1970-01-01"), dtype="datetime64[D]")
+            for ai, (_, when) in files.items():
+                day_of[ai] = np.datetime64(when.date(), "D")
+            sub_day = day_of[df["academy_idx"].to_numpy()]
             df = df.with_columns(_date_ascertained(df["_day_u"].to_numpy(), s, r, sub_day))
             meta = pl.DataFrame({
                 "academy_idx": np.array(list(files), dtype=np.int64),
@@ -243,15 +266,9 @@ def generate_trust(out: Path, *, academies: int | None = None, years: int = 4, s
                 "submitted_at": [files[ai][1].isoformat() for ai in files],
             })
             df = df.join(meta, on="academy_idx", how="left", maintain_order="left")
-            ff = _as_file_frame(df).with_columns(df["academy_idx"])
-            for (ai,), part in ff.partition_by("academy_idx", as_dict=True, maintain_order=True).items():
-                fmt, when = files[ai]
-                rel = Path("raw", "returns", urns[ai], ly, r, file_name(fmt, urns[ai], ly, r))
-                data = render(part, fmt,
-                              title=f"{names[ai]} ({urns[ai]}) – leaving year {ly}, round {r}",
-                              created=when.replace(tzinfo=None))
-                write_file(out / rel, data, when.timestamp())
-                files_written += 1
+            df = df.sort("academy_idx", maintain_order=True)
+            files_written += _write_round(out, _as_file_frame(df), df["academy_idx"].to_numpy(),
+                                          files, urns, names, ly, r)
             truth_rows.append(df.drop("_absent", "_day_u").with_columns(
                 pl.lit(ly).alias("leaving_year"), pl.lit(r).alias("round")))
     # Register and truth.

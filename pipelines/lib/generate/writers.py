@@ -52,7 +52,8 @@ def _labels(df: pl.DataFrame) -> pl.DataFrame:
 
 def render(df: pl.DataFrame, fmt: str, *, title: str = "", created: datetime | None = None) -> bytes:
     """File bytes for one return (df has RETURN_COLUMNS as strings, nulls for blanks)."""
-    df = df.select(RETURN_COLUMNS)
+    if df.columns != RETURN_COLUMNS:
+        df = df.select(RETURN_COLUMNS)
     if fmt == "csv":
         return df.write_csv().encode("utf-8")
     if fmt == "utf8_bom":
