@@ -29,10 +29,11 @@ academy_counts as (
         round,
         breakdown_topic,
         breakdown,
+        bool_and(counts_in_trust_totals) as counts_in_trust_totals,
         count(*) as cohort,
         {{ destination_count_columns() }}
     from pupils
-    group by all
+    group by academy_urn, leaving_year, key_stage, round, breakdown_topic, breakdown
 ),
 
 -- trust totals: only academies that had joined by the cut-off for that leaving year
@@ -45,11 +46,12 @@ trust_counts as (
         round,
         breakdown_topic,
         breakdown,
+        cast(null as boolean) as counts_in_trust_totals,
         count(*) as cohort,
         {{ destination_count_columns() }}
     from pupils
     where counts_in_trust_totals
-    group by all
+    group by leaving_year, key_stage, round, breakdown_topic, breakdown
 ),
 
 all_counts as (
@@ -59,7 +61,7 @@ all_counts as (
 ),
 
 frames as (
-    select distinct level, academy_urn, leaving_year, key_stage, round
+    select distinct level, academy_urn, leaving_year, key_stage, round, counts_in_trust_totals
     from all_counts
 ),
 
@@ -80,6 +82,7 @@ final as (
         grid.level,
         grid.academy_urn,
         academies.academy_name,
+        grid.counts_in_trust_totals,
         grid.leaving_year,
         grid.key_stage,
         grid.round,
