@@ -9,6 +9,7 @@ from typing import Callable
 import dagster as dg
 
 from pipelines.config import Paths, is_leaving_year, paths, round_ids
+from pipelines.defs.jobs import RETURNS_INGEST_JOB
 
 
 def landed_return_partitions(p: Paths) -> list[tuple[str, str]]:
@@ -61,7 +62,7 @@ def run_pipeline(data_dir: Path | None = None, echo: Callable[[str], None] = pri
     problems: list[str] = []
 
     partitions = landed_return_partitions(p)
-    ingest = definitions.resolve_job_def("ingest_returns")
+    ingest = definitions.resolve_job_def(RETURNS_INGEST_JOB)
     valid_keys = set(ingest.partitions_def.get_partition_keys(dynamic_partitions_store=instance))
     for year, rnd in partitions:
         key = dg.MultiPartitionKey({"leaving_year": year, "round": rnd})

@@ -9,7 +9,7 @@ def test_definitions_load_with_jobs_and_single_writer():
     d = defs()
     keys = {k.to_user_string() for k in d.resolve_all_asset_keys()}
     assert {"academies", "rounds", "destination_returns", "destination_measures", "serving_snapshot"} <= keys
-    assert d.resolve_job_def("ingest_returns").partitions_def is not None
+    assert d.resolve_job_def("returns_landing_ingest").partitions_def is not None
     build = d.resolve_job_def("build_warehouse")
     assert "destination_returns" not in {k.to_user_string() for k in build.asset_layer.executable_asset_keys}
     assert build.executor_def.name == dg.in_process_executor.name
