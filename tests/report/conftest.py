@@ -82,11 +82,27 @@ NEET_RISK = [{"upn": "A123456789012", "forename": "Zebedee", "surname": "Quarter
               "leaving_year": "2025-26", "risk_score": 5.0, "reasons": "no offer"}]
 
 
+RETURN_STATUS = [
+    {"academy_urn": urn, "academy_name": name, "leaving_year": "2024-25", "round": rnd,
+     "due_date": due, "return_status": "submitted" if ok else "missing",
+     "timeliness": ok or "overdue", "first_accepted_at": acc, "rows_accepted": n if ok else 0,
+     "rows_rejected": rej, "current_submitted_by": "jane.smith@northgate.example",
+     "current_file": f"raw/returns/{urn}/2024-25/{rnd}/return.csv"}
+    for urn, name, n in (("140001", "Northgate Academy", 160), ("140002", "Riverside School", 90),
+                         ("140003", "Hillside Special Academy", 4))
+    for rnd, due, ok, acc, rej in (("R1", "2024-12-15", "on_time", "2024-12-10 10:00:00", 0),
+                                   ("R2", "2025-05-31", "late" if urn == "140002" else "on_time",
+                                    "2025-06-04 09:00:00" if urn == "140002" else "2025-05-20 09:00:00", 2),
+                                   ("R3", "2025-11-30", "on_time" if urn != "140003" else None,
+                                    "2025-11-28 12:00:00" if urn != "140003" else None, 1))
+]
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> Built:
     root = tmp_path_factory.mktemp("report")
     return Built(root, extra={"goal_progress_published": GOALS, "goal_progress": GOALS,
-                              "neet_risk": NEET_RISK})
+                              "neet_risk": NEET_RISK, "return_status": RETURN_STATUS})
 
 
 @pytest.fixture(scope="session")

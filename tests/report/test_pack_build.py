@@ -41,7 +41,6 @@ def test_sections_say_when_not_available(built):
     # the fixture has no FSQ, Compass or return-status marts
     assert "Future Skills Questionnaire results are not available for 2024-25" in built.text
     assert "Compass evaluations are not available for 2024-25" in built.text
-    assert "Timeliness (on time or late against the due date) is not available for this year" in built.text
     for title in ("Destinations by sub-group, with national comparison", "NEET and not known",
                   "Disadvantage and SEND gaps", "Stereotype-countering goals against targets",
                   "Future Skills Questionnaire and Compass", "Data completeness", "Methods and caveats",
@@ -51,6 +50,29 @@ def test_sections_say_when_not_available(built):
     assert "sustained" in built.text and "first two terms" in built.text
     # goals come from the published twin
     assert "Girls into engineering and manufacturing" in built.text
+
+
+def test_completeness_from_return_status(built):
+    from conftest import RETURN_STATUS, table_rows
+    header, rows = table_rows(built.sheets["Data completeness"])
+    recs = {(r[0], r[1]): dict(zip(header, r)) for r in rows}
+    assert len(recs) == len(RETURN_STATUS)
+    assert recs[("Riverside School", "R2")]["On time?"] == "Late"
+    assert recs[("Riverside School", "R2")]["First accepted"] == "2025-06-04"
+    assert recs[("Hillside Special Academy", "R3")]["On time?"] == "Overdue"
+    assert recs[("Hillside Special Academy", "R3")]["Status"] == "Missing"
+    assert recs[("Northgate Academy", "R3")]["Pupils"] == 160
+    assert recs[("Hillside Special Academy", "R1")]["Pupils"] == "c"  # 4 pupils: under the threshold
+    assert "Of the 9 returns due for this cohort, 7 arrived on time, 1 late and 1 is still outstanding." \
+        in built.text
+    assert "jane.smith" not in built.text and "raw/returns" not in built.text
+    for sheet in built.sheets.values():
+        assert not any(isinstance(v, str) and "jane.smith" in v for r in sheet for v in r)
+
+
+def test_fallback_completeness_without_return_status(built_unpublished):
+    assert "Timeliness (on time or late against the due date) is not available for this year" in \
+        built_unpublished.text
 
 
 def test_sheets_have_titles_notes_and_formats(built):

@@ -208,6 +208,8 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
     s.paragraphs.append("Which academies returned each round of destinations for this cohort, and whether on time.")
     dq = read_mart(serving_dir, *DQ_MARTS, allow_unpublished=True)
     dt = careers.completeness_table(dq.rows, year, _round_ids(), dq.published, figs.academy_names) if dq else None
+    if dt is not None and careers.completeness_summary(dt):
+        s.paragraphs.append(careers.completeness_summary(dt))
     s.tables.append(dt or careers.completeness_from_measures(dm.rows, year, _round_ids(), figs.academy_names))
     sections.append(s)
 
@@ -223,7 +225,7 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
     sections.append(s)
 
     for sec in sections:  # the rule beside every table that withholds a cell
-        for t in sec.tables + ([] if sec.id != "appendix" else []):
+        for t in sec.tables:
             if any(v == SUPPRESSED for r in t.rows for v in r) and not any("c = withheld" in n for n in t.notes):
                 t.notes.append(content.rule_text())
     found = content.findings(figs, bench, goal_summary)

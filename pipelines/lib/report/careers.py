@@ -192,41 +192,71 @@ def compass_table(rows: list[dict], year: str) -> tuple[Table | None, dict]:
 
 
 # ---------------------------------------------------------------- data completeness
+STATUS_TEXT = {"submitted": "Submitted", "rejected_only": "Rejected only", "missing": "Missing",
+               "not_due": "Not due"}
+TIMELINESS_TEXT = {"on_time": "On time", "late": "Late", "overdue": "Overdue", "not_due": "Not due"}
+
+
 def completeness_table(rows: list[dict], year: str, round_ids: list[str], published: bool,
                        names: dict[str, str]) -> Table | None:
-    """From a data-quality / return-status mart: academy x round, returned what, on time."""
+    """From the return-status mart: academy x round, returned what, on time. No file paths or submitters."""
     rows = for_year(rows, year)
     if not rows:
         return None
     c_urn = col(rows, "academy_urn", "urn")
     c_round = col(rows, "round")
-    c_status = col(rows, "status", "return_status", "quality_status")
+    c_status = col(rows, "return_status", "status", "quality_status")
+    c_time = col(rows, "timeliness")
     c_on_time = col(rows, "on_time", "is_on_time", "returned_on_time")
-    c_rec = col(rows, "received_at", "submitted_at", "received_date", "submitted_on", "latest_submission_at")
+    c_rec = col(rows, "first_accepted_at", "received_at", "submitted_at", "received_date")
     c_due = col(rows, "due_date", "due")
-    c_rows = col(rows, "pupils", "pupils_loaded", "rows_loaded", "valid_rows", "rows")
-    c_err = col(rows, "invalid_rows", "rows_rejected", "errors", "error_count")
+    c_rows = col(rows, "rows_accepted", "pupils", "pupils_loaded", "valid_rows")
+    c_err = col(rows, "rows_rejected", "invalid_rows", "errors")
     c_name = col(rows, "academy_name", "name")
     if not (c_urn and c_round):
         return None
-    cols = [Column("academy", "Academy", "text", 2.8), Column("round", "Round", "text", 0.7),
-            Column("status", "Status", "text", 1.6), Column("due", "Due", "text", 1.2),
-            Column("received", "Received", "text", 1.2), Column("on_time", "On time?", "text", 0.9),
+    cols = [Column("academy", "Academy", "text", 3.0), Column("round", "Round", "text", 0.8),
+            Column("status", "Status", "text", 1.5), Column("due", "Due", "text", 1.3),
+            Column("received", "First accepted", "text", 1.3), Column("timeliness", "On time?", "text", 1.1),
             Column("pupils", "Pupils", "count"), Column("invalid", "Rows excluded", "count")]
     order = {r: i for i, r in enumerate(round_ids)}
     out = []
     for r in sorted(rows, key=lambda r: (str(r.get(c_name) or names.get(r.get(c_urn), "")), str(r.get(c_urn)),
                                          order.get(r.get(c_round), 99))):
-        ot = r.get(c_on_time) if c_on_time else None
+        if c_time:
+            timely = TIMELINESS_TEXT.get(r.get(c_time), r.get(c_time))
+        elif c_on_time and r.get(c_on_time) is not None:
+            timely = "On time" if r.get(c_on_time) else "Late"
+        else:
+            timely = None
+        status = r.get(c_status) if c_status else None
+        pupils = cell(r, c_rows, published)
+        if small(None, pupils):
+            pupils = SUPPRESSED
         out.append([r.get(c_name) or names.get(r.get(c_urn)) or r.get(c_urn), r.get(c_round),
-                    str(r.get(c_status)) if c_status and r.get(c_status) is not None else None,
-                    str(r.get(c_due))[:10] if c_due and r.get(c_due) else None,
-                    str(r.get(c_rec))[:10] if c_rec and r.get(c_rec) else None,
-                    None if ot is None else ("Yes" if ot else "No"),
-                    cell(r, c_rows, published), cell(r, c_err, published)])
+                    STATUS_TEXT.get(status, status), str(r.get(c_due))[:10] if c_due and r.get(c_due) else None,
+                    str(r.get(c_rec))[:10] if c_rec and r.get(c_rec) else None, timely,
+                    pupils, cell(r, c_err, published)])
     return Table("Data completeness", f"Data completeness: returns by academy and round, {year}", cols, out,
-                 ["From the return-status mart: the latest accepted file per academy and round, when it arrived "
-                  "against the due date, and rows excluded as invalid."])
+                 ["From the return-status mart: the current accepted file per academy and round, the date the "
+                  "first acceptable file arrived against the due date, pupils loaded and rows excluded as invalid "
+                  "(the academy was told which rows and why). Only academies expected to return that round "
+                  "are listed."])
+
+
+def completeness_summary(t: Table) -> str:
+    """One sentence: how many returns were on time, late, missing."""
+    j = [c.key for c in t.columns].index("timeliness") if "timeliness" in [c.key for c in t.columns] else None
+    if j is None:
+        return ""
+    due = [r for r in t.rows if r[j] in ("On time", "Late", "Overdue")]
+    if not due:
+        return "No return for this leaving year was due yet."
+    on = sum(1 for r in due if r[j] == "On time")
+    late = sum(1 for r in due if r[j] == "Late")
+    over = sum(1 for r in due if r[j] == "Overdue")
+    return (f"Of the {len(due)} returns due for this cohort, {on} arrived on time, {late} late"
+            f" and {over} {'is' if over == 1 else 'are'} still outstanding.")
 
 
 def completeness_from_measures(rows: list[dict], year: str, round_ids: list[str], names: dict[str, str]) -> Table:

@@ -11,7 +11,7 @@ KS_LEAVERS = {"KS4": "Year 11 leavers", "16-18": "leavers from 16-18 study (Year
 KS_SHORT = {"KS4": "KS4", "16-18": "16-18"}
 
 DEST_COLUMNS = [
-    ("cohort", "Leavers", "count"),
+    ("cohort", "Leavers", "count", 1.35),
     ("positive", "EET %", "pct"),
     ("education", "Educ. %", "pct"),
     ("apprenticeship", "Appr. %", "pct"),
@@ -59,15 +59,15 @@ def diff(a, b):
 
 # ---------------------------------------------------------------- destinations by sub-group
 def subgroup_table(figs: DestinationFigures, bench: Benchmarks, ks: str) -> tuple[Table, dict]:
-    cols = [Column("breakdown_topic", "Sub-group type", "text", 2.0), Column("breakdown", "Sub-group", "text", 3.0)]
-    cols += [Column(m, label, kind) for m, label, kind in DEST_COLUMNS]
+    cols = [Column("breakdown_topic", "Sub-group type", "text", 2.45), Column("breakdown", "Sub-group", "text", 3.0)]
+    cols += [Column(m, label, kind, *w) for m, label, kind, *w in DEST_COLUMNS]
     cols += [Column("national_positive_pct", "Nat. EET %", "pct"), Column("difference_pp", "Diff. pp", "pp")]
     rows, used = [], {}
     for topic, breakdown in figs.breakdowns():
         r = figs.row("trust", None, ks, topic, breakdown)
         if r is None:
             continue
-        vals = [value(r.get(m), m) for m, _, _ in DEST_COLUMNS]
+        vals = [value(r.get(m), m) for m, *_ in DEST_COLUMNS]
         nat = bench.destination(ks, topic, breakdown, "positive_pct", figs.year)
         if nat:
             used[(topic, breakdown)] = nat
@@ -112,7 +112,7 @@ def neet_tables(figs: DestinationFigures, bench: Benchmarks, extra: dict | None 
                 ) if (nat["neet_not_known_pct"] or nat["neet_pct"]) else \
         "National NEET comparison: no NCCIS figure is loaded for this year."
     for ks in figs.key_stages():
-        cols = [Column("academy", "Academy", "text", 3.0), Column("cohort", "Leavers", "count"),
+        cols = [Column("academy", "Academy", "text", 3.0), Column("cohort", "Leavers", "count", 1.35),
                 Column("neet", "NEET %", "pct"), Column("not_known", "Not known %", "pct"),
                 Column("neet_nk", "NEET or NK %", "pct"),
                 Column("la_neet_nk", "LA NEET or NK %", "pct"),
@@ -137,8 +137,8 @@ def neet_tables(figs: DestinationFigures, bench: Benchmarks, extra: dict | None 
                              "share of all leavers returned (custody codes 710/720 stay in the denominator).",
                              "LA NEET or NK %: the academy's local authority, where a published figure is loaded.",
                              nat_note, rule_text()]))
-        cols = [Column("breakdown_topic", "Sub-group type", "text", 2.0), Column("breakdown", "Sub-group", "text", 3.0),
-                Column("cohort", "Leavers", "count"), Column("neet", "NEET %", "pct"),
+        cols = [Column("breakdown_topic", "Sub-group type", "text", 2.45), Column("breakdown", "Sub-group", "text", 3.0),
+                Column("cohort", "Leavers", "count", 1.35), Column("neet", "NEET %", "pct"),
                 Column("not_known", "Not known %", "pct"), Column("neet_nk", "NEET or NK %", "pct")]
         rows = []
         for topic, breakdown in figs.breakdowns():
@@ -200,14 +200,14 @@ def gap_table(figs: DestinationFigures, bench: Benchmarks) -> Table:
 def appendix_tables(figs: DestinationFigures) -> list[tuple[str, str, Table]]:
     out = []
     cols = [Column("key_stage", "Key stage", "text", 0.9), Column("breakdown", "Sub-group", "text", 2.2)]
-    cols += [Column(m, label, kind) for m, label, kind in DEST_COLUMNS]
+    cols += [Column(m, label, kind, *w) for m, label, kind, *w in DEST_COLUMNS]
     for urn in figs.academies():
         rows = []
         for ks in figs.key_stages():
             for topic, breakdown in APPENDIX_BREAKDOWNS:
                 r = figs.row("academy", urn, ks, topic, breakdown)
                 if r is not None:
-                    rows.append([KS_SHORT[ks], breakdown] + [value(r.get(m), m) for m, _, _ in DEST_COLUMNS])
+                    rows.append([KS_SHORT[ks], breakdown] + [value(r.get(m), m) for m, *_ in DEST_COLUMNS])
         name = figs.academy_names.get(urn, urn)
         out.append((urn, name, Table(f"Academy {urn}", f"{name} (URN {urn}): destinations {figs.year}",
                                      cols, rows, [rule_text()], group_column=0)))

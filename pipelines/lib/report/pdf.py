@@ -70,8 +70,9 @@ def _header(pdf: FPDF, t: Table, widths: list[float], size: float) -> None:
 
 def render_table(pdf: FPDF, t: Table, font_size: float = 6.8) -> None:
     """One line per row; the header repeats on each new page."""
-    if pdf.will_page_break(32):
-        pdf.add_page()
+    whole = 18 + len(t.rows) * font_size * 0.55 + 4 * len(t.notes)
+    if pdf.will_page_break(32) or (whole < pdf.eph * 0.9 and pdf.will_page_break(whole)):
+        pdf.add_page()  # start a table that fits on one page on a fresh page, not split
     pdf.set_font("DejaVu", "B", 9.5)
     pdf.multi_cell(0, 5, t.title, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(1)
@@ -120,7 +121,15 @@ def render_section(pdf: FPDF, s: Section) -> None:
         pdf.ln(4)
     _heading(pdf, s.title)
     for p in s.paragraphs:
-        _para(pdf, p)
+        if s.id == "methods" and ". " in p:  # bold lead-in
+            lead, rest = p.split(". ", 1)
+            pdf.set_font("DejaVu", "B", 9.5)
+            pdf.write(4.75, lead + ". ")
+            pdf.set_font("DejaVu", "", 9.5)
+            pdf.write(4.75, rest)
+            pdf.ln(6.2)
+        else:
+            _para(pdf, p)
     if s.unavailable:
         _para(pdf, s.unavailable, 10, "I")
         return
