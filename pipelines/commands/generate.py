@@ -11,7 +11,7 @@ def register(subparsers) -> None:
                     "Same arguments give byte-identical files.")
     p.add_argument("--out", help="data directory to write (default: DESTINATIONS_DATA_DIR)")
     p.add_argument("--academies", type=int, default=None,
-                   help="number of academies (default: 12 small, 96 large, 4500 national)")
+                   help="number of academies (default: 12 small, 96 large, 4850 national)")
     p.add_argument("--years", type=int, default=4,
                    help="complete leaving years ending 2025-26, plus the current 2026-27 R1 (default 4)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")

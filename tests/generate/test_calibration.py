@@ -149,3 +149,9 @@ def test_code_mix_is_valid(pupils):
     assert r3.filter(pl.col("key_stage") == "KS4", pl.col("destination_code") == "260").height == 0
     pid = r3.filter(pl.col("provider_id") != "")["provider_id"]
     assert pid.str.contains(r"^(\d{6}|\d{8})$").all()
+    placed = r3.filter(pl.col("group").is_in(["education", "apprenticeship", "training", "employment"]))
+    assert (placed["provider"] != "").all() and (placed["provider_id"] != "").all()
+    assert (r3.filter(pl.col("group").is_in(["neet", "not_known"]))["provider"] == "").all()
+    # own sixth form: provider is the academy itself
+    own = r3.filter(pl.col("provider_id") == pl.col("academy_urn"))
+    assert own.height > 0 and (own["destination_code"] == "210").all()

@@ -91,7 +91,7 @@ def build_register(scale: str, academies: int | None, seed: int) -> pl.DataFrame
     (la_name, estab_number, laestab, feeder_estab, y11_size, y13_size, disadvantaged_rate,
     sen_support_rate, ehc_rate, readiness_effect)."""
     rng = np.random.default_rng([seed, 1])
-    default = {"small": 12, "large": 96, "national": 4500}[scale]
+    default = {"small": 12, "large": 96, "national": 4850}[scale]
     n = default if academies is None else academies
     rows: list[dict] = []
     for t in SMALL_TRUST[:n]:
