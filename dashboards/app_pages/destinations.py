@@ -30,8 +30,7 @@ if len(plot) < len(by):
     st.caption("Groups shown as c in the table are suppressed and left out of the chart.")
 cols = ["breakdown_topic", "breakdown", "cohort"] + [f"{g}_pct" for g in charts.GROUPS] + \
        ["positive_pct", "undecided_pct"]
-ui.table(by[[c for c in cols if c in by]], dm.published, f"destinations_{f['year']}_{f['round']}",
-         key="by_breakdown")
+ui.table(by, dm.published, f"destinations_{f['year']}_{f['round']}", key="by_breakdown", columns=cols)
 
 # 2. by academy (only the academies this viewer may see)
 acad = ui.apply(dm.frame, f, academy=False)
@@ -48,9 +47,9 @@ if len(acad) > 0:
         st.plotly_chart(charts.bars(ok, "positive_pct", "academy", title, orientation="h",
                                     ref=tval, ref_label="trust" if tval is not None else ""),
                         key="by_academy")
-    ui.table(acad[[c for c in ["academy", "cohort", "positive_pct", "education_pct", "apprenticeship_pct",
-                               "employment_pct", "training_pct", "neet_pct", "not_known_pct"] if c in acad]],
-             dm.published, f"by_academy_{f['year']}_{f['round']}", key="by_academy")
+    ui.table(acad, dm.published, f"by_academy_{f['year']}_{f['round']}", key="by_academy",
+             columns=["academy", "cohort", "positive_pct", "education_pct", "apprenticeship_pct",
+                      "employment_pct", "training_pct", "neet_pct", "not_known_pct"])
 
 # 3. routes
 routes = ctx.load("route_measures", "destination_routes", "route_destinations")

@@ -70,8 +70,8 @@ else:
 st.subheader(f"By {f.get('topic', 'Total').lower()}")
 sub = ui.apply(actual, f)
 sub = sub[sub["breakdown_topic"] == f.get("topic", "Total")]
-ui.table(sub[["breakdown", "cohort", "neet", "neet_pct", "not_known", "not_known_pct"]],
-         dm.published, f"neet_by_{f.get('topic', 'Total')}", key="neet_sub")
+ui.table(sub, dm.published, f"neet_by_{f.get('topic', 'Total')}", key="neet_sub",
+         columns=["breakdown", "cohort", "neet", "neet_pct", "not_known", "not_known_pct"])
 
 ded = ctx.load("neet_not_known_comparison", "neet_comparison", "neet_not_known_rates", "neet_rates",
                "neet_not_known")

@@ -26,11 +26,11 @@ st.subheader(f"{ctx.academy_label(f['academy'])}, leaving year {f['year']}, {f['
 if year_rows.empty:
     st.info("No destination returns for this selection yet.")
 for r in ui.sort_rounds(year_rows["round"].unique()):
-    row = year_rows[year_rows["round"] == r].iloc[0]
+    one = year_rows[year_rows["round"] == r].head(1)
+    row = one.iloc[0]
     st.markdown(f"**{ui.round_label(r)}** ({ui.round_kind(r)})")
     c = st.columns(4)
-    c[0].metric("Pupils in cohort", ui.pct_text(row["cohort"], dm.published).rstrip("%")
-                if pd.isna(row["cohort"]) else f"{int(row['cohort']):,}")
+    c[0].metric("Pupils in cohort", ui.cell(one, "cohort", dm.published))
     for col, (label, m, nat, better_up) in zip(c[1:], [
             ("Positive destinations", "positive_pct", nat_pos, True),
             ("NEET", "neet_pct", nat_neet, False),
@@ -39,7 +39,7 @@ for r in ui.sort_rounds(year_rows["round"].unique()):
         delta = None
         if nat is not None and v is not None and pd.notna(v):
             delta = f"{float(v) - nat.value:+.1f} pts vs England ({nat.value:.1f}%)"
-        col.metric(label, ui.pct_text(v, dm.published), delta=delta,
+        col.metric(label, ui.cell(one, m, dm.published, "%"), delta=delta,
                    delta_color="normal" if better_up else "inverse")
 ui.caveat(ui.BENCHMARK_CAVEAT)
 
@@ -72,5 +72,5 @@ else:
 st.subheader("Headline figures, every year and round")
 cols = ["leaving_year", "round", "key_stage", "cohort", "positive_pct", "education_pct",
         "apprenticeship_pct", "employment_pct", "training_pct", "neet_pct", "not_known_pct"]
-ui.table(rows[[c for c in cols if c in rows]].sort_values(["leaving_year", "round"]),
-         dm.published, f"headline_{f['academy']}", key="headline")
+ui.table(rows.sort_values(["leaving_year", "round"]), dm.published, f"headline_{f['academy']}",
+         key="headline", columns=cols)

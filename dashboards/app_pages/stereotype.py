@@ -38,8 +38,8 @@ if goal_col and val_col and len(sel):
         fig = charts.bars(g, val_col, "academy", title, orientation="h",
                           ref=float(tgt) if tgt is not None else None, ref_label="target")
         if cmpv is not None:
-            fig.add_vline(x=float(cmpv), line_dash="dot", line_color="#c44536",
-                          annotation_text="national comparator")
+            charts.ref_line(fig, float(cmpv), "national comparator", vertical=True,
+                            color="#c44536", dash="dot")
         st.plotly_chart(fig, key=f"goal_{goal}")
 src_col = ui.find_col(sel, "source", numeric=False)
 if src_col and sel[src_col].notna().any():

@@ -21,45 +21,56 @@ class Figure:
         return f"{self.source}{yr}" + (f" ({self.publication})" if self.publication else "")
 
 
+_IDX: dict[int, tuple[pd.DataFrame, dict]] = {}
+
+
+def _index(bm: pd.DataFrame) -> dict:
+    """(measure, geography_level) -> usable rows as dicts, memoised per cached frame object."""
+    hit = _IDX.get(id(bm))
+    if hit is not None and hit[0] is bm:
+        return hit[1]
+    ok = bm[bm["value"].notna()] if "value" in bm else bm.iloc[0:0]
+    if "is_latest" in ok:
+        ok = ok[ok["is_latest"].astype("boolean").fillna(False).astype(bool)]
+    idx: dict = {}
+    for rec in ok.to_dict("records"):
+        idx.setdefault((rec.get("measure"), rec.get("geography_level")), []).append(rec)
+    if len(_IDX) > 16:
+        _IDX.clear()
+    _IDX[id(bm)] = (bm, idx)
+    return idx
+
+
+def _s(v) -> str | None:
+    return None if v is None or (isinstance(v, float) and v != v) or v is pd.NA else str(v)
+
+
+GROUP_ORDER = {"mainstream and special": 0, "all": 1, "mainstream": 2}
+
+
 def pick(bm: pd.DataFrame | None, measure: str, *, key_stage: str | None = None,
          leaving_year: str | None = None, geography_level: str = "national",
          geography_code: str | None = None, breakdown_topic: str = "Total",
          breakdown: str = "Total", sources: tuple[str, ...] | None = None) -> Figure | None:
     """The same year if published, else the latest earlier year, else the latest."""
-    if bm is None or bm.empty or "measure" not in bm:
+    if bm is None or bm.empty or "measure" not in bm or "geography_level" not in bm:
         return None
-    m = (bm["measure"] == measure) & (bm["geography_level"] == geography_level)
-    if geography_code is not None and "geography_code" in bm:
-        m &= bm["geography_code"].astype("string") == str(geography_code)
-    if key_stage is not None and "key_stage" in bm:
-        m &= (bm["key_stage"] == key_stage) | bm["key_stage"].isna()
-    if "breakdown_topic" in bm:
-        m &= (bm["breakdown_topic"].fillna("Total") == breakdown_topic) & \
-             (bm["breakdown"].fillna("Total") == breakdown)
-    if sources and "source" in bm:
-        m &= bm["source"].isin(sources)
-    if "is_latest" in bm:
-        m &= bm["is_latest"].fillna(False).astype(bool)
-    if "value" in bm:
-        m &= bm["value"].notna()
-    if "institution_group" in bm:
-        # prefer the all-schools group when several are published
-        pass
-    cand = bm[m]
-    if cand.empty:
+    cand = [r for r in _index(bm).get((measure, geography_level), [])
+            if (geography_code is None or _s(r.get("geography_code")) == str(geography_code))
+            and (key_stage is None or _s(r.get("key_stage")) in (None, key_stage))
+            and (_s(r.get("breakdown_topic")) or "Total") == breakdown_topic
+            and (_s(r.get("breakdown")) or "Total") == breakdown
+            and (not sources or r.get("source") in sources)]
+    if not cand:
         return None
-    if "institution_group" in cand:
-        order = {"mainstream and special": 0, "all": 1, "mainstream": 2}
-        cand = cand.assign(_g=cand["institution_group"].map(order).fillna(3)).sort_values("_g")
-        cand = cand[cand["_g"] == cand["_g"].iloc[0]]
-    ly = cand["leaving_year"].astype("string") if "leaving_year" in cand else pd.Series(pd.NA, index=cand.index)
-    if leaving_year is not None and (ly == leaving_year).any():
-        row = cand[ly == leaving_year].iloc[0]
+    best_g = min(GROUP_ORDER.get(_s(r.get("institution_group")) or "", 3) for r in cand)
+    cand = [r for r in cand if GROUP_ORDER.get(_s(r.get("institution_group")) or "", 3) == best_g]
+    same = [r for r in cand if _s(r.get("leaving_year")) == leaving_year] if leaving_year else []
+    if same:
+        row = same[0]
     else:
-        earlier = cand[ly.notna() & (ly <= (leaving_year or "9999"))]
-        pool = earlier if not earlier.empty else cand
-        pool = pool.assign(_ly=pool["leaving_year"].astype("string").fillna("")) if "leaving_year" in pool else pool.assign(_ly="")
-        row = pool.sort_values("_ly").iloc[-1]
-    return Figure(float(row["value"]),
-                  None if pd.isna(row.get("leaving_year")) else str(row.get("leaving_year")),
-                  str(row.get("source", "")), None if pd.isna(row.get("publication")) else str(row.get("publication")))
+        earlier = [r for r in cand if _s(r.get("leaving_year")) and _s(r.get("leaving_year")) <= (leaving_year or "9999")]
+        pool = earlier or cand
+        row = max(pool, key=lambda r: _s(r.get("leaving_year")) or "")
+    return Figure(float(row["value"]), _s(row.get("leaving_year")), str(row.get("source", "")),
+                  _s(row.get("publication")))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 SUPPRESSED = "c"
@@ -31,7 +32,8 @@ def explanation() -> str:
 
 
 def measure_columns(df: pd.DataFrame, exclude: set[str] | None = None) -> list[str]:
-    exclude = set(exclude or ()) | set(FLAG_COLUMNS)
+    exclude = set(exclude or ()) | set(FLAG_COLUMNS) | {"topic_order", "breakdown_order",
+                                                         "round_order", "_pub_row_id"}
     def numeric(c: str) -> bool:
         s = df[c]
         if pd.api.types.is_bool_dtype(s):
@@ -45,32 +47,61 @@ def measure_columns(df: pd.DataFrame, exclude: set[str] | None = None) -> list[s
             and c not in ("academy_urn", "urn", "leaving_year", "year")]
 
 
-def suppressed_mask(df: pd.DataFrame, cols: list[str], published: bool) -> pd.DataFrame:
-    """True where a cell must show `c`: a null value in a published frame, a
-    row-level suppressed flag, or a per-cell `<col>_suppressed` flag."""
-    mask = pd.DataFrame(False, index=df.index, columns=cols)
-    if not published:
-        # unsuppressed frames still honour explicit flags (e.g. benchmark rows)
-        pass
+def _as_set(v) -> frozenset:
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return frozenset()
+    if isinstance(v, str):
+        return frozenset(x.strip() for x in v.strip("[]").replace("'", "").split(",") if x.strip())
+    try:
+        return frozenset(str(x) for x in v)
+    except TypeError:
+        return frozenset()
+
+
+def _masks(df: pd.DataFrame, cols: list[str], published: bool) -> tuple[dict, dict]:
+    """(c mask, z mask) per column as numpy arrays.
+
+    The published marts say exactly what is hidden: `suppressed` (whole row) and
+    `suppressed_measures` (count columns, and their `_pct`). Without those columns, a
+    null in a published frame is taken as suppressed. Per-cell `<col>_suppressed` flags
+    are honoured everywhere. `suppression_status` z = no pupils: shares not applicable."""
+    n = len(df)
     row_flag = None
     for f in FLAG_COLUMNS:
         if f in df.columns:
-            row_flag = df[f].fillna(False).astype(bool)
+            row_flag = np.asarray(df[f].astype("boolean").fillna(False), dtype=bool)
             break
+    sets = [_as_set(v) for v in df["suppressed_measures"].tolist()] \
+        if "suppressed_measures" in df.columns else None
+    z = np.asarray(df["suppression_status"].eq("z").fillna(False), dtype=bool) \
+        if "suppression_status" in df.columns else np.zeros(n, dtype=bool)
+    cm, zm = {}, {}
     for c in cols:
-        m = pd.Series(False, index=df.index)
-        if published:
-            m |= df[c].isna()
-        if row_flag is not None:
-            m |= row_flag & df[c].isna()
+        isna = np.asarray(df[c].isna(), dtype=bool)
+        if sets is not None:
+            base = c[:-4] if c.endswith("_pct") else c
+            m = np.fromiter((base in st_ or c in st_ for st_ in sets), dtype=bool, count=n)
+            if row_flag is not None:
+                m |= row_flag
+        elif published:
+            m = isna.copy()
+        elif row_flag is not None:
+            m = row_flag & isna
+        else:
+            m = np.zeros(n, dtype=bool)
         if f"{c}_suppressed" in df.columns:
-            m |= df[f"{c}_suppressed"].fillna(False).astype(bool)
-        mask[c] = m
-    return mask
+            m |= np.asarray(df[f"{c}_suppressed"].astype("boolean").fillna(False), dtype=bool)
+        cm[c] = m
+        zm[c] = z & isna & ~m
+    return cm, zm
+
+
+def suppressed_mask(df: pd.DataFrame, cols: list[str], published: bool) -> pd.DataFrame:
+    return pd.DataFrame(_masks(df, cols, published)[0], index=df.index, columns=cols)
 
 
 def _fmt(v, pct: bool) -> str:
-    if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA:
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
         return ""
     if pct:
         return f"{float(v):.1f}"
@@ -78,29 +109,47 @@ def _fmt(v, pct: bool) -> str:
     return f"{int(f):,}" if f.is_integer() else f"{f:,.1f}"
 
 
-def for_display(df: pd.DataFrame, published: bool, exclude: set[str] | None = None) -> pd.DataFrame:
-    """Format numbers (percentages to 1 dp) and put `c` in suppressed cells."""
-    cols = measure_columns(df, exclude)
-    mask = suppressed_mask(df, cols, published)
-    out = df.drop(columns=[c for c in df.columns if c.endswith("_suppressed")], errors="ignore").copy()
-    for c in cols:
-        pct = c.endswith("_pct") or c.endswith("_rate") or c in ("value", "gap", "score")
-        vals = df[c].map(lambda v, p=pct: _fmt(v, p))
-        out[c] = vals.where(~mask[c], SUPPRESSED)
-    return out
+def for_display(df: pd.DataFrame, published: bool, exclude: set[str] | None = None,
+                only: list[str] | None = None) -> pd.DataFrame:
+    """Format numbers (percentages to 1 dp) and put `c` (suppressed) or `z` (no pupils) in cells."""
+    cols = [c for c in measure_columns(df, exclude) if only is None or c in only]
+    cm, zm = _masks(df, cols, published)
+    out = {}
+    keep = [c for c in df.columns if not (c.endswith("_suppressed") or c in META_COLUMNS)]
+    if only is not None:
+        keep = [c for c in only if c in keep]
+    for c in keep:
+        if c in cm:
+            pct = c.endswith(("_pct", "_rate")) or c in ("value", "gap", "score")
+            vals = np.array([_fmt(v, pct) for v in df[c].tolist()], dtype=object)
+            vals[zm[c]] = "z"
+            vals[cm[c]] = SUPPRESSED
+            out[c] = vals
+        else:
+            out[c] = df[c].to_numpy()
+    return pd.DataFrame(out, index=df.index, columns=keep)
+
+
+META_COLUMNS = ("suppressed_measures", "_pub_row_id", "topic_order", "breakdown_order", "round_order",
+                "counts_in_trust_totals")
 
 
 def any_suppressed(df: pd.DataFrame, published: bool, exclude: set[str] | None = None) -> bool:
     cols = measure_columns(df, exclude)
-    return bool(cols) and bool(suppressed_mask(df, cols, published).to_numpy().any())
+    return bool(cols) and any(m.any() for m in _masks(df, cols, published)[0].values())
 
 
 def for_export(df: pd.DataFrame, published: bool, exclude: set[str] | None = None) -> pd.DataFrame:
     """Downloads: suppressed cells carry `c` (never the hidden number), rest unrounded."""
     cols = measure_columns(df, exclude)
-    mask = suppressed_mask(df, cols, published)
-    out = df.drop(columns=[c for c in df.columns if c.endswith("_suppressed")], errors="ignore").copy()
-    for c in cols:
-        if mask[c].any():
-            out[c] = out[c].astype(object).where(~mask[c], SUPPRESSED)
-    return out
+    cm, _ = _masks(df, cols, published)
+    keep = [c for c in df.columns if not (c.endswith("_suppressed") or c in META_COLUMNS)]
+    out = {}
+    for c in keep:
+        if c in cm and cm[c].any():
+            vals = df[c].to_numpy(dtype=object, na_value=None).copy()
+            vals[cm[c]] = SUPPRESSED
+            out[c] = vals
+        else:
+            out[c] = df[c].to_numpy()
+    return pd.DataFrame(out, index=df.index, columns=keep)

@@ -190,23 +190,33 @@ def select_academy(frame: pd.DataFrame, academy: str | None) -> pd.DataFrame:
 # --- tables -------------------------------------------------------------------------
 
 def table(df: pd.DataFrame, published: bool, name: str, *, key: str,
-          exclude: set[str] | None = None, height: int | None = None) -> None:
-    """Show a table with `c` for suppressed cells, plus CSV and XLSX downloads."""
+          exclude: set[str] | None = None, height: int | None = None,
+          columns: list[str] | None = None) -> None:
+    """Show a table with `c` for suppressed cells, plus CSV and XLSX downloads.
+
+    Pass the whole frame and pick `columns`, so the suppression metadata is still seen."""
     if df is None or df.empty:
         st.caption("No rows for this selection.")
         return
     shown = suppression.for_display(df, published, exclude)
+    if columns:
+        shown = shown[[c for c in columns if c in shown.columns]]
     st.dataframe(shown, hide_index=True, width="stretch", height=height or "auto", key=f"df_{key}")
     if suppression.any_suppressed(df, published, exclude):
         st.caption(suppression.explanation())
-    export = suppression.for_export(df, published, exclude)
+    cols_ = list(columns) if columns else None
+
+    def _export() -> pd.DataFrame:  # built only when a download is clicked
+        e = suppression.for_export(df, published, exclude)
+        return e[[c for c in cols_ if c in e.columns]] if cols_ else e
+
     c1, c2, _ = st.columns([1, 1, 4])
     safe = re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_") or "table"
-    c1.download_button("Download CSV", to_csv_bytes(export), f"{safe}.csv", "text/csv",
-                       key=f"csv_{key}")
-    c2.download_button("Download XLSX", to_xlsx_bytes(export), f"{safe}.xlsx",
+    c1.download_button("Download CSV", lambda: to_csv_bytes(_export()), f"{safe}.csv", "text/csv",
+                       key=f"csv_{key}", on_click="ignore")
+    c2.download_button("Download XLSX", lambda: to_xlsx_bytes(_export()), f"{safe}.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       key=f"xlsx_{key}")
+                       key=f"xlsx_{key}", on_click="ignore")
 
 
 def caveat(text: str) -> None:
@@ -219,6 +229,14 @@ BENCHMARK_CAVEAT = (
     "two terms and are published about two years late, while the trust's R3 figure is the "
     "activity in the autumn after leaving. NCCIS NEET and not known figures are 16-17 year "
     "olds averaged over December to February. Use the comparison as context, not a league table.")
+
+
+def cell(one_row: pd.DataFrame, col: str, published: bool, suffix: str = "") -> str:
+    """One value as displayed (c, z or the number)."""
+    if col not in one_row or one_row.empty:
+        return "–"
+    v = suppression.for_display(one_row, published, only=[col])[col].iloc[0]
+    return v + suffix if v not in ("c", "z", "") else (v or "–")
 
 
 def pct_text(v, published: bool) -> str:

@@ -88,16 +88,24 @@ def _in(p: dict, topic: str, b: str) -> bool:
 
 
 def suppress(df: pd.DataFrame) -> pd.DataFrame:
-    """The fixture's published twin: whole row c under MIN_COHORT, cells c for 1-2."""
+    """The fixture's published twin, shaped like destination_measures_published: whole row c
+    under MIN_COHORT, cells c for counts 1-2; `suppressed`, `suppression_status`,
+    `suppressed_measures`; rows with no pupils are z (zeros, null shares)."""
     out = df.copy()
-    small = out["cohort"] < MIN_COHORT
-    out["suppressed"] = small
+    small = out["cohort"].between(1, MIN_COHORT - 1)
+    hidden: list[list[str]] = [[] for _ in range(len(out))]
     for k in COUNTS:
         cell = out[k].between(1, MIN_COUNT - 1) | (out["cohort"] - out[k]).between(1, MIN_COUNT - 1)
-        hide = small | cell
+        hide = (small | cell) & (out["cohort"] > 0)
+        for i in [j for j, h in enumerate(hide.tolist()) if h]:
+            hidden[i].append(k)
         out[k] = out[k].astype("float").where(~hide)
         out[f"{k}_pct"] = out[f"{k}_pct"].where(~hide)
     out["cohort"] = out["cohort"].astype("float").where(~small)
+    out["suppressed"] = small
+    out["suppressed_measures"] = [h if not sm else ["cohort"] + COUNTS for h, sm in zip(hidden, small)]
+    out["suppression_status"] = ["c" if sm else "z" if c == 0 else "partial" if h else "shown"
+                                 for sm, c, h in zip(small, df["cohort"], hidden)]
     return out
 
 
