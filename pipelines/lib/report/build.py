@@ -22,6 +22,9 @@ DEST_MART = "destination_measures"
 GOAL_MARTS = ("goal_progress", "stereotype_goal_progress", "goals_progress")
 FSQ_MARTS = ("fsq_construct_scores", "fsq_scores", "fsq_constructs")
 COMPASS_MARTS = ("compass_benchmark_trends", "compass_trends", "compass_scores", "compass_benchmarks")
+COMPASS_NATIONAL_MARTS = ("compass_trust_vs_national",)
+READINESS_MARTS = ("fsq_destination_rates",)
+NEET_MARTS = ("neet_not_known",)
 DQ_MARTS = ("data_quality_status", "return_status", "returns_status", "data_quality")
 
 
@@ -128,7 +131,8 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
     s = Section("neet", "NEET and not known")
     s.paragraphs.append("Leavers not in education, employment or training (NEET) and those whose activity the "
                         "academy could not confirm (not known), by academy and by sub-group, against England.")
-    neet_tables = content.neet_tables(figs, bench)
+    nm = read_mart(serving_dir, *NEET_MARTS)  # published twin only: LA comparators
+    neet_tables = content.neet_tables(figs, bench, careers.la_comparators(nm.rows, year, rnd) if nm else {})
     for t in neet_tables:
         if t.id.startswith("NEET by academy"):
             labels = [r[0] for r in t.rows if r[0] != "England (NCCIS 16-17)"]
@@ -179,23 +183,43 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
 
     # FSQ and Compass
     s = Section("careers", new_page=False, title="Future Skills Questionnaire and Compass")
-    fm = read_mart(serving_dir, *FSQ_MARTS)
-    cm = read_mart(serving_dir, *COMPASS_MARTS, allow_unpublished=True)  # academy-level self-evaluation
-    ft = careers.fsq_table(fm.rows, year, fm.published) if fm else None
-    ct, trust_avg = careers.compass_table(cm.rows, year) if cm else (None, {})
+    s.paragraphs.append("How career-ready pupils say they are (Future Skills Questionnaire), whether readiness "
+                        "shows in destinations, and how the academies rate their careers programmes against the "
+                        "eight Gatsby Benchmarks (Compass).")
     missing = []
+    fm = read_mart(serving_dir, *FSQ_MARTS)
+    ft = careers.fsq_table(fm.rows, year, fm.published) if fm else None
     if ft is not None:
         s.tables.append(ft)
     else:
         missing.append(f"Future Skills Questionnaire results are not available for {year}.")
-    if ct is not None:
+    rm = read_mart(serving_dir, *READINESS_MARTS)
+    rt = careers.readiness_table(rm.rows, year, rm.published) if rm else None
+    if rt is not None:
+        s.tables.append(rt)
+    cn = read_mart(serving_dir, *COMPASS_NATIONAL_MARTS, allow_unpublished=True)  # academy-level, no pupils
+    cnt, chart = careers.compass_national_table(cn.rows, year) if cn else (None, {})
+    cm = read_mart(serving_dir, *COMPASS_MARTS, allow_unpublished=True)
+    ct, trust_avg = careers.compass_table(cm.rows, year) if cm else (None, {})
+    if chart:
+        fw = sorted(chart)[0]
+        p = charts.grouped_bars(chart_dir / "compass.png", [f"BM{i}" for i in range(1, 9)],
+                                {"Trust": [chart[fw].get(i, (None, None))[0] for i in range(1, 9)],
+                                 "National": [chart[fw].get(i, (None, None))[1] for i in range(1, 9)]},
+                                f"Compass {year} ({fw} framework): % of academies fully achieving each benchmark")
+        s.charts.append(Chart(str(p), "Share of academies fully achieving each Gatsby Benchmark in their latest "
+                                      "evaluation of the year, against the national share where published."))
+    elif ct is not None:
         p = charts.grouped_bars(chart_dir / "compass.png", [f"BM{i}" for i in range(1, 9)],
                                 {"Trust average % achieved": [trust_avg.get(i) for i in range(1, 9)]},
                                 f"Compass: Gatsby Benchmarks, trust average, {year}")
         s.charts.append(Chart(str(p), "Average % of each benchmark's criteria achieved across academies "
                                       "(latest evaluation of each)."))
+    if cnt is not None:
+        s.tables.append(cnt)
+    if ct is not None:
         s.tables.append(ct)
-    else:
+    if cnt is None and ct is None:
         missing.append(f"Compass evaluations are not available for {year}.")
     if missing and not s.tables:
         s.unavailable = " ".join(missing)

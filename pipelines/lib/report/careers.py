@@ -97,6 +97,7 @@ def goal_rows(rows: list[dict], year: str, published: bool) -> tuple[Table | Non
 
 # ---------------------------------------------------------------- FSQ
 def fsq_table(rows: list[dict], year: str, published: bool) -> Table | None:
+    """Trust % positive per construct x year group, latest survey round of the academic year."""
     rows = for_year(rows, year)
     if not rows:
         return None
@@ -104,30 +105,86 @@ def fsq_table(rows: list[dict], year: str, published: bool) -> Table | None:
     c_topic = col(rows, "breakdown_topic")
     c_con = col(rows, "construct_label", "construct", "construct_id")
     c_pct = col(rows, "positive_pct", "pct_positive", "score_pct", "percent_positive")
-    c_n = col(rows, "respondents", "pupils", "cohort", "n_pupils")
-    c_grp = col(rows, "construct_group", "group")
+    c_n = col(rows, "pupils_responding", "pupils_answering", "respondents", "pupils")
+    c_grp = col(rows, "construct_group")
+    c_yg = col(rows, "year_group")
+    c_round = col(rows, "survey_round")
+    c_ord = col(rows, "survey_round_order")
     if c_con is None or c_pct is None:
         return None
     keep = [r for r in rows if (c_lvl is None or r.get(c_lvl) == "trust")
             and (c_topic is None or r.get(c_topic) == "Total")]
-    # one row per construct (pool over year groups and surveys only if the mart already did)
-    dims = [c for c in ("year_group", "survey_round", "survey", "survey_term") if c in rows[0]]
-    agg_key = [c for c in dims if len({r.get(c) for r in keep}) == 1]
-    if len(agg_key) != len(dims):
-        keep = [r for r in keep if all(r.get(d) in (None, "all", "All", "Total") for d in dims)] or keep
-    cols = [Column("group", "Group", "text", 1.6), Column("construct", "Construct", "text", 2.4)]
-    cols += [Column("respondents", "Pupils", "count"), Column("positive_pct", "% positive", "pct")]
-    extra = [d for d in dims if len({r.get(d) for r in keep}) > 1]
-    cols = cols[:2] + [Column(d, d.replace("_", " ").capitalize(), "text", 1.0) for d in extra] + cols[2:]
-    out = []
-    for r in sorted(keep, key=lambda r: tuple(str(r.get(c)) for c in [c_grp, c_con] + extra)):
+    if not keep:
+        return None
+    survey = None
+    if c_round:
+        survey = max({(r.get(c_ord) if c_ord else 0, str(r.get(c_round))) for r in keep})[1]
+        keep = [r for r in keep if str(r.get(c_round)) == survey]
+    ygs = sorted({r.get(c_yg) for r in keep if r.get(c_yg) is not None}, key=lambda y: (len(str(y)), str(y))) \
+        if c_yg else [None]
+    cols = [Column("group", "Group", "text", 1.8), Column("construct", "Construct", "text", 2.8)]
+    cols += [Column(f"y{y}", f"Year {y} %" if y is not None else "% positive", "pct") for y in ygs]
+    grid: dict = defaultdict(dict)
+    n_by_year: dict = {}
+    meta = {}
+    for r in keep:
+        y = r.get(c_yg) if c_yg else None
         n, pct = cell(r, c_n, published), cell(r, c_pct, published)
         if small(None, n):
             n, pct = SUPPRESSED, SUPPRESSED
-        out.append([r.get(c_grp) or "", r.get(c_con)] + [r.get(d) for d in extra] + [n, pct])
-    return Table("FSQ", f"Future Skills Questionnaire: % positive by construct, trust, {year}", cols, out,
-                 ["% positive = share of answered items answered Agree or Strongly agree (trust configuration).",
-                  "Pupils = pupils who answered; c = withheld (fewer than the suppression threshold)."])
+        grid[r.get(c_con)][y] = pct
+        meta[r.get(c_con)] = r.get(c_grp) or ""
+        n_by_year[y] = n
+    out = [[meta[k], k] + [grid[k].get(y) for y in ygs]
+           for k in sorted(grid, key=lambda k: (meta[k] != "Career readiness", meta[k], k))]
+    out.append(["", "Pupils responding"] + [n_by_year.get(y) for y in ygs])
+    t = Table("FSQ", f"Future Skills Questionnaire: % positive by construct and year group, trust, {year}"
+              + (f" ({survey} survey)" if survey else ""), cols, out,
+              ["% positive = share of answered items answered Agree or Strongly agree (trust configuration of "
+               "items and constructs). Latest survey round of the academic year; trust level, all pupils."])
+    return t
+
+
+def readiness_table(rows: list[dict], year: str, published: bool) -> Table | None:
+    """Leavers' destinations by their FSQ readiness band (trust, Total): the impact view."""
+    rows = for_year(rows, year)
+    c_band = col(rows, "readiness_band")
+    if not rows or c_band is None:
+        return None
+    c_ord = col(rows, "readiness_band_order")
+    keep = [r for r in rows if r.get("level", "trust") == "trust" and r.get("breakdown_topic", "Total") == "Total"]
+    cols = [Column("key_stage", "Key stage", "text", 1.0), Column("band", "Readiness band", "text", 2.2),
+            Column("cohort", "Leavers", "count", 1.35), Column("positive_pct", "EET %", "pct"),
+            Column("neet_pct", "NEET %", "pct"), Column("not_known_pct", "NK %", "pct")]
+    out = []
+    for r in sorted(keep, key=lambda r: (str(r.get("key_stage")), r.get(c_ord) if c_ord else 0, str(r.get(c_band)))):
+        n = cell(r, "cohort", published)
+        vals = [cell(r, m, published) for m in ("positive_pct", "neet_pct", "not_known_pct")]
+        if small(None, n):
+            n, vals = SUPPRESSED, [SUPPRESSED] * 3
+        out.append([r.get("key_stage"), r.get(c_band), n] + vals)
+    if not out:
+        return None
+    return Table("FSQ readiness", f"Destinations by careers readiness (FSQ), trust leavers {year}", cols, out,
+                 ["Each leaver's readiness score is the % of positive answers to the career knowledge and "
+                  "readiness items in their latest FSQ before leaving, banded as configured; 'No FSQ' = no "
+                  "survey answered. Shares are of the leavers in the NEET denominator (custody codes excluded), "
+                  "so they differ slightly from the destination tables."])
+
+
+def la_comparators(rows: list[dict], year: str, round_: str) -> dict:
+    """(academy_urn, key_stage) -> (LA name, LA NEET or not known %, its year) from neet_not_known.
+
+    Only the published LA figures are taken: the mart's own counts use the NCCIS denominator
+    (custody codes excluded), which beside the pack's cohorts would reveal them.
+    """
+    out = {}
+    for r in rows:
+        if (r.get("leaving_year") == year and r.get("round") in (round_, None)
+                and r.get("breakdown_topic", "Total") == "Total" and r.get("la_neet_not_known_pct") is not None):
+            out[(r.get("academy_urn"), r.get("key_stage"))] = (
+                r.get("la_name"), number(r.get("la_neet_not_known_pct")), r.get("la_comparator_leaving_year"))
+    return out
 
 
 # ---------------------------------------------------------------- Compass
@@ -147,6 +204,8 @@ def compass_table(rows: list[dict], year: str) -> tuple[Table | None, dict]:
     end = f"{int(year[:4]) + 1}-08-31"
     rows = [r for r in rows if str(r.get(c_date))[:10] <= end and r.get(c_urn)
             and (c_lvl is None or r.get(c_lvl) == "academy")]
+    if "academic_year" in (rows[0] if rows else {}):  # evaluations of the leavers' final year
+        rows = [r for r in rows if r.get("academic_year") == year]
     latest: dict = {}
     for r in rows:
         u = r[c_urn]
@@ -184,11 +243,45 @@ def compass_table(rows: list[dict], year: str) -> tuple[Table | None, dict]:
              "Benchmark's criteria achieved; 'Fully met' counts benchmarks at 100% (trust row: average per academy).",
              "Benchmarks were refreshed from September 2025 (framework 2025): scores under the 2018 and 2025 "
              "frameworks are not comparable." + (" This table mixes both frameworks." if len(versions) > 1 else ""),
-             "National averages (CEC, 2024/25): 5.96 benchmarks fully achieved per institution; per-benchmark "
-             "national figures are not published in a comparable form for this year."]
-    t = Table("Compass", f"Compass: Gatsby Benchmark % achieved by academy, {year}", cols, out, notes)
+             ]
+    t = Table("Compass academies", f"Compass: Gatsby Benchmark % achieved by academy, {year}", cols, out, notes)
     t.columns[-1] = Column("achieved", "Fully met", "number")
     return t, trust_avg
+
+
+COMPASS_MEASURES = {"pct_fully_achieved": "% of academies fully achieving",
+                    "mean_percent_achieved": "Mean % of criteria achieved"}
+
+
+def compass_national_table(rows: list[dict], year: str) -> tuple[Table | None, dict]:
+    """Trust against national Compass figures for the academic year (compass_trust_vs_national)."""
+    rows = [r for r in rows if r.get("academic_year") == year]
+    if not rows:
+        return None, {}
+    cols = [Column("framework_version", "Frame- work", "text", 0.9), Column("measure", "Measure", "text", 3.4),
+            Column("benchmark", "Benchmark", "text", 1.0), Column("academies", "Academies", "count"),
+            Column("trust", "Trust", "number"), Column("national", "National", "number"),
+            Column("difference", "Diff.", "pp")]
+    labels = {"avg_benchmarks_fully_achieved": "Benchmarks fully achieved (average of 8)",
+              "pct_all_eight_achieved": "% of academies achieving all 8", **COMPASS_MEASURES}
+    out, chart = [], {}
+    order = list(labels)
+    for r in sorted(rows, key=lambda r: (str(r.get("framework_version")),
+                                         order.index(r["measure"]) if r.get("measure") in order else 99,
+                                         r.get("benchmark") or 0)):
+        bm = r.get("benchmark") or 0
+        tv, nv = number(r.get("trust_value")), number(r.get("national_value"))
+        out.append([r.get("framework_version"), labels.get(r.get("measure"), r.get("measure")),
+                    "All" if bm == 0 else f"BM{bm}", number(r.get("academies")), tv, nv,
+                    (tv - nv) if tv is not None and nv is not None else None])
+        if r.get("measure") == "pct_fully_achieved" and bm:
+            chart.setdefault(str(r.get("framework_version")), {})[bm] = (tv, nv)
+    srcs = sorted({str(r.get("national_source")) for r in rows if r.get("national_source")})
+    notes = ["Each academy counts once, with its latest Compass evaluation of the academic year. National figures "
+             "are CEC's published averages (2018 framework); 2025-framework rows have no national comparator "
+             "because the refreshed benchmarks are not comparable."]
+    notes += [f"National source: {x}" for x in srcs]
+    return Table("Compass vs national", f"Compass: trust against national, {year}", cols, out, notes), chart
 
 
 # ---------------------------------------------------------------- data completeness

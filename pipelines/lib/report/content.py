@@ -114,7 +114,7 @@ def neet_tables(figs: DestinationFigures, bench: Benchmarks, extra: dict | None 
     for ks in figs.key_stages():
         cols = [Column("academy", "Academy", "text", 3.0), Column("cohort", "Leavers", "count", 1.35),
                 Column("neet", "NEET %", "pct"), Column("not_known", "Not known %", "pct"),
-                Column("neet_nk", "NEET or NK %", "pct"),
+                Column("neet_nk", "NEET or NK %", "pct"), Column("la", "Local authority", "text", 2.0),
                 Column("la_neet_nk", "LA NEET or NK %", "pct"),
                 Column("vs_national_pp", "vs England (pp)", "pp")]
         rows = []
@@ -126,16 +126,17 @@ def neet_tables(figs: DestinationFigures, bench: Benchmarks, extra: dict | None 
                 continue
             name = figs.academy_names.get(urn, urn) if urn else "Trust"
             v = [value(r.get(m), m) for m in ("cohort", "neet", "not_known")] + [value(figs.neet_nk(r), "neet_nk")]
-            la = extra.get((urn, ks))
-            rows.append([name] + v + [la, diff(v[3], natv)])
+            la = extra.get((urn, ks)) or (None, None, None)
+            rows.append([name] + v + [la[0], la[1], diff(v[3], natv)])
         if natv is not None:
             rows.append(["England (NCCIS 16-17)", None, nat["neet_pct"].value if nat["neet_pct"] else None,
-                         nat["not_known_pct"].value if nat["not_known_pct"] else None, natv, None, None])
+                         nat["not_known_pct"].value if nat["not_known_pct"] else None, natv, None, None, None])
         tables.append(Table(f"NEET by academy {KS_SHORT[ks]}",
                             f"NEET and not known, {KS_LEAVERS[ks]}, by academy, {figs.year}", cols, rows,
                             [f"Actual destinations ({figs.round}). NEET = codes 540-680; not known = 810-830; "
                              "share of all leavers returned (custody codes 710/720 stay in the denominator).",
-                             "LA NEET or NK %: the academy's local authority, where a published figure is loaded.",
+                             "LA NEET or NK %: 16-17 year olds NEET or not known in the academy's local authority "
+                             "(NCCIS, newest published year up to the leaving year), where a figure is loaded.",
                              nat_note, rule_text()]))
         cols = [Column("breakdown_topic", "Sub-group type", "text", 2.45), Column("breakdown", "Sub-group", "text", 3.0),
                 Column("cohort", "Leavers", "count", 1.35), Column("neet", "NEET %", "pct"),
