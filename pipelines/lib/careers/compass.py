@@ -14,7 +14,7 @@ from datetime import date
 import polars as pl
 
 from pipelines.lib.careers.fsq import max_invalid_share
-from pipelines.lib.careers.reading import academic_year_of, parse_date, parse_int, read_grid, term_of
+from pipelines.lib.careers.reading import academic_year_of, map_unique as _mapu, parse_date, parse_int, read_grid, term_of
 from pipelines.lib.careers.results import FileResult, file_problem, row_problems, sort_problems
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns.spec import norm_header
@@ -63,32 +63,71 @@ def _percent(v: str | None) -> float | None:
 def validate_compass(data: bytes, name: str, academy_urn: str, known_urns: set[str] | None = None,
                      today: date | None = None) -> FileResult:
     """Validate one Compass export found at raw/compass/<academy_urn>/<name>."""
+    return validate_compass_batch([(data, name, academy_urn)], known_urns, today)[0]
+
+
+def validate_compass_batch(files: list[tuple[bytes, str, str]], known_urns: set[str] | None = None,
+                           today: date | None = None) -> list[FileResult]:
+    """Validate many exports [(data, name, urn)] with one GX run over all their rows."""
+    from pipelines.lib.careers.gx_check import run_suite
+
     today = today or date.today()
+    prepared = [_prepare(d, n, u, known_urns) for d, n, u in files]
+    frames = [f for _, f in prepared if f is not None]
+    fails = []
+    if frames:
+        big = pl.concat([_gx_frame(f) for f in frames])
+        fails = run_suite("compass_evaluations", big.to_pandas())
+    out, offset = [], 0
+    for res, frame in prepared:
+        if frame is None:
+            out.append(res)
+            continue
+        mine = [(m, [i - offset for i in idx if offset <= i < offset + frame.height], e) for m, idx, e in fails]
+        offset += frame.height
+        out.append(_finish(res, frame, mine, today))
+    return out
+
+
+def _gx_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select("urn", pl.col("evaluation_date").cast(pl.Utf8), "framework_version", "benchmark",
+                        "percent_achieved", pl.col("criterion_status").str.to_lowercase())
+
+
+def _prepare(data: bytes, name: str, academy_urn: str,
+             known_urns: set[str] | None) -> tuple[FileResult, pl.DataFrame | None]:
     res = FileResult("compass", name, academy_urn, None, hashlib.sha256(data).hexdigest(), layout="compass")
     if known_urns is not None and academy_urn not in known_urns:
         res.problems.append(file_problem(
             name, "unknown_academy", f"the folder '{academy_urn}' is not the URN of an academy in the trust register",
             "put the file in the folder named after the academy's 6-digit URN (raw/compass/<URN>/)"))
-        return res
+        return res, None
     grid, cols = read_grid(data, name, ALIASES, REQUIRED, what="Compass export")
     res.problems += grid.problems
     res.rows_total = len(grid.rows)
     if grid.rejected:
-        return res
+        return res, None
     hdr = {f: grid.header[j] for f, j in cols.items()}
-    raw = {f: [r[cols[f]] if f in cols else None for r in grid.rows] for f in REQUIRED + OPTIONAL}
+    n = grid.body.height
+    raw = {f: grid.column(cols[f]) if f in cols else pl.repeat(None, n, dtype=pl.Utf8, eager=True)
+           for f in REQUIRED + OPTIONAL}
     frame = pl.DataFrame({"_row": grid.row_numbers, **{f"{f}_raw": pl.Series(v, dtype=pl.Utf8)
                                                         for f, v in raw.items()}})
     frame = frame.with_columns(
         urn=pl.col("urn_raw").str.strip_chars().str.replace(r"\.0$", ""),
-        evaluation_date=pl.col("evaluation_date_raw").map_elements(parse_date, return_dtype=pl.Date),
-        framework_version=pl.col("framework_version_raw").map_elements(_framework, return_dtype=pl.Utf8),
-        benchmark=pl.col("benchmark_raw").map_elements(parse_int, return_dtype=pl.Int32),
-        percent_achieved=pl.col("percent_achieved_raw").map_elements(_percent, return_dtype=pl.Float64),
+        evaluation_date=_mapu(pl.col("evaluation_date_raw"), parse_date, pl.Date),
+        framework_version=_mapu(pl.col("framework_version_raw"), _framework, pl.Utf8),
+        benchmark=_mapu(pl.col("benchmark_raw"), parse_int, pl.Int32),
+        percent_achieved=_mapu(pl.col("percent_achieved_raw"), _percent, pl.Float64),
         criterion=pl.col("criterion_raw").str.strip_chars(),
         criterion_status=pl.col("criterion_status_raw").str.strip_chars(),
         **{f"_{f}_col": pl.lit(hdr.get(f, f)) for f in REQUIRED + OPTIONAL})
-    problems, bad = _row_checks(frame, name, academy_urn, today)
+    return res, frame
+
+
+def _finish(res: FileResult, frame: pl.DataFrame, gx_failures, today: date) -> FileResult:
+    name, academy_urn = res.file, res.academy_urn
+    problems, bad = _row_checks(frame, name, academy_urn, today, gx_failures)
     res.problems += problems
     rows_bad = frame.filter(bad)["_row"].n_unique()
     share = rows_bad / max(1, res.rows_total)
@@ -106,8 +145,8 @@ def validate_compass(data: bytes, name: str, academy_urn: str, known_urns: set[s
         return res
     res.rows = good.select(
         pl.lit(academy_urn).alias("academy_urn"), "evaluation_date",
-        pl.col("evaluation_date").map_elements(academic_year_of, return_dtype=pl.Utf8).alias("academic_year"),
-        pl.col("evaluation_date").map_elements(term_of, return_dtype=pl.Utf8).alias("term"),
+        _mapu(pl.col("evaluation_date"), academic_year_of, pl.Utf8).alias("academic_year"),
+        _mapu(pl.col("evaluation_date"), term_of, pl.Utf8).alias("term"),
         "framework_version", "benchmark", "criterion",
         pl.col("criterion_status").str.to_lowercase().replace(STATUS).alias("criterion_status"),
         "percent_achieved", pl.lit(name).alias("source_file"), pl.lit(res.sha256).alias("file_sha256"),
@@ -116,16 +155,15 @@ def validate_compass(data: bytes, name: str, academy_urn: str, known_urns: set[s
     return res
 
 
-def _row_checks(frame: pl.DataFrame, name: str, urn: str, today: date) -> tuple[list[Problem], pl.Series]:
-    from pipelines.lib.careers.gx_check import run_suite
-
+def _row_checks(frame: pl.DataFrame, name: str, urn: str, today: date,
+                gx_failures) -> tuple[list[Problem], pl.Series]:
     problems: list[Problem] = []
-    bad = pl.Series([False] * frame.height)
-    pdf = frame.select("urn", pl.col("evaluation_date").cast(pl.Utf8), "framework_version", "benchmark",
-                       "percent_achieved", pl.col("criterion_status").str.to_lowercase()).to_pandas()
-    for meta, idx, exc in run_suite("compass_evaluations", pdf):
+    bad = pl.repeat(False, frame.height, eager=True)
+    for meta, idx, exc in gx_failures:
         c = meta.get("column", "urn")
         if not idx:
+            if not exc and meta.get("severity") != "file":
+                continue  # failures only in other files of the batch
             problems.append(file_problem(name, meta.get("rule", "gx"), meta.get("message", exc or "check failed"),
                                          meta.get("fix", ""), column=c))
             continue

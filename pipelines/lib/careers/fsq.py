@@ -14,7 +14,7 @@ import polars as pl
 
 import pipelines.config as cfg
 from pipelines.lib.careers.fsq_config import FsqConfig, load_fsq_config
-from pipelines.lib.careers.reading import parse_date, parse_int, read_grid, term_of
+from pipelines.lib.careers.reading import map_unique as _mapu, parse_date, parse_int, read_grid, term_of
 from pipelines.lib.careers.results import FileResult, file_problem, row_problems, sort_problems
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns.spec import norm_header
@@ -57,8 +57,7 @@ def _normalise(grid, cols: dict[str, int], conf: FsqConfig, name: str) -> tuple[
     hdr = {f: header[j] for f, j in cols.items()}
 
     def col(f):
-        j = cols[f]
-        return [r[j] for r in grid.rows]
+        return grid.column(cols[f])
 
     base = {"_row": grid.row_numbers, "upn_raw": col("upn"), "year_group_raw": col("year_group"),
             "survey_date_raw": col("survey_date")}
@@ -79,9 +78,10 @@ def _normalise(grid, cols: dict[str, int], conf: FsqConfig, name: str) -> tuple[
             if key in item_keys:
                 item_cols.append((j, item_keys[key]))
                 continue
-            vals = [r[j] for r in grid.rows if r[j] is not None]
-            on_scale = [conf.canonical_response(v) not in (None, "") for v in vals]
-            if vals and sum(on_scale) >= 0.8 * len(vals):
+            vals = grid.column(j).drop_nulls()
+            on_scale = sum(n for v, n in vals.value_counts().iter_rows()
+                           if conf.canonical_response(v) not in (None, ""))
+            if len(vals) and on_scale >= 0.8 * len(vals):
                 item_cols.append((j, h.strip()))  # looks like a question not in the mapping
             else:
                 problems.append(Problem(
@@ -100,7 +100,7 @@ def _normalise(grid, cols: dict[str, int], conf: FsqConfig, name: str) -> tuple[
                                                                         "survey_date_raw")})
         for j, item in item_cols:
             parts.append(b.with_columns(item_raw=pl.lit(item),
-                                        response_raw=pl.Series([r[j] for r in grid.rows], dtype=pl.Utf8),
+                                        response_raw=grid.column(j),
                                         _resp_col=pl.lit(header[j]), _item_col=pl.lit(header[j])))
         frame = pl.concat(parts)
     frame = frame.with_columns(_upn_col=pl.lit(hdr["upn"]), _yg_col=pl.lit(hdr["year_group"]),
@@ -109,8 +109,8 @@ def _normalise(grid, cols: dict[str, int], conf: FsqConfig, name: str) -> tuple[
     labels = {v: conf.canonical_response(v) for v in frame["response_raw"].unique().to_list()}
     frame = frame.with_columns(
         upn=pl.col("upn_raw").str.strip_chars().str.to_uppercase(),
-        year_group=pl.col("year_group_raw").map_elements(parse_int, return_dtype=pl.Int32),
-        survey_date=pl.col("survey_date_raw").map_elements(parse_date, return_dtype=pl.Date),
+        year_group=_mapu(pl.col("year_group_raw"), parse_int, pl.Int32),
+        survey_date=_mapu(pl.col("survey_date_raw"), parse_date, pl.Date),
         item_id=pl.col("item_raw").str.strip_chars().str.to_uppercase(),
         # label; None = not answered; the raw text when off the scale (GX flags it)
         response=pl.col("response_raw").replace_strict(
@@ -120,17 +120,20 @@ def _normalise(grid, cols: dict[str, int], conf: FsqConfig, name: str) -> tuple[
     return frame, layout, problems
 
 
+def _gx_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select("upn", "year_group", pl.col("survey_date").cast(pl.Utf8).alias("survey_date"),
+                        "item_id", "response")
+
+
 def _gx_problems(frame: pl.DataFrame, conf: FsqConfig) -> list[tuple[dict, pl.Series]]:
     """Run the GX suite; [(expectation meta, failing-row mask)]."""
     from pipelines.lib.careers.gx_check import run_suite
 
-    pdf = frame.select("upn", "year_group",
-                       pl.col("survey_date").cast(pl.Utf8).alias("survey_date"),
-                       "item_id", "response").to_pandas()
+    pdf = frame.to_pandas()
     failed = run_suite("fsq_responses", pdf, {"known_items": sorted(conf.items), "scale_labels": conf.labels})
     out = []
     for meta, idx, exc in failed:
-        mask = pl.Series([False] * frame.height)
+        mask = pl.repeat(False, frame.height, eager=True)
         if idx:
             mask = pl.Series(range(frame.height)).is_in(idx)
         elif exc or meta.get("severity") == "file":
@@ -143,7 +146,41 @@ def validate_fsq(data: bytes, name: str, academy_urn: str, academic_year: str,
                  known_urns: set[str] | None = None, conf: FsqConfig | None = None,
                  today: date | None = None) -> FileResult:
     """Validate one FSQ export found at raw/fsq/<academy_urn>/<academic_year>/<name>."""
+    return validate_fsq_batch([(data, name, academy_urn, academic_year)], known_urns, conf, today)[0]
+
+
+def validate_fsq_batch(files: list[tuple[bytes, str, str, str]], known_urns: set[str] | None = None,
+                       conf: FsqConfig | None = None, today: date | None = None,
+                       chunk_rows: int = 400_000) -> list[FileResult]:
+    """Validate many exports [(data, name, urn, academic_year)]; the GX suite runs once per chunk
+    of files (its fixed cost per validation is about a second)."""
     conf = conf or load_fsq_config()
+    prepared = [_prepare(d, n, u, y, known_urns, conf) for d, n, u, y in files]
+    out: list[FileResult] = []
+    i = 0
+    while i < len(prepared):
+        chunk, rows = [], 0
+        while i < len(prepared) and (not chunk or rows + (prepared[i][1].height if prepared[i][1] is not None
+                                                           else 0) <= chunk_rows):
+            chunk.append(prepared[i])
+            rows += prepared[i][1].height if prepared[i][1] is not None else 0
+            i += 1
+        frames = [f for _, f in chunk if f is not None]
+        fails = _gx_problems(pl.concat([_gx_frame(f) for f in frames]), conf) if frames else []
+        offset = 0
+        for res, frame in chunk:
+            if frame is None:
+                out.append(res)
+                continue
+            mine = [(m, None if mask is None else mask.slice(offset, frame.height), e) for m, mask, e in fails]
+            offset += frame.height
+            out.append(_finish(res, frame, conf, mine, today or date.today()))
+    return out
+
+
+def _prepare(data: bytes, name: str, academy_urn: str, academic_year: str, known_urns: set[str] | None,
+             conf: FsqConfig) -> tuple[FileResult, pl.DataFrame | None]:
+    """File-level checks, reading and normalising; (result, long frame or None when rejected)."""
     res = FileResult("fsq", name, academy_urn, academic_year, hashlib.sha256(data).hexdigest())
     if known_urns is not None and academy_urn not in known_urns:
         res.problems.append(file_problem(
@@ -154,13 +191,13 @@ def validate_fsq(data: bytes, name: str, academy_urn: str, academic_year: str,
             name, "bad_year_folder", f"the folder '{academic_year}' is not an academic year like 2025-26",
             "put the file in the folder of the academic year the survey was taken (raw/fsq/<URN>/<YYYY-YY>/)"))
     if res.rejected:
-        return res
+        return res, None
     grid, cols = read_grid(data, name, ALIASES, ["upn", "year_group", "survey_date"],
                            is_extra_key=lambda k: k in {norm_header(i) for i in conf.items}, what="FSQ export")
     res.problems += grid.problems
     res.rows_total = len(grid.rows)
     if grid.rejected:
-        return res
+        return res, None
     if ("item_id" in cols) != ("response" in cols):
         missing = "response" if "item_id" in cols else "item_id"
         res.problems.append(file_problem(
@@ -168,12 +205,16 @@ def validate_fsq(data: bytes, name: str, academy_urn: str, academic_year: str,
             f"column but no '{missing}' column, so it is neither a long nor a wide export",
             f"add the '{missing}' column (long layout: upn, year_group, survey_date, item_id, response)",
             row=grid.header_row, column=missing))
-        return res
+        return res, None
     frame, res.layout, probs = _normalise(grid, cols, conf, name)
     res.problems += probs
-    if frame is None:
-        return res
-    problems, bad = _row_checks(frame, conf, name, academic_year, today or date.today())
+    return res, frame
+
+
+def _finish(res: FileResult, frame: pl.DataFrame, conf: FsqConfig, gx_failures, today: date) -> FileResult:
+    """Row checks on a prepared file, the invalid-share rule, and the rows to land."""
+    name, academic_year, academy_urn = res.file, res.academic_year, res.academy_urn
+    problems, bad = _row_checks(frame, conf, name, academic_year, today, gx_failures)
     res.problems += problems
     rows_bad = frame.filter(bad)["_row"].n_unique()
     share = rows_bad / max(1, res.rows_total)
@@ -196,15 +237,15 @@ def validate_fsq(data: bytes, name: str, academy_urn: str, academic_year: str,
 
 
 def _row_checks(frame: pl.DataFrame, conf: FsqConfig, name: str, academic_year: str,
-                today: date) -> tuple[list[Problem], pl.Series]:
+                today: date, gx_failures) -> tuple[list[Problem], pl.Series]:
     """GX suite + plain checks. Returns problems and the mask of excluded answer rows."""
     problems: list[Problem] = []
-    bad = pl.Series([False] * frame.height)
+    bad = pl.repeat(False, frame.height, eager=True)
     col_of = {"upn": "_upn_col", "year_group": "_yg_col", "survey_date": "_date_col",
               "item_id": "_item_col", "response": "_resp_col"}
     raw_of = {"upn": "upn_raw", "year_group": "year_group_raw", "survey_date": "survey_date_raw",
               "item_id": "item_raw", "response": "response_raw"}
-    for meta, mask, exc in _gx_problems(frame, conf):
+    for meta, mask, exc in gx_failures:
         c = meta.get("column", "")
         if mask is None:  # could not run: report at file level
             problems.append(file_problem(name, meta.get("rule", "gx"), meta.get("message", exc or "check failed"),
@@ -226,7 +267,7 @@ def _row_checks(frame: pl.DataFrame, conf: FsqConfig, name: str, academic_year: 
                                  "copy the UPN again from the MIS; a mistyped digit changes the check letter",
                                  "_upn_col", "upn_raw")
         bad = bad | m
-    temp = fmt_ok & frame["upn"].str.contains(r"[A-HJ-NP-RT-Z]$").fill_null(False)
+    temp = fmt_ok & frame["upn"].str.contains(r"[A-HJ-NP-RT-Z]$").fill_null(False) & frame["upn"].is_first_distinct()
     problems += row_problems(name, frame, temp, "warning", "upn_temporary",
                              "this is a temporary UPN; the answers are loaded but cannot be linked to destinations "
                              "until the permanent UPN is used",
@@ -277,8 +318,8 @@ def _to_raw(good: pl.DataFrame, conf: FsqConfig, urn: str, year: str, name: str,
     score = {label: code for code, label in conf.scale.items()}
     out = good.select(
         pl.lit(urn).alias("academy_urn"), pl.lit(year).alias("academic_year"), "survey_date",
-        pl.col("survey_date").map_elements(term_of, return_dtype=pl.Utf8).alias("survey_round"),
-        "upn", pl.col("upn").map_elements(is_temporary, return_dtype=pl.Boolean).alias("upn_is_temporary"),
+        _mapu(pl.col("survey_date"), term_of, pl.Utf8).alias("survey_round"),
+        "upn", _mapu(pl.col("upn"), is_temporary, pl.Boolean).alias("upn_is_temporary"),
         pl.col("year_group").cast(pl.Int32), "item_id",
         pl.col("item_id").replace_strict(construct, default=None, return_dtype=pl.Utf8).alias("construct"),
         "response",

@@ -16,8 +16,8 @@ import polars as pl
 
 from pipelines.config import Paths
 from pipelines.lib.careers import feedback
-from pipelines.lib.careers.compass import validate_compass
-from pipelines.lib.careers.fsq import validate_fsq
+from pipelines.lib.careers.compass import validate_compass_batch
+from pipelines.lib.careers.fsq import validate_fsq_batch
 from pipelines.lib.careers.fsq_config import FsqConfig, config_path, load_fsq_config
 from pipelines.lib.careers.results import FileResult, file_problem
 from pipelines.lib.warehouse import replace_rows, replace_table
@@ -150,7 +150,7 @@ def land(kind: str, paths: Paths, con: duckdb.DuckDBPyConnection, conf: FsqConfi
     seen = {(r[0], r[1]): r[2] for r in con.execute(
         "select source_file, file_sha256 || '/' || config_sha256, status from raw.careers_files where kind = ?",
         [kind]).fetchall()}
-    results = []
+    todo, results = [], []
     for path in _discover(root, 3 if kind == "fsq" else 2):
         rel = str(path.relative_to(paths.root))
         parts = path.relative_to(root).parts
@@ -158,16 +158,21 @@ def land(kind: str, paths: Paths, con: duckdb.DuckDBPyConnection, conf: FsqConfi
         sha = hashlib.sha256(data).hexdigest()
         if seen.get((rel, f"{sha}/{config_sha}"), "rejected") != "rejected":
             continue  # unchanged since it was accepted
-        if kind == "fsq" and len(parts) == 3:
-            res = validate_fsq(data, rel, parts[0], parts[1], urns, conf, today)
-        elif kind == "compass" and len(parts) == 2:
-            res = validate_compass(data, rel, parts[0], urns, today)
-        else:
-            where = "raw/fsq/<URN>/<YYYY-YY>/<file>" if kind == "fsq" else "raw/compass/<URN>/<file>"
-            res = FileResult(kind, rel, parts[0] if len(parts) > 1 else "", None, sha)
-            res.problems.append(file_problem(rel, "misfiled", f"the file is not in a folder {where}, so it "
-                                             "cannot be matched to an academy", f"move it to {where}"))
-        res.file = rel
+        if len(parts) == (3 if kind == "fsq" else 2):
+            todo.append((path, rel, parts, data))
+            continue
+        where = "raw/fsq/<URN>/<YYYY-YY>/<file>" if kind == "fsq" else "raw/compass/<URN>/<file>"
+        res = FileResult(kind, rel, parts[0] if len(parts) > 1 else "", None, sha)
+        res.problems.append(file_problem(rel, "misfiled", f"the file is not in a folder {where}, so it "
+                                         "cannot be matched to an academy", f"move it to {where}"))
+        results.append((path, res))
+    if kind == "fsq":
+        checked = validate_fsq_batch([(d, rel, parts[0], parts[1]) for _, rel, parts, d in todo], urns, conf, today)
+    else:
+        checked = validate_compass_batch([(d, rel, parts[0]) for _, rel, parts, d in todo], urns, today)
+    results += [(t[0], r) for t, r in zip(todo, checked)]
+    for path, res in results:
+        rel = res.file
         fb = _write_feedback(paths, res, rel)
         if not res.rejected and res.rows is not None:
             mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).replace(tzinfo=None)
@@ -177,7 +182,7 @@ def land(kind: str, paths: Paths, con: duckdb.DuckDBPyConnection, conf: FsqConfi
                      "kind = ? and source_file = ?", [kind, rel])
         if log:
             log(f"{res.status}: {rel} ({res.rows_loaded}/{res.rows_total} rows)")
-        results.append(res)
+    results = [r for _, r in results]
     if kind == "fsq":
         items, bands = config_tables(conf)
         replace_table(con, "raw.fsq_items", items)

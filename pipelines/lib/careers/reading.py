@@ -8,6 +8,8 @@ Never raises: anything unreadable becomes a file-level Problem.
 from __future__ import annotations
 
 import re
+
+import polars as pl
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -31,6 +33,10 @@ class Grid:
     encoding: str | None = None
     sheet: str | None = None
     problems: list[Problem] = field(default_factory=list)
+    body: pl.DataFrame | None = None  # columns c0..cN (text, null when blank) + _row (Excel row)
+
+    def column(self, j: int) -> pl.Series:
+        return self.body[f"c{j}"]
 
     @property
     def rejected(self) -> bool:
@@ -131,13 +137,9 @@ def read_grid(data: bytes, name: str, aliases: dict[str, str], required: list[st
                     "file", "missing_column", f"the required column '{f}' is missing",
                     f"add a column headed '{f}' (see the list of columns in the trust's guidance)",
                     file=name, row=grid.header_row, column=f))
-        width = len(grid.header)
-        for k, r in enumerate(rows[hi + 1:]):
-            vals = [_clean(r[j]) if j < len(r) else None for j in range(width)]
-            if all(v is None for v in vals):
-                continue
-            grid.rows.append(vals)
-            grid.row_numbers.append(grid.header_row + 1 + k)
+        grid.body = _body_frame(rows[hi + 1:], len(grid.header), grid.header_row)
+        grid.rows = [None] * grid.body.height  # count only; the cells are in body
+        grid.row_numbers = grid.body["_row"].to_list()
         if not grid.rejected and not grid.rows:
             grid.problems.append(Problem("file", "no_rows", "the file has a header row but no data rows",
                                          "export the file again with its data rows", file=name,
@@ -148,6 +150,27 @@ def read_grid(data: bytes, name: str, aliases: dict[str, str], required: list[st
                                      f"the file could not be read ({type(exc).__name__}: {str(exc)[:150]})",
                                      SAVE_AS, file=name))
         return grid, {}
+
+
+def _body_frame(body: list[list], width: int, header_row: int) -> pl.DataFrame:
+    """Body rows as text columns (vectorised cleaning); blank lines dropped."""
+    fixed = [list(r[:width]) + [None] * (width - len(r)) if len(r) != width else r for r in body]
+    cols = list(zip(*fixed)) if fixed else [()] * width
+    data = {}
+    for j in range(width):
+        vals = list(cols[j])
+        if any(v is not None and not isinstance(v, str) for v in vals):
+            vals = [_clean(v) for v in vals]
+        data[f"c{j}"] = pl.Series(vals, dtype=pl.Utf8)
+    df = pl.DataFrame(data, schema={f"c{j}": pl.Utf8 for j in range(width)}).with_columns(
+        _row=pl.int_range(header_row + 1, header_row + 1 + len(fixed), dtype=pl.Int64))
+    if width:
+        df = df.with_columns([
+            pl.col(f"c{j}").str.replace_all("\u00a0", " ").str.strip_chars() for j in range(width)])
+        df = df.with_columns([pl.when(pl.col(f"c{j}") == "").then(None).otherwise(pl.col(f"c{j}")).alias(f"c{j}")
+                              for j in range(width)])
+        df = df.filter(pl.any_horizontal([pl.col(f"c{j}").is_not_null() for j in range(width)]))
+    return df
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y", "%Y/%m/%d", "%d %b %Y",
@@ -194,3 +217,13 @@ def safe_value(v) -> str | None:
         return None
     s = str(v)[:60]
     return "'" + s if s[:1] in ("=", "+", "-", "@") else s
+
+
+def map_unique(expr: pl.Expr, fn, dtype) -> pl.Expr:
+    """Apply a Python function once per distinct non-null value (fast on long exports)."""
+    def f(s: pl.Series) -> pl.Series:
+        mapping = {v: fn(v) for v in s.unique().to_list() if v is not None}
+        if not mapping:
+            return pl.Series(s.name, [None] * len(s), dtype=dtype)
+        return s.replace_strict(mapping, default=None, return_dtype=dtype)
+    return expr.map_batches(f, return_dtype=dtype)

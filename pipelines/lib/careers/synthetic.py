@@ -106,6 +106,7 @@ class _Cohorts:
             return self.cache[key]
         given = self.leavers.filter((pl.col("key_stage") == ks) & (pl.col("leaving_year") == _year_label(start)))
         if given.height:
+            given = given.unique("upn", keep="first", maintain_order=True)  # one row per pupil
             df = given.select("upn", "readiness", "sex", "disadvantaged", "sen_provision").with_columns(
                 is_leaver=pl.lit(True))
         else:
@@ -212,7 +213,7 @@ def _compass_evaluations(seed, urn, strength, first_year, last_year):
     rows = []
     for start in range(first_year, last_year + 1):
         r = _rng(seed, urn, "compass", start)
-        terms = [date(start, 11, 10) + timedelta(days=int(r.integers(0, 20))),
+        terms = [date(start, 10, 15) + timedelta(days=int(r.integers(0, 20))),
                  date(start + 1, 3, 5) + timedelta(days=int(r.integers(0, 20))),
                  date(start + 1, 6, 20) + timedelta(days=int(r.integers(0, 20)))]
         for d in terms:
@@ -284,9 +285,13 @@ def generate_careers_data(out_dir: Path, academies: pl.DataFrame, leavers: pl.Da
     cfg = load_fsq_config()
     leavers = leavers.with_columns(pl.col("academy_urn").cast(pl.String), pl.col("readiness").cast(pl.Float64))
     starts = sorted({int(y[:4]) for y in leavers["leaving_year"].to_list()}) or [2024]
-    fsq_years = [y for y in range(max(min(starts), FSQ_LAUNCH_YEAR), max(starts) + 1)]
+    # the current academic year (only its autumn round has happened): the generator marks its
+    # pupils is_current; otherwise the year after the latest leaving year
+    current = (leavers.filter(pl.col("is_current"))["leaving_year"].str.slice(0, 4).cast(int).max()
+               if "is_current" in leavers.columns and leavers["is_current"].any() else None) or max(starts) + 1
+    fsq_years = [y for y in range(max(min(starts), FSQ_LAUNCH_YEAR), current + 1)]
     compass_first = max(COMPASS_FIRST_YEAR, min(starts) - 1)
-    compass_last = max(starts) + 1  # autumn evaluation after the latest leaving year
+    compass_last = current  # up to the autumn evaluation of the current year
     survey_groups_cap = {"national": {11, 13}}.get(scale)  # keep national scale small
     stats = {"fsq_files": 0, "fsq_rows": 0, "fsq_pupils": 0, "compass_files": 0, "compass_rows": 0}
     truth = []
@@ -314,6 +319,8 @@ def generate_careers_data(out_dir: Path, academies: pl.DataFrame, leavers: pl.Da
             rounds = [("autumn", date(start, 10, 6) + timedelta(days=int(r_year.integers(0, 25))), groups),
                       ("summer", date(start + 1, 5, 6) + timedelta(days=int(r_year.integers(0, 20))),
                        [g for g in groups if g in SUMMER_YEAR_GROUPS])]
+            if start == current:
+                rounds = rounds[:1]  # the current year: autumn only
             for rnd, sdate, ygs in rounds:
                 parts, answers = [], {}
                 for yg in ygs:
@@ -340,6 +347,9 @@ def generate_careers_data(out_dir: Path, academies: pl.DataFrame, leavers: pl.Da
                     continue
                 rows = pl.concat(parts)
                 answers = {k: np.concatenate(v) for k, v in answers.items()}
+                keep = rows["upn"].is_first_distinct().to_numpy()  # a pupil once per survey
+                rows = rows.filter(pl.Series(keep))
+                answers = {k: v[keep] for k, v in answers.items()}
                 ext = "xlsx" if style == "wide_xlsx" else "csv"
                 _write_fsq(folder / f"fsq_{rnd}_{sdate.isoformat()}.{ext}", style, cfg, rows, answers, sdate)
                 stats["fsq_files"] += 1
