@@ -70,12 +70,20 @@ def paths(root: Path | None = None) -> Paths:
     return Paths((root or data_dir()).resolve())
 
 
+@lru_cache(maxsize=32)
+def _parse_yaml(path: str, mtime: float) -> dict:
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh) or {}
+
+
 def _load_yaml(name: str) -> dict:
+    """A config file, from the trust's config dir if it has one, else the shipped default.
+    Cached until the file changes; callers get a fresh copy they may modify."""
+    import copy
     p = config_dir() / name
     if not p.exists():
         p = PROJECT_ROOT / "config" / name
-    with open(p, encoding="utf-8") as fh:
-        return yaml.safe_load(fh) or {}
+    return copy.deepcopy(_parse_yaml(str(p), p.stat().st_mtime))
 
 
 def trust_config() -> dict:
