@@ -63,3 +63,20 @@ def test_truth_matches_the_clean_csv_files(small_trust):
     assert got["upn"].to_list() == want["upn"].to_list()
     assert got["destination_code"].to_list() == want["destination_code"].to_list()
     assert got["disadvantaged"].to_list() == ["Y" if d else "N" for d in want["disadvantaged"]]
+
+
+def test_special_and_alternative_provision_profiles(small_trust):
+    out, _ = small_trust
+    lv = pl.read_parquet(out / "_truth" / "leavers.parquet").filter(~pl.col("is_current"),
+                                                                      pl.col("key_stage") == "KS4")
+    reg = pl.read_csv(out / "raw" / "academies.csv", infer_schema=False)
+    lv = lv.join(reg.select(pl.col("urn").alias("academy_urn"), "phase"), on="academy_urn")
+    neg = pl.col("destination_code").cast(pl.Int32, strict=False).is_between(530, 830) | \
+        pl.col("destination_code").is_in(["260"])
+    by = {p: g for (p,), g in lv.group_by("phase")}
+    ap, special, main = by["alternative provision"], by["special"], by["secondary"]
+    assert 15 * 3 <= ap.height <= 45 * 5 and 12 * 3 <= special.height <= 28 * 5
+    assert ap["disadvantaged"].mean() > 0.45
+    assert ap.select(neg.mean()).item() > main.select(neg.mean()).item() + 0.10
+    assert (special["sen_provision"] == "E").mean() >= 0.75
+    assert 0.015 <= (main["sen_provision"] == "E").mean() <= 0.045

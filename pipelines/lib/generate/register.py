@@ -62,7 +62,7 @@ PHASE_PROFILE = {
     "secondary": (0.25, 0.125, 0.025, 0.0),
     "all-through": (0.25, 0.125, 0.025, 0.0),
     "special": (0.45, 0.08, 0.88, 0.15),
-    "alternative provision": (0.68, 0.50, 0.14, -0.70),
+    "alternative provision": (0.68, 0.50, 0.14, -0.90),
     "16-19": (0.18, 0.08, 0.015, 0.05),
 }
 
@@ -143,6 +143,7 @@ def build_register(scale: str, academies: int | None, seed: int) -> pl.DataFrame
     dis = np.clip(prof[:, 0] * np.exp(rng.normal(0, 0.25, n)), 0.05, 0.9)
     semk = np.clip(prof[:, 1] * np.exp(rng.normal(0, 0.15, n)), 0.02, 0.7)
     ehc = np.clip(prof[:, 2] * np.exp(rng.normal(0, 0.15, n)), 0.005, 0.95)
+    ehc = np.where(reg["phase"].to_numpy() == "special", np.clip(ehc, 0.82, 0.95), ehc)
     eff = prof[:, 3] + rng.normal(0, 0.08, n)
     urn = _urns(rng, n)
     reg = reg.with_columns(
