@@ -98,11 +98,57 @@ RETURN_STATUS = [
 ]
 
 
+FSQ = [
+    {"level": lvl, "academy_urn": urn, "academic_year": "2024-25", "survey_round": rnd, "survey_round_order": o,
+     "year_group": yg, "construct": con, "construct_label": label, "construct_group": grp,
+     "breakdown_topic": "Total", "breakdown": "Total", "pupils_responding": n, "positive_pct": pct,
+     "suppressed": n is None}
+    for lvl, urn in (("trust", None), ("academy", "140001"))
+    for rnd, o in (("autumn", 1), ("summer", 3))
+    for yg, n in ((10, 150), (11, 140), (13, None))
+    for con, label, grp, pct in (("career_knowledge", "Career knowledge", "Career readiness", 61.25),
+                                 ("teamwork", "Teamwork", "Essential skills", 74.05))
+]
+for r in FSQ:  # make each figure distinct so a wrong pick shows
+    if r["positive_pct"] is not None:
+        r["positive_pct"] += r["year_group"] / 10 + (5 if r["survey_round"] == "summer" else 0)
+    if r["pupils_responding"] is None:
+        r["positive_pct"] = None
+READINESS = [
+    {"level": "trust", "academy_urn": None, "leaving_year": "2024-25", "key_stage": "KS4", "readiness_band": b,
+     "readiness_band_order": o, "breakdown_topic": "Total", "breakdown": "Total", "cohort": n,
+     "positive_pct": p, "neet_pct": q, "not_known_pct": k}
+    for b, o, n, p, q, k in (("All", -1, 219, 89.5, 5.9, 2.7), ("Low", 1, 40, 80.0, 12.5, 5.0),
+                             ("High", 3, 120, 95.0, 2.5, 0.8), ("No FSQ", 9, None, None, None, None))
+]
+COMPASS_NAT = [
+    {"academic_year": "2024-25", "framework_version": "2018", "measure": m, "benchmark": bm, "academies": 3,
+     "trust_value": tv, "national_value": nv, "national_source": "CEC 2024/25 briefing"}
+    for m, bm, tv, nv in [("avg_benchmarks_fully_achieved", 0, 5.6667, 5.96)]
+    + [("pct_fully_achieved", i, 100 * (i % 3) / 3, 50.0 + i) for i in range(1, 9)]
+]
+COMPASS_TRENDS = [
+    {"academy_urn": u, "academy_name": n, "evaluation_date": d, "academic_year": ay, "framework_version": "2018",
+     "benchmark": i, "percent_achieved": float(min(100, 40 + 10 * i + k)), "is_latest_in_academic_year": True}
+    for u, n, k in (("140001", "Northgate Academy", 0), ("140002", "Riverside School", 5))
+    for d, ay in (("2024-11-01", "2024-25"), ("2025-03-01", "2024-25"), ("2023-06-01", "2022-23"))
+    for i in range(1, 9)
+]
+NEET_LA = [
+    {"level": "academy", "academy_urn": "140001", "leaving_year": "2024-25", "key_stage": "KS4", "round": "R3",
+     "breakdown_topic": "Total", "breakdown": "Total", "la_name": "Manchester", "la_neet_not_known_pct": 7.4,
+     "la_comparator_leaving_year": "2023-24", "neet_denominator": 118},
+]
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> Built:
     root = tmp_path_factory.mktemp("report")
     return Built(root, extra={"goal_progress_published": GOALS, "goal_progress": GOALS,
-                              "neet_risk": NEET_RISK, "return_status": RETURN_STATUS})
+                              "neet_risk": NEET_RISK, "return_status": RETURN_STATUS,
+                              "fsq_construct_scores_published": FSQ, "fsq_destination_rates_published": READINESS,
+                              "compass_trust_vs_national": COMPASS_NAT, "compass_benchmark_trends": COMPASS_TRENDS,
+                              "neet_not_known_published": NEET_LA})
 
 
 @pytest.fixture(scope="session")

@@ -159,3 +159,43 @@ def test_headline_findings_match_numbers(built):
     neet_f = next(f for f in findings if "NEET" in f)
     m = re.match(r"(\d+)% of Year 11 leavers were NEET", neet_f)
     assert m and int(m.group(1)) == round_half_up(tot["neet_pct"], 0)
+
+
+def test_careers_sections_equal_marts(built):
+    from conftest import COMPASS_NAT, FSQ, READINESS
+    header, rows = table_rows(built.sheets["FSQ"])
+    assert header == ["Group", "Construct", "Year 10 %", "Year 11 %", "Year 13 %"]
+    recs = {r[1]: dict(zip(header, r)) for r in rows}
+    for r in FSQ:  # trust, Total, latest survey round (summer)
+        if r["level"] == "trust" and r["survey_round"] == "summer":
+            got = recs[r["construct_label"]][f"Year {r['year_group']} %"]
+            assert got == ("c" if r["positive_pct"] is None else round_half_up(r["positive_pct"], 1))
+    assert recs["Pupils responding"]["Year 11 %"] == 140
+    assert "(summer survey)" in built.sheets["FSQ"][0][0]
+    header, rows = table_rows(built.sheets["FSQ readiness"])
+    recs = {r[1]: dict(zip(header, r)) for r in rows}
+    for r in READINESS:
+        rec = recs[r["readiness_band"]]
+        if r["cohort"] is None:
+            assert rec["Leavers"] == "c" and rec["EET %"] == "c"
+        else:
+            assert (rec["Leavers"], rec["EET %"], rec["NEET %"]) == (r["cohort"], r["positive_pct"], r["neet_pct"])
+    header, rows = table_rows(built.sheets["Compass vs national"])
+    recs = {r[2]: dict(zip(header, r)) for r in rows}
+    for r in COMPASS_NAT:
+        rec = recs["All" if r["benchmark"] == 0 else f"BM{r['benchmark']}"]
+        assert rec["Trust"] == round_half_up(r["trust_value"], 1)
+        assert rec["National"] == round_half_up(r["national_value"], 1)
+    header, rows = table_rows(built.sheets["Compass academies"])
+    recs = {r[0]: dict(zip(header, r)) for r in rows}
+    # latest evaluation of the academic year (March 2025), not the autumn one or an older year
+    assert recs["Northgate Academy"]["Evaluated"] == "2025-03-01"
+    assert recs["Riverside School"]["BM8 %"] == 100.0 and recs["Riverside School"]["BM1 %"] == 55.0
+    assert recs["Trust average"]["BM1 %"] == round_half_up((50 + 55) / 2, 1)
+
+
+def test_la_comparator(built):
+    header, rows = table_rows(built.sheets["NEET by academy KS4"])
+    rec = {r[0]: dict(zip(header, r)) for r in rows}["Northgate Academy"]
+    assert rec["Local authority"] == "Manchester" and rec["LA NEET or NK %"] == 7.4
+    assert "118" not in " ".join(str(v) for v in rec.values())  # the NCCIS denominator never shown
