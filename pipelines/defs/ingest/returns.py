@@ -73,7 +73,6 @@ def missing_returns(context: dg.AssetExecutionContext, warehouse: WarehouseResou
 
 returns_ingest_job = dg.define_asset_job(
     "returns_landing_ingest", selection=dg.AssetSelection.assets("destination_returns"),
-    partitions_def=return_partitions,
     description="Validate and load the returns of one leaving year x round (run by the landing-zone sensor).")
 
 

@@ -1,7 +1,7 @@
 """Which academies have not returned a round by its due date (plain functions + the raw table)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import duckdb
 import polars as pl
@@ -51,6 +51,17 @@ def current_leaving_years(today: date) -> list[str]:
     return [cfg.leaving_year_label(start - 1), cfg.leaving_year_label(start)]
 
 
+def _as_datetime(v) -> datetime | None:
+    if v is None or isinstance(v, datetime):
+        return v
+    if isinstance(v, date):
+        return datetime(v.year, v.month, v.day)
+    try:
+        return datetime.fromisoformat(str(v))
+    except ValueError:
+        return None
+
+
 def _joined(text: str | None) -> date | None:
     try:
         return date.fromisoformat(str(text).strip()) if text else None
@@ -91,7 +102,7 @@ def missing_returns(register: dict[str, dict], submissions: list[dict], rounds: 
                     "key_stages": ks, "leaving_year": year, "round": r.id, "due_date": due,
                     "days_overdue": (today - due).days,
                     "last_status": prev["status"] if prev else None,
-                    "last_submitted_at": prev["submitted_at"] if prev else None, "as_of": today,
+                    "last_submitted_at": _as_datetime(prev["submitted_at"]) if prev else None, "as_of": today,
                 })
     return pl.DataFrame(rows, schema=SCHEMA) if rows else pl.DataFrame(schema=SCHEMA)
 
@@ -107,8 +118,6 @@ def refresh_missing_returns(p: cfg.Paths, con: duckdb.DuckDBPyConnection, today:
     submissions = [dict(zip(("academy_urn", "leaving_year", "round", "status", "submitted_at"), r)) for r in subs]
     years = sorted({s["leaving_year"] for s in submissions} | set(current_leaving_years(today)))
     frame = missing_returns(load_register(p.academies_csv), submissions, cfg.rounds(), years, today)
-    if frame.height and frame["last_submitted_at"].dtype != pl.Datetime("us"):
-        frame = frame.with_columns(pl.col("last_submitted_at").cast(pl.Datetime("us")))
     replace_rows(con, "raw.missing_returns", frame, "true", [])
     return frame
 
