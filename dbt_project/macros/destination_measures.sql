@@ -27,7 +27,22 @@
     {%- endfor %}
 {% endmacro %}
 
-{#- Unrounded share of `denominator` (0-100 double); null when the denominator is 0. -#}
-{% macro pct(numerator, denominator) -%}
-    case when {{ denominator }} > 0 then cast({{ numerator }} as double) * 100 / {{ denominator }} end
+{#- Unrounded share of `denominator` (0-100 double); null when the denominator is 0, or
+    `empty` (e.g. 0.0, as DfE publishes 0% for an empty cohort) if given. -#}
+{% macro pct(numerator, denominator, empty=none) -%}
+    case when {{ denominator }} > 0 then cast({{ numerator }} as double) * 100 / {{ denominator }}
+        {%- if empty is not none %} else {{ empty }}{% endif %} end
 {%- endmacro %}
+
+{#- NCCIS-style NEET counts of pupil rows (research/domain.md §9.1): the denominator leaves out
+    codes with in_neet_denominator = false (710 custody, 720 historic). -#}
+{% macro neet_count_columns() %}
+        count(*) as cohort,
+        count_if(not in_neet_denominator) as excluded,
+        count_if(in_neet_denominator) as neet_denominator,
+        count_if(destination_group = 'neet') as neet,
+        count_if(destination_sub_group = 'neet_active') as neet_active,
+        count_if(destination_sub_group = 'neet_inactive') as neet_inactive,
+        count_if(destination_group = 'not_known') as not_known,
+        count_if(destination_group in ('neet', 'not_known')) as neet_not_known
+{% endmacro %}

@@ -98,4 +98,55 @@ def query(warehouse: Path, sql: str, params: list | None = None) -> pl.DataFrame
         con.close()
 
 
-__all__ = ["PROJECT_ROOT", "academy", "load_raw", "pupil_row", "query", "run_dbt"]
+
+def truth_return_rows(demo_dir: Path) -> list[dict]:
+    """raw.destination_returns rows from a generated trust's clean `_truth/pupils.parquet`."""
+    truth = pl.read_parquet(demo_dir / "_truth" / "pupils.parquet")
+    yn = lambda c: pl.col(c).cast(pl.Utf8).str.to_uppercase().is_in(["Y", "TRUE", "1"])  # noqa: E731
+    frame = truth.with_columns(
+        upn_is_temporary=pl.col("upn").str.slice(12, 1).str.contains("[A-Z]"),
+        year_group=pl.col("year_group").cast(pl.Int32),
+        disadvantaged=yn("disadvantaged") if truth["disadvantaged"].dtype != pl.Boolean else pl.col("disadvantaged"),
+        fsm_eligible=yn("fsm_eligible") if truth["fsm_eligible"].dtype != pl.Boolean else pl.col("fsm_eligible"),
+        looked_after=yn("looked_after") if truth["looked_after"].dtype != pl.Boolean else pl.col("looked_after"),
+        consent_follow_up=yn("consent_follow_up") if truth["consent_follow_up"].dtype != pl.Boolean
+        else pl.col("consent_follow_up"),
+        destination_code=pl.col("destination_code").cast(pl.Utf8),
+        level=pl.col("level").cast(pl.Utf8),
+        provider_id=pl.col("provider_id").cast(pl.Utf8),
+        date_ascertained=pl.col("date_ascertained").cast(pl.Utf8).str.to_date(strict=False),
+        file_sha256=pl.lit("0" * 64),
+        source_row=(pl.int_range(pl.len()).over("source_file") + 2).cast(pl.Int32),
+    ).filter(pl.col("destination_code").is_not_null())
+    return frame.select(list(RETURN_SCHEMA)).cast(RETURN_SCHEMA).to_dicts()
+
+
+def register_rows(demo_dir: Path) -> list[dict]:
+    reg = pl.read_csv(demo_dir / "raw" / "academies.csv", infer_schema_length=0)
+    return [{"urn": r["urn"], "name": r["name"], "la_code": r["la_code"], "phase": r["phase"],
+             "has_sixth_form": r["has_sixth_form"].upper().startswith("Y"),
+             "joined_trust": date.fromisoformat(r["joined_trust"])} for r in reg.to_dicts()]
+
+
+def load_benchmarks(warehouse: Path, root: Path | None = None) -> None:
+    """raw.benchmark_measures_raw and friends from the benchmarks ingest (seed + files under root)."""
+    from pipelines.lib.benchmarks import scan_benchmarks
+    from pipelines.lib.warehouse import replace_table
+    root = root or warehouse.parent / "no_benchmark_files"
+    root.mkdir(parents=True, exist_ok=True)
+    result = scan_benchmarks(root)
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("create schema if not exists raw")
+        replace_table(con, "raw.benchmark_measures_raw", result.measures)
+        for name, table in result.tables.items():
+            replace_table(con, f"raw.{name}", table)
+    finally:
+        con.close()
+
+
+# every model of the warehouse issue (issue 5) and what it needs
+MART_SELECTION = ("+destination_measures_published +destination_reconciliation_rates_published "
+                  "+destination_reconciliation_flows_published +neet_not_known_published "
+                  "+destination_gaps_published +goal_progress_published +neet_risk_rates_published "
+                  "+neet_risk_pupils")

@@ -11,16 +11,7 @@ unpivoted as (
         topic.breakdown_topic,
         topic.breakdown
     from pupil_rounds
-    cross join lateral (
-        values
-            ('Total', 'Total'),
-            ('Disadvantage', pupil_rounds.disadvantage_label),
-            ('SEN provision', pupil_rounds.sen_provision_label),
-            ('Sex', pupil_rounds.sex_label),
-            ('Ethnicity major', pupil_rounds.ethnicity_major),
-            ('Disadvantage and sex',
-                pupil_rounds.disadvantage_label || ' ' || pupil_rounds.sex_label)
-    ) as topic(breakdown_topic, breakdown)
+    {{ breakdown_lateral('pupil_rounds') }}
 )
 
 select * from unpivoted

@@ -99,9 +99,9 @@ final as (
         cast(coalesce(all_counts.{{ name }}, 0) as bigint) as {{ name }},
         {%- endfor %}
 
-        ---------- shares of cohort (unrounded, 0-100)
+        ---------- shares of cohort (unrounded, 0-100; 0 for an empty cohort, as DfE publishes)
         {%- for name, _ in counts %}
-        {{ pct('coalesce(all_counts.' ~ name ~ ', 0)', 'coalesce(all_counts.cohort, 0)') }}
+        {{ pct('coalesce(all_counts.' ~ name ~ ', 0)', 'coalesce(all_counts.cohort, 0)', empty='0.0') }}
             as {{ name }}_pct{{ "," if not loop.last }}
         {%- endfor %}
 

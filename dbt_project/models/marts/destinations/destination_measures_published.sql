@@ -24,15 +24,7 @@ measures as (
             ['education', ['school_sixth_form', 'sixth_form_college', 'further_education',
                            'higher_education', 'other_education']],
         ],
-        sibling_sets=[
-            {'partition': frame + ['breakdown_topic'], 'where': "breakdown_topic <> 'Total'"},
-            {'partition': frame + ["regexp_extract(breakdown, '^(.*) (Female|Male)$', 1)"],
-             'where': "breakdown_topic = 'Disadvantage and sex'"},
-            {'partition': frame + ["regexp_extract(breakdown, '(Female|Male)$', 1)"],
-             'where': "breakdown_topic = 'Disadvantage and sex'"},
-            {'partition': ['leaving_year', 'key_stage', 'round', 'breakdown_topic', 'breakdown'],
-             'where': "level = 'academy' and counts_in_trust_totals"},
-        ],
+        sibling_sets=breakdown_sibling_sets(frame, ['leaving_year', 'key_stage', 'round']),
 ) }}
 
 select * from published
