@@ -22,7 +22,7 @@ from pipelines.lib.upn import make_upn
 FSQ_LAUNCH_YEAR = 2021          # FSQ launched September 2021
 COMPASS_FIRST_YEAR = 2018       # first academic year with Compass history here
 FRAMEWORK_2025_FROM = date(2025, 9, 1)
-SUMMER_YEAR_GROUPS = {9, 11, 13}  # summer round; autumn surveys every year group
+SUMMER_YEAR_GROUPS = {11, 13}  # summer round (before leaving); autumn surveys every year group
 
 # Item difficulty: (logit at Year 7 for an average pupil, growth per year group, readiness weight).
 # Tuned so Year 11 levels are near the national 2024/25 figures (domain §7): 83% have thought
