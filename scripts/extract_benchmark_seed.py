@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data.is_dir():
         print(f"no data directory {args.data}", file=sys.stderr)
         return 1
-    result = scan_benchmarks(args.data, seed=frame([]))
+    result = scan_benchmarks(args.data, seed=frame([]),
+                             only={"ees_ks4", "nccis_la_dashboard", "perf_tables_ks5", "perf_tables_meta"})
     seed = select_seed(result.measures)
     write_csv(seed, args.out)
     codes = la_codes(args.data)

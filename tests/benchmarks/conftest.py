@@ -57,3 +57,4 @@ def one(df: pl.DataFrame, **eq) -> dict:
         sel = sel.filter(pl.col(k).is_null() if v is None else pl.col(k) == v)
     assert sel.height == 1, f"{sel.height} rows for {eq}:\n{sel.head(5)}"
     return sel.row(0, named=True)
+F["ltd"] = "dfe-analytical-services__explore-education-statistics-api-mock/ltd_dm_201415_inst/data.parquet"

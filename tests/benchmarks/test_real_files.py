@@ -264,3 +264,17 @@ def test_recognised_by_content_not_name(tmp_path, key, kind):
     dst = tmp_path / ("renamed" + real(key).suffix)
     dst.symlink_to(real(key))
     assert recognise(dst) == kind
+
+
+def test_longer_term_destinations_institution_level():
+    from pipelines.lib.benchmarks.ltd import read_ltd
+    assert recognise(real("ltd")) == "ees_ltd"
+    df = read_ltd(real("ltd"), "ltd/data.parquet").measures()
+    qe = df.filter((pl.col("geography_code") == "139937") & (pl.col("breakdown") == "Disadvantaged")
+                   & (pl.col("destination_year") == "2019-20"))   # year 5 after KS4 in 2014-15
+    got = {m: one(qe, measure=m)["value"] for m in ("cohort", "positive", "apprenticeship", "employment",
+                                                     "not_sustained")}
+    assert got == {"cohort": 35, "positive": 21, "apprenticeship": 3, "employment": 17, "not_sustained": 14}
+    r = one(qe, measure="positive")
+    assert r["leaving_year"] == "2014-15" and r["la_code"] == "937" and r["geography_level"] == "school"
+    assert one(qe, measure="education")["value"] == 1 and "c" in set(df["value_flag"].drop_nulls())

@@ -13,6 +13,7 @@ SIGNATURES: list[tuple[str, set[str]]] = [
     ("ees_lad", {"time_period", "lad_code", "level_methodology", "cohort", "education", "all_notsust"}),
     ("ees_ks4", {"time_period", "geographic_level", "institution_group", "data_type", "cohort",
                  "overall", "ssf", "sfc", "all_notsust", "all_unknown"}),
+    ("ees_ltd", {"time_period", "destination_year", "school_urn", "characteristic", "overall", "all_notsust"}),
     ("perf_tables_ks5", {"rectype", "urn", "tot_cohort", "tot_overallper"}),
     ("perf_tables_ks4", {"rectype", "urn", "cohort", "overall_dest", "overall_destper"}),
     ("lait_long", {"short desc", "years", "la and regions", "values", "la number"}),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from . import ees, gias, lait, nccis, perf_tables
+from . import ees, gias, lait, ltd, nccis, perf_tables
 from .common import COLUMNS, SCHEMA, BenchmarkFileError, ReadResult, caveat_for, frame
 from .gias import ESTAB_SCHEMA, LINKS_SCHEMA, TYPES_SCHEMA
 from .recognise import COMPANIONS, NOT_USED, recognise
@@ -18,7 +18,7 @@ SEED_CSV = PACKAGE_DIR.parent.parent / "reference" / "benchmark_seed.csv"
 LA_CODES_CSV = PACKAGE_DIR / "la_codes.csv"
 
 # One published figure: a publication may give it once; several publications may repeat it.
-FIGURE_KEY = ["source", "figure_year", "geography_level", "geography_code", "key_stage",
+FIGURE_KEY = ["source", "figure_year", "destination_year", "geography_level", "geography_code", "key_stage",
               "institution_group", "breakdown_topic", "breakdown", "measure"]
 
 READERS = {
@@ -26,6 +26,7 @@ READERS = {
     "ees_lad": ees.read_ees_lad,
     "nccis_la_dashboard": nccis.read_nccis,
     "lait_long": lait.read_lait,
+    "ees_ltd": ltd.read_ltd,
     "gias_links": gias.read_gias_links,
     "gias_establishment_types": gias.read_gias_types,
     "gias_establishments": gias.read_gias_establishments,
@@ -99,8 +100,9 @@ def national_cohorts(df: pl.DataFrame) -> dict[tuple[str, int], int]:
     return {(ks, int(v)): int(ly[:4]) for ks, v, ly in sel.select("key_stage", "value", "leaving_year").rows()}
 
 
-def scan_benchmarks(root: Path, seed: pl.DataFrame | None = None) -> ScanResult:
-    """Read everything under `root` (raw/benchmarks). Bad or unknown files are reported, never raised."""
+def scan_benchmarks(root: Path, seed: pl.DataFrame | None = None, only: set[str] | None = None) -> ScanResult:
+    """Read everything under `root` (raw/benchmarks). Bad or unknown files are reported, never raised.
+    `only` limits reading to these format ids (the seed script needs just a few)."""
     seed = load_seed() if seed is None else seed
     reports: list[FileReport] = []
     warnings: list[str] = []
@@ -112,6 +114,8 @@ def scan_benchmarks(root: Path, seed: pl.DataFrame | None = None) -> ScanResult:
     for path in _files(root):
         rel = path.relative_to(root).as_posix()
         kind = recognise(path)
+        if only is not None and kind is not None and kind not in only:
+            continue
         found.append((path, rel, kind))
     for path, rel, kind in found:
         if kind in ("perf_tables_ks4", "perf_tables_ks5"):
