@@ -138,10 +138,12 @@ def fsq_table(rows: list[dict], year: str, published: bool) -> Table | None:
     out = [[meta[k], k] + [grid[k].get(y) for y in ygs]
            for k in sorted(grid, key=lambda k: (meta[k] != "Career readiness", meta[k], k))]
     out.append(["", "Pupils responding"] + [n_by_year.get(y) for y in ygs])
+    kinds = {len(out) - 1: "count"}
     t = Table("FSQ", f"Future Skills Questionnaire: % positive by construct and year group, trust, {year}"
               + (f" ({survey} survey)" if survey else ""), cols, out,
               ["% positive = share of answered items answered Agree or Strongly agree (trust configuration of "
                "items and constructs). Latest survey round of the academic year; trust level, all pupils."])
+    t.row_kinds = kinds
     return t
 
 
@@ -152,9 +154,12 @@ def readiness_table(rows: list[dict], year: str, published: bool) -> Table | Non
     if not rows or c_band is None:
         return None
     c_ord = col(rows, "readiness_band_order")
-    keep = [r for r in rows if r.get("level", "trust") == "trust" and r.get("breakdown_topic", "Total") == "Total"]
+    # band rows only, leavers to the nearest 10: this mart's denominator leaves out custody codes, so its
+    # exact total beside the destination tables' cohort would reveal how many leavers had them
+    keep = [r for r in rows if r.get("level", "trust") == "trust" and r.get("breakdown_topic", "Total") == "Total"
+            and str(r.get(c_band)).lower() != "all"]
     cols = [Column("key_stage", "Key stage", "text", 1.0), Column("band", "Readiness band", "text", 2.2),
-            Column("cohort", "Leavers", "count", 1.35), Column("positive_pct", "EET %", "pct"),
+            Column("cohort", "Leavers (nearest 10)", "count", 1.6), Column("positive_pct", "EET %", "pct"),
             Column("neet_pct", "NEET %", "pct"), Column("not_known_pct", "NK %", "pct")]
     out = []
     for r in sorted(keep, key=lambda r: (str(r.get("key_stage")), r.get(c_ord) if c_ord else 0, str(r.get(c_band)))):
@@ -162,6 +167,8 @@ def readiness_table(rows: list[dict], year: str, published: bool) -> Table | Non
         vals = [cell(r, m, published) for m in ("positive_pct", "neet_pct", "not_known_pct")]
         if small(None, n):
             n, vals = SUPPRESSED, [SUPPRESSED] * 3
+        elif isinstance(n, (int, float)):
+            n = int(10 * round(n / 10))
         out.append([r.get("key_stage"), r.get(c_band), n] + vals)
     if not out:
         return None
@@ -169,7 +176,8 @@ def readiness_table(rows: list[dict], year: str, published: bool) -> Table | Non
                  ["Each leaver's readiness score is the % of positive answers to the career knowledge and "
                   "readiness items in their latest FSQ before leaving, banded as configured; 'No FSQ' = no "
                   "survey answered. Shares are of the leavers in the NEET denominator (custody codes excluded), "
-                  "so they differ slightly from the destination tables."])
+                  "so they differ slightly from the destination tables; leaver numbers are rounded to the "
+                  "nearest 10 so that the two cannot be set against each other."])
 
 
 def la_comparators(rows: list[dict], year: str, round_: str) -> dict:
@@ -225,7 +233,7 @@ def compass_table(rows: list[dict], year: str) -> tuple[Table | None, dict]:
             grid[u][bm] = number(r[c_pct])
             meta[u] = (r.get(c_name) or u, str(r[c_date])[:10], r.get(c_fw) if c_fw else None)
     cols = [Column("academy", "Academy", "text", 3.0), Column("evaluation_date", "Evaluated", "text", 1.5),
-            Column("framework_version", "Frame- work", "text", 0.9)]
+            Column("framework_version", "Version", "text", 0.9)]
     cols += [Column(f"bm{i}", f"BM{i} %", "pct") for i in range(1, 9)] + [Column("achieved", "Fully met", "count")]
     out, avg = [], defaultdict(list)
     for u in sorted(grid, key=lambda u: (str(meta[u][0]), u)):
@@ -258,7 +266,7 @@ def compass_national_table(rows: list[dict], year: str) -> tuple[Table | None, d
     rows = [r for r in rows if r.get("academic_year") == year]
     if not rows:
         return None, {}
-    cols = [Column("framework_version", "Frame- work", "text", 0.9), Column("measure", "Measure", "text", 3.4),
+    cols = [Column("framework_version", "Version", "text", 0.9), Column("measure", "Measure", "text", 3.4),
             Column("benchmark", "Benchmark", "text", 1.0), Column("academies", "Academies", "count"),
             Column("trust", "Trust", "number"), Column("national", "National", "number"),
             Column("difference", "Diff.", "pp")]
@@ -303,7 +311,6 @@ def completeness_table(rows: list[dict], year: str, round_ids: list[str], publis
     c_on_time = col(rows, "on_time", "is_on_time", "returned_on_time")
     c_rec = col(rows, "first_accepted_at", "received_at", "submitted_at", "received_date")
     c_due = col(rows, "due_date", "due")
-    c_rows = col(rows, "rows_accepted", "pupils", "pupils_loaded", "valid_rows")
     c_err = col(rows, "rows_rejected", "invalid_rows", "errors")
     c_name = col(rows, "academy_name", "name")
     if not (c_urn and c_round):
@@ -311,7 +318,7 @@ def completeness_table(rows: list[dict], year: str, round_ids: list[str], publis
     cols = [Column("academy", "Academy", "text", 3.0), Column("round", "Round", "text", 0.8),
             Column("status", "Status", "text", 1.5), Column("due", "Due", "text", 1.3),
             Column("received", "First accepted", "text", 1.3), Column("timeliness", "On time?", "text", 1.1),
-            Column("pupils", "Pupils", "count"), Column("invalid", "Rows excluded", "count")]
+            Column("invalid", "Rows excluded", "count")]
     order = {r: i for i, r in enumerate(round_ids)}
     out = []
     for r in sorted(rows, key=lambda r: (str(r.get(c_name) or names.get(r.get(c_urn), "")), str(r.get(c_urn)),
@@ -323,18 +330,16 @@ def completeness_table(rows: list[dict], year: str, round_ids: list[str], publis
         else:
             timely = None
         status = r.get(c_status) if c_status else None
-        pupils = cell(r, c_rows, published)
-        if small(None, pupils):
-            pupils = SUPPRESSED
         out.append([r.get(c_name) or names.get(r.get(c_urn)) or r.get(c_urn), r.get(c_round),
                     STATUS_TEXT.get(status, status), str(r.get(c_due))[:10] if c_due and r.get(c_due) else None,
                     str(r.get(c_rec))[:10] if c_rec and r.get(c_rec) else None, timely,
-                    pupils, cell(r, c_err, published)])
+                    cell(r, c_err, published)])
     return Table("Data completeness", f"Data completeness: returns by academy and round, {year}", cols, out,
                  ["From the return-status mart: the current accepted file per academy and round, the date the "
-                  "first acceptable file arrived against the due date, pupils loaded and rows excluded as invalid "
-                  "(the academy was told which rows and why). Only academies expected to return that round "
-                  "are listed."])
+                  "first acceptable file arrived against the due date, and rows excluded as invalid (the academy "
+                  "was told which rows and why). Only academies expected to return that round are listed. Pupil "
+                  "numbers per return are left out: set against the destination tables they could reveal a "
+                  "withheld cohort."])
 
 
 def completeness_summary(t: Table) -> str:

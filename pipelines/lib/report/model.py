@@ -35,13 +35,17 @@ class Table:
     rows: list[list]         # str | int | float | None (not available) | SUPPRESSED
     notes: list[str] = field(default_factory=list)
     group_column: int | None = None   # rows starting a new value here get a rule in the PDF
+    row_kinds: dict[int, str] = field(default_factory=dict)   # row index -> kind of its numbers (e.g. count)
 
-    def display(self, value, col: Column) -> str:
-        return display(value, col.kind)
+    def kind(self, i: int, col: Column) -> str:
+        return self.row_kinds.get(i, col.kind) if col.kind != "text" else "text"
+
+    def display(self, value, col: Column, i: int = -1) -> str:
+        return display(value, self.kind(i, col))
 
     def cell_values(self) -> list[list]:
         """Values as the XLSX stores them: numbers rounded as shown, `c`, `-`, text."""
-        return [[xlsx_value(v, c.kind) for v, c in zip(r, self.columns)] for r in self.rows]
+        return [[xlsx_value(v, self.kind(i, c)) for v, c in zip(r, self.columns)] for i, r in enumerate(self.rows)]
 
 
 def display(value, kind: str) -> str:

@@ -98,7 +98,7 @@ def render_table(pdf: FPDF, t: Table, font_size: float = 6.8) -> None:
         fill = k % 2 == 1
         pdf.set_fill_color(*ZEBRA)
         for i, (v, c, w) in enumerate(zip(r, t.columns, widths)):
-            text = t.display(v, c)
+            text = t.display(v, c, k)
             if t.group_column is not None and i == t.group_column and not new_group:
                 text = ""
             pdf.cell(w, line, _fit(pdf, text, w - 1.2), align="L" if c.kind == "text" else "R", fill=fill)

@@ -83,7 +83,7 @@ def render_xlsx(pack: Pack, path: Path, creation_date: datetime,
                 if isinstance(v, str):
                     ws.write_string(i, j, v, f_c if v in ("c", "-", "z") and c.kind != "text" else f_text)
                 else:
-                    ws.write_number(i, j, v, fmt.get(c.kind, f_text))
+                    ws.write_number(i, j, v, fmt.get(t.kind(i - 4, c), f_text))
         ws.freeze_panes(4, 0)
         n0 = 5 + len(t.rows)
         ws.write_string(n0, 0, "Notes", f_head)
