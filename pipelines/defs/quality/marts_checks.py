@@ -1,0 +1,81 @@
+"""Great Expectations suites on the warehouse marts as blocking Dagster asset checks.
+
+Each `expectations/marts_<mart>.json` is a GX 1.x suite for the dbt model `<mart>` (asset key
+[<mart>]); the check reads `marts.<mart>` from DuckDB into pandas and validates it in an
+ephemeral context. Blocking: a failure (e.g. a published cohort of 1-5) stops publishing.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.config import EXPECTATIONS_DIR
+from pipelines.defs.resources import WarehouseResource
+
+PREFIX = "marts_"
+
+
+def suite_files(directory: Path = EXPECTATIONS_DIR) -> dict[str, Path]:
+    """mart name -> suite file."""
+    return {p.stem[len(PREFIX):]: p for p in sorted(directory.glob(f"{PREFIX}*.json"))}
+
+
+def validate_mart(frame, payload: dict) -> tuple[bool, int, list[dict]]:
+    """Validate a pandas frame against a suite payload; (success, evaluated, failures)."""
+    import great_expectations as gx  # slow import: only when a check runs
+
+    ctx = gx.get_context(mode="ephemeral")
+    batch_def = (ctx.data_sources.add_pandas(payload["name"]).add_dataframe_asset("frame")
+                 .add_batch_definition_whole_dataframe("whole"))
+    suite = gx.ExpectationSuite(name=payload["name"], expectations=payload["expectations"],
+                                meta=payload.get("meta"), notes=payload.get("notes"))
+    result = batch_def.get_batch(batch_parameters={"dataframe": frame}).validate(suite, result_format="SUMMARY")
+    failures = []
+    for r in result.results:
+        if r.success:
+            continue
+        res = r.result or {}
+        failures.append({"expectation": r.expectation_config.type,
+                         "column": r.expectation_config.kwargs.get("column"),
+                         "rule": (r.expectation_config.meta or {}).get("rule", ""),
+                         "unexpected_count": res.get("unexpected_count"),
+                         "examples": [str(x) for x in (res.get("partial_unexpected_list") or [])[:5]],
+                         "exception": (r.exception_info or {}).get("exception_message")
+                         if r.exception_info else None})
+    return bool(result.success), int((result.statistics or {}).get("evaluated_expectations", 0)), failures
+
+
+def _markdown(failures: list[dict]) -> str:
+    if not failures:
+        return "all expectations met"
+    lines = ["| expectation | column | rule | failing | examples |", "|---|---|---|---|---|"]
+    for f in failures:
+        lines.append(f"| {f['expectation']} | {f['column'] or ''} | {f['rule']} | {f['unexpected_count']} | "
+                     f"{', '.join(f['examples']) or (f['exception'] or '')} |")
+    return "\n".join(lines)
+
+
+def check_mart(warehouse: WarehouseResource, mart: str, suite_path: Path) -> dg.AssetCheckResult:
+    payload = json.loads(suite_path.read_text(encoding="utf-8"))
+    with warehouse.connect() as con:
+        frame = con.execute(f'select * from marts."{mart}"').df()
+    ok, evaluated, failures = validate_mart(frame, payload)
+    return dg.AssetCheckResult(
+        passed=ok, severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"rows": len(frame), "evaluated": evaluated, "failed": len(failures),
+                  "suite": str(suite_path.name), "failures": dg.MetadataValue.md(_markdown(failures))})
+
+
+def _make_check(mart: str, path: Path) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=dg.AssetKey([mart]), name=f"{mart}_expectations", blocking=True,
+                    description=f"Great Expectations suite expectations/{path.name} on marts.{mart}.")
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        return check_mart(warehouse, mart, path)
+    return _check
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(asset_checks=[_make_check(m, p) for m, p in suite_files().items()])
