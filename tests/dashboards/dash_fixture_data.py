@@ -236,3 +236,19 @@ def make_users(data_dir: Path) -> dict[str, str]:
     users.add_user("multi", "academy", ["100002", "100003"], password=creds["multi"], path=path,
                    replace=True)
     return creds
+
+
+def return_csv(n: int = 20, *, estab: int = 4001, la: int = 352, bad: bool = False) -> bytes:
+    """A destination return: valid (n pupils, valid UPNs) or, with bad=True, lacking the
+    required destination_code column (rejected as a whole)."""
+    from pipelines.lib.upn import make_upn
+    cols = ["upn", "year_group", "sex", "disadvantaged", "sen_provision", "destination_code"]
+    if bad:
+        cols = cols[:-1]
+    lines = [",".join(cols)]
+    codes = ["230", "220", "310", "210", "230", "320"]
+    for i in range(n):
+        row = [make_upn(la, estab, 9, i + 1), "11", "MF"[i % 2], "YN"[i % 3 != 0],
+               "N" if i % 4 else "K", codes[i % len(codes)]]
+        lines.append(",".join(row[: len(cols)]))
+    return ("\n".join(lines) + "\n").encode("utf-8")
