@@ -21,7 +21,8 @@ from .conftest import SHARED, link_into
 
 MODELS = ["stg_benchmarks__measures", "stg_benchmarks__gias_links", "int_benchmarks__urn_lineage",
           "int_benchmarks__nccis_la", "benchmark_measures", "benchmark_national_comparison",
-          "benchmark_academy_dfe_destinations", "stg_returns__academies"]
+          "benchmark_academy_dfe_destinations", "stg_returns__academies",
+          "benchmark_national_comparison_published", "benchmark_academy_dfe_destinations_published"]
 PCTS = ["education", "school_sixth_form", "sixth_form_college", "further_education", "higher_education",
         "other_education", "apprenticeship", "employment", "training", "positive", "neet", "not_known",
         "other", "undecided"]
@@ -69,13 +70,17 @@ def _destination_measures(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists marts")
     con.register("dm", pl.DataFrame(rows).to_arrow())
     con.execute("create or replace table marts.destination_measures as select * from dm")
+    # the published twin: same rows, one small academy row suppressed
+    con.execute("create or replace table marts.destination_measures_published as select * replace ("
+                "case when academy_urn = '146493' and leaving_year = '2016-17' then null else positive_pct end "
+                "as positive_pct), academy_urn = '146493' and leaving_year = '2016-17' as suppressed from dm")
 
 
-def _dbt(data: Path, tmp: Path) -> subprocess.CompletedProcess:
+def _dbt(data: Path, tmp: Path, command: str, select: list[str] = MODELS) -> subprocess.CompletedProcess:
     env = {**os.environ, "DESTINATIONS_WAREHOUSE_PATH": str(data / "warehouse" / "warehouse.duckdb"),
            "DESTINATIONS_DATA_DIR": str(data), "DO_NOT_TRACK": "1"}
     dbt = Path(sys.executable).parent / "dbt"
-    return subprocess.run([str(dbt), "run", "--select", *MODELS, "--project-dir", str(DBT_PROJECT_DIR),
+    return subprocess.run([str(dbt), command, "--select", *select, "--project-dir", str(DBT_PROJECT_DIR),
                            "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp / "target"),
                            "--log-path", str(tmp / "logs")], cwd=DBT_PROJECT_DIR, env=env,
                           capture_output=True, text=True, timeout=900)
@@ -103,7 +108,9 @@ def built(tmp_path_factory):
                 "date '2019-01-01'), ('142711', 'Leek High School', '860', 'secondary', true, date '2016-04-01')")
     _destination_measures(con)
     con.close()
-    proc = _dbt(data, tmp)
+    proc = _dbt(data, tmp, "run")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    proc = _dbt(data, tmp, "test", [m for m in MODELS if m.startswith("benchmark_")])
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     con = duckdb.connect(str(data / "warehouse" / "warehouse.duckdb"), read_only=True)
     yield con, real
@@ -182,3 +189,18 @@ def test_nccis_la_intermediate(built):
                     "leaving_year, destination_year from intermediate.int_benchmarks__nccis_la "
                     "where la_code = '860' and period = '2025'").fetchall()
     assert r == [("Staffordshire", 6.0, 4.2, 1.8, 5.6, "2023-24", "2024-25")]
+
+
+def test_published_twins(built):
+    con, real = built
+    r = con.execute("select trust_value, difference_pp, trust_value_suppressed from "
+                    "marts.benchmark_national_comparison_published where level = 'trust' and leaving_year = '2022-23' "
+                    "and breakdown = 'Disadvantaged' and measure = 'positive_pct'").fetchall()
+    assert r[0][0] == 80.0 and r[0][1] == pytest.approx(-3.1) and r[0][2] is False
+    n = con.execute("select count(*) from marts.benchmark_national_comparison_published").fetchone()[0]
+    assert n == con.execute("select count(*) from marts.benchmark_national_comparison").fetchone()[0]
+    if real:
+        r = con.execute("select dfe_value, trust_value, difference_pp, trust_value_suppressed from "
+                        "marts.benchmark_academy_dfe_destinations_published where academy_urn = '146493' and "
+                        "leaving_year = '2016-17' and breakdown = 'Total' and measure = 'positive_pct'").fetchall()
+        assert r == [(94.0, None, None, True)]
