@@ -27,6 +27,11 @@ def validate_mart(frame, payload: dict) -> tuple[bool, int, list[dict]]:
     import great_expectations as gx  # slow import: only when a check runs
 
     ctx = gx.get_context(mode="ephemeral")
+    try:
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+        ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    except Exception:  # noqa: BLE001 - progress bars are cosmetic
+        pass
     batch_def = (ctx.data_sources.add_pandas(payload["name"]).add_dataframe_asset("frame")
                  .add_batch_definition_whole_dataframe("whole"))
     suite = gx.ExpectationSuite(name=payload["name"], expectations=payload["expectations"],
