@@ -25,8 +25,7 @@ rows = ui.label_academies(ctx, ui.apply(dm.frame, f, academy=False))
 
 # one row per academy (and trust), one column per breakdown: vectorised, fast at scale
 rows = rows[rows["breakdown_topic"].isin({g[1] for g in GAPS})]
-wide = rows.pivot_table(index=["level", "academy"], columns="breakdown", values=measure,
-                        aggfunc="first", dropna=False)
+wide = rows.groupby(["level", "academy", "breakdown"], sort=False)[measure].first().unstack("breakdown")
 out = []
 for name, topic, ref, grp in GAPS:
     nat_a = pick(bm, measure, key_stage=f["ks"], leaving_year=f["year"], breakdown_topic=topic,

@@ -37,11 +37,13 @@ for r in ui.sort_rounds(year_rows["round"].unique()):
             ("Not known", "not_known_pct", nat_nk, False)]):
         v = row.get(m)
         delta = None
-        if nat is not None and v is not None and pd.notna(v):
+        # national figures are actual (sustained) destinations: compare actual rounds only
+        if ui.round_kind(r) == "actual" and nat is not None and v is not None and pd.notna(v):
             delta = f"{float(v) - nat.value:+.1f} pts vs England ({nat.value:.1f}%)"
         col.metric(label, ui.cell(one, m, dm.published, "%"), delta=delta,
                    delta_color="normal" if better_up else "inverse")
-ui.caveat(ui.BENCHMARK_CAVEAT)
+ui.caveat("intended rounds are not compared with England: national figures are actual "
+          "destinations. " + ui.BENCHMARK_CAVEAT)
 
 # Trend: actual-round positive rate by leaving year against national.
 actual = [r for r in ui.sort_rounds(rows["round"].unique()) if ui.round_kind(r) == "actual"]

@@ -120,7 +120,7 @@ def for_display(df: pd.DataFrame, published: bool, exclude: set[str] | None = No
         keep = [c for c in only if c in keep]
     for c in keep:
         if c in cm:
-            pct = c.endswith(("_pct", "_rate")) or c in ("value", "gap", "score")
+            pct = c.endswith(("_pct", "_rate", "_pp")) or c in ("value", "gap", "score")
             vals = np.array([_fmt(v, pct) for v in df[c].tolist()], dtype=object)
             vals[zm[c]] = "z"
             vals[cm[c]] = SUPPRESSED

@@ -201,6 +201,7 @@ def table(df: pd.DataFrame, published: bool, name: str, *, key: str,
     shown = suppression.for_display(df, published, exclude)
     if columns:
         shown = shown[[c for c in columns if c in shown.columns]]
+    shown.columns = [pretty(c) for c in shown.columns]  # downloads keep the mart's names
     st.dataframe(shown, hide_index=True, width="stretch", height=height or "auto", key=f"df_{key}")
     if suppression.any_suppressed(df, published, exclude):
         st.caption(suppression.explanation())
@@ -217,6 +218,22 @@ def table(df: pd.DataFrame, published: bool, name: str, *, key: str,
     c2.download_button("Download XLSX", lambda: to_xlsx_bytes(_export()), f"{safe}.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key=f"xlsx_{key}", on_click="ignore")
+
+
+_NAMES = {"upn": "UPN", "urn": "URN", "academy_urn": "URN", "la_code": "LA", "pct": "%",
+          "neet": "NEET", "sen": "SEN", "fsq": "FSQ", "ks": "KS"}
+
+
+def pretty(col: str) -> str:
+    """positive_pct -> 'Positive %', gap_pp -> 'Gap (pp)' (display only)."""
+    words = [w for w in str(col).split("_") if w]
+    if not words:
+        return str(col)
+    if words[-1] == "pp":
+        words[-1] = "(pp)"
+    out = [_NAMES.get(w, w) for w in words]
+    text = " ".join(out)
+    return text[0].upper() + text[1:]
 
 
 def caveat(text: str) -> None:

@@ -71,13 +71,13 @@ def test_director_sees_c_for_small_academy_admin_sees_number(data_env, creds, de
 def test_director_by_academy_table_uses_published_values(data_env, creds, demo_dir):
     at = login("director", creds["director"])
     goto(at, "app_pages/destinations.py")
-    tab = next(df for df in frames(at) if "academy" in df.columns)
-    cedar = tab[tab["academy"].str.contains("100003")].iloc[0]
-    assert cedar["positive_pct"] == "c" and cedar["cohort"] == "c"
+    tab = next(df for df in frames(at) if "Academy" in df.columns)
+    cedar = tab[tab["Academy"].str.contains("100003")].iloc[0]
+    assert cedar["Positive %"] == "c" and cedar["Cohort"] == "c"
     latest = sorted(_dm(demo_dir)["leaving_year"].unique())[-1]
     pub = _pick(_dm(demo_dir, published=True), "100001", latest)
-    alder = tab[tab["academy"].str.contains("100001")].iloc[0]
-    assert alder["positive_pct"] == (f"{pub['positive_pct']:.1f}" if pd.notna(pub["positive_pct"]) else "c")
+    alder = tab[tab["Academy"].str.contains("100001")].iloc[0]
+    assert alder["Positive %"] == (f"{pub['positive_pct']:.1f}" if pd.notna(pub["positive_pct"]) else "c")
     assert "c** = suppressed" in all_text(at)
 
 
@@ -108,7 +108,7 @@ def test_neet_risk_list_is_own_pupils_for_academy_all_for_admin(data_env, creds,
     at = login("alder", creds["alder"])
     goto(at, "app_pages/neet_risk.py")
     tab = frames(at)[-1]
-    assert sorted(tab["upn"]) == sorted(cur.loc[cur["academy_urn"] == "100001", "upn"])
+    assert sorted(tab["UPN"]) == sorted(cur.loc[cur["academy_urn"] == "100001", "upn"])
     at = login("admin", creds["admin"])
     goto(at, "app_pages/neet_risk.py")
     assert len(frames(at)[-1]) == len(cur)
@@ -135,3 +135,23 @@ def test_not_published_yet_when_serving_is_empty(tmp_path, monkeypatch, creds, d
     assert "not published yet" in all_text(at)
     for page in ROLE_PAGES["admin"]:
         goto(at, f"app_pages/{page}.py")
+
+
+def test_gaps_equal_the_mart(data_env, creds, demo_dir):
+    latest = sorted(_dm(demo_dir)["leaving_year"].unique())[-1]
+    dm = _dm(demo_dir)
+    sel = dm[(dm["leaving_year"] == latest) & (dm["key_stage"] == "KS4") & (dm["round"] == "R3")]
+
+    def v(level, urn, b):
+        m = sel["breakdown"].eq(b) & sel["level"].eq(level)
+        m &= sel["academy_urn"].isna() if urn is None else sel["academy_urn"].eq(urn)
+        return float(sel[m]["positive_pct"].iloc[0])
+
+    at = login("admin", creds["admin"])
+    goto(at, "app_pages/gaps.py")
+    tab = frames(at)[-1]
+    trust = tab[(tab["Academy"] == "Trust") & (tab["Gap"] == "Disadvantage gap")].iloc[0]
+    assert trust["Gap (pp)"] == f"{v('trust', None, 'Not disadvantaged') - v('trust', None, 'Disadvantaged'):.1f}"
+    alder = tab[tab["Academy"].str.contains("100001") & (tab["Gap"] == "SEN support gap")].iloc[0]
+    assert alder["Gap (pp)"] == f"{v('academy', '100001', 'No SEN') - v('academy', '100001', 'SEN support'):.1f}"
+    assert len(tab) == 3 * 4  # three gaps x (trust + three academies), no phantom rows

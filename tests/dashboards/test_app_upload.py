@@ -40,7 +40,7 @@ def test_good_then_bad_upload(upload_env, creds):
     text = all_text(at)
     assert "Rejected" in text
     probs = frames(at)[-1]
-    assert probs["severity"].eq("file").any()
-    assert probs["problem"].str.contains("destination_code", case=False).any() or \
-        probs["how to fix"].str.contains("destination_code", case=False).any()
+    assert probs["Severity"].eq("file").any()
+    assert probs["Problem"].str.contains("destination_code", case=False).any() or \
+        probs["How to fix"].str.contains("destination_code", case=False).any()
     assert list((upload_env / "quarantine" / "100001" / "2024-25" / "R1").glob("*alder_bad*"))
