@@ -142,6 +142,14 @@ def _clean(v) -> str | None:
     return s or None
 
 
+def _clean_series(s: pl.Series) -> pl.Series:
+    """Cells as text: non-breaking spaces to spaces, trimmed, empty -> null."""
+    s = s.str.replace_all("\u00a0", " ", literal=True).str.strip_chars()
+    name = s.name
+    return s.to_frame().select(
+        pl.when(pl.col(name) == "").then(None).otherwise(pl.col(name)).alias(name)).to_series()
+
+
 def _build_table(rows: list[list], first_row_number: int, file: str, aliases: dict[str, str],
                  result: ReadResult) -> None:
     hi, score = _find_header(rows, aliases)
@@ -189,24 +197,27 @@ def _build_table(rows: list[list], first_row_number: int, file: str, aliases: di
     if result.rejected:
         return
     body = rows[hi + 1:]
-    cols: dict[str, list] = {c: [] for c in col_index}
-    row_numbers: list[int] = []
-    idx = list(col_index.items())
-    for k, r in enumerate(body):
-        vals = [_clean(r[j]) if j < len(r) else None for _, j in idx]
-        if all(v is None for v in vals):
-            continue  # blank line
-        row_numbers.append(header_row + 1 + k)
-        for (c, _), v in zip(idx, vals):
-            cols[c].append(v)
-    if not row_numbers:
+    if not body:
         result.problems.append(_file_problem(
             "no_rows", "the file has a header row but no pupil rows",
             "add one row per pupil below the header row", file, row=header_row))
         return
-    data = {c: pl.Series(c, v, dtype=pl.Utf8) for c, v in cols.items()}
-    data[ROW_COL] = pl.Series(ROW_COL, row_numbers, dtype=pl.Int64)
-    result.table = pl.DataFrame(data)
+    width = max(col_index.values()) + 1
+    pad = [None] * width
+    padded = [r if len(r) >= width else (list(r) + pad)[:width] for r in body]
+    columns = list(zip(*padded))  # transpose in C
+    data: dict[str, pl.Series] = {}
+    for c, j in col_index.items():
+        data[c] = _clean_series(pl.Series(c, columns[j], dtype=pl.Utf8, strict=False))
+    data[ROW_COL] = pl.Series(ROW_COL, range(header_row + 1, header_row + 1 + len(body)), dtype=pl.Int64)
+    frame = pl.DataFrame(data)
+    frame = frame.filter(~pl.all_horizontal([pl.col(c).is_null() for c in col_index]))  # blank lines
+    if frame.height == 0:
+        result.problems.append(_file_problem(
+            "no_rows", "the file has a header row but no pupil rows",
+            "add one row per pupil below the header row", file, row=header_row))
+        return
+    result.table = frame
 
 
 # ------------------------------------------------------------------ entry point

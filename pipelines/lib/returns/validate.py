@@ -114,6 +114,42 @@ def rejected_result(problems: list[Problem], rows_total: int = 0) -> ValidationR
     return ValidationResult(empty_typed_frame(), problems, rows_total, 0, rows_total)
 
 
+_UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
+_LETTER_VALUE = {ch: i for i, ch in enumerate(_UPN_LETTERS)}
+
+
+def upn_reasons(upn: pl.Series) -> pl.Series:
+    """Per UPN: None when valid, else the plain-English reason (pipelines.lib.upn.upn_problem).
+
+    Well-formed UPNs are checked vectorised (check letter = weighted sum mod 23); the few others
+    go through upn_problem one by one for the exact wording.
+    """
+    frame = upn.rename("u").to_frame()
+    shape = pl.col("u").str.contains(r"^[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]$").fill_null(False)
+    digits = [pl.col("u").str.slice(p - 1, 1).cast(pl.Int64, strict=False).fill_null(0) * p for p in range(2, 13)]
+    last = pl.col("u").str.slice(12, 1)
+    last_v = (pl.when(last.str.contains(r"[0-9]")).then(last.cast(pl.Int64, strict=False))
+              .otherwise(last.replace_strict(_LETTER_VALUE, default=0, return_dtype=pl.Int64)))
+    total = pl.sum_horizontal(digits) + last_v * 13
+    expected = (total % 23).replace_strict(dict(enumerate(_UPN_LETTERS)), default=None, return_dtype=pl.Utf8)
+    out = frame.with_columns(shape.alias("shape"), pl.when(shape).then(expected).alias("expected"))
+    ok = out["shape"] & (out["expected"] == out["u"].str.slice(0, 1)).fill_null(False)
+    wrong_letter = out["shape"] & ~ok
+    result = pl.Series("r", [None] * len(upn), dtype=pl.Utf8)
+    msgs = ("the check letter is wrong: for these digits it should be " + out["expected"])
+    result = out.select(
+        pl.when(ok).then(None)
+        .when(wrong_letter).then(msgs)
+        .otherwise(None).alias("r")).to_series()
+    odd = upn.is_not_null() & ~out["shape"]
+    if odd.any():
+        idx = odd.arg_true().to_list()
+        vals = upn.gather(idx).to_list()
+        fixed = [upn_problem(v) for v in vals]
+        result = result.scatter(idx, pl.Series(fixed, dtype=pl.Utf8))
+    return result
+
+
 def _map_unique(series: pl.Series, fn, dtype) -> pl.Series:
     uniq = series.drop_nulls().unique().to_list()
     mapping = {u: fn(u) for u in uniq}
@@ -181,7 +217,7 @@ def validate_return(read: ReadResult, ctx: ValidationContext, file: str = "") ->
 
     # ---- UPN
     upn = df["upn"].str.to_uppercase().str.replace_all(r"\s+", "")
-    reasons = _map_unique(upn, upn_problem, pl.Utf8)
+    reasons = upn_reasons(upn)
     bad_check = reasons.str.starts_with("the check letter is wrong").fill_null(False)
     bad_format = reasons.is_not_null() & ~bad_check & upn.is_not_null()
     add(bad_check, "error", "upn_check_letter", "", "copy the UPN again from your MIS: "
@@ -203,19 +239,18 @@ def validate_return(read: ReadResult, ctx: ValidationContext, file: str = "") ->
     dup = upn_ok & (first_row != rows).fill_null(False)
     add(dup, "error", "upn_duplicate", "", "keep one row per pupil: delete the repeated row "
         "or correct the UPN", "upn", df["upn"],
-        pl.Series(["this UPN is also on row " + str(r) + "; only that row was loaded"
-                   for r in first_row.to_list()], dtype=pl.Utf8))
+        ("this UPN is also on row " + first_row.cast(pl.Utf8).fill_null("?") + "; only that row was loaded"))
 
     # returned by another academy for the same year and round
     if ctx.other_academy_upns:
         other = ctx.other_academy_upns
-        owner = _map_unique(upn, lambda u: other.get(u), pl.Utf8)
+        owner = upn.replace_strict(other, default=None, return_dtype=pl.Utf8)
         cross = upn_ok & ~dup & owner.is_not_null()
         add(cross, "error", "upn_other_academy", "", "check the UPN; if the pupil left for the other "
             "academy, remove them from this return (the trust data team can move a pupil between academies)",
             "upn", df["upn"],
-            pl.Series([f"this pupil has already been returned by academy {o} for {ctx.leaving_year} "
-                       f"{ctx.round_id}" for o in owner.fill_null("").to_list()], dtype=pl.Utf8))
+            ("this pupil has already been returned by academy " + owner.fill_null("")
+             + f" for {ctx.leaving_year} {ctx.round_id}"))
     out["upn"] = upn
     out["upn_is_temporary"] = upn.str.contains(r"[A-Z]$").fill_null(False)
 
@@ -258,8 +293,7 @@ def validate_return(read: ReadResult, ctx: ValidationContext, file: str = "") ->
             continue
         s = df[c]
         if col.kind == "text":
-            out[c] = s.map_elements(spec.parse_text, return_dtype=pl.Utf8) if s.drop_nulls().len() else s
-            out[c] = out[c].str.slice(0, 200)
+            out[c] = s.str.replace(r"^(\d+)\.0+$", "${1}").str.slice(0, 200)
             continue
         parsed = _map_unique(s, spec.PARSERS[col.kind], _DTYPE_FOR_KIND.get(col.kind, pl.Utf8))
         add(s.is_not_null() & parsed.is_null(), "warning", "invalid_value",
@@ -274,7 +308,7 @@ def validate_return(read: ReadResult, ctx: ValidationContext, file: str = "") ->
     # ---- cross-round warnings
     if ctx.round_kind == "actual" and ctx.intended_upns is not None:
         known = ctx.intended_upns
-        never = upn_ok & ~excluded & ~_map_unique(upn, lambda u: u in known, pl.Boolean).fill_null(False)
+        never = upn_ok & ~excluded & ~upn.is_in(list(known)).fill_null(False)
         add(never, "warning", "not_in_intended_rounds",
             f"this pupil was not in this academy's intended-destination returns for {ctx.leaving_year}",
             "check the UPN; if the pupil joined late, no action is needed", "upn", df["upn"])
