@@ -135,16 +135,18 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
     neet_tables = content.neet_tables(figs, bench, careers.la_comparators(nm.rows, year, rnd) if nm else {})
     for t in neet_tables:
         if t.id.startswith("NEET by academy"):
-            labels = [r[0] for r in t.rows if r[0] != "England (NCCIS 16-17)"]
-            vals = [r[4] for r in t.rows if r[0] != "England (NCCIS 16-17)"]
-            nat = next((r[4] for r in t.rows if r[0] == "England (NCCIS 16-17)"), None)
+            body = [r for r in t.rows if r[0] != "England (NCCIS 16-17)"]
+            eng = next((r for r in t.rows if r[0] == "England (NCCIS 16-17)"), None)
+            shown = lambda j: sum(isinstance(r[j], (int, float)) for r in body)  # noqa: E731
+            j, what = (4, "NEET or not known") if shown(4) >= shown(2) else (2, "NEET")  # the fuller series
             ks = "KS4" if t.id.endswith("KS4") else "16-18"
-            p = charts.bars_with_markers(chart_dir / f"neet_nk_by_academy_{ks.replace('-', '_')}.png", labels,
-                                         vals, [nat] * len(labels),
-                                         f"{content.KS_LEAVERS[ks].capitalize()}: % NEET or not known, {year}",
-                                         "NEET or not known", "England 16-17 (NCCIS)")
-            s.charts.append(Chart(str(p), "NEET or not known by academy; diamonds: England 16-17 year olds "
-                                          "(NCCIS). c = withheld."))
+            p = charts.bars_with_markers(chart_dir / f"neet_by_academy_{ks.replace('-', '_')}.png",
+                                         [r[0] for r in body], [r[j] for r in body],
+                                         [eng[j] if eng else None] * len(body),
+                                         f"{content.KS_LEAVERS[ks].capitalize()}: % {what}, {year}",
+                                         what, "England 16-17 (NCCIS)")
+            s.charts.append(Chart(str(p), f"% {what} by academy and for the trust; diamonds: England 16-17 year "
+                                          "olds (NCCIS). c = withheld."))
     s.tables += neet_tables
     if bench.neet("neet_not_known_pct", year):
         sources.add("nccis_neet: " + str(bench.neet("neet_not_known_pct", year).publication))
