@@ -165,6 +165,7 @@ def test_performance_tables_school_row_as_published(pt):
     la = one(df, geography_level="la", geography_code="860", leaving_year="2022-23", breakdown="Total",
              key_stage="KS4", measure="positive_pct")
     assert la["value"] == 92.0 and la["institution_group"] == "mainstream and special"
+    assert la["geography_name"] == "Staffordshire"
     nat = df.filter((pl.col("geography_level") == "national") & (pl.col("key_stage") == "KS4")
                     & (pl.col("leaving_year") == "2022-23") & (pl.col("breakdown") == "Total"))
     assert one(nat, measure="cohort")["value"] == 607348 and one(nat, measure="positive_pct")["value"] == 91.0

@@ -75,12 +75,21 @@ def load_seed(path: Path = SEED_CSV) -> pl.DataFrame:
     return df.select([pl.col(c).cast(SCHEMA[c]) for c in COLUMNS])
 
 
+def _la_codes() -> list[dict]:
+    if not LA_CODES_CSV.exists():
+        return []
+    with open(LA_CODES_CSV, encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
 def la_lookup() -> dict[str, str]:
     """ONS LA code (E06/E08/E09/E10) -> old 3-digit LA number."""
-    if not LA_CODES_CSV.exists():
-        return {}
-    with open(LA_CODES_CSV, encoding="utf-8") as fh:
-        return {r["new_la_code"]: r["old_la_code"] for r in csv.DictReader(fh) if r["new_la_code"]}
+    return {r["new_la_code"]: r["old_la_code"] for r in _la_codes() if r["new_la_code"]}
+
+
+def la_names() -> dict[str, str]:
+    """Old 3-digit LA number -> LA name."""
+    return {r["old_la_code"]: r["la_name"] for r in _la_codes() if r["la_name"]}
 
 
 def _files(root: Path) -> list[Path]:
@@ -185,6 +194,11 @@ def harmonise(parts: list[pl.DataFrame]) -> pl.DataFrame:
             pl.when(is_la).then(mapped).otherwise(pl.col("la_code")).alias("la_code"),
             pl.when(is_la).then(mapped).otherwise(pl.col("geography_code")).alias("geography_code"),
         )
+    names = la_names()
+    if names:  # performance-table LA rows carry only the number
+        df = df.with_columns(pl.when((pl.col("geography_level") == "la") & pl.col("geography_name").is_null())
+                             .then(pl.col("geography_code").replace_strict(names, default=None))
+                             .otherwise(pl.col("geography_name")).alias("geography_name"))
     df = df.with_columns(pl.coalesce("leaving_year", pl.concat_str(pl.lit("period "), "period")).alias("figure_year"))
     df = df.unique(subset=[*FIGURE_KEY, "publication"], keep="first", maintain_order=True)
     # newest publication first, then the first row of each figure is the latest
