@@ -134,6 +134,14 @@ COMPASS_TRENDS = [
     for d, ay in (("2024-11-01", "2024-25"), ("2025-03-01", "2024-25"), ("2023-06-01", "2022-23"))
     for i in range(1, 9)
 ]
+RECON = [
+    {"level": "trust", "academy_urn": None, "leaving_year": "2024-25", "key_stage": ks, "intended_round": rnd,
+     "breakdown_topic": "Total", "breakdown": "Total", "pupils": n, "realised_pct": a, "changed_route_pct": b,
+     "became_neet_pct": c, "became_not_known_pct": d, "no_intention_recorded_pct": e, "not_in_actual_return_pct": f}
+    for ks, rnd, n, a, b, c, d, e, f in (("KS4", "R1", 230, 70.0, 20.0, 4.0, 3.0, 2.0, 1.0),
+                                         ("KS4", "R2", 225, 75.5, 15.5, 4.0, 3.0, 2.0, None),
+                                         ("16-18", "R2", 45, 60.0, 20.0, 10.0, 5.0, 5.0, 0.0))
+]
 NEET_LA = [
     {"level": "academy", "academy_urn": "140001", "leaving_year": "2024-25", "key_stage": "KS4", "round": "R3",
      "breakdown_topic": "Total", "breakdown": "Total", "la_name": "Manchester", "la_neet_not_known_pct": 7.4,
@@ -148,7 +156,8 @@ def built(tmp_path_factory) -> Built:
                               "neet_risk": NEET_RISK, "return_status": RETURN_STATUS,
                               "fsq_construct_scores_published": FSQ, "fsq_destination_rates_published": READINESS,
                               "compass_trust_vs_national": COMPASS_NAT, "compass_benchmark_trends": COMPASS_TRENDS,
-                              "neet_not_known_published": NEET_LA})
+                              "neet_not_known_published": NEET_LA,
+                              "destination_reconciliation_rates_published": RECON})
 
 
 @pytest.fixture(scope="session")

@@ -201,3 +201,13 @@ def test_la_comparator(built):
     rec = {r[0]: dict(zip(header, r)) for r in rows}["Northgate Academy"]
     assert rec["Local authority"] == "Manchester" and rec["LA NEET or NK %"] == 7.4
     assert "118" not in " ".join(str(v) for v in rec.values())  # the NCCIS denominator never shown
+
+
+def test_intended_vs_actual(built):
+    header, rows = table_rows(built.sheets["Intended vs actual"])
+    recs = {r[0]: dict(zip(header, r)) for r in rows}
+    assert set(recs) == {"KS4", "16-18"} and recs["KS4"]["Intended"] == "R2"  # the last intended round
+    assert recs["KS4"]["Realised %"] == 75.5
+    # one share withheld in the mart: the smallest other is withheld too (they add up to 100)
+    assert recs["KS4"]["Not in R3 %"] == "c" and recs["KS4"]["No intention %"] == "c"
+    assert recs["16-18"]["Became NEET %"] == 10.0 and recs["16-18"]["Not in R3 %"] == 0.0

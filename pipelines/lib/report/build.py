@@ -25,6 +25,7 @@ COMPASS_MARTS = ("compass_benchmark_trends", "compass_trends", "compass_scores",
 COMPASS_NATIONAL_MARTS = ("compass_trust_vs_national",)
 READINESS_MARTS = ("fsq_destination_rates",)
 NEET_MARTS = ("neet_not_known",)
+RECON_MARTS = ("destination_reconciliation_rates",)
 DQ_MARTS = ("data_quality_status", "return_status", "returns_status", "data_quality")
 
 
@@ -125,6 +126,10 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
             s.charts.append(Chart(str(p), f"Trust {content.KS_LEAVERS[ks]}: EET % by sub-group; diamonds: "
                                           "national figure for the same group where published. c = withheld."))
         s.tables.append(t)
+    rc = read_mart(serving_dir, *RECON_MARTS)
+    rt = careers.reconciliation_table(rc.rows, year, rc.published, _round_ids()) if rc else None
+    if rt is not None:
+        s.tables.append(rt)
     sections.append(s)
 
     # NEET and not known

@@ -195,6 +195,38 @@ def la_comparators(rows: list[dict], year: str, round_: str) -> dict:
     return out
 
 
+RECON = [("realised", "Realised %"), ("changed_route", "Changed route %"), ("became_neet", "Became NEET %"),
+         ("became_not_known", "Became NK %"), ("no_intention_recorded", "No intention %"),
+         ("not_in_actual_return", "Not in R3 %")]
+
+
+def reconciliation_table(rows: list[dict], year: str, published: bool, round_ids: list[str]) -> Table | None:
+    """Trust, all leavers: what happened against the last intended round (shares only)."""
+    rows = [r for r in for_year(rows, year) if r.get("level") == "trust" and r.get("breakdown_topic") == "Total"]
+    if not rows:
+        return None
+    rounds = {r.get("intended_round") for r in rows}
+    last = max(rounds, key=lambda x: round_ids.index(x) if x in round_ids else -1)
+    cols = [Column("key_stage", "Key stage", "text", 1.0), Column("intended_round", "Intended", "text", 1.0)]
+    cols += [Column(m, label, "pct") for m, label in RECON]
+    out = []
+    for r in sorted((r for r in rows if r.get("intended_round") == last), key=lambda r: str(r.get("key_stage"))):
+        vals = [cell(r, f"{m}_pct", published) for m, _ in RECON]
+        if small(None, cell(r, "pupils", published)):
+            vals = [SUPPRESSED] * len(vals)
+        hidden = [i for i, v in enumerate(vals) if v == SUPPRESSED]
+        if len(hidden) == 1:  # the shares add up to 100: withhold the smallest other too
+            rest = [i for i, v in enumerate(vals) if isinstance(v, (int, float))]
+            if rest:
+                vals[min(rest, key=lambda i: (vals[i], i))] = SUPPRESSED
+        out.append([r.get("key_stage"), last] + vals)
+    return Table("Intended vs actual", f"Intended against actual destinations, trust, {year}", cols, out,
+                 [f"Each leaver's intended destination in {last} against their actual destination: realised = same "
+                  "destination group, changed route = another positive destination, became NEET / not known, no "
+                  "intention recorded, or missing from the actual return. Shares of the pupils in either return; "
+                  "pupil numbers are not shown so the shares cannot be set against the other tables."])
+
+
 # ---------------------------------------------------------------- Compass
 def compass_table(rows: list[dict], year: str) -> tuple[Table | None, dict]:
     """Latest evaluation per academy in or before the year: % achieved by benchmark."""
