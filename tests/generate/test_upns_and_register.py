@@ -73,3 +73,18 @@ def test_every_upn_in_every_file_is_valid_and_unique_per_round(small_trust):
     assert 0 < n_temp < 0.02 * len(upns)
     dup = pupils.group_by("leaving_year", "round", "upn").len().filter(pl.col("len") > 1)
     assert dup.height == 0
+
+
+def test_national_scale_path_writes_clean_csv_only(tmp_path):
+    """National scale (here with few academies): every phase can occur, files are plain CSV."""
+    from pipelines.lib.generate import generate_trust
+
+    s = generate_trust(tmp_path, scale="national", academies=60, years=1, seed=4, with_careers=False)
+    files = list((tmp_path / "raw" / "returns").rglob("*.*"))
+    assert len(files) == s["files_written"] > 60
+    assert all(f.name.startswith("destinations_") and f.suffix == ".csv" for f in files)
+    assert all(f.read_bytes()[:3] == b"upn" for f in files)
+    reg = pl.read_csv(tmp_path / "raw" / "academies.csv", infer_schema=False)
+    assert reg["la_code"].n_unique() > 10
+    pupils = pl.read_parquet(tmp_path / "_truth" / "pupils.parquet")
+    assert pupils.group_by("leaving_year", "round", "upn").len()["len"].max() == 1
