@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from statistics import NormalDist
 
@@ -182,6 +182,7 @@ def _write_fsq(path: Path, style: str, cfg, rows: pl.DataFrame, answers: dict, s
     if style == "wide_xlsx":
         import xlsxwriter
         wb = xlsxwriter.Workbook(str(path))
+        wb.set_properties({"created": datetime(survey_date.year, survey_date.month, survey_date.day)})  # stable bytes
         about = wb.add_worksheet("About")
         about.write(0, 0, "Future Skills Questionnaire export")
         ws = wb.add_worksheet("Responses")
@@ -263,6 +264,8 @@ def _write_compass(path: Path, urn: str, evals: list[dict], with_criteria: bool,
     if xlsx:
         import xlsxwriter
         wb = xlsxwriter.Workbook(str(path))
+        d0 = rows[0]["date"]
+        wb.set_properties({"created": datetime(d0.year, d0.month, d0.day)})  # stable bytes
         ws = wb.add_worksheet("Compass results")
         ws.write_row(0, 0, header)
         for i, rec in enumerate(data, start=1):
