@@ -295,7 +295,13 @@ def generate_careers_data(out_dir: Path, academies: pl.DataFrame, leavers: pl.Da
     fsq_years = [y for y in range(max(min(starts), FSQ_LAUNCH_YEAR), current + 1)]
     compass_first = max(COMPASS_FIRST_YEAR, min(starts) - 1)
     compass_last = current  # up to the autumn evaluation of the current year
-    survey_groups_cap = {"national": {11, 13}}.get(scale)  # keep national scale small
+    # Bigger scales stay tractable: fewer year groups surveyed (large), and at national scale
+    # only ~30% of academies use the FSQ (as nationally: 1,425 schools in 2024/25), Years 11/13
+    # in the summer of the last two years, with one Compass file per academy (summer evaluations).
+    survey_groups_cap = {"large": {7, 9, 11, 12, 13}, "national": {11, 13}}.get(scale)
+    national = scale == "national"
+    if national:
+        fsq_years = fsq_years[-3:-1] or fsq_years[-1:]
     stats = {"fsq_files": 0, "fsq_rows": 0, "fsq_pupils": 0, "compass_files": 0, "compass_rows": 0}
     truth = []
     acads = academies.with_columns(pl.col("urn").cast(pl.String)).sort("urn")
@@ -314,7 +320,8 @@ def generate_careers_data(out_dir: Path, academies: pl.DataFrame, leavers: pl.Da
         completion = float(r_acad.uniform(0.70, 0.85))
         style = STYLES[i % len(STYLES)]
         cohorts = _Cohorts(seed, urn, la, estab, own)
-        for start in fsq_years:
+        uses_fsq = not national or r_acad.random() < 0.3
+        for start in (fsq_years if uses_fsq else []):
             year = _year_label(start)
             folder = out_dir / "raw" / "fsq" / urn / year
             folder.mkdir(parents=True, exist_ok=True)
@@ -324,6 +331,8 @@ def generate_careers_data(out_dir: Path, academies: pl.DataFrame, leavers: pl.Da
                        [g for g in groups if g in SUMMER_YEAR_GROUPS])]
             if start == current:
                 rounds = rounds[:1]  # the current year: autumn only
+            if national:
+                rounds = rounds[1:]
             for rnd, sdate, ygs in rounds:
                 parts, answers = [], {}
                 for yg in ygs:
@@ -361,6 +370,12 @@ def generate_careers_data(out_dir: Path, academies: pl.DataFrame, leavers: pl.Da
         evals = _compass_evaluations(seed, urn, strength, compass_first, compass_last)
         folder = out_dir / "raw" / "compass" / urn
         folder.mkdir(parents=True, exist_ok=True)
+        if national:
+            evals = [e for e in evals if e["date"].month in (6, 7) and e["criterion"] is None]
+            _write_compass(folder / "compass_results.csv", urn, evals, with_criteria=False, xlsx=False)
+            stats["compass_files"] += 1
+            stats["compass_rows"] += len(evals)
+            evals = []
         for d in sorted({e["date"] for e in evals}):
             one = [e for e in evals if e["date"] == d]
             xlsx = i % 3 == 1
