@@ -69,7 +69,7 @@ def _sheets(data: bytes, name: str, grid: Grid) -> list[tuple[str | None, list[l
             fp("file_unreadable", "the file is named .xlsx but is not an Excel workbook", SAVE_AS)
             return None
         try:
-            sheets = returns_reader._xlsx_sheets(data)
+            sheets = getattr(returns_reader, "_xlsx_sheets", _xlsx_sheets)(data)
         except Exception as exc:  # noqa: BLE001
             fp("file_unreadable", f"the file could not be opened as an Excel workbook ({type(exc).__name__})",
                SAVE_AS)
@@ -86,7 +86,28 @@ def _sheets(data: bytes, name: str, grid: Grid) -> list[tuple[str | None, list[l
         fp("encoding", "the file's text could not be read (it is not UTF-8 or Windows-1252 text)", SAVE_AS)
         return None
     grid.encoding = encoding
-    return [(None, returns_reader._csv_grid(text), 1)]
+    return [(None, getattr(returns_reader, "_csv_grid", _csv_grid)(text), 1)]
+
+
+# Fallbacks in case the returns reader's helpers move (they are private there).
+def _xlsx_sheets(data: bytes) -> list[tuple[str, list[list], int]]:
+    import io
+
+    import openpyxl
+    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        return [(ws.title, [list(r) for r in ws.iter_rows(values_only=True)], 1) for ws in wb.worksheets
+                if getattr(ws, "sheet_state", "visible") == "visible"]
+    finally:
+        wb.close()
+
+
+def _csv_grid(text: str) -> list[list[str]]:
+    import csv
+    import io
+    first = "\n".join(text.splitlines()[:30])
+    delim = max((",", ";", "\t", "|"), key=first.count)
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
 
 
 def read_grid(data: bytes, name: str, aliases: dict[str, str], required: list[str],
