@@ -3,6 +3,7 @@ mark the newest publication of each figure (`is_latest`)."""
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,10 +94,19 @@ def la_names() -> dict[str, str]:
 
 
 def _files(root: Path) -> list[Path]:
+    """Every non-hidden file below root, following linked folders (each real folder once)."""
     if not root.exists():
         return []
-    return sorted(p for p in root.rglob("*") if p.is_file()
-                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    out, seen = [], set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        out += [Path(dirpath) / f for f in filenames if not f.startswith(".")]
+    return sorted(p for p in out if p.is_file())
 
 
 def national_cohorts(df: pl.DataFrame) -> dict[tuple[str, int], int]:
