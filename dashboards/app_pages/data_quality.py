@@ -8,7 +8,7 @@ from dashboards.lib import charts, data, ui
 
 ctx = ui.page("Data quality and returns", "trust_admin", "director", "academy",
               caption="Which returns have arrived, what was accepted, and the feedback sent back.")
-dq = ctx.load("data_quality_status", "return_status", "returns_status", "data_quality")
+dq = ctx.load("return_status", "data_quality_status", "returns_status")
 if not dq.ok:
     ui.not_published("Data-quality status", dq)
     st.stop()
@@ -23,14 +23,19 @@ else:
 fr = ui.label_academies(ctx, fr)
 status_col = next((c for c in ("status", "return_status", "submission_status") if c in fr), None)
 if status_col and "round" in fr and len(fr):
-    grid = fr.pivot_table(index="academy", columns="round", values=status_col, aggfunc="last")
+    cellv = fr[status_col].astype(str)
+    if "timeliness" in fr:  # submitted (late), missing (overdue) ...
+        t = fr["timeliness"].astype(str)
+        cellv = cellv.where(~t.isin(["late", "overdue"]), cellv + " (" + t + ")")
+    elif "late" in fr:
+        cellv = cellv.where(~fr["late"].astype("boolean").fillna(False).astype(bool), cellv + " (late)")
+    grid = fr.assign(_cell=cellv).pivot_table(index="academy", columns="round", values="_cell",
+                                              aggfunc="last")
     grid = grid[ui.sort_rounds(grid.columns)]
-    if "late" in fr:
-        late = fr.pivot_table(index="academy", columns="round", values="late", aggfunc="max")
-        grid = grid.astype(object).where(~late.reindex_like(grid).fillna(False).astype(bool),
-                                         grid.astype(str) + " (late)")
     counts = fr[status_col].value_counts()
-    title = ", ".join(f"{n} {s}" for s, n in counts.items()) + f" returns for {year or 'all years'}"
+    late_n = int(fr["timeliness"].isin(["late", "overdue"]).sum()) if "timeliness" in fr else 0
+    title = (", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items()) +
+             f" returns for {year or 'all years'}" + (f"; {late_n} late or overdue" if late_n else ""))
     cnt = fr.groupby(["round", status_col], as_index=False).size()
     st.plotly_chart(charts.bars(cnt, "round", "size", title, color=status_col, barmode="stack"),
                     key="dq_chart")
@@ -38,9 +43,17 @@ if status_col and "round" in fr and len(fr):
     ui.table(grid.reset_index(), False, f"return_status_grid_{year}", key="dq_grid")
 st.subheader("Every return")
 ui.table(fr, dq.published, f"data_quality_{year}", key="dq_all")
+probs = ctx.load("return_problem_summary")
+if probs.ok:
+    p = ui.label_academies(ctx, probs.frame)
+    if year and "leaving_year" in p:
+        p = p[p["leaving_year"] == year]
+    st.subheader("Most common problems in returns")
+    ui.table(p, probs.published, f"return_problems_{year}", key="dq_problems")
 
 # Feedback reports name pupils' rows: the owning academy and the data team only.
-rep_col = ui.find_col(fr, "report", numeric=False) or ui.find_col(fr, "feedback", numeric=False)
+rep_col = next((c for c in ("feedback_path", "feedback_report_path", "feedback_report") if c in fr), None) \
+    or ui.find_col(fr, "report", numeric=False) or ui.find_col(fr, "feedback", numeric=False)
 if rep_col and ctx.user.role in ("trust_admin", "academy"):
     st.subheader("Feedback reports")
     root = ctx.data_dir.resolve()

@@ -25,9 +25,17 @@ choice = ui.choose("Academy", ["__all__"] + opts, "f_risk_academy", "__all__",
                    else "All academies" if u == "__all__" else ctx.academy_label(u))
 if col and choice != "__all__":
     fr = fr[fr[col] == choice]
-reason_col = ui.find_col(fr, "reason", numeric=False)
+if "is_flagged" in fr:
+    only = st.toggle("Flagged pupils only (score at or above the trust's threshold)", value=True,
+                     key="w_risk_flagged")
+    if only:
+        fr = fr[fr["is_flagged"].astype("boolean").fillna(False).astype(bool)]
+if "risk_score" in fr:
+    fr = fr.sort_values("risk_score", ascending=False, kind="stable")
+reason_col = "reasons" if "reasons" in fr else ui.find_col(fr, "reason", numeric=False)
 if reason_col and len(fr):
     reasons = fr[reason_col].dropna().astype(str).str.split(r"\s*[;|]\s*").explode()
+    reasons = reasons.str.replace(r"\s*\(\+?\d+(\.\d+)?\)\s*$", "", regex=True)  # drop weights
     counts = reasons.value_counts().rename_axis("reason").reset_index(name="pupils")
     if len(counts):
         top = counts.iloc[0]

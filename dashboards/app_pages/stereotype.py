@@ -7,7 +7,7 @@ from dashboards.lib import charts, ui
 ctx = ui.page("Stereotype goals", "trust_admin", "director", "academy",
               caption="Goals set by the trust (config) for routes where one group is under-"
                       "represented, e.g. girls into engineering, construction and digital.")
-gp = ctx.load("stereotype_goal_progress", "stereotype_goals", "goal_progress")
+gp = ctx.load("goal_progress", "stereotype_goal_progress")
 if not gp.ok:
     ui.not_published("Stereotype goal progress", gp)
     st.stop()
@@ -15,7 +15,7 @@ fr = gp.frame
 f = ui.standard_filters(ctx, fr, round_="round" in fr, ks="key_stage" in fr,
                         academy=True) if "leaving_year" in fr else {}
 sel = ui.label_academies(ctx, ui.apply(fr, f, academy=False)) if f else ui.label_academies(ctx, fr)
-goal_col = ui.find_col(sel, "goal", numeric=False)
+goal_col = "goal_title" if "goal_title" in sel else ui.find_col(sel, "goal", numeric=False)
 val_col = next((c for c in ("share_pct", "value_pct", "actual_pct", "value", "pct") if c in sel), None) \
     or ui.find_col(sel, "pct", numeric=True)
 tgt_col = ui.find_col(sel, "target", numeric=True)

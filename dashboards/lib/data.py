@@ -25,8 +25,8 @@ ACADEMY_COLUMNS = ("academy_urn", "urn")
 # Marts without a published twin that carry no pupil-level or small-number detail.
 DIRECTOR_SAFE = {
     "benchmark_measures", "data_quality_status", "return_status", "returns_status",
-    "compass_benchmark_trends", "compass_trends", "compass_scores", "academies", "dim_academy",
-    "academy_register",
+    "compass_benchmark_trends", "compass_trends", "compass_scores", "compass_academy_summary",
+    "compass_trust_vs_national", "academies", "dim_academy", "academy_register",
 }
 
 

@@ -151,7 +151,7 @@ def test_gaps_equal_the_mart(data_env, creds, demo_dir):
     goto(at, "app_pages/gaps.py")
     tab = frames(at)[-1]
     trust = tab[(tab["Academy"] == "Trust") & (tab["Gap"] == "Disadvantage gap")].iloc[0]
-    assert trust["Gap (pp)"] == f"{v('trust', None, 'Not disadvantaged') - v('trust', None, 'Disadvantaged'):.1f}"
+    assert trust["Gap (pp)"] == f"{v('trust', None, 'Disadvantaged') - v('trust', None, 'Not disadvantaged'):.1f}"
     alder = tab[tab["Academy"].str.contains("100001") & (tab["Gap"] == "SEN support gap")].iloc[0]
-    assert alder["Gap (pp)"] == f"{v('academy', '100001', 'No SEN') - v('academy', '100001', 'SEN support'):.1f}"
+    assert alder["Gap (pp)"] == f"{v('academy', '100001', 'SEN support') - v('academy', '100001', 'No SEN'):.1f}"
     assert len(tab) == 3 * 4  # three gaps x (trust + three academies), no phantom rows
