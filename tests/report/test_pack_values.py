@@ -157,8 +157,12 @@ def test_headline_findings_match_numbers(built):
     assert m.group(2) == ("less" if gap > 0 else "more")
     assert float(m.group(3)) == round_half_up(95.7 - 87.7, 1)
     neet_f = next(f for f in findings if "NEET" in f)
-    m = re.match(r"(\d+)% of Year 11 leavers were NEET", neet_f)
-    assert m and int(m.group(1)) == round_half_up(tot["neet_pct"], 0)
+    m = re.match(r"([\d.]+)% of Year 11 leavers were NEET", neet_f)
+    assert m and float(m.group(1)) == round_half_up(tot["neet_pct"], 1)
+    if "not known" in neet_f:
+        m = re.search(r"and ([\d.]+)% not known, ([\d.]+)% in all; nationally 5.6%", neet_f)
+        assert m and float(m.group(1)) == round_half_up(tot["not_known_pct"], 1)
+        assert float(m.group(2)) == round_half_up(tot["neet_pct"] + tot["not_known_pct"], 1)
 
 
 def test_careers_sections_equal_marts(built):

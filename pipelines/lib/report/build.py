@@ -174,7 +174,7 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
                          f"Not available for {year}: goal progress has no published (suppressed) variant yet, "
                          "so it cannot go into the pack.")
     else:
-        t, goal_summary = careers.goal_rows(gm.rows, year, gm.published)
+        t, goal_summary = careers.goal_rows(gm.rows, year, gm.published, rnd)
         if t is None:
             s.unavailable = f"Not available for {year}: no goal progress recorded for this leaving year."
         else:
@@ -210,9 +210,11 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
     ct, trust_avg = careers.compass_table(cm.rows, year) if cm else (None, {})
     if chart:
         fw = sorted(chart)[0]
-        p = charts.grouped_bars(chart_dir / "compass.png", [f"BM{i}" for i in range(1, 9)],
-                                {"Trust": [chart[fw].get(i, (None, None))[0] for i in range(1, 9)],
-                                 "National": [chart[fw].get(i, (None, None))[1] for i in range(1, 9)]},
+        series = {"Trust": [chart[fw].get(i, (None, None))[0] for i in range(1, 9)],
+                  "National": [chart[fw].get(i, (None, None))[1] for i in range(1, 9)]}
+        if all(v is None for v in series["National"]):
+            del series["National"]  # 2025 framework: no comparable national figure
+        p = charts.grouped_bars(chart_dir / "compass.png", [f"BM{i}" for i in range(1, 9)], series,
                                 f"Compass {year} ({fw} framework): % of academies fully achieving each benchmark")
         s.charts.append(Chart(str(p), "Share of academies fully achieving each Gatsby Benchmark in their latest "
                                       "evaluation of the year, against the national share where published."))

@@ -9,6 +9,9 @@ from pipelines.lib.report.model import NOT_AVAILABLE, SUPPRESSED, Column, Table
 from pipelines.lib.report.serving import is_suppressed_value, number, thresholds
 
 
+KS_ORDER = {"KS4": 0, "16-18": 1}
+
+
 def col(rows: list[dict], *names: str) -> str | None:
     """The first of names that is a column of these rows."""
     keys = set(rows[0]) if rows else set()
@@ -42,8 +45,10 @@ def for_year(rows: list[dict], year: str) -> list[dict]:
 
 
 # ---------------------------------------------------------------- stereotype goals
-def goal_rows(rows: list[dict], year: str, published: bool) -> tuple[Table | None, list[dict]]:
+def goal_rows(rows: list[dict], year: str, published: bool, round_: str | None = None) -> tuple[Table | None, list[dict]]:
     rows = for_year(rows, year)
+    if round_ and rows and "round" in rows[0]:
+        rows = [r for r in rows if r.get("round") == round_]
     if not rows:
         return None, []
     lvl = col(rows, "level")
@@ -162,7 +167,8 @@ def readiness_table(rows: list[dict], year: str, published: bool) -> Table | Non
             Column("cohort", "Leavers (nearest 10)", "count", 1.6), Column("positive_pct", "EET %", "pct"),
             Column("neet_pct", "NEET %", "pct"), Column("not_known_pct", "NK %", "pct")]
     out = []
-    for r in sorted(keep, key=lambda r: (str(r.get("key_stage")), r.get(c_ord) if c_ord else 0, str(r.get(c_band)))):
+    for r in sorted(keep, key=lambda r: (KS_ORDER.get(r.get("key_stage"), 9), r.get(c_ord) if c_ord else 0,
+                                         str(r.get(c_band)))):
         n = cell(r, "cohort", published)
         vals = [cell(r, m, published) for m in ("positive_pct", "neet_pct", "not_known_pct")]
         if small(None, n):
@@ -210,7 +216,8 @@ def reconciliation_table(rows: list[dict], year: str, published: bool, round_ids
     cols = [Column("key_stage", "Key stage", "text", 1.0), Column("intended_round", "Intended", "text", 1.0)]
     cols += [Column(m, label, "pct") for m, label in RECON]
     out = []
-    for r in sorted((r for r in rows if r.get("intended_round") == last), key=lambda r: str(r.get("key_stage"))):
+    for r in sorted((r for r in rows if r.get("intended_round") == last),
+                    key=lambda r: (KS_ORDER.get(r.get("key_stage"), 9), str(r.get("key_stage")))):
         vals = [cell(r, f"{m}_pct", published) for m, _ in RECON]
         if small(None, cell(r, "pupils", published)):
             vals = [SUPPRESSED] * len(vals)

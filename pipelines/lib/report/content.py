@@ -59,7 +59,7 @@ def diff(a, b):
 
 # ---------------------------------------------------------------- destinations by sub-group
 def subgroup_table(figs: DestinationFigures, bench: Benchmarks, ks: str) -> tuple[Table, dict]:
-    cols = [Column("breakdown_topic", "Sub-group type", "text", 2.45), Column("breakdown", "Sub-group", "text", 3.0)]
+    cols = [Column("breakdown_topic", "Sub-group type", "text", 2.0), Column("breakdown", "Sub-group", "text", 2.9)]
     cols += [Column(m, label, kind, *w) for m, label, kind, *w in DEST_COLUMNS]
     cols += [Column("national_positive_pct", "Nat. EET %", "pct"), Column("difference_pp", "Diff. pp", "pp")]
     rows, used = [], {}
@@ -138,7 +138,7 @@ def neet_tables(figs: DestinationFigures, bench: Benchmarks, extra: dict | None 
                              "LA NEET or NK %: 16-17 year olds NEET or not known in the academy's local authority "
                              "(NCCIS, newest published year up to the leaving year), where a figure is loaded.",
                              nat_note, rule_text()]))
-        cols = [Column("breakdown_topic", "Sub-group type", "text", 2.45), Column("breakdown", "Sub-group", "text", 3.0),
+        cols = [Column("breakdown_topic", "Sub-group type", "text", 2.0), Column("breakdown", "Sub-group", "text", 2.9),
                 Column("cohort", "Leavers", "count", 1.35), Column("neet", "NEET %", "pct"),
                 Column("not_known", "Not known %", "pct"), Column("neet_nk", "NEET or NK %", "pct")]
         rows = []
@@ -277,15 +277,15 @@ def findings(figs: DestinationFigures, bench: Benchmarks, goals: list[dict] | No
         nn = _pct(figs.neet_nk(tot)) if tot else None
         if neet is not None and nk is not None and nn is not None:
             nat = bench.neet("neet_not_known_pct", y)
-            s = (f"{pct_text(neet)}% of {who} were NEET and {pct_text(nk)}% not known, {pct_text(nn)}% in all")
-            s += (f"; nationally {pct_text(nat.value)}% of 16-17 year olds were NEET or not known ({nat.when})."
+            s = (f"{pct_text(neet, 1)}% of {who} were NEET and {pct_text(nk, 1)}% not known, {pct_text(nn, 1)}% in all")
+            s += (f"; nationally {pct_text(nat.value, 1)}% of 16-17 year olds were NEET or not known ({nat.when})."
                   if nat else ".")
             out.append(Finding(s, {"key_stage": ks, "measure": "neet_not_known_pct", "trust": nn, "neet": neet,
                                    "not_known": nk, "national": nat.value if nat else None}))
         elif neet is not None:
             nat = bench.neet("neet_pct", y)
-            s = f"{pct_text(neet)}% of {who} were NEET in the autumn after leaving"
-            s += (f"; nationally {pct_text(nat.value)}% of 16-17 year olds were NEET ({nat.when})." if nat else ".")
+            s = f"{pct_text(neet, 1)}% of {who} were NEET in the autumn after leaving"
+            s += (f"; nationally {pct_text(nat.value, 1)}% of 16-17 year olds were NEET ({nat.when})." if nat else ".")
             out.append(Finding(s, {"key_stage": ks, "measure": "neet_not_known_pct", "trust": None, "neet": neet,
                                    "not_known": None, "national": nat.value if nat else None}))
         none_ = _pct((figs.row("trust", None, ks, "SEN provision", "No SEN") or {}).get("positive"))

@@ -126,6 +126,10 @@ def load_destination_figures(rows: list[dict], year: str, round_: str, published
         for m, parts in DERIVED.items():
             vals = [raw.get(p) for p in parts]
             c = None if any(v is None for v in vals) else sum(vals)
+            if c is None and m == "other_all" and cohort is not None and None not in (
+                    raw["positive"], raw["neet"], raw["not_known"]):
+                # the residual a reader could work out anyway; the trust rule below decides if it shows
+                c = cohort - raw["positive"] - raw["neet"] - raw["not_known"]
             out[m] = Fig(c, (100.0 * c / cohort) if (c is not None and cohort) else None, c is None)
         for m, f in out.items():  # the trust rule again, on everything (published or derived)
             if m != "cohort" and primary_suppressed(f.count, cohort):

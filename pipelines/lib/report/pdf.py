@@ -12,6 +12,10 @@ from pipelines.lib.report.model import Pack, Section, Table
 
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 NAVY = (31, 60, 110)
+# shorter labels for narrow PDF columns (the XLSX keeps the full names)
+SHORT = {"Disadvantage and sex": "Disadv. x sex", "Ethnicity major": "Ethnicity",
+         "Not disadvantaged Female": "Not disadv. Female", "Not disadvantaged Male": "Not disadv. Male",
+         "Disadvantaged Female": "Disadv. Female", "Disadvantaged Male": "Disadv. Male"}
 ZEBRA = (243, 246, 250)
 
 
@@ -82,13 +86,13 @@ def render_table(pdf: FPDF, t: Table, font_size: float = 6.8) -> None:
     total = sum(c.width for c in t.columns)
     widths = [pdf.epw * c.width / total for c in t.columns]
     line = font_size * 0.55
-    _header(pdf, t, widths, font_size - 0.4)
+    _header(pdf, t, widths, font_size - 0.7)
     pdf.set_font("DejaVu", size=font_size)
     prev = object()
     for k, r in enumerate(t.rows):
         if pdf.will_page_break(line):
             pdf.add_page()
-            _header(pdf, t, widths, font_size - 0.4)
+            _header(pdf, t, widths, font_size - 0.7)
             pdf.set_font("DejaVu", size=font_size)
             prev = object()
         new_group = t.group_column is not None and r[t.group_column] != prev
@@ -99,6 +103,8 @@ def render_table(pdf: FPDF, t: Table, font_size: float = 6.8) -> None:
         pdf.set_fill_color(*ZEBRA)
         for i, (v, c, w) in enumerate(zip(r, t.columns, widths)):
             text = t.display(v, c, k)
+            if c.kind == "text":
+                text = SHORT.get(text, text)
             if t.group_column is not None and i == t.group_column and not new_group:
                 text = ""
             pdf.cell(w, line, _fit(pdf, text, w - 1.2), align="L" if c.kind == "text" else "R", fill=fill)
