@@ -49,7 +49,7 @@ class FeedbackInfo:
 def summary_text(info: FeedbackInfo, report_path: str | None = None, max_lines: int | None = None) -> str:
     who = f"{info.academy_urn}" + (f" {info.academy_name}" if info.academy_name else "")
     lines = [
-        f"{STATUS_TEXT.get(info.status, info.status).split(':')[0].upper()}: {info.file_name}",
+        f"{SHORT_STATUS.get(info.status, info.status.upper())}: {info.file_name}",
         f"  academy {who}, leaving year {info.leaving_year}, round {info.round_id}",
         f"  pupil rows: {info.rows_total} read, {info.rows_accepted} accepted, "
         f"{info.rows_rejected} excluded; {info.errors} error(s), {info.warnings} warning(s)",
@@ -76,6 +76,9 @@ def summary_text(info: FeedbackInfo, report_path: str | None = None, max_lines: 
         lines.append(f"Feedback report: {report_path}")
     return "\n".join(lines)
 
+
+SHORT_STATUS = {"accepted": "ACCEPTED", "accepted_with_warnings": "ACCEPTED WITH PROBLEMS",
+                "rejected": "REJECTED", "unchanged": "UNCHANGED", "superseded": "SUPERSEDED"}
 
 _CSS = """
 body{font-family:Segoe UI,Arial,sans-serif;margin:2em;color:#1d1d1d;max-width:70em}
