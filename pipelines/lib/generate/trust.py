@@ -226,7 +226,12 @@ def generate_trust(out: Path, *, academies: int | None = None, years: int = 4, s
     urns = reg["urn"].to_list()
     names = reg["name"].to_list()
     joined = [date.fromisoformat(j) for j in reg["joined_trust"].to_list()]
-    truth_rows, leaver_rows = [], []
+    leaver_rows = []
+    truth = out / "_truth"
+    parts_dir = truth / "_parts"
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    parts: list[Path] = []
+    return_rows = 0
     files_written = 0
     pupils_per_year: dict[str, int] = {}
     for s in starts:
@@ -269,25 +274,30 @@ def generate_trust(out: Path, *, academies: int | None = None, years: int = 4, s
             df = df.sort("academy_idx", maintain_order=True)
             files_written += _write_round(out, _as_file_frame(df), df["academy_idx"].to_numpy(),
                                           files, urns, names, ly, r)
-            truth_rows.append(df.drop("_absent", "_day_u").with_columns(
-                pl.lit(ly).alias("leaving_year"), pl.lit(r).alias("round")))
+            # Truth rows go to disk per round, so national scale never holds them all.
+            part = df.drop("_absent", "_day_u").with_columns(
+                reg["urn"].gather(df["academy_idx"]).alias("academy_urn"),
+                pl.lit(ly).alias("leaving_year"), pl.lit(r).alias("round")).drop("academy_idx")
+            part = part.select("academy_urn", "leaving_year", "round",
+                               *[c for c in part.columns if c not in ("academy_urn", "leaving_year", "round")])
+            parts.append(parts_dir / f"{s}_{r}.parquet")
+            part.write_parquet(parts[-1])
+            return_rows += part.height
+            del part, df
+        del per_round, cohort, ks5
+        ks4.pop(s - 3, None)  # no later sixth-form cohort needs it
     # Register and truth.
     stamp = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc).timestamp()
     reg_csv = register_csv_frame(reg)
     write_file(out / "raw" / "academies.csv", reg_csv.write_csv().encode("utf-8"), stamp)
     urn_map = pl.DataFrame({"academy_idx": np.arange(reg.height, dtype=np.int64), "academy_urn": urns})
-    pupils = (pl.concat(truth_rows, how="vertical_relaxed").join(urn_map, on="academy_idx")
-              .drop("academy_idx"))
-    pupils = pupils.select("academy_urn", "leaving_year", "round", *[c for c in pupils.columns
-                           if c not in ("academy_urn", "leaving_year", "round")])
     leavers = (pl.concat(leaver_rows, how="vertical_relaxed").join(urn_map, on="academy_idx")
                .drop("academy_idx"))
     leavers = leavers.select("academy_urn", "upn", "leaving_year", "key_stage", "year_group", "sex",
                              "disadvantaged", "sen_provision", "fsm_eligible", "looked_after",
                              "ethnicity", "readiness", "destination_code", "is_current")
-    truth = out / "_truth"
-    truth.mkdir(parents=True, exist_ok=True)
-    pupils.write_parquet(truth / "pupils.parquet")
+    pl.scan_parquet(parts).sink_parquet(truth / "pupils.parquet")
+    shutil.rmtree(parts_dir)
     leavers.write_parquet(truth / "leavers.parquet")
     reg.write_parquet(truth / "academies.parquet")
     summary = {
@@ -297,7 +307,7 @@ def generate_trust(out: Path, *, academies: int | None = None, years: int = 4, s
         "current_year": leaving_year_label(CURRENT_START),
         "files_written": files_written,
         "pupils_per_year": pupils_per_year,
-        "return_rows": pupils.height,
+        "return_rows": return_rows,
     }
     marker = {k: v for k, v in summary.items() if k != "out"}  # byte-identical wherever written
     (truth / MARKER).write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n", encoding="utf-8")
