@@ -110,8 +110,11 @@ def test_identical_reupload_changes_nothing(data, tmp_path):
     assert second.status == "unchanged" and second.exit_code == 0
     assert second.stored_path == first.stored_path
     assert sorted(p.name for p in (data.returns / "100001" / Y / "R1").iterdir()) == listing
-    assert load(data, Y, "R1").unchanged
+    load(data, Y, "R1")
     assert rows(data) == snap
+    assert query(data, "select original_name, status, is_current from raw.return_submissions order by submitted_at") == [
+        ("r.csv", "accepted", True), ("again.csv", "unchanged", False)]
+    assert load(data, Y, "R1").unchanged
 
 
 def test_good_reupload_updates_and_supersedes(data, tmp_path):

@@ -172,8 +172,28 @@ def fingerprint(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: str,
         "aliases": store.sha256_bytes(spec.aliases_path().read_bytes()) if spec.aliases_path().exists() else None,
         "share": max_invalid_row_share(), "kind": kind, "prev": [list(r) for r in prev_shas],
         "codes": sorted(cfg.destination_codes()),
+        "unchanged": len(unchanged_uploads(p, leaving_year, round_id)),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def unchanged_uploads(p: cfg.Paths, leaving_year: str, round_id: str) -> list[dict]:
+    """Audit-log events of identical re-uploads (status unchanged) for one leaving year x round."""
+    out: list[dict] = []
+    if not p.audit_log.exists():
+        return out
+    with open(p.audit_log, encoding="utf-8") as fh:
+        for line in fh:
+            if '"unchanged"' not in line:
+                continue
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            if (ev.get("status") == "unchanged" and ev.get("leaving_year") == leaving_year
+                    and ev.get("round") == round_id):
+                out.append(ev)
+    return out
 
 
 def _record(rel: str, sha: str, meta: dict, status: str, is_current: bool, now: datetime) -> dict:
@@ -328,6 +348,19 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
         meta.setdefault("round", round_id)
         subs.append(_record(rel, sha, meta, "rejected", False, now))
         probs.extend(_problem_rows(rel, sha, meta))
+    metas = {rel: meta for rel, _, meta, _ in accepted_meta}
+    for ev in unchanged_uploads(p, leaving_year, round_id):
+        rel = ev.get("stored_path", "")
+        base = dict(metas.get(rel, {}))
+        base.update({"academy_urn": ev["academy_urn"], "leaving_year": leaving_year, "round": round_id,
+                     "original_name": ev.get("original_name"), "submitted_at": ev.get("at"),
+                     "submitted_by": ev.get("by"), "feedback_path": ev.get("feedback_path")})
+        at = _parse_ts(ev.get("at")) or now
+        due, late = due_and_late(leaving_year, round_id, at)
+        base.update({"due_date": due, "is_late": late})
+        rec = _record(f"{rel}@{ev.get('at')}", ev.get("sha256", ""), base, "unchanged", False, now)
+        rec["file_path"] = rel
+        subs.append(rec)
     for urn, (f, sha, result, meta) in sorted(current.items()):
         frames.append(result.frame.with_columns(
             pl.lit(urn).alias("academy_urn"), pl.lit(leaving_year).alias("leaving_year"),
