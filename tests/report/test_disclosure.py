@@ -59,7 +59,7 @@ def test_every_sheet_has_no_cohort_under_threshold(pack):
         if name in ("Summary", "Methods"):
             continue
         header, rows = table_rows(sheet)
-        for col in ("Leavers", "Pupils", "Base"):
+        for col in ("Leavers", "Number", "Pupils", "Base", "Leavers (nearest 10)"):
             if col in header:
                 j = header.index(col)
                 for r in rows:

@@ -157,12 +157,25 @@ def test_headline_findings_match_numbers(built):
     assert m.group(2) == ("less" if gap > 0 else "more")
     assert float(m.group(3)) == round_half_up(95.7 - 87.7, 1)
     neet_f = next(f for f in findings if "NEET" in f)
-    m = re.match(r"([\d.]+)% of Year 11 leavers were NEET", neet_f)
-    assert m and float(m.group(1)) == round_half_up(tot["neet_pct"], 1)
-    if "not known" in neet_f:
-        m = re.search(r"and ([\d.]+)% not known, ([\d.]+)% in all; nationally 5.6%", neet_f)
-        assert m and float(m.group(1)) == round_half_up(tot["not_known_pct"], 1)
-        assert float(m.group(2)) == round_half_up(tot["neet_pct"] + tot["not_known_pct"], 1)
+    m = re.match(r"([\d.]+)% of Year 11 leavers were NEET or not known \(NEET ([\d.]+)%, not known ([\d.]+)%, "
+                 r"each rounded\); nationally 5.6%", neet_f)
+    if m:
+        assert float(m.group(1)) == round_half_up(tot["neet_pct"] + tot["not_known_pct"], 1)
+        assert float(m.group(2)) == round_half_up(tot["neet_pct"], 1)
+        assert float(m.group(3)) == round_half_up(tot["not_known_pct"], 1)
+    else:
+        m = re.match(r"([\d.]+)% of Year 11 leavers were NEET in the autumn", neet_f)
+        assert m and float(m.group(1)) == round_half_up(tot["neet_pct"], 1)
+
+
+def test_key_figures_on_page_one(built):
+    header, rows = table_rows(built.sheets["Key figures"])
+    rec = dict(zip(header, rows[0]))
+    tot = built.mart("trust", None, "KS4", "Total", "Total")
+    assert rec["Leavers"] == "Year 11 leavers" and rec["Number"] == tot["cohort"]
+    assert rec["EET %"] == round_half_up(tot["positive_pct"], 1) and rec["National EET %"] == 93.6
+    assert rec["England NEET or NK %"] == 5.6
+    assert f"Year 11 leavers {tot['cohort']} {round_half_up(tot['positive_pct'], 1):.1f} 93.6" in norm(built.pages[0])
 
 
 def test_careers_sections_equal_marts(built):

@@ -264,7 +264,7 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
     found = content.findings(figs, bench, goal_summary)
     return Pack(year=year, trust_name=_trust_name(), round=rnd, findings=found, sections=sections,
                 sources=sorted(sources), generated_at=generated_at,
-                xlsx_only={"appendix": content.appendix_sheet(figs)})
+                xlsx_only={"appendix": content.appendix_sheet(figs)}, key_table=content.key_figures(figs, bench))
 
 
 def methods_text(year: str, rnd: str, sources: list[str]) -> list[str]:

@@ -277,7 +277,8 @@ def findings(figs: DestinationFigures, bench: Benchmarks, goals: list[dict] | No
         nn = _pct(figs.neet_nk(tot)) if tot else None
         if neet is not None and nk is not None and nn is not None:
             nat = bench.neet("neet_not_known_pct", y)
-            s = (f"{pct_text(neet, 1)}% of {who} were NEET and {pct_text(nk, 1)}% not known, {pct_text(nn, 1)}% in all")
+            s = (f"{pct_text(nn, 1)}% of {who} were NEET or not known (NEET {pct_text(neet, 1)}%, not known "
+                 f"{pct_text(nk, 1)}%, each rounded)")
             s += (f"; nationally {pct_text(nat.value, 1)}% of 16-17 year olds were NEET or not known ({nat.when})."
                   if nat else ".")
             out.append(Finding(s, {"key_stage": ks, "measure": "neet_not_known_pct", "trust": nn, "neet": neet,
@@ -316,3 +317,25 @@ def findings(figs: DestinationFigures, bench: Benchmarks, goals: list[dict] | No
     rest = [f for f in out if f not in ks4]
     ks4.sort(key=lambda f: order.index(f.figures["measure"]))
     return (ks4 + rest)[:5]
+
+
+def key_figures(figs: DestinationFigures, bench: Benchmarks) -> Table:
+    """Page-one table: the trust's headline figures per key stage beside the national ones."""
+    cols = [Column("key_stage", "Leavers", "text", 2.6), Column("cohort", "Number", "count"),
+            Column("positive", "EET %", "pct"), Column("national_positive", "National EET %", "pct", 1.3),
+            Column("neet", "NEET %", "pct"), Column("not_known", "Not known %", "pct"),
+            Column("national_neet_nk", "England NEET or NK %", "pct", 1.5)]
+    nat_nn = bench.neet("neet_not_known_pct", figs.year)
+    rows = []
+    for ks in figs.key_stages():
+        r = figs.row("trust", None, ks, "Total", "Total")
+        if r is None:
+            continue
+        nat = bench.destination(ks, "Total", "Total", "positive_pct", figs.year)
+        rows.append([KS_LEAVERS[ks][0].upper() + KS_LEAVERS[ks][1:], value(r["cohort"], "cohort"),
+                     value(r["positive"], "positive"), nat.value if nat else None, value(r["neet"], "neet"),
+                     value(r["not_known"], "not_known"), nat_nn.value if nat_nn else None])
+    return Table("Key figures", f"Key figures, trust, {figs.year}", cols, rows,
+                 ["Trust: actual destinations in the autumn after leaving. National EET %: DfE sustained "
+                  "destination measure for the newest published cohort; England NEET or NK %: NCCIS 16-17 year "
+                  "olds. Different measures and years: see Methods and caveats.", rule_text()])

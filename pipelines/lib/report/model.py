@@ -107,10 +107,11 @@ class Pack:
     sources: list[str]
     generated_at: str
     xlsx_only: dict[str, Table] = field(default_factory=dict)   # section id -> one sheet for its tables
+    key_table: Table | None = None       # printed on page one under the findings
 
     def tables(self) -> list[Table]:
         """The tables as the workbook holds them (a section may merge its tables into one sheet)."""
-        out = []
+        out = [self.key_table] if self.key_table else []
         for s in self.sections:
             out += [self.xlsx_only[s.id]] if s.id in self.xlsx_only else s.tables
         return out

@@ -179,7 +179,9 @@ def render_pdf(pack: Pack, path: Path, creation_date: datetime) -> Path:
         pdf.ln(2)
     if not pack.findings:
         _para(pdf, "No headline figure can be published for this year (groups too small).", 10, "I")
-    pdf.ln(3)
+    if pack.key_table and pack.key_table.rows:
+        pdf.ln(1)
+        render_table(pdf, pack.key_table, font_size=7.5)
     _heading(pdf, "How to read this report", 11)
     _para(pdf, "EET means education, employment or training (an apprenticeship counts). The trust's figures are a "
                "snapshot of what each leaver was doing in the autumn after leaving; the national figures are "
