@@ -43,4 +43,9 @@ if reason_col and len(fr):
                                     f"{len(fr)} pupils at risk; most common reason: {top['reason']} "
                                     f"({top['pupils']})", orientation="h"), key="risk_reasons")
 st.metric("Pupils on the list", f"{len(fr):,}")
-ui.table(ui.label_academies(ctx, fr), False, "neet_risk_list", key="risk", exclude={"risk_score"})
+cols = ["academy", "upn", "year_group", "key_stage", "intended_round", "intended_group", "intended_route",
+        "september_guarantee", "sex_label", "disadvantage_label", "sen_provision_label",
+        "is_looked_after", "risk_score", "reasons"]
+shown = ui.label_academies(ctx, fr)
+ui.table(shown, False, "neet_risk_list", key="risk", exclude={"risk_score"},
+         columns=[c for c in cols if c in shown] or None)

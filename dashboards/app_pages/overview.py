@@ -42,6 +42,23 @@ for r in ui.sort_rounds(year_rows["round"].unique()):
             delta = f"{float(v) - nat.value:+.1f} pts vs England ({nat.value:.1f}%)"
         col.metric(label, ui.cell(one, m, dm.published, "%"), delta=delta,
                    delta_color="normal" if better_up else "inverse")
+# The selected year may have only intended rounds so far: show the latest actual round too.
+if not any(ui.round_kind(r) == "actual" for r in year_rows["round"].unique()):
+    act = rows[rows["round"].map(ui.round_kind) == "actual"]
+    if len(act):
+        ly = ui.latest_year(list(act["leaving_year"].unique()))
+        one = act[act["leaving_year"] == ly].sort_values("round").tail(1)
+        r = one["round"].iloc[0]
+        nat = pick(bm, "positive_pct", key_stage=f["ks"], leaving_year=ly, sources=DEST_SOURCES.get(f["ks"]))
+        st.markdown(f"**Latest actual destinations: {ly}, {ui.round_label(r)}**")
+        c = st.columns(4)
+        c[0].metric("Pupils in cohort", ui.cell(one, "cohort", dm.published))
+        v = one["positive_pct"].iloc[0]
+        c[1].metric("Positive destinations", ui.cell(one, "positive_pct", dm.published, "%"),
+                    delta=(f"{float(v) - nat.value:+.1f} pts vs England {nat.leaving_year} ({nat.value:.1f}%)"
+                           if nat is not None and pd.notna(v) else None))
+        c[2].metric("NEET", ui.cell(one, "neet_pct", dm.published, "%"))
+        c[3].metric("Not known", ui.cell(one, "not_known_pct", dm.published, "%"))
 ui.caveat("intended rounds are not compared with England: national figures are actual "
           "destinations. " + ui.BENCHMARK_CAVEAT)
 

@@ -203,7 +203,7 @@ def table(df: pd.DataFrame, published: bool, name: str, *, key: str,
         shown = shown[[c for c in columns if c in shown.columns]]
     shown.columns = [pretty(c) for c in shown.columns]  # downloads keep the mart's names
     st.dataframe(shown, hide_index=True, width="stretch", height=height or "auto", key=f"df_{key}")
-    if suppression.any_suppressed(df, published, exclude):
+    if shown.isin([suppression.SUPPRESSED]).to_numpy().any():
         st.caption(suppression.explanation())
     cols_ = list(columns) if columns else None
 
@@ -220,7 +220,7 @@ def table(df: pd.DataFrame, published: bool, name: str, *, key: str,
                        key=f"xlsx_{key}", on_click="ignore")
 
 
-_NAMES = {"upn": "UPN", "urn": "URN", "academy_urn": "URN", "la_code": "LA", "pct": "%",
+_NAMES = {"upn": "UPN", "urn": "URN", "la": "LA", "pct": "%",
           "neet": "NEET", "sen": "SEN", "fsq": "FSQ", "ks": "KS"}
 
 

@@ -190,8 +190,11 @@ def build(data_dir: Path, *, n_academies: int = 3, n_years: int = 3, pupils_per_
                                                 "undecided": "No intention recorded",
                                                 "training": "Intended training, no offer"})
         risk["risk_score"] = risk["sub"].map({"neet": 3, "not_known": 2, "undecided": 2, "training": 1})
-        risk = risk.rename(columns={"sub": "latest_destination"})[
-            ["academy_urn", "leaving_year", "key_stage", "upn", "latest_destination", "risk_score", "risk_reasons"]]
+        risk["is_flagged"] = risk["risk_score"] >= 1
+        risk["intended_round"] = "R2"
+        risk = risk.rename(columns={"sub": "intended_group", "risk_reasons": "reasons"})[
+            ["academy_urn", "leaving_year", "key_stage", "upn", "intended_round", "intended_group",
+             "risk_score", "reasons", "is_flagged"]]
         write(serving, "neet_risk_pupils", risk.reset_index(drop=True))
 
         dq = []
@@ -200,11 +203,12 @@ def build(data_dir: Path, *, n_academies: int = 3, n_years: int = 3, pupils_per_
                 for r, _k, _o in ROUNDS:
                     late = urn == "100002" and r == "R2"
                     dq.append({"academy_urn": urn, "leaving_year": year, "round": r,
-                               "status": "rejected" if (urn == "100003" and year == latest and r == "R3") else "accepted",
-                               "submitted_at": f"{int(year[:4]) + 1}-01-10", "late": late,
+                               "return_status": "rejected_only" if (urn == "100003" and year == latest and r == "R3")
+                               else "submitted", "timeliness": "late" if late else "on_time",
+                               "current_submitted_at": f"{int(year[:4]) + 1}-01-10",
                                "rows_total": 60, "rows_accepted": 58, "rows_rejected": 2,
-                               "warnings": 3, "feedback_report": f"feedback/{urn}/{year}/{r}/feedback.txt"})
-        write(serving, "data_quality_status", pd.DataFrame(dq))
+                               "warnings": 3, "feedback_path": f"feedback/{urn}/{year}/{r}/feedback.txt"})
+        write(serving, "return_status", pd.DataFrame(dq))
         for urn, _n, _la in acads:  # the feedback reports (contain UPNs: academy-private)
             for year in years:
                 for r, _k, _o in ROUNDS:
@@ -212,6 +216,11 @@ def build(data_dir: Path, *, n_academies: int = 3, n_years: int = 3, pupils_per_
                     fb.parent.mkdir(parents=True, exist_ok=True)
                     fb.write_text(f"Feedback for {urn} {year} {r}\nERROR row 5: UPN A{urn}X bad check letter\n")
 
+    if with_extras:
+        write(serving, "neet_not_known", _neet_not_known(dm, acads))
+        write(serving, "neet_not_known_published", _neet_not_known(suppress(dm), acads))
+        write(serving, "destination_gaps", _gaps(dm))
+        write(serving, "destination_gaps_published", _gaps(suppress(dm)))
     (data_dir / "reports").mkdir(exist_ok=True)
     (serving / "_manifest.json").write_text(json.dumps({"published_at": "2026-11-25T09:00:00+00:00"}))
     return {"academies": acads, "years": years, "latest": latest}
@@ -252,3 +261,50 @@ def return_csv(n: int = 20, *, estab: int = 4001, la: int = 352, bad: bool = Fal
                "N" if i % 4 else "K", codes[i % len(codes)]]
         lines.append(",".join(row[: len(cols)]))
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+LA_NEET = {"352": (4.1, 2.5), "353": (2.4, 0.9), "354": (3.3, 1.1)}
+
+
+def _neet_not_known(dm: pd.DataFrame, acads) -> pd.DataFrame:
+    """neet_not_known-shaped rows (actual round) with LA / England comparators."""
+    la = {u: l for u, _n, l in acads}
+    out = dm[dm["round_kind"] == "actual"].copy()
+    out["neet_denominator"] = out["cohort"]
+    out["la_code"] = out["academy_urn"].map(la).astype("string")
+    out["la_neet_pct"] = out["la_code"].map(lambda c: LA_NEET.get(c, (None, None))[0] if isinstance(c, str) else None)
+    out["la_not_known_pct"] = out["la_code"].map(lambda c: LA_NEET.get(c, (None, None))[1] if isinstance(c, str) else None)
+    out["england_neet_pct"], out["england_not_known_pct"] = 3.0, 1.8
+    out["england_comparator_leaving_year"] = out["leaving_year"]
+    keep = ["level", "academy_urn", "academy_name", "la_code", "leaving_year", "key_stage", "round",
+            "breakdown_topic", "breakdown", "cohort", "neet_denominator", "neet", "not_known", "neet_pct",
+            "not_known_pct", "la_neet_pct", "la_not_known_pct", "england_neet_pct",
+            "england_not_known_pct", "england_comparator_leaving_year"]
+    keep += [c for c in ("suppressed", "suppression_status", "suppressed_measures") if c in out]
+    return out[keep].reset_index(drop=True)
+
+
+NATIONAL_GAPS = {"Disadvantaged vs not disadvantaged": -9.0, "SEN support vs no SEN": -6.0,
+                 "EHC plan vs no SEN": -5.0}
+
+
+def _gaps(dm: pd.DataFrame) -> pd.DataFrame:
+    """destination_gaps-shaped rows: group share minus comparison share."""
+    defs = [("Disadvantaged vs not disadvantaged", "Disadvantaged", "Not disadvantaged"),
+            ("SEN support vs no SEN", "SEN support", "No SEN"), ("EHC plan vs no SEN", "EHC plan", "No SEN")]
+    keys = ["level", "academy_urn", "academy_name", "leaving_year", "key_stage", "round"]
+    rows = []
+    for key, g in dm.groupby(keys, dropna=False, sort=False):
+        by = g.set_index("breakdown")
+        for order, (gap, grp, ref) in enumerate(defs):
+            for m in ("positive", "education", "apprenticeship", "neet"):
+                a, b = by.loc[grp, f"{m}_pct"], by.loc[ref, f"{m}_pct"]
+                rows.append({**dict(zip(keys, key)), "gap": gap, "gap_order": order, "measure": m,
+                             "group_breakdown": grp, "comparison_breakdown": ref,
+                             "group_pct": a, "comparison_pct": b,
+                             "gap_pp": (a - b) if pd.notna(a) and pd.notna(b) else None,
+                             "national_gap_pp": NATIONAL_GAPS[gap] if m == "positive" else None,
+                             "national_source": "ees_ks4_destinations" if m == "positive" else None})
+    out = pd.DataFrame(rows)
+    out["academy_urn"] = out["academy_urn"].astype("string")
+    return out

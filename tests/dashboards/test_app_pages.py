@@ -150,8 +150,23 @@ def test_gaps_equal_the_mart(data_env, creds, demo_dir):
     at = login("admin", creds["admin"])
     goto(at, "app_pages/gaps.py")
     tab = frames(at)[-1]
-    trust = tab[(tab["Academy"] == "Trust") & (tab["Gap"] == "Disadvantage gap")].iloc[0]
+    trust = tab[(tab["Academy"] == "Trust") & tab["Gap"].str.startswith("Disadvantaged")].iloc[0]
     assert trust["Gap (pp)"] == f"{v('trust', None, 'Disadvantaged') - v('trust', None, 'Not disadvantaged'):.1f}"
-    alder = tab[tab["Academy"].str.contains("100001") & (tab["Gap"] == "SEN support gap")].iloc[0]
+    alder = tab[tab["Academy"].str.contains("100001") & tab["Gap"].str.startswith("SEN support")].iloc[0]
     assert alder["Gap (pp)"] == f"{v('academy', '100001', 'SEN support') - v('academy', '100001', 'No SEN'):.1f}"
     assert len(tab) == 3 * 4  # three gaps x (trust + three academies), no phantom rows
+    assert trust["National gap (pp)"] == -9.0
+
+
+def test_neet_page_values_and_comparators(data_env, creds, demo_dir):
+    nn = pd.read_parquet(demo_dir / "warehouse" / "serving" / "neet_not_known.parquet")
+    latest = sorted(nn["leaving_year"].unique())[-1]
+    at = login("admin", creds["admin"])
+    goto(at, "app_pages/neet.py")
+    tab = frames(at)[0]
+    m = (nn["leaving_year"] == latest) & (nn["key_stage"] == "KS4") & (nn["breakdown_topic"] == "Total")
+    alder = nn[m & nn["academy_urn"].eq("100001")].iloc[0]
+    row = tab[tab["Academy"].str.contains("100001")].iloc[0]
+    assert row["NEET %"] == f"{alder['neet_pct']:.1f}"
+    assert row["LA NEET %"] == "4.1" and row["England NEET %"] == "3.0"
+    assert "Caveat" in all_text(at)
