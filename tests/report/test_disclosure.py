@@ -4,10 +4,10 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-import fixture_data
 import pytest
-from conftest import table_rows
 
+from tests.report import fixture_data
+from tests.report.helpers import table_rows
 from pipelines.lib.report.disclosure import find_recoverable, load_destination_figures, primary_suppressed
 
 UPN_RE = re.compile(r"[A-Z]\d{12}|[A-Z]\d{11}[A-Z]")

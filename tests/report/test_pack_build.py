@@ -6,9 +6,10 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
-import fixture_data
 import pytest
-from conftest import FIXED, REPO, norm, pdf_text, xlsx_sheets
+
+from tests.report import fixture_data
+from tests.report.helpers import FIXED, REPO, norm, pdf_text, xlsx_sheets
 
 from pipelines.lib.report import ReportDataError, build_pack, report_years
 
@@ -55,7 +56,7 @@ def test_sections_say_when_not_available(built, built_unpublished):
 
 
 def test_completeness_from_return_status(built):
-    from conftest import RETURN_STATUS, table_rows
+    from tests.report.helpers import RETURN_STATUS, table_rows
     header, rows = table_rows(built.sheets["Data completeness"])
     recs = {(r[0], r[1]): dict(zip(header, r)) for r in rows}
     assert len(recs) == len(RETURN_STATUS)

@@ -4,7 +4,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import norm, table_rows
+
+from tests.report import fixture_data
+from tests.report.helpers import norm, table_rows
 
 from pipelines.lib.report.model import round_half_up
 
@@ -89,7 +91,7 @@ def test_appendix_equals_mart(built):
                 checked += 1
     assert checked > 30
     # every academy has its own appendix table in the PDF
-    for urn, name, *_ in __import__("fixture_data").ACADEMIES:
+    for urn, name, *_ in fixture_data.ACADEMIES:
         assert f"{name} (URN {urn}): destinations 2024-25" in built.text
 
 
@@ -104,7 +106,7 @@ def test_neet_by_academy_equals_mart(built):
     assert (eng["NEET %"], eng["Not known %"], eng["NEET or NK %"]) == (3.4, 2.2, 5.6)
     for name, rec in recs.items():
         if rec["NEET or NK %"] not in ("c", "-") and name not in ("Trust", "England (NCCIS 16-17)"):
-            urn = next(u for u, n, *_ in __import__("fixture_data").ACADEMIES if n == name)
+            urn = next(u for u, n, *_ in fixture_data.ACADEMIES if n == name)
             m = built.mart("academy", urn, "KS4", "Total", "Total")
             assert rec["NEET or NK %"] == round_half_up(m["neet_pct"] + m["not_known_pct"], 1)
 
@@ -179,7 +181,7 @@ def test_key_figures_on_page_one(built):
 
 
 def test_careers_sections_equal_marts(built):
-    from conftest import COMPASS_NAT, FSQ, READINESS
+    from tests.report.helpers import COMPASS_NAT, FSQ, READINESS
     header, rows = table_rows(built.sheets["FSQ"])
     assert header == ["Group", "Construct", "Year 10 %", "Year 11 %", "Year 13 %"]
     recs = {r[1]: dict(zip(header, r)) for r in rows}
