@@ -237,3 +237,20 @@ def test_loaded_rule_failures():
                           dict(base, round="R1", upn=C.upn(3), destination_code="UND")])
     rules = {f["rule"]: f["count"] for f in loaded_rule_failures(rows_)}
     assert rules == {"undecided_in_actual_round": 1, "upn_check_letter": 1}
+
+
+def test_submit_while_pipeline_holds_the_warehouse_still_files_and_says_so(data, tmp_path):
+    import duckdb
+
+    submit_file(write(tmp_path / "r1.csv", C.to_csv(C.pupils())), academy_urn="100001", leaving_year=Y, round_id="R1")
+    load(data, Y, "R1")
+    writer = duckdb.connect(str(data.warehouse))  # the pipeline's write lock
+    try:
+        out = submit_file(write(tmp_path / "r2.csv", C.to_csv(C.pupils(estab=4002))), academy_urn="100002",
+                          leaving_year=Y, round_id="R1")
+    finally:
+        writer.close()
+    assert out.status == "accepted" and out.exit_code == 0
+    assert "checks against other academies and earlier rounds will run when the pipeline loads" in out.summary_text
+    assert out.stored_path.exists()
+    assert load(data, Y, "R1").rows_loaded == 2 * C.N_PUPILS
