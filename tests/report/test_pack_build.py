@@ -156,3 +156,21 @@ def test_render_pages_for_review(built):
     subprocess.run(["pdftoppm", "-r", "80", "-png", str(built.out["pdf"]), str(out / "page")], check=True)
     pages = sorted(out.glob("page-*.png"))
     assert len(pages) == len(built.pages) >= 6
+
+
+def test_text_is_never_a_formula(tmp_path):
+    """A formula-like academy name reaches the workbook as plain text, never as a formula."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from openpyxl import load_workbook
+    evil = "=HYPERLINK(\"http://x.example\",\"click\")"
+    serving = fixture_data.write_snapshot(tmp_path / "serving", rounds=("R3",))
+    rows = fixture_data.publish_like(fixture_data.destination_rows(7, ("R3",)))
+    for r in rows:
+        if r["academy_urn"] == "140001":
+            r["academy_name"] = evil
+    pq.write_table(pa.Table.from_pylist(rows), serving / "destination_measures_published.parquet")
+    out = build_pack(fixture_data.YEAR, tmp_path / "out", serving, generated_at=FIXED)
+    wb = load_workbook(str(out["xlsx"]))
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value == evil]
+    assert cells and all(c.data_type == "s" for c in cells)
