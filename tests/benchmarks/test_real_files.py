@@ -35,7 +35,7 @@ def test_contract_columns_first(ks4):
 
 
 def test_old_format_time_period_is_destination_year(ks4):
-    old = ks4.filter(pl.col("publication").str.contains("2021-22 leavers, revised"))
+    old = ks4.filter(pl.col("publication").cast(pl.Utf8).str.contains("2021-22 leavers, revised"))
     r = _dis(old, leaving_year="2021-22", measure="positive_pct")
     assert r["value"] == 86.2 and r["period"] == "202223" and r["destination_year"] == "2022-23"
     assert r["suppressed"] is False and r["is_latest"] is False
@@ -45,7 +45,7 @@ def test_old_format_time_period_is_destination_year(ks4):
 
 
 def test_new_format_same_cohort_lands_on_same_leaving_year(ks4):
-    new = ks4.filter(pl.col("publication").str.contains("(2025 format)", literal=True))
+    new = ks4.filter(pl.col("publication").cast(pl.Utf8).str.contains("(2025 format)", literal=True))
     r = _dis(new, leaving_year="2021-22", measure="positive_pct")
     # the 2025 file calls this cohort time_period 202122 and recalculates it with LEO employment
     assert r["value"] == 84.5 and r["period"] == "202122" and r["destination_year"] == "2022-23"
@@ -64,17 +64,17 @@ def test_is_latest_once_per_figure(ks4):
     counts = ks4.group_by(key).agg(pl.col("is_latest").sum().alias("n"))
     assert counts["n"].max() == 1 and counts["n"].min() == 1
     # the pre-2025 2021/22 provisional figure is superseded by the 2022/23 revised one
-    prov = ks4.filter(pl.col("publication").str.contains("provisional (pre-2025", literal=True))
+    prov = ks4.filter(pl.col("publication").cast(pl.Utf8).str.contains("provisional (pre-2025", literal=True))
     r = _dis(prov, leaving_year="2020-21", measure="positive_pct")
     assert r["value"] == 87.7 and r["is_latest"] is False
 
 
 def test_label_drift_gender_sex_and_characteristic_group(ks4):
     # 2020/21 file: characteristic_group/characteristic and 'Gender'; 2025 file: 'Sex'
-    old = ks4.filter(pl.col("publication").str.contains("2019-20 leavers"))
+    old = ks4.filter(pl.col("publication").cast(pl.Utf8).str.contains("2019-20 leavers"))
     assert set(old.filter(pl.col("breakdown_topic") == "Sex")["breakdown"].unique()) == {"Male", "Female"}
     assert old.filter(pl.col("breakdown_topic").is_in(["Gender", "Disadvantage Status"])).height == 0
-    new = ks4.filter(pl.col("publication").str.contains("(2025 format)", literal=True))
+    new = ks4.filter(pl.col("publication").cast(pl.Utf8).str.contains("(2025 format)", literal=True))
     ds = set(new.filter(pl.col("breakdown_topic") == "Disadvantage and sex")["breakdown"].unique())
     assert ds == {"Disadvantaged Female", "Disadvantaged Male", "Not disadvantaged Female", "Not disadvantaged Male"}
     # pupils -> students: counts read from both ('Number of pupils' / 'Number of students')
@@ -85,7 +85,7 @@ def test_label_drift_gender_sex_and_characteristic_group(ks4):
 
 
 def test_sen_names_and_suppression_tokens(ks4):
-    old = ks4.filter(pl.col("publication").str.contains("2021-22 leavers, revised"))
+    old = ks4.filter(pl.col("publication").cast(pl.Utf8).str.contains("2021-22 leavers, revised"))
     sen = {b: one(old, geography_level="national", institution_group="mainstream and special",
                   breakdown_topic="SEN provision", breakdown=b, leaving_year="2021-22",
                   measure="positive_pct")["value"] for b in ("No SEN", "SEN support", "EHC plan")}

@@ -32,6 +32,10 @@ COLUMNS = CONTRACT_COLUMNS + EXTRA_COLUMNS
 SCHEMA: dict[str, pl.DataType] = {c: pl.Utf8 for c in COLUMNS}
 SCHEMA.update({"is_latest": pl.Boolean, "value": pl.Float64, "suppressed": pl.Boolean,
                "publication_order": pl.Int64})
+# few distinct values repeated on millions of rows: categorical keeps memory and sorting cheap
+CATEGORICAL = ["source", "publication", "geography_level", "key_stage", "institution_group", "breakdown_topic",
+               "measure", "version", "methodology", "value_flag", "caveat", "source_file"]
+SCHEMA.update({c: pl.Categorical for c in CATEGORICAL})
 
 ENGLAND = "E92000001"
 REGION_CODES = {  # ONS codes of the nine English regions
@@ -263,4 +267,5 @@ def frame(rows: list[dict]) -> pl.DataFrame:
     """Rows -> a frame with the fixed benchmark schema (column order as COLUMNS)."""
     if not rows:
         return pl.DataFrame(schema=SCHEMA)
-    return pl.DataFrame(rows, schema=SCHEMA, strict=False).select(COLUMNS)
+    text = {c: (pl.Utf8 if t == pl.Categorical else t) for c, t in SCHEMA.items()}
+    return pl.DataFrame(rows, schema=text, strict=False).select([pl.col(c).cast(SCHEMA[c]) for c in COLUMNS])

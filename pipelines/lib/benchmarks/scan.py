@@ -209,11 +209,13 @@ def harmonise(parts: list[pl.DataFrame]) -> pl.DataFrame:
         df = df.with_columns(pl.when((pl.col("geography_level") == "la") & pl.col("geography_name").is_null())
                              .then(pl.col("geography_code").replace_strict(names, default=None))
                              .otherwise(pl.col("geography_name")).alias("geography_name"))
-    df = df.with_columns(pl.coalesce("leaving_year", pl.concat_str(pl.lit("period "), "period")).alias("figure_year"))
-    df = df.unique(subset=[*FIGURE_KEY, "publication"], keep="first", maintain_order=True)
+    # one text key per figure (cheaper to group on than ten columns)
+    figure_year = pl.coalesce("leaving_year", pl.concat_str(pl.lit("period "), "period"))
+    key = pl.concat_str([(figure_year if c == "figure_year" else pl.col(c)).cast(pl.Utf8).fill_null("")
+                         for c in FIGURE_KEY], separator="|")
+    df = df.with_columns(key.alias("_figure"))
+    df = df.unique(subset=["_figure", "publication"], keep="first")
     # newest publication first, then the first row of each figure is the latest
     df = df.sort(["publication_order", "publication"], descending=True, nulls_last=True)
-    df = df.with_columns((pl.int_range(pl.len()).over(FIGURE_KEY) == 0).alias("is_latest"))
-    return df.drop("figure_year").sort(
-        ["source", "publication", "geography_level", "geography_code", "key_stage", "leaving_year", "period",
-         "institution_group", "breakdown_topic", "breakdown", "measure"], nulls_last=True).select(COLUMNS)
+    df = df.with_columns((pl.int_range(pl.len()).over("_figure") == 0).alias("is_latest"))
+    return df.select([pl.col(c).cast(SCHEMA[c]) for c in COLUMNS])
