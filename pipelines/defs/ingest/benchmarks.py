@@ -4,7 +4,6 @@
 `benchmark_measures`; `raw.gias_links` (predecessor/successor URNs) lets the marts follow
 academy conversions. Unrecognised or damaged files are reported, never fatal.
 """
-from __future__ import annotations
 
 import dagster as dg
 
