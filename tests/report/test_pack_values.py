@@ -118,7 +118,7 @@ def test_gap_sheet_equals_mart(built):
     d = built.mart("trust", None, "KS4", "Disadvantage", "Disadvantaged")
     nd = built.mart("trust", None, "KS4", "Disadvantage", "Not disadvantaged")
     assert rec["Group %"] == round_half_up(d["positive_pct"], 1)
-    assert rec["Comparison %"] == round_half_up(nd["positive_pct"], 1)
+    assert rec["Comp. %"] == round_half_up(nd["positive_pct"], 1)
     assert rec["Trust gap (pp)"] == round_half_up(d["positive_pct"] - nd["positive_pct"], 1)
     assert rec["National gap (pp)"] == round_half_up(87.7 - 95.7, 1)
 

@@ -180,7 +180,7 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
         else:
             s.paragraphs.append("The trust's goals for countering stereotypes in the routes leavers enter "
                                 "(trust configuration), with the target and a national comparator.")
-            labels = [r[0][:38] for r in t.rows]
+            labels = [r[0] if len(r[0]) <= 44 else r[0][:42] + "..." for r in t.rows]
             p = charts.bars_with_markers(chart_dir / "goals.png", labels, [r[3] for r in t.rows],
                                          [r[4] for r in t.rows], f"Stereotype-countering goals, {year}",
                                          "Trust", "Target", xmax=100)

@@ -168,7 +168,7 @@ GAP_PAIRS = [("Disadvantage", "Disadvantaged", "Not disadvantaged"),
 def gap_table(figs: DestinationFigures, bench: Benchmarks) -> Table:
     cols = [Column("key_stage", "Key stage", "text", 1.0), Column("comparison", "Group vs comparison", "text", 3.0),
             Column("measure", "Measure", "text", 1.3), Column("group_pct", "Group %", "pct"),
-            Column("comparison_pct", "Comparison %", "pct"), Column("gap_pp", "Trust gap (pp)", "pp"),
+            Column("comparison_pct", "Comp. %", "pct"), Column("gap_pp", "Trust gap (pp)", "pp"),
             Column("national_gap_pp", "National gap (pp)", "pp"), Column("national_year", "National year", "text", 1.3)]
     rows, used = [], set()
     for ks in figs.key_stages():
