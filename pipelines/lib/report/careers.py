@@ -272,7 +272,7 @@ def compass_table(rows: list[dict], year: str) -> tuple[Table | None, dict]:
             grid[u][bm] = number(r[c_pct])
             meta[u] = (r.get(c_name) or u, str(r[c_date])[:10], r.get(c_fw) if c_fw else None)
     cols = [Column("academy", "Academy", "text", 3.0), Column("evaluation_date", "Evaluated", "text", 1.5),
-            Column("framework_version", "Version", "text", 0.9)]
+            Column("framework_version", "Version", "text", 1.2)]
     cols += [Column(f"bm{i}", f"BM{i} %", "pct") for i in range(1, 9)] + [Column("achieved", "Fully met", "count")]
     out, avg = [], defaultdict(list)
     for u in sorted(grid, key=lambda u: (str(meta[u][0]), u)):
@@ -305,7 +305,7 @@ def compass_national_table(rows: list[dict], year: str) -> tuple[Table | None, d
     rows = [r for r in rows if r.get("academic_year") == year]
     if not rows:
         return None, {}
-    cols = [Column("framework_version", "Version", "text", 0.9), Column("measure", "Measure", "text", 3.4),
+    cols = [Column("framework_version", "Version", "text", 1.2), Column("measure", "Measure", "text", 3.4),
             Column("benchmark", "Benchmark", "text", 1.0), Column("academies", "Academies", "count"),
             Column("trust", "Trust", "number"), Column("national", "National", "number"),
             Column("difference", "Diff.", "pp")]
