@@ -148,5 +148,5 @@ def load_benchmarks(warehouse: Path, root: Path | None = None) -> None:
 # every model of the warehouse issue (issue 5) and what it needs
 MART_SELECTION = ("+destination_measures_published +destination_reconciliation_rates_published "
                   "+destination_reconciliation_flows_published +neet_not_known_published "
-                  "+destination_gaps_published +goal_progress_published +neet_risk_rates_published "
+                  "+destination_gaps +destination_gaps_published +goal_progress_published +neet_risk_rates_published "
                   "+neet_risk_pupils")
