@@ -131,9 +131,39 @@ def _trust_rows(df: pd.DataFrame, col: str) -> pd.Series:
     return df[col].isna()
 
 
+_SCOPED: OrderedDict[tuple, Scoped] = OrderedDict()
+
+
+def _stat(p: Path) -> tuple:
+    try:
+        st = p.stat()
+        return (st.st_mtime_ns, st.st_size)
+    except FileNotFoundError:
+        return ()
+
+
 def load(viewer: User, mart: str, serving: Path, *, published_view: bool = False) -> Scoped:
     """The mart as this viewer may see it. `published_view` lets an admin preview what
-    directors see; it can only narrow, never widen."""
+    directors see; it can only narrow, never widen. Memoised per (role, URNs, file versions):
+    callers must not modify the frame in place."""
+    if mart.endswith("_published"):
+        mart = mart[: -len("_published")]
+    key = (viewer.role, tuple(sorted(viewer.urns)), mart, published_view, str(serving),
+           _stat(serving / f"{mart}.parquet"), _stat(serving / f"{mart}_published.parquet"))
+    with _CACHE_LOCK:
+        hit = _SCOPED.get(key)
+        if hit is not None:
+            _SCOPED.move_to_end(key)
+            return hit
+    out = _load(viewer, mart, serving, published_view=published_view)
+    with _CACHE_LOCK:
+        _SCOPED[key] = out
+        while len(_SCOPED) > _CACHE_MAX:
+            _SCOPED.popitem(last=False)
+    return out
+
+
+def _load(viewer: User, mart: str, serving: Path, *, published_view: bool = False) -> Scoped:
     if mart.endswith("_published"):
         mart = mart[: -len("_published")]
     names = available(serving)

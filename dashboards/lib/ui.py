@@ -198,9 +198,7 @@ def table(df: pd.DataFrame, published: bool, name: str, *, key: str,
     if df is None or df.empty:
         st.caption("No rows for this selection.")
         return
-    shown = suppression.for_display(df, published, exclude)
-    if columns:
-        shown = shown[[c for c in columns if c in shown.columns]]
+    shown = suppression.for_display(df, published, exclude, only=list(columns) if columns else None)
     shown.columns = [pretty(c) for c in shown.columns]  # downloads keep the mart's names
     st.dataframe(shown, hide_index=True, width="stretch", height=height or "auto", key=f"df_{key}")
     if shown.isin([suppression.SUPPRESSED]).to_numpy().any():
