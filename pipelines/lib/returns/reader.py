@@ -8,7 +8,10 @@ counted as its own row).
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
+import zipfile
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -84,38 +87,65 @@ def _csv_grid(text: str) -> list[list[str]]:
 
 # ------------------------------------------------------------------ xlsx
 
-def _xlsx_sheets(data: bytes) -> list[tuple[str, list[list[str | None]], int]]:
-    """[(sheet name, rows of text cells, Excel row number of the first row)] for visible sheets."""
+_SHEET_RE = re.compile(r"<(?:\w+:)?sheet\b([^>]*)/?>")
+_ATTR_RE = re.compile(r'([\w:]+)="([^"]*)"')
+_REL_RE = re.compile(r"<(?:\w+:)?Relationship\b([^>]*)/?>")
+_CELL_RE = re.compile(r'<(?:\w+:)?c\b[^>]*?\br="[A-Z]+(\d+)"[^>]*?(?<!/)>\s*'
+                      r'(?:<(?:\w+:)?f\b[^>]*(?:/>|>[^<]*</(?:\w+:)?f>)\s*)?<(?:\w+:)?(?:v|is)\b')
+
+
+def _xlsx_layout(data: bytes) -> dict[str, tuple[bool, int]]:
+    """sheet name -> (visible, Excel row number of the first cell with a value), read from the XML.
+
+    fastexcel (calamine) starts a sheet at its first non-empty row; this gives the row numbers
+    the academy sees without loading the workbook a second time (openpyxl is slow on big files).
+    """
+    out: dict[str, tuple[bool, int]] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        wb = z.read("xl/workbook.xml").decode("utf-8", "replace")
+        rels_text = z.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+        rels = {}
+        for m in _REL_RE.finditer(rels_text):
+            a = dict(_ATTR_RE.findall(m.group(1)))
+            if "Id" in a and "Target" in a:
+                t = a["Target"].lstrip("/")
+                rels[a["Id"]] = t if t.startswith("xl/") else "xl/" + t
+        names = set(z.namelist())
+        for m in _SHEET_RE.finditer(wb):
+            a = dict(_ATTR_RE.findall(m.group(1)))
+            name = html.unescape(a.get("name", ""))
+            rid = next((v for k, v in a.items() if k.endswith(":id") or k == "id"), None)
+            visible = a.get("state", "visible") == "visible"
+            first = 1
+            target = rels.get(rid or "")
+            if target in names:
+                with z.open(target) as fh:
+                    chunk = fh.read(4 * 1024 * 1024).decode("utf-8", "replace")
+                hit = _CELL_RE.search(chunk)
+                if hit:
+                    first = int(hit.group(1))
+            out[name] = (visible, first)
+    return out
+
+
+def _xlsx_sheets(data: bytes) -> list[tuple[str, pl.DataFrame, int]]:
+    """[(sheet name, text cells, Excel row number of the first row)] for visible sheets with data."""
     import fastexcel
-    import openpyxl
 
     reader = fastexcel.read_excel(data)
-    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    out = []
     try:
-        for name in reader.sheet_names:
-            try:
-                ws = wb[name]
-                if getattr(ws, "sheet_state", "visible") != "visible":
-                    continue
-            except KeyError:
-                ws = None
-            sheet = reader.load_sheet(name, header_row=None, dtypes="string")
-            frame = sheet.to_polars()
-            if frame.height == 0 or frame.width == 0:
-                continue
-            first = 1
-            if ws is not None:
-                for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
-                    if any(v is not None and str(v) != "" for v in row):
-                        first = i
-                        break
-                    if i > 100_000:
-                        break
-            rows = [list(r) for r in frame.iter_rows()]
-            out.append((name, rows, first))
-    finally:
-        wb.close()
+        layout = _xlsx_layout(data)
+    except (KeyError, zipfile.BadZipFile, ValueError):
+        layout = {}
+    out = []
+    for name in reader.sheet_names:
+        visible, first = layout.get(name, (True, 1))
+        if not visible:
+            continue
+        frame = reader.load_sheet(name, header_row=None, dtypes="string").to_polars()
+        if frame.height == 0 or frame.width == 0:
+            continue
+        out.append((name, frame, first))
     return out
 
 
@@ -152,7 +182,9 @@ def _clean_series(s: pl.Series) -> pl.Series:
 
 def _build_table(rows: list[list], first_row_number: int, file: str, aliases: dict[str, str],
                  result: ReadResult) -> None:
-    hi, score = _find_header(rows, aliases)
+    is_frame = isinstance(rows, pl.DataFrame)
+    head = rows.head(HEADER_SCAN_ROWS).rows() if is_frame else rows
+    hi, score = _find_header(head, aliases)
     if hi is None:
         result.problems.append(_file_problem(
             "no_header",
@@ -161,7 +193,7 @@ def _build_table(rows: list[list], first_row_number: int, file: str, aliases: di
             "put the column headers in one row above the pupil rows (download the template with "
             "`destinations template` to see them)", file))
         return
-    header = rows[hi]
+    header = list(head[hi])
     header_row = first_row_number + hi
     result.header_row = header_row
     col_index: dict[str, int] = {}
@@ -196,20 +228,26 @@ def _build_table(rows: list[list], first_row_number: int, file: str, aliases: di
                 row=header_row, column=name))
     if result.rejected:
         return
-    body = rows[hi + 1:]
-    if not body:
+    n_body = (rows.height if is_frame else len(rows)) - hi - 1
+    if n_body <= 0:
         result.problems.append(_file_problem(
             "no_rows", "the file has a header row but no pupil rows",
             "add one row per pupil below the header row", file, row=header_row))
         return
-    width = max(col_index.values()) + 1
-    pad = [None] * width
-    padded = [r if len(r) >= width else (list(r) + pad)[:width] for r in body]
-    columns = list(zip(*padded))  # transpose in C
     data: dict[str, pl.Series] = {}
-    for c, j in col_index.items():
-        data[c] = _clean_series(pl.Series(c, columns[j], dtype=pl.Utf8, strict=False))
-    data[ROW_COL] = pl.Series(ROW_COL, range(header_row + 1, header_row + 1 + len(body)), dtype=pl.Int64)
+    if is_frame:
+        for c, j in col_index.items():
+            col = rows.to_series(j).slice(hi + 1) if j < rows.width else pl.Series([None] * n_body)
+            data[c] = _clean_series(col.cast(pl.Utf8).rename(c))
+    else:
+        body = rows[hi + 1:]
+        width = max(col_index.values()) + 1
+        pad = [None] * width
+        padded = [r if len(r) >= width else (list(r) + pad)[:width] for r in body]
+        columns = list(zip(*padded))  # transpose in C
+        for c, j in col_index.items():
+            data[c] = _clean_series(pl.Series(c, columns[j], dtype=pl.Utf8, strict=False))
+    data[ROW_COL] = pl.Series(ROW_COL, range(header_row + 1, header_row + 1 + n_body), dtype=pl.Int64)
     frame = pl.DataFrame(data)
     frame = frame.filter(~pl.all_horizontal([pl.col(c).is_null() for c in col_index]))  # blank lines
     if frame.height == 0:
@@ -271,7 +309,7 @@ def _read(data: bytes, name: str, aliases: dict[str, str], result: ReadResult) -
             return
         chosen = None
         for sheet_name, rows, first in sheets:
-            _, score = _find_header(rows, aliases)
+            _, score = _find_header(rows.head(HEADER_SCAN_ROWS).rows(), aliases)
             if score >= 2:
                 chosen = (sheet_name, rows, first)
                 break
