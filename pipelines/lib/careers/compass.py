@@ -69,21 +69,19 @@ def validate_compass(data: bytes, name: str, academy_urn: str, known_urns: set[s
 def validate_compass_batch(files: list[tuple[bytes, str, str]], known_urns: set[str] | None = None,
                            today: date | None = None) -> list[FileResult]:
     """Validate many exports [(data, name, urn)] with one GX run over all their rows."""
-    from pipelines.lib.careers.gx_check import run_suite
+    from pipelines.lib.careers.gx_check import validate_frame
 
     today = today or date.today()
     prepared = [_prepare(d, n, u, known_urns) for d, n, u in files]
     frames = [f for _, f in prepared if f is not None]
-    fails = []
-    if frames:
-        big = pl.concat([_gx_frame(f) for f in frames])
-        fails = run_suite("compass_evaluations", big.to_pandas())
+    fails = validate_frame("compass_evaluations", pl.concat([_gx_frame(f) for f in frames])) if frames else []
     out, offset = [], 0
     for res, frame in prepared:
         if frame is None:
             out.append(res)
             continue
-        mine = [(m, [i - offset for i in idx if offset <= i < offset + frame.height], e) for m, idx, e in fails]
+        g = _gx_frame(frame)
+        mine = [(f.meta, f.mask(g, offset) if f.row_level else None, f.exc) for f in fails]
         offset += frame.height
         out.append(_finish(res, frame, mine, today))
     return out
@@ -159,15 +157,14 @@ def _row_checks(frame: pl.DataFrame, name: str, urn: str, today: date,
                 gx_failures) -> tuple[list[Problem], pl.Series]:
     problems: list[Problem] = []
     bad = pl.repeat(False, frame.height, eager=True)
-    for meta, idx, exc in gx_failures:
+    for meta, mask, exc in gx_failures:
         c = meta.get("column", "urn")
-        if not idx:
+        if mask is None or not mask.any():
             if not exc and meta.get("severity") != "file":
                 continue  # failures only in other files of the batch
             problems.append(file_problem(name, meta.get("rule", "gx"), meta.get("message", exc or "check failed"),
                                          meta.get("fix", ""), column=c))
             continue
-        mask = pl.Series(range(frame.height)).is_in(idx)
         problems += row_problems(name, frame, mask, meta.get("severity", "error"), meta["rule"], meta["message"],
                                  meta["fix"], f"_{c}_col", f"{c}_raw")
         if meta.get("severity", "error") == "error":

@@ -125,20 +125,23 @@ def _gx_frame(frame: pl.DataFrame) -> pl.DataFrame:
                         "item_id", "response")
 
 
-def _gx_problems(frame: pl.DataFrame, conf: FsqConfig) -> list[tuple[dict, pl.Series]]:
-    """Run the GX suite; [(expectation meta, failing-row mask)]."""
-    from pipelines.lib.careers.gx_check import run_suite
+def _gx_failures(frames: list[pl.DataFrame], conf: FsqConfig):
+    """One GX run over the rows of all the files (see gx_check.validate_frame)."""
+    from pipelines.lib.careers.gx_check import validate_frame
 
-    pdf = frame.to_pandas()
-    failed = run_suite("fsq_responses", pdf, {"known_items": sorted(conf.items), "scale_labels": conf.labels})
+    return validate_frame("fsq_responses", pl.concat([_gx_frame(f) for f in frames]),
+                          {"known_items": sorted(conf.items), "scale_labels": conf.labels})
+
+
+def _file_failures(fails, frame: pl.DataFrame, offset: int) -> list[tuple[dict, pl.Series | None, str | None]]:
+    """[(meta, failing-row mask or None when the expectation failed as a whole, exception)] for one file."""
+    g = _gx_frame(frame)
     out = []
-    for meta, idx, exc in failed:
-        mask = pl.repeat(False, frame.height, eager=True)
-        if idx:
-            mask = pl.Series(range(frame.height)).is_in(idx)
-        elif exc or meta.get("severity") == "file":
-            mask = None
-        out.append((meta, mask, exc))
+    for f in fails:
+        mask = f.mask(g, offset) if f.row_level else None
+        if mask is None and not (f.exc or f.meta.get("severity") == "file"):
+            mask = pl.repeat(False, frame.height, eager=True)
+        out.append((f.meta, mask, f.exc))
     return out
 
 
@@ -151,30 +154,22 @@ def validate_fsq(data: bytes, name: str, academy_urn: str, academic_year: str,
 
 def validate_fsq_batch(files: list[tuple[bytes, str, str, str]], known_urns: set[str] | None = None,
                        conf: FsqConfig | None = None, today: date | None = None,
-                       chunk_rows: int = 400_000) -> list[FileResult]:
-    """Validate many exports [(data, name, urn, academic_year)]; the GX suite runs once per chunk
-    of files (its fixed cost per validation is about a second)."""
+                       chunk_rows: int | None = None) -> list[FileResult]:
+    """Validate many exports [(data, name, urn, academic_year)]; the GX suite runs once for all of
+    them (`chunk_rows` is ignored: GX sees each column's distinct values, see gx_check)."""
     conf = conf or load_fsq_config()
+    today = today or date.today()
     prepared = [_prepare(d, n, u, y, known_urns, conf) for d, n, u, y in files]
+    frames = [f for _, f in prepared if f is not None]
+    fails = _gx_failures(frames, conf) if frames else []
     out: list[FileResult] = []
-    i = 0
-    while i < len(prepared):
-        chunk, rows = [], 0
-        while i < len(prepared) and (not chunk or rows + (prepared[i][1].height if prepared[i][1] is not None
-                                                           else 0) <= chunk_rows):
-            chunk.append(prepared[i])
-            rows += prepared[i][1].height if prepared[i][1] is not None else 0
-            i += 1
-        frames = [f for _, f in chunk if f is not None]
-        fails = _gx_problems(pl.concat([_gx_frame(f) for f in frames]), conf) if frames else []
-        offset = 0
-        for res, frame in chunk:
-            if frame is None:
-                out.append(res)
-                continue
-            mine = [(m, None if mask is None else mask.slice(offset, frame.height), e) for m, mask, e in fails]
-            offset += frame.height
-            out.append(_finish(res, frame, conf, mine, today or date.today()))
+    offset = 0
+    for res, frame in prepared:
+        if frame is None:
+            out.append(res)
+            continue
+        out.append(_finish(res, frame, conf, _file_failures(fails, frame, offset), today))
+        offset += frame.height
     return out
 
 
@@ -192,8 +187,9 @@ def _prepare(data: bytes, name: str, academy_urn: str, academic_year: str, known
             "put the file in the folder of the academic year the survey was taken (raw/fsq/<URN>/<YYYY-YY>/)"))
     if res.rejected:
         return res, None
+    item_keys = frozenset(norm_header(i) for i in conf.items)
     grid, cols = read_grid(data, name, ALIASES, ["upn", "year_group", "survey_date"],
-                           is_extra_key=lambda k: k in {norm_header(i) for i in conf.items}, what="FSQ export")
+                           is_extra_key=item_keys.__contains__, what="FSQ export")
     res.problems += grid.problems
     res.rows_total = len(grid.rows)
     if grid.rejected:

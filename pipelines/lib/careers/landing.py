@@ -1,7 +1,8 @@
 """Land FSQ and Compass files: validate, write feedback, quarantine rejects, load the rest.
 
-Each accepted file replaces only its own rows (`source_file`) in one transaction; a rejected
-file leaves what was loaded from it before untouched, so nothing already loaded is lost.
+Each accepted file replaces only its own rows (`source_file`); all the files of a run are loaded
+in one transaction (one bulk insert), so a failure loses nothing; a rejected file leaves what
+was loaded from it before untouched. Feedback files are rewritten only when they change.
 Unchanged files (same bytes, same construct mapping, accepted before) are not re-read.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pipelines.lib.careers.compass import validate_compass_batch
 from pipelines.lib.careers.fsq import validate_fsq_batch
 from pipelines.lib.careers.fsq_config import FsqConfig, config_path, load_fsq_config
 from pipelines.lib.careers.results import FileResult, file_problem
-from pipelines.lib.warehouse import replace_rows, replace_table
+from pipelines.lib.warehouse import replace_table
 
 FSQ_DDL = """
 create table if not exists raw.fsq_responses (
@@ -112,19 +113,38 @@ def _discover(root: Path, depth: int) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith((".", "~$")))
 
 
+def _write_if_changed(path: Path, text: str) -> None:
+    """Write `text` unless the file already says the same (ignoring its 'Checked <time>' line)."""
+    try:
+        old = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        old = None
+    if old is not None and _without_checked(old) == _without_checked(text):
+        return
+    path.write_text(text, encoding="utf-8")
+
+
+def _without_checked(text: str) -> str:
+    return "\n".join(ln for ln in text.split("\n") if not ln.startswith("Checked "))
+
+
 def _write_feedback(paths: Paths, res: FileResult, rel: str) -> str:
-    """feedback/<rel>.feedback.{txt,html}; rejected files also go to quarantine/<rel> with it."""
+    """feedback/<rel>.feedback.{txt,html}; rejected files also go to quarantine/<rel> with it.
+
+    Files are rewritten only when what they say changes (not for a new check time alone)."""
     base = paths.feedback / (rel[len("raw/"):] if rel.startswith("raw/") else rel)
     base.parent.mkdir(parents=True, exist_ok=True)
     txt, page = feedback.render_text(res), feedback.render_html(res)
-    Path(f"{base}.feedback.txt").write_text(txt, encoding="utf-8")
-    Path(f"{base}.feedback.html").write_text(page, encoding="utf-8")
+    _write_if_changed(Path(f"{base}.feedback.txt"), txt)
+    _write_if_changed(Path(f"{base}.feedback.html"), page)
     if res.rejected:
         q = paths.quarantine / (rel[len("raw/"):] if rel.startswith("raw/") else rel)
         q.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(paths.root / rel, q)  # the original stays in the landing zone, re-checked each run
-        Path(f"{q}.feedback.txt").write_text(txt, encoding="utf-8")
-        Path(f"{q}.feedback.html").write_text(page, encoding="utf-8")
+        src = paths.root / rel
+        if not (q.exists() and q.stat().st_size == src.stat().st_size and q.read_bytes() == src.read_bytes()):
+            shutil.copy2(src, q)  # the original stays in the landing zone, re-checked each run
+        _write_if_changed(Path(f"{q}.feedback.txt"), txt)
+        _write_if_changed(Path(f"{q}.feedback.html"), page)
     return str(Path(f"{base}.feedback.html").relative_to(paths.root))
 
 
@@ -136,6 +156,40 @@ def _file_row(res: FileResult, rel: str, config_sha: str, fb: str) -> pl.DataFra
         "rows_total": res.rows_total, "rows_loaded": res.rows_loaded, "file_problems": c["file"],
         "errors": c["error"], "warnings": c["warning"], "feedback_file": fb,
         "checked_at": datetime.now(timezone.utc).replace(tzinfo=None)}])
+
+
+def _load(con: duckdb.DuckDBPyConnection, kind: str, table: str, loads: list[pl.DataFrame],
+          file_rows: list[pl.DataFrame]) -> None:
+    """In one transaction: each accepted file's rows replace its earlier rows (one bulk delete and
+    one bulk insert), and every checked file's row in raw.careers_files is replaced. A failure
+    rolls everything back, so nothing already loaded is lost; a rejected file's earlier rows stay."""
+    if not file_rows:
+        return
+    files = pl.concat(file_rows, how="vertical_relaxed")
+    con.execute("begin transaction")
+    try:
+        if loads:
+            incoming = pl.concat(loads, how="vertical_relaxed")
+            con.register("_loaded_files", incoming.select(pl.col("source_file").unique()).to_arrow())
+            con.execute(f"delete from {table} where source_file in (select source_file from _loaded_files)")
+            con.register("_incoming", incoming.to_arrow())
+            cols = ", ".join(incoming.columns)
+            con.execute(f"insert into {table} ({cols}) select {cols} from _incoming")
+        con.register("_files", files.to_arrow())
+        con.execute("delete from raw.careers_files where kind = ? and source_file in "
+                    "(select source_file from _files)", [kind])
+        cols = ", ".join(files.columns)
+        con.execute(f"insert into raw.careers_files ({cols}) select {cols} from _files")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    finally:
+        for view in ("_loaded_files", "_incoming", "_files"):
+            try:
+                con.unregister(view)
+            except Exception:  # noqa: BLE001
+                pass
 
 
 def land(kind: str, paths: Paths, con: duckdb.DuckDBPyConnection, conf: FsqConfig | None = None,
@@ -171,17 +225,17 @@ def land(kind: str, paths: Paths, con: duckdb.DuckDBPyConnection, conf: FsqConfi
     else:
         checked = validate_compass_batch([(d, rel, parts[0]) for _, rel, parts, d in todo], urns, today)
     results += [(t[0], r) for t, r in zip(todo, checked)]
+    loads, file_rows = [], []
     for path, res in results:
         rel = res.file
         fb = _write_feedback(paths, res, rel)
         if not res.rejected and res.rows is not None:
             mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).replace(tzinfo=None)
-            replace_rows(con, table, res.rows.with_columns(source_file=pl.lit(rel), file_modified_at=pl.lit(mtime)),
-                         "source_file = ?", [rel])
-        replace_rows(con, "raw.careers_files", _file_row(res, rel, config_sha, fb),
-                     "kind = ? and source_file = ?", [kind, rel])
+            loads.append(res.rows.with_columns(source_file=pl.lit(rel), file_modified_at=pl.lit(mtime)))
+        file_rows.append(_file_row(res, rel, config_sha, fb))
         if log:
             log(f"{res.status}: {rel} ({res.rows_loaded}/{res.rows_total} rows)")
+    _load(con, kind, table, loads, file_rows)
     results = [r for _, r in results]
     if kind == "fsq":
         items, bands = config_tables(conf)

@@ -69,7 +69,10 @@ def _sheets(data: bytes, name: str, grid: Grid) -> list[tuple[str | None, list[l
             fp("file_unreadable", "the file is named .xlsx but is not an Excel workbook", SAVE_AS)
             return None
         try:
-            sheets = getattr(returns_reader, "_xlsx_sheets", _xlsx_sheets)(data)
+            try:
+                sheets = _xlsx_frames(data)  # fast (calamine); our own, not the returns reader's
+            except Exception:  # noqa: BLE001 - openpyxl decides (slower, same cells)
+                sheets = _xlsx_sheets(data)
         except Exception as exc:  # noqa: BLE001
             fp("file_unreadable", f"the file could not be opened as an Excel workbook ({type(exc).__name__})",
                SAVE_AS)
@@ -86,10 +89,128 @@ def _sheets(data: bytes, name: str, grid: Grid) -> list[tuple[str | None, list[l
         fp("encoding", "the file's text could not be read (it is not UTF-8 or Windows-1252 text)", SAVE_AS)
         return None
     grid.encoding = encoding
-    return [(None, getattr(returns_reader, "_csv_grid", _csv_grid)(text), 1)]
+    return [(None, _CsvText(text, _sniff(text)), 1)]
 
 
-# Fallbacks in case the returns reader's helpers move (they are private there).
+class _CsvText:
+    """A CSV text: the first records through the csv module (header search), the body through
+    polars (fast); both split records the same way (quotes, blank lines, ragged rows)."""
+
+    def __init__(self, text: str, delim: str):
+        self.text, self.delim = text, delim
+
+    def head(self, n: int) -> list[list[str]]:
+        import csv
+        import io
+        from itertools import islice
+        csv.field_size_limit(10 * 1024 * 1024)
+        return list(islice(csv.reader(io.StringIO(self.text, newline=""), delimiter=self.delim, strict=False), n))
+
+    def body(self, start: int, width: int) -> pl.DataFrame:
+        """Records from index `start`, as text columns c0..c{width-1} (padded / truncated)."""
+        import io
+        schema = {f"c{j}": pl.Utf8 for j in range(width)}
+        try:
+            df = pl.read_csv(io.BytesIO(self.text.encode("utf-8")), has_header=False, schema=schema,
+                             separator=self.delim, quote_char='"', truncate_ragged_lines=True,
+                             infer_schema=False, raise_if_empty=False)
+            head = self.head(start + 1)
+            if '"' in self.text:  # quoted fields: the record count must agree too
+                import csv
+                count = sum(1 for _ in csv.reader(io.StringIO(self.text, newline=""), delimiter=self.delim,
+                                                  strict=False))
+                if count != df.height:
+                    raise ValueError("record split differs")
+            same = df.height >= start and all(
+                [c or None for c in (r + [None] * width)[:width]] == [c or None for c in df.row(i)]
+                for i, r in enumerate(head[:start + 1]) if i < df.height)
+            if same:
+                return df.slice(start)
+        except Exception:  # noqa: BLE001 - the csv module decides
+            pass
+        rows = _csv_grid(self.text, self.delim)[start:]
+        fixed = [list(r[:width]) + [None] * (width - len(r)) if len(r) != width else r for r in rows]
+        cols = list(zip(*fixed)) if fixed else [()] * width
+        return pl.DataFrame({f"c{j}": pl.Series(list(cols[j]), dtype=pl.Utf8) for j in range(width)},
+                            schema=schema)
+
+
+def _sniff(text: str) -> str:
+    prefix = text[:100_000]
+    lines = prefix.splitlines()
+    first = "\n".join((lines if len(lines) > 30 else text.splitlines())[:30])
+    return max((",", ";", "\t", "|"), key=first.count)
+
+
+_SHEET_RE = re.compile(r"<(?:\w+:)?sheet\b([^>]*)/?>")
+_ATTR_RE = re.compile(r'([\w:]+)="([^"]*)"')
+_REL_RE = re.compile(r"<(?:\w+:)?Relationship\b([^>]*)/?>")
+_CELL_RE = re.compile(r'<(?:\w+:)?c\b[^>]*?\br="[A-Z]+(\d+)"[^>]*?(?<!/)>\s*'
+                      r'(?:<(?:\w+:)?f\b[^>]*(?:/>|>[^<]*</(?:\w+:)?f>)\s*)?<(?:\w+:)?(?:v|is)\b')
+
+
+def _xlsx_first_rows(data: bytes) -> dict[str, int]:
+    """sheet name -> Excel row number of its first cell with a value (calamine starts a sheet there)."""
+    import html
+    import io
+    import zipfile
+
+    out: dict[str, int] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        wb = z.read("xl/workbook.xml").decode("utf-8", "replace")
+        rels = {}
+        for m in _REL_RE.finditer(z.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")):
+            a = dict(_ATTR_RE.findall(m.group(1)))
+            if "Id" in a and "Target" in a:
+                t = a["Target"].lstrip("/")
+                rels[a["Id"]] = t if t.startswith("xl/") else "xl/" + t
+        for m in _SHEET_RE.finditer(wb):
+            a = dict(_ATTR_RE.findall(m.group(1)))
+            rid = next((v for k, v in a.items() if k.endswith(":id") or k == "id"), None)
+            with z.open(rels[rid]) as fh:
+                hit = _CELL_RE.search(fh.read(4 * 1024 * 1024).decode("utf-8", "replace"))
+            out[html.unescape(a.get("name", ""))] = int(hit.group(1)) if hit else 1
+    return out
+
+
+def _xlsx_frames(data: bytes) -> list[tuple[str, list[list], int]]:
+    """[(sheet, rows of text cells, Excel row number of the first row)] for visible sheets, via
+    fastexcel. Cells come as openpyxl + `_clean` gave them: dates 'YYYY-MM-DD' (with 'THH:MM:SS'
+    when there is a time), whole numbers without '.0'. The rows are a polars frame (`_Frame`)."""
+    import fastexcel
+
+    first = _xlsx_first_rows(data)
+    reader = fastexcel.read_excel(data)
+    out = []
+    for name in reader.sheet_names:
+        sheet = reader.load_sheet(name, header_row=None, dtypes="string")
+        if sheet.visible != "visible":
+            continue
+        frame = sheet.to_polars()
+        if frame.width == 0:
+            continue
+        frame = frame.rename({c: f"c{j}" for j, c in enumerate(frame.columns)}).with_columns(
+            pl.all().str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", "$1")
+            .str.replace(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})$", "${1}T$2"))
+        out.append((name, _Frame(frame), first[name]))
+    return out
+
+
+class _Frame:
+    """Sheet cells as a polars frame of text columns c0..cN."""
+
+    def __init__(self, frame: pl.DataFrame):
+        self.frame = frame
+
+    def head(self, n: int) -> list[list]:
+        return [list(r) for r in self.frame.head(n).iter_rows()]
+
+    def body(self, start: int, width: int) -> pl.DataFrame:
+        f = self.frame.slice(start)
+        cols = [pl.col(f"c{j}") if j < f.width else pl.lit(None, pl.Utf8).alias(f"c{j}") for j in range(width)]
+        return f.select(cols)
+
+
 def _xlsx_sheets(data: bytes) -> list[tuple[str, list[list], int]]:
     import io
 
@@ -102,12 +223,10 @@ def _xlsx_sheets(data: bytes) -> list[tuple[str, list[list], int]]:
         wb.close()
 
 
-def _csv_grid(text: str) -> list[list[str]]:
+def _csv_grid(text: str, delim: str | None = None) -> list[list[str]]:
     import csv
     import io
-    first = "\n".join(text.splitlines()[:30])
-    delim = max((",", ";", "\t", "|"), key=first.count)
-    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delim or _sniff(text)))
 
 
 def read_grid(data: bytes, name: str, aliases: dict[str, str], required: list[str],
@@ -125,21 +244,22 @@ def read_grid(data: bytes, name: str, aliases: dict[str, str], required: list[st
             return grid, {}
         best = None  # (score, sheet, rows, first, header index)
         for sheet, rows, first in sheets:
-            for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+            head = rows.head(HEADER_SCAN_ROWS) if isinstance(rows, (_CsvText, _Frame)) else rows[:HEADER_SCAN_ROWS]
+            for i, row in enumerate(head):
                 keys = [norm_header(c) for c in row if _clean(c) is not None]
                 score = len({aliases[k] for k in keys if k in aliases}) + 0.5 * sum(
                     1 for k in keys if k not in aliases and is_extra_key(k))
                 if score > 0 and (best is None or score > best[0]):
-                    best = (score, sheet, rows, first, i)
+                    best = (score, sheet, rows, first, i, row)
         if best is None:
             grid.problems.append(Problem(
                 "file", "no_header", f"no header row was found: none of the first rows of the {what} has "
                 f"column names such as {', '.join(required)}",
                 f"put the column headers ({', '.join(required)}) in one row above the data", file=name))
             return grid, {}
-        _, grid.sheet, rows, first, hi = best
+        _, grid.sheet, rows, first, hi, header_cells = best
         grid.header_row = first + hi
-        grid.header = [(_clean(c) or "") for c in rows[hi]]
+        grid.header = [(_clean(c) or "") for c in header_cells]
         cols: dict[str, int] = {}
         for j, h in enumerate(grid.header):
             f = aliases.get(norm_header(h)) if h else None
@@ -158,7 +278,10 @@ def read_grid(data: bytes, name: str, aliases: dict[str, str], required: list[st
                     "file", "missing_column", f"the required column '{f}' is missing",
                     f"add a column headed '{f}' (see the list of columns in the trust's guidance)",
                     file=name, row=grid.header_row, column=f))
-        grid.body = _body_frame(rows[hi + 1:], len(grid.header), grid.header_row)
+        if isinstance(rows, (_CsvText, _Frame)):
+            grid.body = _clean_body(rows.body(hi + 1, len(grid.header)), grid.header_row)
+        else:
+            grid.body = _body_frame(rows[hi + 1:], len(grid.header), grid.header_row)
         grid.rows = [None] * grid.body.height  # count only; the cells are in body
         grid.row_numbers = grid.body["_row"].to_list()
         if not grid.rejected and not grid.rows:
@@ -183,8 +306,13 @@ def _body_frame(body: list[list], width: int, header_row: int) -> pl.DataFrame:
         if any(v is not None and not isinstance(v, str) for v in vals):
             vals = [_clean(v) for v in vals]
         data[f"c{j}"] = pl.Series(vals, dtype=pl.Utf8)
-    df = pl.DataFrame(data, schema={f"c{j}": pl.Utf8 for j in range(width)}).with_columns(
-        _row=pl.int_range(header_row + 1, header_row + 1 + len(fixed), dtype=pl.Int64))
+    return _clean_body(pl.DataFrame(data, schema={f"c{j}": pl.Utf8 for j in range(width)}), header_row)
+
+
+def _clean_body(df: pl.DataFrame, header_row: int) -> pl.DataFrame:
+    """Text columns c0..cN: NBSP -> space, trimmed, '' -> null; _row = Excel row; blank rows dropped."""
+    width = df.width
+    df = df.with_columns(_row=pl.int_range(header_row + 1, header_row + 1 + df.height, dtype=pl.Int64))
     if width:
         df = df.with_columns([
             pl.col(f"c{j}").str.replace_all("\u00a0", " ").str.strip_chars() for j in range(width)])
