@@ -68,10 +68,10 @@ def bars(df: pd.DataFrame, x: str, y: str, title: str, *, color: str | None = No
     fig.update_layout(barmode=barmode)
     if orientation == "h":
         fig.update_yaxes(type="category", title="")
-        fig.update_xaxes(title=x)
+        fig.update_xaxes(title=_axis(x))
     else:
         fig.update_xaxes(type="category", title="")
-        fig.update_yaxes(title=y)
+        fig.update_yaxes(title=_axis(y))
     if ref is not None:
         ref_line(fig, ref, ref_label, vertical=orientation == "h")
     return _style(fig, title)
@@ -90,6 +90,14 @@ def ref_line(fig: go.Figure, value: float, label: str, *, vertical: bool, color:
     shape["line"] = dict(color=color, dash=dash, width=1.5)
     fig.update_layout(shapes=list(fig.layout.shapes) + [shape],
                       annotations=list(fig.layout.annotations) + ([ann] if label else []))
+
+
+def _axis(col: str) -> str:
+    if col == "pct" or col.endswith("_pct"):
+        return "%"
+    if col == "pp" or col.endswith("_pp"):
+        return "percentage points"
+    return col.replace("_", " ")
 
 
 def sankey(flows: pd.DataFrame, source: str, target: str, value: str, title: str) -> go.Figure:
