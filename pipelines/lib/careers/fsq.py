@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
+from functools import lru_cache
 
 import polars as pl
 
@@ -18,7 +19,11 @@ from pipelines.lib.careers.reading import map_unique as _mapu, parse_date, parse
 from pipelines.lib.careers.results import FileResult, file_problem, row_problems, sort_problems
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns.spec import norm_header
-from pipelines.lib.upn import is_temporary, upn_problem
+from pipelines.lib.upn import is_temporary as _is_temporary, upn_problem as _upn_problem
+
+# the same pupils appear in many files of a run: check each UPN once per process
+upn_problem = lru_cache(maxsize=500_000)(_upn_problem)
+is_temporary = lru_cache(maxsize=500_000)(_is_temporary)
 
 FIELDS = ["upn", "year_group", "survey_date", "item_id", "response"]
 ALIASES = {norm_header(a): f for f, names in {

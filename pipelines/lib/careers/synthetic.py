@@ -22,7 +22,7 @@ from pipelines.lib.upn import make_upn
 FSQ_LAUNCH_YEAR = 2021          # FSQ launched September 2021
 COMPASS_FIRST_YEAR = 2018       # first academic year with Compass history here
 FRAMEWORK_2025_FROM = date(2025, 9, 1)
-SUMMER_YEAR_GROUPS = {11, 13}  # summer round (before leaving); autumn surveys every year group
+SUMMER_YEAR_GROUPS = {11, 13}  # summer round (before leaving); autumn: see _autumn_groups (small scale)
 
 # Item difficulty: (logit at Year 7 for an average pupil, growth per year group, readiness weight).
 # Tuned so Year 11 levels are near the national 2024/25 figures (domain §7): 83% have thought
@@ -77,6 +77,16 @@ def _year_groups(phase: str, has_sixth_form: bool, urn_leavers: pl.DataFrame) ->
     if has_sixth_form or phase == "16-19" or "16-18" in ks:
         groups += [12, 13]
     return groups
+
+
+def _autumn_groups(groups: list[int], academy_index: int, start: int) -> list[int]:
+    """Year groups an academy surveys in the autumn (small scale): Year 7 (baseline), the leaving
+    years 11 and 13 (they are surveyed again in the summer), and one further year group (8, 9,
+    10, or 12 where there is a sixth form) that rotates by academy and year, as academies choose
+    the FSQ for selected year groups rather than every pupil every term."""
+    pool = [g for g in (8, 9, 10, 12) if g in groups]
+    extra = {pool[(academy_index + start) % len(pool)]} if pool else set()
+    return [g for g in groups if g in {7, 11, 13} | extra]
 
 
 class _Cohorts:
@@ -329,6 +339,8 @@ def generate_careers_data(out_dir: Path, academies: pl.DataFrame, leavers: pl.Da
             rounds = [("autumn", date(start, 10, 6) + timedelta(days=int(r_year.integers(0, 25))), groups),
                       ("summer", date(start + 1, 5, 6) + timedelta(days=int(r_year.integers(0, 20))),
                        [g for g in groups if g in SUMMER_YEAR_GROUPS])]
+            if scale == "small":  # a realistic selection, not every year group every term
+                rounds[0] = (rounds[0][0], rounds[0][1], _autumn_groups(groups, i, start))
             if start == current:
                 rounds = rounds[:1]  # the current year: autumn only
             if national:
