@@ -312,14 +312,14 @@ def _body_frame(body: list[list], width: int, header_row: int) -> pl.DataFrame:
 def _clean_body(df: pl.DataFrame, header_row: int) -> pl.DataFrame:
     """Text columns c0..cN: NBSP -> space, trimmed, '' -> null; _row = Excel row; blank rows dropped."""
     width = df.width
-    df = df.with_columns(_row=pl.int_range(header_row + 1, header_row + 1 + df.height, dtype=pl.Int64))
-    if width:
-        df = df.with_columns([
-            pl.col(f"c{j}").str.replace_all("\u00a0", " ").str.strip_chars() for j in range(width)])
-        df = df.with_columns([pl.when(pl.col(f"c{j}") == "").then(None).otherwise(pl.col(f"c{j}")).alias(f"c{j}")
-                              for j in range(width)])
-        df = df.filter(pl.any_horizontal([pl.col(f"c{j}").is_not_null() for j in range(width)]))
-    return df
+    row = pl.int_range(header_row + 1, header_row + 1 + df.height, dtype=pl.Int64).alias("_row")
+    if not width:
+        return df.with_columns(row)
+    cols = [f"c{j}" for j in range(width)]
+    lazy = df.lazy().with_columns(
+        *[pl.col(c).str.replace_all("\u00a0", " ", literal=True).str.strip_chars().replace("", None) for c in cols],
+        row)
+    return lazy.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cols])).collect()
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y", "%Y/%m/%d", "%d %b %Y",

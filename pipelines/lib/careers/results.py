@@ -46,6 +46,8 @@ def file_problem(file: str, rule: str, message: str, fix: str, **kw) -> Problem:
 def row_problems(file: str, frame: pl.DataFrame, mask: pl.Series, severity: str, rule: str, message: str,
                  fix: str, column_col: str, value_col: str) -> list[Problem]:
     """One Problem per distinct (row, column, value) where mask is true, capped per rule."""
+    if isinstance(mask, pl.Series) and not mask.any():  # the common case: nothing to report
+        return []
     hits = (frame.filter(mask).select(pl.col("_row"), pl.col(column_col).alias("c"), pl.col(value_col).alias("v"))
             .unique(maintain_order=True))
     out = []
