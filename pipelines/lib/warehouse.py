@@ -77,14 +77,21 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
 
     A failure leaves the table as it was, so nothing already loaded is lost.
     """
+    replace_many(con, [(table, frame, where, params)])
+
+
+def replace_many(con: duckdb.DuckDBPyConnection,
+                 changes: list[tuple[str, pl.DataFrame, str, list]]) -> None:
+    """`replace_rows` for several tables at once: all change together or none does."""
     con.execute("begin transaction")
     try:
-        con.execute(f"delete from {table} where {where}", params)
-        if frame.height:
-            con.register("_incoming", frame.to_arrow())
-            cols = ", ".join(frame.columns)
-            con.execute(f"insert into {table} ({cols}) select {cols} from _incoming")
-            con.unregister("_incoming")
+        for table, frame, where, params in changes:
+            con.execute(f"delete from {table} where {where}", params)
+            if frame.height:
+                con.register("_incoming", frame.to_arrow())
+                cols = ", ".join(frame.columns)
+                con.execute(f"insert into {table} ({cols}) select {cols} from _incoming")
+                con.unregister("_incoming")
         con.execute("commit")
     except Exception:
         con.execute("rollback")

@@ -29,7 +29,7 @@ from pipelines.lib.returns.context import build_context, max_invalid_row_share, 
 from pipelines.lib.returns.submit import (due_and_late, evaluate, feedback_info,
                                           problems_from_payload, write_feedback)
 from pipelines.lib.returns.validate import ValidationResult
-from pipelines.lib.warehouse import RETURN_COLUMNS, ensure_raw_tables
+from pipelines.lib.warehouse import RETURN_COLUMNS, ensure_raw_tables, replace_many
 
 LOADER_VERSION = "1"
 
@@ -394,16 +394,5 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
 def replace_partition(con: duckdb.DuckDBPyConnection, leaving_year: str, round_id: str,
                       frames: dict[str, pl.DataFrame]) -> None:
     """Replace one partition's rows in several raw tables in a single transaction (all or nothing)."""
-    con.execute("begin transaction")
-    try:
-        for table, frame in frames.items():
-            con.execute(f"delete from {table} where leaving_year = ? and round = ?", [leaving_year, round_id])
-            if frame.height:
-                con.register("_incoming", frame.to_arrow())
-                cols = ", ".join(frame.columns)
-                con.execute(f"insert into {table} ({cols}) select {cols} from _incoming")
-                con.unregister("_incoming")
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+    replace_many(con, [(table, frame, "leaving_year = ? and round = ?", [leaving_year, round_id])
+                       for table, frame in frames.items()])
