@@ -66,16 +66,30 @@ def summary_text(info: FeedbackInfo, report_path: str | None = None, max_lines: 
                      f"no longer returned, {len(c.changed)} changed destination")
     for n in info.notes:
         lines.append(f"  note: {n}")
-    shown = info.problems if max_lines is None else info.problems[:max_lines]
+    # Print at most PER_RULE lines of one kind (e.g. 300 pupils missing since R2); all are in the report.
+    seen: dict[str, int] = {}
+    shown, hidden = [], {}
+    for p in info.problems:
+        seen[p.rule] = seen.get(p.rule, 0) + 1
+        if seen[p.rule] > PER_RULE:
+            hidden[p.rule] = hidden.get(p.rule, 0) + 1
+        else:
+            shown.append(p)
+    shown = shown if max_lines is None else shown[:max_lines]
     if shown:
         lines.append("Problems:")
         lines.extend("  " + p.line() for p in shown)
-        if len(shown) < len(info.problems):
-            lines.append(f"  ... and {len(info.problems) - len(shown)} more in the report")
+        for rule, n in hidden.items():
+            lines.append(f"  ... and {n} more like '{rule}' in the feedback report")
+        left = len(info.problems) - len(shown) - sum(hidden.values())
+        if left > 0:
+            lines.append(f"  ... and {left} more in the report")
     if report_path:
         lines.append(f"Feedback report: {report_path}")
     return "\n".join(lines)
 
+
+PER_RULE = 10
 
 SHORT_STATUS = {"accepted": "ACCEPTED", "accepted_with_warnings": "ACCEPTED WITH PROBLEMS",
                 "rejected": "REJECTED", "unchanged": "UNCHANGED", "superseded": "SUPERSEDED"}
