@@ -20,7 +20,8 @@ from pipelines.lib.warehouse import ensure_raw_tables
 from .conftest import SHARED, link_into
 
 MODELS = ["stg_benchmarks__measures", "stg_benchmarks__gias_links", "int_benchmarks__urn_lineage",
-          "int_benchmarks__nccis_la", "benchmark_measures", "benchmark_national_comparison",
+          "int_benchmarks__nccis_la", "int_benchmarks__trust_first_actual_round",
+          "benchmark_measures", "benchmark_national_comparison",
           "benchmark_academy_dfe_destinations", "stg_returns__academies",
           "benchmark_national_comparison_published", "benchmark_academy_dfe_destinations_published"]
 PCTS = ["education", "school_sixth_form", "sixth_form_college", "further_education", "higher_education",

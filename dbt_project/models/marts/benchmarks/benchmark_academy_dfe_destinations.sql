@@ -53,17 +53,9 @@ dfe as (
     ) = 1
 ),
 
-actual_round as (
-    select round from {{ ref('destination_measures') }}
-    where round_kind = 'actual'
-    group by round
-    qualify row_number() over (order by min(round_order)) = 1
-),
-
 trust as (
     select dm.*
-    from {{ ref('destination_measures') }} as dm
-    join actual_round using (round)
+    from {{ ref('int_benchmarks__trust_first_actual_round') }} as dm
     where dm.level = 'academy'
 ),
 
