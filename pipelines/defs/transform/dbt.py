@@ -8,7 +8,6 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from pipelines.defs.resources import WarehouseResource
 from pipelines.lib.dbt_manifest import dbt_project, ensure_manifest
 
-ensure_manifest()
 
 
 class TrustTranslator(DagsterDbtTranslator):
