@@ -16,6 +16,9 @@ import streamlit as st  # noqa: E402
 
 from dashboards.lib import session  # noqa: E402
 from dashboards.lib.users import ROLE_LABELS  # noqa: E402
+from pipelines.lib.privacy.perms import secure_process  # noqa: E402
+
+secure_process()  # files the dashboard writes (users, audit trail, uploads): owner only
 
 ALL = ("trust_admin", "director", "academy")
 # (file, title, icon, roles, section)
@@ -31,6 +34,7 @@ PAGES = [
     ("app_pages/upload.py", "Upload a return", ":material/upload_file:", ("trust_admin", "academy"), "Returns"),
     ("app_pages/trustee_report.py", "Trustee report", ":material/description:", ("trust_admin", "director"), "Reports"),
     ("app_pages/users.py", "Users", ":material/manage_accounts:", ("trust_admin",), "Admin"),
+    ("app_pages/audit.py", "Audit trail", ":material/policy:", ("trust_admin",), "Admin"),
 ]
 
 

@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from pipelines.lib.privacy.perms import secure_process
+    secure_process(tighten_tree=True)  # data directory readable by the service user only
     return int(args.func(args) or 0)
 
 

@@ -8,10 +8,9 @@ import streamlit as st
 from dashboards.lib import users as store
 from dashboards.lib.users import User
 
-AUTH_KEY = "td_auth"          # {"username": ..., "method": "password"} (never a widget key)
-FAILS_KEY = "td_login_fails"
-MAX_FAILS = 5
-LOCKOUT_SECONDS = 60
+AUTH_KEY = "td_auth"          # {"username", "method", "signed_in_at", "last_seen"} (never a widget key)
+EXPIRED_KEY = "td_expired"    # why the last session ended (shown once on the sign-in form)
+VIEWED_KEY = "td_viewed"      # pupil-level views already in the audit trail this session
 
 
 def _secrets_section(name: str) -> dict:
@@ -45,19 +44,60 @@ def _oidc_logged_in() -> bool:
         return False
 
 
-def current_user() -> User | None:
-    """Re-read from the store on every run: a removed or changed user takes effect at once."""
-    auth = st.session_state.get(AUTH_KEY)
-    if isinstance(auth, dict) and auth.get("method") == "password" and password_login_enabled():
-        return store.get_user(str(auth.get("username", "")))
-    if _oidc_logged_in():
-        return store.find_by_email(str(st.user.get("email") or ""))
+def _claims() -> dict:
+    try:
+        return {k: st.user.get(k) for k in ("iss", "sub", "email", "email_verified", "name")}
+    except Exception:  # noqa: BLE001
+        return {}
+
+
+def _expired(auth: dict, now: float) -> str | None:
+    pol = store.signin_policy()
+    if now - float(auth.get("signed_in_at", 0)) > pol.absolute_hours * 3600:
+        return f"Your session ended after {pol.absolute_hours:g} hours. Sign in again."
+    if now - float(auth.get("last_seen", 0)) > pol.idle_minutes * 60:
+        return f"You were signed out after {pol.idle_minutes:g} minutes without activity."
     return None
 
 
-def oidc_email_without_access() -> str | None:
+def _end(auth: dict, reason: str, outcome: str) -> None:
+    from pipelines.lib.privacy import audit
+    st.session_state.pop(AUTH_KEY, None)
+    st.session_state[EXPIRED_KEY] = reason
+    for k in [k for k in st.session_state.keys() if str(k).startswith(("f_", "w_"))]:
+        del st.session_state[k]
+    audit.record("session_ended", user=auth.get("username"), outcome=outcome, method=auth.get("method"))
+
+
+def current_user() -> User | None:
+    """Re-read from the store on every run: a removed or changed user takes effect at once.
+    Sessions end after the idle and absolute limits (config/trust.yaml `sign_in:`)."""
+    now = time.time()
+    auth = st.session_state.get(AUTH_KEY)
+    if not isinstance(auth, dict) and _oidc_logged_in():
+        user, reason = store.oidc_user(_claims())
+        if user is None:
+            st.session_state["td_oidc_refused"] = reason
+            return None
+        auth = {"username": user.username, "method": "oidc", "signed_in_at": now, "last_seen": now}
+        st.session_state[AUTH_KEY] = auth
+    if not isinstance(auth, dict):
+        return None
+    if auth.get("method") == "password" and not password_login_enabled():
+        return None
+    why = _expired(auth, now)
+    if why:
+        _end(auth, why, "expired")
+        if auth.get("method") == "oidc" and _oidc_logged_in():
+            st.logout()
+        return None
+    auth["last_seen"] = now
+    return store.get_user(str(auth.get("username", "")))
+
+
+def oidc_email_without_access() -> tuple[str, str] | None:
     if _oidc_logged_in() and current_user() is None:
-        return str(st.user.get("email") or "")
+        return str(st.user.get("email") or ""), str(st.session_state.get("td_oidc_refused") or "")
     return None
 
 
@@ -65,10 +105,11 @@ def login_form() -> None:
     """The only thing an anonymous visitor sees."""
     st.title("Trust Destinations")
     st.caption("Pupil destinations, NEET and careers for the trust. Sign in to continue.")
-    email = oidc_email_without_access()
-    if email is not None:
-        st.error(f"You signed in as {email}, but that address has no access to this dashboard. "
-                 "Ask the trust data team to add you.")
+    refused = oidc_email_without_access()
+    if refused is not None:
+        email, reason = refused
+        st.error(f"You signed in as {email}, but that sign-in has no access to this dashboard"
+                 f"{': ' + reason if reason else ''}. Ask the trust data team to add you.")
         if st.button("Sign out"):
             st.logout()
         return
@@ -79,31 +120,36 @@ def login_form() -> None:
                 st.login(provider) if provider else st.login()
     if not password_login_enabled():
         return
-    fails = st.session_state.get(FAILS_KEY, (0, 0.0))
-    locked = fails[0] >= MAX_FAILS and time.time() - fails[1] < LOCKOUT_SECONDS
+    ended = st.session_state.pop(EXPIRED_KEY, None)
+    if ended:
+        st.info(ended)
     with st.form("login", clear_on_submit=False):
         username = st.text_input("User name", key="login_username")
         password = st.text_input("Password", type="password", key="login_password")
         submitted = st.form_submit_button("Sign in", type="primary")
-    if locked:
-        st.error("Too many failed sign-ins. Wait a minute and try again.")
-        return
     if submitted:
-        user = store.authenticate(username, password)
-        if user is None:
-            n = fails[0] + 1 if time.time() - fails[1] < LOCKOUT_SECONDS * 10 else 1
-            st.session_state[FAILS_KEY] = (n, time.time())
+        res = store.sign_in(username, password)  # lockout and back-off kept on the server
+        if res.status == "locked":
+            st.error(f"Too many failed sign-ins for this user name. Try again in "
+                     f"{max(1, round(res.retry_after / 60))} minutes, or ask the trust data team.")
+            return
+        if res.user is None:
             st.error("User name or password not recognised.")
             return
-        st.session_state.pop(FAILS_KEY, None)
-        st.session_state[AUTH_KEY] = {"username": user.username, "method": "password"}
+        now = time.time()
+        st.session_state[AUTH_KEY] = {"username": res.user.username, "method": "password",
+                                      "signed_in_at": now, "last_seen": now}
         for k in ("login_username", "login_password"):
             st.session_state.pop(k, None)
         st.rerun()
 
 
 def logout() -> None:
-    was_password = st.session_state.pop(AUTH_KEY, None) is not None
+    auth = st.session_state.pop(AUTH_KEY, None)
+    was_password = isinstance(auth, dict) and auth.get("method") == "password"
+    if isinstance(auth, dict):
+        from pipelines.lib.privacy import audit
+        audit.record("sign_out", user=auth.get("username"), method=auth.get("method"))
     for k in [k for k in st.session_state.keys() if str(k).startswith(("f_", "w_"))]:
         del st.session_state[k]
     if not was_password and _oidc_logged_in():
@@ -121,3 +167,29 @@ def require(*roles: str) -> User:
         st.error("This page is not available to your account.")
         st.stop()
     return user
+
+
+# ---------------------------------------------------------------- audit hooks for pages
+
+def audit_view(user: User, page: str, mart: str, rows: int) -> None:
+    """Record a pupil-level view once per session, page and mart (not on every rerun)."""
+    seen = st.session_state.setdefault(VIEWED_KEY, set())
+    key = (page, mart)
+    if key in seen:
+        return
+    seen.add(key)
+    from pipelines.lib.privacy import audit
+    audit.record("page_view", user=user.username, role=user.role, page=page, mart=mart, rows=rows,
+                 urns=",".join(user.urns) or None)
+
+
+def audited_download(name: str, fmt: str, make):
+    """Wrap a download's data callable so the click is in the audit trail."""
+    auth = st.session_state.get(AUTH_KEY) or {}
+
+    def _data():
+        payload = make()
+        from pipelines.lib.privacy import audit
+        audit.record("download", user=auth.get("username"), name=name, format=fmt, bytes=len(payload))
+        return payload
+    return _data

@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboards.lib import data, suppression
 from dashboards.lib.export import to_csv_bytes, to_xlsx_bytes
-from dashboards.lib.session import require
+from dashboards.lib.session import audit_view, audited_download, require
 from dashboards.lib.users import User
 
 TRUST = "__trust__"
@@ -23,10 +23,14 @@ class Ctx:
     serving: Path
     names: dict[str, str] = field(default_factory=dict)
     published_view: bool = False
+    title: str = ""
 
     def load(self, *candidates: str) -> data.Scoped:
-        return data.first_available(self.user, list(candidates), self.serving,
-                                    published_view=self.published_view)
+        out = data.first_available(self.user, list(candidates), self.serving,
+                                   published_view=self.published_view)
+        if out.ok and data.is_pupil_level(out.frame):  # audit trail: who saw which pupils
+            audit_view(self.user, self.title, out.name, len(out.frame))
+        return out
 
     @property
     def sees_pupils(self) -> bool:
@@ -44,7 +48,7 @@ def page(title: str, *roles: str, caption: str | None = None) -> Ctx:
     from pipelines.config import data_dir
     dd = data_dir()
     serving = data.serving_dir(dd)
-    ctx = Ctx(user=user, data_dir=dd, serving=serving, names=data.academy_names(serving, dd))
+    ctx = Ctx(user=user, data_dir=dd, serving=serving, names=data.academy_names(serving, dd), title=title)
     if user.role == "trust_admin":
         ctx.published_view = bool(st.session_state.get("f_pubview", False))
     st.title(title)
@@ -211,9 +215,11 @@ def table(df: pd.DataFrame, published: bool, name: str, *, key: str,
 
     c1, c2, _ = st.columns([1, 1, 4])
     safe = re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_") or "table"
-    c1.download_button("Download CSV", lambda: to_csv_bytes(_export()), f"{safe}.csv", "text/csv",
+    c1.download_button("Download CSV", audited_download(name, "csv", lambda: to_csv_bytes(_export())),
+                       f"{safe}.csv", "text/csv",
                        key=f"csv_{key}", on_click="ignore")
-    c2.download_button("Download XLSX", lambda: to_xlsx_bytes(_export()), f"{safe}.xlsx",
+    c2.download_button("Download XLSX", audited_download(name, "xlsx", lambda: to_xlsx_bytes(_export())),
+                       f"{safe}.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key=f"xlsx_{key}", on_click="ignore")
 

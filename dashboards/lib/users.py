@@ -129,7 +129,7 @@ def check_password_strength(password: str) -> None:
 def add_user(username: str, role: str, urns: list[str] | tuple[str, ...] = (), *,
              password: str | None = None, email: str | None = None,
              display_name: str | None = None, replace: bool = False,
-             path: Path | None = None) -> User:
+             path: Path | None = None, by: str | None = None) -> User:
     """Add (or with replace=True update) a user. No password = single sign-on only."""
     path = path or users_file()
     urns = sorted(set(urns))
@@ -155,12 +155,23 @@ def add_user(username: str, role: str, urns: list[str] | tuple[str, ...] = (), *
                else (old.get("password_hash") if replace else None),
                "created": old.get("created") or datetime.now(timezone.utc).isoformat(timespec="seconds"),
                "updated": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        rec.update({k: old[k] for k in ("oidc_issuer", "oidc_subject")
+                    if k in old and (old.get("email") or None) == rec["email"]})
         data["users"][username] = rec
         _write_raw(path, data)
+    _audit("user_changed" if old else "user_added", by, username, role=role, urns=",".join(urns) or None,
+           previous_role=old.get("role") if old and old.get("role") != role else None,
+           password_set=password is not None)
     return _to_user(username, rec)
 
 
-def set_password(username: str, password: str, path: Path | None = None) -> None:
+def _audit(event: str, by: str | None, target: str, **details) -> None:
+    from pipelines.lib.privacy import audit
+    audit.record(event, user=by or os.environ.get("USER"), target=target, **details)
+
+
+def set_password(username: str, password: str, path: Path | None = None,
+                 by: str | None = None) -> None:
     path = path or users_file()
     check_password_strength(password)
     with _lock:
@@ -169,9 +180,10 @@ def set_password(username: str, password: str, path: Path | None = None) -> None
             raise UserStoreError(f"no user {username!r}")
         data["users"][username]["password_hash"] = _hasher.hash(password)
         _write_raw(path, data)
+    _audit("password_changed", by, username)
 
 
-def remove_user(username: str, path: Path | None = None) -> None:
+def remove_user(username: str, path: Path | None = None, by: str | None = None) -> None:
     path = path or users_file()
     with _lock:
         data = _read_raw(path)
@@ -179,6 +191,7 @@ def remove_user(username: str, path: Path | None = None) -> None:
             raise UserStoreError(f"no user {username!r}")
         del data["users"][username]
         _write_raw(path, data)
+    _audit("user_removed", by, username)
 
 
 def authenticate(username: str, password: str, path: Path | None = None) -> User | None:
@@ -203,3 +216,183 @@ def public_view(u: User) -> dict:
     d["urns"] = list(u.urns)
     d["password_login"] = bool(u.password_hash)
     return d
+
+
+# ---------------------------------------------------------------- sign-in protection
+# Failures are counted per user name on the server (<data dir>/auth/signin_state.json, 0600),
+# not in the browser session, so a fresh session gets no fresh attempts. After `max_failures`
+# consecutive failures the name is locked; each further lockout doubles (back-off), up to a day.
+# Unknown names are counted the same way, so the answer never reveals whether a name exists.
+
+@dataclass(frozen=True)
+class SignInPolicy:
+    max_failures: int = 5
+    lockout_minutes: float = 15
+    max_lockout_hours: float = 24
+    idle_minutes: float = 30
+    absolute_hours: float = 12
+
+
+def signin_policy() -> SignInPolicy:
+    try:
+        from pipelines.config import trust_config
+        s = trust_config().get("sign_in") or {}
+    except Exception:  # noqa: BLE001 - no config: defaults
+        s = {}
+    d = SignInPolicy()
+    return SignInPolicy(**{k: type(getattr(d, k))(s.get(k, getattr(d, k))) for k in asdict(d)})
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    user: User | None
+    status: str                 # ok | bad | locked
+    retry_after: float = 0.0    # seconds until the lock ends (locked)
+
+
+def state_file(path: Path | None = None) -> Path:
+    return (path or users_file()).with_name("signin_state.json")
+
+
+def _with_state(path: Path | None, fn):
+    """Run fn(state) under an exclusive file lock; write the state back."""
+    import fcntl
+    sf = state_file(path)
+    sf.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(sf, os.O_RDWR | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "r+", encoding="utf-8") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            text = fh.read()
+            try:
+                state = json.loads(text) if text.strip() else {}
+            except ValueError:
+                state = {}
+            out = fn(state)
+            if len(state) > 10000:  # bound the file: forget the oldest names
+                for k in sorted(state, key=lambda k: state[k].get("last", 0))[: len(state) - 10000]:
+                    del state[k]
+            fh.seek(0)
+            fh.truncate()
+            json.dump(state, fh, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+            return out
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _key(username: str) -> str:
+    return (username or "").strip().lower()[:64]
+
+
+def lock_status(username: str, path: Path | None = None, now: float | None = None) -> dict:
+    import time
+    now = time.time() if now is None else now
+    sf = state_file(path)
+    try:
+        rec = json.loads(sf.read_text(encoding="utf-8")).get(_key(username), {})
+    except (OSError, ValueError):
+        rec = {}
+    until = float(rec.get("locked_until", 0))
+    return {"failures": int(rec.get("failures", 0)), "locked": until > now,
+            "retry_after": max(0.0, until - now), "lockouts": int(rec.get("lockouts", 0))}
+
+
+def sign_in(username: str, password: str, *, path: Path | None = None, now: float | None = None,
+            policy: SignInPolicy | None = None, source: str = "password") -> SignInResult:
+    """Check a password with server-side lockout and back-off; every attempt is audited."""
+    import time
+
+    from pipelines.lib.privacy import audit
+    pol = policy or signin_policy()
+    now = time.time() if now is None else now
+    name = (username or "").strip()
+    k = _key(name)
+    status = lock_status(name, path, now)
+    if status["locked"]:
+        _with_state(path, lambda s: s.setdefault(k, {}).update(last=now))
+        audit.record("sign_in", user=name or None, outcome="locked", method=source,
+                     retry_after_s=round(status["retry_after"]))
+        return SignInResult(None, "locked", status["retry_after"])
+    user = authenticate(name, password, path)
+    if user is not None:
+        _with_state(path, lambda s: s.pop(k, None))
+        audit.record("sign_in", user=user.username, outcome="success", method=source, role=user.role)
+        return SignInResult(user, "ok")
+
+    def fail(state):
+        rec = state.setdefault(k, {"failures": 0, "lockouts": 0})
+        rec["failures"] = int(rec.get("failures", 0)) + 1
+        rec["last"] = now
+        if rec["failures"] >= pol.max_failures:
+            rec["lockouts"] = int(rec.get("lockouts", 0)) + 1
+            minutes = min(pol.lockout_minutes * 2 ** (rec["lockouts"] - 1), pol.max_lockout_hours * 60)
+            rec["locked_until"] = now + minutes * 60
+            rec["failures"] = 0
+            return rec["locked_until"] - now
+        return 0.0
+    locked_for = _with_state(path, fail)
+    audit.record("sign_in", user=name or None, outcome="failure", method=source,
+                 locked_for_s=round(locked_for) if locked_for else None)
+    if locked_for:
+        return SignInResult(None, "locked", locked_for)
+    return SignInResult(None, "bad")
+
+
+def unlock(username: str, path: Path | None = None, by: str | None = None) -> None:
+    from pipelines.lib.privacy import audit
+    _with_state(path, lambda s: s.pop(_key(username), None))
+    audit.record("user_unlocked", user=by, target=username)
+
+
+# ---------------------------------------------------------------- single sign-on
+
+def _truthy(v) -> bool:
+    return v is True or (isinstance(v, str) and v.strip().lower() == "true")
+
+
+def oidc_user(claims: dict, path: Path | None = None) -> tuple[User | None, str]:
+    """(user, reason) for an OIDC identity. Refused unless the provider says the email is
+    verified. A user is bound to the issuer and subject at their first sign-in; afterwards only
+    that identity signs in as them, whatever email it later claims."""
+    from pipelines.lib.privacy import audit
+    path = path or users_file()
+    iss, sub = str(claims.get("iss") or "").strip(), str(claims.get("sub") or "").strip()
+    email = str(claims.get("email") or "").strip().lower()
+    if not iss or not sub:
+        reason = "the identity provider did not send an issuer and subject"
+    elif not _truthy(claims.get("email_verified")):
+        reason = "the identity provider has not verified this email address"
+    else:
+        reason = ""
+    if reason:
+        audit.record("sign_in", user=email or None, outcome="refused", method="oidc", reason=reason)
+        return None, reason
+    with _lock:
+        data = _read_raw(path)
+        bound = [n for n, r in data["users"].items()
+                 if r.get("oidc_issuer") == iss and r.get("oidc_subject") == sub]
+        if bound:
+            name = bound[0]
+        else:
+            cand = [n for n, r in data["users"].items() if email and (r.get("email") or "").lower() == email]
+            if not cand:
+                audit.record("sign_in", user=email or None, outcome="refused", method="oidc",
+                             reason="no user with this email")
+                return None, "no user has this email address"
+            name = cand[0]
+            rec = data["users"][name]
+            if rec.get("oidc_subject"):
+                audit.record("sign_in", user=name, outcome="refused", method="oidc",
+                             reason="account bound to another identity")
+                return None, "this account is bound to a different sign-in identity"
+            rec["oidc_issuer"], rec["oidc_subject"] = iss, sub
+            rec["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            _write_raw(path, data)
+            audit.record("user_changed", user=name, outcome="oidc_bound", target=name, issuer=iss)
+    user = get_user(name, path)
+    if user is None:
+        return None, "this account has no valid role"
+    audit.record("sign_in", user=user.username, outcome="success", method="oidc", role=user.role)
+    return user, ""

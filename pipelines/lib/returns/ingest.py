@@ -151,7 +151,7 @@ def _parse_ts(text: str | None) -> datetime | None:
 
 
 def _file_sha(path: Path) -> str:
-    return store.sha256_file(path)
+    return store.submitted_sha(path)  # retention-rewritten files keep their submission's hash
 
 
 def fingerprint(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: str, round_id: str,
@@ -298,6 +298,8 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
                 if old.exists():
                     old.unlink()
             write_feedback(target, info, p.root)
+            from pipelines.lib.privacy.retention import strip_to_spec
+            strip_to_spec(target)  # quarantine keeps only the return's columns
             rel = store.relpath(target, p.root)
             out.quarantined.append(rel)
             log(f"rejected {store.relpath(f.path, p.root)} -> {rel}")

@@ -99,6 +99,29 @@ def relpath(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
+RETENTION_NOTE = ".retention.json"
+
+
+def retention_note(path: Path) -> Path:
+    """Hidden note next to a file that retention rewrote (pseudonymised or stripped)."""
+    return path.with_name(f".{path.name}{RETENTION_NOTE}")
+
+
+def submitted_sha(path: Path) -> str:
+    """SHA-256 of the file as submitted: a file retention rewrote keeps its submission's identity
+    (the note records both hashes); any other change makes it a new file."""
+    actual = sha256_file(path)
+    note = retention_note(path)
+    if note.exists():
+        try:
+            n = json.loads(note.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return actual
+        if n.get("stored_sha256") == actual and n.get("submitted_sha256"):
+            return str(n["submitted_sha256"])
+    return actual
+
+
 def append_audit(p: cfg.Paths, event: dict) -> None:
     """Append one line to audit/submissions.jsonl (who, what, when, sha256, outcome)."""
     log = p.audit_log

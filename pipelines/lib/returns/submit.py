@@ -170,6 +170,9 @@ def submit_file(file: Path, *, academy_urn: str, leaving_year: str, round_id: st
     info = feedback_info(name=name, ctx=ctx, result=result, status=status, submitted_at=now,
                          submitted_by=submitted_by, sha=sha)
     report, _ = write_feedback(stored, info, p.root)
+    if status == "rejected":
+        from pipelines.lib.privacy.retention import strip_to_spec
+        strip_to_spec(stored)  # quarantine keeps only the return's columns
     store.append_audit(p, {
         "event": "submit", "at": store.iso(now), "by": submitted_by, "academy_urn": academy_urn,
         "leaving_year": leaving_year, "round": round_id, "original_name": name, "sha256": sha,
