@@ -3,8 +3,6 @@
 The job applies config/trust.yaml `retention:` (pipelines.lib.privacy.retention) and, when
 anything changed, rebuilds the warehouse from the landing zone with `destinations run` in a
 child process (one DuckDB writer at a time, never a run nested in this one)."""
-from __future__ import annotations
-
 import subprocess
 import sys
 from pathlib import Path

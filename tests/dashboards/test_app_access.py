@@ -45,16 +45,20 @@ def test_anonymous_running_a_page_file_directly_gets_login(data_env, page):
 
 
 def test_wrong_password_and_lockout(data_env):
+    """The lock is per user name on the server (tests/dashboards/test_signin.py has more)."""
+    from dashboards.lib import users
+    users.add_user("lockme", "director", password="lockme-pass-123", replace=True)
+    users.unlock("lockme")
     at = app()
     for i in range(6):
-        at.text_input(key="login_username").input("admin")
+        at.text_input(key="login_username").input("lockme")
         at.text_input(key="login_password").input("nope-nope-nope")
         next(b for b in at.button if b.label == "Sign in").click()
         at.run()
     assert "Too many failed sign-ins" in all_text(at)
     assert not at.dataframe
     # even the right password is refused while locked
-    at.text_input(key="login_password").input("admin-pass-123")
+    at.text_input(key="login_password").input("lockme-pass-123")
     next(b for b in at.button if b.label == "Sign in").click()
     at.run()
     assert not at.dataframe and "Sign out" not in [b.label for b in at.button]
