@@ -27,7 +27,8 @@ with st.form("add_user", clear_on_submit=True):
     if st.form_submit_button("Save user"):
         try:
             store.add_user(name.strip(), role, [u.strip() for u in urns.split(",") if u.strip()],
-                           password=pw or None, email=email.strip() or None, replace=replace, path=path)
+                           password=pw or None, email=email.strip() or None, replace=replace, path=path,
+                           by=ctx.user.username)
             st.success(f"Saved {name}.")
             st.rerun()
         except store.UserStoreError as exc:
@@ -38,6 +39,6 @@ with st.form("remove_user"):
     others = [r["username"] for r in rows if r["username"] != ctx.user.username]
     who = st.selectbox("User", others, key="ru_name")
     if st.form_submit_button("Remove") and who:
-        store.remove_user(who, path)
+        store.remove_user(who, path, by=ctx.user.username)
         st.success(f"Removed {who}.")
         st.rerun()

@@ -33,6 +33,10 @@ def register(subparsers) -> None:
     pw.add_argument("--password-stdin", action="store_true")
     pw.set_defaults(func=_passwd)
 
+    u = sub.add_parser("unlock", help="lift a sign-in lock (after too many wrong passwords)")
+    u.add_argument("name")
+    u.set_defaults(func=_unlock)
+
     d = sub.add_parser("demo", help="create demo users (admin, director, one per academy) "
                                     "with random passwords printed once")
     d.add_argument("--academies", type=int, default=2, help="academy users to create (default 2)")
@@ -109,6 +113,16 @@ def _passwd(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"password changed for {args.name}" + (f": {pw} (shown once)" if generated else ""))
+    return 0
+
+
+def _unlock(args) -> int:
+    import os
+
+    from dashboards.lib import users
+    st = users.lock_status(args.name)
+    users.unlock(args.name, by=os.environ.get("USER"))
+    print(f"unlocked {args.name}" + ("" if st["locked"] else " (it was not locked)"))
     return 0
 
 

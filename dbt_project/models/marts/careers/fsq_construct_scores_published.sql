@@ -8,9 +8,9 @@ with
 
 scores as (
     select
-        row_number() over () as _pub_row_id,
+        row_number() over (order by _src) as _pub_row_id,
         *
-    from {{ ref('fsq_construct_scores') }}
+    from {{ ref('fsq_construct_scores') }} as _src
 ),
 
 {{ td_publish_suppressed(

@@ -10,9 +10,9 @@ with
 
 rates as (
     select
-        row_number() over () as _pub_row_id,
+        row_number() over (order by _src) as _pub_row_id,
         *
-    from {{ ref('fsq_destination_rates') }}
+    from {{ ref('fsq_destination_rates') }} as _src
 ),
 
 {{ td_publish_suppressed(

@@ -7,9 +7,9 @@ with
 
 measures as (
     select
-        row_number() over () as _pub_row_id,
+        row_number() over (order by _src) as _pub_row_id,
         *
-    from {{ ref('destination_measures') }}
+    from {{ ref('destination_measures') }} as _src
 ),
 
 {{ td_publish_suppressed(

@@ -4,8 +4,8 @@
 with
 
 progress as (
-    select row_number() over () as _pub_row_id, *
-    from {{ ref('goal_progress') }}
+    select row_number() over (order by _src) as _pub_row_id, *
+    from {{ ref('goal_progress') }} as _src
 ),
 
 {{ td_publish_suppressed(

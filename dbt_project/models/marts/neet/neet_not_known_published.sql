@@ -4,8 +4,8 @@
 with
 
 rates as (
-    select row_number() over () as _pub_row_id, *
-    from {{ ref('neet_not_known') }}
+    select row_number() over (order by _src) as _pub_row_id, *
+    from {{ ref('neet_not_known') }} as _src
 ),
 
 {{ td_publish_suppressed(

@@ -6,8 +6,8 @@
 with
 
 flows as (
-    select row_number() over () as _pub_row_id, *
-    from {{ ref('destination_reconciliation_flows') }}
+    select row_number() over (order by _src) as _pub_row_id, *
+    from {{ ref('destination_reconciliation_flows') }} as _src
 ),
 
 {{ td_publish_suppressed(

@@ -5,8 +5,8 @@
 with
 
 rates as (
-    select row_number() over () as _pub_row_id, *
-    from {{ ref('destination_reconciliation_rates') }}
+    select row_number() over (order by _src) as _pub_row_id, *
+    from {{ ref('destination_reconciliation_rates') }} as _src
 ),
 
 {{ td_publish_suppressed(

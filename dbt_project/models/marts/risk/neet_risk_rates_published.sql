@@ -4,8 +4,8 @@
 with
 
 rates as (
-    select row_number() over () as _pub_row_id, *
-    from {{ ref('neet_risk_rates') }}
+    select row_number() over (order by _src) as _pub_row_id, *
+    from {{ ref('neet_risk_rates') }} as _src
 ),
 
 {{ td_publish_suppressed(
