@@ -159,15 +159,21 @@ def add_user(username: str, role: str, urns: list[str] | tuple[str, ...] = (), *
                     if k in old and (old.get("email") or None) == rec["email"]})
         data["users"][username] = rec
         _write_raw(path, data)
-    _audit("user_changed" if old else "user_added", by, username, role=role, urns=",".join(urns) or None,
+    _audit("user_changed" if old else "user_added", by, username, path, role=role, urns=",".join(urns) or None,
            previous_role=old.get("role") if old and old.get("role") != role else None,
            password_set=password is not None)
     return _to_user(username, rec)
 
 
-def _audit(event: str, by: str | None, target: str, **details) -> None:
+def _audit(event: str, by: str | None, target: str, path: Path | None = None, **details) -> None:
     from pipelines.lib.privacy import audit
-    audit.record(event, user=by or os.environ.get("USER"), target=target, **details)
+    audit.record(event, user=by or os.environ.get("USER"), target=target,
+                 data_dir=_audit_dir(path), **details)
+
+
+def _audit_dir(path: Path | None) -> Path | None:
+    """The data directory the user store belongs to (<data dir>/auth/users.json)."""
+    return Path(path).parent.parent if path is not None else None
 
 
 def set_password(username: str, password: str, path: Path | None = None,
@@ -180,7 +186,7 @@ def set_password(username: str, password: str, path: Path | None = None,
             raise UserStoreError(f"no user {username!r}")
         data["users"][username]["password_hash"] = _hasher.hash(password)
         _write_raw(path, data)
-    _audit("password_changed", by, username)
+    _audit("password_changed", by, username, path)
 
 
 def remove_user(username: str, path: Path | None = None, by: str | None = None) -> None:
@@ -191,7 +197,7 @@ def remove_user(username: str, path: Path | None = None, by: str | None = None) 
             raise UserStoreError(f"no user {username!r}")
         del data["users"][username]
         _write_raw(path, data)
-    _audit("user_removed", by, username)
+    _audit("user_removed", by, username, path)
 
 
 def authenticate(username: str, password: str, path: Path | None = None) -> User | None:
@@ -309,16 +315,18 @@ def sign_in(username: str, password: str, *, path: Path | None = None, now: floa
     now = time.time() if now is None else now
     name = (username or "").strip()
     k = _key(name)
+    dd = _audit_dir(path)
     status = lock_status(name, path, now)
     if status["locked"]:
         _with_state(path, lambda s: s.setdefault(k, {}).update(last=now))
         audit.record("sign_in", user=name or None, outcome="locked", method=source,
-                     retry_after_s=round(status["retry_after"]))
+                     retry_after_s=round(status["retry_after"]), data_dir=dd)
         return SignInResult(None, "locked", status["retry_after"])
     user = authenticate(name, password, path)
     if user is not None:
         _with_state(path, lambda s: s.pop(k, None))
-        audit.record("sign_in", user=user.username, outcome="success", method=source, role=user.role)
+        audit.record("sign_in", user=user.username, outcome="success", method=source, role=user.role,
+                     data_dir=dd)
         return SignInResult(user, "ok")
 
     def fail(state):
@@ -334,7 +342,7 @@ def sign_in(username: str, password: str, *, path: Path | None = None, now: floa
         return 0.0
     locked_for = _with_state(path, fail)
     audit.record("sign_in", user=name or None, outcome="failure", method=source,
-                 locked_for_s=round(locked_for) if locked_for else None)
+                 locked_for_s=round(locked_for) if locked_for else None, data_dir=dd)
     if locked_for:
         return SignInResult(None, "locked", locked_for)
     return SignInResult(None, "bad")
@@ -343,7 +351,7 @@ def sign_in(username: str, password: str, *, path: Path | None = None, now: floa
 def unlock(username: str, path: Path | None = None, by: str | None = None) -> None:
     from pipelines.lib.privacy import audit
     _with_state(path, lambda s: s.pop(_key(username), None))
-    audit.record("user_unlocked", user=by, target=username)
+    audit.record("user_unlocked", user=by, target=username, data_dir=_audit_dir(path))
 
 
 # ---------------------------------------------------------------- single sign-on
@@ -367,7 +375,7 @@ def oidc_user(claims: dict, path: Path | None = None) -> tuple[User | None, str]
     else:
         reason = ""
     if reason:
-        audit.record("sign_in", user=email or None, outcome="refused", method="oidc", reason=reason)
+        audit.record("sign_in", user=email or None, outcome="refused", method="oidc", data_dir=_audit_dir(path), reason=reason)
         return None, reason
     with _lock:
         data = _read_raw(path)
@@ -378,21 +386,22 @@ def oidc_user(claims: dict, path: Path | None = None) -> tuple[User | None, str]
         else:
             cand = [n for n, r in data["users"].items() if email and (r.get("email") or "").lower() == email]
             if not cand:
-                audit.record("sign_in", user=email or None, outcome="refused", method="oidc",
+                audit.record("sign_in", user=email or None, outcome="refused", method="oidc", data_dir=_audit_dir(path),
                              reason="no user with this email")
                 return None, "no user has this email address"
             name = cand[0]
             rec = data["users"][name]
             if rec.get("oidc_subject"):
-                audit.record("sign_in", user=name, outcome="refused", method="oidc",
+                audit.record("sign_in", user=name, outcome="refused", method="oidc", data_dir=_audit_dir(path),
                              reason="account bound to another identity")
                 return None, "this account is bound to a different sign-in identity"
             rec["oidc_issuer"], rec["oidc_subject"] = iss, sub
             rec["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
             _write_raw(path, data)
-            audit.record("user_changed", user=name, outcome="oidc_bound", target=name, issuer=iss)
+            audit.record("user_changed", user=name, outcome="oidc_bound", target=name, issuer=iss,
+                         data_dir=_audit_dir(path))
     user = get_user(name, path)
     if user is None:
         return None, "this account has no valid role"
-    audit.record("sign_in", user=user.username, outcome="success", method="oidc", role=user.role)
+    audit.record("sign_in", user=user.username, outcome="success", method="oidc", data_dir=_audit_dir(path), role=user.role)
     return user, ""
