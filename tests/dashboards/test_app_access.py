@@ -79,7 +79,7 @@ def test_removed_user_loses_access_at_next_run(data_env, tmp_path, monkeypatch):
 @pytest.mark.parametrize("user,pages", [
     ("admin", {"Overview", "Destinations", "NEET and not known", "Disadvantage and SEND gaps",
                "Stereotype goals", "NEET risk", "Future skills and Compass", "Data quality and returns",
-               "Upload a return", "Trustee report", "Users"}),
+               "Upload a return", "Trustee report", "Users", "Audit trail"}),
     ("director", {"Overview", "Destinations", "NEET and not known", "Disadvantage and SEND gaps",
                   "Stereotype goals", "Future skills and Compass", "Data quality and returns",
                   "Trustee report"}),
@@ -103,10 +103,11 @@ def test_menu_per_role(data_env, creds, user, pages):
 
 
 @pytest.mark.parametrize("page,role_ok", [("neet_risk.py", False), ("upload.py", False),
-                                          ("users.py", False), ("overview.py", True)])
+                                          ("users.py", False), ("audit.py", False),
+                                          ("overview.py", True)])
 def test_director_direct_page_path_is_checked_by_the_page(data_env, page, role_ok):
     at = AppTest.from_file(str(PAGES_DIR / page), default_timeout=60)
-    at.session_state["td_auth"] = {"username": "director", "method": "password"}
+    at.session_state["td_auth"] = _session("director")
     at.run()
     assert not at.exception
     if role_ok:
@@ -116,10 +117,15 @@ def test_director_direct_page_path_is_checked_by_the_page(data_env, page, role_o
         assert not at.dataframe
 
 
-@pytest.mark.parametrize("page", ["users.py", "trustee_report.py"])
+def _session(user: str) -> dict:
+    import time
+    return {"username": user, "method": "password", "signed_in_at": time.time(), "last_seen": time.time()}
+
+
+@pytest.mark.parametrize("page", ["users.py", "trustee_report.py", "audit.py"])
 def test_academy_direct_page_path_is_checked_by_the_page(data_env, page):
     at = AppTest.from_file(str(PAGES_DIR / page), default_timeout=60)
-    at.session_state["td_auth"] = {"username": "alder", "method": "password"}
+    at.session_state["td_auth"] = _session("alder")
     at.run()
     assert "not available to your account" in all_text(at)
 
@@ -127,7 +133,7 @@ def test_academy_direct_page_path_is_checked_by_the_page(data_env, page):
 OTHER = ("100002", "100003", "Birch Academy", "Cedar Small School")
 
 
-@pytest.mark.parametrize("page", [p for p in ALL_PAGES if p not in ("users.py", "trustee_report.py")])
+@pytest.mark.parametrize("page", [p for p in ALL_PAGES if p not in ("users.py", "trustee_report.py", "audit.py")])
 def test_academy_never_sees_other_academies(data_env, creds, page):
     """Query parameters and stale session filters naming another URN change nothing."""
     at = AppTest.from_file(str(Path(PAGES_DIR).parent / "streamlit_app.py"), default_timeout=60)
@@ -189,7 +195,15 @@ def test_oidc_login_maps_email_to_user(data_env):
                           "server_metadata_url": "https://login.example.org/.well-known/openid-configuration"}
     at.run()
     assert any("Sign in with your trust account" == b.label for b in at.button)
-    at.user = {"is_logged_in": True, "email": "HEAD@alder.example.org", "name": "Head"}
+    claims = {"is_logged_in": True, "email": "HEAD@alder.example.org", "name": "Head",
+              "iss": "https://login.example.org/", "sub": "alder-head-subject", "email_verified": True}
+    # the provider has not verified the address: refused, no data
+    at0 = AppTest.from_file(str(PAGES_DIR.parent / "streamlit_app.py"), default_timeout=60)
+    at0.secrets["auth"] = at.secrets["auth"]
+    at0.user = {**claims, "email_verified": False}
+    at0.run()
+    assert "not verified" in all_text(at0) and not at0.dataframe and not at0.metric
+    at.user = claims
     at.run()
     assert not at.exception
     assert "URN 100001" in all_text(at)
@@ -197,7 +211,8 @@ def test_oidc_login_maps_email_to_user(data_env):
     # an address that is not in the store gets no data
     at2 = AppTest.from_file(str(PAGES_DIR.parent / "streamlit_app.py"), default_timeout=60)
     at2.secrets["auth"] = at.secrets["auth"]
-    at2.user = {"is_logged_in": True, "email": "stranger@example.org"}
+    at2.user = {"is_logged_in": True, "email": "stranger@example.org", "email_verified": True,
+                "iss": "https://login.example.org/", "sub": "stranger-subject"}
     at2.run()
     assert "has no access" in all_text(at2) and not at2.dataframe
 

@@ -37,7 +37,9 @@ def test_every_page_on_real_snapshot(real, user, role):
     from dashboards.streamlit_app import PAGES
     urn, other_urns, other_names = real
     at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["td_auth"] = {"username": user, "method": "password"}
+    import time
+    at.session_state["td_auth"] = {"username": user, "method": "password",
+                                   "signed_in_at": time.time(), "last_seen": time.time()}
     at.run()
     for path, title, _i, roles, _s in PAGES:
         if role not in roles:
