@@ -194,6 +194,12 @@ def test_subject_access_finds_a_current_pupil_and_erasure_removes_them(retained)
     past = sorted(retained["due"])[0]
     sar = subject.subject_access(past, root)
     assert sar["pseudonym"] == retained["mapping"][past] and sar["pseudonym_found"]
+    from pipelines.cli import main
+    out = root.parent / "sar.json"
+    assert main(["subject-access", "--upn", current.lower(), "--out", str(out)]) == 0
+    answer = json.loads(out.read_text())
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    assert answer["upn"] == current and any(r.get("Forename") for f in answer["files"] for r in f["rows"])
     rep = subject.erase(current, root, rebuild=None, by="dpo")
     assert rep["rows_removed"] >= 1
     assert subject.subject_access(current, root)["files"] == []
