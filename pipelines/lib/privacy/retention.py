@@ -512,10 +512,8 @@ def apply(data_dir: Path | None = None, *, today: date | None = None, dry_run: b
         echo(f"pseudonymised {rel}")
 
     # quarantine: strip every file to the return's columns, empty the old ones
-    cutoff = datetime.now(timezone.utc) - timedelta(days=pol.quarantine_days or 0)
-    if today != date.today():
-        cutoff = datetime.combine(today, datetime.min.time(), timezone.utc) - timedelta(
-            days=pol.quarantine_days or 0)
+    cutoff = datetime.combine(today, datetime.min.time(), timezone.utc) - timedelta(
+        days=pol.quarantine_days or 0)
     good, _ = store.scan_landing(p.quarantine, cfg.round_ids())
     purge_tokens: dict[str, str] = {}
     for q in good:

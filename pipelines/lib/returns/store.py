@@ -6,7 +6,9 @@ raw/returns/<URN>/<YYYY-YY>/<round>/<file>.feedback.json  outcome + problems (ma
 quarantine/<URN>/<YYYY-YY>/<round>/<file>(.feedback.*)    rejected files with their feedback
 audit/submissions.jsonl                                   one JSON line per submission event
 
-Raw files are never modified or deleted; files only move from the landing zone
+Raw files are never modified or deleted, except by the retention policy
+(pipelines.lib.privacy.retention: pseudonymised in place, the submission's hash kept in
+a hidden `.<file>.retention.json` note); files only move from the landing zone
 to quarantine when the pipeline rejects a file that arrived there directly.
 """
 from __future__ import annotations
