@@ -309,10 +309,10 @@ def _fsq_pupils(path: Path, academic_year: str) -> dict[str, str]:
     upn_keys, yg_keys = _fsq_keys()
     out: dict[str, str] = {}
     try:
-        grid = _Grid(path)
+        sheets = _scan_sheets(path)
     except Exception:  # noqa: BLE001 - unreadable files hold nothing we can read either
         return out
-    for _, rows in grid.sheets():
+    for rows in sheets:
         for hi, row in enumerate(rows[:30]):
             keys = [spec.norm_header(c) if c is not None else "" for c in row]
             ucol = next((j for j, k in enumerate(keys) if k in upn_keys), None)
@@ -326,6 +326,17 @@ def _fsq_pupils(path: Path, academic_year: str) -> dict[str, str]:
                     out[u] = _expected_leaving_year(academic_year, yg)
             break
     return out
+
+
+def _scan_sheets(path: Path) -> list[list[list]]:
+    """Cell rows of every sheet, read-only (calamine for XLSX: much faster than openpyxl)."""
+    data = path.read_bytes()
+    if data.startswith(b"PK\x03\x04"):
+        import fastexcel
+        reader = fastexcel.read_excel(data)
+        return [[list(r) for r in reader.load_sheet(n, header_row=None, dtypes="string").to_polars().rows()]
+                for n in reader.sheet_names]
+    return [rows for _, rows in _Grid(path, data).sheets()]
 
 
 def _return_upns(path: Path) -> set[str]:
