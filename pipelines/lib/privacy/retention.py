@@ -421,9 +421,12 @@ class RetentionReport:
         if self.pupils:
             years = ", ".join(f"{y}: {n}" for y, n in sorted(self.pupils_by_leaving_year.items()))
             out.append(f"  {self.pupils} pupils {verb} pseudonymised (last leaving year {years})")
-            out.append(f"  {len(self.files_pseudonymised)} files rewritten, {self.upn_cells_replaced} UPN "
-                       f"cells replaced, {self.extra_values_removed} values outside the return "
-                       f"specification removed, {self.sidecars_updated} feedback files updated")
+            if self.dry_run:
+                out.append(f"  {len(self.files_pseudonymised)} files would be rewritten")
+            else:
+                out.append(f"  {len(self.files_pseudonymised)} files rewritten, {self.upn_cells_replaced} "
+                           f"UPN cells replaced, {self.extra_values_removed} values outside the return "
+                           f"specification removed, {self.sidecars_updated} feedback files updated")
         else:
             out.append("  no pupil is past the retention period")
         out.append(f"  {len(self.quarantine_stripped)} quarantined files {verb} stripped to the "
