@@ -36,13 +36,20 @@ class FeedbackInfo:
     due_date: str | None = None
     is_late: bool = False
     notes: list[str] = field(default_factory=list)
+    counts: dict[str, int] | None = None      # severity -> problems found (the list may be capped)
+    conflicts: list = field(default_factory=list)   # data team only: (row, UPN, other URN)
+    confirmed_smaller: bool = False
 
     @property
     def warnings(self) -> int:
+        if self.counts is not None:
+            return self.counts.get("warning", 0)
         return sum(1 for p in self.problems if p.severity == "warning")
 
     @property
     def errors(self) -> int:
+        if self.counts is not None:
+            return self.counts.get("error", 0)
         return sum(1 for p in self.problems if p.severity == "error")
 
 
