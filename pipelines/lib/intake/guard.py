@@ -84,10 +84,9 @@ def check_size(data: bytes | int, limits: Limits) -> None:
 
 
 _DIM = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?\bref=\"\$?([A-Z]{1,4})\$?(\d{1,8})(?::\$?([A-Z]{1,4})\$?(\d{1,8}))?\"")
-_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Z]{1,4})(\d{1,8})\"")
-_CELL_ANY = re.compile(rb"<(?:\w+:)?c[\s>/]")
-_ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d{1,8})\"")
-_ROW_ANY = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_REF_LETTERS = re.compile(rb" r=\"([A-Z]{1,4})\d{1,8}\"")   # only cells have r="<letters><digits>"
+_REF_DIGITS = re.compile(rb" r=\"[A-Z]{1,4}(\d{1,8})\"")
+_CELL_PREFIXED = re.compile(rb"<\w+:c[\s>/]")
 _TAG = re.compile(rb"<(?:\w+:)?(c|row)(?=[\s>/])([^>]*)>")
 _R_ATTR = re.compile(rb"\sr=\"([A-Z]{0,4})(\d{1,8})\"")
 
@@ -99,17 +98,22 @@ class _Extent:
     positional: bool = False   # some cells or rows have no position: count them in order
 
 
+def _count_cells(chunk: bytes) -> int:
+    n = chunk.count(b"<c ") + chunk.count(b"<c>") + chunk.count(b"<c/")
+    if b":c" in chunk:   # namespace-prefixed tags (<x:c ...>)
+        n += len(_CELL_PREFIXED.findall(chunk))
+    return n
+
+
 def _scan_fast(chunk: bytes, ext: _Extent) -> None:
-    cells = _CELL_REF.findall(chunk)
-    rows = _ROW_REF.findall(chunk)
-    if len(cells) != len(_CELL_ANY.findall(chunk)) or len(rows) != len(_ROW_ANY.findall(chunk)):
+    """Largest row and column of the cell references in a chunk (C-speed: findall, set, max)."""
+    letters = _REF_LETTERS.findall(chunk)
+    if len(letters) != _count_cells(chunk):
         ext.positional = True
         return
-    if cells:
-        ext.cols = max(ext.cols, max(col_number(c) for c in {c for c, _ in cells}))
-        ext.rows = max(ext.rows, max(int(r) for _, r in cells))
-    if rows:
-        ext.rows = max(ext.rows, max(int(r) for r in rows))
+    if letters:
+        ext.cols = max(ext.cols, max(col_number(c) for c in set(letters)))
+        ext.rows = max(ext.rows, max(map(int, set(_REF_DIGITS.findall(chunk)))))
 
 
 class _Walk:

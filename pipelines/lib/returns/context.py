@@ -47,7 +47,8 @@ def validation_settings() -> dict:
     """The trust's validation thresholds (config/trust.yaml `validation:`), for the load fingerprint."""
     return {"max_invalid_row_share": max_invalid_row_share(),
             "max_other_academy_share": _validation("max_other_academy_share", 0.1),
-            "min_share_of_current_return": _validation("min_share_of_current_return", 0.5)}
+            "min_share_of_current_return": _validation("min_share_of_current_return", 0.5),
+            "max_pupils_per_return": int(_validation("max_pupils_per_return", 10_000))}
 
 
 @contextmanager
@@ -88,6 +89,7 @@ def build_context(p: cfg.Paths, academy_urn: str, leaving_year: str, round_id: s
         max_invalid_row_share=max_invalid_row_share(),
         max_other_academy_share=_validation("max_other_academy_share", 0.1),
         min_share_of_current=_validation("min_share_of_current_return", 0.5),
+        max_pupils=int(_validation("max_pupils_per_return", 10_000)),
         academy_in_register=academy_urn in register,
         academy_name=(register.get(academy_urn) or {}).get("name"),
         previous_round_id=prev,

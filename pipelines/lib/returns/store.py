@@ -67,8 +67,9 @@ def parse_landing_path(rel_parts: tuple[str, ...], rounds: list[str]) -> tuple[s
     urn, year, rnd, _ = rel_parts
     if not URN_RE.match(urn):
         return f"'{urn}' is not a 6-digit URN"
-    if not cfg.is_leaving_year(year):
-        return f"'{year}' is not a leaving year like 2024-25"
+    refused = cfg.leaving_year_problem(year)
+    if refused:
+        return refused
     if rnd not in rounds:
         return f"'{rnd}' is not a configured round ({', '.join(rounds)})"
     return urn, year, rnd

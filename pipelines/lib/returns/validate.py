@@ -59,6 +59,7 @@ class ValidationContext:
     current_rows: int | None = None              # pupils in the file currently loaded for this academy x round
     min_share_of_current: float = 0.5            # a file with fewer pupils than this share of it is rejected...
     confirmed_smaller: bool = False              # ...unless the sender confirmed the cohort really shrank
+    max_pupils: int = 10_000                     # more rows than any academy's leavers: rejected unread
 
 
 @dataclass
@@ -175,6 +176,13 @@ def validate_return(read: ReadResult, ctx: ValidationContext, file: str = "") ->
 
     df = read.table
     n = df.height
+    if n > ctx.max_pupils:
+        problems.append(Problem(
+            "file", "too_many_rows", f"the file has {n:,} pupil rows, more than the {ctx.max_pupils:,} one "
+            "academy's return can hold, so it was not checked row by row", "send one row per leaver of "
+            "your academy for this year and round (no other academies, years or blank formatted rows)",
+            file=file, value=str(n)))
+        return rejected_result(_sorted(problems), n)
     rows = df[ROW_COL]
     header = read.headers
     excluded = pl.Series("x", [False] * n)
