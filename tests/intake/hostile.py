@@ -118,9 +118,9 @@ def many_rows_csv(n: int = 300_000) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
-def big_cell_csv(mb: int = 5) -> bytes:
+def big_cell_csv(mb: int = 5, estab: int = 4001) -> bytes:
     C = corpus()
-    rows = C.pupils()
+    rows = C.pupils(estab=estab)
     rows[2]["provider"] = "A" * (mb * 1024 * 1024)
     rows[3]["upn"] = "=" + "9" * (mb * 1024 * 1024)
     return C.to_csv(rows)
