@@ -168,7 +168,8 @@ CORPUS = {
     "big_cell.csv": big_cell_csv,
     "big_cell.xlsx": big_cell_xlsx,
 }
-SLOW = {"rows_300000.xlsx"}   # built in Python: ~25 s; the CSV twin covers the same rows in tests
+CORPUS["at_limit_3M_cells.xlsx"] = lambda: many_rows_xlsx(499_999)   # 500,000 x 6 = the max_cells limit
+SLOW = {"rows_300000.xlsx", "at_limit_3M_cells.xlsx"}   # built in Python: ~25 s; the CSV twin covers the same rows in tests
 
 
 def corpus_files(only: list[str] | None = None, skip_slow: bool = True) -> dict[str, bytes]:

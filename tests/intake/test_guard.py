@@ -80,7 +80,7 @@ def test_limits_come_from_trust_config(tmp_path, monkeypatch):
     cfgdir = tmp_path / "cfg"
     cfgdir.mkdir()
     (cfgdir / "trust.yaml").write_text((ROOT / "config" / "trust.yaml").read_text().replace(
-        "max_cells: 6000000", "max_cells: 50"), encoding="utf-8")
+        "max_cells: 3000000", "max_cells: 50"), encoding="utf-8")
     monkeypatch.setenv("DESTINATIONS_CONFIG_DIR", str(cfgdir))
     assert guard.Limits.from_config().max_cells == 50
     rows = H.header_and_pupils(8)                   # 9 rows x 16 columns = 144 cells > 50

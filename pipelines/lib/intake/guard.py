@@ -25,7 +25,7 @@ class Limits:
     max_file_bytes: int = 50 * 1024 * 1024          # the file as uploaded
     max_unpacked_bytes: int = 300 * 1024 * 1024     # all XML parts of a workbook, inflated
     max_members: int = 2000                         # parts in a workbook
-    max_cells: int = 6_000_000                      # rows x columns of one sheet's rectangle
+    max_cells: int = 3_000_000                      # rows x columns of one sheet's rectangle
     max_columns: int = 2000                         # columns of a CSV header / sheet
 
     @classmethod
@@ -35,7 +35,7 @@ class Limits:
         return cls(max_file_bytes=int(c.get("max_file_mb", 50) * mb),
                    max_unpacked_bytes=int(c.get("max_unpacked_mb", 300) * mb),
                    max_members=int(c.get("max_members", 2000)),
-                   max_cells=int(c.get("max_cells", 6_000_000)),
+                   max_cells=int(c.get("max_cells", 3_000_000)),
                    max_columns=int(c.get("max_columns", 2000)))
 
 
