@@ -136,3 +136,38 @@ def destination_codes() -> dict[str, dict]:
     """The code list (dbt seed destination_codes.csv), keyed by code."""
     p = SEEDS_DIR / "destination_codes.csv"
     return _codes_cached(p.stat().st_mtime)
+
+
+DEFAULT_FIRST_LEAVING_YEAR = "2010-11"
+
+
+def first_leaving_year() -> str:
+    """The oldest leaving year the pipeline loads (`first_leaving_year` in trust.yaml, default 2010-11)."""
+    text = str(trust_config().get("first_leaving_year") or DEFAULT_FIRST_LEAVING_YEAR).strip()
+    if not is_leaving_year(text):
+        raise ValueError(f"config/trust.yaml: first_leaving_year must look like 2010-11, got {text!r}")
+    return text
+
+
+def leaving_years(today: date | None = None) -> list[str]:
+    """Every leaving year the pipeline loads: the first configured one up to the year after the current."""
+    today = today or date.today()
+    current_start = today.year if today.month >= 9 else today.year - 1
+    first = int(first_leaving_year()[:4])
+    return [leaving_year_label(y) for y in range(first, current_start + 2)]
+
+
+def leaving_year_problem(text: str, today: date | None = None) -> str | None:
+    """None when the pipeline loads this leaving year, else why not (plain English)."""
+    if not is_leaving_year(str(text or "")):
+        return f"{text!r} is not a leaving year like 2024-25"
+    years = leaving_years(today)
+    if text not in years:
+        return (f"leaving year {text} is outside the years the pipeline loads ({years[0]} to {years[-1]}); "
+                f"the first year is `first_leaving_year` in config/trust.yaml")
+    return None
+
+
+def intake_limits() -> dict:
+    """`intake:` in trust.yaml: file limits (max_file_mb, max_unpacked_mb, max_cells, ...)."""
+    return dict(trust_config().get("intake") or {})

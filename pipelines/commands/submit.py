@@ -15,6 +15,9 @@ def register(subparsers) -> None:
     p.add_argument("--year", required=True, help="leaving year of the cohort, e.g. 2024-25")
     p.add_argument("--round", required=True, dest="round_id", help="collection round, e.g. R1, R2, R3")
     p.add_argument("--by", default=None, help="who is submitting (default: the login name)")
+    p.add_argument("--confirm-smaller", action="store_true",
+                   help="replace the return already loaded even though this file has far fewer pupils "
+                        "(only when the cohort really shrank)")
     p.set_defaults(func=_run)
 
 
@@ -37,7 +40,7 @@ def _run(args) -> int:
     except Exception:  # noqa: BLE001 - no login name in some containers
         who = "cli"
     outcome = submit_file(path, academy_urn=args.urn, leaving_year=args.year, round_id=args.round_id,
-                          submitted_by=who)
+                          submitted_by=who, confirm_smaller=args.confirm_smaller)
     print(outcome.summary_text)
     if outcome.stored_path is not None:
         print(f"Filed as: {outcome.stored_path}")

@@ -1,20 +1,21 @@
-"""Partitions shared by the ingest assets: leaving year x collection round."""
+"""Partitions shared by the ingest assets: leaving year x collection round.
+
+The leaving years come from the trust configuration (`first_leaving_year` in config/trust.yaml,
+default 2010-11) up to the year after the current one: `submit` accepts exactly these years.
+"""
 from __future__ import annotations
 
 from datetime import date
 
 import dagster as dg
 
-from pipelines.config import leaving_year_label, round_ids
-
-FIRST_LEAVING_YEAR = 2018
+from pipelines.config import leaving_years as _configured_years
+from pipelines.config import round_ids
 
 
 def leaving_years(today: date | None = None) -> list[str]:
-    """2018-19 up to the leaving year after the current academic year."""
-    today = today or date.today()
-    current_start = today.year if today.month >= 9 else today.year - 1
-    return [leaving_year_label(y) for y in range(FIRST_LEAVING_YEAR, current_start + 2)]
+    """The configured first leaving year up to the leaving year after the current academic year."""
+    return _configured_years(today)
 
 
 leaving_year_partitions = dg.StaticPartitionsDefinition(leaving_years())

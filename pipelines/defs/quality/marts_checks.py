@@ -24,19 +24,9 @@ def suite_files(directory: Path = EXPECTATIONS_DIR) -> dict[str, Path]:
 
 def validate_mart(frame, payload: dict) -> tuple[bool, int, list[dict]]:
     """Validate a pandas frame against a suite payload; (success, evaluated, failures)."""
-    import great_expectations as gx  # slow import: only when a check runs
+    from pipelines.lib.intake.gx import validate  # the one GX runner (lazy: GX is slow to import)
 
-    ctx = gx.get_context(mode="ephemeral")
-    try:
-        from great_expectations.data_context.types.base import ProgressBarsConfig
-        ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
-    except Exception:  # noqa: BLE001 - progress bars are cosmetic
-        pass
-    batch_def = (ctx.data_sources.add_pandas(payload["name"]).add_dataframe_asset("frame")
-                 .add_batch_definition_whole_dataframe("whole"))
-    suite = gx.ExpectationSuite(name=payload["name"], expectations=payload["expectations"],
-                                meta=payload.get("meta"), notes=payload.get("notes"))
-    result = batch_def.get_batch(batch_parameters={"dataframe": frame}).validate(suite, result_format="SUMMARY")
+    result = validate(payload, frame, "SUMMARY")
     failures = []
     for r in result.results:
         if r.success:

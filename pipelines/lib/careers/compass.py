@@ -102,14 +102,14 @@ def _prepare(data: bytes, name: str, academy_urn: str,
         return res, None
     grid, cols = read_grid(data, name, ALIASES, REQUIRED, what="Compass export")
     res.problems += grid.problems
-    res.rows_total = len(grid.rows)
+    res.rows_total = grid.height
     if grid.rejected:
         return res, None
     hdr = {f: grid.header[j] for f, j in cols.items()}
     n = grid.body.height
     raw = {f: grid.column(cols[f]) if f in cols else pl.repeat(None, n, dtype=pl.Utf8, eager=True)
            for f in REQUIRED + OPTIONAL}
-    frame = pl.DataFrame({"_row": grid.row_numbers, **{f"{f}_raw": pl.Series(v, dtype=pl.Utf8)
+    frame = pl.DataFrame({"_row": grid.body["_row"], **{f"{f}_raw": pl.Series(v, dtype=pl.Utf8)
                                                         for f, v in raw.items()}})
     frame = frame.with_columns(
         urn=pl.col("urn_raw").str.strip_chars().str.replace(r"\.0$", ""),

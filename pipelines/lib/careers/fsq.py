@@ -64,7 +64,7 @@ def _normalise(grid, cols: dict[str, int], conf: FsqConfig, name: str) -> tuple[
     def col(f):
         return grid.column(cols[f])
 
-    base = {"_row": grid.row_numbers, "upn_raw": col("upn"), "year_group_raw": col("year_group"),
+    base = {"_row": grid.body["_row"], "upn_raw": col("upn"), "year_group_raw": col("year_group"),
             "survey_date_raw": col("survey_date")}
     if "item_id" in cols and "response" in cols:
         layout = "long"
@@ -196,7 +196,7 @@ def _prepare(data: bytes, name: str, academy_urn: str, academic_year: str, known
     grid, cols = read_grid(data, name, ALIASES, ["upn", "year_group", "survey_date"],
                            is_extra_key=item_keys.__contains__, what="FSQ export")
     res.problems += grid.problems
-    res.rows_total = len(grid.rows)
+    res.rows_total = grid.height
     if grid.rejected:
         return res, None
     if ("item_id" in cols) != ("response" in cols):

@@ -8,7 +8,6 @@ Unchanged files (same bytes, same construct mapping, accepted before) are not re
 from __future__ import annotations
 
 import hashlib
-import shutil
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -21,6 +20,9 @@ from pipelines.lib.careers.compass import validate_compass_batch
 from pipelines.lib.careers.fsq import validate_fsq_batch
 from pipelines.lib.careers.fsq_config import FsqConfig, config_path, load_fsq_config
 from pipelines.lib.careers.results import FileResult, file_problem
+from pipelines.lib.intake.guard import Limits, Refused
+from pipelines.lib.intake.read import file_bytes
+from pipelines.lib.intake.store import quarantine, sha256_file, sidecar
 from pipelines.lib.warehouse import replace_table
 
 FSQ_DDL = """
@@ -135,17 +137,19 @@ def _write_feedback(paths: Paths, res: FileResult, rel: str) -> str:
     base = paths.feedback / (rel[len("raw/"):] if rel.startswith("raw/") else rel)
     base.parent.mkdir(parents=True, exist_ok=True)
     txt, page = feedback.render_text(res), feedback.render_html(res)
-    _write_if_changed(Path(f"{base}.feedback.txt"), txt)
-    _write_if_changed(Path(f"{base}.feedback.html"), page)
+    _write_if_changed(sidecar(base, ".feedback.txt"), txt)
+    _write_if_changed(sidecar(base, ".feedback.html"), page)
     if res.rejected:
         q = paths.quarantine / (rel[len("raw/"):] if rel.startswith("raw/") else rel)
         q.parent.mkdir(parents=True, exist_ok=True)
         src = paths.root / rel
-        if not (q.exists() and q.stat().st_size == src.stat().st_size and q.read_bytes() == src.read_bytes()):
-            shutil.copy2(src, q)  # the original stays in the landing zone, re-checked each run
-        _write_if_changed(Path(f"{q}.feedback.txt"), txt)
-        _write_if_changed(Path(f"{q}.feedback.html"), page)
-    return str(Path(f"{base}.feedback.html").relative_to(paths.root))
+        too_big = src.stat().st_size > Limits.from_config().max_file_bytes   # reported, not copied
+        if not too_big and not (q.exists() and q.stat().st_size == src.stat().st_size
+                                and q.read_bytes() == src.read_bytes()):
+            quarantine(q, data=src.read_bytes())  # the original stays in the landing zone, re-checked each run
+        _write_if_changed(sidecar(q, ".feedback.txt"), txt)
+        _write_if_changed(sidecar(q, ".feedback.html"), page)
+    return str(sidecar(base, ".feedback.html").relative_to(paths.root))
 
 
 def _file_row(res: FileResult, rel: str, config_sha: str, fb: str) -> pl.DataFrame:
@@ -208,7 +212,13 @@ def land(kind: str, paths: Paths, con: duckdb.DuckDBPyConnection, conf: FsqConfi
     for path in _discover(root, 3 if kind == "fsq" else 2):
         rel = str(path.relative_to(paths.root))
         parts = path.relative_to(root).parts
-        data = path.read_bytes()
+        try:
+            data = file_bytes(path)
+        except Refused as exc:   # too large to read: reported, never read into memory
+            res = FileResult(kind, rel, parts[0] if len(parts) > 1 else "", None, sha256_file(path))
+            res.problems.append(file_problem(rel, exc.rule, str(exc), exc.fix))
+            results.append((path, res))
+            continue
         sha = hashlib.sha256(data).hexdigest()
         if seen.get((rel, f"{sha}/{config_sha}"), "rejected") != "rejected":
             continue  # unchanged since it was accepted

@@ -35,8 +35,20 @@ def round_info(round_id: str) -> tuple[str, str | None, list[str]]:
     return kind, prev, intended
 
 
+def _validation(key: str, default: float) -> float:
+    return float((cfg.trust_config().get("validation") or {}).get(key, default))
+
+
 def max_invalid_row_share() -> float:
-    return float((cfg.trust_config().get("validation") or {}).get("max_invalid_row_share", 0.25))
+    return _validation("max_invalid_row_share", 0.25)
+
+
+def validation_settings() -> dict:
+    """The trust's validation thresholds (config/trust.yaml `validation:`), for the load fingerprint."""
+    return {"max_invalid_row_share": max_invalid_row_share(),
+            "max_other_academy_share": _validation("max_other_academy_share", 0.1),
+            "min_share_of_current_return": _validation("min_share_of_current_return", 0.5),
+            "max_pupils_per_return": int(_validation("max_pupils_per_return", 10_000))}
 
 
 @contextmanager
@@ -75,6 +87,9 @@ def build_context(p: cfg.Paths, academy_urn: str, leaving_year: str, round_id: s
     ctx = ValidationContext(
         academy_urn=academy_urn, leaving_year=leaving_year, round_id=round_id, round_kind=kind,
         max_invalid_row_share=max_invalid_row_share(),
+        max_other_academy_share=_validation("max_other_academy_share", 0.1),
+        min_share_of_current=_validation("min_share_of_current_return", 0.5),
+        max_pupils=int(_validation("max_pupils_per_return", 10_000)),
         academy_in_register=academy_urn in register,
         academy_name=(register.get(academy_urn) or {}).get("name"),
         previous_round_id=prev,

@@ -1,14 +1,11 @@
-"""Run expectations/destination_returns.json (GX 1.x, ephemeral context) on a pandas frame.
-
-Great Expectations is imported inside the functions: importing it is slow.
-"""
+"""expectations/destination_returns.json on loaded return rows, through the one GX runner."""
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import pipelines.config as cfg
+from pipelines.lib.intake import gx as gx_runner
 
 SUITE_NAME = "destination_returns"
 
@@ -48,29 +45,9 @@ class SuiteResult:
         return "\n".join(lines)
 
 
-@lru_cache(maxsize=1)
-def _batch_definition():
-    import great_expectations as gx
-
-    ctx = gx.get_context(mode="ephemeral")
-    try:
-        from great_expectations.data_context.types.base import ProgressBarsConfig
-        ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
-    except Exception:  # noqa: BLE001 - progress bars are cosmetic
-        pass
-    asset = ctx.data_sources.add_pandas("destination_returns").add_dataframe_asset("frame")
-    return asset.add_batch_definition_whole_dataframe("whole")
-
-
 def validate_frame(frame, payload: dict | None = None) -> SuiteResult:
     """Validate a pandas frame (the typed rows of raw.destination_returns) against the suite."""
-    import great_expectations as gx
-
-    payload = payload or load_payload()
-    suite = gx.ExpectationSuite(name=payload["name"], expectations=payload["expectations"],
-                                meta=payload.get("meta"), notes=payload.get("notes"))
-    batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(suite, result_format="SUMMARY")
+    result = gx_runner.validate(payload or load_payload(), frame, "SUMMARY")
     failures = []
     for r in result.results:
         if r.success:
@@ -78,7 +55,7 @@ def validate_frame(frame, payload: dict | None = None) -> SuiteResult:
         cfg_ = r.expectation_config
         meta = dict(cfg_.meta or {})
         res = r.result or {}
-        exc = (r.exception_info or {}).get("exception_message") if r.exception_info else None
+        exc = gx_runner.exception_text(r)
         failures.append(SuiteFailure(
             expectation=cfg_.type, column=cfg_.kwargs.get("column"), rule=meta.get("rule", cfg_.type),
             message=meta.get("message", ""), unexpected_count=int(res.get("unexpected_count") or 0),

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,13 +24,13 @@ import polars as pl
 
 import pipelines.config as cfg
 from pipelines.lib.returns import spec, store
-from pipelines.lib.returns.context import build_context, max_invalid_row_share, round_info
-from pipelines.lib.returns.submit import (due_and_late, evaluate, feedback_info,
+from pipelines.lib.returns.context import build_context, round_info, validation_settings
+from pipelines.lib.returns.submit import (due_and_late, evaluate_path, feedback_info,
                                           problems_from_payload, write_feedback)
 from pipelines.lib.returns.validate import ValidationResult
 from pipelines.lib.warehouse import RETURN_COLUMNS, ensure_raw_tables, replace_many
 
-LOADER_VERSION = "1"
+LOADER_VERSION = "2"
 
 RETURN_SUBMISSIONS_DDL = """
 create table if not exists raw.return_submissions (
@@ -76,6 +75,20 @@ create table if not exists raw.return_problems (
 )
 """
 
+RETURN_CONFLICTS_DDL = """
+create table if not exists raw.return_upn_conflicts (
+    leaving_year varchar not null,
+    round varchar not null,
+    academy_urn varchar not null,       -- the academy whose file returned the pupil second
+    other_academy_urn varchar not null, -- the academy that had already returned the pupil
+    upn varchar not null,
+    source_row integer,
+    file_path varchar not null,
+    submission_id varchar not null,
+    file_status varchar not null        -- status of the second file (rejected: too many such pupils)
+)
+"""
+
 RETURN_LOADS_DDL = """
 create table if not exists raw.return_loads (
     leaving_year varchar not null,
@@ -93,6 +106,11 @@ SUBMISSION_SCHEMA = {
     "submitted_by": pl.Utf8, "status": pl.Utf8, "is_current": pl.Boolean, "rows_total": pl.Int32,
     "rows_accepted": pl.Int32, "rows_rejected": pl.Int32, "errors": pl.Int32, "warnings": pl.Int32,
     "feedback_path": pl.Utf8, "due_date": pl.Date, "is_late": pl.Boolean, "processed_at": pl.Datetime("us"),
+}
+CONFLICT_SCHEMA = {
+    "leaving_year": pl.Utf8, "round": pl.Utf8, "academy_urn": pl.Utf8, "other_academy_urn": pl.Utf8,
+    "upn": pl.Utf8, "source_row": pl.Int32, "file_path": pl.Utf8, "submission_id": pl.Utf8,
+    "file_status": pl.Utf8,
 }
 PROBLEM_SCHEMA = {
     "submission_id": pl.Utf8, "file_sha256": pl.Utf8, "academy_urn": pl.Utf8, "leaving_year": pl.Utf8,
@@ -112,7 +130,7 @@ RETURNS_SCHEMA = {
 
 def ensure_return_tables(con: duckdb.DuckDBPyConnection) -> None:
     ensure_raw_tables(con)
-    for ddl in (RETURN_SUBMISSIONS_DDL, RETURN_PROBLEMS_DDL, RETURN_LOADS_DDL):
+    for ddl in (RETURN_SUBMISSIONS_DDL, RETURN_PROBLEMS_DDL, RETURN_CONFLICTS_DDL, RETURN_LOADS_DDL):
         con.execute(ddl)
 
 
@@ -170,7 +188,7 @@ def fingerprint(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: str,
         "v": LOADER_VERSION, "landing": sorted(landing), "quarantine": sorted(quarantine),
         "register": store.sha256_file(reg) if reg.exists() else None,
         "aliases": store.sha256_bytes(spec.aliases_path().read_bytes()) if spec.aliases_path().exists() else None,
-        "share": max_invalid_row_share(), "kind": kind, "prev": [list(r) for r in prev_shas],
+        "share": validation_settings(), "kind": kind, "prev": [list(r) for r in prev_shas],
         "codes": sorted(cfg.destination_codes()),
         "unchanged": len(unchanged_uploads(p, leaving_year, round_id)),
     }
@@ -224,10 +242,18 @@ def _problem_rows(rel: str, sha: str, meta: dict) -> list[dict]:
     } for pr in meta.get("problems", [])]
 
 
+def _conflict_rows(rel: str, sha: str, meta: dict, status: str) -> list[dict]:
+    sid = submission_id(rel, sha)
+    return [{"leaving_year": meta["leaving_year"], "round": meta["round"], "academy_urn": meta["academy_urn"],
+             "other_academy_urn": other, "upn": upn, "source_row": row, "file_path": rel,
+             "submission_id": sid, "file_status": status}
+            for row, upn, other in meta.get("conflicts") or []]
+
+
 def _quarantine_target(p: cfg.Paths, f: store.LandedFile, sha: str, when: datetime) -> Path:
     d = store.partition_dir(p.quarantine, f.academy_urn, f.leaving_year, f.round_id)
     target = d / f.path.name
-    if target.exists():
+    if target.exists() or target.name != store.safe_name(target.name):
         target = d / store.stamped_name(f.path.name, sha, when)
     return target
 
@@ -278,7 +304,10 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     for at, _, f, sha, by, name, new in candidates:
         others = {u: a for u, a in owner.items() if a != f.academy_urn}
         ctx = build_context(p, f.academy_urn, leaving_year, round_id, con, other_academy_upns=others)
-        result: ValidationResult = evaluate(f.path.read_bytes(), name, ctx)
+        if f.academy_urn in current:
+            ctx.current_rows = current[f.academy_urn][2].rows_accepted
+        ctx.confirmed_smaller = bool(not new and (store.read_sidecar(f.path) or {}).get("confirmed_smaller"))
+        result: ValidationResult = evaluate_path(f.path, name, ctx)
         status = result.status
         info = feedback_info(name=name, ctx=ctx, result=result, status=status, submitted_at=at,
                              submitted_by=by, sha=sha)
@@ -290,9 +319,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
                 "rows_total": result.rows_total, "rows_accepted": result.rows_accepted,
                 "rows_rejected": result.rows_rejected, "warnings": result.warnings})
         if status == "rejected":
-            target = _quarantine_target(p, f, sha, at)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(f.path, target)
+            target = store.quarantine(_quarantine_target(p, f, sha, at), move_from=f.path)
             for suffix in store.SIDECAR_SUFFIXES:
                 old = store.sidecar(f.path, suffix)
                 if old.exists():
@@ -328,7 +355,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
         if not meta or meta.get("sha256") != sha:
             at = datetime.fromtimestamp(q.path.stat().st_mtime, timezone.utc)
             ctx = build_context(p, q.academy_urn, leaving_year, round_id, con, other_academy_upns={})
-            result = evaluate(q.path.read_bytes(), q.path.name, ctx)
+            result = evaluate_path(q.path, q.path.name, ctx)
             info = feedback_info(name=q.path.name, ctx=ctx, result=result, status="rejected",
                                  submitted_at=at, submitted_by="quarantine", sha=sha)
             write_feedback(q.path, info, p.root)
@@ -338,18 +365,21 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     # frames to load
     subs: list[dict] = []
     probs: list[dict] = []
+    conflicts: list[dict] = []
     frames: list[pl.DataFrame] = []
     for rel, sha, meta, urn in accepted_meta:
         is_current = current[urn][0].path.name == Path(rel).name and current[urn][1] == sha
         subs.append(_record(rel, sha, meta, meta.get("status", "accepted") if is_current else "superseded",
                             is_current, now))
         probs.extend(_problem_rows(rel, sha, meta))
+        conflicts.extend(_conflict_rows(rel, sha, meta, subs[-1]["status"]))
     for rel, sha, meta in records_rejected:
         meta.setdefault("academy_urn", Path(rel).parts[1])
         meta.setdefault("leaving_year", leaving_year)
         meta.setdefault("round", round_id)
         subs.append(_record(rel, sha, meta, "rejected", False, now))
         probs.extend(_problem_rows(rel, sha, meta))
+        conflicts.extend(_conflict_rows(rel, sha, meta, "rejected"))
     metas = {rel: meta for rel, _, meta, _ in accepted_meta}
     for ev in unchanged_uploads(p, leaving_year, round_id):
         rel = ev.get("stored_path", "")
@@ -387,7 +417,8 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     out.fingerprint = fp_after
     replace_partition(con, leaving_year, round_id, {
         "raw.destination_returns": rows, "raw.return_submissions": sub_frame,
-        "raw.return_problems": prob_frame, "raw.return_loads": loads})
+        "raw.return_problems": prob_frame, "raw.return_loads": loads,
+        "raw.return_upn_conflicts": pl.DataFrame(conflicts, schema=CONFLICT_SCHEMA)})
     out.rows_loaded = rows.height
     out.submissions = subs
     return out

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 import pipelines.config as cfg
+from pipelines.lib.intake import cells
 
 
 @dataclass(frozen=True)
@@ -219,23 +220,7 @@ def parse_sg(v: str) -> str | None:
     return s if s in SEPTEMBER_GUARANTEE else None
 
 
-_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d", "%d/%m/%y",
-                 "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d %B %Y", "%d %b %Y")
-
-
-def parse_date(v: str) -> date | None:
-    s = v.strip()
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(s, fmt).date()
-        except ValueError:
-            continue
-    # Excel serial day number (a date cell exported as a number)
-    if re.fullmatch(r"\d{5}(\.0+)?", s):
-        n = int(float(s))
-        if 20000 < n < 80000:
-            return date(1899, 12, 30) + timedelta(days=n)
-    return None
+parse_date = cells.parse_date   # the one date parser of the intake
 
 
 def parse_text(v: str) -> str:

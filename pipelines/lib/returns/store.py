@@ -22,31 +22,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pipelines.config as cfg
+from pipelines.lib.intake.store import (append_audit, iso, quarantine, relpath, safe_name,  # noqa: F401
+                                        sha256_bytes, sha256_file, sidecar, stamped_name, utc_now,
+                                        write_atomic)
 
 FEEDBACK_HTML = ".feedback.html"
 FEEDBACK_JSON = ".feedback.json"
 SIDECAR_SUFFIXES = (FEEDBACK_HTML, FEEDBACK_JSON)
 URN_RE = re.compile(r"^\d{6}$")
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def iso(ts: datetime) -> str:
-    return ts.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 def is_data_file(path: Path) -> bool:
@@ -60,30 +43,6 @@ def partition_dir(root: Path, urn: str, leaving_year: str, round_id: str) -> Pat
     return root / urn / leaving_year / round_id
 
 
-def safe_name(name: str) -> str:
-    base = Path(name).name or "return"
-    base = re.sub(r"[^A-Za-z0-9._ -]+", "_", base).strip(" .") or "return"
-    return base[-120:]
-
-
-def stamped_name(original: str, sha: str, when: datetime) -> str:
-    return f"{when.strftime('%Y%m%dT%H%M%S%fZ')}_{sha[:8]}_{safe_name(original)}"
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def sidecar(path: Path, suffix: str) -> Path:
-    return path.with_name(path.name + suffix)
-
-
 def read_sidecar(path: Path) -> dict | None:
     p = sidecar(path, FEEDBACK_JSON)
     if not p.exists():
@@ -92,13 +51,6 @@ def read_sidecar(path: Path) -> dict | None:
         return json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def relpath(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 RETENTION_NOTE = ".retention.json"
@@ -124,17 +76,6 @@ def submitted_sha(path: Path) -> str:
     return actual
 
 
-def append_audit(p: cfg.Paths, event: dict) -> None:
-    """Append one line to audit/submissions.jsonl (who, what, when, sha256, outcome)."""
-    log = p.audit_log
-    log.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(event, sort_keys=True, default=str)
-    with open(log, "a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
 @dataclass(frozen=True)
 class LandedFile:
     path: Path
@@ -151,8 +92,9 @@ def parse_landing_path(rel_parts: tuple[str, ...], rounds: list[str]) -> tuple[s
     urn, year, rnd, _ = rel_parts
     if not URN_RE.match(urn):
         return f"'{urn}' is not a 6-digit URN"
-    if not cfg.is_leaving_year(year):
-        return f"'{year}' is not a leaving year like 2024-25"
+    refused = cfg.leaving_year_problem(year)
+    if refused:
+        return refused
     if rnd not in rounds:
         return f"'{rnd}' is not a configured round ({', '.join(rounds)})"
     return urn, year, rnd

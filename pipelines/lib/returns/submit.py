@@ -13,12 +13,15 @@ from datetime import datetime
 from pathlib import Path
 
 import pipelines.config as cfg
+from pipelines.lib.intake.guard import Refused
+from pipelines.lib.intake.read import file_bytes
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns import store
 from pipelines.lib.returns.context import build_context, read_only_warehouse
 from pipelines.lib.returns.feedback import FeedbackInfo, render_html, summary_text
 from pipelines.lib.returns.reader import read_return
-from pipelines.lib.returns.validate import Changes, ValidationContext, ValidationResult, validate_return
+from pipelines.lib.returns.validate import (Changes, ValidationContext, ValidationResult, rejected_result,
+                                           validate_return)
 
 
 @dataclass
@@ -45,6 +48,9 @@ def check_arguments(academy_urn: str, leaving_year: str, round_id: str) -> str |
         return f"--urn must be a 6-digit URN, got {academy_urn!r}"
     if not cfg.is_leaving_year(str(leaving_year or "")):
         return f"--year must be a leaving year like 2024-25, got {leaving_year!r}"
+    refused = cfg.leaving_year_problem(leaving_year)
+    if refused:
+        return f"--year: {refused}, so the pipeline would not load this return"
     ids = cfg.round_ids()
     if round_id not in ids:
         return f"--round must be one of {', '.join(ids)}, got {round_id!r}"
@@ -64,9 +70,23 @@ def due_and_late(leaving_year: str, round_id: str, submitted_at: datetime) -> tu
 
 
 def evaluate(data: bytes, name: str, ctx: ValidationContext) -> ValidationResult:
-    """Read and validate: the one code path shared by `submit` and the pipeline."""
-    read = read_return(data, name)
-    return validate_return(read, ctx, file=name)
+    """Read and validate: the one code path shared by `submit` and the pipeline. Never raises."""
+    try:
+        return validate_return(read_return(data, name), ctx, file=name)
+    except Exception as exc:  # noqa: BLE001 - a file must never stop an upload or a run
+        return rejected_result([Problem(
+            "file", "file_unreadable", f"the file could not be checked ({type(exc).__name__}: {str(exc)[:150]})",
+            "save the file again as CSV UTF-8 or Excel workbook (.xlsx); if this persists, send it to the "
+            "trust data team", file=name)])
+
+
+def evaluate_path(path: Path, name: str, ctx: ValidationContext) -> ValidationResult:
+    """`evaluate` for a file on disk; a file too large to read is rejected without reading it."""
+    try:
+        data = file_bytes(path)
+    except Refused as exc:
+        return rejected_result([Problem("file", exc.rule, str(exc), exc.fix, file=name)])
+    return evaluate(data, name, ctx)
 
 
 def feedback_info(*, name: str, ctx: ValidationContext, result: ValidationResult, status: str,
@@ -78,7 +98,8 @@ def feedback_info(*, name: str, ctx: ValidationContext, result: ValidationResult
         status=status, submitted_at=store.iso(submitted_at), submitted_by=submitted_by, sha256=sha,
         rows_total=result.rows_total, rows_accepted=result.rows_accepted,
         rows_rejected=result.rows_rejected, problems=result.problems, changes=result.changes,
-        due_date=due, is_late=late, notes=list(ctx.notes))
+        due_date=due, is_late=late, notes=list(ctx.notes), counts=result.counts,
+        conflicts=result.conflicts, confirmed_smaller=ctx.confirmed_smaller)
 
 
 def sidecar_payload(info: FeedbackInfo, stored: Path, root: Path) -> dict:
@@ -93,7 +114,10 @@ def sidecar_payload(info: FeedbackInfo, stored: Path, root: Path) -> dict:
         "due_date": info.due_date, "is_late": info.is_late,
         "changes": info.changes.as_dict() if info.changes else None,
         "notes": info.notes,
+        "confirmed_smaller": info.confirmed_smaller,
         "problems": [p.as_dict() for p in info.problems],
+        # for the trust data team only (never in the academy's report): pupils of other academies
+        "conflicts": [list(c) for c in info.conflicts],
     }
 
 
@@ -134,7 +158,7 @@ def latest_in(directory: Path, academy_urn: str, leaving_year: str, round_id: st
 
 def submit_file(file: Path, *, academy_urn: str, leaving_year: str, round_id: str,
                 submitted_by: str = "cli", data_dir: Path | None = None,
-                original_name: str | None = None) -> SubmissionOutcome:
+                original_name: str | None = None, confirm_smaller: bool = False) -> SubmissionOutcome:
     """Validate one return and file it; see the module docstring. Raises ValueError on bad arguments."""
     problem = check_arguments(academy_urn, leaving_year, round_id)
     if problem:
@@ -144,9 +168,23 @@ def submit_file(file: Path, *, academy_urn: str, leaving_year: str, round_id: st
         raise ValueError(f"file not found: {file}")
     p = cfg.paths(data_dir)
     name = original_name or file.name
-    data = file.read_bytes()
-    sha = store.sha256_bytes(data)
     now = store.utc_now()
+    try:
+        data = file_bytes(file)
+    except Refused as exc:   # too large to read: refused without keeping a copy
+        prob = Problem("file", exc.rule, str(exc), exc.fix, file=name)
+        info = FeedbackInfo(
+            file_name=name, academy_urn=academy_urn, academy_name=None, leaving_year=leaving_year,
+            round_id=round_id, round_label=round_label(round_id), status="rejected",
+            submitted_at=store.iso(now), submitted_by=submitted_by, sha256="", rows_total=0,
+            rows_accepted=0, rows_rejected=0, problems=[prob])
+        store.append_audit(p, {"event": "submit", "at": store.iso(now), "by": submitted_by,
+                               "academy_urn": academy_urn, "leaving_year": leaving_year, "round": round_id,
+                               "original_name": name, "bytes": file.stat().st_size, "status": "rejected",
+                               "reason": exc.rule})
+        return SubmissionOutcome(status="rejected", exit_code=1, problems=[prob], summary_text=summary_text(info),
+                                 academy_urn=academy_urn, leaving_year=leaving_year, round_id=round_id)
+    sha = store.sha256_bytes(data)
     landing = store.partition_dir(p.returns, academy_urn, leaving_year, round_id)
     quarantine = store.partition_dir(p.quarantine, academy_urn, leaving_year, round_id)
 
@@ -162,11 +200,16 @@ def submit_file(file: Path, *, academy_urn: str, leaving_year: str, round_id: st
 
     with read_only_warehouse(p) as con:
         ctx = build_context(p, academy_urn, leaving_year, round_id, con)
+    ctx.confirmed_smaller = confirm_smaller
+    if current:
+        ctx.current_rows = int(current[1].get("rows_accepted") or 0)
     result = evaluate(data, name, ctx)
     status = result.status
-    target_dir = quarantine if status == "rejected" else landing
-    stored = target_dir / store.stamped_name(name, sha, now)
-    store.write_atomic(stored, data)
+    if status == "rejected":
+        stored = store.quarantine(quarantine / store.stamped_name(name, sha, now), data=data)
+    else:
+        stored = landing / store.stamped_name(name, sha, now)
+        store.write_atomic(stored, data)
     info = feedback_info(name=name, ctx=ctx, result=result, status=status, submitted_at=now,
                          submitted_by=submitted_by, sha=sha)
     report, _ = write_feedback(stored, info, p.root)
@@ -179,7 +222,8 @@ def submit_file(file: Path, *, academy_urn: str, leaving_year: str, round_id: st
         "bytes": len(data), "status": status, "stored_path": store.relpath(stored, p.root),
         "feedback_path": store.relpath(report, p.root), "rows_total": result.rows_total,
         "rows_accepted": result.rows_accepted, "rows_rejected": result.rows_rejected,
-        "warnings": result.warnings,
+        "warnings": result.warnings, "confirmed_smaller": confirm_smaller,
+        "other_academy_pupils": len(result.conflicts),
     })
     return SubmissionOutcome(
         status=status, exit_code=1 if status == "rejected" else 0, problems=result.problems,
@@ -199,7 +243,7 @@ def _repeat_outcome(p: cfg.Paths, stored: Path, meta: dict, status: str, name: s
         status=status, submitted_at=store.iso(now), submitted_by=submitted_by, sha256=meta["sha256"],
         rows_total=meta.get("rows_total", 0), rows_accepted=meta.get("rows_accepted", 0),
         rows_rejected=meta.get("rows_rejected", 0), problems=problems,
-        changes=None,
+        changes=None, counts={"error": int(meta.get("errors") or 0), "warning": int(meta.get("warnings") or 0)},
         notes=[f"identical to {meta.get('original_name')} submitted {meta.get('submitted_at')}; "
                "no new copy was stored"])
     store.append_audit(p, {

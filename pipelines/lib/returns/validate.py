@@ -13,12 +13,12 @@ from datetime import date
 
 import polars as pl
 
+from pipelines.lib.intake.cells import FORMULA_RE, TEXT_CHARS, map_unique_series, neutralise, safe_value
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns import spec
 from pipelines.lib.returns.reader import ROW_COL, ReadResult
 from pipelines.lib.upn import upn_problem
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 TYPED_COLUMNS = [
     "upn", "upn_is_temporary", "year_group", "sex", "disadvantaged", "sen_provision",
@@ -33,6 +33,9 @@ TYPED_SCHEMA = {
     "provider": pl.Utf8, "provider_id": pl.Utf8, "level": pl.Utf8, "september_guarantee": pl.Utf8,
     "consent_follow_up": pl.Boolean, "date_ascertained": pl.Date, "source_row": pl.Int32,
 }
+MAX_PER_RULE = 200          # problems listed per rule; the rest are counted in one line
+MIN_OTHER_ACADEMY_ROWS = 5  # the other-academy share rejects a file only from this many pupils
+MIN_CURRENT_ROWS = 20       # the "much smaller" check protects returns of at least this many pupils
 _DTYPE_FOR_KIND = {"year_group": pl.Int32, "bool": pl.Boolean, "date": pl.Date}
 
 
@@ -52,6 +55,11 @@ class ValidationContext:
     previous_round_id: str | None = None
     previous_round: dict[str, str] | None = None  # UPN -> destination code in this academy's previous round
     notes: list[str] = field(default_factory=list)   # e.g. "cross-academy check not run: warehouse busy"
+    max_other_academy_share: float = 0.1         # more pupils of other academies than this: rejected
+    current_rows: int | None = None              # pupils in the file currently loaded for this academy x round
+    min_share_of_current: float = 0.5            # a file with fewer pupils than this share of it is rejected...
+    confirmed_smaller: bool = False              # ...unless the sender confirmed the cohort really shrank
+    max_pupils: int = 10_000                     # more rows than any academy's leavers: rejected unread
 
 
 @dataclass
@@ -74,13 +82,19 @@ class ValidationResult:
     rows_accepted: int
     rows_rejected: int
     changes: Changes | None = None
+    counts: dict[str, int] | None = None   # severity -> problems found (some may not be listed)
+    conflicts: list[tuple[int, str, str]] = field(default_factory=list)  # (row, UPN, other URN): data team only
 
     @property
     def warnings(self) -> int:
+        if self.counts is not None:
+            return self.counts.get("warning", 0)
         return sum(1 for p in self.problems if p.severity == "warning")
 
     @property
     def errors(self) -> int:
+        if self.counts is not None:
+            return self.counts.get("error", 0)
         return sum(1 for p in self.problems if p.severity == "error")
 
     @property
@@ -94,16 +108,6 @@ class ValidationResult:
         if any(p.severity in ("error", "warning") for p in self.problems):
             return "accepted_with_warnings"
         return "accepted"
-
-
-def safe_value(v: object) -> str | None:
-    """A value safe to show or export: leading formula characters neutralised with an apostrophe."""
-    if v is None:
-        return None
-    s = str(v)
-    if s.startswith(FORMULA_PREFIXES):
-        return "'" + s
-    return s[:200]
 
 
 def empty_typed_frame() -> pl.DataFrame:
@@ -150,10 +154,7 @@ def upn_reasons(upn: pl.Series) -> pl.Series:
     return result
 
 
-def _map_unique(series: pl.Series, fn, dtype) -> pl.Series:
-    uniq = series.drop_nulls().unique().to_list()
-    mapping = {u: fn(u) for u in uniq}
-    return series.replace_strict(mapping, default=None, return_dtype=dtype)
+_map_unique = map_unique_series
 
 
 def validate_return(read: ReadResult, ctx: ValidationContext, file: str = "") -> ValidationResult:
@@ -175,10 +176,33 @@ def validate_return(read: ReadResult, ctx: ValidationContext, file: str = "") ->
 
     df = read.table
     n = df.height
+    if n > ctx.max_pupils:
+        problems.append(Problem(
+            "file", "too_many_rows", f"the file has {n:,} pupil rows, more than the {ctx.max_pupils:,} one "
+            "academy's return can hold, so it was not checked row by row", "send one row per leaver of "
+            "your academy for this year and round (no other academies, years or blank formatted rows)",
+            file=file, value=str(n)))
+        return rejected_result(_sorted(problems), n)
     rows = df[ROW_COL]
     header = read.headers
     excluded = pl.Series("x", [False] * n)
     out: dict[str, pl.Series] = {}
+    counts = {"error": 0, "warning": 0}
+    hidden: dict[tuple[str, str], tuple[int, str, str | None]] = {}   # (severity, rule) -> (n, fix, column)
+    conflicts: list[tuple[int, str, str]] = []
+
+    def listed(severity: str, rule: str) -> int:
+        return sum(1 for p in problems if p.severity == severity and p.rule == rule)
+
+    def report(severity: str, rule: str, fix: str, column: str | None, items: list, total: int | None = None) -> None:
+        """Append up to MAX_PER_RULE problems of one rule; count the rest in one closing line."""
+        total = len(items) if total is None else total
+        counts[severity] = counts.get(severity, 0) + total
+        room = max(0, MAX_PER_RULE - listed(severity, rule))
+        problems.extend(items[:room])
+        if total > room:
+            k, _, _ = hidden.get((severity, rule), (0, fix, column))
+            hidden[(severity, rule)] = (k + total - room, fix, column)
 
     def add(mask: pl.Series, severity: str, rule: str, message: str, fix: str, column: str,
             values: pl.Series | None = None, messages: pl.Series | None = None) -> None:
@@ -186,13 +210,16 @@ def validate_return(read: ReadResult, ctx: ValidationContext, file: str = "") ->
         if not mask.any():
             return
         idx = mask.arg_true()
+        total = len(idx)
+        room = max(0, MAX_PER_RULE - listed(severity, rule))
+        idx = idx.head(room)
         rws = rows.gather(idx).to_list()
         vals = values.gather(idx).to_list() if values is not None else [None] * len(idx)
         msgs = messages.gather(idx).to_list() if messages is not None else None
         col = header.get(column, column)
-        for k, (r, v) in enumerate(zip(rws, vals)):
-            problems.append(Problem(severity, rule, msgs[k] if msgs else message, fix, file=file,
-                                    row=r, column=col, value=safe_value(v)))
+        items = [Problem(severity, rule, msgs[k] if msgs else message, fix, file=file,
+                         row=r, column=col, value=safe_value(v)) for k, (r, v) in enumerate(zip(rws, vals))]
+        report(severity, rule, fix, col, items, total)
         if severity == "error":
             excluded = excluded | mask
 
@@ -201,12 +228,12 @@ def validate_return(read: ReadResult, ctx: ValidationContext, file: str = "") ->
         if c not in df.columns:
             continue
         s = df[c]
-        bad = s.str.contains(r"^[=+\-@\t\r]").fill_null(False)
+        bad = s.str.contains(FORMULA_RE).fill_null(False)
         add(bad, "warning", "formula_injection",
             "this cell starts with a character a spreadsheet would run as a formula "
             "(=, +, - or @); it was stored as plain text with a leading apostrophe",
             "type the name or number without a leading =, +, - or @", c, s)
-        df = df.with_columns(pl.when(bad).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c))
+        df = df.with_columns(neutralise(pl.col(c)).alias(c))
 
     # ---- required values present
     for c in spec.REQUIRED:
@@ -241,16 +268,30 @@ def validate_return(read: ReadResult, ctx: ValidationContext, file: str = "") ->
         "or correct the UPN", "upn", df["upn"],
         ("this UPN is also on row " + first_row.cast(pl.Utf8).fill_null("?") + "; only that row was loaded"))
 
-    # returned by another academy for the same year and round
+    # returned by another academy for the same year and round: the academy is told "another academy
+    # of the trust", never which (no probing of other schools' pupils); the data team gets the pairs
+    cross_share = 0.0
     if ctx.other_academy_upns:
-        other = ctx.other_academy_upns
-        owner = upn.replace_strict(other, default=None, return_dtype=pl.Utf8)
+        owner = upn.replace_strict(ctx.other_academy_upns, default=None, return_dtype=pl.Utf8)
         cross = upn_ok & ~dup & owner.is_not_null()
-        add(cross, "error", "upn_other_academy", "", "check the UPN; if the pupil left for the other "
-            "academy, remove them from this return (the trust data team can move a pupil between academies)",
-            "upn", df["upn"],
-            ("this pupil has already been returned by academy " + owner.fill_null("")
-             + f" for {ctx.leaving_year} {ctx.round_id}"))
+        if cross.any():
+            idx = cross.arg_true()
+            conflicts = list(zip(rows.gather(idx).to_list(), upn.gather(idx).to_list(), owner.gather(idx).to_list()))
+            cross_share = len(conflicts) / n
+        if cross_share > ctx.max_other_academy_share and len(conflicts) >= MIN_OTHER_ACADEMY_ROWS:
+            problems.append(Problem(
+                "file", "many_other_academy_pupils",
+                f"{len(conflicts)} of the {n} pupils in this file ({cross_share:.0%}) have already been returned "
+                f"by other academies of the trust for {ctx.leaving_year} {ctx.round_id}, more than the "
+                f"{ctx.max_other_academy_share:.0%} the trust accepts; the file was rejected and the trust data "
+                "team has been told", "check that the file is your academy's own leavers' list (UPNs copied "
+                "from your MIS) and submit it again; the trust data team will contact you", file=file))
+        else:
+            add(cross, "error", "upn_other_academy",
+                f"this pupil has already been returned by another academy of the trust for {ctx.leaving_year} "
+                f"{ctx.round_id}; the row was not loaded and the trust data team will resolve it",
+                "check the UPN; if the pupil left for another academy, remove them from this return "
+                "(the trust data team can move a pupil between academies)", "upn", df["upn"])
     out["upn"] = upn
     out["upn_is_temporary"] = upn.str.contains(r"[A-Z]$").fill_null(False)
 
@@ -293,7 +334,10 @@ def validate_return(read: ReadResult, ctx: ValidationContext, file: str = "") ->
             continue
         s = df[c]
         if col.kind == "text":
-            out[c] = s.str.replace(r"^(\d+)\.0+$", "${1}").str.slice(0, 200)
+            add(s.str.len_chars().fill_null(0) > TEXT_CHARS, "warning", "value_shortened",
+                f"this value is longer than {TEXT_CHARS} characters; only the first {TEXT_CHARS} were kept",
+                f"shorten it to at most {TEXT_CHARS} characters", c, s)
+            out[c] = s.str.replace(r"^(\d+)\.0+$", "${1}").str.slice(0, TEXT_CHARS)
             continue
         parsed = _map_unique(s, spec.PARSERS[col.kind], _DTYPE_FOR_KIND.get(col.kind, pl.Utf8))
         add(s.is_not_null() & parsed.is_null(), "warning", "invalid_value",
@@ -326,13 +370,31 @@ def validate_return(read: ReadResult, ctx: ValidationContext, file: str = "") ->
         changes.added = sorted(u for u in now if u not in prev)
         changes.removed = sorted(u for u in prev if u not in all_now)
         changes.changed = sorted((u, prev[u], d) for u, d in now.items() if u in prev and prev[u] != d)
-        for u in changes.removed:
-            problems.append(Problem(
-                "warning", "pupil_vanished",
-                f"this pupil was in your {ctx.previous_round_id} return but is not in this one",
-                "add the pupil back with their current destination (810 if not known), or tell the trust "
-                "data team why they left the cohort", file=file, column=header.get("upn", "upn"), value=u))
+        vanished_fix = ("add the pupil back with their current destination (810 if not known), or tell the "
+                        "trust data team why they left the cohort")
+        report("warning", "pupil_vanished", vanished_fix, header.get("upn", "upn"), [Problem(
+            "warning", "pupil_vanished", f"this pupil was in your {ctx.previous_round_id} return but is not in this one",
+            vanished_fix, file=file, column=header.get("upn", "upn"), value=u) for u in changes.removed])
 
+    for (severity, rule), (k, fix, column) in hidden.items():
+        problems.append(Problem(severity, rule, f"and {k} more row(s) with this problem, not listed here to keep "
+                                "the report short", fix, file=file, column=column))
+
+    def finish(frame, accepted_n, rejected_n):
+        return ValidationResult(frame, _sorted(problems), n, accepted_n, rejected_n, changes, counts, conflicts)
+
+    if any(p.severity == "file" for p in problems):
+        return finish(empty_typed_frame(), 0, n)
+    if (ctx.current_rows and ctx.current_rows >= MIN_CURRENT_ROWS and not ctx.confirmed_smaller
+            and accepted.height < ctx.min_share_of_current * ctx.current_rows):
+        problems.append(Problem(
+            "file", "much_smaller_than_current",
+            f"this file has {accepted.height} pupil(s) to load, far fewer than the {ctx.current_rows} in the "
+            f"return already loaded for {ctx.leaving_year} {ctx.round_id}; it was not allowed to replace it",
+            "send the complete return (every leaver, not only changes); if the cohort really is this small, "
+            "submit again with `destinations submit --confirm-smaller`", file=file,
+            value=f"{accepted.height}/{ctx.current_rows}"))
+        return finish(empty_typed_frame(), 0, n)
     if n and rows_rejected / n > ctx.max_invalid_row_share:
         problems.append(Problem(
             "file", "too_many_invalid_rows",
@@ -340,9 +402,9 @@ def validate_return(read: ReadResult, ctx: ValidationContext, file: str = "") ->
             f"{ctx.max_invalid_row_share:.0%} the trust accepts, so the whole file was rejected",
             "correct the rows listed below and submit the file again", file=file,
             value=f"{rows_rejected}/{n}"))
-        return ValidationResult(empty_typed_frame(), _sorted(problems), n, 0, n, changes)
+        return finish(empty_typed_frame(), 0, n)
 
-    return ValidationResult(accepted, _sorted(problems), n, accepted.height, rows_rejected, changes)
+    return finish(accepted, accepted.height, rows_rejected)
 
 
 _SEV_ORDER = {"file": 0, "error": 1, "warning": 2}

@@ -12,7 +12,9 @@ select
     p.rule,
     count(*) as problems,
     count(distinct p.source_row) as rows_affected,
-    string_agg(distinct cast(p.source_row as varchar), ', ') as example_rows,
+    -- at most 10 example rows (a file with 300,000 bad rows must not make a 2 MB cell)
+    array_to_string(list_sort(list(distinct p.source_row))[1:10], ', ')
+        || case when count(distinct p.source_row) > 10 then ', ...' else '' end as example_rows,
     min(p.message) as example_message,
     min(p.fix) as how_to_fix
 from {{ ref('stg_submissions__return_problems') }} as p
