@@ -75,7 +75,7 @@ def dbt_failure_cause(target: Path, fallback: str = "") -> str:
     for text in texts:
         for cause in OS_CAUSES:
             if cause.lower() in text.lower():
-                m = re.search(rf"[^\n\"]*{re.escape(cause)}[^\n\"]*", text, re.IGNORECASE)
+                m = re.search(rf"[^\n]*{re.escape(cause)}[^\n]*", text, re.IGNORECASE)
                 return (m.group(0).strip() if m else cause)[:300]
     try:
         results = json.loads((target / "run_results.json").read_text())["results"]
