@@ -229,11 +229,14 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
     landed = landed_return_partitions(p)
     todo = landed if changes.full else [
         (y, r) for y, r in landed if f"{y}/{r}" in changes.partitions]
-    returns_changed = _ingest_returns(p, todo, echo, problems)
+    _ingest_returns(p, todo, echo, problems)
+    # what is loaded (per partition fingerprint) against what the last successful build used:
+    # catches loads by this run, by a killed run and by the landing sensor alike
+    loads = _return_loads(p)
     dirty = set(pending) | (planned - set(RETURNS_DOWNSTREAM))
-    if returns_changed or "*" in planned or set(RETURNS_DOWNSTREAM) & set(pending):
+    if loads != previous.get("return_loads") or "*" in planned or set(RETURNS_DOWNSTREAM) & set(pending):
         dirty.update(RETURNS_DOWNSTREAM)
-    if changes.partitions and not returns_changed:
+    elif changes.partitions:
         dirty.add("missing_returns")
     runstate.save_pending(p, dirty)
     if problems:
@@ -277,7 +280,8 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
     else:
         echo("No asset downstream of the changes: nothing to build.")
     if not problems:
-        runstate.save(p, inputs, finished_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        runstate.save(p, inputs, return_loads=loads,
+                      finished_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         runstate.save_pending(p, set())
     return _finish(p, echo, timings, problems, res)
 
@@ -294,6 +298,23 @@ def _dbt_names() -> set[str]:
         nodes = json.loads(ensure_manifest().read_text())["nodes"].values()
         _DBT_NAMES = {n["name"] for n in nodes if n["resource_type"] in ("model", "seed")}
     return _DBT_NAMES
+
+
+def _return_loads(p: Paths) -> dict[str, str]:
+    """Fingerprint of every loaded returns partition (raw.return_loads)."""
+    import duckdb
+
+    from pipelines.lib.warehouse import connect_retrying
+    if not p.warehouse.exists():
+        return {}
+    con = connect_retrying(p.warehouse, read_only=True)
+    try:
+        rows = con.execute("select leaving_year || '/' || round, fingerprint from raw.return_loads").fetchall()
+    except duckdb.Error:
+        rows = []
+    finally:
+        con.close()
+    return dict(sorted(rows))
 
 
 def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[str]) -> bool:
