@@ -216,6 +216,16 @@ def main() -> int:
         print(f"trial {i + 1:2d}: kill {'at ' + where if killed else 'MISSED: ' + where}; next run exit "
               f"{r.returncode} in {secs:.0f}s; marts {'identical to clean ' + state if not diff else diff}"
               + ("" if r.returncode == 0 else "\n" + r.stdout[-2000:]), flush=True)
+    # a damaged warehouse file: moved aside and rebuilt from raw/, with a message
+    wh = data / "warehouse" / "warehouse.duckdb"
+    os.truncate(wh, wh.stat().st_size // 3)
+    r = destinations(data, "run")
+    diff = differences(data, ref_a if state == "A" else ref_b) if r.returncode == 0 else {}
+    ok = r.returncode == 0 and "could not be read" in r.stdout and not diff
+    failures += not ok
+    print(f"corrupt warehouse (truncated): exit {r.returncode}, "
+          f"{'said so' if 'could not be read' in r.stdout else 'NO MESSAGE'}; marts "
+          f"{'identical to clean ' + state if not diff else diff}", flush=True)
     poller.stop.set()
     poller.join()
     print(f"poller: {poller.reads} complete snapshot reads, {len(poller.problems)} problems")
