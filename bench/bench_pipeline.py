@@ -84,6 +84,7 @@ BASELINE = r"""
 import sys, duckdb
 root = sys.argv[1]
 con = duckdb.connect()
+con.execute("set enable_progress_bar = false")
 con.execute(f'''
 create table r as
 select split_part(filename, '/', -4) as academy_urn, split_part(filename, '/', -3) as leaving_year,
@@ -96,11 +97,12 @@ cols = {c[0] for c in con.execute("describe r").fetchall()}
 topics = [c for c in ("sex", "disadvantaged", "sen_provision", "ethnicity") if c in cols]
 parts = []
 for level, key in (("academy", "academy_urn"), ("trust", "null")):
-    for topic in ["'Total'"] + topics:
+    for topic in ["Total"] + topics:
+        value = "'Total'" if topic == "Total" else topic
         parts.append(f'''
         select '{level}' as level, {key} as academy_urn, leaving_year, round,
                case when try_cast(year_group as int) = 11 then 'KS4' else '16-18' end as key_stage,
-               {topic!r} as breakdown_topic, {topic if topic != "'Total'" else "'Total'"} as breakdown,
+               '{topic}' as breakdown_topic, {value} as breakdown,
                count(*) as cohort,
                count(*) filter (where c.destination_group = 'neet') as neet,
                count(*) filter (where c.destination_group = 'not_known') as not_known,
