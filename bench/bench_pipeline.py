@@ -1,47 +1,190 @@
-"""Benchmark: generate a trust and time `destinations run` (ingest, dbt build, checks, publish).
+"""Benchmark `destinations run` against a bare-DuckDB baseline on the same landing zone.
 
-    .venv/bin/python bench/bench_pipeline.py [--scale small|large] [--keep DIR]
-Prints wall times, dbt build time and rows per serving mart.
+    .venv/bin/python bench/bench_pipeline.py [--scale small|large|national] [--keep DIR] [--skip-generate]
+
+One invocation measures, on one generated trust:
+  baseline   bare DuckDB: read every return CSV of the landing zone and build the destination
+             aggregates (academy and trust x leaving year x round x key stage x breakdown)
+  full       `destinations run` on a fresh data directory (ingest, dbt build + tests, checks,
+             publish, trustee pack)
+  no change  `destinations run` again with nothing new
+  one return one academy's latest R3 return corrected (one pupil's sex), then `destinations run`:
+             the time until the serving snapshot is refreshed
+Each line: wall seconds, CPU seconds (process tree), peak memory (sum of the process tree's RSS,
+sampled every 0.1 s), and the machine's load average (the machine may be shared).
 """
+from __future__ import annotations
+
 import argparse
 import os
+import resource
 import shutil
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 os.environ.pop("DAGSTER_HOME", None)
+
+TARGETS = {
+    "large": {"full": 60, "no change": 5, "one return": 15},
+    "national": {"no change": 5, "one return": 30},
+}
+
+
+def _tree_rss(root_pid: int) -> int:
+    """Sum of RSS (bytes) of root_pid and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(d))
+        except (OSError, ValueError, IndexError):
+            continue
+    total, todo = 0, [root_pid]
+    page = os.sysconf("SC_PAGE_SIZE")
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/statm") as fh:
+                total += int(fh.read().split()[1]) * page
+        except (OSError, ValueError):
+            pass
+        todo += children.get(pid, [])
+    return total
+
+
+def measure(cmd: list[str], env: dict) -> dict:
+    """Run cmd; wall, CPU (children), peak tree RSS, exit code, output tail."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak = [0]
+    out: list[str] = []
+    reader = threading.Thread(target=lambda: out.extend(proc.stdout), daemon=True)
+    reader.start()
+    while proc.poll() is None:
+        peak[0] = max(peak[0], _tree_rss(proc.pid))
+        time.sleep(0.1)
+    reader.join()
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall": wall, "cpu": cpu, "peak": peak[0], "rc": proc.returncode, "out": "".join(out)}
+
+
+BASELINE = r"""
+import sys, duckdb
+root = sys.argv[1]
+con = duckdb.connect()
+con.execute("set enable_progress_bar = false")
+con.execute(f'''
+create table r as
+select split_part(filename, '/', -4) as academy_urn, split_part(filename, '/', -3) as leaving_year,
+       split_part(filename, '/', -2) as round, *
+from read_csv('{root}/raw/returns/*/*/*/*.csv', union_by_name = true, all_varchar = true,
+              filename = true, ignore_errors = true, null_padding = true)
+''')
+con.execute("create table codes as select * from read_csv('""" + str(ROOT / "dbt_project/seeds/destination_codes.csv") + r"""', all_varchar = true)")
+cols = {c[0] for c in con.execute("describe r").fetchall()}
+topics = [c for c in ("sex", "disadvantaged", "sen_provision", "ethnicity") if c in cols]
+parts = []
+for level, key in (("academy", "academy_urn"), ("trust", "null")):
+    for topic in ["Total"] + topics:
+        value = "'Total'" if topic == "Total" else topic
+        parts.append(f'''
+        select '{level}' as level, {key} as academy_urn, leaving_year, round,
+               case when try_cast(year_group as int) = 11 then 'KS4' else '16-18' end as key_stage,
+               '{topic}' as breakdown_topic, {value} as breakdown,
+               count(*) as cohort,
+               count(*) filter (where c.destination_group = 'neet') as neet,
+               count(*) filter (where c.destination_group = 'not_known') as not_known,
+               count(*) filter (where c.destination_group = 'education') as education
+        from r left join codes c on r.destination_code = c.destination_code
+        group by all''')
+n = con.execute("select count(*) from (" + " union all ".join(parts) + ")").fetchone()[0]
+rows = con.execute("select count(*) from r").fetchone()[0]
+print(f"baseline: {rows} rows read, {n} aggregate rows")
+"""
+
+
+def correct_one_return(data: Path) -> Path:
+    """Flip one pupil's sex in one academy's latest R3 CSV return (a valid correction)."""
+    files = sorted(f for f in (data / "raw" / "returns").glob("*/*/R3/*.csv")
+                   if f.read_bytes().split(b"\n", 1)[0].decode("utf-8", "replace").split(",").count("sex") == 1)
+    latest = max(f.parent.parent.name for f in files)
+    f = next(f for f in files if f.parent.parent.name == latest)
+    lines = f.read_bytes().split(b"\n")
+    i = lines[0].decode().split(",").index("sex")
+    cells = lines[1].decode().split(",")
+    cells[i] = "M" if cells[i] == "F" else "F"
+    lines[1] = ",".join(cells).encode()
+    f.write_bytes(b"\n".join(lines))
+    return f
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--scale", default="small", choices=["small", "large"])
+    ap.add_argument("--scale", default="small", choices=["small", "large", "national"])
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--keep", type=Path, help="use/keep this data directory")
+    ap.add_argument("--skip-generate", action="store_true", help="reuse the landing zone in --keep")
     args = ap.parse_args()
 
     data = args.keep or Path(tempfile.mkdtemp(prefix=f"bench_{args.scale}_"))
-    os.environ["DESTINATIONS_DATA_DIR"] = str(data)
-    import polars as pl
+    env = {**os.environ, "DESTINATIONS_DATA_DIR": str(data), "DO_NOT_TRACK": "1",
+           "GX_ANALYTICS_ENABLED": "false", "DAGSTER_DISABLE_TELEMETRY": "1"}
+    bin_ = ROOT / ".venv" / "bin"
+    if not args.skip_generate:
+        shutil.rmtree(data, ignore_errors=True)
+        g = measure([str(bin_ / "destinations"), "generate", "--out", str(data), "--scale", args.scale], env)
+        print(f"generate {args.scale}: {g['wall']:.1f}s (exit {g['rc']})")
+    else:
+        for sub in ("warehouse", "reports", "feedback", "quarantine", "audit"):
+            shutil.rmtree(data / sub, ignore_errors=True)
+    files = sum(1 for f in (data / "raw" / "returns").rglob("*") if f.is_file() and not f.name.endswith((".html", ".json")))
+    academies = sum(1 for _ in (data / "raw" / "returns").iterdir())
+    print(f"landing zone: {academies} academies, {files} return files")
 
-    from pipelines.lib.generate import generate_trust
-    from pipelines.runner import run_pipeline
+    results = []
 
-    t0 = time.perf_counter()
-    generate_trust(data, seed=args.seed, scale=args.scale)
-    t1 = time.perf_counter()
-    lines: list[str] = []
-    rc = run_pipeline(data, echo=lines.append)
-    t2 = time.perf_counter()
-    print(f"scale={args.scale} generate={t1 - t0:.1f}s run={t2 - t1:.1f}s exit={rc}")
-    for line in lines:
-        if "Ingested" in line or "FAILED" in line or line.startswith("  -"):
-            print(line)
-    serving = data / "warehouse" / "serving"
-    for f in sorted(serving.glob("*.parquet")):
-        print(f"  {f.stem:45s} {pl.scan_parquet(f).select(pl.len()).collect().item():>10,d} rows")
+    def report(name: str, r: dict, target: float | None = None) -> None:
+        load = os.getloadavg()
+        verdict = "" if target is None else (f"  target <= {target:g}s: {'MET' if r['wall'] <= target else 'NOT MET'}")
+        line = (f"{name:<12s} wall {r['wall']:7.1f}s  cpu {r['cpu']:7.1f}s  peak {r['peak'] / 2**30:5.2f} GB  "
+                f"exit {r['rc']}  load {load[0]:.1f}/{load[1]:.1f}{verdict}")
+        print(line, flush=True)
+        results.append((name, r))
+        if r["rc"] != 0:
+            print(r["out"][-3000:])
+
+    targets = TARGETS.get(args.scale, {})
+    base = measure([str(bin_ / "python"), "-c", BASELINE, str(data)], env)
+    report("baseline", base)
+    print("  " + base["out"].strip().splitlines()[-1] if base["out"].strip() else "")
+    run = [str(bin_ / "destinations"), "run"]
+    full = measure(run, env)
+    report("full", full, targets.get("full"))
+    if args.scale == "national":
+        print(f"  full / baseline = {full['wall'] / max(base['wall'], 1e-9):.1f}x (target <= 3x), peak target 8 GB")
+    for line in full["out"].splitlines():
+        if line.startswith("  ") and ("s" in line) and any(k in line for k in ("ingest", "build", "scan", "load pipeline", "total", "check")):
+            print("   " + line)
+    report("no change", measure(run, env), targets.get("no change"))
+    f = correct_one_return(data)
+    print(f"  corrected {f.relative_to(data)}")
+    one = measure(run, env)
+    report("one return", one, targets.get("one return"))
+    for line in one["out"].splitlines():
+        if line.startswith("  ") and any(k in line for k in ("ingest", "build", "scan", "load pipeline", "total", "check", "warehouse_models", "serving", "report")):
+            print("   " + line)
     if not args.keep:
         shutil.rmtree(data, ignore_errors=True)
 

@@ -1,15 +1,52 @@
-"""`destinations run`: materialise every asset in-process over the data directory."""
+"""`destinations run`: one incremental, crash-safe run over the data directory.
+
+1. Take the data directory's run lock (an OS file lock; a killed run releases it by itself).
+   A second run waits and says which run (pid, start time) it is waiting for.
+2. Check the warehouse file; a damaged one is moved aside and rebuilt from raw/ (said so).
+3. Digest every input (stat-cached SHA-256). Nothing changed since the last successful run:
+   stop here, in about a second.
+4. Ingest returns for the leaving year x round partitions whose files changed, in one pass
+   (`load_partition` per partition, one connection), check the loaded rows once with the
+   returns GX suite and rules, and record the materialisations in Dagster.
+5. One Dagster run of the build job over only what changed and everything downstream:
+   other ingest steps, dbt models and tests, mart checks, publish (a new serving version
+   only when a mart changed), trustee pack (only when the snapshot changed).
+6. Record the inputs as built. What a run must rebuild is written down before it starts, so a
+   failed or killed run's work is redone by the next one.
+"""
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import dagster as dg
-
 from pipelines.config import Paths, is_leaving_year, paths, round_ids
-from pipelines.defs.jobs import RETURNS_INGEST_JOB
+from pipelines.lib import runstate
+from pipelines.lib.warehouse import RunInProgress, move_aside, run_lock, warehouse_problem
+
+RUN_TAG_PID = "destinations/pid"
+
+# input group -> build-job assets that read it (their downstream is rebuilt too)
+GROUP_ASSETS = {
+    "academies": ["academies", "fsq_responses", "compass_evaluations", "missing_returns"],
+    "benchmarks": ["benchmark_measures_raw"],
+    "benchmark_seed": ["benchmark_measures_raw"],
+    "fsq": ["fsq_responses"],
+    "fsq_config": ["fsq_responses"],
+    "compass": ["compass_evaluations"],
+    "rounds": ["rounds", "missing_returns"],
+    "goals": ["goals"],
+    "neet_risk": ["neet_risk_weights"],
+}
+MULTI_ASSETS = [
+    ["benchmark_measures_raw", "gias_links", "gias_establishments", "gias_establishment_types"],
+    ["fsq_responses", "fsq_items", "fsq_readiness_bands"],
+]
+RETURNS_DOWNSTREAM = ["destination_returns", "return_submissions", "return_problems", "missing_returns"]
+DATED = ["missing_returns", "return_status"]      # read today's date
+PUBLISH = ["serving_snapshot", "trustee_report"]
 
 
 def landed_return_partitions(p: Paths) -> list[tuple[str, str]]:
@@ -25,20 +62,89 @@ def landed_return_partitions(p: Paths) -> list[tuple[str, str]]:
     return sorted(found, key=lambda yr: (yr[0], order[yr[1]]))
 
 
-def _instance() -> dg.DagsterInstance:
+@dataclass
+class Timings:
+    echo: Callable[[str], None]
+    steps: list[tuple[str, float]] = field(default_factory=list)
+    t0: float = field(default_factory=time.perf_counter)
+    _start: float = 0.0
+    _name: str = ""
+
+    def start(self, name: str) -> None:
+        self.stop()
+        self._name, self._start = name, time.perf_counter()
+        self.echo(f"[{time.perf_counter() - self.t0:6.1f}s] {name} ...")
+
+    def stop(self) -> None:
+        if self._name:
+            self.steps.append((self._name, time.perf_counter() - self._start))
+            self._name = ""
+
+    def summary(self) -> None:
+        self.stop()
+        total = time.perf_counter() - self.t0
+        self.echo("Timing:")
+        for name, secs in self.steps:
+            self.echo(f"  {name:<34s} {secs:7.1f}s")
+        self.echo(f"  {'total':<34s} {total:7.1f}s")
+
+
+def _instance():
+    import dagster as dg
     home = os.environ.get("DAGSTER_HOME")
     if home and Path(home, "dagster.yaml").exists():
         return dg.DagsterInstance.get()
     return dg.DagsterInstance.ephemeral()
 
 
-def _failures(result: dg.ExecuteInProcessResult) -> list[str]:
+def reclaim_dead_runs(instance) -> list[str]:
+    """Mark runs of `destinations run` whose process is gone (kill -9, power cut) as failed and free
+    any concurrency slots they held, so nothing waits on them."""
+    import dagster as dg
+    reclaimed = []
+    try:
+        records = instance.get_run_records(dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING,
+                      dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.CANCELING]))
+    except Exception:  # noqa: BLE001 - an unreadable run store must not stop the run
+        return reclaimed
+    for rec in records:
+        run = rec.dagster_run
+        pid = run.tags.get(RUN_TAG_PID)
+        if not pid or _alive(int(pid)):
+            continue
+        try:
+            instance.report_run_failed(run, "the process running it died (pid gone); reclaimed")
+            if hasattr(instance.event_log_storage, "free_concurrency_slots_for_run"):
+                instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            reclaimed.append(run.run_id)
+        except Exception:  # noqa: BLE001
+            continue
+    return reclaimed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _failures(result) -> list[str]:
     out = []
     for ev in result.all_events:
         if ev.event_type_value == "STEP_FAILURE":
             err = ev.event_specific_data.error
-            msg = err.message.strip() if err else ""
-            out.append(f"step {ev.step_key} failed: {msg.splitlines()[0] if msg else ''}")
+            msg = ""
+            while err is not None:   # the innermost cause names the real problem
+                msg = (err.message or "").strip() or msg
+                err = err.cause
+            out.append(f"step {ev.step_key} failed: {_first_line(msg)}")
         elif ev.event_type_value == "ASSET_CHECK_EVALUATION":
             data = ev.event_specific_data
             if not data.passed and str(data.severity).endswith("ERROR"):
@@ -46,7 +152,17 @@ def _failures(result: dg.ExecuteInProcessResult) -> list[str]:
     return out
 
 
-def run_pipeline(data_dir: Path | None = None, echo: Callable[[str], None] = print) -> int:
+def _first_line(msg: str) -> str:
+    lines = [ln.strip() for ln in msg.splitlines() if ln.strip()]
+    for ln in lines:
+        if ln.lower().startswith(("dbt build failed", "no space", "ioexception", "io error")):
+            return ln
+    return lines[0] if lines else ""
+
+
+def run_pipeline(data_dir: Path | None = None, echo: Callable[[str], None] = print,
+                 wait: float | None = None, full: bool = False) -> int:
+    """Run the pipeline; 0 when everything built and published cleanly."""
     p = paths(data_dir)
     os.environ["DESTINATIONS_DATA_DIR"] = str(p.root)
     os.environ["DESTINATIONS_WAREHOUSE_PATH"] = str(p.warehouse)
@@ -54,44 +170,253 @@ def run_pipeline(data_dir: Path | None = None, echo: Callable[[str], None] = pri
         echo(f"No raw/ folder in {p.root}. Generate a demo trust with `destinations generate` "
              f"or point DESTINATIONS_DATA_DIR at the trust's data directory.")
         return 1
-    from pipelines.definitions import defs
+    timings = Timings(echo)
+    try:
+        with run_lock(p.warehouse_dir, "destinations run", wait=wait, on_wait=echo):
+            return _run_locked(p, echo, timings, full)
+    except RunInProgress as exc:
+        echo(f"Not started: {exc}. Try again when it has finished (or run without --no-wait to wait).")
+        return 75
 
-    t0 = time.perf_counter()
+
+def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: bool) -> int:
+    timings.start("check warehouse")
+    problem = warehouse_problem(p.warehouse)
+    if problem:
+        moved = move_aside(p.warehouse)
+        runstate.forget(p)
+        full = True
+        echo(f"The warehouse file could not be read ({problem}). Moved it to {moved.name}; "
+             f"rebuilding it from raw/ (raw/ holds every submitted file, nothing is lost).")
+    if not p.warehouse.exists():
+        full = True
+
+    timings.start("scan inputs")
+    inputs = runstate.scan(p)
+    previous = runstate.load(p)
+    changes = runstate.Changes(full=True, reason="full rebuild requested") if full else runstate.diff(previous, inputs)
+    pending = runstate.load_pending(p)
+    serving_ok = p.serving.is_symlink() and (p.serving / "_manifest.json").exists()
+    if changes.nothing and not pending and serving_ok:
+        echo(f"Nothing changed since the last successful run ({previous.get('finished_at', '?')}); "
+             f"the serving snapshot is current: {os.path.realpath(p.serving)}")
+        timings.summary()
+        return 0
+    if changes.full:
+        echo(f"Full build: {changes.reason or 'no earlier build'}.")
+    else:
+        what = sorted(changes.groups) + [f"returns {k}" for k in sorted(changes.partitions)]
+        echo("Changed since the last successful run: " + (", ".join(what) or "nothing new")
+             + ("; a new day (dated models)" if changes.new_day else "")
+             + (f"; redoing {len(pending)} step(s) a failed or killed run left" if pending else ""))
+
+    # what this run may rebuild, on disk before any work starts
+    planned: set[str] = set(pending)
+    if changes.full:
+        planned.add("*")
+    for g in changes.groups:
+        planned.update(GROUP_ASSETS.get(g, []))
+    if changes.partitions:
+        planned.update(RETURNS_DOWNSTREAM)
+    if changes.new_day:
+        planned.update(DATED)
+    if not serving_ok:
+        planned.update(PUBLISH)
+    runstate.save_pending(p, planned)
+
+    problems: list[str] = []
+    timings.start("ingest returns")
+    landed = landed_return_partitions(p)
+    todo = landed if changes.full else [
+        (y, r) for y, r in landed if f"{y}/{r}" in changes.partitions]
+    _ingest_returns(p, todo, echo, problems)
+    # what is loaded (per partition fingerprint) against what the last successful build used:
+    # catches loads by this run, by a killed run and by the landing sensor alike
+    loads = _return_loads(p)
+    dirty = set(pending) | (planned - set(RETURNS_DOWNSTREAM))
+    if loads != previous.get("return_loads") or "*" in planned or set(RETURNS_DOWNSTREAM) & set(pending):
+        dirty.update(RETURNS_DOWNSTREAM)
+    elif changes.partitions:
+        dirty.add("missing_returns")
+    runstate.save_pending(p, dirty)
+    if problems:
+        return _finish(p, echo, timings, problems, None)
+
+    timings.start("load pipeline definitions")
+    import dagster as dg
+
+    from pipelines.definitions import defs
     definitions = defs()
     instance = _instance()
-    problems: list[str] = []
+    reclaimed = reclaim_dead_runs(instance)
+    if reclaimed:
+        echo(f"Marked {len(reclaimed)} run(s) of killed processes as failed: {', '.join(r[:8] for r in reclaimed)}")
+    _record_returns(instance, todo)
 
-    partitions = landed_return_partitions(p)
-    ingest = definitions.resolve_job_def(RETURNS_INGEST_JOB)
-    valid_keys = set(ingest.partitions_def.get_partition_keys(dynamic_partitions_store=instance))
-    for year, rnd in partitions:
-        key = dg.MultiPartitionKey({"leaving_year": year, "round": rnd})
-        if key not in valid_keys:
-            problems.append(f"returns for {year} {rnd}: leaving year outside the configured range, skipped")
-            continue
-        res = ingest.execute_in_process(partition_key=key, instance=instance, raise_on_error=False)
-        fails = _failures(res)
-        problems += [f"returns {year} {rnd}: {f}" for f in fails]
-        echo(f"  returns {year} {rnd}: {'ok' if res.success and not fails else 'FAILED'}")
-    t1 = time.perf_counter()
+    job = definitions.resolve_job_def("build_warehouse")
+    graph = definitions.resolve_asset_graph()
+    in_job = {k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable} - {
+        dg.AssetKey("destination_returns")}
+    if "*" in dirty:
+        selected = set(in_job)
+    else:
+        roots = {dg.AssetKey(a) for a in dirty if dg.AssetKey(a) in graph.get_all_asset_keys()}
+        for group in MULTI_ASSETS:
+            if any(dg.AssetKey(a) in roots for a in group):
+                roots |= {dg.AssetKey(a) for a in group}
+        selected = set(dg.AssetSelection.assets(*roots).downstream().resolve(graph)) & in_job if roots else set()
+    res = None
+    if selected:
+        n_models = sum(1 for k in selected if k.to_user_string() in _dbt_names())
+        timings.start(f"build {len(selected)} assets ({n_models} dbt models), check, publish")
+        res = job.execute_in_process(
+            instance=instance, raise_on_error=False, asset_selection=sorted(selected),
+            tags={RUN_TAG_PID: str(os.getpid()), "destinations/trigger": "destinations run"},
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+        problems += _failures(res)
+        _echo_steps(res, echo)
+        if not res.success and not problems:
+            problems.append("the Dagster run failed; see its log above")
+    else:
+        echo("No asset downstream of the changes: nothing to build.")
+    if not problems:
+        runstate.save(p, inputs, return_loads=loads,
+                      finished_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        runstate.save_pending(p, set())
+    return _finish(p, echo, timings, problems, res)
 
-    build = definitions.resolve_job_def("build_warehouse")
-    res = build.execute_in_process(instance=instance, raise_on_error=False)
-    fails = _failures(res)
-    problems += fails
-    t2 = time.perf_counter()
-    echo(f"Ingested {len(partitions)} leaving-year x round partitions in {t1 - t0:.1f}s; "
-         f"built and published in {t2 - t1:.1f}s.")
+
+_DBT_NAMES: set[str] | None = None
+
+
+def _dbt_names() -> set[str]:
+    global _DBT_NAMES
+    if _DBT_NAMES is None:
+        import json
+
+        from pipelines.lib.dbt_manifest import ensure_manifest
+        nodes = json.loads(ensure_manifest().read_text())["nodes"].values()
+        _DBT_NAMES = {n["name"] for n in nodes if n["resource_type"] in ("model", "seed")}
+    return _DBT_NAMES
+
+
+def _return_loads(p: Paths) -> dict[str, str]:
+    """Fingerprint of every loaded returns partition (raw.return_loads)."""
+    import duckdb
+
+    from pipelines.lib.warehouse import connect_retrying
+    if not p.warehouse.exists():
+        return {}
+    con = connect_retrying(p.warehouse, read_only=True)
+    try:
+        rows = con.execute("select leaving_year || '/' || round, fingerprint from raw.return_loads").fetchall()
+    except duckdb.Error:
+        rows = []
+    finally:
+        con.close()
+    return dict(sorted(rows))
+
+
+def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[str]) -> bool:
+    """Load the changed partitions in one pass and check their rows once. True if any data changed."""
+    if not todo:
+        return False
+    import polars as pl
+
+    from pipelines.defs.partitions import leaving_years
+    from pipelines.lib.returns.ingest import ensure_return_tables, load_partition
+    from pipelines.lib.warehouse import connect_retrying
+
+    valid_years = set(leaving_years())
+    changed: list[tuple[str, str]] = []
+    files = rows = 0
+    con = connect_retrying(p.warehouse)
+    try:
+        ensure_return_tables(con)
+        for year, rnd in todo:
+            if year not in valid_years:
+                problems.append(f"returns for {year} {rnd}: leaving year outside the configured range, skipped")
+                continue
+            try:
+                result = load_partition(p, con, year, rnd)
+            except Exception as exc:  # noqa: BLE001 - report and stop; nothing of this partition changed
+                problems.append(f"returns {year} {rnd}: {type(exc).__name__}: {_first_line(str(exc))}")
+                continue
+            files += len(result.submissions)
+            rows += result.rows_loaded
+            if not result.unchanged:
+                changed.append((year, rnd))
+            q = f", {len(result.quarantined)} rejected to quarantine/" if result.quarantined else ""
+            echo(f"  returns {year} {rnd}: {'unchanged' if result.unchanged else f'{result.rows_loaded:,} rows loaded'}"
+                 f" ({len(result.current)} academies){q}")
+        if changed:
+            where = " or ".join("(leaving_year = ? and round = ?)" for _ in changed)
+            params = [x for yr in changed for x in yr]
+            loaded = pl.from_arrow(con.execute(f"select * from raw.destination_returns where {where}", params).arrow())
+        else:
+            loaded = None
+    finally:
+        con.close()
+    echo(f"  {len(todo)} partition(s) checked, {len(changed)} changed, {files:,} files, {rows:,} rows current")
+    if loaded is not None and loaded.height:
+        from pipelines.lib.returns.gx_suite import validate_frame
+        from pipelines.lib.returns.rules import loaded_rule_failures
+        suite = validate_frame(loaded.to_pandas())
+        if not suite.success:
+            problems.append(f"check destination_returns_expectations failed on {loaded.height:,} loaded rows:\n"
+                            + suite.markdown())
+        for f in loaded_rule_failures(loaded):
+            problems.append(f"check destination_returns_rules: {f['rule']}: {f['count']} "
+                            f"(e.g. {', '.join(map(str, f['examples']))})")
+        echo(f"  returns checks (GX suite {suite.evaluated} expectations, rules) on {loaded.height:,} rows: "
+             f"{'passed' if not problems else 'FAILED'}")
+    return bool(changed)
+
+
+def _record_returns(instance, todo: list[tuple[str, str]]) -> None:
+    """Record the loaded partitions as materialisations of `destination_returns` in Dagster."""
+    import dagster as dg
+    for year, rnd in todo:
+        try:
+            instance.report_runless_asset_event(dg.AssetMaterialization(
+                asset_key="destination_returns",
+                partition=dg.MultiPartitionKey({"leaving_year": year, "round": rnd}),
+                metadata={"loaded_by": "destinations run"}))
+        except Exception:  # noqa: BLE001 - bookkeeping only
+            return
+
+
+def _echo_steps(res, echo) -> None:
+    done = models = checks = 0
+    for ev in res.all_events:
+        if ev.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
+            done += 1
+            data = ev.event_specific_data
+            secs = (getattr(data, "duration_ms", None) or 0) / 1000
+            if secs >= 1.0 or ev.event_type_value == "STEP_FAILURE":
+                state = "ok" if ev.event_type_value == "STEP_SUCCESS" else "FAILED"
+                echo(f"  {ev.step_key:<58s} {state:>6s} {secs:6.1f}s")
+        elif ev.event_type_value == "ASSET_MATERIALIZATION":
+            models += 1
+        elif ev.event_type_value == "ASSET_CHECK_EVALUATION":
+            checks += 1
+    echo(f"  {done} steps, {models} assets materialised, {checks} checks evaluated")
+
+
+def _finish(p: Paths, echo, timings: Timings, problems: list[str], res) -> int:
+    from pipelines.lib.publish import read_manifest
+    man = read_manifest(p.serving)
     echo(f"Warehouse: {p.warehouse}")
-    echo(f"Serving snapshot (dashboard, exports): {p.serving}")
-    if p.serving.is_dir():
-        for f in sorted(p.serving.glob("*.parquet")):
-            echo(f"  {f.name}")
+    if man:
+        echo(f"Serving snapshot (dashboard, exports): {p.serving} -> {os.path.realpath(p.serving)} "
+             f"({len(man.get('tables', {}))} marts; changed in this version: {len(man.get('changed', []))})")
     if p.reports.is_dir():
         echo(f"Trustee reports: {p.reports}")
-    if problems or not res.success:
+    timings.summary()
+    if problems:
         echo("The run did not complete cleanly:")
-        for line in problems or ["see the Dagster logs above"]:
+        for line in problems:
             echo(f"  - {line}")
+        echo("The serving snapshot only ever switches as a whole; the next run redoes the unfinished work.")
         return 1
     return 0

@@ -54,3 +54,37 @@ def mart_models() -> list[str]:
         if n["resource_type"] == "model" and n.get("schema") == "marts"
         and n["config"].get("materialized") != "ephemeral" and n["config"].get("enabled", True)
     )
+
+
+OS_CAUSES = ("No space left on device", "Disk quota exceeded", "Read-only file system", "Permission denied",
+             "Out of Memory", "Cannot allocate memory", "Too many open files")
+
+
+def dbt_failure_cause(target: Path, fallback: str = "") -> str:
+    """The real reason a dbt invocation failed, from its run results and log (first match wins):
+    an operating-system error (e.g. a full disk), else the first failing node and its message."""
+    import json
+    import re
+
+    texts: list[str] = [fallback]
+    log = target / "dbt.log"
+    if log.exists():
+        with open(log, "rb") as fh:
+            fh.seek(max(0, log.stat().st_size - 400_000))
+            texts.append(fh.read().decode("utf-8", "replace"))
+    for text in texts:
+        for cause in OS_CAUSES:
+            if cause.lower() in text.lower():
+                m = re.search(rf"[^\n]*{re.escape(cause)}[^\n]*", text, re.IGNORECASE)
+                return (m.group(0).strip() if m else cause)[:300]
+    try:
+        results = json.loads((target / "run_results.json").read_text())["results"]
+        bad = [r for r in results if r.get("status") in ("error", "fail")]
+        if bad:
+            r = bad[0]
+            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            return f"{r['unique_id']}: {(r.get('message') or '').strip().splitlines()[0][:300]}{more}"
+    except (OSError, ValueError, KeyError, IndexError):
+        pass
+    lines = [ln for ln in fallback.splitlines() if ln.strip()]
+    return lines[0][:300] if lines else "see the dbt log"

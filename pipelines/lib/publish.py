@@ -1,37 +1,164 @@
-"""Publish marts from the warehouse to the serving snapshot (Parquet, atomic swap)."""
+"""Publish marts from the warehouse to the serving snapshot, which switches as a whole.
+
+Layout (inside the warehouse folder):
+
+    serving -> serving.<version>/        a symlink, swapped atomically (new link + os.replace)
+    serving.<version>/<mart>.parquet     every mart of that version
+    serving.<version>/_manifest.json     version, rows and a content hash per mart
+
+Readers keep using `warehouse/serving/<mart>.parquet`; a reader that reads several files
+should resolve the link once (`resolve_snapshot`) and read everything from that folder, so a
+publish in the middle never mixes two versions. A publish writes a hidden `.serving.*.partial`
+folder, renames it to `serving.<version>` and only then moves the link: a killed publish
+leaves the old snapshot in place and a partial folder that the next publish removes.
+Unchanged marts (same content hash) are hard links to the previous version's files, and a
+publish where nothing changed writes nothing. Old versions are removed after a grace period.
+"""
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 
+MANIFEST = "_manifest.json"
+KEEP_VERSIONS = 2          # the current one and the one before it, always
+GRACE_SECONDS = 600        # older versions live this long after being replaced (slow readers)
 
-def publish_tables(warehouse: Path, serving: Path, tables: list[str], schema: str = "marts") -> dict[str, int]:
-    """Write each table to serving/<table>.parquet via a temp file and os.replace.
 
-    Readers see either the old or the new file, never a partial one. Returns rows per table.
-    """
-    serving.mkdir(parents=True, exist_ok=True)
-    rows: dict[str, int] = {}
-    con = duckdb.connect(str(warehouse), read_only=True)
+@dataclass
+class Snapshot:
+    version: str
+    path: Path                                  # the real folder of this version
+    rows: dict[str, int] = field(default_factory=dict)
+    changed: list[str] = field(default_factory=list)
+    new_version: bool = False                   # False: nothing changed, the old version stays
+
+
+def resolve_snapshot(serving: Path) -> Path:
+    """The real folder of the current serving version (read every file of one view from it)."""
+    return Path(os.path.realpath(serving))
+
+
+def read_manifest(serving: Path) -> dict:
+    try:
+        return json.loads((resolve_snapshot(serving) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _content_hash(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
+    """Order-independent hash of a table's rows and column names/types."""
+    n, h = con.execute(f'select count(*), coalesce(sum(hash(t)::hugeint), 0) from {schema}."{table}" t').fetchone()
+    cols = con.execute("select string_agg(column_name || ':' || data_type, ',' order by ordinal_position) "
+                       "from information_schema.columns where table_schema = ? and table_name = ?",
+                       [schema, table]).fetchone()[0]
+    return f"{n}:{h}:{cols}"
+
+
+def _new_version() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + f"-{time.time_ns() % 1_000_000_000:09d}"
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _swap_link(serving: Path, target_name: str) -> None:
+    """Point `serving` at `target_name` (a sibling folder) in one rename."""
+    parent = serving.parent
+    if serving.exists() and not serving.is_symlink():
+        # a pre-versioning serving folder: keep it as a version of its own, then link
+        os.rename(serving, parent / f"serving.legacy-{_new_version()}")
+    tmp = parent / f".serving.link.{os.getpid()}.{time.time_ns()}"
+    os.symlink(target_name, tmp)
+    os.replace(tmp, serving)
+
+
+def collect_garbage(serving: Path, keep: int = KEEP_VERSIONS, grace_seconds: float = GRACE_SECONDS) -> list[Path]:
+    """Remove partial folders of killed publishes and versions past their grace period.
+
+    Call only while holding the run lock (no publish in progress)."""
+    parent = serving.parent
+    removed: list[Path] = []
+    current = resolve_snapshot(serving).name if serving.is_symlink() else None
+    for p in parent.glob(".serving.*"):
+        if p.is_symlink() or p.is_file():
+            p.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(p, ignore_errors=True)
+        removed.append(p)
+    versions = sorted((p for p in parent.glob("serving.*") if p.is_dir() and not p.is_symlink()),
+                      key=lambda p: p.stat().st_mtime, reverse=True)
+    now = time.time()
+    for i, p in enumerate(versions):
+        if p.name == current or i < keep:
+            continue
+        if now - p.stat().st_mtime > grace_seconds:
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
+
+
+def publish_snapshot(warehouse: Path, serving: Path, tables: list[str], schema: str = "marts",
+                     con: duckdb.DuckDBPyConnection | None = None) -> Snapshot:
+    """Publish `tables` as a new serving version (only if any changed); returns what was done."""
+    parent = serving.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    current = resolve_snapshot(serving) if serving.exists() else None
+    prev = read_manifest(serving) if current else {}
+    prev_hashes: dict[str, str] = prev.get("hashes") or {}
+    own = con is None
+    con = con or duckdb.connect(str(warehouse), read_only=True)
+    version = _new_version()
+    work = parent / f".serving.{version}.partial"
+    work.mkdir()
+    snap = Snapshot(version=version, path=parent / f"serving.{version}")
+    hashes: dict[str, str] = {}
     try:
         present = {r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()}
         for table in tables:
             if table not in present:
                 continue
-            final = serving / f"{table}.parquet"
-            tmp = serving / f".{table}.parquet.tmp"
-            con.execute(f"copy (select * from {schema}.\"{table}\") to '{tmp}' (format parquet)")
-            os.replace(tmp, final)
-            rows[table] = con.execute(f"select count(*) from {schema}.\"{table}\"").fetchone()[0]
+            digest = _content_hash(con, schema, table)
+            hashes[table] = digest
+            snap.rows[table] = int(digest.split(":", 1)[0])
+            old = current / f"{table}.parquet" if current else None
+            if old is not None and prev_hashes.get(table) == digest and old.exists():
+                _link_or_copy(old, work / old.name)
+            else:
+                con.execute(f"copy (select * from {schema}.\"{table}\") to '{work / (table + '.parquet')}' "
+                            "(format parquet)")
+                snap.changed.append(table)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     finally:
-        con.close()
-    manifest = {"published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "tables": rows}
-    tmp = serving / ".manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2))
-    os.replace(tmp, serving / "_manifest.json")
-    return rows
+        if own:
+            con.close()
+    same_set = set(hashes) == set(prev_hashes)
+    if current is not None and serving.is_symlink() and not snap.changed and same_set:
+        shutil.rmtree(work, ignore_errors=True)
+        snap.version, snap.path = prev.get("version", current.name), current
+        return snap
+    manifest = {"published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "version": version, "tables": snap.rows, "hashes": hashes, "changed": snap.changed}
+    (work / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    os.rename(work, snap.path)
+    _swap_link(serving, snap.path.name)
+    snap.new_version = True
+    return snap
+
+
+def publish_tables(warehouse: Path, serving: Path, tables: list[str], schema: str = "marts") -> dict[str, int]:
+    """Publish and return rows per published table (see `publish_snapshot`)."""
+    return publish_snapshot(warehouse, serving, tables, schema).rows

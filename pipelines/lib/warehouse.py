@@ -4,6 +4,16 @@ Python ingest writes only to `raw.*`; dbt owns `staging`, `intermediate` and `ma
 """
 from __future__ import annotations
 
+import fcntl
+import json
+import os
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
 import duckdb
 import polars as pl
 
@@ -109,3 +119,141 @@ def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFram
     except Exception:
         con.execute("rollback")
         raise
+
+
+# ------------------------------------------------------------------ one writer per data directory
+
+LOCK_NAME = ".run.lock"
+
+
+class RunInProgress(RuntimeError):
+    """Another process holds the data directory's run lock."""
+
+
+def lock_holder(warehouse_dir: Path) -> dict:
+    """Who holds (or last held) the run lock: {"pid", "started_at", "what"}; {} when unknown."""
+    try:
+        return json.loads((warehouse_dir / LOCK_NAME).read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError):
+        return {}
+
+
+def describe_holder(holder: dict) -> str:
+    if not holder:
+        return "a run is in progress"
+    return (f"a run is in progress ({holder.get('what', 'destinations run')}, pid {holder.get('pid', '?')}, "
+            f"started at {holder.get('started_at', '?')})")
+
+
+_held: dict[str, list] = {}   # lock path -> [file object, depth]; re-entrant within one process
+_held_guard = threading.Lock()
+
+
+@contextmanager
+def run_lock(warehouse_dir: Path, what: str = "destinations run", wait: float | None = None,
+             on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Exclusive lock on <warehouse>/.run.lock for everything that writes the warehouse.
+
+    An OS file lock (flock): a killed holder releases it with its last file descriptor, so a
+    crash never blocks the next run. Re-entrant within one process. `wait` None waits for
+    ever, 0 fails at once, else seconds; on a timeout raises RunInProgress naming the holder.
+    """
+    warehouse_dir.mkdir(parents=True, exist_ok=True)
+    path = str((warehouse_dir / LOCK_NAME).resolve())
+    with _held_guard:
+        entry = _held.get(path)
+        if entry is not None:
+            entry[1] += 1
+    if entry is not None:
+        try:
+            yield
+        finally:
+            with _held_guard:
+                entry[1] -= 1
+        return
+    fh = open(path, "a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            msg = describe_holder(lock_holder(warehouse_dir))
+            if wait == 0:
+                raise RunInProgress(msg) from None
+            if on_wait:
+                on_wait(f"Waiting: {msg}.")
+            deadline = None if wait is None else time.monotonic() + wait
+            while True:
+                time.sleep(0.2)
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if deadline is not None and time.monotonic() > deadline:
+                        raise RunInProgress(describe_holder(lock_holder(warehouse_dir))) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(json.dumps({"pid": os.getpid(), "what": what,
+                             "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}))
+        fh.flush()
+        with _held_guard:
+            _held[path] = [fh, 1]
+        try:
+            yield
+        finally:
+            with _held_guard:
+                _held.pop(path, None)
+            fh.seek(0)
+            fh.truncate()
+            fh.flush()
+    finally:
+        fh.close()   # releases the flock
+
+
+# ------------------------------------------------------------------ opening the warehouse file
+
+LOCK_CONFLICT = ("could not set lock", "conflicting lock")
+CORRUPT_HINTS = ("not a valid duckdb", "corrupt", "checksum", "invalid database", "failed to read",
+                 "serialization error", "invalid input error: the file")
+
+
+def connect_retrying(path: Path, read_only: bool = False, wait: float = 60.0) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file, retrying while a short-lived reader (e.g. `destinations submit`) holds it."""
+    deadline = time.monotonic() + wait
+    delay = 0.1
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            if not any(h in str(exc).lower() for h in LOCK_CONFLICT) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+def warehouse_problem(path: Path) -> str | None:
+    """None when the warehouse file opens and answers a query (or does not exist yet); else the error."""
+    if not path.exists():
+        return None
+    try:
+        con = connect_retrying(path)
+        try:
+            con.execute("select count(*) from information_schema.tables").fetchone()
+            con.execute("checkpoint")
+        finally:
+            con.close()
+    except duckdb.Error as exc:
+        if any(h in str(exc).lower() for h in LOCK_CONFLICT):
+            raise
+        return str(exc).strip().splitlines()[0]
+    return None
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged warehouse (and its WAL) to <name>.corrupt-<UTC time>; returns the new path."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    os.replace(path, target)
+    wal = path.with_name(path.name + ".wal")
+    if wal.exists():
+        os.replace(wal, target.with_name(target.name + ".wal"))
+    return target

@@ -1,4 +1,9 @@
-"""dbt models as Dagster assets; dbt data tests become asset checks."""
+"""dbt models as Dagster assets; dbt data tests become asset checks.
+
+dbt keeps its state per data directory (<data>/warehouse/dbt/target: run results, partial
+parse, logs), so two data directories never share it. Unit tests (they test SQL logic, not
+data) run in `make test`, not in every build. A failed build names the real cause.
+"""
 
 from typing import Any, Mapping
 
@@ -6,8 +11,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipelines.defs.resources import WarehouseResource
-from pipelines.lib.dbt_manifest import dbt_project, ensure_manifest
-
+from pipelines.lib.dbt_manifest import dbt_failure_cause, dbt_project, ensure_manifest
 
 
 class TrustTranslator(DagsterDbtTranslator):
@@ -25,14 +29,21 @@ class TrustTranslator(DagsterDbtTranslator):
 
 
 translator = TrustTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
 
 
 @dbt_assets(
     manifest=ensure_manifest(),
     project=dbt_project,
     dagster_dbt_translator=translator,
-    pool="duckdb_warehouse",
 )
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     warehouse.dbt_env()
-    yield from dbt.cli(["build"], context=context).stream()
+    target = warehouse.dbt_dir / "target"
+    target.mkdir(parents=True, exist_ok=True)
+    with warehouse.lock():
+        invocation = dbt.cli(BUILD_ARGS, context=context, target_path=target)
+        try:
+            yield from invocation.stream()
+        except Exception as exc:
+            raise dg.Failure(description=f"dbt build failed: {dbt_failure_cause(target, str(exc))}") from exc

@@ -1,0 +1,230 @@
+"""What changed since the last successful `destinations run`: content hashes of every input.
+
+Inputs are grouped by the ingest step that reads them (one group per returns leaving year x
+round, one per other raw folder or config file, plus the dbt project, the checks and the
+pipeline code). A file's SHA-256 is cached by (size, mtime) so an unchanged landing zone is
+scanned without being re-read. The state of a run is recorded only when the run succeeds:
+a failed or killed run leaves the previous record, so the next run redoes its work.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pipelines.config as cfg
+
+STATE_FILE = "run_state.json"
+CACHE_FILE = ".digest_cache.json"
+STATE_VERSION = 2
+REPO = cfg.DBT_PROJECT_DIR.parent
+
+# group -> (folders or files relative to the data directory or repo, which side)
+DATA_GROUPS = {
+    "academies": ["raw/academies.csv"],
+    "benchmarks": ["raw/benchmarks"],
+    "fsq": ["raw/fsq"],
+    "compass": ["raw/compass"],
+}
+REPO_GROUPS = {
+    "rounds": ["config/trust.yaml"],
+    "goals": ["config/goals.yaml"],
+    "neet_risk": ["config/neet_risk.yaml"],
+    "fsq_config": ["config/fsq_constructs.yaml"],
+    "validation": ["config/header_aliases.yaml", "config/trust.yaml"],
+    "benchmark_seed": ["pipelines/reference"],
+    "dbt": ["dbt_project/dbt_project.yml", "dbt_project/models", "dbt_project/seeds",
+            "dbt_project/macros", "dbt_project/tests", "expectations"],
+    "code": ["pipelines"],
+}
+SKIP_DIRS = {"__pycache__", "target", "logs", "dbt_packages"}
+
+
+@dataclass
+class Inputs:
+    groups: dict[str, str] = field(default_factory=dict)        # group -> digest
+    partitions: dict[str, str] = field(default_factory=dict)    # "YYYY-YY/R3" -> digest
+    today: str = ""
+
+    def to_json(self) -> dict:
+        return {"groups": self.groups, "partitions": self.partitions, "today": self.today}
+
+
+class DigestCache:
+    """SHA-256 of files, cached by (size, mtime_ns)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.entries: dict = json.loads(path.read_text())
+        except (OSError, ValueError):
+            self.entries = {}
+        self.seen: dict = {}
+
+    def digest(self, f: Path) -> str:
+        st = f.stat()
+        key = str(f)
+        hit = self.entries.get(key)
+        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
+            self.seen[key] = hit
+            return hit[2]
+        h = hashlib.sha256()
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        hit = [st.st_size, st.st_mtime_ns, h.hexdigest()]
+        self.seen[key] = hit
+        return hit[2]
+
+    def save(self) -> None:
+        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self.seen))
+        os.replace(tmp, self.path)
+
+
+def _files(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        return []
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        out += [Path(dirpath) / n for n in sorted(filenames) if not n.startswith(".")]
+    return out
+
+
+def _group_digest(base: Path, entries: list[str], cache: DigestCache) -> str:
+    h = hashlib.sha256()
+    for e in entries:
+        for f in _files(base / e):
+            h.update(f"{f.relative_to(base)}\0{cache.digest(f)}\n".encode())
+    return h.hexdigest()
+
+
+def _is_return_data(name: str) -> bool:
+    return not name.startswith(".") and not name.endswith((".feedback.html", ".feedback.json"))
+
+
+def scan(p: cfg.Paths, today: date | None = None) -> Inputs:
+    """Digest every input of a run (cheap when files are unchanged: stat only)."""
+    p.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    cache = DigestCache(p.warehouse_dir / CACHE_FILE)
+    out = Inputs(today=(today or date.today()).isoformat())
+    for name, entries in DATA_GROUPS.items():
+        out.groups[name] = _group_digest(p.root, entries, cache)
+    for name, entries in REPO_GROUPS.items():
+        out.groups[name] = _group_digest(REPO, entries, cache)
+    # returns: one digest per leaving year x round over the landing zone and quarantine data files
+    per: dict[str, hashlib._Hash] = {}
+    for top in (p.returns, p.quarantine):
+        if not top.is_dir():
+            continue
+        for urn_dir in sorted(top.iterdir()):
+            if not urn_dir.is_dir():
+                continue
+            for year_dir in sorted(d for d in urn_dir.iterdir() if d.is_dir()):
+                for round_dir in sorted(d for d in year_dir.iterdir() if d.is_dir()):
+                    key = f"{year_dir.name}/{round_dir.name}"
+                    h = per.setdefault(key, hashlib.sha256())
+                    for f in sorted(round_dir.iterdir()):
+                        if f.is_file() and _is_return_data(f.name):
+                            h.update(f"{f.relative_to(p.root)}\0{cache.digest(f)}\n".encode())
+    out.partitions = {k: h.hexdigest() for k, h in sorted(per.items())}
+    out.groups["reuploads"] = _reupload_digest(p.audit_log)
+    cache.save()
+    return out
+
+
+def _reupload_digest(audit: Path) -> str:
+    """Digest of the audit log's identical re-upload events (the only audit lines a load reads;
+    the pipeline itself never writes them, so its own audit lines do not count as a change)."""
+    h = hashlib.sha256()
+    if audit.exists():
+        with open(audit, "rb") as fh:
+            for line in fh:
+                if b'"unchanged"' in line:
+                    h.update(line)
+    return h.hexdigest()
+
+
+def load(p: cfg.Paths) -> dict:
+    """The record of the last successful run ({} when none, or from an older layout)."""
+    try:
+        state = json.loads((p.warehouse_dir / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return state if state.get("version") == STATE_VERSION else {}
+
+
+def save(p: cfg.Paths, inputs: Inputs, **extra) -> None:
+    state = {"version": STATE_VERSION, "inputs": inputs.to_json(), **extra}
+    path = p.warehouse_dir / STATE_FILE
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(state, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def forget(p: cfg.Paths) -> None:
+    (p.warehouse_dir / STATE_FILE).unlink(missing_ok=True)
+
+
+@dataclass
+class Changes:
+    full: bool = False                                   # rebuild everything
+    reason: str = ""
+    groups: set[str] = field(default_factory=set)        # changed input groups
+    partitions: set[str] = field(default_factory=set)    # "YYYY-YY/R3" whose files changed
+    new_day: bool = False
+
+    @property
+    def nothing(self) -> bool:
+        return not (self.full or self.groups or self.partitions or self.new_day)
+
+
+def diff(previous: dict, now: Inputs) -> Changes:
+    """What changed between the last successful run and now."""
+    before = previous.get("inputs")
+    if not before:
+        return Changes(full=True, reason="no earlier successful run recorded")
+    ch = Changes()
+    bg = before.get("groups", {})
+    ch.groups = {g for g, d in now.groups.items() if bg.get(g) != d}
+    for g, why in (("code", "the pipeline code changed"), ("dbt", "the dbt project or checks changed"),
+                   ("validation", "return validation settings changed")):
+        if g in ch.groups:
+            ch.full, ch.reason = True, why
+            return ch
+    bp = before.get("partitions", {})
+    ch.partitions = {k for k in set(bp) | set(now.partitions) if bp.get(k) != now.partitions.get(k)}
+    if "academies" in ch.groups or "reuploads" in ch.groups:
+        ch.partitions |= set(now.partitions)   # validation reads the register; re-upload records
+    ch.new_day = before.get("today") != now.today
+    return ch
+
+
+PENDING_FILE = "run_pending.json"
+
+
+def load_pending(p: cfg.Paths) -> set[str]:
+    """Assets whose rebuild a failed or killed run left undone."""
+    try:
+        return set(json.loads((p.warehouse_dir / PENDING_FILE).read_text()).get("assets", []))
+    except (OSError, ValueError):
+        return set()
+
+
+def save_pending(p: cfg.Paths, assets: set[str]) -> None:
+    """Record (before any work starts) what this run must rebuild, so a crash cannot lose it."""
+    path = p.warehouse_dir / PENDING_FILE
+    if not assets:
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"assets": sorted(assets)}))
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,53 @@
+"""A damaged warehouse is detected and moved aside; a failed dbt names the real cause."""
+import json
+
+import duckdb
+
+from pipelines.lib.dbt_manifest import dbt_failure_cause
+from pipelines.lib.runstate import Inputs, diff
+from pipelines.lib.warehouse import move_aside, warehouse_problem
+
+
+def test_damaged_warehouse_is_detected_and_moved_aside(tmp_path):
+    wh = tmp_path / "warehouse.duckdb"
+    assert warehouse_problem(wh) is None            # none yet: fine, it will be built
+    con = duckdb.connect(str(wh))
+    con.execute("create table t as select 1 as x")
+    con.close()
+    assert warehouse_problem(wh) is None
+    wh.write_bytes(b"\x00garbage" * 5000)
+    problem = warehouse_problem(wh)
+    assert problem and "not a valid DuckDB database" in problem
+    moved = move_aside(wh)
+    assert not wh.exists() and moved.exists() and moved.name.startswith("warehouse.duckdb.corrupt-")
+
+
+def test_dbt_failure_names_a_full_disk(tmp_path):
+    (tmp_path / "dbt.log").write_text(
+        "12:00:01 Began running node model.x\n"
+        "12:00:02 Runtime Error in model destination_measures (models/marts/destination_measures.sql)\n"
+        "  IO Error: Could not write file \"/data/warehouse/warehouse.duckdb.wal\": No space left on device\n")
+    cause = dbt_failure_cause(tmp_path, "The dbt CLI process with command `dbt build` failed with exit code 2")
+    assert "No space left on device" in cause and "warehouse.duckdb.wal" in cause
+
+
+def test_dbt_failure_names_the_failing_node(tmp_path):
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": [
+        {"unique_id": "model.a", "status": "success", "message": "OK"},
+        {"unique_id": "test.t.not_null_x", "status": "fail", "message": "Got 3 results, configured to fail if != 0"},
+    ]}))
+    assert dbt_failure_cause(tmp_path, "dbt CLI process failed") == \
+        "test.t.not_null_x: Got 3 results, configured to fail if != 0"
+
+
+def test_changes_since_last_success():
+    before = Inputs(groups={"code": "1", "dbt": "1", "validation": "1", "fsq": "1", "reuploads": "1"},
+                    partitions={"2025-26/R3": "a", "2025-26/R2": "b"}, today="2026-12-01")
+    same = diff({"inputs": before.to_json()}, before)
+    assert same.nothing
+    now = Inputs(groups=dict(before.groups, fsq="2"), partitions={"2025-26/R3": "c", "2025-26/R2": "b"},
+                 today="2026-12-02")
+    ch = diff({"inputs": before.to_json()}, now)
+    assert not ch.full and ch.groups == {"fsq"} and ch.partitions == {"2025-26/R3"} and ch.new_day
+    assert diff({"inputs": before.to_json()}, Inputs(groups=dict(before.groups, code="2"))).full
+    assert diff({}, before).full

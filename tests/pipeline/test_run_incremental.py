@@ -1,0 +1,107 @@
+"""`destinations run` end to end on a tiny trust: nothing new stops at once; a run killed with
+SIGKILL during dbt never blocks the next, which rebuilds what the killed one left; a damaged
+warehouse is rebuilt from raw/ with identical marts. (bench/fault_runs.py runs 20+ kills.)"""
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import polars as pl
+import pytest
+
+from bench.fault_runs import differences, env_for, return_file, version_b
+from pipelines.lib.publish import read_manifest, resolve_snapshot
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _run(data):
+    from pipelines.runner import run_pipeline
+    lines: list[str] = []
+    rc = run_pipeline(data, echo=lines.append)
+    return rc, "\n".join(lines)
+
+
+def _sex_cohorts(data, urn):
+    dm = pl.read_parquet(resolve_snapshot(data / "warehouse" / "serving") / "destination_measures.parquet")
+    got = dm.filter((pl.col("level") == "academy") & (pl.col("academy_urn") == urn)
+                    & (pl.col("breakdown_topic") == "Sex"))
+    return got.group_by("breakdown").agg(pl.col("cohort").sum()).sort("breakdown").rows()
+
+
+@pytest.fixture(scope="module")
+def trust(tmp_path_factory):
+    from pipelines.lib.generate import generate_trust
+    data = tmp_path_factory.mktemp("tiny")
+    generate_trust(data, academies=2, years=1, seed=5)
+    old = os.environ.get("DESTINATIONS_DATA_DIR")
+    yield data
+    if old is None:
+        os.environ.pop("DESTINATIONS_DATA_DIR", None)
+    else:
+        os.environ["DESTINATIONS_DATA_DIR"] = old
+
+
+def test_full_then_nothing_new(trust):
+    rc, out = _run(trust)
+    assert rc == 0, out
+    assert "Full build" in out and "Timing:" in out
+    assert (trust / "warehouse" / "dbt" / "target" / "run_results.json").exists(), "dbt state per data directory"
+    version = read_manifest(trust / "warehouse" / "serving")["version"]
+    t0 = time.monotonic()
+    rc, out = _run(trust)
+    assert rc == 0 and "Nothing changed since the last successful run" in out, out
+    assert time.monotonic() - t0 < 10
+    assert read_manifest(trust / "warehouse" / "serving")["version"] == version
+
+
+def test_run_killed_during_dbt_is_finished_by_the_next(trust):
+    f = return_file(trust)
+    urn = f.relative_to(trust / "raw" / "returns").parts[0]
+    before = dict(_sex_cohorts(trust, urn))
+    f.write_bytes(version_b(f.read_bytes()))
+    proc = subprocess.Popen([os.path.join(REPO, ".venv", "bin", "destinations"), "run"], env=env_for(trust),
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    seen: list[str] = []
+    threading.Thread(target=lambda: seen.extend(proc.stdout), daemon=True).start()
+    deadline = time.monotonic() + 900
+    while "Running with dbt" not in "".join(seen) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "".join(seen)
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGKILL)      # the run and its dbt process, as kill -9 would
+    proc.wait()
+    rc, out = _run(trust)
+    assert rc == 0, out
+    after = dict(_sex_cohorts(trust, urn))
+    assert sum(after.values()) == sum(before.values())
+    assert sorted(abs(after[k] - before[k]) for k in before) == [1, 1], (before, after)
+
+
+def test_damaged_warehouse_is_rebuilt_from_raw(trust, tmp_path):
+    import shutil
+    reference = tmp_path / "reference"
+    shutil.copytree(resolve_snapshot(trust / "warehouse" / "serving"), reference / "warehouse" / "serving")
+    (trust / "warehouse" / "warehouse.duckdb").write_bytes(b"\x00not a database" * 4096)
+    rc, out = _run(trust)
+    assert rc == 0, out
+    assert "could not be read" in out and "rebuilding it from raw/" in out
+    assert list((trust / "warehouse").glob("warehouse.duckdb.corrupt-*"))
+    diff = {k: v for k, v in differences(trust, reference).items() if not k.endswith("_published")}
+    assert not diff, diff
+
+
+def test_dbt_unit_tests_pass(trust, tmp_path):
+    """Builds leave the dbt unit tests out (they test SQL logic, not data); they run here."""
+    from pipelines.config import DBT_PROJECT_DIR
+    env = {**env_for(trust), "DESTINATIONS_WAREHOUSE_PATH": str(trust / "warehouse" / "warehouse.duckdb"),
+           "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path / "logs")}
+    proc = subprocess.run([os.path.join(REPO, ".venv", "bin", "dbt"), "test", "--select", "test_type:unit",
+                           "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+                          env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    import re
+    passed = re.search(r"PASS=(\d+)", proc.stdout)
+    assert passed and int(passed.group(1)) >= 10 and "ERROR=0" in proc.stdout, proc.stdout[-2000:]

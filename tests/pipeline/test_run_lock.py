@@ -1,0 +1,56 @@
+"""One writer per data directory: an OS file lock that a killed holder cannot keep."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from pipelines.lib.warehouse import RunInProgress, lock_holder, run_lock
+
+HOLDER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from pipelines.lib.warehouse import run_lock
+    with run_lock(Path(sys.argv[1]), what="test holder"):
+        print("locked", flush=True)
+        time.sleep(600)
+""")
+
+
+def _hold(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], stdout=subprocess.PIPE, text=True,
+                            cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_second_run_is_told_who_holds_the_lock_and_a_kill_releases_it(tmp_path):
+    proc = _hold(tmp_path)
+    try:
+        with pytest.raises(RunInProgress) as err:
+            with run_lock(tmp_path, wait=0):
+                pass
+        assert f"pid {proc.pid}" in str(err.value) and "started at" in str(err.value)
+        assert lock_holder(tmp_path)["what"] == "test holder"
+        waited = []
+        with pytest.raises(RunInProgress):
+            with run_lock(tmp_path, wait=0.5, on_wait=waited.append):
+                pass
+        assert waited and "a run is in progress" in waited[0]
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)     # like kill -9 of a run
+        proc.wait()
+    t0 = time.monotonic()
+    with run_lock(tmp_path, wait=5):
+        assert lock_holder(tmp_path)["pid"] == os.getpid()
+    assert time.monotonic() - t0 < 2
+
+
+def test_lock_is_reentrant_in_one_process(tmp_path):
+    with run_lock(tmp_path, wait=0):
+        with run_lock(tmp_path, wait=0):     # an asset inside `destinations run` takes it again
+            pass
+        assert lock_holder(tmp_path)["pid"] == os.getpid()
