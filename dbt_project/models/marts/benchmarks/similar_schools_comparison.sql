@@ -6,7 +6,7 @@
                     'higher_education', 'apprenticeship', 'employment'] %}
 with
 
-similar as (
+similar_pairs as (
     select * from {{ ref('similar_schools') }}
 ),
 
@@ -32,7 +32,7 @@ peer as (
         median(v.value) as similar_median_pct,
         min(v.value) as similar_min_pct,
         max(v.value) as similar_max_pct
-    from similar as s
+    from similar_pairs as s
     inner join school_values as v using (similar_urn)
     group by s.academy_urn, v.key_stage, v.measure
 ),
