@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.public.conftest import SECONDARY, SPECIAL
+from tests.public_statement.conftest import SECONDARY, SPECIAL
 
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
