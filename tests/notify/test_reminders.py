@@ -202,3 +202,32 @@ def test_outbox_when_no_smtp_and_notify_over_a_data_dir(tmp_path, monkeypatch):
     assert "Yew Academy (100004) R1 2026-27" in digest.get_content()
     again = notify_returns(paths(root), today=TODAY, env={})
     assert again.delivery.sent == [] and len(list((root / "outbox").glob("*.eml"))) == 2
+
+
+def test_notify_command(tmp_path, monkeypatch, capsys):
+    from pipelines.cli import main
+
+    root = tmp_path / "data"
+    (root / "raw").mkdir(parents=True)
+    serving = root / "warehouse" / "serving"
+    (root / "raw" / "academies.csv").write_text(
+        "urn,name,la_code,phase,has_sixth_form,joined_trust,careers_leader_email\n"
+        "100001,Oak Academy,352,secondary,Y,2015-09-01,careers@oak.example.org\n")
+    monkeypatch.setenv("DESTINATIONS_DATA_DIR", str(root))
+    for k in [k for k in __import__("os").environ if k.startswith("DESTINATIONS_SMTP")]:
+        monkeypatch.delenv(k)
+    assert main(["notify"]) == 1
+    assert "run `destinations run` first" in capsys.readouterr().err
+    serving.mkdir(parents=True)
+    pl.DataFrame(ROWS[:1]).write_parquet(serving / "return_status.parquet")
+    assert main(["notify", "--today", "8/12/2026"]) == 2
+    assert main(["notify", "--today", "2026-12-08", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "to careers@oak.example.org" in out and "2 message(s) would be sent" in out
+    assert not (root / "outbox").exists()
+    assert main(["notify", "--today", "2026-12-08"]) == 0
+    assert "2 delivered via outbox folder" in capsys.readouterr().out
+    monkeypatch.setenv("DESTINATIONS_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("DESTINATIONS_SMTP_PORT", "smtp")
+    assert main(["notify", "--today", "2026-12-20"]) == 2
+    assert "DESTINATIONS_SMTP_PORT 'smtp' is not a port number" in capsys.readouterr().err
