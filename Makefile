@@ -41,6 +41,9 @@ demo: setup
 	@echo "Warehouse:        $(DESTINATIONS_DATA_DIR)/warehouse/warehouse.duckdb"
 	@echo "Serving marts:    $(DESTINATIONS_DATA_DIR)/warehouse/serving/"
 	@echo "Trustee reports:  $(DESTINATIONS_DATA_DIR)/reports/"
+	@echo "Public pages:     $(DESTINATIONS_DATA_DIR)/reports/public/  (one HTML + PDF per academy)"
+	@echo "Governor packs:   $(DESTINATIONS_DATA_DIR)/reports/governors/"
+	@echo "Reminder emails:  $(DESTINATIONS_DATA_DIR)/outbox/  (set DESTINATIONS_SMTP_HOST to send them)"
 	@echo "Feedback:         $(DESTINATIONS_DATA_DIR)/feedback/  (rejected files: quarantine/)"
 	@echo "Open the UIs with: make serve  (Dagster http://localhost:3000, dashboard http://localhost:8501)"
 

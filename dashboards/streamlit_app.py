@@ -28,6 +28,7 @@ PAGES = [
     ("app_pages/neet.py", "NEET and not known", ":material/person_search:", ALL, "Destinations"),
     ("app_pages/gaps.py", "Disadvantage and SEND gaps", ":material/balance:", ALL, "Destinations"),
     ("app_pages/stereotype.py", "Stereotype goals", ":material/diversity_3:", ALL, "Destinations"),
+    ("app_pages/similar_schools.py", "Similar schools", ":material/compare:", ALL, "Destinations"),
     ("app_pages/neet_risk.py", "NEET risk", ":material/warning:", ("trust_admin", "academy"), "Pupils"),
     ("app_pages/careers.py", "Future skills and Compass", ":material/explore:", ALL, "Careers"),
     ("app_pages/data_quality.py", "Data quality and returns", ":material/fact_check:", ALL, "Returns"),
@@ -35,6 +36,7 @@ PAGES = [
     ("app_pages/trustee_report.py", "Trustee report", ":material/description:", ("trust_admin", "director"), "Reports"),
     ("app_pages/users.py", "Users", ":material/manage_accounts:", ("trust_admin",), "Admin"),
     ("app_pages/audit.py", "Audit trail", ":material/policy:", ("trust_admin",), "Admin"),
+    ("app_pages/run_now.py", "Run now", ":material/play_circle:", ("trust_admin",), "Admin"),
 ]
 
 

@@ -24,6 +24,7 @@ PUPIL_COLUMNS = ("upn", "pupil_id", "pupil_key", "surname", "forename", "date_of
 ACADEMY_COLUMNS = ("academy_urn", "urn")
 # Marts without a published twin that carry no pupil-level or small-number detail.
 DIRECTOR_SAFE = {
+    "similar_schools", "similar_schools_comparison", "public_destination_statement",  # published cells only
     "benchmark_measures", "data_quality_status", "return_status", "returns_status",
     "compass_benchmark_trends", "compass_trends", "compass_scores", "compass_academy_summary",
     "compass_trust_vs_national", "academies", "dim_academy", "academy_register",

@@ -80,7 +80,7 @@ returns_ingest_job = dg.define_asset_job(
     name="returns_landing_sensor",
     job=returns_ingest_job,
     minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.STOPPED,
+    default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
         "Watches raw/returns/ by content hash. The first tick records what is there (no flood of "
         "historical runs); later ticks request one run per leaving year x round whose files changed. "
@@ -148,7 +148,7 @@ def _deadline_schedule(round_: cfg.Round) -> dg.ScheduleDefinition:
         cron_schedule=deadline_cron(round_),
         job=missing_returns_job,
         execution_timezone="Europe/London",
-        default_status=dg.DefaultScheduleStatus.STOPPED,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
         description=(f"{DEADLINE_GRACE_DAYS} days after the {round_.id} due date ({round_.due}): "
                      "refresh the missing-returns list so the trust can chase academies."),
     )

@@ -165,7 +165,7 @@ def build_register(scale: str, academies: int | None, seed: int) -> pl.DataFrame
 
 
 def register_csv_frame(reg: pl.DataFrame) -> pl.DataFrame:
-    """raw/academies.csv as academies see it: contract columns + laestab, estab_number."""
+    """raw/academies.csv as academies see it: contract columns + laestab, estab_number, careers_leader_email."""
     return reg.select(
         "urn", "name",
         pl.col("la_code").cast(pl.Utf8).str.zfill(3),
@@ -173,4 +173,7 @@ def register_csv_frame(reg: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("has_sixth_form")).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("has_sixth_form"),
         "joined_trust", "laestab",
         pl.col("estab_number").cast(pl.Utf8).str.zfill(4),
+        # made-up contact on a reserved example domain (return reminders by email)
+        ("careers@" + pl.col("name").str.to_lowercase().str.replace_all(r"[^a-z0-9]+", "-")
+         .str.strip_chars("-") + ".example.org").alias("careers_leader_email"),
     )
