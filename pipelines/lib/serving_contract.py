@@ -53,6 +53,10 @@ USES: dict[str, tuple[str, ...]] = {
         "comparator_description", "comparator_source"),
     "destination_routes": KEYS + ("round", "round_kind", "route", "pupils", "pupils_pct", "frame_pupils"),
     "destination_providers": KEYS + ("round", "round_kind", "destination_group", "provider", "pupils"),
+    "benchmark_national_comparison": KEYS + (
+        "round", "breakdown_topic", "breakdown", "measure", "trust_value", "national_value", "difference_pp",
+        "benchmark_leaving_year", "same_leaving_year", "benchmark_source", "benchmark_publication",
+        "benchmark_institution_group"),
     "benchmark_measures": (
         "source", "publication", "is_latest", "leaving_year", "period", "geography_level", "geography_code",
         "geography_name", "key_stage", "institution_group", "breakdown_topic", "breakdown", "measure",
@@ -180,7 +184,8 @@ class Snapshot:
         if not path.is_file():
             return None
         have = pq.read_schema(path).names
-        want = list(USES[base]) + ([c for c in SUPPRESSION_COLUMNS if c in have] if name != base else [])
+        flags = [c for c in have if c in SUPPRESSION_COLUMNS or (c.endswith("_suppressed") and c[:-11] in USES[base])]
+        want = list(USES[base]) + (flags if name != base else [])
         missing = [c for c in USES[base] if c not in have]
         if missing:
             raise ContractError(f"{name}: the served file has no column(s) {', '.join(missing)} that the "
@@ -201,13 +206,17 @@ def _as_list(v) -> list[str]:
 
 
 def is_missing(v) -> bool:
-    return v is None or v is getattr(__import__("pandas"), "NA", object()) or (isinstance(v, float) and math.isnan(v))
+    return v is None or type(v).__name__ == "NAType" or (isinstance(v, float) and math.isnan(v))
 
 
 def withheld(row: dict, col: str) -> bool:
     """True when the published row says this cell is withheld (`c`): the whole row is
     suppressed, or the column (or, for a share, its count) is listed in suppressed_measures."""
-    if bool(row.get("suppressed")) is True and not is_missing(row.get("suppressed")):
+    whole = row.get("suppressed")
+    if not is_missing(whole) and bool(whole):
+        return True
+    flag = row.get(f"{col}_suppressed")
+    if flag is not None and not is_missing(flag) and bool(flag):
         return True
     listed = _as_list(row.get("suppressed_measures"))
     if not listed:
@@ -221,7 +230,8 @@ def state(row: dict, col: str) -> str | None:
     if withheld(row, col):
         return SUPPRESSED
     if is_missing(row.get(col)):
-        return NO_PUPILS
+        # a null in a row the publisher marked c / partial was withheld (marts that list no measures)
+        return SUPPRESSED if row.get("suppression_status") in ("c", "partial") else NO_PUPILS
     return None
 
 
@@ -272,3 +282,13 @@ def benchmark_period(leaving_year: str | None, publication: str | None = None) -
     if leaving_year and publication:
         return f"{leaving_year} leavers ({publication})"
     return f"{leaving_year} leavers" if leaving_year else (publication or "")
+
+
+def national_gap(row: dict) -> tuple[float | None, str | None]:
+    """The national gap beside a trust gap: the same leaving year if DfE has published it,
+    else the latest year it has (destination_gaps carries both); with its leaving year."""
+    if not is_missing(row.get("national_gap_pp")):
+        return float(row["national_gap_pp"]), row.get("leaving_year")
+    if not is_missing(row.get("latest_national_gap_pp")):
+        return float(row["latest_national_gap_pp"]), row.get("latest_national_leaving_year")
+    return None, None
