@@ -57,7 +57,7 @@ def goal_rows(rows: list[dict], year: str, published: bool, round_: str | None =
     cols = [Column("goal", "Goal", "text", 3.2), Column("denominator", "Base", "count"),
             Column("numerator", "Count", "count"), Column("share_pct", "Trust %", "pct"),
             Column("target_pct", "Target %", "pct"), Column("comparator_pct", "National %", "pct"),
-            Column("on_track", "On track?", "text", 1.0)]
+            Column("on_track", "Target", "text", 1.0)]
     out, summary = [], []
     for r in sorted(trust, key=lambda r: (str(r.get(c_id)), str(r.get(c_ks)))):
         den, num, share = cell(r, c_den, published), cell(r, c_num, published), cell(r, c_share, published)
@@ -67,7 +67,7 @@ def goal_rows(rows: list[dict], year: str, published: bool, round_: str | None =
         elif track is None:
             track_txt = NOT_AVAILABLE
         else:
-            track_txt = "Yes" if track else "No"
+            track_txt = "met" if track else "not met"
         title = str(r.get(c_title) or r.get(c_id))
         if c_ks and r.get(c_ks) not in (None, "all"):
             title += f" ({r.get(c_ks)})"
