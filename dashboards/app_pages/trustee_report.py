@@ -38,14 +38,14 @@ if ctx.user.role == "trust_admin":
             if st.button(f"Build the {y} pack", key="rep_build"):
                 with st.spinner("Building the PDF and workbook..."):
                     try:
-                        build_pack(y, reports, ctx.serving)
+                        build_pack(y, reports / y, ctx.serving)
                         st.success(f"Built the {y} pack.")
                     except ReportDataError as exc:
                         st.error(str(exc))
         else:
             st.caption("No leaving year has actual destinations yet, so there is no pack to build.")
 
-packs = sorted(reports.glob("trustee_report_*.pdf"), reverse=True) if reports.is_dir() else []
+packs = sorted(reports.rglob("trustee_report_*.pdf"), key=lambda p: p.name, reverse=True) if reports.is_dir() else []
 if not packs:
     ui.empty("No trustee pack has been written yet. The pipeline writes the latest year's pack when it publishes "
              "(or the data team runs `destinations report --year YYYY-YY --out <data dir>/reports`).")
