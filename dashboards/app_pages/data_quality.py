@@ -42,12 +42,13 @@ if ctx.user.role in ("trust_admin", "academy"):
     if cut is not None and cut.tzinfo is not None:
         cut = cut.tz_convert(None)
     for u in (ctx.user.urns if ctx.user.role == "academy" else sorted(fr["academy_urn"].dropna().unique())):
-        part = paths(ctx.data_dir).returns / u / year
-        for f in part.glob("*/*") if part.is_dir() else []:
+        part = paths(ctx.data_dir).returns / u
+        for f in part.glob("*/*/*") if part.is_dir() else []:
             mtime = pd.Timestamp(f.stat().st_mtime, unit="s")
             if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in (".csv", ".xlsx") and \
                     (cut is None or mtime > cut):
-                pending.append({"academy": ctx.academy_label(u), "round": f.parent.name, "file": f.name,
+                pending.append({"academy": ctx.academy_label(u), "leaving_year": f.parent.parent.name,
+                                "round": f.parent.name, "file": f.name,
                                 "received": mtime.strftime("%Y-%m-%d %H:%M")})
 if pending:
     st.warning(f"{len(pending)} file(s) received and being processed: the status below updates when the "

@@ -39,7 +39,7 @@ def code_meanings() -> pd.DataFrame:
     out += [{"column": "level", "code": k, "meaning": v} for k, v in {
         "1": "Level 1", "2": "Level 2 (GCSE equivalent)", "3": "Level 3 (A level equivalent)",
         "4+": "Level 4 or higher (higher education)"}.items()]
-    return pd.DataFrame(out)
+    return pd.DataFrame(out).rename(columns={"column": "Column", "code": "Code", "meaning": "Meaning"})
 
 
 t1, t2 = st.columns([1, 3])
