@@ -35,7 +35,9 @@ def verdict(r: dict) -> str:
 
 recs = {r["goal_title"]: r for r in focus.to_dict("records")}
 met = sum(1 for r in recs.values() if verdict(r) == "met")
-st.subheader(f"{ctx.academy_label(f['academy'])}: {met} of {len(recs)} goals met, {f['year']} {f['round']}")
+hidden = sum(1 for r in recs.values() if verdict(r) == contract.SUPPRESSED)
+st.subheader(f"{ctx.academy_label(f['academy'])}: {met} of {len(recs)} goals met, {f['year']} {f['round']}"
+             + (f" ({hidden} withheld to protect pupils)" if hidden else ""))
 summary = pd.DataFrame([{
     "goal": g, "key_stage": recs[g]["key_stage"] if g in recs else "-",
     "share": contract.show(recs[g], "share_pct") if g in recs else "-",
@@ -60,7 +62,8 @@ for i, g in enumerate(goals):
                       pd.DataFrame({"leaving_year": h["leaving_year"], "series": "Target", "pct": h["target_pct"]})],
                      ignore_index=True).dropna(subset=["pct"])
     last = h.iloc[-1].to_dict()
-    title = f"{g}: {contract.show(last, 'share_pct')}% in {last['leaving_year']} (target {contract.show(last, 'target_pct')}%)"
+    title = (f"{g}<br><sup>{contract.show(last, 'share_pct')}% in {last['leaving_year']}, "
+             f"target {contract.show(last, 'target_pct')}%</sup>")
     with cols[i % 2]:
         ui.chart(charts.trend(line, "leaving_year", "pct", title, color="series"), f"goal_{last['goal_id']}")
 srcs = sorted({f"{d} ({y}): {s}" for d, y, s in focus[["comparator_description", "comparator_year",

@@ -48,10 +48,20 @@ def page(title: str, *roles: str, caption: str | None = None) -> Ctx:
     ctx = Ctx(user=user, data_dir=dd, serving=serving, names=data.academy_names(serving, dd))
     if user.role == "trust_admin":
         ctx.published_view = bool(st.session_state.get("f_pubview", False))
+    st.markdown(TABLET_CSS, unsafe_allow_html=True)
     st.title(title)
     if caption:
         st.caption(caption)
     return ctx
+
+
+# Labels wrap instead of being cut off with an ellipsis (tablet width).
+TABLET_CSS = """<style>
+[data-testid="stMetricLabel"] *, [data-testid="stMetricDelta"] * {white-space: normal !important;
+  overflow: visible !important; text-overflow: clip !important;}
+[data-testid="stMetricLabel"] {height: auto !important; min-height: 1.5rem;}
+.stButton button p, .stDownloadButton button p {white-space: normal !important;}
+</style>"""
 
 
 def not_published(what: str, scoped: data.Scoped | None = None) -> None:
@@ -313,7 +323,7 @@ def caveat(text: str) -> None:
 
 
 BENCHMARK_CAVEAT = (
-    "national and LA figures are published by DfE / NCCIS for their own cohorts and "
+    "National and LA figures are published by DfE / NCCIS for their own cohorts and "
     "definitions: DfE destination measures count a destination only if it is sustained for "
     "two terms and are published about two years late, while the trust's R3 figure is the "
     "activity in the autumn after leaving. NCCIS NEET and not known figures are 16-17 year "

@@ -100,6 +100,10 @@ PUPIL_COLUMNS = frozenset({"upn", "pupil_id", "pupil_key", "surname", "forename"
                            "legal_name", "preferred_name", "pupil_name", "admission_number", "date_of_birth"})
 
 
+# Columns holding published comparators (DfE, NCCIS, targets): a null there is "no figure", never c.
+COMPARATOR_PREFIXES = ("la_", "england_", "national_", "latest_national_", "comparator", "target", "benchmark_")
+
+
 class ContractError(RuntimeError):
     """A consumer named a mart or column the manifest / served snapshot does not have."""
 
@@ -230,8 +234,11 @@ def state(row: dict, col: str) -> str | None:
     if withheld(row, col):
         return SUPPRESSED
     if is_missing(row.get(col)):
-        # a null in a row the publisher marked c / partial was withheld (marts that list no measures)
-        return SUPPRESSED if row.get("suppression_status") in ("c", "partial") else NO_PUPILS
+        # the publisher nulls what it withholds: in a row it marked c / partial, a null figure of
+        # the trust's own (not a published comparator, which may simply not exist) is withheld,
+        # e.g. goal_progress.share_pct when its numerator is listed
+        own = not col.startswith(COMPARATOR_PREFIXES)
+        return SUPPRESSED if own and row.get("suppression_status") in ("c", "partial") else NO_PUPILS
     return None
 
 

@@ -127,7 +127,7 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
     sections.append(s)
 
     # destinations by sub-group
-    s = Section("destinations", "Destinations by sub-group, with national comparison")
+    s = Section("destinations", "Destinations by sub-group, with national comparison", new_page=False)
     s.paragraphs.append("Where each group of leavers was in the autumn after leaving, for the trust as a whole "
                         "(academies that had joined by the start of the leaving year). The right-hand columns "
                         "compare the share in education, employment or training (EET) with the same group "
@@ -162,7 +162,7 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
     sections.append(s)
 
     # NEET and not known
-    s = Section("neet", "NEET and not known")
+    s = Section("neet", "NEET and not known", new_page=False)
     s.paragraphs.append("Leavers not in education, employment or training (NEET) and those whose activity the "
                         "academy could not confirm (not known), by academy and by sub-group, against each academy's "
                         "local authority, the trust's local authorities together, and England.")

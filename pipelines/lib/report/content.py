@@ -353,11 +353,11 @@ def findings(figs: Figures, goals: list[dict] | None = None) -> list[Finding]:
                                    "national": eng}))
     if goals:
         met = [g for g in goals if g.get("on_track") is True]
-        known = [g for g in goals if g.get("on_track") is not None]
-        if known:
-            out.append(Finding(f"{len(met)} of the trust's {len(known)} stereotype-countering goals were met "
-                               f"against their targets in {y}.",
-                               {"measure": "goals_on_track", "on_track": len(met), "goals": len(known)}))
+        hidden = [g for g in goals if g.get("share") == SUPPRESSED]
+        out.append(Finding(f"{len(met)} of the trust's {len(goals)} stereotype-countering goals were met "
+                           f"against their targets in {y}"
+                           + (f" ({len(hidden)} withheld to protect pupils)." if hidden else "."),
+                           {"measure": "goals_on_track", "on_track": len(met), "goals": len(goals)}))
     order = ["positive_pct", "disadvantage_gap_pp", "neet_pct", "goals_on_track"]
     ks4 = [f for f in out if f.figures.get("key_stage") in ("KS4", None)]
     rest = [f for f in out if f not in ks4]
