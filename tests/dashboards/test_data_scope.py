@@ -48,7 +48,6 @@ def test_director_gets_published_variant_and_no_pupils(demo_dir):
     pub = pd.read_parquet(s / "destination_measures_published.parquet")
     assert dm.frame["positive_pct"].isna().sum() == pub["positive_pct"].isna().sum() > 0
     assert not data.load(DIRECTOR, "neet_risk_pupils", s).ok
-    assert not data.load(DIRECTOR, "destination_reconciliation", s).ok   # pupil rows: no audience
     # asking for the published name directly changes nothing
     assert data.load(DIRECTOR, "destination_measures_published", s).published
 
@@ -99,7 +98,7 @@ def test_cache_follows_new_publish(tmp_path, demo_dir):
     one.to_parquet(s / "neet_risk_pupils.parquet")
     assert len(data.load(ADMIN, "neet_risk_pupils", s).frame) == 1
     tmp = s / ".m.tmp"
-    pd.concat([one, src[src["academy_urn"] == U2].head(2)]).to_parquet(tmp)
+    pd.concat([one, src[src["academy_urn"] != U1].head(2)]).to_parquet(tmp)
     tmp.replace(s / "neet_risk_pupils.parquet")
     assert len(data.load(ADMIN, "neet_risk_pupils", s).frame) == 3
     assert data.load(ALDER, "neet_risk_pupils", s).frame["academy_urn"].tolist() == [U1]
