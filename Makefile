@@ -16,7 +16,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: demo test serve setup clean-data bench
+.PHONY: demo test serve docs setup clean-data bench
 
 setup: $(VENV)/.synced $(DAGSTER_HOME)/dagster.yaml
 
@@ -52,11 +52,18 @@ test: setup
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
 serve: setup
-	@echo "Dagster UI + daemon: http://localhost:3000   Dashboard: http://localhost:8501   (Ctrl-C stops both)"
+	@echo "Dagster UI + daemon: http://localhost:3000   Dashboard: http://localhost:8501   dbt docs: http://localhost:8580   (Ctrl-C stops all)"
 	trap 'kill 0' EXIT INT TERM; \
 	$(BIN)/dagster dev -w workspace.yaml -p 3000 -h 0.0.0.0 & \
 	$(BIN)/streamlit run dashboards/streamlit_app.py --server.port 8501 --server.headless true & \
+	$(MAKE) --no-print-directory docs & \
 	wait
+
+# dbt docs (lineage, every model's and column's meaning) from the current build, on port 8580.
+docs: setup
+	cd dbt_project && DESTINATIONS_WAREHOUSE_PATH=$(DESTINATIONS_DATA_DIR)/warehouse/warehouse.duckdb \
+	  $(CURDIR)/$(BIN)/dbt docs generate --quiet --profiles-dir . --target-path target/docs && \
+	  $(CURDIR)/$(BIN)/dbt docs serve --profiles-dir . --target-path target/docs --port 8580 --host 0.0.0.0 --no-browser
 
 bench: setup
 	for b in bench/bench_*.py; do $(BIN)/python $$b; done

@@ -39,8 +39,8 @@ def main() -> int:
     if data is None:
         data = Path(tempfile.mkdtemp(prefix=f"dash_bench_{args.scale}_"))
         t = time.perf_counter()
-        fx.build(data, **SCALES[args.scale])
-        print(f"built {args.scale} fixture in {time.perf_counter() - t:.1f}s at {data}")
+        fx.build(data)  # the real pipeline snapshot of tests/real_snapshot.py (pass --data for others)
+        print(f"copied the real test snapshot in {time.perf_counter() - t:.1f}s to {data}")
     os.environ["DESTINATIONS_DATA_DIR"] = str(data)
     users_path = Path(tempfile.mkdtemp(prefix="dash_bench_users_")) / "users.json"
     os.environ["DESTINATIONS_USERS_FILE"] = str(users_path)
@@ -52,7 +52,9 @@ def main() -> int:
     from dashboards.streamlit_app import PAGES
 
     serving = dlib.serving_dir(data)
-    dm = dlib._read_parquet(serving / "destination_measures.parquet")
+    import pandas as pd
+    dm = pd.read_parquet(serving / "destination_measures.parquet") if (serving / "destination_measures.parquet").exists() \
+        else None
     urn = str(dm["academy_urn"].dropna().iloc[0]) if dm is not None else "100001"
     size = sum(p.stat().st_size for p in serving.glob("*.parquet")) if serving.is_dir() else 0
     print(f"serving: {len(list(serving.glob('*.parquet')))} files, {size / 1e6:.1f} MB; "

@@ -12,7 +12,7 @@ tab_fsq, tab_compass = st.tabs(["Future Skills Questionnaire", "Compass (Gatsby 
 
 def academy_pick(frame: pd.DataFrame, key: str):
     opts = ui.academy_options(ctx, frame)
-    return ui.choose("Academy", opts, "f_academy", ui.TRUST if ctx.user.role != "academy" else None,
+    return ui.choose("Academy", opts, "f_academy" if key == "fsq" else f"f_academy_{key}", ui.TRUST if ctx.user.role != "academy" else None,
                      fmt=ctx.academy_label, where=st, qp="academy") if opts else None
 
 
@@ -22,7 +22,7 @@ with tab_fsq:
         ui.not_published("FSQ construct scores", fsq)
     else:
         fr = fsq.frame
-        ycol = next((c for c in ("academic_year", "leaving_year", "survey_year") if c in fr), None)
+        ycol = "academic_year"
         c1, c2 = st.columns(2)
         with c1:
             acad = academy_pick(fr, "fsq")
@@ -37,15 +37,14 @@ with tab_fsq:
             sel = sel[sel["breakdown_topic"] == "Total"]
         if "survey_round_order" in sel and len(sel):  # latest survey round of the year
             sel = sel[sel["survey_round_order"] == sel["survey_round_order"].max()]
-        con = "construct_label" if "construct_label" in sel else ui.find_col(sel, "construct", numeric=False)
-        val = "positive_pct" if "positive_pct" in sel else ui.find_col(sel, "pct", numeric=True)
+        con, val = "construct_label", "positive_pct"
         plot = sel.dropna(subset=[val]) if val else sel.iloc[0:0]
         if con and val and len(plot):
-            g = plot.groupby(con, as_index=False)[val].mean().sort_values(val)
-            st.plotly_chart(charts.bars(g, val, con,
+            g = plot[plot["year_group"] == plot["year_group"].max()].sort_values(val)
+            ui.chart(charts.bars(g, val, con,
                                         f"Strongest: {g.iloc[-1][con]} ({g.iloc[-1][val]:.0f}% positive); "
                                         f"weakest: {g.iloc[0][con]} ({g.iloc[0][val]:.0f}%)",
-                                        orientation="h"), key="fsq_chart")
+                                        orientation="h"), "fsq_chart")
         elif len(sel):
             st.caption("Scores for this selection are suppressed (too few pupils answered).")
         ui.table(sel, fsq.published, "fsq_construct_scores", key="fsq",
@@ -61,20 +60,31 @@ with tab_compass:
         fr = ui.label_academies(ctx, cp.frame)
         if "is_latest_in_academic_year" in fr:
             fr = fr[fr["is_latest_in_academic_year"].astype("boolean").fillna(False).astype(bool)]
-        name = "benchmark_name" if "benchmark_name" in fr else "benchmark"
-        ycol = "academic_year" if "academic_year" in fr else "evaluation_date"
-        if "percent_achieved" in fr and len(fr):
-            t = fr.groupby([ycol, "benchmark", name], as_index=False)["percent_achieved"].mean()
-            t["series"] = "B" + t["benchmark"].astype(str) + " " + t[name].astype(str)
-            last = t[t[ycol] == t[ycol].max()].sort_values("percent_achieved")
-            who = "academies" if data.academy_col(fr) and fr[data.academy_col(fr)].nunique() > 1 else "academy"
-            title = (f"{last[ycol].iloc[0]}: weakest benchmark {last['series'].iloc[0]} "
-                     f"({last['percent_achieved'].iloc[0]:.0f}% achieved, mean across {who})")
-            st.plotly_chart(charts.trend(t, ycol, "percent_achieved", title, color="series",
-                                         y_title="% achieved"), key="compass_chart")
+        name, ycol = "benchmark_name", "academic_year"
+        acad = academy_pick(fr, "compass")
+        nat_all = ctx.load("compass_trust_vs_national")
+        if acad in (None, ui.TRUST) and nat_all.ok:  # the trust: the mart's mean across academies
+            n = nat_all.frame[(nat_all.frame["measure"] == "mean_percent_achieved") & (nat_all.frame["benchmark"] > 0)]
+            t = n.rename(columns={"trust_value": "percent_achieved"})
+            names = dict(zip(fr["benchmark"], fr[name]))
+            t = t.assign(**{name: t["benchmark"].map(names)})
+            who = "trust mean across academies"
+        else:
+            t = ui.select_academy(fr, acad)
+            who = ctx.academy_label(acad)
+        if len(t):
+            # one line per benchmark AND framework: the 2018 and 2025 frameworks are not joined up
+            t = t.assign(series="B" + t["benchmark"].astype(str) + " " + t[name].astype(str)
+                         + " (" + t["framework_version"].astype(str) + ")").sort_values(ycol)
+            last = t[t[ycol] == t[ycol].max()].dropna(subset=["percent_achieved"]).sort_values("percent_achieved")
+            title = (f"{who}: weakest in {last[ycol].iloc[0]} is {last['series'].iloc[0]} "
+                     f"({last['percent_achieved'].iloc[0]:.0f}% achieved)") if len(last) else who
+            ui.chart(charts.trend(t, ycol, "percent_achieved", title, color="series", y_title="% achieved"),
+                     "compass_chart")
         ui.caveat("the Gatsby benchmarks were refreshed in September 2025: scores on the 2025 framework "
                   "are not directly comparable with 2018-framework scores (see framework_version and "
                   "comparable_with_previous).")
+        fr = ui.select_academy(fr, acad) if acad not in (None, ui.TRUST) else fr
         ui.table(fr, cp.published, "compass_benchmark_trends", key="compass",
                  columns=[c for c in ["academy", "academic_year", "evaluation_date", "framework_version",
                                       "benchmark", name, "percent_achieved", "change_since_previous",

@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards.lib import charts, ui
+from pipelines.lib import serving_contract as contract
 
 ctx = ui.page("Destinations", "trust_admin", "director", "academy",
               caption="Where leavers went (or intend to go), by round, academy, sub-group and route.")
@@ -11,6 +12,7 @@ if not dm.ok:
     ui.not_published("Destination measures", dm)
     st.stop()
 f = ui.standard_filters(ctx, dm.frame, topic=True)
+ui.period_notice(dm.frame, f)
 sel = ui.apply(dm.frame, f)
 where = f"{ctx.academy_label(f['academy'])}, {f['year']} {f['round']}, {f['ks']}"
 
@@ -25,11 +27,13 @@ if not plot.empty:
     low = plot.sort_values("positive_pct").iloc[0]
     title = (f"{top['breakdown']}: {top['positive_pct']:.1f}% positive destinations"
              + (f", {low['breakdown']}: {low['positive_pct']:.1f}%" if len(plot) > 1 else ""))
-    st.plotly_chart(charts.stacked_groups(plot, "breakdown", title), key="by_breakdown")
+    ui.chart(charts.stacked_groups(plot, "breakdown", title), "by_breakdown")
 if len(plot) < len(by):
     st.caption("Groups shown as c in the table are suppressed and left out of the chart.")
 cols = ["breakdown_topic", "breakdown", "cohort"] + [f"{g}_pct" for g in charts.GROUPS] + \
        ["positive_pct", "undecided_pct"]
+cols.remove("neet_pct")  # NEET is the NEET page's figure (custody out of the denominator)
+cols.remove("not_known_pct")
 ui.table(by, dm.published, f"destinations_{f['year']}_{f['round']}", key="by_breakdown", columns=cols)
 
 # 2. by academy (only the academies this viewer may see)
@@ -44,51 +48,81 @@ if len(acad) > 0:
     if not ok.empty:
         title = (f"{ok.iloc[-1]['academy']} highest at {ok.iloc[-1]['positive_pct']:.1f}% positive"
                  + (f"; {ok.iloc[0]['academy']} lowest at {ok.iloc[0]['positive_pct']:.1f}%" if len(ok) > 1 else ""))
-        st.plotly_chart(charts.bars(ok, "positive_pct", "academy", title, orientation="h",
-                                    ref=tval, ref_label="trust" if tval is not None else ""),
-                        key="by_academy")
+        ui.chart(charts.bars(ok, "positive_pct", "academy", title, orientation="h",
+                             ref=tval, ref_label="trust" if tval is not None else ""), "by_academy")
     ui.table(acad, dm.published, f"by_academy_{f['year']}_{f['round']}", key="by_academy",
              columns=["academy", "cohort", "positive_pct", "education_pct", "apprenticeship_pct",
-                      "employment_pct", "training_pct", "neet_pct", "not_known_pct"])
+                      "employment_pct", "training_pct", "other_pct"])
 
-# 3. routes (actual destinations' occupational route)
-st.subheader("By route")
-routes = ctx.load("route_measures")
-if routes.ok:  # a published route mart, when the pipeline provides one
-    r = ui.label_academies(ctx, ui.apply(routes.frame, f))
-    ui.table(r, routes.published, "routes", key="routes")
-elif ctx.sees_pupils:
-    # admins and academies may read pupil rows: count routes from the reconciliation list
-    rec_p = ctx.load("destination_reconciliation")
-    if rec_p.ok and "actual_route" in rec_p.frame:
-        rp = ui.apply(rec_p.frame, f, round_=False)
-        rp = rp[rp["actual_route"].notna() & (rp["actual_route"] != "Not applicable")]
-        if "intended_round" in rp and len(rp):  # one row per pupil
-            rp = rp[rp["intended_round"] == ui.sort_rounds(rp["intended_round"].unique())[-1]]
-        if len(rp):
-            sex = "sex_label" if "sex_label" in rp else None
-            g = rp.groupby(["actual_route"] + ([sex] if sex else []), as_index=False).size()
-            g = g.rename(columns={"size": "pupils", "actual_route": "route"})
-            tot = g.groupby("route")["pupils"].sum().sort_values()
-            g["route"] = pd.Categorical(g["route"], categories=list(tot.index), ordered=True)
-            g = g.sort_values("route")
-            st.plotly_chart(charts.bars(g, "pupils", "route",
-                                        f"Most common route: {tot.index[-1]} ({int(tot.iloc[-1])} leavers)",
-                                        color=sex, orientation="h", barmode="stack"), key="routes")
-            st.caption("Counts of pupils (actual round). Pupil-level source: small numbers are "
-                       "not suppressed here, so do not share this chart outside the trust.")
-            ui.table(g, False, "routes", key="routes_tab")
-        else:
-            st.caption("No actual destinations with a route for this selection.")
-    else:
-        ui.not_published("Destinations by route", rec_p)
+# 3. routes and providers (published cells for directors; own academies unsuppressed for academies)
+st.subheader(f"By route: {ctx.academy_label(f['academy'])}, {f['year']} {f['round']}, {f['ks']}")
+routes = ctx.load("destination_routes")
+if not routes.ok:
+    ui.not_published("Destinations by route", routes)
 else:
-    ui.not_published("Destinations by route (published, suppressed)")
+    rf = ui.select_academy(routes.frame, f["academy"])
+    rf = rf[rf["key_stage"] == f["ks"]]
+    now = rf[(rf["leaving_year"] == f["year"]) & (rf["round"] == f["round"])]
+    years = sorted(rf.loc[(rf["round"] == f["round"]) & (rf["leaving_year"] < f["year"]), "leaving_year"].unique())
+    prev = rf[(rf["leaving_year"] == years[-1]) & (rf["round"] == f["round"])] if years else rf.iloc[0:0]
+    if now.empty:
+        ui.empty(f"No route recorded for {ctx.academy_label(f['academy'])} in {f['year']} {f['round']}: the "
+                 "return may not have arrived, or its destinations carry no route.")
+    else:
+        tab = now.merge(prev[["route", "pupils_pct", "suppressed_measures"] if "suppressed_measures" in prev
+                             else ["route", "pupils_pct"]].rename(
+                                 columns={"pupils_pct": "previous_pct", "suppressed_measures": "_prev_sup"}),
+                        on="route", how="left")
+        recs = tab.to_dict("records")
+        prev_recs = {r["route"]: r for r in prev.to_dict("records")}
+        tab["change_pp"] = [None if contract.state(r, "pupils_pct") or r["route"] not in prev_recs
+                            or contract.state(prev_recs[r["route"]], "pupils_pct")
+                            else float(r["pupils_pct"]) - float(prev_recs[r["route"]]["pupils_pct"]) for r in recs]
+        tab["previous_pct"] = [contract.show(prev_recs[r["route"]], "pupils_pct") if r["route"] in prev_recs
+                               else "-" for r in recs]
+        tab = tab.sort_values("pupils", ascending=False, na_position="last")
+        plot = tab.dropna(subset=["pupils_pct"]).sort_values("pupils_pct")
+        if len(plot):
+            top = plot.iloc[-1]
+            ui.chart(charts.bars(plot, "pupils_pct", "route",
+                                 f"Most common route: {top['route']} ({contract.fmt_number(top['pupils_pct'], 'pct')}% "
+                                 "of leavers with a route)", orientation="h"), "routes_chart")
+        ui.table(tab, routes.published, f"routes_{f['year']}_{f['round']}", key="routes",
+                 columns=["route", "pupils", "pupils_pct", "previous_pct", "change_pp"],
+                 exclude={"previous_pct"})
+        st.caption(f"Change (pp): against {years[-1]} {f['round']}, where both years are shown." if years
+                   else "No earlier year to compare with yet.")
+
+st.subheader(f"By provider: {ctx.academy_label(f['academy'])}, {f['year']}, {f['ks']} (actual destinations)")
+prov = ctx.load("destination_providers")
+if not prov.ok:
+    ui.not_published("Destinations by provider", prov)
+else:
+    pf = ui.select_academy(prov.frame, f["academy"])
+    pf = pf[(pf["key_stage"] == f["ks"]) & (pf["leaving_year"] == f["year"])]
+    if pf.empty:
+        ui.empty(f"No providers recorded for {f['year']} actual destinations yet (they arrive with the "
+                 "actual-destination return in the autumn after leaving).")
+    else:
+        group = st.radio("Destination type", sorted(pf["destination_group"].unique()), horizontal=True,
+                         key="w_provider_group", format_func=lambda g: charts.GROUP_LABELS.get(g, g))
+        pf = pf[pf["destination_group"] == group]
+        prev_y = sorted(prov.frame.loc[prov.frame["leaving_year"] < f["year"], "leaving_year"].unique())
+        prev = ui.select_academy(prov.frame, f["academy"])
+        prev = prev[(prev["key_stage"] == f["ks"]) & (prev["destination_group"] == group)
+                    & (prev["leaving_year"] == (prev_y[-1] if prev_y else ""))]
+        pp = {r["provider"]: r for r in prev.to_dict("records")}
+        pf = pf.assign(previous_year=[contract.show(pp[p], "pupils") if p in pp else "-" for p in pf["provider"]])
+        pf = pf.sort_values("pupils", ascending=False, na_position="last")
+        ui.table(pf, prov.published, f"providers_{f['year']}_{group}", key="providers", height=360,
+                 columns=["provider", "pupils", "previous_year"], exclude={"previous_year"})
+        st.caption("Providers as the academies recorded them (colleges, universities, employers, training "
+                   "providers). " + (f"Previous year: {prev_y[-1]}." if prev_y else "No earlier year yet."))
 
 # 4. intended vs actual
 st.subheader("Intended vs actual")
-flows = ctx.load("destination_reconciliation_flows", "intended_actual_flows", "reconciliation_flows")
-rec = ctx.load("destination_reconciliation_rates", "reconciliation_rates")
+flows = ctx.load("destination_reconciliation_flows")
+rec = ctx.load("destination_reconciliation_rates")
 if flows.ok:
     fl = ui.apply(flows.frame, f, round_=False)
     rcol = "intended_round" if "intended_round" in fl else None
@@ -97,23 +131,24 @@ if flows.ok:
         ir = ui.choose("Intended round compared", irs, "f_intended_round", irs[-1], fmt=ui.round_label,
                        where=st)
         fl = fl[fl[rcol] == ir]
-    src = "source_group" if "source_group" in fl else ui.find_col(fl, "intended", numeric=False)
-    dst = "target_group" if "target_group" in fl else ui.find_col(fl, "actual", numeric=False)
-    val = "pupils" if "pupils" in fl else ui.find_col(fl, "count", numeric=True)
-    if src and dst and val and len(fl):
-        g = fl.groupby([src, dst], as_index=False)[val].sum(min_count=1).dropna()
-        g = g[g[val] > 0]
+    src, dst, val = "source_group", "target_group", "pupils"
+    if len(fl):
+        g = fl[fl[val].notna() & (fl[val] > 0)]
+        realised = None
+        if rec.ok:  # the headline is the published realised share, not a sum of the shown flows
+            rr = ui.apply(rec.frame, f, round_=False)
+            rr = rr[(rr["intended_round"] == ir) & (rr["breakdown_topic"] == "Total")]
+            if len(rr) and ui.value(rr, "realised_pct") is not None:
+                realised = ui.cell(rr, "realised_pct", suffix="%")
         if len(g):
-            same = g[g[src] == g[dst]][val].sum()
-            share = 100 * same / g[val].sum()
-            st.plotly_chart(charts.sankey(g, src, dst, val,
-                                          f"{share:.0f}% of leavers went where they intended "
-                                          f"({ctx.academy_label(f['academy'])}, {f['year']})"),
-                            key="sankey")
+            ui.chart(charts.sankey(g, src, dst, val,
+                                   (f"{realised} of leavers went where they intended" if realised else
+                                    "Intended against actual destinations") +
+                                   f" ({ctx.academy_label(f['academy'])}, {f['year']})"), "sankey")
         if flows.published:
-            st.caption("Flows of fewer pupils than the suppression threshold are left out "
-                       "or shown as c.")
-        ui.table(g, flows.published, "intended_vs_actual", key="flows")
+            st.caption("Flows withheld (c) are left out of the chart.")
+        ui.table(fl.sort_values(val, ascending=False), flows.published, "intended_vs_actual", key="flows",
+                 columns=[src, dst, val])
     else:
         st.caption("No intended-vs-actual flows for this selection (needs an actual round).")
 else:

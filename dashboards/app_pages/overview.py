@@ -1,95 +1,133 @@
-"""Overview: headline rates for the latest rounds against national, trend by year."""
+"""Overview: the latest actual destinations against England and the LA, and the trends."""
 import pandas as pd
 import streamlit as st
 
 from dashboards.lib import charts, ui
-from dashboards.lib.benchmarks import DEST_SOURCES, pick
+from pipelines.lib import serving_contract as contract
 
 ctx = ui.page("Overview", "trust_admin", "director", "academy",
-              caption="Headline destinations for the selected leaving year, every round, "
-                      "with the national figure alongside.")
+              caption="Where leavers went, NEET and not known, against England and the local "
+                      "authority, with the trend over the years.")
 dm = ctx.load("destination_measures")
 if not dm.ok:
     ui.not_published("Destination measures", dm)
     st.stop()
-f = ui.standard_filters(ctx, dm.frame, round_=False)
-rows = ui.total_rows(ui.select_academy(dm.frame, f["academy"]))
-rows = rows[rows["key_stage"] == f["ks"]]
-year_rows = rows[rows["leaving_year"] == f["year"]]
-bm = ui.benchmarks(ctx)
-nat_pos = pick(bm, "positive_pct", key_stage=f["ks"], leaving_year=f["year"],
-               sources=DEST_SOURCES.get(f["ks"]))
-nat_neet = pick(bm, "neet_pct", leaving_year=f["year"], sources=("nccis_neet",))
-nat_nk = pick(bm, "not_known_pct", leaving_year=f["year"], sources=("nccis_neet",))
+f = ui.standard_filters(ctx, dm.frame)
+ui.period_notice(dm.frame, f)
+nn = ctx.load("neet_not_known")
+nat = ctx.load("benchmark_national_comparison")
+who = ctx.academy_label(f["academy"])
+is_trust = f["academy"] in (None, ui.TRUST)
 
-st.subheader(f"{ctx.academy_label(f['academy'])}, leaving year {f['year']}, {f['ks']}")
-if year_rows.empty:
-    st.info("No destination returns for this selection yet.")
-for r in ui.sort_rounds(year_rows["round"].unique()):
-    one = year_rows[year_rows["round"] == r].head(1)
-    row = one.iloc[0]
-    st.markdown(f"**{ui.round_label(r)}** ({ui.round_kind(r)})")
-    c = st.columns(4)
-    c[0].metric("Pupils in cohort", ui.cell(one, "cohort", dm.published))
-    for col, (label, m, nat, better_up) in zip(c[1:], [
-            ("Positive destinations", "positive_pct", nat_pos, True),
-            ("NEET", "neet_pct", nat_neet, False),
-            ("Not known", "not_known_pct", nat_nk, False)]):
-        v = row.get(m)
-        delta = None
-        # national figures are actual (sustained) destinations: compare actual rounds only
-        if ui.round_kind(r) == "actual" and nat is not None and v is not None and pd.notna(v):
-            delta = f"{float(v) - nat.value:+.1f} pts vs England ({nat.value:.1f}%)"
-        col.metric(label, ui.cell(one, m, dm.published, "%"), delta=delta,
-                   delta_color="normal" if better_up else "inverse")
-# The selected year may have only intended rounds so far: show the latest actual round too.
-if not any(ui.round_kind(r) == "actual" for r in year_rows["round"].unique()):
-    act = rows[rows["round"].map(ui.round_kind) == "actual"]
-    if len(act):
-        ly = ui.latest_year(list(act["leaving_year"].unique()))
-        one = act[act["leaving_year"] == ly].sort_values("round").tail(1)
-        r = one["round"].iloc[0]
-        nat = pick(bm, "positive_pct", key_stage=f["ks"], leaving_year=ly, sources=DEST_SOURCES.get(f["ks"]))
-        st.markdown(f"**Latest actual destinations: {ly}, {ui.round_label(r)}**")
-        c = st.columns(4)
-        c[0].metric("Pupils in cohort", ui.cell(one, "cohort", dm.published))
-        v = one["positive_pct"].iloc[0]
-        c[1].metric("Positive destinations", ui.cell(one, "positive_pct", dm.published, "%"),
-                    delta=(f"{float(v) - nat.value:+.1f} pts vs England {nat.leaving_year} ({nat.value:.1f}%)"
-                           if nat is not None and pd.notna(v) else None))
-        c[2].metric("NEET", ui.cell(one, "neet_pct", dm.published, "%"))
-        c[3].metric("Not known", ui.cell(one, "not_known_pct", dm.published, "%"))
-ui.caveat("intended rounds are not compared with England: national figures are actual "
-          "destinations. " + ui.BENCHMARK_CAVEAT)
 
-# Trend: actual-round positive rate by leaving year against national.
-actual = [r for r in ui.sort_rounds(rows["round"].unique()) if ui.round_kind(r) == "actual"]
-trend_round = actual[-1] if actual else (ui.sort_rounds(rows["round"].unique()) or [None])[-1]
-tr = rows[rows["round"] == trend_round][["leaving_year", "positive_pct", "neet_pct", "not_known_pct"]]
-tr = tr.sort_values("leaving_year")
-if not tr.empty and tr["positive_pct"].notna().any():
-    long = tr.rename(columns={"positive_pct": "Trust / academy"})[["leaving_year", "Trust / academy"]]
-    nat_series = []
-    for y in long["leaving_year"]:
-        n = pick(bm, "positive_pct", key_stage=f["ks"], leaving_year=y, sources=DEST_SOURCES.get(f["ks"]))
-        nat_series.append(n.value if n and n.leaving_year == y else None)
-    long["England"] = nat_series
-    long = long.melt(id_vars="leaving_year", var_name="series", value_name="positive_pct").dropna()
-    last = tr.dropna(subset=["positive_pct"]).iloc[-1]
-    first = tr.dropna(subset=["positive_pct"]).iloc[0]
-    change = float(last["positive_pct"]) - float(first["positive_pct"])
-    title = (f"Positive destinations ({trend_round}) {'rose' if change > 0 else 'fell' if change < 0 else 'held'}"
-             f" from {first['positive_pct']:.1f}% ({first['leaving_year']}) to "
-             f"{last['positive_pct']:.1f}% ({last['leaving_year']})") if len(tr) > 1 else \
-        f"Positive destinations ({trend_round}): {last['positive_pct']:.1f}% in {last['leaving_year']}"
-    st.plotly_chart(charts.trend(long, "leaving_year", "positive_pct", title, color="series"),
-                    key="trend_positive")
-    ui.caveat("England line shown only for years DfE has published. " + ui.BENCHMARK_CAVEAT)
+def total(frame: pd.DataFrame | None, **eq) -> pd.DataFrame:
+    if frame is None:
+        return pd.DataFrame()
+    out = ui.total_rows(ui.select_academy(frame, f["academy"]))
+    for k, v in eq.items():
+        out = out[out[k] == v]
+    return out
+
+
+row = total(dm.frame, leaving_year=f["year"], round=f["round"], key_stage=f["ks"])
+actual = ui.round_kind(f["round"]) == "actual"
+st.subheader(f"{who}: leavers of {f['year']}, {f['ks']}, {ui.round_label(f['round'])}")
+if row.empty:
+    ui.empty(f"No destination return for {who} in {f['year']} {f['round']} yet: the academy may not "
+             "have sent it. The return status page shows which returns have arrived.")
 else:
-    st.caption("No trend yet: needs actual-destination rounds in more than one year.")
+    c = st.columns(4)
+    c[0].metric("Leavers in cohort", ui.cell(row, "cohort"))
+    pos = nat.frame if nat.ok else None
+    n_row = total(pos, leaving_year=f["year"], round=f["round"], key_stage=f["ks"], measure="positive_pct") \
+        if pos is not None else pd.DataFrame()
+    delta = None
+    if len(n_row) and ui.value(n_row, "national_value") is not None:
+        r0 = n_row.iloc[0]
+        delta = (f"England {contract.fmt_number(r0['national_value'], 'pct')}% "
+                 f"({contract.benchmark_period(r0['benchmark_leaving_year'])})")
+    c[1].metric("In education, employment or training", ui.cell(row, "positive_pct", suffix="%"))
+    if delta:
+        c[1].caption(delta)
+    if actual and nn.ok:
+        nrow = total(nn.frame, leaving_year=f["year"], round=f["round"], key_stage=f["ks"])
+        la_label, la_val = None, None
+        if is_trust:
+            la = ui.trust_la_comparator(ctx, f["year"], f["ks"])
+            if la:
+                la_label, la_val = la["comparator_label"], la["la_neet_pct"]
+        elif len(nrow):
+            la_label, la_val = nrow["la_name"].iloc[0], nrow["la_neet_pct"].iloc[0]
+        eng = nrow["england_neet_pct"].iloc[0] if len(nrow) else None
+        yr = nrow["england_comparator_leaving_year"].iloc[0] if len(nrow) else None
+        parts = []
+        if la_val is not None and pd.notna(la_val):
+            parts.append(f"{la_label} {contract.fmt_number(la_val, 'pct')}%")
+        if eng is not None and pd.notna(eng):
+            parts.append(f"England {contract.fmt_number(eng, 'pct')}% ({contract.benchmark_period(yr)})")
+        c[2].metric("NEET", ui.cell(nrow, "neet_pct", suffix="%"))
+        for part in parts:
+            c[2].caption(part)
+        c[3].metric("Not known", ui.cell(nrow, "not_known_pct", suffix="%"))
+        st.caption("NEET and not known are shares of leavers excluding custody (codes 710/720), as NCCIS "
+                   "counts them. LA and England: NCCIS 16-17 year olds" +
+                   (", the trust's LAs averaged by the number of leavers from each" if is_trust else "") +
+                   ". " + ui.BENCHMARK_CAVEAT)
+    else:
+        c[2].metric("Undecided", ui.cell(row, "undecided_pct", suffix="%"))
+        c[3].metric("Intend education", ui.cell(row, "education_pct", suffix="%"))
+        st.caption("Intended destinations are not compared with England: national figures are actual "
+                   "destinations.")
+
+# Trends: actual destinations over the years, against England.
+st.subheader("Trend: actual destinations by leaving year")
+acts = total(dm.frame, key_stage=f["ks"])
+acts = acts[acts["round_kind"] == "actual"].sort_values("leaving_year")
+if len(acts) and acts["positive_pct"].notna().any():
+    eet = pd.DataFrame({"leaving_year": acts["leaving_year"], "series": who, "pct": acts["positive_pct"]})
+    pos = nat.frame if nat.ok else None
+    if pos is not None:
+        en = total(pos, key_stage=f["ks"], measure="positive_pct")
+        en = en[en["same_leaving_year"].astype("boolean").fillna(False).astype(bool)]
+        eet = pd.concat([eet, pd.DataFrame({"leaving_year": en["leaving_year"], "series": "England (DfE, same year)",
+                                            "pct": en["national_value"]})], ignore_index=True)
+    eet = eet.dropna(subset=["pct"])
+    last = acts.dropna(subset=["positive_pct"]).iloc[-1]
+    first = acts.dropna(subset=["positive_pct"]).iloc[0]
+    ui.chart(charts.trend(eet, "leaving_year", "pct",
+                          f"{who}: {contract.fmt_number(first['positive_pct'], 'pct')}% in education, employment "
+                          f"or training ({first['leaving_year']}) to {contract.fmt_number(last['positive_pct'], 'pct')}%"
+                          f" ({last['leaving_year']})", color="series"), "trend_eet")
+    if nn.ok:
+        nt = total(nn.frame, key_stage=f["ks"]).sort_values("leaving_year")
+        series = [pd.DataFrame({"leaving_year": nt["leaving_year"], "series": who, "pct": nt["neet_pct"]})]
+        eng = nt.drop_duplicates("leaving_year")
+        series.append(pd.DataFrame({"leaving_year": eng["leaving_year"], "series": "England (NCCIS 16-17)",
+                                    "pct": eng["england_neet_pct"]}))
+        if is_trust:
+            la = ctx.load("neet_la_comparator")
+            if la.ok:
+                lt = la.frame[la.frame["key_stage"] == f["ks"]].sort_values("leaving_year")
+                series.append(pd.DataFrame({"leaving_year": lt["leaving_year"],
+                                            "series": "LA average (pupil-weighted)", "pct": lt["la_neet_pct"]}))
+        elif nt["la_name"].notna().any():
+            series.append(pd.DataFrame({"leaving_year": nt["leaving_year"],
+                                        "series": f"LA: {nt['la_name'].dropna().iloc[0]}",
+                                        "pct": nt["la_neet_pct"]}))
+        long = pd.concat(series, ignore_index=True).dropna(subset=["pct"])
+        if len(long):
+            ui.chart(charts.trend(long, "leaving_year", "pct",
+                                  f"NEET: {who} against England and the LA, by leaving year", color="series"),
+                     "trend_neet")
+    ui.caveat("withheld (c) years are left out of the lines. England EET: DfE sustained destinations, only "
+              "for years DfE has published. England and LA NEET: NCCIS 16-17 year olds, the latest period up "
+              "to each leaving year. " + ui.BENCHMARK_CAVEAT)
+else:
+    ui.empty("No actual destinations for this selection yet, so there is no trend to draw.")
 
 st.subheader("Headline figures, every year and round")
-cols = ["leaving_year", "round", "key_stage", "cohort", "positive_pct", "education_pct",
-        "apprenticeship_pct", "employment_pct", "training_pct", "neet_pct", "not_known_pct"]
-ui.table(rows.sort_values(["leaving_year", "round"]), dm.published, f"headline_{f['academy']}",
-         key="headline", columns=cols)
+rows = total(dm.frame, key_stage=f["ks"]).sort_values(["leaving_year", "round"])
+ui.table(rows, dm.published, f"headline_{f['academy']}", key="headline",
+         columns=["leaving_year", "round", "key_stage", "cohort", "positive_pct", "education_pct",
+                  "apprenticeship_pct", "employment_pct", "training_pct", "undecided_pct"])
+st.caption("NEET and not known by year are on the NEET page (custody excluded from the denominator).")

@@ -1,51 +1,76 @@
-"""Stereotype-countering goals: progress against target and comparator, by academy."""
+"""Stereotype-countering goals: every goal, against its target and comparator, over the years."""
 import pandas as pd
 import streamlit as st
 
 from dashboards.lib import charts, ui
+from pipelines.lib import serving_contract as contract
 
 ctx = ui.page("Stereotype goals", "trust_admin", "director", "academy",
-              caption="Goals set by the trust (config) for routes where one group is under-"
+              caption="Goals set by the trust (config/goals.yaml) for routes where one group is under-"
                       "represented, e.g. girls into engineering, construction and digital.")
-gp = ctx.load("goal_progress", "stereotype_goal_progress")
+gp = ctx.load("goal_progress")
 if not gp.ok:
     ui.not_published("Stereotype goal progress", gp)
     st.stop()
 fr = gp.frame
-f = ui.standard_filters(ctx, fr, round_="round" in fr, ks="key_stage" in fr,
-                        academy=True) if "leaving_year" in fr else {}
-sel = ui.label_academies(ctx, ui.apply(fr, f, academy=False)) if f else ui.label_academies(ctx, fr)
-goal_col = "goal_title" if "goal_title" in sel else ui.find_col(sel, "goal", numeric=False)
-val_col = next((c for c in ("share_pct", "value_pct", "actual_pct", "value", "pct") if c in sel), None) \
-    or ui.find_col(sel, "pct", numeric=True)
-tgt_col = ui.find_col(sel, "target", numeric=True)
-cmp_col = ui.find_col(sel, "comparator", numeric=True) or ui.find_col(sel, "national", numeric=True)
-if goal_col and val_col and len(sel):
-    for goal, g in sel.groupby(goal_col, sort=False):
-        g = g.dropna(subset=[val_col])
-        if g.empty:
-            continue
-        trust = g[g["level"] == "trust"] if "level" in g else g.iloc[0:0]
-        tgt = g[tgt_col].dropna().iloc[0] if tgt_col and g[tgt_col].notna().any() else None
-        cmpv = g[cmp_col].dropna().iloc[0] if cmp_col and g[cmp_col].notna().any() else None
-        if len(trust):
-            tv = float(trust[val_col].iloc[0])
-            title = f"{goal}: trust at {tv:.1f}%" + (
-                f", {'meeting' if tgt is not None and tv >= tgt else 'short of'} the {tgt:.1f}% target"
-                if tgt is not None else "")
-        else:
-            title = str(goal)
-        fig = charts.bars(g, val_col, "academy", title, orientation="h",
-                          ref=float(tgt) if tgt is not None else None, ref_label="target")
-        if cmpv is not None:
-            charts.ref_line(fig, float(cmpv), "national comparator", vertical=True,
-                            color="#c44536", dash="dot")
-        st.plotly_chart(fig, key=f"goal_{goal}")
-src_col = ui.find_col(sel, "source", numeric=False)
-if src_col and sel[src_col].notna().any():
-    ui.caveat("national comparator: " + "; ".join(sorted(sel[src_col].dropna().astype(str).unique())) +
-              ". Comparators describe national cohorts and routes as DfE/ONS define them; small academy "
-              "groups swing widely.")
-else:
-    ui.caveat("national comparators describe national cohorts; small academy groups swing widely.")
-ui.table(sel, gp.published, "stereotype_goals", key="goals")
+f = ui.standard_filters(ctx, fr, ks=False)
+ui.period_notice(fr, f)
+sel = ui.label_academies(ctx, ui.apply(fr, f, academy=False))
+focus = ui.select_academy(sel, f["academy"])
+goals = list(dict.fromkeys(fr.sort_values("goal_id")["goal_title"]))
+if focus.empty:
+    ui.empty(f"No goal progress for {ctx.academy_label(f['academy'])} in {f['year']} {f['round']}: "
+             "the return may not have arrived yet.")
+    st.stop()
+
+
+def verdict(r: dict) -> str:
+    """The verdict the pack prints too: from the mart's is_on_track, `c` when the share is withheld."""
+    if contract.state(r, "share_pct") == contract.SUPPRESSED:
+        return contract.SUPPRESSED
+    if contract.is_missing(r.get("is_on_track")):
+        return "-"
+    return "met" if bool(r["is_on_track"]) else "not met"
+
+
+recs = {r["goal_title"]: r for r in focus.to_dict("records")}
+met = sum(1 for r in recs.values() if verdict(r) == "met")
+hidden = sum(1 for r in recs.values() if verdict(r) == contract.SUPPRESSED)
+st.subheader(f"{ctx.academy_label(f['academy'])}: {met} of {len(recs)} goals met, {f['year']} {f['round']}"
+             + (f" ({hidden} withheld to protect pupils)" if hidden else ""))
+summary = pd.DataFrame([{
+    "goal": g, "key_stage": recs[g]["key_stage"] if g in recs else "-",
+    "share": contract.show(recs[g], "share_pct") if g in recs else "-",
+    "target": contract.show(recs[g], "target_pct") if g in recs else "-",
+    "national_comparator": (contract.show(recs[g], "comparator_pct") + (f" ({recs[g]['comparator_year']})"
+                            if recs[g].get("comparator_year") else "")) if g in recs else "-",
+    "verdict": verdict(recs[g]) if g in recs else "-"} for g in goals])
+summary.columns = ["Goal", "Key stage", "Trust / academy %", "Target %", "National comparator %", "Verdict"]
+st.dataframe(summary, hide_index=True, width="stretch", key="df_goal_summary")
+st.caption("Key stage 'all' = leavers of both key stages together. Verdict: the share against the target "
+           "(at least / at most, as the goal says); the trustee pack prints the same verdict.")
+
+# progress over the years: one small chart per goal (share against target), actual rounds
+hist = ui.select_academy(fr, f["academy"])
+hist = hist[hist["round_kind"] == "actual"].sort_values("leaving_year")
+cols = st.columns(2)
+for i, g in enumerate(goals):
+    h = hist[hist["goal_title"] == g]
+    if h.empty:
+        continue
+    line = pd.concat([pd.DataFrame({"leaving_year": h["leaving_year"], "series": "Share", "pct": h["share_pct"]}),
+                      pd.DataFrame({"leaving_year": h["leaving_year"], "series": "Target", "pct": h["target_pct"]})],
+                     ignore_index=True).dropna(subset=["pct"])
+    last = h.iloc[-1].to_dict()
+    title = (f"{g}<br><sup>{contract.show(last, 'share_pct')}% in {last['leaving_year']}, "
+             f"target {contract.show(last, 'target_pct')}%</sup>")
+    with cols[i % 2]:
+        ui.chart(charts.trend(line, "leaving_year", "pct", title, color="series"), f"goal_{last['goal_id']}")
+srcs = sorted({f"{d} ({y}): {s}" for d, y, s in focus[["comparator_description", "comparator_year",
+                                                         "comparator_source"]].dropna().itertuples(index=False)})
+ui.caveat(("national comparators: " + "; ".join(srcs) + ". " if srcs else "") +
+          "Comparators describe national cohorts and routes as DfE/ONS define them; small academy groups "
+          "swing widely.")
+ui.table(sel, gp.published, "stereotype_goals", key="goals",
+         columns=["academy", "goal_title", "key_stage", "numerator", "denominator", "share_pct", "target_pct",
+                  "comparator_pct", "is_on_track"])

@@ -12,9 +12,20 @@ GROUP_LABELS = {"education": "Education", "apprenticeship": "Apprenticeship",
                 "undecided": "Undecided"}
 
 
+def wrap(title: str, width: int = 62) -> str:
+    """Break a long finding-title into lines (plotly does not wrap), keeping <br> already there."""
+    import textwrap
+    return "<br>".join("<br>".join(textwrap.wrap(part, width)) if not part.startswith("<sup>") else part
+                       for part in title.split("<br>"))
+
+
 def _style(fig: go.Figure, title: str) -> go.Figure:
-    fig.update_layout(title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
-                      margin={"l": 10, "r": 10, "t": 60, "b": 10}, legend_title_text="",
+    text = wrap(title)
+    lines = text.count("<br>") + 1
+    # legend under the plot: the plot keeps its width on a tablet
+    fig.update_layout(title={"text": text, "x": 0, "xanchor": "left", "font": {"size": 15}},
+                      margin={"l": 10, "r": 10, "t": 30 + 22 * lines, "b": 10}, legend_title_text="",
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
                       colorway=PALETTE, template="plotly_white")
     return fig
 

@@ -8,10 +8,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboards.lib import data, suppression
+from dashboards.lib import data
 from dashboards.lib.export import to_csv_bytes, to_xlsx_bytes
 from dashboards.lib.session import audit_view, audited_download, require
 from dashboards.lib.users import User
+from pipelines.lib import serving_contract as contract
 
 TRUST = "__trust__"
 
@@ -25,9 +26,9 @@ class Ctx:
     published_view: bool = False
     title: str = ""
 
-    def load(self, *candidates: str) -> data.Scoped:
-        out = data.first_available(self.user, list(candidates), self.serving,
-                                   published_view=self.published_view)
+    def load(self, mart: str) -> data.Scoped:
+        """One mart by its manifest name (ContractError if the manifest has no such mart)."""
+        out = data.load(self.user, mart, self.serving, published_view=self.published_view)
         if out.ok and data.is_pupil_level(out.frame):  # audit trail: who saw which pupils
             audit_view(self.user, self.title, out.name, len(out.frame))
         return out
@@ -47,20 +48,41 @@ def page(title: str, *roles: str, caption: str | None = None) -> Ctx:
     user = require(*roles)
     from pipelines.config import data_dir
     dd = data_dir()
-    serving = data.serving_dir(dd)
+    serving = data.serving_dir(dd)  # resolved once: every read of this load uses one folder
     ctx = Ctx(user=user, data_dir=dd, serving=serving, names=data.academy_names(serving, dd), title=title)
     if user.role == "trust_admin":
         ctx.published_view = bool(st.session_state.get("f_pubview", False))
+    st.markdown(TABLET_CSS, unsafe_allow_html=True)
     st.title(title)
     if caption:
         st.caption(caption)
     return ctx
 
 
+# Labels wrap instead of being cut off with an ellipsis (tablet width).
+TABLET_CSS = """<style>
+[data-testid="stMetricLabel"] *, [data-testid="stMetricDelta"] * {white-space: normal !important;
+  overflow: visible !important; text-overflow: clip !important;}
+[data-testid="stMetricLabel"] {height: auto !important; min-height: 1.5rem;}
+.stButton button p, .stDownloadButton button p {white-space: normal !important;}
+</style>"""
+
+
 def not_published(what: str, scoped: data.Scoped | None = None) -> None:
     reason = scoped.reason if scoped is not None and scoped.reason else "not published yet"
     st.info(f"{what}: {reason}. It appears here after the pipeline next publishes "
             "(`destinations run`).")
+    status_link()
+
+
+def status_link(text: str = "See which returns have arrived") -> None:
+    st.page_link("app_pages/data_quality.py", label=text, icon=":material/fact_check:")
+
+
+def empty(why: str) -> None:
+    """An empty selection, said plainly, with the way to the return status."""
+    st.info(why)
+    status_link()
 
 
 # --- filters that persist across pages ---------------------------------------------
@@ -133,18 +155,73 @@ def latest_year(years: list[str]) -> str | None:
     return ys[-1] if ys else None
 
 
+def latest_actual(frame: pd.DataFrame) -> tuple[str | None, str | None]:
+    """The latest leaving year with an actual-destination round, and that round."""
+    if "round" not in frame or "leaving_year" not in frame or frame.empty:
+        return None, None
+    kinds = frame["round_kind"] if "round_kind" in frame else frame["round"].map(round_kind)
+    act = frame[kinds == "actual"]
+    if act.empty:
+        return None, None
+    y = latest_year(list(act["leaving_year"].dropna().unique()))
+    rs = sort_rounds(act.loc[act["leaving_year"] == y, "round"].unique())
+    return y, (rs[-1] if rs else None)
+
+
+def latest_intended(frame: pd.DataFrame) -> tuple[str | None, str | None]:
+    if "round" not in frame or "leaving_year" not in frame or frame.empty:
+        return None, None
+    y = latest_year(list(frame["leaving_year"].dropna().unique()))
+    rs = sort_rounds(frame.loc[frame["leaving_year"] == y, "round"].unique())
+    return y, (rs[-1] if rs else None)
+
+
+def _jump(year: str, rnd: str | None) -> None:
+    st.session_state["f_year"] = year
+    if rnd:
+        st.session_state["f_round"] = rnd
+    for k in ("w_f_year", "w_f_round"):
+        st.session_state.pop(k, None)
+
+
+def period_notice(frame: pd.DataFrame, f: dict, *, with_round: bool = True) -> None:
+    """Say which period the page shows by default, with the newest intended round one click away."""
+    ay, ar = latest_actual(frame)
+    iy, ir = latest_intended(frame)
+    if ay is None:
+        st.info("No actual destinations (the autumn after leaving) have been returned yet: "
+                "the figures below are intentions.")
+        return
+    on_actual = f.get("year") == ay and (not with_round or f.get("round") == ar)
+    c1, c2 = st.columns([3, 2])
+    if on_actual:
+        c1.caption(f"Showing the latest actual destinations: leavers of {ay}, {round_label(ar)}.")
+        if (iy, ir) != (ay, ar) and iy:
+            c2.button(f"Latest intended round: {iy} {ir}", key="jump_intended", on_click=_jump,
+                      args=(iy, ir), icon=":material/arrow_forward:")
+    else:
+        kind = round_kind(f["round"]) if with_round and f.get("round") else "selected"
+        c1.caption(f"Showing {f.get('year')}" + (f", {round_label(f['round'])} ({kind})" if with_round and
+                                                f.get("round") else "") + ".")
+        c2.button(f"Back to the latest actual round: {ay} {ar}", key="jump_actual", on_click=_jump,
+                  args=(ay, ar), icon=":material/undo:")
+
+
 def standard_filters(ctx: Ctx, frame: pd.DataFrame, *, round_=True, ks=True, academy=True,
                      topic=False) -> dict:
-    """Leaving year, round, key stage, academy (and breakdown topic) from the scoped frame."""
+    """Leaving year, round, key stage, academy (and breakdown topic) from the scoped frame.
+
+    Defaults: the latest leaving year with actual destinations, and that actual round."""
     out: dict = {}
     st.sidebar.header("Filters")
     years = sorted(frame["leaving_year"].dropna().astype(str).unique()) if "leaving_year" in frame else []
-    out["year"] = choose("Leaving year", years, "f_year", latest_year(years), qp="year")
+    ay, ar = latest_actual(frame)
+    out["year"] = choose("Leaving year", years, "f_year", ay or latest_year(years), qp="year")
     sub = frame[frame["leaving_year"] == out["year"]] if out["year"] else frame
     if round_ and "round" in frame:
         rs = sort_rounds(sub["round"].unique())
-        out["round"] = choose("Round", rs, "f_round", rs[-1] if rs else None, fmt=round_label,
-                              qp="round")
+        out["round"] = choose("Round", rs, "f_round", ar if out["year"] == ay and ar in rs else
+                              (rs[-1] if rs else None), fmt=round_label, qp="round")
     if ks and "key_stage" in frame:
         kss = sorted(frame["key_stage"].dropna().astype(str).unique())
         out["ks"] = choose("Key stage", kss, "f_ks", "KS4" if "KS4" in kss else None,
@@ -161,7 +238,15 @@ def standard_filters(ctx: Ctx, frame: pd.DataFrame, *, round_=True, ks=True, aca
         st.sidebar.toggle("Show as directors see it (published, suppressed)", key="w_pubview",
                           value=bool(st.session_state.get("f_pubview", False)),
                           on_change=_copy_pubview)
+    docs_link()
     return out
+
+
+def docs_link() -> None:
+    """The dbt docs (lineage, every column's meaning), served by `make serve` on port 8580."""
+    import os
+    url = os.environ.get("DESTINATIONS_DOCS_URL", "http://localhost:8580")
+    st.sidebar.markdown(f"[What each figure means (warehouse docs)]({url})")
 
 
 def _copy_pubview() -> None:
@@ -202,16 +287,15 @@ def table(df: pd.DataFrame, published: bool, name: str, *, key: str,
     if df is None or df.empty:
         st.caption("No rows for this selection.")
         return
-    shown = suppression.for_display(df, published, exclude, only=list(columns) if columns else None)
+    shown = for_display(df, columns, exclude)
     shown.columns = [pretty(c) for c in shown.columns]  # downloads keep the mart's names
     st.dataframe(shown, hide_index=True, width="stretch", height=height or "auto", key=f"df_{key}")
-    if shown.isin([suppression.SUPPRESSED]).to_numpy().any():
-        st.caption(suppression.explanation())
+    if shown.isin([contract.SUPPRESSED, contract.NO_PUPILS]).to_numpy().any():
+        st.caption(contract.explanation())
     cols_ = list(columns) if columns else None
 
     def _export() -> pd.DataFrame:  # built only when a download is clicked
-        e = suppression.for_export(df, published, exclude)
-        return e[[c for c in cols_ if c in e.columns]] if cols_ else e
+        return for_export(df, cols_, exclude)
 
     c1, c2, _ = st.columns([1, 1, 4])
     safe = re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_") or "table"
@@ -245,25 +329,67 @@ def caveat(text: str) -> None:
 
 
 BENCHMARK_CAVEAT = (
-    "national and LA figures are published by DfE / NCCIS for their own cohorts and "
+    "National and LA figures are published by DfE / NCCIS for their own cohorts and "
     "definitions: DfE destination measures count a destination only if it is sustained for "
     "two terms and are published about two years late, while the trust's R3 figure is the "
     "activity in the autumn after leaving. NCCIS NEET and not known figures are 16-17 year "
     "olds averaged over December to February. Use the comparison as context, not a league table.")
 
 
-def cell(one_row: pd.DataFrame, col: str, published: bool, suffix: str = "") -> str:
+META_COLUMNS = set(contract.SUPPRESSION_COLUMNS) | {"topic_order", "breakdown_order", "round_order",
+                                                      "gap_order", "readiness_band_order", "survey_round_order"}
+
+
+def _measure(df: pd.DataFrame, c: str, exclude) -> bool:
+    if c in (exclude or ()) or c in META_COLUMNS or c in ("academy_urn", "leaving_year", "benchmark"):
+        return False
+    s = df[c]
+    if pd.api.types.is_bool_dtype(s):
+        return False
+    return pd.api.types.is_numeric_dtype(s) or bool(s.isna().all())
+
+
+def for_display(df: pd.DataFrame, columns=None, exclude=None) -> pd.DataFrame:
+    """Cells as text the way both consumers print them: numbers, `c` (withheld, from the
+    published row's own flags) or `z` (no figure). Nothing is suppressed here."""
+    keep = [c for c in (columns or df.columns) if c in df.columns and c not in META_COLUMNS]
+    recs = df.to_dict("records")
+    out = {}
+    for c in keep:
+        if _measure(df, c, exclude):
+            out[c] = [contract.show(r, c) for r in recs]
+        else:
+            out[c] = df[c].to_numpy()
+    return pd.DataFrame(out, index=df.index, columns=keep)
+
+
+def for_export(df: pd.DataFrame, columns=None, exclude=None) -> pd.DataFrame:
+    """Downloads: withheld cells carry `c` (the published value is null anyway), the rest raw."""
+    keep = [c for c in (columns or df.columns) if c in df.columns and c not in META_COLUMNS]
+    recs = df.to_dict("records")
+    out = {}
+    for c in keep:
+        if _measure(df, c, exclude):
+            out[c] = [contract.SUPPRESSED if contract.withheld(r, c) else r[c] for r in recs]
+        else:
+            out[c] = df[c].to_numpy()
+    return pd.DataFrame(out, index=df.index, columns=keep)
+
+
+def cell(one_row: pd.DataFrame, col: str, published: bool = True, suffix: str = "") -> str:
     """One value as displayed (c, z or the number)."""
     if col not in one_row or one_row.empty:
         return "–"
-    v = suppression.for_display(one_row, published, only=[col])[col].iloc[0]
-    return v + suffix if v not in ("c", "z", "") else (v or "–")
+    v = contract.show(one_row.iloc[0].to_dict(), col)
+    return v if v in (contract.SUPPRESSED, contract.NO_PUPILS) else v + suffix
 
 
-def pct_text(v, published: bool) -> str:
-    if v is None or pd.isna(v):
-        return suppression.SUPPRESSED if published else "–"
-    return f"{float(v):.1f}%"
+def value(one_row: pd.DataFrame, col: str) -> float | None:
+    """The number of one published cell, or None when it is c or z (never a stand-in)."""
+    if col not in one_row or one_row.empty:
+        return None
+    r = one_row.iloc[0].to_dict()
+    return None if contract.state(r, col) else float(r[col])
 
 
 def total_rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -291,15 +417,6 @@ def apply(frame: pd.DataFrame, f: dict, *, academy: bool = True, round_: bool = 
     return out
 
 
-def find_col(frame: pd.DataFrame, *needles: str, numeric: bool | None = None) -> str | None:
-    """First column whose name contains all `needles` (marts' names still settling)."""
-    for c in frame.columns:
-        if all(n in c for n in needles):
-            if numeric is None or pd.api.types.is_numeric_dtype(frame[c]) == numeric:
-                return c
-    return None
-
-
 def label_academies(ctx: Ctx, frame: pd.DataFrame) -> pd.DataFrame:
     col = data.academy_col(frame)
     if col is None or "academy" in frame.columns:
@@ -307,3 +424,31 @@ def label_academies(ctx: Ctx, frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     out.insert(0, "academy", out[col].map(lambda u: ctx.academy_label(u) if pd.notna(u) else "Trust"))
     return out
+
+
+def chart(fig, key: str) -> None:
+    """A plotly chart whose camera button downloads a PNG named after the chart."""
+    st.plotly_chart(fig, key=key, config={
+        "displaylogo": False, "displayModeBar": True,
+        "toImageButtonOptions": {"format": "png", "filename": re.sub(r"[^A-Za-z0-9_-]+", "_", key),
+                                 "scale": 2}})
+
+
+def trust_la_comparator(ctx: Ctx, year: str | None, ks: str | None) -> dict | None:
+    """The trust row's LA comparator: pupil-weighted across its academies' LAs (neet_la_comparator)."""
+    la = ctx.load("neet_la_comparator")
+    if not la.ok or year is None:
+        return None
+    r = la.frame[(la.frame["leaving_year"] == year) & (la.frame["key_stage"] == ks)]
+    return r.iloc[0].to_dict() if len(r) else None
+
+
+def england_neet(ctx: Ctx, measure: str = "neet_pct", upto: str | None = None) -> pd.DataFrame:
+    """England NCCIS 16-17 figures by period (the trend), published benchmark rows only."""
+    bm = benchmarks(ctx)
+    if bm is None:
+        return pd.DataFrame(columns=["period", "value", "publication"])
+    e = bm[(bm["source"] == "nccis_neet") & (bm["geography_level"] == "national") & (bm["measure"] == measure)
+           & bm["value"].notna() & bm["is_latest"].astype("boolean").fillna(True).astype(bool)]
+    e = e.sort_values("period").drop_duplicates("period", keep="last")
+    return e[["period", "value", "publication"]].reset_index(drop=True)

@@ -7,12 +7,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dagster_dbt import DbtProject
-
 from pipelines.config import DBT_PROJECT_DIR
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+AUDIENCES = ("director", "academy", "academy_own")
+
+
+def __getattr__(name: str):
+    # DbtProject imports dagster-dbt: built only when the Dagster side asks for it, so
+    # the dashboard and the pack can read the manifest without loading Dagster.
+    if name == "dbt_project":
+        from dagster_dbt import DbtProject
+        proj = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+        globals()["dbt_project"] = proj
+        return proj
+    raise AttributeError(name)
 
 
 def _newest_source_mtime() -> float:
@@ -45,15 +54,53 @@ def ensure_manifest(force: bool = False) -> Path:
     return MANIFEST
 
 
+_MARTS: dict[tuple, dict[str, dict]] = {}
+
+
+def mart_nodes() -> dict[str, dict]:
+    """Manifest nodes of the models materialised in the `marts` schema, by name.
+
+    Cached per manifest version (mtime, size): the serving contract both consumers read."""
+    import json
+    path = ensure_manifest()
+    st = path.stat()
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    hit = _MARTS.get(key)
+    if hit is None:
+        manifest = json.loads(path.read_text())
+        hit = {n["name"]: n for n in manifest["nodes"].values()
+               if n["resource_type"] == "model" and n.get("schema") == "marts"
+               and n["config"].get("materialized") != "ephemeral" and n["config"].get("enabled", True)}
+        _MARTS.clear()
+        _MARTS[key] = hit
+    return hit
+
+
 def mart_models() -> list[str]:
     """Names of the dbt models materialised in the `marts` schema (published to serving)."""
-    import json
-    manifest = json.loads(ensure_manifest().read_text())
-    return sorted(
-        n["name"] for n in manifest["nodes"].values()
-        if n["resource_type"] == "model" and n.get("schema") == "marts"
-        and n["config"].get("materialized") != "ephemeral" and n["config"].get("enabled", True)
-    )
+    return sorted(mart_nodes())
+
+
+def mart_audience(name: str) -> frozenset[str]:
+    """Who besides trust admins may read the mart: `config: {meta: {audience: [...]}}`.
+
+    director = directors/trustees read the whole mart; academy = academy users read the whole
+    mart; academy_own = academy users read only rows of their own academy_urn. No audience
+    means trust admins only. Raises KeyError for a name the manifest does not have."""
+    node = mart_nodes()[name]
+    meta = {**(node.get("meta") or {}), **(node["config"].get("meta") or {})}
+    raw = meta.get("audience") or []
+    if isinstance(raw, str):
+        raw = [raw]
+    unknown = set(raw) - set(AUDIENCES)
+    if unknown:
+        raise ValueError(f"model {name}: unknown audience {sorted(unknown)} (allowed: {', '.join(AUDIENCES)})")
+    return frozenset(raw)
+
+
+def mart_columns(name: str) -> frozenset[str]:
+    """The columns the model's YAML documents (KeyError for a name the manifest lacks)."""
+    return frozenset(mart_nodes()[name].get("columns") or {})
 
 
 OS_CAUSES = ("No space left on device", "Disk quota exceeded", "Read-only file system", "Permission denied",

@@ -4,7 +4,7 @@ import io
 import openpyxl
 import pandas as pd
 
-from dashboards.lib import export, suppression
+from dashboards.lib import export, ui
 
 
 def test_csv_and_xlsx_neutralise_formulas():
@@ -19,15 +19,19 @@ def test_csv_and_xlsx_neutralise_formulas():
     assert [c.value for c in wb.active["B"]][1:] == [1, 2, 3, 4, 5]  # numbers stay numbers
 
 
-def test_display_marks_suppressed_cells_c():
-    df = pd.DataFrame({"breakdown": ["A", "B"], "cohort": [40.0, None], "neet_pct": [None, None],
-                       "positive_pct": [91.234, None]})
-    shown = suppression.for_display(df, published=True)
-    assert shown["positive_pct"].tolist() == ["91.2", "c"]
-    assert shown["neet_pct"].tolist() == ["c", "c"]
-    assert shown["cohort"].tolist() == ["40", "c"]
-    exp = suppression.for_export(df, published=True)
-    assert exp["positive_pct"].tolist()[1] == "c" and exp["positive_pct"].tolist()[0] == 91.234
-    assert suppression.any_suppressed(df, True)
-    # unsuppressed frames: a null is just missing, not c
-    assert suppression.for_display(df, published=False)["neet_pct"].tolist() == ["", ""]
+def test_display_formats_the_published_flags_and_decides_nothing():
+    df = pd.DataFrame({"breakdown": ["A", "B", "C"], "cohort": [40.0, None, 0.0], "neet": [3.0, None, None],
+                       "neet_pct": [7.5, None, None], "positive_pct": [91.234, None, None],
+                       "suppressed": [False, True, False], "suppression_status": ["partial", "c", "z"],
+                       "suppressed_measures": [["positive"], [], []]})
+    df.loc[0, "positive_pct"] = None  # the publisher nulled it and listed it
+    shown = ui.for_display(df)
+    assert shown["positive_pct"].tolist() == ["c", "c", "z"]
+    assert shown["neet_pct"].tolist() == ["7.5", "c", "z"]
+    assert shown["cohort"].tolist() == ["40", "c", "0"]
+    assert "suppressed" not in shown.columns and "suppressed_measures" not in shown.columns
+    exp = ui.for_export(df)
+    assert exp["positive_pct"].tolist()[:2] == ["c", "c"] and exp["neet_pct"].tolist()[0] == 7.5
+    # a small shown count stays shown: consumers never suppress again
+    small = pd.DataFrame({"cohort": [2.0], "neet": [1.0]})
+    assert ui.for_display(small)["neet"].tolist() == ["1"]

@@ -7,26 +7,17 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+from pipelines.lib import serving_contract as contract
 from pipelines.lib.report import careers, charts, content
-from pipelines.lib.report.benchmarks import Benchmarks
-from pipelines.lib.report.disclosure import load_destination_figures
 from pipelines.lib.report.model import SUPPRESSED, Chart, Pack, Section
 from pipelines.lib.report.pdf import render_pdf
-from pipelines.lib.report.serving import available, read_mart, thresholds
+from pipelines.lib.report.serving import read_mart
 from pipelines.lib.report.xlsx import render_xlsx
 
 YEAR_RE = re.compile(r"^\d{4}-\d{2}$")
 OGL = ("Contains public sector information licensed under the Open Government Licence v3.0 "
        "(https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/).")
 DEST_MART = "destination_measures"
-GOAL_MARTS = ("goal_progress", "stereotype_goal_progress", "goals_progress")
-FSQ_MARTS = ("fsq_construct_scores", "fsq_scores", "fsq_constructs")
-COMPASS_MARTS = ("compass_benchmark_trends", "compass_trends", "compass_scores", "compass_benchmarks")
-COMPASS_NATIONAL_MARTS = ("compass_trust_vs_national",)
-READINESS_MARTS = ("fsq_destination_rates",)
-NEET_MARTS = ("neet_not_known",)
-RECON_MARTS = ("destination_reconciliation_rates",)
-DQ_MARTS = ("data_quality_status", "return_status", "returns_status", "data_quality")
 
 
 class ReportDataError(RuntimeError):
@@ -65,7 +56,7 @@ def _trust_name() -> str:
 
 def report_years(serving_dir: Path) -> list[str]:
     """Leaving years with actual-round destination data in the snapshot, newest first."""
-    m = read_mart(serving_dir, DEST_MART, allow_unpublished=True)
+    m = read_mart(serving_dir, DEST_MART)
     if m is None:
         return []
     actual = set(_actual_rounds())
@@ -78,8 +69,35 @@ def _pick_round(rows: list[dict], year: str) -> str | None:
     return next((r for r in _actual_rounds() if r in present), None)
 
 
+def _rows(snap: contract.Snapshot, base: str) -> list[dict]:
+    m = read_mart(snap, base)
+    return m.rows if m else []
+
+
+def _trend_chart(t, chart_dir: Path) -> Chart | None:
+    by: dict[str, list] = {}
+    for r in t.rows:
+        by.setdefault(r[0], []).append(r)
+    if not by:
+        return None
+    years = max((([r[1] for r in rows]) for rows in by.values()), key=len)
+    col = {ks: {r[1]: r for r in rows} for ks, rows in by.items()}
+    eet = {f"{ks}": [col[ks].get(y, [None] * 7)[3] for y in years] for ks in by}
+    neet = {f"{ks}": [col[ks].get(y, [None] * 7)[4] for y in years] for ks in by}
+    ks0 = "KS4" if "KS4" in by else next(iter(by))
+    refs = {"England (NCCIS)": [col[ks0].get(y, [None] * 7)[6] for y in years],
+            "Trust's LAs": [col[ks0].get(y, [None] * 7)[5] for y in years]}
+    p = charts.trend_panels(chart_dir / "trend.png", years,
+                            [("In education, employment or training", eet, {}), (f"NEET (comparators: {ks0})",
+                                                                                  neet, refs)],
+                            f"Trust, actual destinations by leaving year, {years[0]} to {years[-1]}")
+    return Chart(str(p), "Five-year trend by key stage (solid); NEET against England and the trust's local "
+                         "authorities (dashed). Withheld (c) years are gaps in the lines.")
+
+
 def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -> Pack:
-    dm = read_mart(serving_dir, DEST_MART, allow_unpublished=True)
+    snap = contract.Snapshot(serving_dir)  # one resolved folder for every file of this pack
+    dm = read_mart(snap, DEST_MART)
     if dm is None:
         raise ReportDataError(f"No {DEST_MART} in the serving snapshot {serving_dir}: run `destinations run` first.")
     years = sorted({r.get("leaving_year") for r in dm.rows if r.get("leaving_year")})
@@ -91,22 +109,33 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
         raise ReportDataError(f"Leaving year {year} has no actual destinations ({'/'.join(_actual_rounds())}) yet; "
                               "the trustee pack reports actual destinations. Rounds present: "
                               + ", ".join(sorted({r.get('round') for r in dm.rows if r.get('leaving_year') == year})))
-    figs = load_destination_figures(dm.rows, year, rnd, dm.published)
-    bm = read_mart(serving_dir, "benchmark_measures", allow_unpublished=True)  # published figures only
-    bench = Benchmarks(bm.rows if bm else [])
-    have = available(serving_dir)
+    figs = content.load_figures(year, rnd, dm.rows, _rows(snap, "neet_not_known"),
+                                _rows(snap, "benchmark_national_comparison"), _rows(snap, "destination_gaps"),
+                                _rows(snap, "neet_la_comparator"))
     sections: list[Section] = []
     sources: set[str] = set()
 
+    # five-year trend first: where the trust is heading
+    s = Section("trend", "Five-year trend")
+    s.paragraphs.append("The trust's leavers in education, employment or training (EET) and NEET in the autumn after "
+                        "leaving, for the last five leaving years, against England and the trust's local authorities.")
+    tt = content.trend_table(figs)
+    ch = _trend_chart(tt, chart_dir)
+    if ch:
+        s.charts.append(ch)
+    s.tables.append(tt)
+    sections.append(s)
+
     # destinations by sub-group
-    s = Section("destinations", "Destinations by sub-group, with national comparison")
+    s = Section("destinations", "Destinations by sub-group, with national comparison", new_page=False)
     s.paragraphs.append("Where each group of leavers was in the autumn after leaving, for the trust as a whole "
                         "(academies that had joined by the start of the leaving year). The right-hand columns "
                         "compare the share in education, employment or training (EET) with the same group "
                         "nationally.")
     for ks in figs.key_stages():
-        t, used = content.subgroup_table(figs, bench, ks)
-        sources |= {f"{b.source}: {b.publication}" for b in used.values() if b.publication}
+        t, used = content.subgroup_table(figs, ks)
+        sources |= {f"{r['benchmark_source']}: {r['benchmark_publication']}" for r in used
+                    if r.get("benchmark_publication")}
         picks = [("Total", "Total"), ("Disadvantage", "Disadvantaged"), ("Disadvantage", "Not disadvantaged"),
                  ("SEN provision", "No SEN"), ("SEN provision", "SEN support"), ("SEN provision", "EHC plan"),
                  ("Sex", "Female"), ("Sex", "Male")]
@@ -126,53 +155,45 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
             s.charts.append(Chart(str(p), f"Trust {content.KS_LEAVERS[ks]}: EET % by sub-group; diamonds: "
                                           "national figure for the same group where published. c = withheld."))
         s.tables.append(t)
-    rc = read_mart(serving_dir, *RECON_MARTS)
+    rc = read_mart(snap, "destination_reconciliation_rates")
     rt = careers.reconciliation_table(rc.rows, year, rc.published, _round_ids()) if rc else None
     if rt is not None:
         s.tables.append(rt)
     sections.append(s)
 
     # NEET and not known
-    s = Section("neet", "NEET and not known")
+    s = Section("neet", "NEET and not known", new_page=False)
     s.paragraphs.append("Leavers not in education, employment or training (NEET) and those whose activity the "
-                        "academy could not confirm (not known), by academy and by sub-group, against England.")
-    nm = read_mart(serving_dir, *NEET_MARTS)  # published twin only: LA comparators
-    neet_tables = content.neet_tables(figs, bench, careers.la_comparators(nm.rows, year, rnd) if nm else {})
+                        "academy could not confirm (not known), by academy and by sub-group, against each academy's "
+                        "local authority, the trust's local authorities together, and England.")
+    neet_tables = content.neet_tables(figs)
     for t in neet_tables:
         if t.id.startswith("NEET by academy"):
-            body = [r for r in t.rows if r[0] != "England (NCCIS 16-17)"]
-            eng = next((r for r in t.rows if r[0] == "England (NCCIS 16-17)"), None)
-            shown = lambda j: sum(isinstance(r[j], (int, float)) for r in body)  # noqa: E731
-            j, what = (4, "NEET or not known") if shown(4) >= shown(2) else (2, "NEET")  # the fuller series
             ks = "KS4" if t.id.endswith("KS4") else "16-18"
             p = charts.bars_with_markers(chart_dir / f"neet_by_academy_{ks.replace('-', '_')}.png",
-                                         [r[0] for r in body], [r[j] for r in body],
-                                         [eng[j] if eng else None] * len(body),
-                                         f"{content.KS_LEAVERS[ks].capitalize()}: % {what}, {year}",
-                                         what, "England 16-17 (NCCIS)")
-            s.charts.append(Chart(str(p), f"% {what} by academy and for the trust; diamonds: England 16-17 year "
-                                          "olds (NCCIS). c = withheld."))
+                                         [r[0] for r in t.rows], [r[2] for r in t.rows], [r[6] for r in t.rows],
+                                         f"{content.KS_LEAVERS[ks].capitalize()}: % NEET, {year}",
+                                         "NEET %", "Local authority (trust: LAs weighted by leavers)")
+            s.charts.append(Chart(str(p), "% NEET by academy and for the trust; diamonds: the local authority "
+                                          "comparator (NCCIS 16-17). c = withheld."))
     s.tables += neet_tables
-    if bench.neet("neet_not_known_pct", year):
-        sources.add("nccis_neet: " + str(bench.neet("neet_not_known_pct", year).publication))
+    pubs = {r.get("comparator_publication") for r in figs.nn.values() if r.get("comparator_publication")}
+    sources |= {f"nccis_neet: {p}" for p in pubs}
     sections.append(s)
 
     # gaps
     s = Section("gaps", new_page=False, title="Disadvantage and SEND gaps")
     s.paragraphs.append("How disadvantaged pupils and pupils with special educational needs fared against their "
                         "peers, and the national gap between the same groups.")
-    s.tables.append(content.gap_table(figs, bench))
+    s.tables.append(content.gap_table(figs))
     sections.append(s)
 
     # stereotype goals
     s = Section("goals", new_page=False, title="Stereotype-countering goals against targets")
-    gm = read_mart(serving_dir, *GOAL_MARTS)
+    gm = read_mart(snap, "goal_progress")
     goal_summary = []
     if gm is None:
-        s.unavailable = (f"Not available for {year}: the goal progress mart is not in the serving snapshot."
-                         if not any(g in have for g in GOAL_MARTS) else
-                         f"Not available for {year}: goal progress has no published (suppressed) variant yet, "
-                         "so it cannot go into the pack.")
+        s.unavailable = f"Not available for {year}: the goal progress mart is not in the serving snapshot."
     else:
         t, goal_summary = careers.goal_rows(gm.rows, year, gm.published, rnd)
         if t is None:
@@ -180,8 +201,7 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
         else:
             s.paragraphs.append("The trust's goals for countering stereotypes in the routes leavers enter "
                                 "(trust configuration), with the target and a national comparator.")
-            labels = [r[0] if len(r[0]) <= 44 else r[0][:42] + "..." for r in t.rows]
-            p = charts.bars_with_markers(chart_dir / "goals.png", labels, [r[3] for r in t.rows],
+            p = charts.bars_with_markers(chart_dir / "goals.png", [r[0] for r in t.rows], [r[3] for r in t.rows],
                                          [r[4] for r in t.rows], f"Stereotype-countering goals, {year}",
                                          "Trust", "Target", xmax=100)
             s.charts.append(Chart(str(p), "Trust figure per goal; diamonds: the trust's target. c = withheld."))
@@ -194,19 +214,19 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
                         "shows in destinations, and how the academies rate their careers programmes against the "
                         "eight Gatsby Benchmarks (Compass).")
     missing = []
-    fm = read_mart(serving_dir, *FSQ_MARTS)
+    fm = read_mart(snap, "fsq_construct_scores")
     ft = careers.fsq_table(fm.rows, year, fm.published) if fm else None
     if ft is not None:
         s.tables.append(ft)
     else:
         missing.append(f"Future Skills Questionnaire results are not available for {year}.")
-    rm = read_mart(serving_dir, *READINESS_MARTS)
+    rm = read_mart(snap, "fsq_destination_rates")
     rt = careers.readiness_table(rm.rows, year, rm.published) if rm else None
     if rt is not None:
         s.tables.append(rt)
-    cn = read_mart(serving_dir, *COMPASS_NATIONAL_MARTS, allow_unpublished=True)  # academy-level, no pupils
+    cn = read_mart(snap, "compass_trust_vs_national")
     cnt, chart = careers.compass_national_table(cn.rows, year) if cn else (None, {})
-    cm = read_mart(serving_dir, *COMPASS_MARTS, allow_unpublished=True)
+    cm = read_mart(snap, "compass_benchmark_trends")
     ct, trust_avg = careers.compass_table(cm.rows, year) if cm else (None, {})
     if chart:
         fw = sorted(chart)[0]
@@ -239,11 +259,14 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
     # data completeness
     s = Section("completeness", new_page=False, title="Data completeness")
     s.paragraphs.append("Which academies returned each round of destinations for this cohort, and whether on time.")
-    dq = read_mart(serving_dir, *DQ_MARTS, allow_unpublished=True)
+    dq = read_mart(snap, "return_status")
     dt = careers.completeness_table(dq.rows, year, _round_ids(), dq.published, figs.academy_names) if dq else None
     if dt is not None and careers.completeness_summary(dt):
         s.paragraphs.append(careers.completeness_summary(dt))
-    s.tables.append(dt or careers.completeness_from_measures(dm.rows, year, _round_ids(), figs.academy_names))
+    if dt is not None:
+        s.tables.append(dt)
+    else:
+        s.unavailable = f"Not available for {year}: the return-status mart is not in the serving snapshot."
     sections.append(s)
 
     # methods
@@ -257,18 +280,17 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
         s.tables.append(t)
     sections.append(s)
 
-    for sec in sections:  # the rule beside every table that withholds a cell
+    for sec in sections:  # the rule beside every table that shows c or z
         for t in sec.tables:
-            if any(v == SUPPRESSED for r in t.rows for v in r) and not any("c = withheld" in n for n in t.notes):
+            if any(v in (SUPPRESSED, "z") for r in t.rows for v in r) and not any("c = withheld" in n for n in t.notes):
                 t.notes.append(content.rule_text())
-    found = content.findings(figs, bench, goal_summary)
+    found = content.findings(figs, goal_summary)
     return Pack(year=year, trust_name=_trust_name(), round=rnd, findings=found, sections=sections,
                 sources=sorted(sources), generated_at=generated_at,
-                xlsx_only={"appendix": content.appendix_sheet(figs)}, key_table=content.key_figures(figs, bench))
+                xlsx_only={"appendix": content.appendix_sheet(figs)}, key_table=content.key_figures(figs))
 
 
 def methods_text(year: str, rnd: str, sources: list[str]) -> list[str]:
-    cohort, count = thresholds()
     out = [
         f"What the trust's figures are. Each academy returns every leaver's destination three times: intended "
         f"destinations in the autumn and summer of the leaving year, and the actual destination ({rnd}) in the "
@@ -286,13 +308,11 @@ def methods_text(year: str, rnd: str, sources: list[str]) -> list[str]:
         "NEET and not known. The trust's NEET share counts its own leavers once, in the autumn after leaving. "
         "The national comparator is the NCCIS figure for 16-17 year olds (academic age) living in England, "
         "averaged over the end of December, January and February.",
-        f"Disclosure control. The report reads only the published (suppressed) versions of the warehouse marts: "
-        f"no pupil names or UPNs are used. A group of fewer than {cohort} leavers is withheld entirely, and so is "
-        f"any count of 1 to {count - 1} or any count that is all but 1 to {count - 1} of its group (shown as c). "
-        "Further cells are withheld where needed so that no withheld figure can be worked out from a total and "
-        "the other parts shown anywhere in this report or its spreadsheet (sub-groups, destination types, "
-        "academies against the trust). This follows DfE practice (cohorts under 6 shown as c) with the trust's "
-        "stricter small-number rule.",
+        "Disclosure control. The report reads only what directors and trustees may read: the published "
+        "(suppressed) versions of the warehouse marts, the same cells the dashboard shows them; no pupil names or "
+        "UPNs are used. Small groups and counts are withheld by the warehouse (shown as c), together with further "
+        "cells chosen so that no withheld figure can be worked out from totals, other sub-groups or other "
+        "academies. The pack prints those cells as published and works nothing out itself.",
         "Compass and the Future Skills Questionnaire. Compass scores are the academies' own self-evaluations "
         "against the eight Gatsby Benchmarks; the benchmarks were refreshed from September 2025, so 2018 and 2025 "
         "framework scores are not compared. FSQ results are the share of positive answers per construct under the "

@@ -1,42 +1,33 @@
 """Sections from the marts other than destination_measures: stereotype goals, FSQ, Compass and
-data completeness. Each reads its mart's published twin where one exists and says plainly
-when the mart is not in the serving snapshot for the year. Pure logic over row dicts."""
+data completeness. Each reads the mart directors may read (the serving contract) and says
+plainly when it is not in the snapshot for the year. Pure formatting over row dicts: a
+withheld cell is `c` because the published row says so; nothing is suppressed or recomputed here."""
 from __future__ import annotations
 
 from collections import defaultdict
 
+from pipelines.lib import serving_contract as contract
 from pipelines.lib.report.model import NOT_AVAILABLE, SUPPRESSED, Column, Table
-from pipelines.lib.report.serving import is_suppressed_value, number, thresholds
 
 
 KS_ORDER = {"KS4": 0, "16-18": 1}
 
 
 def col(rows: list[dict], *names: str) -> str | None:
-    """The first of names that is a column of these rows."""
+    """The contract column if these rows have it (the contract names one column per figure)."""
     keys = set(rows[0]) if rows else set()
     return next((n for n in names if n in keys), None)
 
 
-def cell(r: dict, name: str | None, published: bool, pct: bool = True):
-    """A numeric cell: the number, `c` when withheld, `-` when the mart has no such column."""
+def number(v) -> float | None:
+    return None if contract.is_missing(v) or isinstance(v, bool) else float(v)
+
+
+def cell(r: dict, name: str | None, published: bool = True, pct: bool = True):
+    """A published cell: the number, `c` when the row says withheld, `z` when there is no figure."""
     if name is None:
         return None
-    if is_suppressed_value(r, name, published):
-        return SUPPRESSED
-    return number(r.get(name))
-
-
-def small(num, den) -> bool:
-    """Trust rule on a count and its base: base under min_cohort, or count (or base - count) 1..min_count-1."""
-    from pipelines.lib.report.disclosure import primary_suppressed
-    if num == SUPPRESSED or den == SUPPRESSED:
-        return True
-    if den is None:
-        return False
-    if num is None:
-        return 0 < den < thresholds()[0]
-    return primary_suppressed(int(num), int(den))
+    return contract.state(r, name) or float(r[name])
 
 
 def for_year(rows: list[dict], year: str) -> list[dict]:
@@ -66,19 +57,17 @@ def goal_rows(rows: list[dict], year: str, published: bool, round_: str | None =
     cols = [Column("goal", "Goal", "text", 3.2), Column("denominator", "Base", "count"),
             Column("numerator", "Count", "count"), Column("share_pct", "Trust %", "pct"),
             Column("target_pct", "Target %", "pct"), Column("comparator_pct", "National %", "pct"),
-            Column("on_track", "On track?", "text", 1.0)]
+            Column("on_track", "Target", "text", 1.0)]
     out, summary = [], []
     for r in sorted(trust, key=lambda r: (str(r.get(c_id)), str(r.get(c_ks)))):
         den, num, share = cell(r, c_den, published), cell(r, c_num, published), cell(r, c_share, published)
-        if small(num, den):  # the trust rule again, whatever the mart did
-            den, num, share = SUPPRESSED, SUPPRESSED, SUPPRESSED
         track = r.get(c_track) if c_track else None
         if share == SUPPRESSED:
             track_txt = SUPPRESSED
         elif track is None:
             track_txt = NOT_AVAILABLE
         else:
-            track_txt = "Yes" if track else "No"
+            track_txt = "met" if track else "not met"
         title = str(r.get(c_title) or r.get(c_id))
         if c_ks and r.get(c_ks) not in (None, "all"):
             title += f" ({r.get(c_ks)})"
@@ -135,8 +124,6 @@ def fsq_table(rows: list[dict], year: str, published: bool) -> Table | None:
     for r in keep:
         y = r.get(c_yg) if c_yg else None
         n, pct = cell(r, c_n, published), cell(r, c_pct, published)
-        if small(None, n):
-            n, pct = SUPPRESSED, SUPPRESSED
         grid[r.get(c_con)][y] = pct
         meta[r.get(c_con)] = r.get(c_grp) or ""
         n_by_year[y] = n
@@ -159,22 +146,16 @@ def readiness_table(rows: list[dict], year: str, published: bool) -> Table | Non
     if not rows or c_band is None:
         return None
     c_ord = col(rows, "readiness_band_order")
-    # band rows only, leavers to the nearest 10: this mart's denominator leaves out custody codes, so its
-    # exact total beside the destination tables' cohort would reveal how many leavers had them
     keep = [r for r in rows if r.get("level", "trust") == "trust" and r.get("breakdown_topic", "Total") == "Total"
             and str(r.get(c_band)).lower() != "all"]
     cols = [Column("key_stage", "Key stage", "text", 1.0), Column("band", "Readiness band", "text", 2.2),
-            Column("cohort", "Leavers (nearest 10)", "count", 1.6), Column("positive_pct", "EET %", "pct"),
+            Column("cohort", "Leavers", "count", 1.6), Column("positive_pct", "EET %", "pct"),
             Column("neet_pct", "NEET %", "pct"), Column("not_known_pct", "NK %", "pct")]
     out = []
     for r in sorted(keep, key=lambda r: (KS_ORDER.get(r.get("key_stage"), 9), r.get(c_ord) if c_ord else 0,
                                          str(r.get(c_band)))):
         n = cell(r, "cohort", published)
         vals = [cell(r, m, published) for m in ("positive_pct", "neet_pct", "not_known_pct")]
-        if small(None, n):
-            n, vals = SUPPRESSED, [SUPPRESSED] * 3
-        elif isinstance(n, (int, float)):
-            n = int(10 * round(n / 10))
         out.append([r.get("key_stage"), r.get(c_band), n] + vals)
     if not out:
         return None
@@ -182,23 +163,7 @@ def readiness_table(rows: list[dict], year: str, published: bool) -> Table | Non
                  ["Each leaver's readiness score is the % of positive answers to the career knowledge and "
                   "readiness items in their latest FSQ before leaving, banded as configured; 'No FSQ' = no "
                   "survey answered. Shares are of the leavers in the NEET denominator (custody codes excluded), "
-                  "so they differ slightly from the destination tables; leaver numbers are rounded to the "
-                  "nearest 10 so that the two cannot be set against each other."])
-
-
-def la_comparators(rows: list[dict], year: str, round_: str) -> dict:
-    """(academy_urn, key_stage) -> (LA name, LA NEET or not known %, its year) from neet_not_known.
-
-    Only the published LA figures are taken: the mart's own counts use the NCCIS denominator
-    (custody codes excluded), which beside the pack's cohorts would reveal them.
-    """
-    out = {}
-    for r in rows:
-        if (r.get("leaving_year") == year and r.get("round") in (round_, None)
-                and r.get("breakdown_topic", "Total") == "Total" and r.get("la_neet_not_known_pct") is not None):
-            out[(r.get("academy_urn"), r.get("key_stage"))] = (
-                r.get("la_name"), number(r.get("la_neet_not_known_pct")), r.get("la_comparator_leaving_year"))
-    return out
+                  "as published by the warehouse."])
 
 
 RECON = [("realised", "Realised %"), ("changed_route", "Changed route %"), ("became_neet", "Became NEET %"),
@@ -219,19 +184,12 @@ def reconciliation_table(rows: list[dict], year: str, published: bool, round_ids
     for r in sorted((r for r in rows if r.get("intended_round") == last),
                     key=lambda r: (KS_ORDER.get(r.get("key_stage"), 9), str(r.get("key_stage")))):
         vals = [cell(r, f"{m}_pct", published) for m, _ in RECON]
-        if small(None, cell(r, "pupils", published)):
-            vals = [SUPPRESSED] * len(vals)
-        hidden = [i for i, v in enumerate(vals) if v == SUPPRESSED]
-        if len(hidden) == 1:  # the shares add up to 100: withhold the smallest other too
-            rest = [i for i, v in enumerate(vals) if isinstance(v, (int, float))]
-            if rest:
-                vals[min(rest, key=lambda i: (vals[i], i))] = SUPPRESSED
         out.append([r.get("key_stage"), last] + vals)
     return Table("Intended vs actual", f"Intended against actual destinations, trust, {year}", cols, out,
                  [f"Each leaver's intended destination in {last} against their actual destination: realised = same "
                   "destination group, changed route = another positive destination, became NEET / not known, no "
-                  "intention recorded, or missing from the actual return. Shares of the pupils in either return; "
-                  "pupil numbers are not shown so the shares cannot be set against the other tables."])
+                  "intention recorded, or missing from the actual return. Shares of the pupils in either return, "
+                  "as published (c = withheld)."])
 
 
 # ---------------------------------------------------------------- Compass
@@ -292,7 +250,7 @@ def compass_table(rows: list[dict], year: str) -> tuple[Table | None, dict]:
              "frameworks are not comparable." + (" This table mixes both frameworks." if len(versions) > 1 else ""),
              ]
     t = Table("Compass academies", f"Compass: Gatsby Benchmark % achieved by academy, {year}", cols, out, notes)
-    t.columns[-1] = Column("achieved", "Fully met", "number")
+    t.row_kinds = {len(out) - 1: "number"}   # the trust row's "fully met" is an average
     return t, trust_avg
 
 

@@ -71,3 +71,32 @@ def grouped_bars(path: Path, categories: list[str], series: dict[str, list], tit
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=7, frameon=False, ncols=min(k, 4))
     return _save(fig, path)
+
+
+def trend_panels(path: Path, years: list[str], panels: list[tuple[str, dict, dict]], title: str) -> Path:
+    """Side-by-side line panels over leaving years, each (panel title, trust series, comparators):
+    trust solid, comparators dashed; `c`/`z` years are gaps in a line."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(7.2, 3.0), squeeze=False)
+    colours = [BLUE, "#4c9a2a", "#7a306c", "#c44536"]
+    x = list(range(len(years)))
+
+    def nums(vals):
+        return [v if isinstance(v, (int, float)) else float("nan") for v in vals]
+
+    for ax, (ptitle, series, refs) in zip(axes[0], panels):
+        top = 1.0
+        for i, (name, vals) in enumerate(series.items()):
+            ax.plot(x, nums(vals), marker="o", color=colours[i % len(colours)], label=name, linewidth=1.8)
+            top = max([top] + [v for v in vals if isinstance(v, (int, float))])
+        for i, (name, vals) in enumerate(refs.items()):
+            ax.plot(x, nums(vals), linestyle="--", marker=".", color=["#d9822b", GREY][i % 2], label=name)
+            top = max([top] + [v for v in vals if isinstance(v, (int, float))])
+        ax.set_xticks(x, years, fontsize=7, rotation=30)
+        ax.set_ylim(0, 100 if top > 30 else max(5.0, top * 1.3))
+        ax.set_ylabel("%")
+        ax.set_title(ptitle, fontsize=9, loc="left")
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.legend(fontsize=6.5, frameon=False, loc="lower left")
+    fig.suptitle(title, fontsize=10, x=0.02, ha="left")
+    fig.tight_layout()
+    return _save(fig, path)

@@ -73,8 +73,9 @@ def _header(pdf: FPDF, t: Table, widths: list[float], size: float) -> None:
 
 
 def render_table(pdf: FPDF, t: Table, font_size: float = 6.8) -> None:
-    """One line per row; the header repeats on each new page."""
-    whole = 18 + len(t.rows) * font_size * 0.55 + 4 * len(t.notes)
+    """One line per row; the header repeats on each new page; notes are never split from each other."""
+    notes_h = _notes_height(pdf, t.notes)
+    whole = 18 + len(t.rows) * font_size * 0.55 + notes_h
     if pdf.will_page_break(32) or (whole < pdf.eph * 0.9 and pdf.will_page_break(whole)):
         pdf.add_page()  # start a table that fits on one page on a fresh page, not split
     pdf.set_font("DejaVu", "B", 9.5)
@@ -115,9 +116,17 @@ def render_table(pdf: FPDF, t: Table, font_size: float = 6.8) -> None:
     pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + pdf.epw, pdf.get_y())
     pdf.set_draw_color(0, 0, 0)
     pdf.ln(1.5)
+    if pdf.will_page_break(notes_h) and notes_h < pdf.eph * 0.5:
+        pdf.add_page()
     for n in t.notes:
         _para(pdf, n, 6.8)
     pdf.ln(2)
+
+
+def _notes_height(pdf: FPDF, notes: list[str], size: float = 6.8) -> float:
+    pdf.set_font("DejaVu", size=size)
+    return sum(len(pdf.multi_cell(0, size * 0.5, n, dry_run=True, output="LINES")) * size * 0.5 + 1.5
+               for n in notes)
 
 
 def render_section(pdf: FPDF, s: Section) -> None:

@@ -1,96 +1,43 @@
-"""Read the serving snapshot (Parquet only), preferring each mart's `_published` twin."""
+"""Read the serving snapshot as the pack's audience (directors and trustees) sees it.
+
+Which mart that is comes from the serving contract (the dbt manifest's `audience` meta): for
+an aggregate it is the `_published` twin; a mart directors may not read is never read.
+"""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
-import pyarrow.parquet as pq
+from pipelines.lib import serving_contract as contract
 
-SUPPRESSED = "c"
-FLAG_COLUMNS = ("suppressed", "is_suppressed", "row_suppressed")
-# Columns that must never reach the pack (pupil identifiers and names).
-PUPIL_COLUMNS = {"upn", "pupil_id", "pupil_key", "surname", "forename", "first_name",
-                 "last_name", "legal_name", "preferred_name", "date_of_birth", "dob"}
+AUDIENCE = "director"
 
 
 @dataclass(frozen=True)
 class Mart:
     name: str            # the mart as read (e.g. destination_measures_published)
-    base: str            # without _published
+    base: str            # the name consumers ask for
     published: bool
     rows: list[dict]
 
 
-@lru_cache(maxsize=1)
-def thresholds() -> tuple[int, int]:
-    """(min_cohort, min_count) from the dbt vars (td:suppression:*), defaults 6 and 3."""
-    try:
-        import yaml
+def read_mart(serving_dir: Path | contract.Snapshot, base: str) -> Mart | None:
+    """The mart as directors read it, or None when it is not in the snapshot (yet).
 
-        from pipelines.config import DBT_PROJECT_DIR
-        v = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
-        return int(v.get("td:suppression:min_cohort", 6)), int(v.get("td:suppression:min_count", 3))
-    except Exception:  # noqa: BLE001 - fall back to the documented trust rule
-        return 6, 3
-
-
-def _clean(v):
-    if isinstance(v, float) and math.isnan(v):
+    A name the manifest lacks raises ContractError."""
+    snap = serving_dir if isinstance(serving_dir, contract.Snapshot) else contract.Snapshot(serving_dir)
+    src = contract.source_for(base, AUDIENCE)
+    if not src.whole:
+        raise contract.ContractError(f"{base}: directors may not read this mart, so the pack cannot")
+    table = snap.read(src.whole)
+    if table is None:
         return None
-    return v
-
-
-def read_rows(path: Path) -> list[dict]:
-    rows = pq.ParquetFile(path).read().to_pylist()  # no pyarrow.dataset (imports pandas)
-    out = []
-    for r in rows:
-        out.append({k: _clean(v) for k, v in r.items() if k.lower() not in PUPIL_COLUMNS})
-    return out
+    rows = table.to_pylist()  # no pyarrow.dataset (imports pandas)
+    if rows and contract.PUPIL_COLUMNS & set(rows[0]):
+        raise contract.ContractError(f"{src.whole}: has pupil columns, never in the pack")
+    return Mart(src.whole, base, src.whole.endswith(contract.PUBLISHED_SUFFIX), rows)
 
 
 def available(serving_dir: Path) -> set[str]:
-    if not serving_dir.is_dir():
-        return set()
-    return {p.stem for p in serving_dir.glob("*.parquet") if not p.name.startswith(".")}
-
-
-def read_mart(serving_dir: Path, *candidates: str, allow_unpublished: bool = False) -> Mart | None:
-    """The first candidate mart present, as its `_published` twin when one exists.
-
-    Without a twin, the unpublished mart is returned only when allow_unpublished is set
-    (the caller then applies suppression itself, or the mart holds no pupil counts).
-    """
-    have = available(serving_dir)
-    for base in candidates:
-        if f"{base}_published" in have:
-            return Mart(f"{base}_published", base, True, read_rows(serving_dir / f"{base}_published.parquet"))
-    if allow_unpublished:
-        for base in candidates:
-            if base in have:
-                return Mart(base, base, False, read_rows(serving_dir / f"{base}.parquet"))
-    return None
-
-
-def is_suppressed_value(row: dict, col: str, published: bool) -> bool:
-    """A cell is withheld when the published mart nulls it, marks it `c`, or flags it."""
-    v = row.get(col)
-    if isinstance(v, str) and v.strip().lower() == SUPPRESSED:
-        return True
-    if row.get(f"{col}_suppressed"):
-        return True
-    if v is None and (published or any(row.get(f) for f in FLAG_COLUMNS)):
-        return True
-    return False
-
-
-def number(v) -> float | None:
-    if v is None or isinstance(v, bool):
-        return None
-    if isinstance(v, (int, float)):
-        return float(v)
-    try:
-        return float(str(v).strip().rstrip("%"))
-    except ValueError:
-        return None
+    snap = contract.Snapshot(serving_dir)
+    return {p.stem for p in snap.root.glob("*.parquet")} if snap.root.is_dir() else set()

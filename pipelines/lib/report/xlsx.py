@@ -68,9 +68,22 @@ def render_xlsx(pack: Pack, path: Path, creation_date: datetime,
         ws.write_string(row, 0, title)
     ws.set_column(0, 0, 120)
 
+    charts_of = {}  # the first table of a section carries the section's charts, beside the table
+    for sec in pack.sections:
+        if sec.charts and sec.tables and sec.id not in pack.xlsx_only:
+            charts_of[id(sec.tables[0])] = sec.charts
     for t, sn in planned:
         names[t.id] = sn
         ws = wb.add_worksheet(sn)
+        row_at = 3
+        for ch in charts_of.get(id(t), []):
+            if Path(ch.path).is_file():
+                ws.write_string(row_at - 1, len(t.columns) + 1, ch.caption, f_note)
+                ws.insert_image(row_at, len(t.columns) + 1, ch.path, {"x_scale": 0.55, "y_scale": 0.55,
+                                                                       "object_position": 3})
+                from PIL import Image
+                with Image.open(ch.path) as im:
+                    row_at += int(im.size[1] * 0.55 / 20) + 3
         ws.write_string(0, 0, t.title, f_title)
         ws.write_string(1, 0, f"{pack.trust_name}, leaving year {pack.year}. Percentages to 1 decimal place; "
                               "pp = percentage points.", f_sub)

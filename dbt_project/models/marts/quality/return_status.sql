@@ -1,7 +1,10 @@
 -- Data-quality status per academy x leaving year x round: submitted or missing, on time or late,
 -- the current file's accepted / excluded / warning counts, its feedback report, and the history
 -- of superseded and rejected files. Academies appear for the rounds they are expected to return:
--- register phase with KS4 leavers or a sixth form, joined the trust by the due date.
+-- register phase with KS4 leavers or a sixth form, joined the trust by the start of the leaving
+-- year (the trust-totals cut-off: a cohort that began before the academy joined is not the
+-- trust's to return), or sent a file for it anyway.
+{%- set joined_by = var('td:trust_totals:joined_by_month_day', '09-01') %}
 with
 
 academies as (
@@ -59,7 +62,14 @@ spine as (
 
 expected as (
     select * from spine
-    where joined_trust_on is null or joined_trust_on <= due_date
+    where joined_trust_on is null
+       or joined_trust_on <= strptime(left(leaving_year, 4) || '-{{ joined_by }}', '%Y-%m-%d')::date
+       or exists (
+           select 1 from submissions as s
+           where s.academy_urn = spine.academy_urn
+             and s.leaving_year = spine.leaving_year
+             and s.round = spine.round
+       )
 ),
 
 history as (

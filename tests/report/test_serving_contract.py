@@ -1,0 +1,118 @@
+"""One serving contract for the dashboard and the pack: every mart and column a consumer
+names exists in the dbt manifest and the served files; a renamed mart fails loudly."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from pipelines.lib import serving_contract as contract
+from pipelines.lib.dbt_manifest import mart_audience, mart_models
+
+REPO = Path(__file__).resolve().parents[2]
+CONSUMERS = sorted([*REPO.glob("dashboards/**/*.py"), *REPO.glob("pipelines/lib/report/*.py")])
+READERS = {"load", "read_mart", "_rows", "source_for", "read"}
+
+
+def named_marts() -> dict[str, set[str]]:
+    """mart name -> files, for every string literal a consumer passes to a reader."""
+    out: dict[str, set[str]] = {}
+    for f in CONSUMERS:
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.Call):
+                fn = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                if fn in READERS:
+                    for a in node.args:
+                        if isinstance(a, ast.Constant) and isinstance(a.value, str) and "_" in a.value:
+                            out.setdefault(a.value, set()).add(str(f.relative_to(REPO)))
+    return out
+
+
+def test_every_mart_a_consumer_names_is_declared_and_in_the_manifest():
+    names = named_marts()
+    assert {"destination_measures", "neet_not_known", "goal_progress", "destination_routes",
+            "neet_la_comparator", "return_status"} <= set(names)
+    manifest = set(mart_models())
+    for name, files in names.items():
+        assert name in contract.USES, (name, files)
+        assert name in manifest, (name, files)
+    for base in contract.USES:
+        assert base in manifest, base
+
+
+def test_every_declared_column_is_in_the_served_marts():
+    """Read through the contract on a real pipeline snapshot: a missing column raises."""
+    from tests.real_snapshot import real_snapshot
+    snap = contract.Snapshot(real_snapshot() / "warehouse" / "serving")
+    for base, cols in contract.USES.items():
+        for name in (base, base + "_published"):
+            if name not in mart_models():
+                continue
+            t = snap.read(name)
+            assert t is not None, f"{name} not in the snapshot"
+            assert set(cols) <= set(t.column_names)
+            documented = set(contract.USES[base]) & set(__import__("pipelines.lib.dbt_manifest",
+                                                                    fromlist=["x"]).mart_columns(name))
+            assert documented <= set(t.column_names)
+
+
+def test_directors_read_only_marts_declared_for_them():
+    for base in contract.USES:
+        src = contract.source_for(base, "director")
+        if src.whole:
+            assert "director" in mart_audience(src.whole)
+            if src.whole != base:
+                assert src.whole == base + "_published"
+        src = contract.source_for(base, "academy")
+        if src.own:
+            assert "academy_own" in mart_audience(src.own)
+        if src.whole:
+            assert "academy" in mart_audience(src.whole)
+
+
+def test_pupil_level_marts_have_no_director_or_whole_academy_audience():
+    for name in mart_models():
+        aud = mart_audience(name)
+        if name in ("neet_risk_pupils", "destination_reconciliation", "fsq_destination_linkage"):
+            assert aud <= {"academy_own"}, name
+
+
+def test_a_renamed_mart_fails_loudly(built, monkeypatch, tmp_path):
+    """Take goal_progress out of the manifest (as a rename would): the pack raises, not 'not published'."""
+    from pipelines.lib import dbt_manifest
+    from pipelines.lib.report import build_pack
+    real = dbt_manifest.mart_models
+    monkeypatch.setattr(dbt_manifest, "mart_models", lambda: [m for m in real() if not m.startswith("goal_progress")])
+    with pytest.raises(contract.ContractError, match="goal_progress"):
+        build_pack(built.year, tmp_path / "out", built.serving)
+
+
+def test_a_renamed_column_fails_loudly(built, tmp_path):
+    import shutil
+
+    import pyarrow.parquet as pq
+    from pipelines.lib.report import build_pack
+    s = tmp_path / "serving"
+    shutil.copytree(built.serving, s)
+    t = pq.read_table(s / "neet_not_known_published.parquet")
+    pq.write_table(t.rename_columns(["neet_rate" if c == "neet_pct" else c for c in t.column_names]),
+                   s / "neet_not_known_published.parquet")
+    with pytest.raises(contract.ContractError, match="neet_pct"):
+        build_pack(built.year, tmp_path / "out", s)
+
+
+def test_no_consumer_suppresses_guesses_or_keeps_its_own_code_labels():
+    banned = ("find_col", "primary_suppressed", "secondary_suppress", "min_cohort", "min_count",
+              "dashboards.lib.suppression", "report.disclosure", "Custody (young adult", "Refugee or asylum")
+    for f in CONSUMERS:
+        text = f.read_text()
+        for b in banned:
+            assert b not in text, (f.name, b)
+    assert not (REPO / "dashboards" / "lib" / "suppression.py").exists()
+    assert not (REPO / "pipelines" / "lib" / "report" / "disclosure.py").exists()
+
+
+def test_code_labels_come_from_the_seed():
+    labels = contract.code_labels()
+    assert labels["720"] == "Refugee or asylum seeker (historic)" and labels["710"].startswith("Custody")
