@@ -41,3 +41,18 @@ def read_mart(serving_dir: Path | contract.Snapshot, base: str) -> Mart | None:
 def available(serving_dir: Path) -> set[str]:
     snap = contract.Snapshot(serving_dir)
     return {p.stem for p in snap.root.glob("*.parquet")} if snap.root.is_dir() else set()
+
+
+def read_rows(path: Path) -> list[dict]:
+    """Every row of one served mart file (public statements, governor packs, reminders), with
+    pupil columns dropped. The file's mart must be in the dbt manifest (ContractError if not)."""
+    import math
+
+    import pyarrow.parquet as pq
+
+    name = Path(path).stem
+    if name not in contract.manifest_marts():
+        raise contract.ContractError(f"mart {name!r} is not in the dbt manifest (renamed or removed?)")
+    rows = pq.ParquetFile(path).read().to_pylist()  # no pyarrow.dataset (imports pandas)
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()
+             if k.lower() not in contract.PUPIL_COLUMNS} for r in rows]
