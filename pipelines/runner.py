@@ -140,11 +140,11 @@ def _failures(result) -> list[str]:
     for ev in result.all_events:
         if ev.event_type_value == "STEP_FAILURE":
             err = ev.event_specific_data.error
-            msg = ""
-            while err is not None:   # the innermost cause names the real problem
-                msg = (err.message or "").strip() or msg
+            msgs = []
+            while err is not None:   # the whole chain: the real cause may be outer or inner
+                msgs.append((err.message or "").strip())
                 err = err.cause
-            out.append(f"step {ev.step_key} failed: {_first_line(msg)}")
+            out.append(f"step {ev.step_key} failed: {_first_line(chr(10).join(msgs))}")
         elif ev.event_type_value == "ASSET_CHECK_EVALUATION":
             data = ev.event_specific_data
             if not data.passed and str(data.severity).endswith("ERROR"):

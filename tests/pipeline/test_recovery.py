@@ -51,3 +51,11 @@ def test_changes_since_last_success():
     assert not ch.full and ch.groups == {"fsq"} and ch.partitions == {"2025-26/R3"} and ch.new_day
     assert diff({"inputs": before.to_json()}, Inputs(groups=dict(before.groups, code="2"))).full
     assert diff({}, before).full
+
+
+def test_run_summary_prefers_the_named_cause():
+    from pipelines.runner import _first_line
+    chain = ("dagster._core.errors.DagsterExecutionStepExecutionError: Error occurred while executing op\n"
+             "dbt build failed: IO Error: Could not write file: No space left on device\n"
+             "The dbt CLI process with command `dbt build` failed with exit code 2.")
+    assert _first_line(chain) == "dbt build failed: IO Error: Could not write file: No space left on device"
