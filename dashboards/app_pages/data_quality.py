@@ -66,8 +66,8 @@ late_n = int(fr["timeliness"].isin(["late", "overdue"]).sum())
 title = (", ".join(f"{n} {s.lower()}" for s, n in counts.items()) +
          f" returns for {year}" + (f"; {late_n} late or overdue" if late_n else ""))
 cnt = fr.assign(status_group=fr["return_status"].map(lambda s: STATUS.get(s, s).split(":")[0])) \
-    .groupby(["round", "status_group"], as_index=False).size()
-ui.chart(charts.bars(cnt, "round", "size", title, color="status_group", barmode="stack"), "dq_chart")
+    .groupby(["round", "status_group"], as_index=False).size().rename(columns={"size": "returns"})
+ui.chart(charts.bars(cnt, "round", "returns", title, color="status_group", barmode="stack"), "dq_chart")
 st.subheader("Status by academy and round")
 ui.table(grid.reset_index(), False, f"return_status_grid_{year}", key="dq_grid")
 st.subheader("Every return")

@@ -45,10 +45,10 @@ every = clean.explode().value_counts().rename_axis("reason").reset_index(name="p
 alone = clean[clean.map(len) == 1].map(lambda xs: xs[0]).value_counts()
 every["only_this_reason"] = every["reason"].map(alone).fillna(0).astype(int)
 every = every.sort_values("pupils")
-long = pd.concat([every.assign(series="with other reasons", n=every["pupils"] - every["only_this_reason"]),
-                  every.assign(series="this reason only", n=every["only_this_reason"])])
+long = pd.concat([every.assign(series="with other reasons", leavers=every["pupils"] - every["only_this_reason"]),
+                  every.assign(series="this reason only", leavers=every["only_this_reason"])])
 top = every.iloc[-1]
-ui.chart(charts.bars(long, "n", "reason", f"{len(fr)} pupils on the list; most common reason: {top['reason']} "
+ui.chart(charts.bars(long, "leavers", "reason", f"{len(fr)} pupils on the list; most common reason: {top['reason']} "
                      f"({top['pupils']}, {top['only_this_reason']} with no other reason)",
                      color="series", orientation="h", barmode="stack"), "risk_reasons")
 c1, c2 = st.columns(2)

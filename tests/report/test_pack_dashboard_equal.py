@@ -96,3 +96,19 @@ def test_goal_verdicts_equal_pack(built, director):
         assert row["Verdict"] == r["Target"]
         assert row["Trust / academy %"] == display(r["Trust %"], "pct")
         assert row["Target %"] == display(r["Target %"], "pct")
+
+
+@pytest.mark.parametrize("topic", ["Total", "Disadvantage", "SEN provision", "Sex"])
+def test_destinations_by_subgroup_equal_pack(built, director, topic):
+    at = director("destinations", "KS4")
+    at.selectbox(key="w_f_topic").select(topic).run()
+    page = at.dataframe[0].value
+    pack = [r for r in as_dicts(built.sheets["Destinations KS4"]) if r["Sub-group type"] == topic]
+    assert pack and len(page) == len(pack)
+    for r in pack:
+        row = page[page["Breakdown"] == r["Sub-group"]].iloc[0]
+        for dash_col, pack_col, kind in (("Cohort", "Leavers", "count"), ("Positive %", "EET %", "pct"),
+                                         ("Education %", "Educ. %", "pct"), ("Apprenticeship %", "Appr. %", "pct"),
+                                         ("Employment %", "Empl. %", "pct"), ("Training %", "Train. %", "pct"),
+                                         ("Other %", "Other %", "pct")):
+            assert row[dash_col] == display(r[pack_col], kind), (topic, r["Sub-group"], dash_col)

@@ -169,9 +169,9 @@ def neet_tables(figs: Figures) -> list[Table]:
     """By academy (and the trust, against its LAs and England), then by sub-group, per key stage."""
     tables = []
     for ks in figs.key_stages():
-        cols = [Column("academy", "Academy", "text", 3.4), Column("neet_denominator", "Leavers*", "count", 1.2),
+        cols = [Column("academy", "Academy", "text", 4.4), Column("neet_denominator", "Leavers*", "count", 1.1),
                 Column("neet_pct", "NEET %", "pct"), Column("not_known_pct", "Not known %", "pct"),
-                Column("neet_not_known_pct", "NEET or NK %", "pct"), Column("la", "LA comparator", "text", 2.6),
+                Column("neet_not_known_pct", "NEET or NK %", "pct"), Column("la", "LA comparator", "text", 4.2),
                 Column("la_neet_pct", "LA NEET %", "pct"),
                 Column("england_neet_pct", "England NEET %", "pct", 1.2)]
         rows = []

@@ -130,7 +130,11 @@ def _notes_height(pdf: FPDF, notes: list[str], size: float = 6.8) -> float:
 
 
 def render_section(pdf: FPDF, s: Section) -> None:
-    if s.new_page or pdf.will_page_break(60):
+    first = 0.0  # keep the heading with the section's first chart (or at least a table's start)
+    if s.charts and not s.unavailable:
+        with Image.open(s.charts[0].path) as im:
+            first = pdf.epw * 0.8 * im.size[1] / im.size[0] + 8
+    if s.new_page or pdf.will_page_break(max(60.0, 30 + 6 * len(s.paragraphs) + first)):
         pdf.add_page()
     else:
         pdf.ln(4)
