@@ -28,12 +28,13 @@ pytestmark = [
 
 ROLES = {
     "admin": ("admin", "admin-pass-123", {"Overview", "Destinations", "NEET and not known",
-                                          "NEET risk", "Upload a return", "Trustee report", "Users"}),
+                                          "NEET risk", "Upload a return", "Trustee report", "Users",
+                                          "Audit trail"}),
     "director": ("director", "director-pass-123", {"Overview", "Destinations", "Trustee report"}),
     "academy": ("alder", "alder-pass-123", {"Overview", "NEET risk", "Upload a return"}),
 }
-HIDDEN = {"director": {"NEET risk", "Upload a return", "Users"},
-          "academy": {"Users", "Trustee report"}, "admin": set()}
+HIDDEN = {"director": {"NEET risk", "Upload a return", "Users", "Audit trail"},
+          "academy": {"Users", "Trustee report", "Audit trail"}, "admin": set()}
 
 
 def _free_port() -> int:

@@ -245,6 +245,16 @@ def strip_to_spec(path: Path) -> dict | None:
                 return None
         except ValueError:
             pass
+    try:
+        return _strip(path)
+    except Exception as exc:  # noqa: BLE001 - a file we cannot take apart is not kept at all
+        change = {"action": "stripped", "at": _now(), "kept": "nothing",
+                  "reason": f"could not be rewritten ({type(exc).__name__})"}
+        _write_rewritten(path, b"", change)
+        return change
+
+
+def _strip(path: Path) -> dict:
     data = path.read_bytes()
     from pipelines.lib.returns.reader import read_return
     res = read_return(data, path.name)
