@@ -75,13 +75,13 @@ def test_removed_user_loses_access_at_next_run(data_env, tmp_path, monkeypatch):
 @pytest.mark.parametrize("user,pages", [
     ("admin", {"Overview", "Destinations", "NEET and not known", "Disadvantage and SEND gaps",
                "Stereotype goals", "NEET risk", "Future skills and Compass", "Data quality and returns",
-               "Upload a return", "Trustee report", "Users"}),
+               "Upload a return", "Trustee report", "Users", "Similar schools", "Run now"}),
     ("director", {"Overview", "Destinations", "NEET and not known", "Disadvantage and SEND gaps",
                   "Stereotype goals", "Future skills and Compass", "Data quality and returns",
-                  "Trustee report"}),
+                  "Trustee report", "Similar schools"}),
     ("alder", {"Overview", "Destinations", "NEET and not known", "Disadvantage and SEND gaps",
                "Stereotype goals", "NEET risk", "Future skills and Compass", "Data quality and returns",
-               "Upload a return"}),
+               "Upload a return", "Similar schools"}),
 ])
 def test_menu_per_role(data_env, creds, user, pages):
     from dashboards.streamlit_app import PAGES
@@ -123,7 +123,7 @@ def test_academy_direct_page_path_is_checked_by_the_page(data_env, page):
 OTHER = ("100002", "100003", "Birch Academy", "Cedar Small School")
 
 
-@pytest.mark.parametrize("page", [p for p in ALL_PAGES if p not in ("users.py", "trustee_report.py")])
+@pytest.mark.parametrize("page", [p for p in ALL_PAGES if p not in ("users.py", "trustee_report.py", "run_now.py")])
 def test_academy_never_sees_other_academies(data_env, creds, page):
     """Query parameters and stale session filters naming another URN change nothing."""
     at = AppTest.from_file(str(Path(PAGES_DIR).parent / "streamlit_app.py"), default_timeout=60)
