@@ -81,13 +81,13 @@ def test_removed_user_loses_access_at_next_run(data_env, tmp_path, monkeypatch):
 @pytest.mark.parametrize("user,pages", [
     ("admin", {"Overview", "Destinations", "NEET and not known", "Disadvantage and SEND gaps",
                "Stereotype goals", "NEET risk", "Future skills and Compass", "Data quality and returns",
-               "Upload a return", "Trustee report", "Users", "Audit trail"}),
+               "Upload a return", "Trustee report", "Users", "Audit trail", "Similar schools", "Run now"}),
     ("director", {"Overview", "Destinations", "NEET and not known", "Disadvantage and SEND gaps",
                   "Stereotype goals", "Future skills and Compass", "Data quality and returns",
-                  "Trustee report"}),
+                  "Trustee report", "Similar schools"}),
     ("alder", {"Overview", "Destinations", "NEET and not known", "Disadvantage and SEND gaps",
                "Stereotype goals", "NEET risk", "Future skills and Compass", "Data quality and returns",
-               "Upload a return"}),
+               "Upload a return", "Similar schools"}),
 ])
 def test_menu_per_role(data_env, creds, user, pages):
     from dashboards.streamlit_app import PAGES
@@ -135,7 +135,8 @@ def test_academy_direct_page_path_is_checked_by_the_page(data_env, page):
 OTHER = (U2, U3, N2, N3)
 
 
-@pytest.mark.parametrize("page", [p for p in ALL_PAGES if p not in ("users.py", "trustee_report.py", "audit.py")])
+@pytest.mark.parametrize("page", [p for p in ALL_PAGES
+                                  if p not in ("users.py", "trustee_report.py", "audit.py", "run_now.py")])
 def test_academy_never_sees_other_academies(data_env, creds, page):
     """Query parameters and stale session filters naming another URN change nothing."""
     at = AppTest.from_file(str(Path(PAGES_DIR).parent / "streamlit_app.py"), default_timeout=60)

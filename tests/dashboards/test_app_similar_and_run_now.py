@@ -63,3 +63,16 @@ def test_run_now_only_for_admins_and_shows_the_result(data_env, creds, tmp_path,
     text = all_text(at)
     assert "did not complete cleanly (exit code 1)" in text
     assert "No raw/ folder" in "\n".join(str(c.value) for c in at.code)
+
+
+def test_run_now_page_checks_the_role_itself(data_env):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+    page = Path(__file__).resolve().parents[2] / "dashboards" / "app_pages" / "run_now.py"
+    for user in ("director", "alder"):  # straight to the page file, bypassing the menu
+        at = AppTest.from_file(str(page), default_timeout=60)
+        at.session_state["td_auth"] = {"username": user, "method": "password"}
+        at.run()
+        assert "not available to your account" in all_text(at)
+        assert not [b for b in at.button if b.label == "Run now"]

@@ -14,6 +14,7 @@ from tests.marts.helpers import academy, load_benchmarks, load_raw, pupil_row, r
 REPO = Path(__file__).resolve().parents[2]
 SPECIAL, SECONDARY = "100015", "100200"
 PUPDEST = "calvinchankf__uk_schools/data_2024-2025/england_ks4-pupdest.csv"
+STUDEST = "calvinchankf__uk_schools/data_2024-2025/england_ks5-studest.csv"
 
 
 def shared_data() -> Path | None:
@@ -66,6 +67,7 @@ def public_built(tmp_path_factory) -> Built:
     data = shared_data()
     if data is not None and (data / PUPDEST).exists():
         shutil.copy(data / PUPDEST, bench_root / "england_ks4-pupdest.csv")
+        shutil.copy(data / STUDEST, bench_root / "england_ks5-studest.csv")
     load_benchmarks(wh, bench_root)
     run_dbt(wh, "build", "--select", "+public_destination_statement +similar_schools_comparison",
             "--exclude", "test_type:unit")

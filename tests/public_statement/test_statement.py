@@ -62,8 +62,20 @@ def test_statement_figures_come_from_the_public_mart(public_built, statements_di
     assert by["neet"]["public_pct"] is None and by["neet"]["public_text"] == "not published"
     assert by["not_known"]["public_pct"] is None                # 1 of 120: hidden already when published
     assert by["positive"]["national_pct"] is not None           # England beside it (benchmark seed)
+    # EET 115 of 120: the page never shows more than the published layer does
+    pub = pl.read_parquet(public_built.serving / "destination_measures_published.parquet").filter(
+        (pl.col("academy_urn") == SECONDARY) & (pl.col("leaving_year") == "2024-25") & (pl.col("key_stage") == "KS4")
+        & (pl.col("breakdown") == "Total") & (pl.col("round") == "R3")).to_dicts()[0]
     html = _page(statements_dir, SECONDARY).read_text()
-    assert "Of the 120 pupils who left Year 11 in 2024-25" in html
+    for m, r in by.items():
+        if pub[m] is None:
+            assert r["public_pct"] is None, m
+    if pub["positive"] is None:
+        assert by["positive"]["public_text"] == "not published"
+        assert "There were 120 pupils who left Year 11 in 2024-25" in html
+    else:
+        assert by["positive"]["public_text"] == "95%"
+        assert "Of the 120 pupils who left Year 11 in 2024-25, 95% went on" in html
 
 
 def test_public_page_in_a_browser_is_accessible(public_built, statements_dir):

@@ -17,6 +17,8 @@ from pipelines.lib.report.serving import read_rows
 MART = "public_destination_statement"
 KS_HEADINGS = {"KS4": ("After Year 11 (key stage 4)", "pupils who left Year 11"),
                "16-18": ("After sixth form or college (16 to 18 study)", "students who finished 16 to 18 study")}
+CHART_LABELS = {"positive": "In education, employment or training",
+                "neet": "NEET (not in education, employment or training)"}
 CHART_MEASURES = ["positive", "school_sixth_form", "sixth_form_college", "further_education",
                   "higher_education", "apprenticeship", "employment", "neet"]
 
@@ -33,6 +35,7 @@ class KeyStageBlock:
     rows: list[dict]                         # one per measure: label, texts per year, national
     national_year: str | None = None
     national_publication: str | None = None
+    leavers_text: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,7 +93,9 @@ def build_statements(rows: list[dict], year: str, trust_name: str = "", generate
             cell = {(r["leaving_year"], r["measure"]): r for r in ks_rows}
             measures = sorted({(r["measure_order"], r["measure"], r["measure_label"]) for r in ks_rows})
             block = KeyStageBlock(ks, yrs, {y: next((r["leavers"] for r in ks_rows if r["leaving_year"] == y), None)
-                                            for y in yrs}, [])
+                                            for y in yrs}, [],
+                                  leavers_text={y: next((r.get("leavers_text") or "not published" for r in ks_rows
+                                                         if r["leaving_year"] == y), "-") for y in yrs})
             for _, m, label in measures:
                 cur = cell.get((year, m), {})
                 block.rows.append({
@@ -122,8 +127,8 @@ def summary_sentences(st: Statement, b: KeyStageBlock) -> list[str]:
         nat = f" (England: {_nat_text(pos['national'])})" if pos["national"] is not None else ""
         out.append(f"Of the {n} {who} in {st.year}, {text} went on to education, an apprenticeship, "
                    f"employment or training{nat}." if text.endswith("%") else
-                   f"Of the {n} {who} in {st.year}, the share who went on to education, an apprenticeship, "
-                   f"employment or training is {text}.")
+                   f"There were {n} {who} in {st.year}. The share who went on to education, an apprenticeship, "
+                   f"employment or training is not published, so that no pupil can be identified.")
     parts = []
     for m in ("school_sixth_form", "sixth_form_college", "further_education", "higher_education",
               "apprenticeship", "employment"):
@@ -166,7 +171,8 @@ def _chart_svg(st: Statement, b: KeyStageBlock) -> tuple[str, str] | None:
     for i, r in enumerate(rows):
         y = 10 + i * (bar_h + gap)
         w = width * float(r["pcts"][-1]) / 100
-        parts.append(f'<text x="{left - 8}" y="{y + 16}" text-anchor="end">{html.escape(r["label"][:48])}</text>')
+        label = CHART_LABELS.get(r["measure"], r["label"])
+        parts.append(f'<text x="{left - 8}" y="{y + 16}" text-anchor="end">{html.escape(label[:50])}</text>')
         parts.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="#1f3c6e"/>')
         parts.append(f'<text x="{left + w + 5:.1f}" y="{y + 16}">{html.escape(r["texts"][-1])}</text>')
         bit = f"{r['label']} {r['texts'][-1]}"
@@ -187,7 +193,7 @@ def _table_html(st: Statement, b: KeyStageBlock, idx: int) -> str:
     nat_head = (f'<th scope="col">England ({html.escape(b.national_year)} leavers)</th>'
                 if b.national_year else '<th scope="col">England</th>')
     body = []
-    lv = "".join(f"<td>{'not published' if b.leavers.get(y) is None else b.leavers[y]}</td>" for y in b.years)
+    lv = "".join(f"<td>{html.escape(b.leavers_text.get(y, '-'))}</td>" for y in b.years)
     body.append(f'<tr><th scope="row">Number of leavers</th>{lv}<td>-</td></tr>')
     for r in b.rows:
         cells = "".join(f"<td>{html.escape(t)}</td>" for t in r["texts"])
@@ -257,8 +263,7 @@ def render_pdf(st: Statement, path: Path) -> Path:
             _para(pdf, s, 9.5)
         cols = [Column("m", "Destination", "text", 3.2)] + [Column(y, f"{y} leavers", "pct", 1.2) for y in b.years] \
             + [Column("nat", f"England ({b.national_year or '-'} leavers)", "pct", 1.4)]
-        rows = [["Number of leavers"] + ["not published" if b.leavers.get(y) is None else str(b.leavers[y])
-                                         for y in b.years] + ["-"]]
+        rows = [["Number of leavers"] + [b.leavers_text.get(y, "-") for y in b.years] + ["-"]]
         rows += [[r["label"], *r["texts"], _nat_text(r["national"])] for r in b.rows]
         render_table(pdf, Table(f"public_{b.key_stage}", f"Where {KS_HEADINGS[b.key_stage][1]} went", cols, rows),
                      font_size=8)

@@ -160,6 +160,9 @@ final as (
         c.round,
         case when c.published_row_suppressed or c.cohort is null or c.cohort < {{ min_cohort }} then null
              else c.cohort end as leavers,
+        case when c.published_row_suppressed or c.cohort is null then 'not published'
+             when c.cohort < {{ min_cohort }} then 'fewer than {{ min_cohort }}'
+             else cast(c.cohort as varchar) end as leavers_text,
         c.measure,
         c.measure_label,
         c.measure_order,
@@ -168,7 +171,6 @@ final as (
              then round(100.0 * c.value / c.cohort / {{ round_to }}) * {{ round_to }} end as public_pct,
         case
             when c.withheld_reason = 'fewer than {{ min_count }} pupils' then 'fewer than {{ min_count }} pupils'
-            when c.withheld_reason = 'fewer than {{ min_cohort }} leavers' then 'not published (fewer than {{ min_cohort }} leavers)'
             when c.withheld_reason is not null then 'not published'
             when c.value > 0 and round(100.0 * c.value / c.cohort / {{ round_to }}) = 0 then 'less than {{ round_to }}%'
             when c.value < c.cohort and round(100.0 * c.value / c.cohort / {{ round_to }}) * {{ round_to }} = 100
