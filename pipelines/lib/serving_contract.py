@@ -91,6 +91,12 @@ USES: dict[str, tuple[str, ...]] = {
         "academy_urn", "academy_name", "leaving_year", "round", "round_kind", "round_label", "due_date",
         "return_status", "timeliness", "days_overdue", "rows_total", "rows_accepted", "rows_rejected",
         "errors", "warnings", "feedback_path", "first_accepted_at", "last_submitted_at", "as_of"),
+    "similar_schools": (
+        "academy_urn", "similarity_rank", "similar_name", "similar_urn", "similar_la_code", "similar_ks4_cohort",
+        "similar_disadvantaged_share", "similar_has_sixth_form", "distance", "method"),
+    "similar_schools_comparison": (
+        "academy_urn", "key_stage", "measure", "measure_order", "academy_pct", "similar_median_pct",
+        "similar_min_pct", "similar_max_pct", "similar_schools", "academy_leaving_year", "similar_leaving_year"),
     "return_problem_summary": (
         "academy_urn", "leaving_year", "round", "is_current", "severity", "rule", "problems",
         "rows_affected", "example_message", "how_to_fix"),
