@@ -40,9 +40,10 @@ with tab_fsq:
         con, val = "construct_label", "positive_pct"
         plot = sel.dropna(subset=[val]) if val else sel.iloc[0:0]
         if con and val and len(plot):
-            g = plot[plot["year_group"] == plot["year_group"].max()].sort_values(val)
+            yg = max(plot["year_group"].dropna().unique(), key=lambda y: int(y) if str(y).isdigit() else -1)
+            g = plot[plot["year_group"] == yg].sort_values(val)
             ui.chart(charts.bars(g, val, con,
-                                        f"Strongest: {g.iloc[-1][con]} ({g.iloc[-1][val]:.0f}% positive); "
+                                        f"Year {yg}: strongest {g.iloc[-1][con]} ({g.iloc[-1][val]:.0f}% positive); "
                                         f"weakest: {g.iloc[0][con]} ({g.iloc[0][val]:.0f}%)",
                                         orientation="h"), "fsq_chart")
         elif len(sel):
