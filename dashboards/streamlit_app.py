@@ -56,7 +56,7 @@ if user is None:
     st.navigation([st.Page(session.login_form, title="Sign in", url_path="login")],
                   position="hidden").run()
 else:
-    nav = st.navigation(pages_for(user.role))
+    nav = st.navigation(pages_for(user.role), expanded=True)  # 13 admin pages: never hide some behind "View more"
     with st.sidebar:
         st.markdown(f"**{user.label}**  \n{ROLE_LABELS[user.role]}"
                     + (f"  \nURN {', '.join(user.urns)}" if user.urns else ""))
