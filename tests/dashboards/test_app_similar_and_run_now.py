@@ -72,7 +72,8 @@ def test_run_now_page_checks_the_role_itself(data_env):
     page = Path(__file__).resolve().parents[2] / "dashboards" / "app_pages" / "run_now.py"
     for user in ("director", "alder"):  # straight to the page file, bypassing the menu
         at = AppTest.from_file(str(page), default_timeout=60)
-        at.session_state["td_auth"] = {"username": user, "method": "password"}
+        at.session_state["td_auth"] = {"username": user, "method": "password",
+                                       "signed_in_at": time.time(), "last_seen": time.time()}
         at.run()
         assert "not available to your account" in all_text(at)
         assert not [b for b in at.button if b.label == "Run now"]

@@ -152,10 +152,11 @@ def test_path_traversal_in_a_name_stays_in_the_data_directory(trust):
 def test_every_landed_hostile_file_went_to_quarantine_with_small_feedback(trust):
     root, p, log = trust
     land = p.returns / "100002" / YEAR / "R1"
-    left = sorted(f.name for f in land.iterdir() if not f.name.endswith((".feedback.html", ".feedback.json")))
+    from pipelines.lib.returns.store import is_data_file  # not sidecars or hidden retention notes
+    left = sorted(f.name for f in land.iterdir() if is_data_file(f))
     assert len(left) == 1 and left[0].endswith("ash.csv"), left      # only the submitted full return
     q = p.quarantine / "100002" / YEAR / "R1"
-    qfiles = [f for f in q.iterdir() if not f.name.endswith((".feedback.html", ".feedback.json"))]
+    qfiles = [f for f in q.iterdir() if is_data_file(f)]
     assert len(qfiles) == len(log["dropped"]) + 1
     for f in q.iterdir():
         assert f.stat().st_size < 12 * 1024 * 1024

@@ -15,7 +15,7 @@ MARKER = "Zebedee"         # forenames planted in extra columns: must vanish for
 
 def plant_extra_columns(path: Path) -> list[tuple[str, str]]:
     """Add Forename / Surname / Date of birth columns to a landed CSV. [(upn, forename)]."""
-    from pipelines.lib.returns.reader import decode_text
+    from pipelines.lib.intake.read import decode_text
     text, enc = decode_text(path.read_bytes())
     rows = list(csv.reader(io.StringIO(text)))
     hi = next(i for i, r in enumerate(rows) if any(c.strip().lower() == "upn" for c in r))

@@ -2,6 +2,7 @@
 cell they share: headline figures, NEET by academy with its comparators, gaps and goal verdicts."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,8 @@ def director(built, monkeypatch):
 
     def open_page(page: str, ks: str) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=120)
-        at.session_state["td_auth"] = {"username": "director", "method": "password"}
+        at.session_state["td_auth"] = {"username": "director", "method": "password",
+                                       "signed_in_at": time.time(), "last_seen": time.time()}
         at.session_state["f_ks"] = ks
         at.run()
         at.switch_page(f"app_pages/{page}.py")

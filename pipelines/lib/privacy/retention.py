@@ -134,7 +134,7 @@ class _Grid:
             import openpyxl
             self.wb = openpyxl.load_workbook(io.BytesIO(self.data))
         else:
-            from pipelines.lib.returns.reader import _sniff_delimiter, decode_text
+            from pipelines.lib.intake.read import decode_text, sniff_delimiter as _sniff_delimiter
             text, enc = decode_text(self.data)
             if text is None:
                 raise ValueError("not readable text")
