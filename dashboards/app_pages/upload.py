@@ -99,14 +99,15 @@ def current_rows() -> int | None:
 
 
 ok_to_send = up is not None
+confirmed_smaller = False  # the sender ticked "Yes, replace ...": the library's smaller-file rule is confirmed
 if up is not None:
     new_n, old_n = count_rows(up), current_rows()
     if new_n is not None and old_n and new_n < 0.5 * old_n:
         st.warning(f"This file has {new_n:,} leaver rows; the return it replaces for {ctx.academy_label(urn)} "
                    f"{year} {rnd} has {old_n:,}. Sending it replaces the whole return, so the other "
                    f"{old_n - new_n:,} leavers would disappear from the figures.")
-        ok_to_send = st.checkbox(f"Yes, replace the {old_n:,}-row return with this {new_n:,}-row file",
-                                 key="w_up_confirm_small")
+        ok_to_send = confirmed_smaller = st.checkbox(
+            f"Yes, replace the {old_n:,}-row return with this {new_n:,}-row file", key="w_up_confirm_small")
 if st.button("Check and submit", type="primary", disabled=not ok_to_send, key="up_submit"):
     if ctx.user.role == "academy" and urn not in ctx.user.urns:  # defence in depth
         st.error("You can only submit for your own academy.")
@@ -118,7 +119,7 @@ if st.button("Check and submit", type="primary", disabled=not ok_to_send, key="u
         try:
             out = submit_file(path, academy_urn=urn, leaving_year=year, round_id=rnd,
                               submitted_by=f"dashboard:{ctx.user.username}", data_dir=ctx.data_dir,
-                              original_name=name)
+                              original_name=name, confirm_smaller=confirmed_smaller)
         except ValueError as exc:
             st.error(f"Not submitted: {exc}")
             st.stop()

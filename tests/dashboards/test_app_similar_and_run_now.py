@@ -3,13 +3,14 @@ import time
 
 import pandas as pd
 import pytest
+from dash_fixture_data import U1, U2
 from dash_helpers import all_text, frames, goto, login
 
 
 def _similar_files(demo_dir):
     serving = demo_dir / "warehouse" / "serving"
     peers = []
-    for urn in ("100001", "100002"):
+    for urn in (U1, U2):
         for k in (1, 2):
             peers.append({"academy_urn": urn, "academy_name": f"A{urn}", "similarity_rank": k,
                           "similar_urn": f"9{urn[1:]}{k}", "similar_name": f"Peer {urn}-{k}", "similar_la_code": "352",
@@ -21,7 +22,7 @@ def _similar_files(demo_dir):
              "academy_pct": pct, "academy_pct_suppressed": pct is None, "similar_schools": 2,
              "similar_leaving_year": "2022-23", "similar_median_pct": 93.5, "similar_min_pct": 92.0,
              "similar_max_pct": 95.0, "difference_pp": None}
-            for urn, pct in (("100001", 91.25), ("100002", None))]
+            for urn, pct in ((U1, 91.25), (U2, None))]
     pd.DataFrame(comp).to_parquet(serving / "similar_schools_comparison.parquet")
 
 
@@ -32,15 +33,15 @@ def test_similar_schools_page_scoped_per_role(data_env, creds):
         at.selectbox(key="w_similar_academy").options)  # both academies listed
     assert len(at.selectbox(key="w_similar_academy").options) == 2
     peers, comp = frames(at)
-    assert list(peers["school"]) == ["Peer 100001-1", "Peer 100001-2"]
+    assert list(peers["school"]) == [f"Peer {U1}-1", f"Peer {U1}-2"]
     assert comp.iloc[0]["academy %"] == "91.2" or comp.iloc[0]["academy %"] == "91.3"
     assert comp.iloc[0]["similar median %"] == 93.5
-    at.selectbox(key="w_similar_academy").set_value("100002").run()
+    at.selectbox(key="w_similar_academy").set_value(U2).run()
     assert frames(at)[1].iloc[0]["academy %"] == "c"  # withheld in the published layer
     # an academy user sees only its own academy: no way to pick another
     at = goto(login("alder", creds["alder"]), "app_pages/similar_schools.py")
     assert len(at.selectbox(key="w_similar_academy").options) == 1
-    assert "Peer 100002" not in frames(at)[0].to_string()
+    assert f"Peer {U2}" not in frames(at)[0].to_string()
 
 
 def test_run_now_only_for_admins_and_shows_the_result(data_env, creds, tmp_path, monkeypatch):

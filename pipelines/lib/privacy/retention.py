@@ -618,6 +618,8 @@ def rebuild_warehouse(p: cfg.Paths, run: Callable[[Path], int], echo=lambda s: N
     import shutil
     if ok:
         shutil.rmtree(aside)
+        from pipelines.lib.publish import collect_garbage
+        collect_garbage(p.serving, keep=1, grace_seconds=0)  # older snapshots still hold the old UPNs
     else:
         for f in moved:
             os.replace(aside / f.name, f)
