@@ -236,8 +236,6 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
     dirty = set(pending) | (planned - set(RETURNS_DOWNSTREAM))
     if loads != previous.get("return_loads") or "*" in planned or set(RETURNS_DOWNSTREAM) & set(pending):
         dirty.update(RETURNS_DOWNSTREAM)
-    elif changes.partitions:
-        dirty.add("missing_returns")
     runstate.save_pending(p, dirty)
     if problems:
         return _finish(p, echo, timings, problems, None)
