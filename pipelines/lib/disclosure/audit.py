@@ -22,6 +22,7 @@ class AuditResult:
     hidden_share: dict[str, float]          # mart -> share of its cells hidden
     cells: dict[str, int]                   # mart -> cells
     recovered: dict[str, int]               # audience -> hidden cells recovered
+    recovered_nonzero: dict[str, int]       # audience -> of which non-zero
     examples: dict[str, list[str]]          # audience -> a few recovered cells
     pct_leaks: int                          # shares shown where their count is hidden
     seconds: float
@@ -90,7 +91,7 @@ def audit(unpublished: dict, published: dict, academies: int | None = None,
         own.setdefault(urn, set()).add(var)
     urns = sorted(own)[:academies] if academies is not None else sorted(own)
     audiences = {"director": set()} | {f"academy {u}": own[u] for u in urns}
-    recovered, examples = {}, {}
+    recovered, recovered_nonzero, examples = {}, {}, {}
     var_cells = cells.filter("hidden").group_by("var").agg(pl.len().alias("n"),
                                                            pl.format("{}/{}/{}", "mart", "row_key", "measure")
                                                            .first().alias("example"))
@@ -99,7 +100,8 @@ def audit(unpublished: dict, published: dict, academies: int | None = None,
     for name, known in audiences.items():
         got = recover(st.relations, st.values, hidden_vars, known, rel_of)
         recovered[name] = sum(n_of.get(v, 1) for v in got) + (len(inconsistent) if name == "director" else 0)
-        examples[name] = [f"{ex_of.get(v)} = {x}" for v, x in sorted(got.items())[:5]]
+        recovered_nonzero[name] = sum(n_of.get(v, 1) for v, x in got.items() if x)
+        examples[name] = [f"{ex_of.get(v)} = {x}" for v, x in sorted(got.items(), key=lambda i: (-i[1], i[0]))[:5]]
     share = cells.group_by("mart").agg(pl.col("hidden").mean().alias("share"), pl.len().alias("n")).sort("mart")
     return AuditResult(hidden_share=dict(zip(share["mart"], share["share"])), cells=dict(zip(share["mart"], share["n"])),
-                       recovered=recovered, examples=examples, pct_leaks=leaks, seconds=time.perf_counter() - t0)
+                       recovered=recovered, recovered_nonzero=recovered_nonzero, examples=examples, pct_leaks=leaks, seconds=time.perf_counter() - t0)
