@@ -8,7 +8,7 @@ with
 
 scores as (
     select
-        row_number() over (order by _src) as _pub_row_id,
+        row_number() over (order by level, academy_urn, academic_year, survey_round, year_group, construct, breakdown_topic, breakdown) as _pub_row_id,
         *
     from {{ ref('fsq_construct_scores') }} as _src
 ),

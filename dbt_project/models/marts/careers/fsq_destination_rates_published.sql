@@ -10,7 +10,7 @@ with
 
 rates as (
     select
-        row_number() over (order by _src) as _pub_row_id,
+        row_number() over (order by level, academy_urn, leaving_year, key_stage, readiness_band, breakdown_topic, breakdown) as _pub_row_id,
         *
     from {{ ref('fsq_destination_rates') }} as _src
 ),

@@ -7,7 +7,7 @@ with
 
 measures as (
     select
-        row_number() over (order by _src) as _pub_row_id,
+        row_number() over (order by level, academy_urn, leaving_year, key_stage, round, breakdown_topic, breakdown) as _pub_row_id,
         *
     from {{ ref('destination_measures') }} as _src
 ),

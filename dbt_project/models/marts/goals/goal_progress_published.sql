@@ -4,8 +4,8 @@
 with
 
 progress as (
-    select row_number() over (order by _src) as _pub_row_id, *
-    from {{ ref('goal_progress') }} as _src
+    select row_number() over (order by goal_id, level, academy_urn, leaving_year, round) as _pub_row_id, *
+    from {{ ref('goal_progress') }}
 ),
 
 {{ td_publish_suppressed(

@@ -4,8 +4,8 @@
 with
 
 rates as (
-    select row_number() over (order by _src) as _pub_row_id, *
-    from {{ ref('neet_not_known') }} as _src
+    select row_number() over (order by level, academy_urn, leaving_year, key_stage, round, breakdown_topic, breakdown) as _pub_row_id, *
+    from {{ ref('neet_not_known') }}
 ),
 
 {{ td_publish_suppressed(

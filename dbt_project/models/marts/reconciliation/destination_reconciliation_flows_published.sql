@@ -6,8 +6,8 @@
 with
 
 flows as (
-    select row_number() over (order by _src) as _pub_row_id, *
-    from {{ ref('destination_reconciliation_flows') }} as _src
+    select row_number() over (order by level, academy_urn, leaving_year, key_stage, intended_round, source_group, target_group) as _pub_row_id, *
+    from {{ ref('destination_reconciliation_flows') }}
 ),
 
 {{ td_publish_suppressed(

@@ -5,8 +5,8 @@
 with
 
 rates as (
-    select row_number() over (order by _src) as _pub_row_id, *
-    from {{ ref('destination_reconciliation_rates') }} as _src
+    select row_number() over (order by level, academy_urn, leaving_year, key_stage, intended_round, breakdown_topic, breakdown) as _pub_row_id, *
+    from {{ ref('destination_reconciliation_rates') }}
 ),
 
 {{ td_publish_suppressed(

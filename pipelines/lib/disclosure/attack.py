@@ -1,0 +1,252 @@
+"""The attack: what an audience can work out about hidden cells from what it can see.
+
+Given additive relations `whole = sum(parts)` over variables, their true values, the hidden
+variables and the ones this audience knows anyway (an academy's own cells), the attacker
+
+1. propagates interval bounds through every relation until nothing changes, using that counts
+   are never negative (a whole already used up by its shown parts makes every hidden part 0);
+2. solves the relations as a linear system per connected block of unknown cells (exact
+   rational Gaussian elimination): a cell alone in a row of the reduced system is determined;
+   a reduced row whose cells all have the same sign and whose total is 0 makes each of them 0;
+3. repeats 1-2 with what was recovered until nothing changes.
+
+A hidden variable is *recovered* when its value is pinned exactly. Pure functions, no I/O.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from fractions import Fraction
+
+INF = float("inf")
+
+Relation = tuple[int, tuple[int, ...]]
+
+
+def _terms(rel: Relation) -> list[tuple[int, int]]:
+    whole, parts = rel
+    return [(whole, 1)] + [(p, -1) for p in parts]
+
+
+def _intervals(relations: list[Relation], rel_of: dict[int, list[int]], values: list[int],
+               unknown: set[int], lo: dict[int, float], hi: dict[int, float]) -> None:
+    """Tighten lo/hi of unknown variables in place until nothing changes."""
+    def bounds(v):
+        return (values[v], values[v]) if v not in unknown else (lo[v], hi[v])
+
+    queue = sorted({r for v in unknown for r in rel_of.get(v, ())})
+    queued = set(queue)
+    while queue:
+        ri = queue.pop()
+        queued.discard(ri)
+        terms = _terms(relations[ri])
+        if not any(v in unknown for v, _ in terms):
+            continue
+        # sum c*x = 0; for each unknown u: c_u x_u = -sum_{j != u} c_j x_j
+        mins, maxs = [], []
+        for v, c in terms:
+            a, b = bounds(v)
+            mins.append(c * a if c > 0 else c * b)
+            maxs.append(c * b if c > 0 else c * a)
+        tmin, tmax = sum(mins), sum(maxs)
+        for k, (v, c) in enumerate(terms):
+            if v not in unknown:
+                continue
+            rest_min = tmin - mins[k]
+            rest_max = tmax - maxs[k]
+            # c x = -rest  ->  x in [-rest_max / c, -rest_min / c] (c = +1) or [rest_min, rest_max] (c = -1)
+            if c > 0:
+                new_lo, new_hi = -rest_max, -rest_min
+            else:
+                new_lo, new_hi = rest_min, rest_max
+            changed = False
+            if new_lo > lo[v]:
+                lo[v] = new_lo
+                changed = True
+            if new_hi < hi[v]:
+                hi[v] = new_hi
+                changed = True
+            if changed:
+                a, b = lo[v], hi[v]
+                mins[k] = c * a if c > 0 else c * b
+                maxs[k] = c * b if c > 0 else c * a
+                tmin, tmax = sum(mins), sum(maxs)
+                for r2 in rel_of.get(v, ()):
+                    if r2 not in queued:
+                        queue.append(r2)
+                        queued.add(r2)
+
+
+def _components(rows: list[dict[int, int]]) -> list[list[int]]:
+    parent: dict[int, int] = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for row in rows:
+        vs = list(row)
+        for v in vs[1:]:
+            a, b = find(vs[0]), find(v)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    comp: dict[int, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        comp[find(next(iter(row)))].append(i)
+    return [comp[k] for k in sorted(comp)]
+
+
+def _linear(relations: list[Relation], rel_of: dict[int, list[int]], values: list[int],
+            unknown: set[int]) -> dict[int, int]:
+    """Unknown variables fixed by the relations as a linear system (with the sign rule)."""
+    rows: list[dict[int, int]] = []
+    rhs: list[int] = []
+    for ri in sorted({r for v in unknown for r in rel_of.get(v, ())}):
+        row: dict[int, int] = {}
+        const = 0
+        for v, c in _terms(relations[ri]):
+            if v in unknown:
+                row[v] = row.get(v, 0) + c
+            else:
+                const -= c * values[v]
+        row = {v: c for v, c in row.items() if c}
+        if row:
+            rows.append(row)
+            rhs.append(const)
+    found: dict[int, int] = {}
+    for comp in _components(rows):
+        if len(comp) == 1 and len(rows[comp[0]]) > 1:
+            r = rows[comp[0]]
+            _sign_rule(r, rhs[comp[0]], found)
+            continue
+        for v in _solve_block([rows[i] for i in comp], [rhs[i] for i in comp]):
+            found[v] = values[v]
+    return found
+
+
+def _sign_rule(row: dict, rhs, found: dict[int, int]) -> None:
+    coefs = list(row.values())
+    if rhs == 0 and (all(c > 0 for c in coefs) or all(c < 0 for c in coefs)):
+        for v in row:
+            found[v] = 0
+    elif len(row) == 1:
+        (v, c), = row.items()
+        found[v] = int(Fraction(rhs) / c)
+
+
+PRIME = (1 << 61) - 1
+
+
+def _solve_block(rows: list[dict[int, int]], rhs: list[int]) -> dict[int, int]:
+    """Reduced row echelon form (exact, integers mod a large prime); a row left with one cell
+    determines it. Values are taken from the data by the caller's assert, so only which cells
+    are determined matters here."""
+    piv_rows: dict[int, dict[int, int]] = {}   # pivot var -> row (pivot coefficient 1), fully reduced
+    for row0 in rows:
+        row = {v: c % PRIME for v, c in row0.items()}
+        again = [v for v in row if v in piv_rows]
+        for p in again:
+            f = row.get(p)
+            if not f:
+                continue
+            for v, c in piv_rows[p].items():
+                nv = (row.get(v, 0) - f * c) % PRIME
+                if nv:
+                    row[v] = nv
+                else:
+                    row.pop(v, None)
+        if not row:
+            continue
+        p = min(row)
+        inv = pow(row[p], PRIME - 2, PRIME)
+        row = {v: c * inv % PRIME for v, c in row.items()}
+        for q, qrow in piv_rows.items():
+            g = qrow.get(p)
+            if g:
+                for v, c in row.items():
+                    nv = (qrow.get(v, 0) - g * c) % PRIME
+                    if nv:
+                        qrow[v] = nv
+                    else:
+                        qrow.pop(v, None)
+        piv_rows[p] = row
+    return {p: None for p, row in piv_rows.items() if len(row) == 1}
+
+
+def index_relations(relations: list[Relation]) -> dict[int, list[int]]:
+    rel_of: dict[int, list[int]] = defaultdict(list)
+    for i, (w, parts) in enumerate(relations):
+        rel_of[w].append(i)
+        for p in parts:
+            rel_of[p].append(i)
+    return rel_of
+
+
+def blocks(relations: list[Relation], rel_of: dict[int, list[int]], unknown: set[int]) -> list[tuple[int, ...]]:
+    """Connected blocks of unknown variables (linked by a relation holding both)."""
+    parent: dict[int, int] = {v: v for v in unknown}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    done: set[int] = set()
+    for v in unknown:
+        for ri in rel_of.get(v, ()):
+            if ri in done:
+                continue
+            done.add(ri)
+            whole, parts = relations[ri]
+            members = [m for m in (whole,) + parts if m in parent]
+            r0 = find(members[0])
+            for m in members[1:]:
+                r = find(m)
+                if r != r0:
+                    if r < r0:
+                        r, r0 = r0, r
+                    parent[r] = r0
+    out: dict[int, list[int]] = defaultdict(list)
+    for v in unknown:
+        out[find(v)].append(v)
+    return [tuple(sorted(out[k])) for k in sorted(out)]
+
+
+def _recover_block(relations, rel_of, values, block: tuple[int, ...]) -> dict[int, int]:
+    unknown = set(block)
+    lo = {v: 0 for v in unknown}
+    hi = {v: INF for v in unknown}
+    got: dict[int, int] = {}
+    while unknown:
+        _intervals(relations, rel_of, values, unknown, lo, hi)
+        new = {v: int(lo[v]) for v in unknown if lo[v] == hi[v]}
+        if not new:
+            lin = _linear(relations, rel_of, values, unknown)
+            new = {v: x for v, x in lin.items() if v in unknown}
+        if not new:
+            break
+        for v, x in new.items():
+            assert x == values[v], f"attack derived {x} for a cell worth {values[v]}: unsound relation"
+        got.update(new)
+        unknown -= set(new)
+    return got
+
+
+def recover(relations: list[Relation], values: list[int], hidden: set[int], known: set[int] = frozenset(),
+            rel_of: dict[int, list[int]] | None = None, cache: dict | None = None) -> dict[int, int]:
+    """Hidden variables (not in `known`) whose value the attacker pins exactly: var -> value.
+    Works block by block; `cache` (block -> result) may be shared across calls on the same data."""
+    rel_of = rel_of if rel_of is not None else index_relations(relations)
+    unknown = set(hidden) - set(known)
+    got: dict[int, int] = {}
+    for block in blocks(relations, rel_of, unknown):
+        if cache is not None and block in cache:
+            res = cache[block]
+        else:
+            res = _recover_block(relations, rel_of, values, block)
+            if cache is not None:
+                cache[block] = res
+        got.update(res)
+    return got

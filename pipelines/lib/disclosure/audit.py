@@ -1,0 +1,107 @@
+"""The attack harness over published files: what each audience recovers of the hidden cells.
+
+Reads the unpublished marts (to learn the relations that hold, and the true values) and the
+published twins (what a director sees), then runs `attack.recover` for directors and for
+academy users (the published cells plus all of their own academy's cells).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.lib.disclosure.attack import index_relations, recover
+from pipelines.lib.disclosure.structure import MARTS, Structure, build_structure, row_key_sql
+
+
+@dataclass
+class AuditResult:
+    hidden_share: dict[str, float]          # mart -> share of its cells hidden
+    cells: dict[str, int]                   # mart -> cells
+    recovered: dict[str, int]               # audience -> hidden cells recovered
+    recovered_nonzero: dict[str, int]       # audience -> of which non-zero
+    examples: dict[str, list[str]]          # audience -> a few recovered cells
+    pct_leaks: int                          # shares shown where their count is hidden
+    seconds: float
+
+
+def read_serving(serving: Path) -> tuple[dict, dict]:
+    """(unpublished frames, published frames) from a serving snapshot directory of Parquet files."""
+    unpub, pub = {}, {}
+    for spec in MARTS:
+        a, b = serving / f"{spec.name}.parquet", serving / f"{spec.published}.parquet"
+        if a.exists() and b.exists():
+            unpub[spec.name] = pl.read_parquet(a)
+            pub[spec.name] = pl.read_parquet(b)
+    return unpub, pub
+
+
+def hidden_cells(st: Structure, published: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, int]:
+    """st.cells with `hidden` (null in the published twin, or its row missing there) and the
+    number of shares shown where their count is hidden."""
+    con = duckdb.connect()
+    try:
+        con.register("cells", st.cells.select("cell_id", "mart", "row_key", "measure"))
+        parts, leaks = [], 0
+        for spec in MARTS:
+            if spec.name not in published:
+                continue
+            frame = published[spec.name]
+            con.register("pub", frame)
+            cols = set(frame.columns)
+            sel = ", ".join(f"{m} is null as h_{m}" for m in spec.measures)
+            long = con.execute(f"""
+                select c.cell_id, coalesce(
+                    case c.measure {' '.join(f"when '{m}' then p.h_{m}" for m in spec.measures)} end, true) as hidden
+                from cells as c
+                left join (select {row_key_sql(spec.keys)} as row_key, {sel} from pub) as p using (row_key)
+                where c.mart = '{spec.name}'
+            """).pl()
+            parts.append(long)
+            for m in spec.measures:
+                if f"{m}_pct" in cols:
+                    leaks += con.execute(f"select count(*) from pub where {m} is null and {m}_pct is not null"
+                                         ).fetchone()[0]
+            con.unregister("pub")
+        flags = pl.concat(parts)
+        return st.cells.join(flags, on="cell_id", how="left").with_columns(pl.col("hidden").fill_null(True)), leaks
+    finally:
+        con.close()
+
+
+def audit(unpublished: dict, published: dict, academies: int | None = None,
+          structure: Structure | None = None) -> AuditResult:
+    """Attack the published marts as a director and as academy users (all academies, or the
+    first `academies` by URN)."""
+    t0 = time.perf_counter()
+    st = structure or build_structure(unpublished)
+    cells, leaks = hidden_cells(st, published)
+    hidden_vars = set(cells.filter("hidden")["var"].to_list())
+    # a variable shown in one place and hidden in another is shown
+    shown_vars = set(cells.filter(~pl.col("hidden"))["var"].to_list())
+    inconsistent = hidden_vars & shown_vars
+    hidden_vars -= shown_vars
+    rel_of = index_relations(st.relations)
+    own: dict[str, set[int]] = {}
+    ac = cells.filter(pl.col("academy_urn").is_not_null())
+    for urn, var in zip(ac["academy_urn"].to_list(), ac["var"].to_list()):
+        own.setdefault(urn, set()).add(var)
+    urns = sorted(own)[:academies] if academies is not None else sorted(own)
+    audiences = {"director": set()} | {f"academy {u}": own[u] for u in urns}
+    recovered, recovered_nonzero, examples = {}, {}, {}
+    var_cells = cells.filter("hidden").group_by("var").agg(pl.len().alias("n"),
+                                                           pl.format("{}/{}/{}", "mart", "row_key", "measure")
+                                                           .first().alias("example"))
+    n_of = dict(zip(var_cells["var"].to_list(), var_cells["n"].to_list()))
+    ex_of = dict(zip(var_cells["var"].to_list(), var_cells["example"].to_list()))
+    for name, known in audiences.items():
+        got = recover(st.relations, st.values, hidden_vars, known, rel_of)
+        recovered[name] = sum(n_of.get(v, 1) for v in got) + (len(inconsistent) if name == "director" else 0)
+        recovered_nonzero[name] = sum(n_of.get(v, 1) for v, x in got.items() if x)
+        examples[name] = [f"{ex_of.get(v)} = {x}" for v, x in sorted(got.items(), key=lambda i: (-i[1], i[0]))[:5]]
+    share = cells.group_by("mart").agg(pl.col("hidden").mean().alias("share"), pl.len().alias("n")).sort("mart")
+    return AuditResult(hidden_share=dict(zip(share["mart"], share["share"])), cells=dict(zip(share["mart"], share["n"])),
+                       recovered=recovered, recovered_nonzero=recovered_nonzero, examples=examples, pct_leaks=leaks, seconds=time.perf_counter() - t0)

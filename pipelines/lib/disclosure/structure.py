@@ -1,0 +1,395 @@
+"""The linked structure of every published mart: which counts are protected, how rows are keyed,
+and every additive relation between published cells (research/domain.md §5.1).
+
+A *cell* is one count of one row of one mart (`mart`, `row_key`, `measure`). Cells that hold the
+same number by definition (the `cohort` of destination_measures and neet_not_known; a frame total
+repeated on every row of the frame) are one *variable*, so they always end in the same state.
+A *relation* says `whole = sum(parts)` over variables. Relations come from:
+
+- within a row      e.g. cohort = positive + neet + not_known + other + undecided + excluded
+- rollups of rows   breakdowns of a topic to `Total`; `Disadvantage and sex` to both margins;
+                    academies (that count in trust totals) to the trust; FSQ bands to `All`
+- links             equal cells in two marts or two rows (merged into one variable)
+
+`build_structure` checks every relation on the unpublished data: a relation that does not hold
+is an error in this file (the harness would be unsound), never silently dropped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+DESTINATION_COUNTS = ("cohort", "education", "school_sixth_form", "sixth_form_college", "further_education",
+                      "higher_education", "other_education", "apprenticeship", "employment", "training",
+                      "positive", "neet", "not_known", "other", "undecided", "excluded")
+RECONCILIATION_OUTCOMES = ("realised", "changed_route", "became_neet", "became_not_known",
+                           "no_intention_recorded", "not_in_actual_return")
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """Rows matching `parts` (grouped by `match` and `group`) add up to the one row matching
+    `whole` with the same `match` values. `match` holds (part expression, whole expression)
+    pairs over aliases p and w; `measures` the (whole measure, part measure) pairs (default:
+    every measure to itself)."""
+    name: str
+    parts: str
+    whole: str
+    match: tuple[tuple[str, str], ...]
+    group: tuple[str, ...] = ()
+    measures: tuple[tuple[str, str], ...] | None = None
+    whole_one_per: tuple[str, ...] = ()   # take one whole row per these columns (a repeated total)
+
+
+def _on(match) -> str:
+    """Null-safe equality that still hash-joins."""
+    return " and ".join(f"coalesce(cast({x} as varchar), '~') = coalesce(cast({y} as varchar), '~')"
+                        for x, y in match)
+
+
+@dataclass(frozen=True)
+class Link:
+    """Cells that are equal by definition: `measure_a` of mart `a` rows and `measure_b` of mart
+    `b` rows that agree on `match` ((a expression, b expression) pairs over aliases a and b)."""
+    a: str
+    b: str
+    measures: tuple[tuple[str, str], ...]
+    match: tuple[tuple[str, str], ...]
+    where: str = "true"
+
+
+@dataclass(frozen=True)
+class MartSpec:
+    """One aggregate mart with a published twin `<name>_published`."""
+    name: str
+    keys: tuple[str, ...]                 # the row grain (row_key is built from these)
+    measures: tuple[str, ...]             # protected counts, the row denominator first
+    denominator: str                      # under min_cohort -> the whole row is hidden (c)
+    # count -> the count its complement is taken against (count or base - count 1..min_count-1 -> c)
+    complement_of: dict[str, str] = field(default_factory=dict)
+    within_row: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    rollups: tuple[Rollup, ...] = ()
+
+    @property
+    def published(self) -> str:
+        return f"{self.name}_published"
+
+
+def row_key_sql(keys: tuple[str, ...] | list[str], alias: str | None = None) -> str:
+    """The row key of a mart row: its key columns as text joined by '|' (null as '~').
+    dbt macro td_row_key builds the same expression."""
+    pre = f"{alias}." if alias else ""
+    parts = ", ".join(f"coalesce(cast({pre}{k} as varchar), '~')" for k in keys)
+    return f"concat_ws('|', {parts})"
+
+
+def _eq(cols) -> tuple[tuple[str, str], ...]:
+    return tuple((f"p.{c}", f"w.{c}") for c in cols)
+
+
+def _breakdown_rollups(frame: tuple[str, ...], trust_frame: tuple[str, ...],
+                       trust_parts: str = "p.level = 'academy' and p.counts_in_trust_totals",
+                       disadvantage_and_sex: bool = True) -> tuple[Rollup, ...]:
+    out = [
+        Rollup("topic to Total", "p.breakdown_topic <> 'Total'", "w.breakdown_topic = 'Total'",
+               _eq(frame), group=("p.breakdown_topic",)),
+    ]
+    if disadvantage_and_sex:
+        out += [
+            Rollup("Disadvantage and sex to Disadvantage", "p.breakdown_topic = 'Disadvantage and sex'",
+                   "w.breakdown_topic = 'Disadvantage'",
+                   _eq(frame) + (("regexp_extract(p.breakdown, '^(.*) (Female|Male)$', 1)", "w.breakdown"),)),
+            Rollup("Disadvantage and sex to Sex", "p.breakdown_topic = 'Disadvantage and sex'",
+                   "w.breakdown_topic = 'Sex'",
+                   _eq(frame) + (("regexp_extract(p.breakdown, '(Female|Male)$', 1)", "w.breakdown"),)),
+        ]
+    out.append(Rollup("academies to trust", trust_parts, "w.level = 'trust'",
+                      _eq(trust_frame + ("breakdown_topic", "breakdown"))))
+    return tuple(out)
+
+
+_BD = ("breakdown_topic", "breakdown")
+
+MARTS: tuple[MartSpec, ...] = (
+    MartSpec(
+        name="destination_measures",
+        keys=("level", "academy_urn", "leaving_year", "key_stage", "round") + _BD,
+        measures=DESTINATION_COUNTS, denominator="cohort",
+        complement_of={m: "cohort" for m in DESTINATION_COUNTS[1:]},
+        within_row=(
+            ("cohort", ("positive", "neet", "not_known", "other", "undecided", "excluded")),
+            ("positive", ("education", "apprenticeship", "employment", "training")),
+            ("education", ("school_sixth_form", "sixth_form_college", "further_education",
+                           "higher_education", "other_education")),
+        ),
+        rollups=_breakdown_rollups(("level", "academy_urn", "leaving_year", "key_stage", "round"),
+                                   ("leaving_year", "key_stage", "round")),
+    ),
+    MartSpec(
+        name="neet_not_known",
+        keys=("level", "academy_urn", "leaving_year", "key_stage", "round") + _BD,
+        measures=("neet_denominator", "cohort", "excluded", "neet", "neet_active", "neet_inactive",
+                  "not_known", "neet_not_known"),
+        denominator="neet_denominator",
+        complement_of={"cohort": "cohort", "excluded": "cohort", "neet": "neet_denominator",
+                       "neet_active": "neet_denominator", "neet_inactive": "neet_denominator",
+                       "not_known": "neet_denominator", "neet_not_known": "neet_denominator"},
+        within_row=(
+            ("cohort", ("neet_denominator", "excluded")),
+            ("neet_not_known", ("neet", "not_known")),
+            ("neet", ("neet_active", "neet_inactive")),
+        ),
+        rollups=_breakdown_rollups(("level", "academy_urn", "leaving_year", "key_stage", "round"),
+                                   ("leaving_year", "key_stage", "round")),
+    ),
+    MartSpec(
+        name="fsq_destination_rates",
+        keys=("level", "academy_urn", "leaving_year", "key_stage", "readiness_band") + _BD,
+        measures=("cohort", "positive", "neet", "not_known", "other", "with_fsq"),
+        denominator="cohort",
+        complement_of={m: "cohort" for m in ("positive", "neet", "not_known", "other", "with_fsq")},
+        within_row=(("cohort", ("positive", "neet", "not_known", "other")),),
+        rollups=_breakdown_rollups(("level", "academy_urn", "leaving_year", "key_stage", "readiness_band"),
+                                   ("leaving_year", "key_stage", "readiness_band"),
+                                   trust_parts="p.level = 'academy'", disadvantage_and_sex=False) + (
+            Rollup("readiness bands to All", "p.readiness_band <> 'All'", "w.readiness_band = 'All'",
+                   _eq(("level", "academy_urn", "leaving_year", "key_stage") + _BD)),
+        ),
+    ),
+    MartSpec(
+        name="fsq_construct_scores",
+        keys=("level", "academy_urn", "academic_year", "survey_round", "year_group", "construct") + _BD,
+        measures=("pupils_responding", "pupils_invited", "pupils_answering", "answers", "positive_answers"),
+        denominator="pupils_responding",
+        complement_of={"positive_answers": "answers"},
+        rollups=_breakdown_rollups(("level", "academy_urn", "academic_year", "survey_round", "year_group",
+                                    "construct"),
+                                   ("academic_year", "survey_round", "year_group", "construct"),
+                                   trust_parts="p.level = 'academy'", disadvantage_and_sex=False),
+    ),
+    MartSpec(
+        name="goal_progress",
+        keys=("goal_id", "level", "academy_urn", "leaving_year", "round"),
+        measures=("denominator", "numerator"), denominator="denominator",
+        complement_of={"numerator": "denominator"},
+        rollups=(Rollup("academies to trust", "p.level = 'academy' and p.counts_in_trust_totals",
+                        "w.level = 'trust'", _eq(("goal_id", "leaving_year", "round"))),),
+    ),
+    MartSpec(
+        name="destination_reconciliation_rates",
+        keys=("level", "academy_urn", "leaving_year", "key_stage", "intended_round") + _BD,
+        measures=("pupils",) + RECONCILIATION_OUTCOMES, denominator="pupils",
+        complement_of={m: "pupils" for m in RECONCILIATION_OUTCOMES},
+        within_row=(("pupils", RECONCILIATION_OUTCOMES),),
+        rollups=_breakdown_rollups(("level", "academy_urn", "leaving_year", "key_stage", "intended_round"),
+                                   ("leaving_year", "key_stage", "intended_round")),
+    ),
+    MartSpec(
+        name="destination_reconciliation_flows",
+        keys=("level", "academy_urn", "leaving_year", "key_stage", "intended_round", "source_group",
+              "target_group"),
+        measures=("frame_pupils", "pupils"), denominator="frame_pupils",
+        complement_of={"pupils": "frame_pupils"},
+        rollups=(
+            Rollup("academies to trust", "p.level = 'academy' and p.counts_in_trust_totals", "w.level = 'trust'",
+                   _eq(("leaving_year", "key_stage", "intended_round", "source_group", "target_group")),
+                   measures=(("pupils", "pupils"),)),
+            # every flow of a frame adds up to the frame total (carried on each row; all one variable)
+            Rollup("flows to frame", "true", "true",
+                   _eq(("level", "academy_urn", "leaving_year", "key_stage", "intended_round")),
+                   measures=(("frame_pupils", "pupils"),),
+                   whole_one_per=("level", "academy_urn", "leaving_year", "key_stage", "intended_round")),
+        ),
+    ),
+    MartSpec(
+        name="neet_risk_rates",
+        keys=("level", "academy_urn", "leaving_year", "key_stage") + _BD,
+        measures=("pupils", "flagged"), denominator="pupils",
+        complement_of={"flagged": "pupils"},
+        rollups=_breakdown_rollups(("level", "academy_urn", "leaving_year", "key_stage"),
+                                   ("leaving_year", "key_stage")),
+    ),
+)
+
+MART_BY_NAME = {m.name: m for m in MARTS}
+
+_DM_NNK = (("level", "level"), ("academy_urn", "academy_urn"), ("leaving_year", "leaving_year"),
+           ("key_stage", "key_stage"), ("round", "round"), ("breakdown_topic", "breakdown_topic"),
+           ("breakdown", "breakdown"))
+
+LINKS: tuple[Link, ...] = (
+    # the shared counts of destination_measures and neet_not_known (actual rounds)
+    Link("destination_measures", "neet_not_known",
+         (("cohort", "cohort"), ("excluded", "excluded"), ("neet", "neet"), ("not_known", "not_known")),
+         tuple((f"a.{x}", f"b.{y}") for x, y in _DM_NNK)),
+    # a frame total repeated on every flow of the frame
+    Link("destination_reconciliation_flows", "destination_reconciliation_flows",
+         (("frame_pupils", "frame_pupils"),),
+         tuple((f"a.{c}", f"b.{c}") for c in ("level", "academy_urn", "leaving_year", "key_stage",
+                                              "intended_round"))),
+    # the reconciliation frame total is the Total row of the rates mart
+    Link("destination_reconciliation_flows", "destination_reconciliation_rates",
+         (("frame_pupils", "pupils"),),
+         tuple((f"a.{c}", f"b.{c}") for c in ("level", "academy_urn", "leaving_year", "key_stage",
+                                              "intended_round")),
+         where="b.breakdown_topic = 'Total'"),
+    # pupils invited / responding do not depend on the construct
+    Link("fsq_construct_scores", "fsq_construct_scores",
+         (("pupils_invited", "pupils_invited"), ("pupils_responding", "pupils_responding")),
+         tuple((f"a.{c}", f"b.{c}") for c in ("level", "academy_urn", "academic_year", "survey_round",
+                                              "year_group", "breakdown_topic", "breakdown"))),
+)
+
+
+@dataclass
+class Structure:
+    """Cells, variables and relations of all published marts, ready for the engine and harness."""
+    cells: pl.DataFrame            # mart, row_id, row_key, measure, measure_order, value, var, academy_urn, ...
+    values: list[int]              # value of each variable
+    relations: list[tuple[int, tuple[int, ...]]]   # (whole var, part vars), sound on the data
+    row_denominator: dict[int, int]                # row id -> variable of its denominator
+    row_vars: dict[int, list[int]]                 # row id -> variables of its cells
+    var_rows: dict[int, list[int]]                 # variable -> rows it appears in
+    relation_names: list[str] = field(default_factory=list)
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+def build_structure(frames: dict[str, pl.DataFrame | object]) -> Structure:
+    """Cells, variables and relations for the marts in `frames` (unpublished mart name -> rows).
+    Raises AssertionError naming the relation if a relation does not hold on the data."""
+    con = duckdb.connect()
+    try:
+        present = [m for m in MARTS if m.name in frames]
+        row_tables = []
+        for mi, spec in enumerate(present):
+            con.register(f"_src_{spec.name}", frames[spec.name])
+            con.execute(f"""
+                create table {_q(spec.name)} as
+                select {mi} as mart_order, {row_key_sql(spec.keys)} as row_key, *
+                from _src_{spec.name}
+            """)
+            row_tables.append(f"select {mi} as mart_order, row_key from {_q(spec.name)}")
+        # deterministic row ids: by mart, then row key
+        con.execute("create table rows as select mart_order, row_key, "
+                    "row_number() over (order by mart_order, row_key) - 1 as row_id from ("
+                    + " union all ".join(row_tables) + ")")
+        dup = con.execute("select mart_order, row_key, count(*) from rows group by all having count(*) > 1 "
+                          "limit 1").fetchone()
+        assert dup is None, f"mart {present[dup[0]].name} has two rows with key {dup[1]!r}"
+        for spec in present:
+            con.execute(f"""create or replace table {_q(spec.name)} as
+                select r.row_id, m.* from {_q(spec.name)} as m
+                join rows as r using (mart_order, row_key)""")
+        cell_sql = []
+        for mi, spec in enumerate(present):
+            urn = "academy_urn" if True else "null"
+            for k, meas in enumerate(spec.measures):
+                cell_sql.append(
+                    f"select '{spec.name}' as mart, {mi} as mart_order, row_id, row_key, '{meas}' as measure, "
+                    f"{k} as measure_order, cast({meas} as bigint) as value, "
+                    f"case when level = 'academy' then cast({urn} as varchar) end as academy_urn, "
+                    f"'{spec.denominator}' = '{meas}' as is_denominator from {_q(spec.name)}")
+        con.execute("create table cells as select row_number() over (order by row_id, measure_order) - 1 as cell_id, "
+                    "* from (" + " union all ".join(cell_sql) + ")")
+        n_cells = con.execute("select count(*) from cells").fetchone()[0]
+
+        ids = con.execute("select cell_id, row_id, measure, value from cells order by cell_id").fetchall()
+        cell_id_of = {(r, m): i for i, r, m, _ in ids}
+        cell_value = [int(v or 0) for _, _, _, v in ids]
+
+        # links -> union-find over cells
+        parent = list(range(n_cells))
+
+        def find(x: int) -> int:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for link in LINKS:
+            if link.a not in frames or link.b not in frames:
+                continue
+            on = _on(link.match)
+            for ma, mb in link.measures:
+                pairs = con.execute(f"""
+                    select a.row_id, min(b.row_id)
+                    from {_q(link.a)} as a join {_q(link.b)} as b on {on}
+                    where {link.where} and a.row_id <> b.row_id
+                    group by a.row_id
+                """).fetchall()
+                for ra, rb in pairs:
+                    x, y = cell_id_of[(ra, ma)], cell_id_of[(rb, mb)]
+                    assert cell_value[x] == cell_value[y], (
+                        f"link {link.a}.{ma} = {link.b}.{mb} does not hold "
+                        f"({cell_value[x]} <> {cell_value[y]}); the disclosure structure is wrong")
+                    rx, ry = find(x), find(y)
+                    if rx != ry:
+                        parent[max(rx, ry)] = min(rx, ry)
+        roots = [find(i) for i in range(n_cells)]
+        var_of_root: dict[int, int] = {}
+        var = []
+        for r in roots:
+            var.append(var_of_root.setdefault(r, len(var_of_root)))
+        cells = con.execute("select * from cells order by cell_id").pl().with_columns(
+            var=pl.Series(var, dtype=pl.Int64))
+        values = [0] * len(var_of_root)
+        for v, val in zip(var, cell_value):
+            values[v] = val
+        cell_var = {key: var[i] for key, i in cell_id_of.items()}
+
+        relations: list[tuple[int, tuple[int, ...]]] = []
+        names: list[str] = []
+
+        def add(whole: int, parts: list[int], name: str) -> None:
+            parts_t = tuple(sorted(p for p in parts if p != whole))
+            total = sum(values[p] for p in parts_t)
+            assert values[whole] == total, (
+                f"relation '{name}' does not hold: {values[whole]} <> {total}; the disclosure structure is wrong")
+            if parts_t:
+                relations.append((whole, parts_t))
+                names.append(name)
+
+        for spec in present:
+            rows = con.execute(f"select row_id from {_q(spec.name)} order by row_id").fetchall()
+            for (rid,) in rows:
+                for whole, parts in spec.within_row:
+                    add(cell_var[(rid, whole)], [cell_var[(rid, p)] for p in parts], f"{spec.name}: {whole} row")
+            for ru in spec.rollups:
+                on = _on(ru.match)
+                groups = ", ".join(("w.row_id",) + ru.group)
+                whole_rel = _q(spec.name)
+                if ru.whole_one_per:
+                    whole_rel = (f"(select * from {_q(spec.name)} qualify row_number() over "
+                                 f"(partition by {', '.join(ru.whole_one_per)} order by row_id) = 1)")
+                got = con.execute(f"""
+                    select w.row_id, list(distinct p.row_id order by p.row_id)
+                    from {_q(spec.name)} as p join {whole_rel} as w on {on}
+                    where ({ru.parts}) and ({ru.whole})
+                    group by {groups} order by all
+                """).fetchall()
+                pairs = ru.measures or tuple((m, m) for m in spec.measures)
+                for wrow, prow in got:
+                    for wm, pm in pairs:
+                        add(cell_var[(wrow, wm)], [cell_var[(p, pm)] for p in prow], f"{spec.name}: {ru.name}")
+        # one copy of each relation
+        seen = {}
+        for rel, name in zip(relations, names):
+            seen.setdefault(rel, name)
+        rels = sorted(seen)
+        row_den = {}
+        row_vars: dict[int, list[int]] = {}
+        var_rows: dict[int, list[int]] = {}
+        for r, v, den in zip(cells["row_id"], cells["var"], cells["is_denominator"]):
+            row_vars.setdefault(r, []).append(v)
+            var_rows.setdefault(v, []).append(r)
+            if den:
+                row_den[r] = v
+        return Structure(cells=cells, values=values, relations=rels, row_denominator=row_den,
+                         row_vars=row_vars, var_rows=var_rows, relation_names=[seen[r] for r in rels])
+    finally:
+        con.close()

@@ -1,0 +1,129 @@
+"""The disclosure engine and its attack on a small synthetic trust (neet_risk_rates shape:
+academies x breakdowns, pupils and flagged), built from pupil rows so every relation is real."""
+from __future__ import annotations
+
+import random
+
+import polars as pl
+import pytest
+
+from pipelines.lib.disclosure.attack import index_relations, recover
+from pipelines.lib.disclosure.engine import audiences, primary_hidden, suppress
+from pipelines.lib.disclosure.structure import build_structure
+
+TOPICS = {"Total": lambda p: "Total", "Sex": lambda p: p["sex"], "Disadvantage": lambda p: p["dis"],
+          "Disadvantage and sex": lambda p: f"{p['dis']} {p['sex']}"}
+
+
+def pupils(seed: int = 7, sizes=(40, 23, 9)) -> list[dict]:
+    rnd = random.Random(seed)
+    out = []
+    for a, n in enumerate(sizes):
+        for _ in range(n):
+            out.append({"urn": f"10000{a}", "sex": rnd.choice(["Female", "Male"]),
+                        "dis": rnd.choice(["Disadvantaged", "Not disadvantaged", "Not disadvantaged"]),
+                        "flagged": rnd.random() < 0.15})
+    return out
+
+
+def neet_risk_rates(rows: list[dict]) -> pl.DataFrame:
+    """The mart from pupil rows: every academy and the trust x every breakdown seen."""
+    counts: dict[tuple, list[int]] = {}
+    grid = {(t, f(p)) for p in rows for t, f in TOPICS.items()}
+    urns = sorted({p["urn"] for p in rows})
+    for level, urn in [("academy", u) for u in urns] + [("trust", None)]:
+        for t, b in grid:
+            counts[(level, urn, t, b)] = [0, 0]
+    for p in rows:
+        for t, f in TOPICS.items():
+            for key in (("academy", p["urn"], t, f(p)), ("trust", None, t, f(p))):
+                counts[key][0] += 1
+                counts[key][1] += p["flagged"]
+    return pl.DataFrame([
+        {"level": lv, "academy_urn": u, "counts_in_trust_totals": True if lv == "academy" else None,
+         "leaving_year": "2024-25", "key_stage": "KS4", "breakdown_topic": t, "breakdown": b,
+         "pupils": n, "flagged": f}
+        for (lv, u, t, b), (n, f) in sorted(counts.items(), key=lambda kv: str(kv[0]))
+    ])
+
+
+@pytest.fixture(scope="module")
+def mart() -> pl.DataFrame:
+    return neet_risk_rates(pupils())
+
+
+def _recovered_nonzero(st, hidden_vars, known=frozenset()):
+    got = recover(st.relations, st.values, set(hidden_vars), set(known), index_relations(st.relations))
+    return {v: x for v, x in got.items() if x}
+
+
+def test_every_relation_is_checked_on_the_data(mart):
+    st = build_structure({"neet_risk_rates": mart})
+    # 4 topics -> Total (3 non-Total topics), D&S -> both margins, academies -> trust, per measure
+    assert len(st.relations) > 20
+    broken = mart.with_columns(
+        pupils=pl.when((pl.col("level") == "trust") & (pl.col("breakdown") == "Total"))
+        .then(pl.col("pupils") + 1).otherwise(pl.col("pupils")))
+    with pytest.raises(AssertionError, match="does not hold"):
+        build_structure({"neet_risk_rates": broken})
+
+
+def test_primary_alone_is_broken_by_differencing(mart):
+    """Hiding only the primary cells is not enough: the attack gets non-zero cells back."""
+    st = build_structure({"neet_risk_rates": mart})
+    primary = primary_hidden(st)
+    assert primary, "the synthetic trust must have small cells"
+    assert _recovered_nonzero(st, primary)
+
+
+def test_attack_rules_differencing_and_non_negativity():
+    """Total 5 = A + B: with A shown as 5 the hidden B is 0 (non-negativity pins nothing new
+    here), with A shown as 3 B = 2 by subtraction; with A and B both hidden neither is pinned."""
+    rels = [(0, (1, 2))]
+    assert recover(rels, [5, 3, 2], {2}) == {2: 2}
+    assert recover(rels, [5, 3, 2], {1, 2}) == {}
+    # whole used up by its shown parts: every hidden part is 0
+    rels = [(0, (1, 2, 3))]
+    assert recover(rels, [4, 4, 0, 0], {2, 3}) == {2: 0, 3: 0}
+    # two relations that only together pin a cell (linear algebra, not one relation alone)
+    rels = [(0, (1, 2)), (3, (1, 4)), (5, (2, 4))]
+    #   x0 = x1 + x2, x3 = x1 + x4, x5 = x2 + x4 with x0, x3, x5 shown -> x1, x2, x4 all pinned
+    assert recover(rels, [7, 3, 4, 8, 5, 9], {1, 2, 4}) == {1: 3, 2: 4, 4: 5}
+
+
+def test_engine_pattern_holds_for_directors_and_every_academy(mart):
+    st = build_structure({"neet_risk_rates": mart})
+    res = suppress(st)
+    hidden = set(res.cells.filter("hidden")["var"].to_list())
+    assert set(primary_hidden(st)) <= hidden
+    for name, known in audiences(st).items():
+        assert not _recovered_nonzero(st, hidden, known), name
+    assert not res.unresolved
+    # the trust's Total row stays published (its pupils are not hidden)
+    total = res.cells.filter((pl.col("row_key") == "trust|~|2024-25|KS4|Total|Total")
+                             & (pl.col("measure") == "pupils"))
+    assert not total["hidden"].item()
+    # and not everything is hidden
+    assert res.cells["hidden"].mean() < 0.9
+
+
+def test_engine_academy_cannot_subtract_itself_from_the_trust():
+    """Two academies: the small one's flagged count is primary; the big one knows its own
+    figures, so the trust figure must be hidden too (trust minus own)."""
+    rows = [{"urn": "A", "sex": "Female", "dis": "Disadvantaged", "flagged": i < 10} for i in range(30)]
+    rows += [{"urn": "B", "sex": "Female", "dis": "Disadvantaged", "flagged": i < 1} for i in range(12)]
+    st = build_structure({"neet_risk_rates": neet_risk_rates(rows)})
+    res = suppress(st)
+    c = res.cells
+    trust_flagged = c.filter((pl.col("row_key") == "trust|~|2024-25|KS4|Total|Total") & (pl.col("measure") == "flagged"))
+    assert trust_flagged["hidden"].item()
+    hidden = set(c.filter("hidden")["var"].to_list())
+    for name, known in audiences(st).items():
+        assert not _recovered_nonzero(st, hidden, known), name
+
+
+def test_engine_is_deterministic_whatever_the_row_order(mart):
+    a = suppress(build_structure({"neet_risk_rates": mart})).cells
+    b = suppress(build_structure({"neet_risk_rates": mart.sample(fraction=1.0, shuffle=True, seed=3)})).cells
+    key = ["mart", "row_key", "measure", "hidden"]
+    assert a.select(key).sort(key).equals(b.select(key).sort(key))
