@@ -24,8 +24,8 @@ def test_retention_job_strips_quarantine_and_records_the_run(tmp_path, monkeypat
     q.parent.mkdir(parents=True)
     q.write_text("upn,year_group,sex,disadvantaged,sen_provision,destination_code,Forename\n"
                  "A123,11,F,N,N,FE,Hermione\n")
-    job = defs().resolve_job_def("retention")
-    with dg.instance_for_test() as instance:
+    with dg.instance_for_test() as instance:  # load the defs under a live instance (defs-state storage)
+        job = defs().resolve_job_def("retention")
         res = job.execute_in_process(instance=instance)
     assert res.success
     out = res.output_for_node("apply_retention")
