@@ -163,7 +163,9 @@ def render_section(pdf: FPDF, s: Section) -> None:
         render_table(pdf, t)
 
 
-def render_pdf(pack: Pack, path: Path, creation_date: datetime) -> Path:
+def new_pdf(title: str, author: str, footer: str, creation_date: datetime | None = None,
+            lang: str | None = None) -> _PDF:
+    """An A4 document set up as every pack is (fonts, margins, metadata, footer)."""
     pdf = _PDF(orientation="P", unit="mm", format="A4")
     pdf.set_compression(True)
     pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
@@ -171,11 +173,21 @@ def render_pdf(pack: Pack, path: Path, creation_date: datetime) -> Path:
     pdf.add_font("DejaVu", "I", str(FONT_DIR / "DejaVuSans-Oblique.ttf"))
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(True, margin=16)
-    pdf.set_title(f"{pack.trust_name}: leavers' destinations {pack.year}, annual report to trustees")
-    pdf.set_author(pack.trust_name)
+    pdf.set_title(title)
+    pdf.set_author(author or "Trust Destinations")
     pdf.set_creator("Trust Destinations")
-    pdf.set_creation_date(creation_date.astimezone(timezone.utc))
-    pdf.footer_text = f"{pack.trust_name} - leavers' destinations {pack.year} - OFFICIAL: published figures only"
+    if lang:
+        pdf.set_lang(lang)
+    pdf.set_creation_date((creation_date or datetime.now(timezone.utc)).astimezone(timezone.utc))
+    pdf.footer_text = footer
+    return pdf
+
+
+def render_pdf(pack: Pack, path: Path, creation_date: datetime) -> Path:
+    pdf = new_pdf(f"{pack.trust_name}: leavers' destinations {pack.year}, annual report to trustees",
+                  pack.trust_name,
+                  f"{pack.trust_name} - leavers' destinations {pack.year} - OFFICIAL: published figures only",
+                  creation_date)
     # page 1: the summary
     pdf.add_page()
     _heading(pdf, f"{pack.trust_name}", 18)
