@@ -3,6 +3,9 @@
 -- breakdown. positive_pct = positive answers / answered items of the construct (CEC's
 -- "% positive"); completion_pct = pupils who answered at least one item / pupils in the export.
 -- Sub-groups come from the pupil's latest destination return; pupils never returned are 'Unknown'.
+-- Set-based: pupils are counted once per academy x survey x (sex, disadvantage, SEN) cell, and
+-- only those cells are unpivoted to breakdowns and summed up to the trust (a pupil is counted
+-- once per academy, so trust counts are sums of academy counts).
 with
 
 constructs as (
@@ -22,53 +25,77 @@ construct_list as (
 ),
 
 pupils as (
-    -- pupil x survey with sub-groups, one row per breakdown the pupil falls in
+    -- pupil x survey with sub-groups; `counted` as the pupil key (academy + UPN) is known
     select
-        surveys.*,
-        topic.breakdown_topic,
-        topic.breakdown
+        surveys.academy_urn, surveys.academic_year, surveys.survey_round, surveys.year_group, surveys.upn,
+        surveys.responded,
+        surveys.academy_urn is not null and surveys.upn is not null as counted,
+        coalesce(characteristics.disadvantage_label, 'Unknown') as disadvantage_label,
+        coalesce(characteristics.sen_provision_label, 'Unknown') as sen_provision_label,
+        coalesce(characteristics.sex_label, 'Unknown') as sex_label
     from surveys
     left join characteristics using (upn)
+),
+
+cell_completion as (
+    select
+        academy_urn, academic_year, survey_round, year_group,
+        disadvantage_label, sen_provision_label, sex_label,
+        count(*) filter (where counted) as pupils_invited,
+        count(*) filter (where counted and responded) as pupils_responding
+    from pupils
+    group by all
+),
+
+cell_scores as (
+    select
+        pupils.academy_urn, pupils.academic_year, pupils.survey_round, pupils.year_group,
+        pupils.disadvantage_label, pupils.sen_provision_label, pupils.sex_label,
+        constructs.construct,
+        count(*) filter (where pupils.counted and constructs.answers > 0) as pupils_answering,
+        sum(constructs.answers) as answers,
+        sum(constructs.positive_answers) as positive_answers
+    from pupils
+    inner join constructs
+        on pupils.academy_urn = constructs.academy_urn
+        and pupils.academic_year = constructs.academic_year
+        and pupils.survey_round = constructs.survey_round
+        and pupils.year_group = constructs.year_group
+        and pupils.upn = constructs.upn
+    group by all
+),
+
+{% set topics %}
     cross join lateral (
         values
             ('Total', 'Total'),
-            ('Disadvantage', coalesce(characteristics.disadvantage_label, 'Unknown')),
-            ('SEN provision', coalesce(characteristics.sen_provision_label, 'Unknown')),
-            ('Sex', coalesce(characteristics.sex_label, 'Unknown'))
+            ('Disadvantage', cells.disadvantage_label),
+            ('SEN provision', cells.sen_provision_label),
+            ('Sex', cells.sex_label)
     ) as topic(breakdown_topic, breakdown)
-),
-
-levels as (
-    select 'academy' as level, academy_urn as level_urn, * from pupils
-    union all
-    select 'trust' as level, null as level_urn, * from pupils
-),
+    cross join lateral (values ('academy', cells.academy_urn), ('trust', null)) as lvl(level, level_urn)
+{% endset %}
 
 completion as (
     select
-        level, level_urn, academic_year, survey_round, year_group, breakdown_topic, breakdown,
-        count(distinct academy_urn || upn) as pupils_invited,
-        count(distinct academy_urn || upn) filter (where responded) as pupils_responding
-    from levels
+        lvl.level, lvl.level_urn, cells.academic_year, cells.survey_round, cells.year_group,
+        topic.breakdown_topic, topic.breakdown,
+        cast(sum(cells.pupils_invited) as bigint) as pupils_invited,
+        cast(sum(cells.pupils_responding) as bigint) as pupils_responding
+    from cell_completion as cells
+    {{ topics }}
     group by all
 ),
 
 scores as (
     select
-        levels.level, levels.level_urn, levels.academic_year, levels.survey_round, levels.year_group,
-        levels.breakdown_topic, levels.breakdown,
-        constructs.construct,
-        count(distinct levels.academy_urn || levels.upn) filter (where constructs.answers > 0)
-            as pupils_answering,
-        coalesce(sum(constructs.answers), 0) as answers,
-        coalesce(sum(constructs.positive_answers), 0) as positive_answers
-    from levels
-    inner join constructs
-        on levels.academy_urn = constructs.academy_urn
-        and levels.academic_year = constructs.academic_year
-        and levels.survey_round = constructs.survey_round
-        and levels.year_group = constructs.year_group
-        and levels.upn = constructs.upn
+        lvl.level, lvl.level_urn, cells.academic_year, cells.survey_round, cells.year_group,
+        topic.breakdown_topic, topic.breakdown, cells.construct,
+        cast(sum(cells.pupils_answering) as bigint) as pupils_answering,
+        sum(cells.answers) as answers,
+        sum(cells.positive_answers) as positive_answers
+    from cell_scores as cells
+    {{ topics }}
     group by all
 ),
 
