@@ -3,6 +3,9 @@
 Each `expectations/marts_<mart>.json` is a GX 1.x suite for the dbt model `<mart>` (asset key
 [<mart>]); the check reads `marts.<mart>` from DuckDB into pandas and validates it in an
 ephemeral context. Blocking: a failure (e.g. a published cohort of 1-5) stops publishing.
+Suites exist for `_published` marts only: an independent check, outside the SQL that
+suppresses, at the serving boundary. Row rules on the other marts are dbt tests (td_rules,
+td_not_null: one query per model).
 """
 from __future__ import annotations
 
