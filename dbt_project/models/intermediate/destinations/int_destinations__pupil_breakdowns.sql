@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- Pupil x round x breakdown: one row per breakdown (of each topic) the pupil falls in.
 with
 
