@@ -136,6 +136,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--keep", type=Path, help="use/keep this data directory")
     ap.add_argument("--skip-generate", action="store_true", help="reuse the landing zone in --keep")
+    ap.add_argument("--save-full", type=Path, help="copy the warehouse file here after the full build "
+                    "(to compare marts with bench/compare_marts.py)")
     args = ap.parse_args()
 
     data = args.keep or Path(tempfile.mkdtemp(prefix=f"bench_{args.scale}_"))
@@ -172,6 +174,8 @@ def main() -> None:
     run = [str(bin_ / "destinations"), "run"]
     full = measure(run, env)
     report("full", full, targets.get("full"))
+    if args.save_full:
+        shutil.copy2(data / "warehouse" / "warehouse.duckdb", args.save_full)
     if args.scale == "national":
         print(f"  full / baseline = {full['wall'] / max(base['wall'], 1e-9):.1f}x (target <= 3x), peak target 8 GB")
     for line in full["out"].splitlines():
