@@ -16,8 +16,10 @@ import duckdb
 
 def _tables(con, alias: str, schemas: list[str]) -> dict[str, list[tuple[str, str]]]:
     rows = con.execute(
-        "select table_schema, table_name, column_name, data_type from information_schema.columns "
-        "where table_catalog = ? order by table_schema, table_name, ordinal_position", [alias]).fetchall()
+        "select c.table_schema, c.table_name, c.column_name, c.data_type from information_schema.columns c "
+        "join information_schema.tables t using (table_catalog, table_schema, table_name) "
+        "where c.table_catalog = ? and t.table_type = 'BASE TABLE' "
+        "order by c.table_schema, c.table_name, c.ordinal_position", [alias]).fetchall()
     out: dict[str, list[tuple[str, str]]] = {}
     for schema, table, col, typ in rows:
         if any(schema.endswith(s) for s in schemas):

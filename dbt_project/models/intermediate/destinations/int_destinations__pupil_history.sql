@@ -6,37 +6,18 @@ pupil_rounds as (
     select * from {{ ref('int_destinations__pupil_rounds') }}
 ),
 
--- a pupil is keyed by UPN within a leaving year (a UPN is returned by one academy per round)
-latest_intended as (
-    select *
-    from pupil_rounds
-    where round_kind = 'intended'
-    qualify row_number() over (
-        partition by leaving_year, upn order by round_order desc, academy_urn
-    ) = 1
-),
-
-first_actual as (
-    select *
-    from pupil_rounds
-    where round_kind = 'actual'
-    qualify row_number() over (
-        partition by leaving_year, upn order by round_order, academy_urn
-    ) = 1
-),
-
-latest_any as (
-    select *
-    from pupil_rounds
-    qualify row_number() over (
-        partition by leaving_year, upn order by round_order desc, academy_urn
-    ) = 1
-),
-
-rounds_returned as (
+-- a pupil is keyed by UPN within a leaving year (a UPN is returned by one academy per round).
+-- One pass: per pupil, the latest round, the latest intended and the first actual round
+-- (ties on round broken by academy_urn), and the rounds returned.
+per_pupil as (
     select
         leaving_year,
         upn,
+        arg_min(pupil_rounds, (-round_order, academy_urn)) as latest_any,
+        arg_min(pupil_rounds, (-round_order, academy_urn)) filter (where round_kind = 'intended')
+            as latest_intended,
+        arg_min(pupil_rounds, (round_order, academy_urn)) filter (where round_kind = 'actual')
+            as first_actual,
         list(distinct round order by round) as rounds_returned,
         count(distinct round) filter (where round_kind = 'intended') as intended_rounds_returned
     from pupil_rounds
@@ -67,8 +48,8 @@ final as (
         latest_any.ethnicity_major,
 
         ---------- rounds
-        rounds_returned.rounds_returned,
-        rounds_returned.intended_rounds_returned,
+        per_pupil.rounds_returned,
+        per_pupil.intended_rounds_returned,
 
         ---------- latest intended round
         latest_intended.round as latest_intended_round,
@@ -89,16 +70,7 @@ final as (
         -- not yet left: no actual destination returned for the pupil yet
         first_actual.round is null as is_current
 
-    from latest_any
-    left join latest_intended
-        on latest_any.leaving_year = latest_intended.leaving_year
-        and latest_any.upn = latest_intended.upn
-    left join first_actual
-        on latest_any.leaving_year = first_actual.leaving_year
-        and latest_any.upn = first_actual.upn
-    left join rounds_returned
-        on latest_any.leaving_year = rounds_returned.leaving_year
-        and latest_any.upn = rounds_returned.upn
+    from per_pupil
 )
 
 select * from final
