@@ -168,6 +168,7 @@ class PartitionLoad:
     quarantined: list[str] = field(default_factory=list)
     current: dict[str, str] = field(default_factory=dict)   # urn -> current file (relative path)
     checked: int = 0                                        # files read and checked (the rest kept as loaded)
+    loaded_files: list[str] = field(default_factory=list)   # current files whose rows were (re)loaded
 
     def metadata(self) -> dict:
         counts: dict[str, int] = {}
@@ -640,6 +641,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     _write(con, [("raw.return_loads", loads, part, params)], transaction)
     out.submissions = subs
     out.checked = len(tail) + len(refresh)
+    out.loaded_files = sorted(current[u].rel for u in frames)
     return out
 
 
