@@ -351,6 +351,8 @@ def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[
     files = rows = checked = 0
     con = connect_retrying(p.warehouse)
     try:
+        # DuckDB's default cache is 80 % of RAM; the load needs little (rows go to disk as they come)
+        con.execute(f"set memory_limit = '{os.environ.get('DESTINATIONS_INGEST_MEMORY', '2GB')}'")
         ensure_return_tables(con)
 
         def load_all(one_transaction: bool) -> None:
@@ -395,9 +397,9 @@ def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[
             from pipelines.lib.returns.rules import loaded_rule_failures
             con.register("_loaded_files", pl.DataFrame({"source_file": loaded_files}).to_arrow())
             for year, rnd in changed:
-                loaded = pl.from_arrow(con.execute(
+                loaded = con.execute(
                     "select * from raw.destination_returns where leaving_year = ? and round = ? "
-                    "and source_file in (select source_file from _loaded_files)", [year, rnd]).arrow())
+                    "and source_file in (select source_file from _loaded_files)", [year, rnd]).pl()
                 if not loaded.height:
                     continue
                 checked_rows += loaded.height
