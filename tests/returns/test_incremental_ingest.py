@@ -123,3 +123,21 @@ def test_removed_file_replays_the_partition(data, monkeypatch):
     assert sorted(reads) == ["a_r1.csv", "b_r1.csv"]
     assert query(data, "select source_file, count(*) from raw.destination_returns where academy_urn = ? group by 1",
                  [b]) == [(f"raw/returns/{b}/{Y}/R1/{b1.name}", 8)]
+
+
+def test_return_corrected_in_place_is_checked_alone(data, monkeypatch):
+    """The bench's case: an academy's file is overwritten with a corrected version (same name)."""
+    a, b = C.ACADEMY, C.OTHER_ACADEMY
+    fa = _land(data, a, "R1", "a_r1.csv", C.pupils(8), 1_730_000_000)
+    _land(data, b, "R1", "b_r1.csv", C.pupils(8, estab=4002), 1_730_100_000)
+    _load(data, "R1")
+    fixed = C.pupils(8)
+    fixed[0] = dict(fixed[0], sex="F" if fixed[0]["sex"] == "M" else "M")
+    _land(data, a, "R1", "a_r1.csv", fixed, 1_730_200_000)
+    res, reads = _load(data, "R1", monkeypatch)
+    assert reads == ["a_r1.csv"] and res.checked == 1
+    assert query(data, "select sex from raw.destination_returns where upn = ?", [C.upn(0)]) == [(fixed[0]["sex"],)]
+    assert query(data, "select count(*) from raw.return_submissions") == [(2,)]
+    incremental = _snapshot(data)
+    _load(data, "R1", full=True)
+    assert _snapshot(data) == incremental and fa.exists()

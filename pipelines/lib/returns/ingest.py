@@ -101,7 +101,7 @@ create table if not exists raw.return_file_state (
     sha256 varchar not null,
     status varchar not null,            -- accepted | accepted_with_warnings | superseded
     rows_accepted integer not null,
-    chain varchar not null,             -- digest of everything validation saw before this file
+    chain varchar not null,             -- digest of the file, its register row and the rules
     earlier_rounds varchar              -- digest of the academy's earlier rounds when it was checked
 )
 """
@@ -327,7 +327,7 @@ class _Candidate:
     meta: dict | None
     rel: str = ""
     sid: str = ""
-    key: str = ""           # digest of the file, its academy's register row and everything checked before it
+    key: str = ""           # digest of the file, its academy's register row and the rules
 
     @property
     def urn(self) -> str:
@@ -338,9 +338,9 @@ class _Candidate:
         return bool(not self.new and (self.meta or {}).get("confirmed_smaller"))
 
 
-def _link(chain: str, c: _Candidate, register_row: dict | None) -> str:
+def _link(env: str, c: _Candidate, register_row: dict | None) -> str:
     return hashlib.sha256(json.dumps(
-        [chain, c.rel, c.sha, store.iso(c.at), c.name, c.by, c.confirmed, register_row],
+        [env, c.rel, c.sha, store.iso(c.at), c.name, c.by, c.confirmed, register_row],
         sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -405,24 +405,31 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     register = load_register(p.academies_csv)
     earlier = earlier_rounds_key(con, leaving_year, round_id)
     stored: dict[str, tuple] = {} if full else {r[0]: r[1:] for r in con.execute(
-        "select submission_id, academy_urn, rows_accepted, chain, earlier_rounds from raw.return_file_state "
-        "where leaving_year = ? and round = ?", [leaving_year, round_id]).fetchall()}
+        "select submission_id, academy_urn, rows_accepted, chain, earlier_rounds, status, file_path "
+        "from raw.return_file_state where leaving_year = ? and round = ?", [leaving_year, round_id]).fetchall()}
 
-    # the prefix of files whose check stands: same file, same history before it
-    chain = environment_digest()
-    start = len(candidates)
-    for i, c in enumerate(candidates):
-        c.key = _link(chain, c, register.get(c.urn))
-        st = stored.get(c.sid)
-        if st is None or st[2] != c.key:
-            start = i
-            break
-        chain = c.key
-    if {c.sid for c in candidates[:start]} != set(stored):
-        start = 0          # a loaded file was removed or changed, or the register changed: replay all
-    incremental = start > 0
-    prefix, tail = candidates[:start], candidates[start:]
-    chain = prefix[-1].key if prefix else environment_digest()
+    # files whose check stands (same file, register row and rules) are kept as loaded; new files are
+    # checked after them against the rows loaded. Anything else replays the partition in order.
+    env = environment_digest()
+    for c in candidates:
+        c.key = _link(env, c, register.get(c.urn))
+    prefix = [c for c in candidates if c.sid in stored and stored[c.sid][2] == c.key]
+    tail = [c for c in candidates if not (c.sid in stored and stored[c.sid][2] == c.key)]
+    removed = set(stored) - {c.sid for c in candidates}
+    removed_urns = {stored[r][0] for r in removed}
+    replay = (
+        full or not prefix
+        or any(c.sid in stored for c in tail)                       # a loaded file's check changed
+        or any(stored[r][4] != "accepted" and stored[r][4] != "accepted_with_warnings" for r in removed)
+        or (tail and candidates.index(tail[0]) < candidates.index(prefix[-1]))   # new file before a kept one
+        or (removed_urns and con.execute(                           # another file's check used a removed one
+            f"select count(*) from raw.return_upn_conflicts where leaving_year = ? and round = ? and "
+            f"other_academy_urn in ({', '.join('?' for _ in removed_urns)}) and file_status <> 'rejected'",
+            [leaving_year, round_id, *sorted(removed_urns)]).fetchone()[0]))
+    if replay:
+        prefix, tail, removed = [], candidates, set()
+    incremental = not replay
+    removed_files = {stored[r][5] for r in removed}
     refresh = [c for c in prefix if earlier.get(c.urn) != stored[c.sid][3]]
     if tail or refresh:
         log(f"returns {leaving_year} {round_id}: checking {len(tail) + len(refresh)} file(s), "
@@ -488,10 +495,13 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
         pairs = pl.concat([pl.DataFrame({"academy_urn": urn, "upn": u}) for urn, u in tail_upns])
         if incremental:
             con.register("_tail_upns", pairs.select("upn").unique().to_arrow())
-            owner = dict(con.execute(
-                "select upn, min(academy_urn) from raw.destination_returns "
-                "where leaving_year = ? and round = ? and upn in (select upn from _tail_upns) group by upn",
-                [leaving_year, round_id]).fetchall())
+            owner = {}
+            for upn, urn, source in con.execute(
+                    "select upn, academy_urn, source_file from raw.destination_returns where leaving_year = ? "
+                    "and round = ? and upn in (select upn from _tail_upns) order by upn, academy_urn",
+                    [leaving_year, round_id]).fetchall():
+                if source not in removed_files:      # rows of a removed file own nothing any more
+                    owner.setdefault(upn, urn)
             con.unregister("_tail_upns")
             loaded = pl.DataFrame({"academy_urn": list(owner.values()), "upn": list(owner)},
                                   schema={"academy_urn": pl.Utf8, "upn": pl.Utf8})
@@ -500,7 +510,6 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
                         .filter(pl.col("n") > 1)["upn"].to_list())
         owner = {u: a for u, a in owner.items() if u in contested}
     for c in tail:
-        c.key = _link(chain, c, register.get(c.urn))
         others = {u: a for u, a in owner.items() if a != c.urn}
         ctx = pctx.for_academy(c.urn, others)
         if c.urn in current_rows:
@@ -543,8 +552,11 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
                 if u in contested:
                     owner.setdefault(u, c.urn)
         accept(c, result, info)
-        chain = c.key
     store.append_audit_many(p, audit)
+    if any(current.get(u) is not None and current[u].sid not in checked for u in removed_urns):
+        # a removed current file leaves an older file current, whose rows are not loaded: replay
+        return load_partition(p, con, leaving_year, round_id, now=now, log=log, full=True,
+                              transaction=transaction)
 
     for q in quarantined:
         sha = shas.get(q.path) or _file_sha(q.path, cache_dir)
