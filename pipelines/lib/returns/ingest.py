@@ -211,16 +211,22 @@ def _file_sha(path: Path, cache_dir: Path | None = None) -> str:
 
 
 def fingerprint(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: str, round_id: str,
-                landing: list[tuple[str, str]], quarantine: list[tuple[str, str]]) -> str:
-    """Hash of everything the partition's load depends on."""
+                landing: list[tuple[str, str]], quarantine: list[tuple[str, str]],
+                *, memo: dict | None = None) -> str:
+    """Hash of everything the partition's load depends on. `memo`: what two calls within one load
+    share (the earlier rounds' files and the re-upload count do not change during it)."""
+    memo = {} if memo is None else memo
     kind, prev, intended = round_info(round_id)
     others = sorted({r for r in [prev, *(intended if kind == "actual" else [])] if r})
-    prev_shas: list = []
-    if others:
+    prev_shas: list = memo.get("prev", [])
+    if others and "prev" not in memo:
         marks = ", ".join("?" for _ in others)
         prev_shas = con.execute(
             f"select distinct round, academy_urn, file_sha256 from raw.destination_returns "
             f"where leaving_year = ? and round in ({marks}) order by all", [leaving_year, *others]).fetchall()
+        memo["prev"] = prev_shas
+    if "unchanged" not in memo:
+        memo["unchanged"] = len(unchanged_uploads(p, leaving_year, round_id))
     reg = p.academies_csv
     payload = {
         "v": LOADER_VERSION, "landing": sorted(landing), "quarantine": sorted(quarantine),
@@ -228,7 +234,7 @@ def fingerprint(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: str,
         "aliases": store.sha256_bytes(spec.aliases_path().read_bytes()) if spec.aliases_path().exists() else None,
         "share": validation_settings(), "kind": kind, "prev": [list(r) for r in prev_shas],
         "codes": sorted(cfg.destination_codes()),
-        "unchanged": len(unchanged_uploads(p, leaving_year, round_id)),
+        "unchanged": memo["unchanged"],
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -372,9 +378,10 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     quarantined = store.partition_files(p.quarantine, leaving_year, round_id)
     cache_dir = p.warehouse_dir if p.warehouse_dir.is_dir() else None
     shas = {f.path: _file_sha(f.path, cache_dir) for f in landing + quarantined}
+    memo: dict = {}
     fp = fingerprint(p, con, leaving_year, round_id,
                      [(store.relpath(f.path, p.root), shas[f.path]) for f in landing],
-                     [(store.relpath(f.path, p.root), shas[f.path]) for f in quarantined])
+                     [(store.relpath(f.path, p.root), shas[f.path]) for f in quarantined], memo=memo)
     out.fingerprint = fp
     prev = con.execute("select fingerprint from raw.return_loads where leaving_year = ? and round = ?",
                        [leaving_year, round_id]).fetchone()
@@ -628,7 +635,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
                            [(store.relpath(f.path, p.root), shas.get(f.path) or _file_sha(f.path, cache_dir))
                             for f in after_landing],
                            [(store.relpath(f.path, p.root), shas.get(f.path) or _file_sha(f.path, cache_dir))
-                            for f in after_q])
+                            for f in after_q], memo=memo)
     out.fingerprint = fp_after
     part = "leaving_year = ? and round = ?"
     params = [leaving_year, round_id]
