@@ -226,10 +226,8 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
 
     problems: list[str] = []
     timings.start("ingest returns")
-    landed = landed_return_partitions(p)
-    todo = landed if changes.full else [
-        (y, r) for y, r in landed if f"{y}/{r}" in changes.partitions]
-    _ingest_returns(p, todo, echo, problems)
+    todo = returns_todo(p, None if changes.full else set(changes.partitions))
+    _ingest_returns(p, todo, echo, problems, full=full)
     # what is loaded (per partition fingerprint) against what the last successful build used:
     # catches loads by this run, by a killed run and by the landing sensor alike
     loads = _return_loads(p)
@@ -315,60 +313,136 @@ def _return_loads(p: Paths) -> dict[str, str]:
     return dict(sorted(rows))
 
 
-def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[str]) -> bool:
-    """Load the changed partitions in one pass and check their rows once. True if any data changed."""
+def returns_todo(p: Paths, changed: set[str] | None) -> list[tuple[str, str]]:
+    """Landed partitions to load: the changed ones (None: all), plus the later rounds of the same
+    leaving year (their checks read the earlier rounds), in round order."""
+    landed = landed_return_partitions(p)
+    if changed is None:
+        return landed
+    order = {r: i for i, r in enumerate(round_ids())}
+    first: dict[str, int] = {}
+    for key in changed:
+        year, _, rnd = key.partition("/")
+        if rnd in order:
+            first[year] = min(first.get(year, 99), order[rnd])
+    return [(y, r) for y, r in landed if y in first and order[r] >= first[y]]
+
+
+def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[str], full: bool = False) -> bool:
+    """Load the partitions in one pass and one transaction; check the rows loaded. True if any data changed.
+
+    Within a partition only new or changed files are read (`load_partition`); the rows this run
+    loaded are then checked once: the returns suite (expectations/destination_returns.json,
+    vectorised) and the rules GX cannot express, plus the partition-wide uniqueness rules.
+    """
     if not todo:
         return False
     import polars as pl
 
-    from pipelines.defs.partitions import leaving_years
+    from pipelines.config import leaving_years   # not defs.partitions: no Dagster import before it is needed
     from pipelines.lib.returns.ingest import ensure_return_tables, load_partition
     from pipelines.lib.warehouse import connect_retrying
 
     valid_years = set(leaving_years())
+    todo = [(y, r) for y, r in todo if y in valid_years or problems.append(
+        f"returns for {y} {r}: leaving year outside the configured range, skipped")]
     changed: list[tuple[str, str]] = []
-    files = rows = 0
+    loaded_files: list[str] = []
+    files = rows = checked = 0
     con = connect_retrying(p.warehouse)
     try:
+        # DuckDB's default cache is 80 % of RAM; the load needs little (rows go to disk as they come)
+        con.execute(f"set memory_limit = '{os.environ.get('DESTINATIONS_INGEST_MEMORY', '2GB')}'")
         ensure_return_tables(con)
-        for year, rnd in todo:
-            if year not in valid_years:
-                problems.append(f"returns for {year} {rnd}: leaving year outside the configured range, skipped")
-                continue
-            try:
-                result = load_partition(p, con, year, rnd)
-            except Exception as exc:  # noqa: BLE001 - report and stop; nothing of this partition changed
-                problems.append(f"returns {year} {rnd}: {type(exc).__name__}: {_first_line(str(exc))}")
-                continue
-            files += len(result.submissions)
-            rows += result.rows_loaded
-            if not result.unchanged:
-                changed.append((year, rnd))
-            q = f", {len(result.quarantined)} rejected to quarantine/" if result.quarantined else ""
-            echo(f"  returns {year} {rnd}: {'unchanged' if result.unchanged else f'{result.rows_loaded:,} rows loaded'}"
-                 f" ({len(result.current)} academies){q}")
-        if changed:
-            where = " or ".join("(leaving_year = ? and round = ?)" for _ in changed)
-            params = [x for yr in changed for x in yr]
-            loaded = pl.from_arrow(con.execute(f"select * from raw.destination_returns where {where}", params).arrow())
-        else:
-            loaded = None
+
+        def load_all(one_transaction: bool) -> None:
+            nonlocal files, rows, checked
+            changed.clear()
+            loaded_files.clear()
+            files = rows = checked = 0
+            for year, rnd in todo:
+                try:
+                    result = load_partition(p, con, year, rnd, full=full, transaction=not one_transaction)
+                except Exception as exc:  # noqa: BLE001 - report; nothing of this partition changed
+                    if one_transaction:
+                        raise
+                    problems.append(f"returns {year} {rnd}: {type(exc).__name__}: {_first_line(str(exc))}")
+                    continue
+                files += len(result.submissions)
+                rows += result.rows_loaded
+                checked += result.checked
+                loaded_files.extend(result.loaded_files)
+                if not result.unchanged:
+                    changed.append((year, rnd))
+                q = f", {len(result.quarantined)} rejected to quarantine/" if result.quarantined else ""
+                state = "unchanged" if result.unchanged else (
+                    f"{result.rows_loaded:,} rows current, {result.checked} file(s) checked")
+                echo(f"  returns {year} {rnd}: {state} ({len(result.current)} academies){q}")
+
+        con.execute("begin transaction")
+        try:
+            load_all(True)
+            con.execute("commit")
+        except Exception as exc:  # noqa: BLE001 - one partition failed: load the others one by one
+            con.execute("rollback")
+            echo(f"  the one-transaction load failed ({type(exc).__name__}: {_first_line(str(exc))}); "
+                 "loading partition by partition")
+            load_all(False)
+        partition_failures = _partition_rule_failures(con, changed)
+        # the rows loaded now, checked partition by partition (bounded memory at national scale)
+        checked_rows = 0
+        suite_evaluated = 0
+        if loaded_files:
+            from pipelines.lib.returns.gx_suite import evaluate_frame
+            from pipelines.lib.returns.rules import loaded_rule_failures
+            con.register("_loaded_files", pl.DataFrame({"source_file": loaded_files}).to_arrow())
+            for year, rnd in changed:
+                loaded = con.execute(
+                    "select * from raw.destination_returns where leaving_year = ? and round = ? "
+                    "and source_file in (select source_file from _loaded_files)", [year, rnd]).pl()
+                if not loaded.height:
+                    continue
+                checked_rows += loaded.height
+                suite = evaluate_frame(loaded)
+                suite_evaluated = suite.evaluated
+                if not suite.success:
+                    problems.append(f"check destination_returns_expectations failed on {loaded.height:,} rows "
+                                    f"loaded for {year} {rnd}:\n" + suite.markdown())
+                for f in loaded_rule_failures(loaded):
+                    problems.append(f"check destination_returns_rules ({year} {rnd}): {f['rule']}: {f['count']} "
+                                    f"(e.g. {', '.join(map(str, f['examples']))})")
+                del loaded
+            con.unregister("_loaded_files")
     finally:
         con.close()
-    echo(f"  {len(todo)} partition(s) checked, {len(changed)} changed, {files:,} files, {rows:,} rows current")
-    if loaded is not None and loaded.height:
-        from pipelines.lib.returns.gx_suite import validate_frame
-        from pipelines.lib.returns.rules import loaded_rule_failures
-        suite = validate_frame(loaded.to_pandas())
-        if not suite.success:
-            problems.append(f"check destination_returns_expectations failed on {loaded.height:,} loaded rows:\n"
-                            + suite.markdown())
-        for f in loaded_rule_failures(loaded):
-            problems.append(f"check destination_returns_rules: {f['rule']}: {f['count']} "
-                            f"(e.g. {', '.join(map(str, f['examples']))})")
-        echo(f"  returns checks (GX suite {suite.evaluated} expectations, rules) on {loaded.height:,} rows: "
-             f"{'passed' if not problems else 'FAILED'}")
+    echo(f"  {len(todo)} partition(s) looked at, {len(changed)} changed, {checked:,} of {files:,} files "
+         f"checked, {rows:,} rows current")
+    problems += partition_failures
+    if checked_rows:
+        echo(f"  returns checks (suite: {suite_evaluated} expectations, rules) on the {checked_rows:,} rows "
+             f"loaded now: {'passed' if not problems else 'FAILED'}")
     return bool(changed)
+
+
+def _partition_rule_failures(con, partitions: list[tuple[str, str]]) -> list[str]:
+    """Rules over whole partitions (rows kept from earlier loads included): one row per pupil per
+    leaving year x round, one current file per academy."""
+    if not partitions:
+        return []
+    where = " or ".join("(leaving_year = ? and round = ?)" for _ in partitions)
+    params = [x for yr in partitions for x in yr]
+    out = []
+    dup = con.execute(f"select leaving_year, round, upn from raw.destination_returns where {where} "
+                      "group by all having count(*) > 1 order by all limit 5", params).fetchall()
+    if dup:
+        out.append("check destination_returns_expectations: a pupil is loaded twice for one leaving year x round "
+                   f"(e.g. {', '.join(' '.join(r) for r in dup)})")
+    files = con.execute(f"select academy_urn, leaving_year, round from raw.destination_returns where {where} "
+                        "group by all having count(distinct source_file) > 1 order by all limit 5", params).fetchall()
+    if files:
+        out.append("check destination_returns_rules: one_current_file: "
+                   f"{', '.join(' '.join(r) for r in files)}")
+    return out
 
 
 def _record_returns(instance, todo: list[tuple[str, str]]) -> None:

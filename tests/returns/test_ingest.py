@@ -254,3 +254,38 @@ def test_submit_while_pipeline_holds_the_warehouse_still_files_and_says_so(data,
     assert "checks against other academies and earlier rounds will run when the pipeline loads" in out.summary_text
     assert out.stored_path.exists()
     assert load(data, Y, "R1").rows_loaded == 2 * C.N_PUPILS
+
+
+def test_vectorised_suite_agrees_with_great_expectations():
+    """The run checks loaded rows with the suite evaluated in polars; GX itself is the oracle here:
+    every expectation fails on the same rows, with the same counts, good frame and bad alike."""
+    from pipelines.lib.returns.gx_suite import evaluate_frame, load_payload, validate_frame
+    from pipelines.lib.returns.ingest import RETURNS_SCHEMA
+
+    payload = load_payload()
+    good = [{"academy_urn": "100001", "leaving_year": Y, "round": "R1", "upn": C.upn(i), "upn_is_temporary": False,
+             "year_group": 11, "sex": "F", "disadvantaged": True, "sen_provision": "N", "destination_code": "230",
+             "level": "3", "route": "Digital", "provider": "Ash College", "provider_id": "10001",
+             "source_file": "raw/returns/x.csv", "file_sha256": "ab", "source_row": i + 2} for i in range(8)]
+    frame = pl.DataFrame(good).with_columns(
+        *[pl.lit(None).cast(t).alias(c) for c, t in RETURNS_SCHEMA.items() if c not in good[0]]
+    ).select(list(RETURNS_SCHEMA)).cast(RETURNS_SCHEMA)
+    row = pl.col("source_row")
+    bad = frame.with_columns(
+        pl.when(row == 2).then(pl.lit("X")).otherwise(pl.col("sex")).alias("sex"),
+        pl.when(row == 3).then(pl.lit(C.upn(0))).otherwise(pl.col("upn")).alias("upn"),            # duplicate
+        pl.when(row == 4).then(pl.lit(None)).otherwise(pl.col("destination_code")).alias("destination_code"),
+        pl.when(row == 5).then(pl.lit(10)).otherwise(pl.col("year_group")).cast(pl.Int32).alias("year_group"),
+        pl.when(row == 6).then(pl.lit("10001X")).otherwise(pl.col("academy_urn")).alias("academy_urn"),
+        pl.when(row == 7).then(pl.lit("=cmd()")).otherwise(pl.col("provider")).alias("provider"),
+        pl.when(row.is_in([7, 8])).then(pl.lit("9")).otherwise(pl.col("level")).alias("level"),
+        pl.when(row == 8).then(pl.lit(2)).otherwise(row).cast(pl.Int32).alias("source_row"))     # duplicate
+    for f in (frame, bad):
+        fast, slow = evaluate_frame(f, payload), validate_frame(f.to_pandas(), payload)
+        assert fast.evaluated == slow.evaluated == len(payload["expectations"])
+        assert fast.success == slow.success
+        key = lambda r: sorted((x.expectation, x.column or "", x.unexpected_count) for x in r.failures)  # noqa: E731
+        assert key(fast) == key(slow)
+    assert len(evaluate_frame(bad, payload).failures) == 8
+    no_col = evaluate_frame(frame.drop("route"), payload)
+    assert not no_col.success and no_col.failures[0].expectation == "expect_table_columns_to_match_set"

@@ -99,7 +99,21 @@ def map_unique(expr: pl.Expr, fn, dtype) -> pl.Expr:
     return expr.map_batches(f, return_dtype=dtype)
 
 
+SMALL_SERIES = 5_000   # below this, mapping in Python beats polars' per-call overhead (one file's column)
+
+
 def map_unique_series(s: pl.Series, fn, dtype) -> pl.Series:
+    if len(s) <= SMALL_SERIES:
+        memo: dict = {}
+        out = []
+        for v in s.to_list():
+            if v is None:
+                out.append(None)
+            else:
+                if v not in memo:
+                    memo[v] = fn(v)
+                out.append(memo[v])
+        return pl.Series(s.name, out, dtype=dtype)
     mapping = {v: fn(v) for v in s.drop_nulls().unique().to_list()}
     if not mapping:
         return pl.Series(s.name, [None] * len(s), dtype=dtype)

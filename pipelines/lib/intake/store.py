@@ -81,6 +81,19 @@ def append_audit(p: cfg.Paths, event: dict) -> None:
         os.fsync(fh.fileno())
 
 
+def append_audit_many(p: cfg.Paths, events: list[dict]) -> None:
+    """`append_audit` for many events with one write and one fsync (a load of many files)."""
+    if not events:
+        return
+    log = p.audit_log
+    log.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(json.dumps(e, sort_keys=True, default=str) + "\n" for e in events)
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 def quarantine(target: Path, *, data: bytes | None = None, move_from: Path | None = None) -> Path:
     """File a rejected file in quarantine: write `data`, or move `move_from` there (same file system,
     atomic). The one place quarantined bytes are written. Returns the target."""

@@ -77,13 +77,9 @@ def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
         [schema, name]).fetchone()[0])
 
 
-def build_context(p: cfg.Paths, academy_urn: str, leaving_year: str, round_id: str,
-                  con: duckdb.DuckDBPyConnection | None,
-                  other_academy_upns: dict[str, str] | None = None,
-                  use_warehouse_for_others: bool = True) -> ValidationContext:
-    """Everything validation needs. `con` None means the warehouse is not available (checks skipped, noted)."""
-    register = load_register(p.academies_csv)
-    kind, prev, intended = round_info(round_id)
+def _base_context(register: dict[str, dict], academy_urn: str, leaving_year: str, round_id: str,
+                  other_academy_upns: dict[str, str] | None) -> ValidationContext:
+    kind, prev, _ = round_info(round_id)
     ctx = ValidationContext(
         academy_urn=academy_urn, leaving_year=leaving_year, round_id=round_id, round_kind=kind,
         max_invalid_row_share=max_invalid_row_share(),
@@ -97,6 +93,17 @@ def build_context(p: cfg.Paths, academy_urn: str, leaving_year: str, round_id: s
     )
     if not register:
         ctx.notes.append("the academy register raw/academies.csv is missing or unreadable")
+    return ctx
+
+
+def build_context(p: cfg.Paths, academy_urn: str, leaving_year: str, round_id: str,
+                  con: duckdb.DuckDBPyConnection | None,
+                  other_academy_upns: dict[str, str] | None = None,
+                  use_warehouse_for_others: bool = True) -> ValidationContext:
+    """Everything validation needs. `con` None means the warehouse is not available (checks skipped, noted)."""
+    register = load_register(p.academies_csv)
+    kind, prev, intended = round_info(round_id)
+    ctx = _base_context(register, academy_urn, leaving_year, round_id, other_academy_upns)
     if con is None or not _has_table(con, "raw.destination_returns"):
         if con is None and p.warehouse.exists():
             ctx.notes.append("the warehouse was busy, so the checks against other academies and earlier "
@@ -121,3 +128,59 @@ def build_context(p: cfg.Paths, academy_urn: str, leaving_year: str, round_id: s
             f"and round in ({marks})", [leaving_year, academy_urn, *intended]).fetchall()
         ctx.intended_upns = {r[0] for r in rows} if rows else None
     return ctx
+
+
+class PartitionContext:
+    """`build_context` for many academies of one leaving year x round, set-based: the register is read
+    once and the earlier rounds of every academy asked for come from two queries, not three per file.
+    The other academies' pupils are passed per file (the load replays files in order)."""
+
+    def __init__(self, p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: str, round_id: str,
+                 academies: set[str]):
+        self.register = load_register(p.academies_csv)
+        self.leaving_year, self.round_id = leaving_year, round_id
+        kind, prev, intended = round_info(round_id)
+        self.previous: dict[str, dict[str, str]] = {}
+        self.intended: dict[str, set[str]] = {}
+        self.has_previous = bool(prev)
+        self.has_intended = kind == "actual" and bool(intended)
+        urns = sorted(academies)
+        if not urns or not _has_table(con, "raw.destination_returns"):
+            return
+        marks = ", ".join("?" for _ in urns)
+        if prev:
+            for urn, upn, code in con.execute(
+                    f"select academy_urn, upn, destination_code from raw.destination_returns "
+                    f"where leaving_year = ? and round = ? and academy_urn in ({marks})",
+                    [leaving_year, prev, *urns]).fetchall():
+                self.previous.setdefault(urn, {})[upn] = code
+        if self.has_intended:
+            rmarks = ", ".join("?" for _ in intended)
+            for urn, upn in con.execute(
+                    f"select distinct academy_urn, upn from raw.destination_returns where leaving_year = ? "
+                    f"and round in ({rmarks}) and academy_urn in ({marks})",
+                    [leaving_year, *intended, *urns]).fetchall():
+                self.intended.setdefault(urn, set()).add(upn)
+
+    def for_academy(self, academy_urn: str, other_academy_upns: dict[str, str]) -> ValidationContext:
+        ctx = _base_context(self.register, academy_urn, self.leaving_year, self.round_id, other_academy_upns)
+        if self.has_previous:
+            ctx.previous_round = self.previous.get(academy_urn) or None
+        if self.has_intended:
+            ctx.intended_upns = self.intended.get(academy_urn) or None
+        return ctx
+
+
+def earlier_rounds_key(con: duckdb.DuckDBPyConnection, leaving_year: str, round_id: str) -> dict[str, str]:
+    """academy -> digest of what validation reads from its earlier rounds (previous round's UPNs and
+    codes; intended rounds' UPNs for an actual round). A file is re-checked when this changes."""
+    kind, prev, intended = round_info(round_id)
+    rounds = sorted({r for r in [prev, *(intended if kind == "actual" else [])] if r})
+    if not rounds or not _has_table(con, "raw.destination_returns"):
+        return {}
+    marks = ", ".join("?" for _ in rounds)
+    return dict(con.execute(
+        f"select academy_urn, md5(string_agg(round || ':' || upn || ':' || destination_code, ',' "
+        f"order by round, upn, destination_code)) from raw.destination_returns "
+        f"where leaving_year = ? and round in ({marks}) group by academy_urn",
+        [leaving_year, *rounds]).fetchall())

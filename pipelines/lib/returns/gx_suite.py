@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import polars as pl
+
 import pipelines.config as cfg
 from pipelines.lib.intake import gx as gx_runner
 
@@ -63,3 +65,83 @@ def validate_frame(frame, payload: dict | None = None) -> SuiteResult:
     stats = result.statistics or {}
     return SuiteResult(success=bool(result.success), evaluated=int(stats.get("evaluated_expectations", 0)),
                        failures=failures)
+
+
+# The suite's expectation types, evaluated as polars expressions over the whole frame at once. The
+# suite file stays the one definition; tests hold these verdicts equal to Great Expectations' own.
+# Nulls are skipped as GX skips them (except by not_null).
+def _in_set(frame, kw):
+    c = frame[kw["column"]]
+    return c.is_not_null() & ~c.cast(pl.Utf8).is_in([str(v) for v in kw["value_set"]])
+
+
+def _regex(frame, kw):
+    c = frame[kw["column"]]
+    return c.is_not_null() & ~c.cast(pl.Utf8).str.contains(kw["regex"]).fill_null(True)
+
+
+def _between(frame, kw):
+    c = frame[kw["column"]]
+    bad = pl.Series([False] * frame.height)
+    if kw.get("min_value") is not None:
+        bad = bad | (c < kw["min_value"]).fill_null(False)
+    if kw.get("max_value") is not None:
+        bad = bad | (c > kw["max_value"]).fill_null(False)
+    return bad
+
+
+def _compound_unique(frame, kw):
+    cols = kw["column_list"]
+    present = frame.select(pl.any_horizontal([pl.col(c).is_not_null() for c in cols])).to_series()
+    dup = frame.select(pl.struct(cols).is_duplicated()).to_series()
+    return present & dup
+
+
+_ROW_EXPECTATIONS = {
+    "expect_column_values_to_not_be_null": lambda frame, kw: frame[kw["column"]].is_null(),
+    "expect_column_values_to_be_in_set": _in_set,
+    "expect_column_values_to_match_regex": _regex,
+    "expect_column_values_to_be_between": _between,
+    "expect_compound_columns_to_be_unique": _compound_unique,
+}
+
+
+
+def evaluate_frame(frame: pl.DataFrame, payload: dict | None = None) -> SuiteResult:
+    """The suite on a polars frame in one vectorised pass (no Great Expectations import: seconds
+    saved per run). An expectation type not listed above goes to Great Expectations."""
+    payload = payload or load_payload()
+    failures: list[SuiteFailure] = []
+    rest = []
+    for e in payload["expectations"]:
+        kw, kind, meta = e["kwargs"], e["type"], dict(e.get("meta") or {})
+        if kind == "expect_table_columns_to_match_set":
+            want, have = set(kw["column_set"]), set(frame.columns)
+            ok = want == have if kw.get("exact_match", True) else want <= have
+            if not ok:
+                failures.append(SuiteFailure(kind, None, meta.get("rule", kind), meta.get("message", ""), 0,
+                                             sorted(want ^ have)))
+            continue
+        fn = _ROW_EXPECTATIONS.get(kind)
+        if fn is None:
+            rest.append(e)
+            continue
+        cols = kw.get("column_list") or [kw["column"]]
+        missing = [c for c in cols if c not in frame.columns]
+        if missing:   # GX raises on a missing column: a failed expectation
+            failures.append(SuiteFailure(kind, kw.get("column"), meta.get("rule", kind), meta.get("message", ""),
+                                         0, exception=f"column(s) {', '.join(missing)} not found"))
+            continue
+        bad = fn(frame, kw)
+        n = int(bad.sum())
+        if n:
+            shown = frame.filter(bad).head(10)
+            examples = (shown.select(cols).to_dicts() if len(cols) > 1 else shown[cols[0]].to_list())
+            failures.append(SuiteFailure(kind, kw.get("column"), meta.get("rule", kind), meta.get("message", ""),
+                                         n, examples))
+    evaluated = len(payload["expectations"]) - len(rest)
+    if rest:
+        res = validate_frame(frame.to_pandas(), {**payload, "expectations": rest})
+        failures += res.failures
+        evaluated += res.evaluated
+    return SuiteResult(success=not failures, evaluated=evaluated, failures=failures)

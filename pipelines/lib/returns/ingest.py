@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -24,13 +25,14 @@ import polars as pl
 
 import pipelines.config as cfg
 from pipelines.lib.returns import spec, store
-from pipelines.lib.returns.context import build_context, round_info, validation_settings
-from pipelines.lib.returns.submit import (due_and_late, evaluate_path, feedback_info,
-                                          problems_from_payload, write_feedback)
+from pipelines.lib.returns.context import (PartitionContext, build_context, earlier_rounds_key, load_register,
+                                           round_info, validation_settings)
+from pipelines.lib.returns.submit import (due_and_late, evaluate_path, feedback_info, problems_from_payload,  # noqa: F401
+                                          read_path_checked, validate_checked, write_feedback)
 from pipelines.lib.returns.validate import ValidationResult
 from pipelines.lib.warehouse import RETURN_COLUMNS, ensure_raw_tables, replace_many
 
-LOADER_VERSION = "2"
+LOADER_VERSION = "3"
 
 RETURN_SUBMISSIONS_DDL = """
 create table if not exists raw.return_submissions (
@@ -89,6 +91,21 @@ create table if not exists raw.return_upn_conflicts (
 )
 """
 
+RETURN_FILE_STATE_DDL = """
+create table if not exists raw.return_file_state (
+    leaving_year varchar not null,
+    round varchar not null,
+    submission_id varchar not null,     -- an accepted landing-zone file whose rows were validated
+    academy_urn varchar not null,
+    file_path varchar not null,
+    sha256 varchar not null,
+    status varchar not null,            -- accepted | accepted_with_warnings | superseded
+    rows_accepted integer not null,
+    chain varchar not null,             -- digest of the file, its register row and the rules
+    earlier_rounds varchar              -- digest of the academy's earlier rounds when it was checked
+)
+"""
+
 RETURN_LOADS_DDL = """
 create table if not exists raw.return_loads (
     leaving_year varchar not null,
@@ -106,6 +123,11 @@ SUBMISSION_SCHEMA = {
     "submitted_by": pl.Utf8, "status": pl.Utf8, "is_current": pl.Boolean, "rows_total": pl.Int32,
     "rows_accepted": pl.Int32, "rows_rejected": pl.Int32, "errors": pl.Int32, "warnings": pl.Int32,
     "feedback_path": pl.Utf8, "due_date": pl.Date, "is_late": pl.Boolean, "processed_at": pl.Datetime("us"),
+}
+FILE_STATE_SCHEMA = {
+    "leaving_year": pl.Utf8, "round": pl.Utf8, "submission_id": pl.Utf8, "academy_urn": pl.Utf8,
+    "file_path": pl.Utf8, "sha256": pl.Utf8, "status": pl.Utf8, "rows_accepted": pl.Int32, "chain": pl.Utf8,
+    "earlier_rounds": pl.Utf8,
 }
 CONFLICT_SCHEMA = {
     "leaving_year": pl.Utf8, "round": pl.Utf8, "academy_urn": pl.Utf8, "other_academy_urn": pl.Utf8,
@@ -130,7 +152,8 @@ RETURNS_SCHEMA = {
 
 def ensure_return_tables(con: duckdb.DuckDBPyConnection) -> None:
     ensure_raw_tables(con)
-    for ddl in (RETURN_SUBMISSIONS_DDL, RETURN_PROBLEMS_DDL, RETURN_CONFLICTS_DDL, RETURN_LOADS_DDL):
+    for ddl in (RETURN_SUBMISSIONS_DDL, RETURN_PROBLEMS_DDL, RETURN_CONFLICTS_DDL, RETURN_LOADS_DDL,
+                RETURN_FILE_STATE_DDL):
         con.execute(ddl)
 
 
@@ -144,6 +167,8 @@ class PartitionLoad:
     submissions: list[dict] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)
     current: dict[str, str] = field(default_factory=dict)   # urn -> current file (relative path)
+    checked: int = 0                                        # files read and checked (the rest kept as loaded)
+    loaded_files: list[str] = field(default_factory=list)   # current files whose rows were (re)loaded
 
     def metadata(self) -> dict:
         counts: dict[str, int] = {}
@@ -151,7 +176,7 @@ class PartitionLoad:
             counts[s["status"]] = counts.get(s["status"], 0) + 1
         return {"unchanged": self.unchanged, "rows_loaded": self.rows_loaded,
                 "files": len(self.submissions), "academies_loaded": len(self.current),
-                "quarantined": len(self.quarantined), **{f"files_{k}": v for k, v in sorted(counts.items())}}
+                "quarantined": len(self.quarantined), "files_checked": self.checked, **{f"files_{k}": v for k, v in sorted(counts.items())}}
 
 
 def submission_id(rel: str, sha: str) -> str:
@@ -168,21 +193,40 @@ def _parse_ts(text: str | None) -> datetime | None:
     return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
 
 
-def _file_sha(path: Path) -> str:
-    return store.submitted_sha(path)  # retention-rewritten files keep their submission's hash
+_DIGESTS: dict[str, object] = {}
+
+
+def _file_sha(path: Path, cache_dir: Path | None = None) -> str:
+    """The file's submitted SHA-256 (retention-rewritten files keep their submission's hash). The hash
+    comes from the run's digest cache (size + mtime) when the file is unchanged, so it is not re-read."""
+    actual = None
+    if cache_dir is not None:
+        from pipelines.lib.runstate import CACHE_FILE, DigestCache
+        key = str(cache_dir)
+        cache = _DIGESTS.get(key)
+        if cache is None:
+            cache = _DIGESTS[key] = DigestCache(cache_dir / CACHE_FILE)
+        actual = cache.digest(path)
+    return store.submitted_sha(path, actual)
 
 
 def fingerprint(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: str, round_id: str,
-                landing: list[tuple[str, str]], quarantine: list[tuple[str, str]]) -> str:
-    """Hash of everything the partition's load depends on."""
+                landing: list[tuple[str, str]], quarantine: list[tuple[str, str]],
+                *, memo: dict | None = None) -> str:
+    """Hash of everything the partition's load depends on. `memo`: what two calls within one load
+    share (the earlier rounds' files and the re-upload count do not change during it)."""
+    memo = {} if memo is None else memo
     kind, prev, intended = round_info(round_id)
     others = sorted({r for r in [prev, *(intended if kind == "actual" else [])] if r})
-    prev_shas: list = []
-    if others:
+    prev_shas: list = memo.get("prev", [])
+    if others and "prev" not in memo:
         marks = ", ".join("?" for _ in others)
         prev_shas = con.execute(
             f"select distinct round, academy_urn, file_sha256 from raw.destination_returns "
             f"where leaving_year = ? and round in ({marks}) order by all", [leaving_year, *others]).fetchall()
+        memo["prev"] = prev_shas
+    if "unchanged" not in memo:
+        memo["unchanged"] = len(unchanged_uploads(p, leaving_year, round_id))
     reg = p.academies_csv
     payload = {
         "v": LOADER_VERSION, "landing": sorted(landing), "quarantine": sorted(quarantine),
@@ -190,7 +234,7 @@ def fingerprint(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: str,
         "aliases": store.sha256_bytes(spec.aliases_path().read_bytes()) if spec.aliases_path().exists() else None,
         "share": validation_settings(), "kind": kind, "prev": [list(r) for r in prev_shas],
         "codes": sorted(cfg.destination_codes()),
-        "unchanged": len(unchanged_uploads(p, leaving_year, round_id)),
+        "unchanged": memo["unchanged"],
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -258,23 +302,90 @@ def _quarantine_target(p: cfg.Paths, f: store.LandedFile, sha: str, when: dateti
     return target
 
 
+@lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """The validation code itself: a changed rule re-checks every file."""
+    lib = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for f in sorted([*lib.joinpath("returns").glob("*.py"), *lib.joinpath("intake").glob("*.py"),
+                     lib / "upn.py", lib / "problems.py", lib.parent / "config.py"]):
+        if f.exists():
+            h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def environment_digest() -> str:
+    """Everything a file's check depends on apart from the file, its academy and the files before it."""
+    payload = {"v": LOADER_VERSION, "share": validation_settings(), "code": _code_digest(),
+               "aliases": store.sha256_bytes(spec.aliases_path().read_bytes()) if spec.aliases_path().exists() else None,
+               "codes": sorted(cfg.destination_codes()), "rounds": repr(cfg.rounds())}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass
+class _Candidate:
+    at: datetime
+    f: store.LandedFile
+    sha: str
+    by: str
+    name: str
+    new: bool
+    meta: dict | None
+    rel: str = ""
+    sid: str = ""
+    key: str = ""           # digest of the file, its academy's register row and the rules
+
+    @property
+    def urn(self) -> str:
+        return self.f.academy_urn
+
+    @property
+    def confirmed(self) -> bool:
+        return bool(not self.new and (self.meta or {}).get("confirmed_smaller"))
+
+
+def _link(env: str, c: _Candidate, register_row: dict | None) -> str:
+    return hashlib.sha256(json.dumps(
+        [env, c.rel, c.sha, store.iso(c.at), c.name, c.by, c.confirmed, register_row],
+        sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _upns(read) -> pl.Series | None:
+    """The normalised UPNs of a read file (as validation normalises them), for the cross-academy rule."""
+    table = getattr(read, "table", None)
+    if table is None or "upn" not in table.columns:
+        return None
+    return table["upn"].str.to_uppercase().str.replace_all(r"\s+", "").drop_nulls().unique()
+
+
 def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: str, round_id: str,
-                   *, now: datetime | None = None, log: Callable[[str], None] | None = None) -> PartitionLoad:
-    """Validate, file and load one leaving year x round. Returns what was done."""
+                   *, now: datetime | None = None, log: Callable[[str], None] | None = None,
+                   full: bool = False, transaction: bool = True) -> PartitionLoad:
+    """Validate, file and load one leaving year x round. Returns what was done.
+
+    Files are replayed in submission order, as `submit` saw them. A file whose check cannot have
+    changed (same file, same register row, same files before it, same earlier rounds of its
+    academy) is not read again: its rows, submission record and problems stay as loaded. Only new
+    files after them are read and checked, against the rows already loaded; any other change
+    (a file removed or edited in place, the register changed) replays the whole partition.
+    `full` replays it regardless; `transaction=False` leaves the transaction to the caller.
+    """
     log = log or (lambda msg: None)
     now = now or store.utc_now()
     ensure_return_tables(con)
     out = PartitionLoad(leaving_year, round_id)
     landing = store.partition_files(p.returns, leaving_year, round_id)
     quarantined = store.partition_files(p.quarantine, leaving_year, round_id)
-    shas = {f.path: _file_sha(f.path) for f in landing + quarantined}
+    cache_dir = p.warehouse_dir if p.warehouse_dir.is_dir() else None
+    shas = {f.path: _file_sha(f.path, cache_dir) for f in landing + quarantined}
+    memo: dict = {}
     fp = fingerprint(p, con, leaving_year, round_id,
                      [(store.relpath(f.path, p.root), shas[f.path]) for f in landing],
-                     [(store.relpath(f.path, p.root), shas[f.path]) for f in quarantined])
+                     [(store.relpath(f.path, p.root), shas[f.path]) for f in quarantined], memo=memo)
     out.fingerprint = fp
     prev = con.execute("select fingerprint from raw.return_loads where leaving_year = ? and round = ?",
                        [leaving_year, round_id]).fetchone()
-    if prev and prev[0] == fp:
+    if prev and prev[0] == fp and not full:
         out.unchanged = True
         out.rows_loaded = con.execute(
             "select count(*) from raw.destination_returns where leaving_year = ? and round = ?",
@@ -282,7 +393,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
         return out
 
     # chronological replay of the landing zone
-    candidates = []
+    candidates: list[_Candidate] = []
     for f in landing:
         meta = store.read_sidecar(f.path)
         sha = shas[f.path]
@@ -294,34 +405,138 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
         else:
             at = datetime.fromtimestamp(f.path.stat().st_mtime, timezone.utc)
             by, name, new = "landing zone", f.path.name, True
-        candidates.append((at, f.path.name, f, sha, by, name, new))
-    candidates.sort(key=lambda c: (c[0], c[1]))
+        rel = store.relpath(f.path, p.root)
+        candidates.append(_Candidate(at, f, sha, by, name, new, meta, rel, submission_id(rel, sha)))
+    candidates.sort(key=lambda c: (c.at, c.f.path.name))
 
-    owner: dict[str, str] = {}                       # UPN -> URN, current files of every academy so far
-    current: dict[str, tuple] = {}                   # URN -> (file, sha, result, meta)
-    accepted_meta: list[tuple[str, str, dict, str]] = []   # rel, sha, meta, urn (accepted files, in order)
+    register = load_register(p.academies_csv)
+    earlier = earlier_rounds_key(con, leaving_year, round_id)
+    stored: dict[str, tuple] = {} if full else {r[0]: r[1:] for r in con.execute(
+        "select submission_id, academy_urn, rows_accepted, chain, earlier_rounds, status, file_path "
+        "from raw.return_file_state where leaving_year = ? and round = ?", [leaving_year, round_id]).fetchall()}
+
+    # files whose check stands (same file, register row and rules) are kept as loaded; new files are
+    # checked after them against the rows loaded. Anything else replays the partition in order.
+    env = environment_digest()
+    for c in candidates:
+        c.key = _link(env, c, register.get(c.urn))
+    prefix = [c for c in candidates if c.sid in stored and stored[c.sid][2] == c.key]
+    tail = [c for c in candidates if not (c.sid in stored and stored[c.sid][2] == c.key)]
+    removed = set(stored) - {c.sid for c in candidates}
+    removed_urns = {stored[r][0] for r in removed}
+    replay = (
+        full or not prefix
+        or any(c.sid in stored for c in tail)                       # a loaded file's check changed
+        or any(stored[r][4] != "accepted" and stored[r][4] != "accepted_with_warnings" for r in removed)
+        or (tail and candidates.index(tail[0]) < candidates.index(prefix[-1]))   # new file before a kept one
+        or (removed_urns and con.execute(                           # another file's check used a removed one
+            f"select count(*) from raw.return_upn_conflicts where leaving_year = ? and round = ? and "
+            f"other_academy_urn in ({', '.join('?' for _ in removed_urns)}) and file_status <> 'rejected'",
+            [leaving_year, round_id, *sorted(removed_urns)]).fetchone()[0]))
+    if replay:
+        prefix, tail, removed = [], candidates, set()
+    incremental = not replay
+    removed_files = {stored[r][5] for r in removed}
+    refresh = [c for c in prefix if earlier.get(c.urn) != stored[c.sid][3]]
+    if tail or refresh:
+        log(f"returns {leaving_year} {round_id}: checking {len(tail) + len(refresh)} file(s), "
+            f"{len(prefix) - len(refresh)} unchanged kept as loaded")
+
+    pctx = PartitionContext(p, con, leaving_year, round_id, {c.urn for c in tail + refresh})
+    reads = {c.sid: read_path_checked(c.f.path, c.name) for c in tail + refresh}
+
+    current: dict[str, _Candidate] = {}              # urn -> current file
+    current_rows: dict[str, int] = {}                # urn -> rows accepted from its current file
+    frames: dict[str, pl.DataFrame] = {}             # urn -> rows to load (academies whose rows change)
+    checked: dict[str, tuple[int, str | None]] = {}  # sid -> (rows accepted, earlier rounds digest)
+    accepted: list[_Candidate] = []
     records_rejected: list[tuple[str, str, dict]] = []
-    for at, _, f, sha, by, name, new in candidates:
-        others = {u: a for u, a in owner.items() if a != f.academy_urn}
-        ctx = build_context(p, f.academy_urn, leaving_year, round_id, con, other_academy_upns=others)
-        if f.academy_urn in current:
-            ctx.current_rows = current[f.academy_urn][2].rows_accepted
-        ctx.confirmed_smaller = bool(not new and (store.read_sidecar(f.path) or {}).get("confirmed_smaller"))
-        result: ValidationResult = evaluate_path(f.path, name, ctx)
+    audit: list[dict] = []
+
+    def accept(c: _Candidate, result: ValidationResult | None, info=None) -> None:
+        if info is not None:
+            write_feedback(c.f.path, info, p.root)
+            c.meta = store.read_sidecar(c.f.path) or {}
+        current[c.urn] = c
+        if result is not None:
+            current_rows[c.urn] = result.rows_accepted
+            frames[c.urn] = result.frame.with_columns(
+                pl.lit(c.urn).alias("academy_urn"), pl.lit(leaving_year).alias("leaving_year"),
+                pl.lit(round_id).alias("round"), pl.lit(c.rel).alias("source_file"),
+                pl.lit(c.sha).alias("file_sha256"))
+            checked[c.sid] = (result.rows_accepted, earlier.get(c.urn))
+        accepted.append(c)
+
+    # files kept as loaded (their earlier rounds changed: re-checked for the warnings that depend on them)
+    conflicts_of: dict[str, dict[str, str]] = {}
+    if refresh:
+        for sid, upn, other in con.execute(
+                "select submission_id, upn, other_academy_urn from raw.return_upn_conflicts "
+                "where leaving_year = ? and round = ?", [leaving_year, round_id]).fetchall():
+            conflicts_of.setdefault(sid, {})[upn] = other
+    refreshing = {c.sid for c in refresh}
+    for c in prefix:
+        if c.sid not in refreshing:
+            current_rows[c.urn] = int(stored[c.sid][1])
+            accept(c, None)
+            frames.pop(c.urn, None)
+            continue
+        ctx = pctx.for_academy(c.urn, conflicts_of.get(c.sid, {}))
+        if c.urn in current_rows:
+            ctx.current_rows = current_rows[c.urn]
+        ctx.confirmed_smaller = c.confirmed
+        result = validate_checked(reads[c.sid], ctx, c.name)
+        if result.status == "rejected":   # cannot happen from earlier rounds alone: check it all again
+            return load_partition(p, con, leaving_year, round_id, now=now, log=log, full=True,
+                                  transaction=transaction)
+        info = feedback_info(name=c.name, ctx=ctx, result=result, status=result.status, submitted_at=c.at,
+                             submitted_by=c.by, sha=c.sha)
+        accept(c, result, info)
+
+    # the files to check, in order, against the rows already loaded; only UPNs that two academies
+    # return can conflict, so only those are tracked
+    tail_upns = [(c.urn, u) for c in tail if (u := _upns(reads[c.sid])) is not None]
+    contested: set[str] = set()
+    owner: dict[str, str] = {}
+    if tail_upns:
+        pairs = pl.concat([pl.DataFrame({"academy_urn": urn, "upn": u}) for urn, u in tail_upns])
+        if incremental:
+            con.register("_tail_upns", pairs.select("upn").unique().to_arrow())
+            owner = {}
+            for upn, urn, source in con.execute(
+                    "select upn, academy_urn, source_file from raw.destination_returns where leaving_year = ? "
+                    "and round = ? and upn in (select upn from _tail_upns) order by upn, academy_urn",
+                    [leaving_year, round_id]).fetchall():
+                if source not in removed_files:      # rows of a removed file own nothing any more
+                    owner.setdefault(upn, urn)
+            con.unregister("_tail_upns")
+            loaded = pl.DataFrame({"academy_urn": list(owner.values()), "upn": list(owner)},
+                                  schema={"academy_urn": pl.Utf8, "upn": pl.Utf8})
+            pairs = pl.concat([pairs, loaded.select("academy_urn", "upn")])
+        contested = set(pairs.group_by("upn").agg(pl.col("academy_urn").n_unique().alias("n"))
+                        .filter(pl.col("n") > 1)["upn"].to_list())
+        owner = {u: a for u, a in owner.items() if u in contested}
+    for c in tail:
+        others = {u: a for u, a in owner.items() if a != c.urn}
+        ctx = pctx.for_academy(c.urn, others)
+        if c.urn in current_rows:
+            ctx.current_rows = current_rows[c.urn]
+        ctx.confirmed_smaller = c.confirmed
+        result = validate_checked(reads.pop(c.sid), ctx, c.name)
         status = result.status
-        info = feedback_info(name=name, ctx=ctx, result=result, status=status, submitted_at=at,
-                             submitted_by=by, sha=sha)
-        if new:
-            store.append_audit(p, {
-                "event": "landed", "at": store.iso(now), "by": by, "academy_urn": f.academy_urn,
-                "leaving_year": leaving_year, "round": round_id, "original_name": name, "sha256": sha,
-                "status": status, "stored_path": store.relpath(f.path, p.root),
+        info = feedback_info(name=c.name, ctx=ctx, result=result, status=status, submitted_at=c.at,
+                             submitted_by=c.by, sha=c.sha)
+        if c.new:
+            audit.append({
+                "event": "landed", "at": store.iso(now), "by": c.by, "academy_urn": c.urn,
+                "leaving_year": leaving_year, "round": round_id, "original_name": c.name, "sha256": c.sha,
+                "status": status, "stored_path": c.rel,
                 "rows_total": result.rows_total, "rows_accepted": result.rows_accepted,
                 "rows_rejected": result.rows_rejected, "warnings": result.warnings})
         if status == "rejected":
-            target = store.quarantine(_quarantine_target(p, f, sha, at), move_from=f.path)
+            target = store.quarantine(_quarantine_target(p, c.f, c.sha, c.at), move_from=c.f.path)
             for suffix in store.SIDECAR_SUFFIXES:
-                old = store.sidecar(f.path, suffix)
+                old = store.sidecar(c.f.path, suffix)
                 if old.exists():
                     old.unlink()
             write_feedback(target, info, p.root)
@@ -329,28 +544,29 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
             strip_to_spec(target)  # quarantine keeps only the return's columns
             rel = store.relpath(target, p.root)
             out.quarantined.append(rel)
-            log(f"rejected {store.relpath(f.path, p.root)} -> {rel}")
-            store.append_audit(p, {
-                "event": "quarantined", "at": store.iso(now), "by": "pipeline", "academy_urn": f.academy_urn,
-                "leaving_year": leaving_year, "round": round_id, "original_name": name, "sha256": sha,
-                "status": status, "from_path": store.relpath(f.path, p.root), "stored_path": rel})
-            quarantined.append(store.LandedFile(target, f.academy_urn, leaving_year, round_id))
-            shas[target] = sha
+            log(f"rejected {c.rel} -> {rel}")
+            audit.append({
+                "event": "quarantined", "at": store.iso(now), "by": "pipeline", "academy_urn": c.urn,
+                "leaving_year": leaving_year, "round": round_id, "original_name": c.name, "sha256": c.sha,
+                "status": status, "from_path": c.rel, "stored_path": rel})
+            quarantined.append(store.LandedFile(target, c.urn, leaving_year, round_id))
+            shas[target] = c.sha
             continue
-        write_feedback(f.path, info, p.root)
-        meta = store.read_sidecar(f.path) or {}
-        rel = store.relpath(f.path, p.root)
-        if f.academy_urn in current:
-            for u in current[f.academy_urn][2].frame["upn"].to_list():
-                if owner.get(u) == f.academy_urn:
-                    del owner[u]
-        for u in result.frame["upn"].to_list():
-            owner.setdefault(u, f.academy_urn)
-        current[f.academy_urn] = (f, sha, result, meta)
-        accepted_meta.append((rel, sha, meta, f.academy_urn))
+        for u in [u for u, a in owner.items() if a == c.urn]:
+            del owner[u]
+        if contested:
+            for u in result.frame["upn"].to_list():
+                if u in contested:
+                    owner.setdefault(u, c.urn)
+        accept(c, result, info)
+    store.append_audit_many(p, audit)
+    if any(current.get(u) is not None and current[u].sid not in checked for u in removed_urns):
+        # a removed current file leaves an older file current, whose rows are not loaded: replay
+        return load_partition(p, con, leaving_year, round_id, now=now, log=log, full=True,
+                              transaction=transaction)
 
     for q in quarantined:
-        sha = shas.get(q.path) or _file_sha(q.path)
+        sha = shas.get(q.path) or _file_sha(q.path, cache_dir)
         meta = store.read_sidecar(q.path)
         if not meta or meta.get("sha256") != sha:
             at = datetime.fromtimestamp(q.path.stat().st_mtime, timezone.utc)
@@ -362,17 +578,22 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
             meta = store.read_sidecar(q.path) or {}
         records_rejected.append((store.relpath(q.path, p.root), sha, meta))
 
-    # frames to load
+    # records, problems and conflicts of every file (from the sidecars); rows only where they changed
     subs: list[dict] = []
     probs: list[dict] = []
     conflicts: list[dict] = []
-    frames: list[pl.DataFrame] = []
-    for rel, sha, meta, urn in accepted_meta:
-        is_current = current[urn][0].path.name == Path(rel).name and current[urn][1] == sha
-        subs.append(_record(rel, sha, meta, meta.get("status", "accepted") if is_current else "superseded",
-                            is_current, now))
-        probs.extend(_problem_rows(rel, sha, meta))
-        conflicts.extend(_conflict_rows(rel, sha, meta, subs[-1]["status"]))
+    states: list[dict] = []
+    for c in accepted:
+        meta = c.meta or {}
+        is_current = current[c.urn].sid == c.sid
+        status = meta.get("status", "accepted") if is_current else "superseded"
+        subs.append(_record(c.rel, c.sha, meta, status, is_current, now))
+        probs.extend(_problem_rows(c.rel, c.sha, meta))
+        conflicts.extend(_conflict_rows(c.rel, c.sha, meta, status))
+        rows_ok, earlier_key = checked.get(c.sid) or (int(stored[c.sid][1]), stored[c.sid][3])
+        states.append({"leaving_year": leaving_year, "round": round_id, "submission_id": c.sid,
+                       "academy_urn": c.urn, "file_path": c.rel, "sha256": c.sha, "status": status,
+                       "rows_accepted": rows_ok, "chain": c.key, "earlier_rounds": earlier_key})
     for rel, sha, meta in records_rejected:
         meta.setdefault("academy_urn", Path(rel).parts[1])
         meta.setdefault("leaving_year", leaving_year)
@@ -380,7 +601,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
         subs.append(_record(rel, sha, meta, "rejected", False, now))
         probs.extend(_problem_rows(rel, sha, meta))
         conflicts.extend(_conflict_rows(rel, sha, meta, "rejected"))
-    metas = {rel: meta for rel, _, meta, _ in accepted_meta}
+    metas = {c.rel: c.meta or {} for c in accepted}
     for ev in unchanged_uploads(p, leaving_year, round_id):
         rel = ev.get("stored_path", "")
         base = dict(metas.get(rel, {}))
@@ -393,35 +614,69 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
         rec = _record(f"{rel}@{ev.get('at')}", ev.get("sha256", ""), base, "unchanged", False, now)
         rec["file_path"] = rel
         subs.append(rec)
-    for urn, (f, sha, result, meta) in sorted(current.items()):
-        frames.append(result.frame.with_columns(
-            pl.lit(urn).alias("academy_urn"), pl.lit(leaving_year).alias("leaving_year"),
-            pl.lit(round_id).alias("round"), pl.lit(store.relpath(f.path, p.root)).alias("source_file"),
-            pl.lit(sha).alias("file_sha256")))
-        out.current[urn] = store.relpath(f.path, p.root)
-    rows = (pl.concat(frames, how="vertical_relaxed").select(RETURN_COLUMNS).cast(RETURNS_SCHEMA)
-            if frames else pl.DataFrame(schema=RETURNS_SCHEMA))
+    out.current = {urn: c.rel for urn, c in sorted(current.items())}
+    # academies whose loaded rows change: a new current file, a re-checked one, or none any more
+    if incremental:
+        before = {a for (a,) in con.execute(
+            "select distinct academy_urn from raw.destination_returns where leaving_year = ? and round = ?",
+            [leaving_year, round_id]).fetchall()}
+        changed_urns = set(frames) | (before - set(current))
+    else:
+        changed_urns = None
+    load = [frames[u] for u in sorted(frames) if current[u].sid in checked]
+    rows = (pl.concat(load, how="vertical_relaxed").select(RETURN_COLUMNS).cast(RETURNS_SCHEMA)
+            if load else pl.DataFrame(schema=RETURNS_SCHEMA))
     sub_frame = pl.DataFrame(subs, schema=SUBMISSION_SCHEMA) if subs else pl.DataFrame(schema=SUBMISSION_SCHEMA)
     prob_frame = pl.DataFrame(probs, schema=PROBLEM_SCHEMA) if probs else pl.DataFrame(schema=PROBLEM_SCHEMA)
-    loads = pl.DataFrame([{"leaving_year": leaving_year, "round": round_id, "fingerprint": "",
-                           "loaded_at": now.astimezone(timezone.utc).replace(tzinfo=None),
-                           "files": len(subs), "rows_loaded": rows.height}])
     # the fingerprint must cover the files as they are now (quarantine moves changed the listing)
     after_landing = store.partition_files(p.returns, leaving_year, round_id)
     after_q = store.partition_files(p.quarantine, leaving_year, round_id)
-    all_shas = {**shas}
     fp_after = fingerprint(p, con, leaving_year, round_id,
-                           [(store.relpath(f.path, p.root), all_shas.get(f.path) or _file_sha(f.path)) for f in after_landing],
-                           [(store.relpath(f.path, p.root), all_shas.get(f.path) or _file_sha(f.path)) for f in after_q])
-    loads = loads.with_columns(pl.lit(fp_after).alias("fingerprint"))
+                           [(store.relpath(f.path, p.root), shas.get(f.path) or _file_sha(f.path, cache_dir))
+                            for f in after_landing],
+                           [(store.relpath(f.path, p.root), shas.get(f.path) or _file_sha(f.path, cache_dir))
+                            for f in after_q], memo=memo)
     out.fingerprint = fp_after
-    replace_partition(con, leaving_year, round_id, {
-        "raw.destination_returns": rows, "raw.return_submissions": sub_frame,
-        "raw.return_problems": prob_frame, "raw.return_loads": loads,
-        "raw.return_upn_conflicts": pl.DataFrame(conflicts, schema=CONFLICT_SCHEMA)})
-    out.rows_loaded = rows.height
+    part = "leaving_year = ? and round = ?"
+    params = [leaving_year, round_id]
+    if changed_urns is None:
+        row_change = (rows, part, params)
+    elif changed_urns:
+        marks = ", ".join("?" for _ in changed_urns)
+        row_change = (rows, f"{part} and academy_urn in ({marks})", [*params, *sorted(changed_urns)])
+    else:
+        row_change = None
+    changes = [(t, f, part, params) for t, f in (
+        ("raw.return_submissions", sub_frame), ("raw.return_problems", prob_frame),
+        ("raw.return_upn_conflicts", pl.DataFrame(conflicts, schema=CONFLICT_SCHEMA)),
+        ("raw.return_file_state", pl.DataFrame(states, schema=FILE_STATE_SCHEMA)))]
+    if row_change is not None:
+        changes.insert(0, ("raw.destination_returns", *row_change))
+    _write(con, changes, transaction)
+    out.rows_loaded = con.execute(f"select count(*) from raw.destination_returns where {part}", params).fetchone()[0]
+    loads = pl.DataFrame([{"leaving_year": leaving_year, "round": round_id, "fingerprint": fp_after,
+                           "loaded_at": now.astimezone(timezone.utc).replace(tzinfo=None),
+                           "files": len(subs), "rows_loaded": out.rows_loaded}])
+    _write(con, [("raw.return_loads", loads, part, params)], transaction)
     out.submissions = subs
+    out.checked = len(tail) + len(refresh)
+    out.loaded_files = sorted(current[u].rel for u in frames)
     return out
+
+
+def _write(con: duckdb.DuckDBPyConnection, changes: list[tuple[str, pl.DataFrame, str, list]],
+           transaction: bool) -> None:
+    """Delete + insert per table; in one transaction of its own unless the caller holds one."""
+    if transaction:
+        replace_many(con, changes)
+        return
+    for table, frame, where, params in changes:
+        con.execute(f"delete from {table} where {where}", params)
+        if frame.height:
+            con.register("_incoming", frame.to_arrow())
+            cols = ", ".join(frame.columns)
+            con.execute(f"insert into {table} ({cols}) select {cols} from _incoming")
+            con.unregister("_incoming")
 
 
 def replace_partition(con: duckdb.DuckDBPyConnection, leaving_year: str, round_id: str,

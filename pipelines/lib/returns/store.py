@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pipelines.config as cfg
-from pipelines.lib.intake.store import (append_audit, iso, quarantine, relpath, safe_name,  # noqa: F401
+from pipelines.lib.intake.store import (append_audit, append_audit_many, iso, quarantine, relpath, safe_name,  # noqa: F401
                                         sha256_bytes, sha256_file, sidecar, stamped_name, utc_now,
                                         write_atomic)
 
@@ -61,10 +61,11 @@ def retention_note(path: Path) -> Path:
     return path.with_name(f".{path.name}{RETENTION_NOTE}")
 
 
-def submitted_sha(path: Path) -> str:
+def submitted_sha(path: Path, actual: str | None = None) -> str:
     """SHA-256 of the file as submitted: a file retention rewrote keeps its submission's identity
-    (the note records both hashes); any other change makes it a new file."""
-    actual = sha256_file(path)
+    (the note records both hashes); any other change makes it a new file. `actual`: the file's
+    SHA-256 when already known (from a digest cache)."""
+    actual = actual or sha256_file(path)
     note = retention_note(path)
     if note.exists():
         try:

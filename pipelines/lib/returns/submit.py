@@ -19,7 +19,7 @@ from pipelines.lib.problems import Problem
 from pipelines.lib.returns import store
 from pipelines.lib.returns.context import build_context, read_only_warehouse
 from pipelines.lib.returns.feedback import FeedbackInfo, render_html, summary_text
-from pipelines.lib.returns.reader import read_return
+from pipelines.lib.returns.reader import ReadResult, read_return
 from pipelines.lib.returns.validate import (Changes, ValidationContext, ValidationResult, rejected_result,
                                            validate_return)
 
@@ -69,24 +69,48 @@ def due_and_late(leaving_year: str, round_id: str, submitted_at: datetime) -> tu
     return due.isoformat(), submitted_at.date() > due
 
 
-def evaluate(data: bytes, name: str, ctx: ValidationContext) -> ValidationResult:
-    """Read and validate: the one code path shared by `submit` and the pipeline. Never raises."""
+def _unreadable(exc: Exception, name: str) -> ValidationResult:
+    return rejected_result([Problem(
+        "file", "file_unreadable", f"the file could not be checked ({type(exc).__name__}: {str(exc)[:150]})",
+        "save the file again as CSV UTF-8 or Excel workbook (.xlsx); if this persists, send it to the "
+        "trust data team", file=name)])
+
+
+def read_checked(data: bytes, name: str) -> ReadResult | ValidationResult:
+    """Read a file's bytes; a ValidationResult (rejected) when it cannot be read. Never raises."""
     try:
-        return validate_return(read_return(data, name), ctx, file=name)
+        return read_return(data, name)
     except Exception as exc:  # noqa: BLE001 - a file must never stop an upload or a run
-        return rejected_result([Problem(
-            "file", "file_unreadable", f"the file could not be checked ({type(exc).__name__}: {str(exc)[:150]})",
-            "save the file again as CSV UTF-8 or Excel workbook (.xlsx); if this persists, send it to the "
-            "trust data team", file=name)])
+        return _unreadable(exc, name)
 
 
-def evaluate_path(path: Path, name: str, ctx: ValidationContext) -> ValidationResult:
-    """`evaluate` for a file on disk; a file too large to read is rejected without reading it."""
+def read_path_checked(path: Path, name: str) -> ReadResult | ValidationResult:
+    """`read_checked` for a file on disk; a file too large to read is rejected without reading it."""
     try:
         data = file_bytes(path)
     except Refused as exc:
         return rejected_result([Problem("file", exc.rule, str(exc), exc.fix, file=name)])
-    return evaluate(data, name, ctx)
+    return read_checked(data, name)
+
+
+def validate_checked(read: ReadResult | ValidationResult, ctx: ValidationContext, name: str) -> ValidationResult:
+    """Validate what `read_checked` gave (a rejection passes through). Never raises."""
+    if isinstance(read, ValidationResult):
+        return read
+    try:
+        return validate_return(read, ctx, file=name)
+    except Exception as exc:  # noqa: BLE001
+        return _unreadable(exc, name)
+
+
+def evaluate(data: bytes, name: str, ctx: ValidationContext) -> ValidationResult:
+    """Read and validate: the one code path shared by `submit` and the pipeline. Never raises."""
+    return validate_checked(read_checked(data, name), ctx, name)
+
+
+def evaluate_path(path: Path, name: str, ctx: ValidationContext) -> ValidationResult:
+    """`evaluate` for a file on disk; a file too large to read is rejected without reading it."""
+    return validate_checked(read_path_checked(path, name), ctx, name)
 
 
 def feedback_info(*, name: str, ctx: ValidationContext, result: ValidationResult, status: str,

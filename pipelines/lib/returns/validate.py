@@ -13,7 +13,8 @@ from datetime import date
 
 import polars as pl
 
-from pipelines.lib.intake.cells import FORMULA_RE, TEXT_CHARS, map_unique_series, neutralise, safe_value
+from pipelines.lib.intake.cells import (FORMULA_RE, SMALL_SERIES, TEXT_CHARS, map_unique_series, neutralise,
+                                        safe_value)
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns import spec
 from pipelines.lib.returns.reader import ROW_COL, ReadResult
@@ -155,6 +156,25 @@ def upn_reasons(upn: pl.Series) -> pl.Series:
 
 
 _map_unique = map_unique_series
+
+
+def _parse_invalid(s: pl.Series, fn, dtype) -> tuple[pl.Series, pl.Series]:
+    """(parsed values, mask of cells that have a value the parser refused), in one pass."""
+    if len(s) > SMALL_SERIES:
+        parsed = map_unique_series(s, fn, dtype)
+        return parsed, s.is_not_null() & parsed.is_null()
+    memo: dict = {}
+    out, bad = [], []
+    for v in s.to_list():
+        if v is None:
+            out.append(None)
+            bad.append(False)
+            continue
+        if v not in memo:
+            memo[v] = fn(v)
+        out.append(memo[v])
+        bad.append(memo[v] is None)
+    return pl.Series(s.name, out, dtype=dtype), pl.Series(s.name, bad, dtype=pl.Boolean)
 
 
 def validate_return(read: ReadResult, ctx: ValidationContext, file: str = "") -> ValidationResult:
@@ -299,8 +319,8 @@ def validate_return(read: ReadResult, ctx: ValidationContext, file: str = "") ->
     for c in ("year_group", "sex", "disadvantaged", "sen_provision"):
         col = spec.COLUMN_BY_NAME[c]
         s = df[c]
-        parsed = _map_unique(s, spec.PARSERS[col.kind], _DTYPE_FOR_KIND.get(col.kind, pl.Utf8))
-        add(s.is_not_null() & parsed.is_null(), "error", "invalid_value",
+        parsed, invalid = _parse_invalid(s, spec.PARSERS[col.kind], _DTYPE_FOR_KIND.get(col.kind, pl.Utf8))
+        add(invalid, "error", "invalid_value",
             f"'{header.get(c, c)}' must be {spec.KIND_ALLOWED[col.kind]}",
             f"change it to {spec.KIND_ALLOWED[col.kind]}", c, s)
         out[c] = parsed
@@ -339,8 +359,8 @@ def validate_return(read: ReadResult, ctx: ValidationContext, file: str = "") ->
                 f"shorten it to at most {TEXT_CHARS} characters", c, s)
             out[c] = s.str.replace(r"^(\d+)\.0+$", "${1}").str.slice(0, TEXT_CHARS)
             continue
-        parsed = _map_unique(s, spec.PARSERS[col.kind], _DTYPE_FOR_KIND.get(col.kind, pl.Utf8))
-        add(s.is_not_null() & parsed.is_null(), "warning", "invalid_value",
+        parsed, invalid = _parse_invalid(s, spec.PARSERS[col.kind], _DTYPE_FOR_KIND.get(col.kind, pl.Utf8))
+        add(invalid, "warning", "invalid_value",
             f"'{header.get(c, c)}' must be {spec.KIND_ALLOWED[col.kind]}; the value was left blank "
             "and the rest of the row loaded", f"change it to {spec.KIND_ALLOWED[col.kind]} or leave it empty",
             c, s)
