@@ -60,9 +60,10 @@ multi = c2.toggle("Only pupils with more than one reason", key="w_risk_multi")
 if multi:
     fr = fr[clean.reindex(fr.index).map(lambda xs: isinstance(xs, list) and len(xs) > 1)]
 st.caption("Reason weights and the flag threshold are set by the trust (config/neet_risk.yaml); the score is "
-           "their sum.")
+           "their sum. Pupil name: the name or admission number your academy gave in its return (optional "
+           "column `pupil_name`); only your academy's staff and the trust's data team see it.")
 st.metric("Pupils on the list", f"{len(fr):,}")
-cols = ["academy", "upn", "year_group", "key_stage", "intended_round", "intended_group", "intended_route",
+cols = ["academy", "upn", "pupil_name", "year_group", "key_stage", "intended_round", "intended_group", "intended_route",
         "september_guarantee", "sex_label", "disadvantage_label", "sen_provision_label",
         "is_looked_after", "risk_score", "reasons"]
 shown = ui.label_academies(ctx, fr)

@@ -68,7 +68,7 @@ USES: dict[str, tuple[str, ...]] = {
         "intended_round", "breakdown_topic", "breakdown", "pupils", "realised_pct", "changed_route_pct",
         "became_neet_pct", "became_not_known_pct", "no_intention_recorded_pct", "not_in_actual_return_pct"),
     "neet_risk_pupils": (
-        "leaving_year", "academy_urn", "academy_name", "upn", "intended_round", "year_group", "key_stage",
+        "leaving_year", "academy_urn", "academy_name", "upn", "pupil_name", "intended_round", "year_group", "key_stage",
         "sex_label", "disadvantage_label", "sen_provision_label", "is_looked_after", "intended_code",
         "intended_group", "intended_route", "september_guarantee", "risk_score", "risk_factors", "reasons",
         "is_flagged"),
