@@ -291,3 +291,89 @@ def test_download_is_formula_safe_csv(server, browser):
     assert text.splitlines()[0].startswith("leaving_year,round")
     assert len(text.splitlines()) > 2
     ctx.close()
+
+
+def _sweep(page, labels) -> tuple[str, list[tuple[str, str, bytes]]]:
+    """Open every page; keep its whole HTML and every file its download buttons give."""
+    html, files = [], []
+    for label in sorted(labels):
+        _goto(page, label)
+        buttons = page.locator("[data-testid='stDownloadButton'] button")
+        done: set[int] = set()
+        tabs = page.get_by_role("tab")
+        for t in [None] + list(range(tabs.count())):
+            if t is not None:
+                tabs.nth(t).click()
+                page.wait_for_timeout(300)
+            for e in page.locator("[data-testid='stExpander'] details:not([open]) summary").all():
+                e.click()
+            html.append(page.content())
+            for i in range(buttons.count()):
+                if i in done or not buttons.nth(i).is_visible():
+                    continue
+                with page.expect_download(timeout=60_000) as dl:
+                    buttons.nth(i).click()
+                files.append((label, dl.value.suggested_filename, Path(dl.value.path()).read_bytes()))
+                done.add(i)
+        assert len(done) == buttons.count(), f"{label}: {buttons.count() - len(done)} download(s) not reached"
+    return "\n".join(html), files
+
+
+def test_pupil_names_attack(server, browser):
+    """The optional pupil name column, attacked: a director (trustees sign in as directors) and
+    another academy's user open every page and download every file they can; a director also
+    goes straight to the NEET-risk URL for the academy. No name of a pupil they may not see
+    appears. The academy's own careers leader does see its pupils' names (so the search works)."""
+    import dash_fixture_data as fx
+    from names_attack import found, returned_names, text_of
+    url, data = server
+    names = returned_names(data)
+    every = set().union(*names.values())
+    risk = _serving(data)("neet_risk_pupils")
+    own = risk[risk["academy_urn"] == fx.U1]
+    own = own[own["leaving_year"] == own["leaving_year"].max()]   # the list opens on the latest year
+    assert len(own) and own["pupil_name"].notna().all()
+
+    # the academy's own user: names on the list and in its download
+    ctx, page = _login(browser, url, "alder", "alder-pass-123")
+    _goto(page, "NEET risk")
+    page.get_by_text("Flagged pupils only").click()   # the whole list, not only the flagged
+    _settle(page)
+    with page.expect_download(timeout=60_000) as dl:
+        page.get_by_role("button", name="Download CSV").first.click()
+    mine = Path(dl.value.path()).read_text(encoding="utf-8-sig")
+    assert "pupil_name" in mine.splitlines()[0]
+    assert set(own["pupil_name"]) <= found(every, mine)
+    page.screenshot(path=str(SHOTS / "academy_neet_risk_names.png"), full_page=True)
+    ctx.close()
+
+    # a director (and trustee): every page, every download, the direct URL: no name at all
+    ctx, page = _login(browser, url, "director", "director-pass-123")
+    html, files = _sweep(page, _nav_labels(page))
+    page.goto(f"{url}/neet_risk?academy={fx.U1}")
+    _settle(page)
+    html += page.content()
+    assert len(files) >= 10, [f[:2] for f in files]
+    assert any(n.endswith(".pdf") for _, n, _ in files) and any(n.endswith(".xlsx") for _, n, _ in files)
+    print(f"director: {len(files)} downloads, {len(html):,} characters of page HTML, {len(every)} names searched")
+    assert not found(every, html)
+    for label, name, blob in files:
+        assert not found(every, text_of(name, blob)), (label, name)
+    ctx.close()
+
+    # another academy's user: only names its own academies returned on their current lists
+    ctx, page = _login(browser, url, "multi", "multi-pass-123")
+    html, files = _sweep(page, _nav_labels(page))
+    page.goto(f"{url}/neet_risk?academy={fx.U1}")
+    _settle(page)
+    html += page.content()
+    allowed = set(risk.loc[risk["academy_urn"].isin([fx.U2, fx.U3]), "pupil_name"])
+    forbidden = every - allowed
+    assert set(own["pupil_name"]) - allowed, "no name unique to the other academy to look for"
+    print(f"other academy: {len(files)} downloads, {len(forbidden)} names it may not see")
+    assert not found(forbidden, html)
+    for label, name, blob in files:
+        assert not found(forbidden, text_of(name, blob)), (label, name)
+        assert not found(set(own["upn"]), text_of(name, blob)), (label, name)
+    assert not found(set(own["upn"]), html)
+    ctx.close()
