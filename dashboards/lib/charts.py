@@ -1,6 +1,8 @@
 """Plotly charts whose titles state the finding."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -49,7 +51,11 @@ def trend(df: pd.DataFrame, x: str, y: str, title: str, *, color: str | None = N
     fig = go.Figure([go.Scatter(x=g[x].astype(str).tolist(), y=g[y].tolist(), mode="lines+markers",
                                 name=name or y) for name, g in _series(df, color)])
     fig.update_yaxes(title=y_title, rangemode="tozero")
-    fig.update_xaxes(title="", type="category")
+    # one category order for every series (a series with gaps must not reorder the years)
+    cats = list(dict.fromkeys(df[x].astype(str)))
+    if all(re.match(r"^\d{4}", c) for c in cats):
+        cats = sorted(cats)
+    fig.update_xaxes(title="", type="category", categoryorder="array", categoryarray=cats)
     return _style(fig, title)
 
 

@@ -194,7 +194,11 @@ def test_director_first_screen_figures(server, browser):
     _goto(page, "Stereotype goals")
     gp = mart("goal_progress_published")
     assert gp["goal_id"].nunique() == 7
-    assert re.search(r"\d of 7 goals met", _main(page))
+    trust_goals = [r for r in gp.to_dict("records") if r["level"] == "trust" and r["leaving_year"] == year
+                   and r["round"] == "R3"]
+    assert len(trust_goals) == 7
+    met = sum(1 for r in trust_goals if contract.state(r, "share_pct") is None and bool(r["is_on_track"]))
+    assert f"{met} of 7 goals met, {year} R3" in _main(page)
     _goto(page, "Destinations")
     rp = mart("destination_routes_published")
     want = rp[(rp["level"] == "trust") & (rp["leaving_year"] == year) & (rp["round"] == "R3")
@@ -208,6 +212,15 @@ def test_director_first_screen_figures(server, browser):
     titles = page.locator(".modebar-btn").evaluate_all("els => els.map(e => e.getAttribute('data-title'))")
     assert "Download plot as a PNG" in titles
     assert len(want) > 5
+    # the route rows shown are the published cells: the table's own download, row by row
+    with page.expect_download(timeout=60_000) as dl:
+        page.locator(".st-key-csv_routes button").click()
+    import pandas as pd
+    shown = pd.read_csv(dl.value.path(), dtype=str, keep_default_na=False).set_index("route")
+    assert sorted(shown.index) == sorted(want["route"])
+    for r in want.to_dict("records"):
+        expect = contract.SUPPRESSED if contract.withheld(r, "pupils") else str(int(r["pupils"]))
+        assert shown.loc[r["route"], "pupils"].removesuffix(".0") == expect, r["route"]
     page.screenshot(path=str(SHOTS / "director_destinations_routes.png"), full_page=True)
     _goto(page, "Trustee report")
     page.wait_for_selector("[data-testid='stImage'] img", timeout=60_000)
