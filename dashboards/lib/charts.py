@@ -65,7 +65,7 @@ def stacked_groups(df: pd.DataFrame, by: str, title: str, groups: list[str] | No
     fig = go.Figure([go.Bar(y=cats, x=df[f"{g}_pct"].tolist(), name=GROUP_LABELS[g], orientation="h")
                      for g in groups])
     fig.update_layout(barmode="stack")
-    fig.update_xaxes(title="% of cohort", range=[0, 100])
+    fig.update_xaxes(title="", ticksuffix="%", range=[0, 100])  # no axis title: the legend sits there on a tablet
     fig.update_yaxes(title="", type="category", autorange="reversed")
     return _style(fig, title)
 
