@@ -89,6 +89,9 @@ def bars(df: pd.DataFrame, x: str, y: str, title: str, *, color: str | None = No
     else:
         fig.update_xaxes(type="category", title="")
         fig.update_yaxes(title=_axis(y))
+    vals = pd.to_numeric(df[x if orientation == "h" else y], errors="coerce").dropna()
+    if len(vals) and (vals == vals.round()).all() and vals.max() <= 10:   # a few things: whole ticks
+        (fig.update_xaxes if orientation == "h" else fig.update_yaxes)(dtick=1, tickformat="d")
     if ref is not None:
         ref_line(fig, ref, ref_label, vertical=orientation == "h")
     return _style(fig, title)
