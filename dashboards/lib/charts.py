@@ -85,7 +85,8 @@ def bars(df: pd.DataFrame, x: str, y: str, title: str, *, color: str | None = No
     fig.update_layout(barmode=barmode)
     if orientation == "h":
         fig.update_yaxes(type="category", title="")
-        fig.update_xaxes(title=_axis(x))
+        # with a legend under the plot there is no room for an axis title on a tablet
+        fig.update_xaxes(title="" if color else _axis(x))
     else:
         fig.update_xaxes(type="category", title="")
         fig.update_yaxes(title=_axis(y))

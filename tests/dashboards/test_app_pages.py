@@ -153,6 +153,10 @@ def test_neet_risk_list_is_own_pupils_for_academy_all_for_admin(data_env, creds,
     cur = risk[(risk["leaving_year"] == year) & risk["is_flagged"]]
     tab = frames(at)[-1]
     assert sorted(tab["UPN"]) == sorted(cur.loc[cur["academy_urn"] == U1, "upn"])
+    # the name the academy returned is beside each UPN; who and why come first
+    want = dict(zip(cur["upn"], cur["pupil_name"]))
+    assert list(tab.columns[:3]) == ["Pupil name", "UPN", "Reasons"]
+    assert all(want[u] == n for u, n in zip(tab["UPN"], tab["Pupil name"]))
     assert "most common reason" in str(at.get("plotly_chart")[0].proto.spec)
     at = login("admin", creds["admin"])
     goto(at, "app_pages/neet_risk.py")

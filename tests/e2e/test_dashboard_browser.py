@@ -110,7 +110,8 @@ def _login(browser, url, user, password, width=1400, height=1000):
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     _settle(page)
-    page.wait_for_selector("[data-testid='stSidebarNav']", timeout=60_000)
+    # attached, not visible: at tablet width (768 px) the sidebar starts collapsed
+    page.wait_for_selector("[data-testid='stSidebarNav']", state="attached", timeout=60_000)
     return ctx, page
 
 
@@ -231,7 +232,7 @@ def test_director_first_screen_figures(server, browser):
 
 def test_tablet_width(server, browser):
     url, _ = server
-    ctx, page = _login(browser, url, "director", "director-pass-123", width=820, height=1180)
+    ctx, page = _login(browser, url, "director", "director-pass-123", width=768, height=1024)
     page.wait_for_selector("[data-testid='stMetricValue']", timeout=60_000)
     page.wait_for_selector("[data-testid='stPlotlyChart'] .main-svg", timeout=60_000)
     _settle(page)
@@ -241,6 +242,17 @@ def test_tablet_width(server, browser):
     # the label wraps instead of being cut off: its box is as wide as its text needs
     box = page.locator("[data-testid='stMetricLabel']").nth(1).bounding_box()
     assert box["height"] > 20
+    # nothing runs off the side: the main column fits the 768 px viewport
+    assert page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollWidth") <= 768
+    # the goals verdict is in view beside the goal, not cut off at the right
+    page.locator("[data-testid='stExpandSidebarButton']").click()
+    page.locator("[data-testid='stSidebarNav'] a", has_text="Stereotype goals").first.click()
+    _settle(page)
+    grid = page.locator(".st-key-df_goal_summary")
+    assert grid.count() == 1
+    head = grid.bounding_box()
+    assert head["x"] + head["width"] <= 768
+    page.screenshot(path=str(SHOTS / "tablet_director_goals.png"), full_page=True)
     ctx.close()
 
 
