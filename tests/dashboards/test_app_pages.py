@@ -125,6 +125,7 @@ def test_every_goal_is_shown_with_the_marts_verdict(data_env, creds, demo_dir):
     assert f"{met} of {len(trust)} goals met" in all_text(at)
     summary = frames(at)[0]
     assert len(summary) == gp["goal_id"].nunique() == 7
+    assert list(summary.columns[:2]) == ["Goal", "Verdict"]   # still in view at tablet width
     for r in trust.to_dict("records"):
         want = "c" if contract.state(r, "share_pct") == "c" else "met" if r["is_on_track"] else "not met"
         assert summary.loc[summary["Goal"] == r["goal_title"], "Verdict"].iloc[0] == want
