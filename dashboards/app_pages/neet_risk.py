@@ -16,7 +16,8 @@ fr = risk.frame
 st.sidebar.header("Filters")
 if "leaving_year" in fr:
     ys = sorted(fr["leaving_year"].dropna().unique())
-    year = ui.choose("Leaving year", ys, "f_year", ui.latest_year(ys), qp="year")
+    # its own key: the list's current year must not move the destinations pages off their default
+    year = ui.choose("Leaving year", ys, "f_risk_year", ui.latest_year(ys), qp="year")
     fr = fr[fr["leaving_year"] == year]
 col = data.academy_col(fr)
 opts = sorted(fr[col].dropna().unique()) if col else []

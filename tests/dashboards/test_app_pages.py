@@ -150,7 +150,7 @@ def test_neet_risk_list_is_own_pupils_for_academy_all_for_admin(data_env, creds,
     risk = _mart(demo_dir, "neet_risk_pupils")
     at = login("alder", creds["alder"])
     goto(at, "app_pages/neet_risk.py")
-    year = at.selectbox(key="w_f_year").value
+    year = at.selectbox(key="w_f_risk_year").value
     cur = risk[(risk["leaving_year"] == year) & risk["is_flagged"]]
     tab = frames(at)[-1]
     assert sorted(tab["UPN"]) == sorted(cur.loc[cur["academy_urn"] == U1, "upn"])
@@ -211,3 +211,14 @@ def test_gaps_are_the_published_cells(data_env, creds, demo_dir):
         assert row["Gap (pp)"] == contract.show(r, "gap_pp")
         ng, _ = contract.national_gap(r)
         assert row["National gap (pp)"] == (contract.fmt_number(ng, "pp") if ng is not None else "-")
+
+
+def test_neet_risk_year_does_not_move_the_overview(data_env, creds, demo_dir):
+    """The risk list opens on the current (intended) year; the Overview still opens on the
+    latest actual round after it."""
+    year = _latest_actual(demo_dir)
+    at = login("alder", creds["alder"])
+    goto(at, "app_pages/neet_risk.py")
+    assert at.selectbox(key="w_f_risk_year").value > year
+    goto(at, "app_pages/overview.py")
+    assert f"Showing the latest actual destinations: leavers of {year}" in all_text(at)
