@@ -61,7 +61,7 @@ def render(df: pl.DataFrame, fmt: str, *, title: str = "", created: datetime | N
     if fmt == "utf8_bom":
         return b"\xef\xbb\xbf" + df.write_csv().encode("utf-8")
     if fmt == "mis_labels":
-        out = _labels(df).rename(MIS_HEADERS)
+        out = _labels(df).rename({k: v for k, v in MIS_HEADERS.items() if k in df.columns})
         return out.write_csv().encode("utf-8")
     if fmt == "cp1252":
         text = df.write_csv(line_terminator="\r\n")
