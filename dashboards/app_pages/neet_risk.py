@@ -16,7 +16,8 @@ fr = risk.frame
 st.sidebar.header("Filters")
 if "leaving_year" in fr:
     ys = sorted(fr["leaving_year"].dropna().unique())
-    year = ui.choose("Leaving year", ys, "f_year", ui.latest_year(ys), qp="year")
+    # its own key: the list's current year must not move the destinations pages off their default
+    year = ui.choose("Leaving year", ys, "f_risk_year", ui.latest_year(ys), qp="year")
     fr = fr[fr["leaving_year"] == year]
 col = data.academy_col(fr)
 opts = sorted(fr[col].dropna().unique()) if col else []
@@ -60,11 +61,16 @@ multi = c2.toggle("Only pupils with more than one reason", key="w_risk_multi")
 if multi:
     fr = fr[clean.reindex(fr.index).map(lambda xs: isinstance(xs, list) and len(xs) > 1)]
 st.caption("Reason weights and the flag threshold are set by the trust (config/neet_risk.yaml); the score is "
-           "their sum.")
+           "their sum. Pupil name: the name or admission number your academy gave in its return (optional "
+           "column `pupil_name`); only your academy's staff and the trust's data team see it.")
 st.metric("Pupils on the list", f"{len(fr):,}")
-cols = ["academy", "upn", "year_group", "key_stage", "intended_round", "intended_group", "intended_route",
-        "september_guarantee", "sex_label", "disadvantage_label", "sen_provision_label",
-        "is_looked_after", "risk_score", "reasons"]
+# who and why first (what a careers leader acts on), then the details; the academy column only
+# when the list spans more than one academy
+cols = ["pupil_name", "upn", "reasons", "risk_score", "intended_group", "intended_route", "september_guarantee",
+        "year_group", "key_stage", "intended_round", "sex_label", "disadvantage_label", "sen_provision_label",
+        "is_looked_after"]
+if col and fr[col].nunique() > 1:
+    cols = ["academy"] + cols
 shown = ui.label_academies(ctx, fr)
 ui.table(shown, False, "neet_risk_list", key="risk", exclude={"risk_score"},
          columns=[c for c in cols if c in shown] or None)

@@ -38,14 +38,14 @@ met = sum(1 for r in recs.values() if verdict(r) == "met")
 hidden = sum(1 for r in recs.values() if verdict(r) == contract.SUPPRESSED)
 st.subheader(f"{ctx.academy_label(f['academy'])}: {met} of {len(recs)} goals met, {f['year']} {f['round']}"
              + (f" ({hidden} withheld to protect pupils)" if hidden else ""))
-summary = pd.DataFrame([{
-    "goal": g, "key_stage": recs[g]["key_stage"] if g in recs else "-",
+summary = pd.DataFrame([{   # the verdict next to the goal: still in view on a tablet
+    "goal": g, "verdict": verdict(recs[g]) if g in recs else "-",
     "share": contract.show(recs[g], "share_pct") if g in recs else "-",
     "target": contract.show(recs[g], "target_pct") if g in recs else "-",
+    "key_stage": recs[g]["key_stage"] if g in recs else "-",
     "national_comparator": (contract.show(recs[g], "comparator_pct") + (f" ({recs[g]['comparator_year']})"
-                            if recs[g].get("comparator_year") else "")) if g in recs else "-",
-    "verdict": verdict(recs[g]) if g in recs else "-"} for g in goals])
-summary.columns = ["Goal", "Key stage", "Trust / academy %", "Target %", "National comparator %", "Verdict"]
+                            if recs[g].get("comparator_year") else "")) if g in recs else "-"} for g in goals])
+summary.columns = ["Goal", "Verdict", "Trust / academy %", "Target %", "Key stage", "National comparator %"]
 st.dataframe(summary, hide_index=True, width="stretch", key="df_goal_summary")
 st.caption("Key stage 'all' = leavers of both key stages together. Verdict: the share against the target "
            "(at least / at most, as the goal says); the trustee pack prints the same verdict.")

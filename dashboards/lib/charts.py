@@ -1,6 +1,8 @@
 """Plotly charts whose titles state the finding."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -49,7 +51,11 @@ def trend(df: pd.DataFrame, x: str, y: str, title: str, *, color: str | None = N
     fig = go.Figure([go.Scatter(x=g[x].astype(str).tolist(), y=g[y].tolist(), mode="lines+markers",
                                 name=name or y) for name, g in _series(df, color)])
     fig.update_yaxes(title=y_title, rangemode="tozero")
-    fig.update_xaxes(title="", type="category")
+    # one category order for every series (a series with gaps must not reorder the years)
+    cats = list(dict.fromkeys(df[x].astype(str)))
+    if all(re.match(r"^\d{4}", c) for c in cats):
+        cats = sorted(cats)
+    fig.update_xaxes(title="", type="category", categoryorder="array", categoryarray=cats)
     return _style(fig, title)
 
 
@@ -59,7 +65,7 @@ def stacked_groups(df: pd.DataFrame, by: str, title: str, groups: list[str] | No
     fig = go.Figure([go.Bar(y=cats, x=df[f"{g}_pct"].tolist(), name=GROUP_LABELS[g], orientation="h")
                      for g in groups])
     fig.update_layout(barmode="stack")
-    fig.update_xaxes(title="% of cohort", range=[0, 100])
+    fig.update_xaxes(title="", ticksuffix="%", range=[0, 100])  # no axis title: the legend sits there on a tablet
     fig.update_yaxes(title="", type="category", autorange="reversed")
     return _style(fig, title)
 
@@ -79,10 +85,14 @@ def bars(df: pd.DataFrame, x: str, y: str, title: str, *, color: str | None = No
     fig.update_layout(barmode=barmode)
     if orientation == "h":
         fig.update_yaxes(type="category", title="")
-        fig.update_xaxes(title=_axis(x))
+        # with a legend under the plot there is no room for an axis title on a tablet
+        fig.update_xaxes(title="" if color else _axis(x))
     else:
         fig.update_xaxes(type="category", title="")
         fig.update_yaxes(title=_axis(y))
+    vals = pd.to_numeric(df[x if orientation == "h" else y], errors="coerce").dropna()
+    if len(vals) and (vals == vals.round()).all() and vals.max() <= 10:   # a few things: whole ticks
+        (fig.update_xaxes if orientation == "h" else fig.update_yaxes)(dtick=1, tickformat="d")
     if ref is not None:
         ref_line(fig, ref, ref_label, vertical=orientation == "h")
     return _style(fig, title)

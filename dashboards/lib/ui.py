@@ -290,7 +290,7 @@ def table(df: pd.DataFrame, published: bool, name: str, *, key: str,
     shown = for_display(df, columns, exclude)
     shown.columns = [pretty(c) for c in shown.columns]  # downloads keep the mart's names
     st.dataframe(shown, hide_index=True, width="stretch", height=height or "auto", key=f"df_{key}")
-    if shown.isin([contract.SUPPRESSED, contract.NO_PUPILS]).to_numpy().any():
+    if shown.isin([contract.SUPPRESSED, contract.NO_PUPILS, contract.NOT_AVAILABLE]).to_numpy().any():
         st.caption(contract.explanation())
     cols_ = list(columns) if columns else None
 
@@ -381,7 +381,7 @@ def cell(one_row: pd.DataFrame, col: str, published: bool = True, suffix: str = 
     if col not in one_row or one_row.empty:
         return "–"
     v = contract.show(one_row.iloc[0].to_dict(), col)
-    return v if v in (contract.SUPPRESSED, contract.NO_PUPILS) else v + suffix
+    return v if v in (contract.SUPPRESSED, contract.NO_PUPILS, contract.NOT_AVAILABLE) else v + suffix
 
 
 def value(one_row: pd.DataFrame, col: str) -> float | None:

@@ -68,7 +68,7 @@ USES: dict[str, tuple[str, ...]] = {
         "intended_round", "breakdown_topic", "breakdown", "pupils", "realised_pct", "changed_route_pct",
         "became_neet_pct", "became_not_known_pct", "no_intention_recorded_pct", "not_in_actual_return_pct"),
     "neet_risk_pupils": (
-        "leaving_year", "academy_urn", "academy_name", "upn", "intended_round", "year_group", "key_stage",
+        "leaving_year", "academy_urn", "academy_name", "upn", "pupil_name", "intended_round", "year_group", "key_stage",
         "sex_label", "disadvantage_label", "sen_provision_label", "is_looked_after", "intended_code",
         "intended_group", "intended_route", "september_guarantee", "risk_score", "risk_factors", "reasons",
         "is_flagged"),
@@ -236,15 +236,16 @@ def withheld(row: dict, col: str) -> bool:
 
 
 def state(row: dict, col: str) -> str | None:
-    """`c` (withheld), `z` (no figure: no pupils or not applicable) or None (a number)."""
+    """`c` (withheld), `z` (no pupils / not applicable), `-` (no published comparator) or None (a number)."""
     if withheld(row, col):
         return SUPPRESSED
     if is_missing(row.get(col)):
         # the publisher nulls what it withholds: in a row it marked c / partial, a null figure of
         # the trust's own (not a published comparator, which may simply not exist) is withheld,
         # e.g. goal_progress.share_pct when its numerator is listed
-        own = not col.startswith(COMPARATOR_PREFIXES)
-        return SUPPRESSED if own and row.get("suppression_status") in ("c", "partial") else NO_PUPILS
+        if col.startswith(COMPARATOR_PREFIXES):
+            return NOT_AVAILABLE   # no published comparator for that year: "-", not "no pupils"
+        return SUPPRESSED if row.get("suppression_status") in ("c", "partial") else NO_PUPILS
     return None
 
 
@@ -280,7 +281,8 @@ def show(row: dict, col: str, kind: str | None = None) -> str:
 
 def explanation() -> str:
     return ("c = withheld to protect pupils (a small group or count, or a cell that would let a "
-            "withheld one be worked out); z = no pupils in the group, or not applicable.")
+            "withheld one be worked out); z = no pupils in the group, or not applicable; - = no figure "
+            "published (e.g. no comparator for that year).")
 
 
 # ---------------------------------------------------------------- labels

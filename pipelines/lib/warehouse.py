@@ -39,6 +39,7 @@ create table if not exists raw.destination_returns (
     september_guarantee varchar,       -- offer_made | no_offer | not_appropriate | not_recorded
     consent_follow_up boolean,
     date_ascertained date,
+    pupil_name varchar,                -- optional name / admission number: own academy's NEET-risk list only
     source_file varchar not null,      -- path relative to the data directory
     file_sha256 varchar not null,
     source_row integer not null        -- row number in the file as the academy sees it
@@ -71,7 +72,7 @@ RETURN_COLUMNS = [
     "academy_urn", "leaving_year", "round", "upn", "upn_is_temporary", "year_group", "sex",
     "disadvantaged", "sen_provision", "destination_code", "fsm_eligible", "looked_after",
     "ethnicity", "route", "provider", "provider_id", "level", "september_guarantee",
-    "consent_follow_up", "date_ascertained", "source_file", "file_sha256", "source_row",
+    "consent_follow_up", "date_ascertained", "pupil_name", "source_file", "file_sha256", "source_row",
 ]
 
 
@@ -79,6 +80,8 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists raw")
     for ddl in (DESTINATION_RETURNS_DDL, ACADEMIES_DDL, ROUNDS_DDL):
         con.execute(ddl)
+    # columns added since a warehouse was first built
+    con.execute("alter table raw.destination_returns add column if not exists pupil_name varchar")
 
 
 def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame,

@@ -125,6 +125,7 @@ def test_every_goal_is_shown_with_the_marts_verdict(data_env, creds, demo_dir):
     assert f"{met} of {len(trust)} goals met" in all_text(at)
     summary = frames(at)[0]
     assert len(summary) == gp["goal_id"].nunique() == 7
+    assert list(summary.columns[:2]) == ["Goal", "Verdict"]   # still in view at tablet width
     for r in trust.to_dict("records"):
         want = "c" if contract.state(r, "share_pct") == "c" else "met" if r["is_on_track"] else "not met"
         assert summary.loc[summary["Goal"] == r["goal_title"], "Verdict"].iloc[0] == want
@@ -149,10 +150,14 @@ def test_neet_risk_list_is_own_pupils_for_academy_all_for_admin(data_env, creds,
     risk = _mart(demo_dir, "neet_risk_pupils")
     at = login("alder", creds["alder"])
     goto(at, "app_pages/neet_risk.py")
-    year = at.selectbox(key="w_f_year").value
+    year = at.selectbox(key="w_f_risk_year").value
     cur = risk[(risk["leaving_year"] == year) & risk["is_flagged"]]
     tab = frames(at)[-1]
     assert sorted(tab["UPN"]) == sorted(cur.loc[cur["academy_urn"] == U1, "upn"])
+    # the name the academy returned is beside each UPN; who and why come first
+    want = dict(zip(cur["upn"], cur["pupil_name"]))
+    assert list(tab.columns[:3]) == ["Pupil name", "UPN", "Reasons"]
+    assert all(want[u] == n for u, n in zip(tab["UPN"], tab["Pupil name"]))
     assert "most common reason" in str(at.get("plotly_chart")[0].proto.spec)
     at = login("admin", creds["admin"])
     goto(at, "app_pages/neet_risk.py")
@@ -206,3 +211,14 @@ def test_gaps_are_the_published_cells(data_env, creds, demo_dir):
         assert row["Gap (pp)"] == contract.show(r, "gap_pp")
         ng, _ = contract.national_gap(r)
         assert row["National gap (pp)"] == (contract.fmt_number(ng, "pp") if ng is not None else "-")
+
+
+def test_neet_risk_year_does_not_move_the_overview(data_env, creds, demo_dir):
+    """The risk list opens on the current (intended) year; the Overview still opens on the
+    latest actual round after it."""
+    year = _latest_actual(demo_dir)
+    at = login("alder", creds["alder"])
+    goto(at, "app_pages/neet_risk.py")
+    assert at.selectbox(key="w_f_risk_year").value > year
+    goto(at, "app_pages/overview.py")
+    assert f"Showing the latest actual destinations: leavers of {year}" in all_text(at)

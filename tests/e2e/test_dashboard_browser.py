@@ -110,7 +110,8 @@ def _login(browser, url, user, password, width=1400, height=1000):
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     _settle(page)
-    page.wait_for_selector("[data-testid='stSidebarNav']", timeout=60_000)
+    # attached, not visible: at tablet width (768 px) the sidebar starts collapsed
+    page.wait_for_selector("[data-testid='stSidebarNav']", state="attached", timeout=60_000)
     return ctx, page
 
 
@@ -190,11 +191,18 @@ def test_director_first_screen_figures(server, browser):
     page.get_by_role("button", name=re.compile("^Latest intended round")).click()
     _settle(page)
     assert "Back to the latest actual round" in _main(page)
+    page.get_by_role("button", name=re.compile("^Back to the latest actual round")).click()
+    _settle(page)
+    assert f"Showing the latest actual destinations: leavers of {year}, R3" in _main(page)
 
     _goto(page, "Stereotype goals")
     gp = mart("goal_progress_published")
     assert gp["goal_id"].nunique() == 7
-    assert re.search(r"\d of 7 goals met", _main(page))
+    trust_goals = [r for r in gp.to_dict("records") if r["level"] == "trust" and r["leaving_year"] == year
+                   and r["round"] == "R3"]
+    assert len(trust_goals) == 7
+    met = sum(1 for r in trust_goals if contract.state(r, "share_pct") is None and bool(r["is_on_track"]))
+    assert f"{met} of 7 goals met, {year} R3" in _main(page)
     _goto(page, "Destinations")
     rp = mart("destination_routes_published")
     want = rp[(rp["level"] == "trust") & (rp["leaving_year"] == year) & (rp["round"] == "R3")
@@ -208,6 +216,15 @@ def test_director_first_screen_figures(server, browser):
     titles = page.locator(".modebar-btn").evaluate_all("els => els.map(e => e.getAttribute('data-title'))")
     assert "Download plot as a PNG" in titles
     assert len(want) > 5
+    # the route rows shown are the published cells: the table's own download, row by row
+    with page.expect_download(timeout=60_000) as dl:
+        page.locator(".st-key-csv_routes button").click()
+    import pandas as pd
+    shown = pd.read_csv(dl.value.path(), dtype=str, keep_default_na=False).set_index("route")
+    assert sorted(shown.index) == sorted(want["route"])
+    for r in want.to_dict("records"):
+        expect = contract.SUPPRESSED if contract.withheld(r, "pupils") else str(int(r["pupils"]))
+        assert shown.loc[r["route"], "pupils"].removesuffix(".0") == expect, r["route"]
     page.screenshot(path=str(SHOTS / "director_destinations_routes.png"), full_page=True)
     _goto(page, "Trustee report")
     page.wait_for_selector("[data-testid='stImage'] img", timeout=60_000)
@@ -218,7 +235,7 @@ def test_director_first_screen_figures(server, browser):
 
 def test_tablet_width(server, browser):
     url, _ = server
-    ctx, page = _login(browser, url, "director", "director-pass-123", width=820, height=1180)
+    ctx, page = _login(browser, url, "director", "director-pass-123", width=768, height=1024)
     page.wait_for_selector("[data-testid='stMetricValue']", timeout=60_000)
     page.wait_for_selector("[data-testid='stPlotlyChart'] .main-svg", timeout=60_000)
     _settle(page)
@@ -228,6 +245,16 @@ def test_tablet_width(server, browser):
     # the label wraps instead of being cut off: its box is as wide as its text needs
     box = page.locator("[data-testid='stMetricLabel']").nth(1).bounding_box()
     assert box["height"] > 20
+    # nothing runs off the side: the main column fits the 768 px viewport
+    assert page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollWidth") <= 768
+    # the goals verdict is in view beside the goal, not cut off at the right
+    page.locator("[data-testid='stExpandSidebarButton']").click()
+    page.locator("[data-testid='stSidebarNav'] a", has_text="Stereotype goals").first.click()
+    _settle(page)
+    grid = page.locator("[data-testid='stDataFrame']").first
+    head = grid.bounding_box()
+    assert head["x"] + head["width"] <= 768
+    page.screenshot(path=str(SHOTS / "tablet_director_goals.png"), full_page=True)
     ctx.close()
 
 
@@ -290,4 +317,90 @@ def test_download_is_formula_safe_csv(server, browser):
     text = Path(dl.value.path()).read_text(encoding="utf-8-sig")
     assert text.splitlines()[0].startswith("leaving_year,round")
     assert len(text.splitlines()) > 2
+    ctx.close()
+
+
+def _sweep(page, labels) -> tuple[str, list[tuple[str, str, bytes]]]:
+    """Open every page; keep its whole HTML and every file its download buttons give."""
+    html, files = [], []
+    for label in sorted(labels):
+        _goto(page, label)
+        buttons = page.locator("[data-testid='stDownloadButton'] button")
+        done: set[int] = set()
+        tabs = page.get_by_role("tab")
+        for t in [None] + list(range(tabs.count())):
+            if t is not None:
+                tabs.nth(t).click()
+                page.wait_for_timeout(300)
+            for e in page.locator("[data-testid='stExpander'] details:not([open]) summary").all():
+                e.click()
+            html.append(page.content())
+            for i in range(buttons.count()):
+                if i in done or not buttons.nth(i).is_visible():
+                    continue
+                with page.expect_download(timeout=60_000) as dl:
+                    buttons.nth(i).click()
+                files.append((label, dl.value.suggested_filename, Path(dl.value.path()).read_bytes()))
+                done.add(i)
+        assert len(done) == buttons.count(), f"{label}: {buttons.count() - len(done)} download(s) not reached"
+    return "\n".join(html), files
+
+
+def test_pupil_names_attack(server, browser):
+    """The optional pupil name column, attacked: a director (trustees sign in as directors) and
+    another academy's user open every page and download every file they can; a director also
+    goes straight to the NEET-risk URL for the academy. No name of a pupil they may not see
+    appears. The academy's own careers leader does see its pupils' names (so the search works)."""
+    import dash_fixture_data as fx
+    from names_attack import found, returned_names, text_of
+    url, data = server
+    names = returned_names(data)
+    every = set().union(*names.values())
+    risk = _serving(data)("neet_risk_pupils")
+    own = risk[risk["academy_urn"] == fx.U1]
+    own = own[own["leaving_year"] == own["leaving_year"].max()]   # the list opens on the latest year
+    assert len(own) and own["pupil_name"].notna().all()
+
+    # the academy's own user: names on the list and in its download
+    ctx, page = _login(browser, url, "alder", "alder-pass-123")
+    _goto(page, "NEET risk")
+    page.get_by_text("Flagged pupils only").click()   # the whole list, not only the flagged
+    _settle(page)
+    with page.expect_download(timeout=60_000) as dl:
+        page.get_by_role("button", name="Download CSV").first.click()
+    mine = Path(dl.value.path()).read_text(encoding="utf-8-sig")
+    assert "pupil_name" in mine.splitlines()[0]
+    assert set(own["pupil_name"]) <= found(every, mine)
+    page.screenshot(path=str(SHOTS / "academy_neet_risk_names.png"), full_page=True)
+    ctx.close()
+
+    # a director (and trustee): every page, every download, the direct URL: no name at all
+    ctx, page = _login(browser, url, "director", "director-pass-123")
+    html, files = _sweep(page, _nav_labels(page))
+    page.goto(f"{url}/neet_risk?academy={fx.U1}")
+    _settle(page)
+    html += page.content()
+    assert len(files) >= 10, [f[:2] for f in files]
+    assert any(n.endswith(".pdf") for _, n, _ in files) and any(n.endswith(".xlsx") for _, n, _ in files)
+    print(f"director: {len(files)} downloads, {len(html):,} characters of page HTML, {len(every)} names searched")
+    assert not found(every, html)
+    for label, name, blob in files:
+        assert not found(every, text_of(name, blob)), (label, name)
+    ctx.close()
+
+    # another academy's user: only names its own academies returned on their current lists
+    ctx, page = _login(browser, url, "multi", "multi-pass-123")
+    html, files = _sweep(page, _nav_labels(page))
+    page.goto(f"{url}/neet_risk?academy={fx.U1}")
+    _settle(page)
+    html += page.content()
+    allowed = set(risk.loc[risk["academy_urn"].isin([fx.U2, fx.U3]), "pupil_name"])
+    forbidden = every - allowed
+    assert set(own["pupil_name"]) - allowed, "no name unique to the other academy to look for"
+    print(f"other academy: {len(files)} downloads, {len(forbidden)} names it may not see")
+    assert not found(forbidden, html)
+    for label, name, blob in files:
+        assert not found(forbidden, text_of(name, blob)), (label, name)
+        assert not found(set(own["upn"]), text_of(name, blob)), (label, name)
+    assert not found(set(own["upn"]), html)
     ctx.close()

@@ -205,3 +205,31 @@ def test_subject_access_finds_a_current_pupil_and_erasure_removes_them(retained)
     assert subject.subject_access(current, root)["files"] == []
     with pytest.raises(ValueError):
         subject.subject_access("not-a-upn", root)
+
+
+def test_pupil_names_follow_retention_subject_access_and_erasure(retained):
+    """The optional `pupil_name` return column: cleared with the rest of a past pupil's identity,
+    included in a subject-access answer, removed from the files by erasure."""
+    from pipelines.lib.generate.trust import pupil_names
+    from pipelines.lib.privacy import subject
+    import polars as pl
+    root = retained["root"]
+    con = duckdb.connect(str(root / "warehouse" / "warehouse.duckdb"), read_only=True)
+    past = con.execute("select count(*), count(pupil_name) from raw.destination_returns where upn in "
+                       "(select unnest(?))", [list(retained["mapping"].values())]).fetchone()
+    named = con.execute("select upn, pupil_name from raw.destination_returns where leaving_year = '2025-26' "
+                        "and pupil_name is not null order by upn limit 1").fetchone()
+    con.close()
+    assert past[0] > 100 and past[1] == 0, f"{past[1]} names kept beside pseudonymised UPNs"
+    upn, name = named
+    assert name == pupil_names(pl.Series([upn]))[0]  # the generated file's name reached the warehouse
+    sar = subject.subject_access(upn, root)
+    in_files = [r for f in sar["files"] for r in f["rows"] if name in r.values()]
+    in_tables = {t["table"] for t in sar["tables"] if any(r.get("pupil_name") == name for r in t["rows"])}
+    assert in_files and "raw.destination_returns" in in_tables
+    rep = subject.erase(upn, root, rebuild=None, by="dpo")
+    assert rep["rows_removed"] >= 1
+    for rel in rep["files"]:
+        text = (root / rel).read_bytes()
+        assert upn.encode() not in text.upper()
+    assert subject.subject_access(upn, root)["files"] == []

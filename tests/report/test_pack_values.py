@@ -41,8 +41,13 @@ def test_subgroup_sheet_is_the_published_cells(built, ks):
 
 def test_withheld_and_empty_cells_print_as_c_and_z(built):
     every = [v for name, sheet in built.sheets.items() for row in sheet for v in row]
-    assert "c" in every and "z" in every
-    assert "c = withheld" in built.text and "z = no leavers" in built.text
+    assert "c" in every
+    assert "c = withheld" in built.text and "z = no leavers" in built.text and "- = no figure" in built.text
+    # a year with no published comparator (England / LA NEET before NCCIS's first period) is "-",
+    # not "z" (which says the trust had no leavers)
+    trend = as_dicts(built.sheets["Trend"])
+    early = [r for r in trend if r["Leaving year"] < "2023-24"]
+    assert early and all(r["England NEET %"] == "-" and r["Leavers"] not in ("z", "-") for r in early)
 
 
 def test_neet_by_academy_uses_nccis_denominator_and_weighted_la(built):

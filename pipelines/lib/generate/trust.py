@@ -169,13 +169,32 @@ def _yn(col: str) -> pl.Expr:
     return pl.when(pl.col(col)).then(pl.lit("Y")).otherwise(pl.lit("N")).alias(col)
 
 
+# Synthetic pupil names for the optional `pupil_name` column (cp1252-safe: the messy files use it).
+FORENAMES = ("Ada", "Bilal", "Carys", "Dev", "Eilidh", "Farah", "Gethin", "Hana", "Idris", "Jaya",
+             "Kofi", "Lowri", "Mateo", "Niamh", "Oskar", "Priya", "Quinn", "Rhys", "Siân", "Tomasz",
+             "Uma", "Viktor", "Wren", "Xanthe", "Yusuf", "Zoë")
+SURNAMES = ("Quillfeather", "Ashdown-Pryce", "Brackenbury", "Corrigall", "Dunstaple", "Esterhay",
+            "Fairweather", "Gathercole", "Holloway-Reed", "Inchbald", "Jessamy", "Kettleby", "Larkspur",
+            "Merriweather", "Nettlefold", "Oakenshaw", "Penhaligon", "Quarrendon", "Rookwood", "Saltonstall",
+            "Thistlewood", "Underhay", "Vellacott", "Wetherby", "Yardley", "Zennor")
+
+
+def pupil_names(upn: pl.Series) -> pl.Series:
+    """A stable made-up name per UPN (same pupil, same name in every round)."""
+    h = upn.hash(11).to_numpy()
+    first = np.array(FORENAMES)[h % len(FORENAMES)]
+    last = np.array(SURNAMES)[(h // len(FORENAMES)) % len(SURNAMES)]
+    return pl.Series("pupil_name", np.char.add(np.char.add(first, " "), last), dtype=pl.Utf8)
+
+
 def _as_file_frame(df: pl.DataFrame) -> pl.DataFrame:
     blank = lambda c: pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c)  # noqa: E731
     return df.select(
         "upn", pl.col("year_group").cast(pl.Utf8), "sex", _yn("disadvantaged"), "sen_provision",
         "destination_code", _yn("fsm_eligible"), _yn("looked_after"), "ethnicity",
         blank("route"), blank("provider"), blank("provider_id"), blank("level"),
-        blank("september_guarantee"), _yn("consent_follow_up"), "date_ascertained")
+        blank("september_guarantee"), _yn("consent_follow_up"), "date_ascertained",
+    ).with_columns(pupil_names(df["upn"]))
 
 
 def _write_round(out: Path, ff: pl.DataFrame, acad: np.ndarray, files: dict, urns: list[str],

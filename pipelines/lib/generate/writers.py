@@ -12,6 +12,7 @@ from pipelines.config import destination_codes
 RETURN_COLUMNS = ["upn", "year_group", "sex", "disadvantaged", "sen_provision", "destination_code",
                   "fsm_eligible", "looked_after", "ethnicity", "route", "provider", "provider_id",
                   "level", "september_guarantee", "consent_follow_up", "date_ascertained"]
+OPTIONAL_FILE_COLUMNS = ["pupil_name"]  # written when the frame has them (MIS exports carry names)
 
 # Headers as common school MIS exports name them (matched by the returns reader's aliases).
 MIS_HEADERS = {
@@ -21,7 +22,7 @@ MIS_HEADERS = {
     "looked_after": "Looked After", "ethnicity": "Ethnicity", "route": "Route",
     "provider": "Provider", "provider_id": "Provider ID", "level": "Level",
     "september_guarantee": "September Guarantee", "consent_follow_up": "Consent Follow Up",
-    "date_ascertained": "Date Ascertained",
+    "date_ascertained": "Date Ascertained", "pupil_name": "Name",
 }
 SEX_LABELS = {"M": "Male", "F": "Female"}
 SEN_LABELS = {"N": "No SEN", "K": "SEN support", "E": "EHC plan"}
@@ -52,14 +53,15 @@ def _labels(df: pl.DataFrame) -> pl.DataFrame:
 
 def render(df: pl.DataFrame, fmt: str, *, title: str = "", created: datetime | None = None) -> bytes:
     """File bytes for one return (df has RETURN_COLUMNS as strings, nulls for blanks)."""
-    if df.columns != RETURN_COLUMNS:
-        df = df.select(RETURN_COLUMNS)
+    cols = RETURN_COLUMNS + [c for c in OPTIONAL_FILE_COLUMNS if c in df.columns]
+    if df.columns != cols:
+        df = df.select(cols)
     if fmt == "csv":
         return df.write_csv().encode("utf-8")
     if fmt == "utf8_bom":
         return b"\xef\xbb\xbf" + df.write_csv().encode("utf-8")
     if fmt == "mis_labels":
-        out = _labels(df).rename(MIS_HEADERS)
+        out = _labels(df).rename({k: v for k, v in MIS_HEADERS.items() if k in df.columns})
         return out.write_csv().encode("utf-8")
     if fmt == "cp1252":
         text = df.write_csv(line_terminator="\r\n")

@@ -201,7 +201,8 @@ def _classify(header: list, aliases: dict[str, str]) -> dict[int, str | None]:
     for j, h in enumerate(header):
         if h is None or str(h).strip() == "":
             continue
-        out[j] = aliases.get(spec.norm_header(str(h).strip()))
+        col = aliases.get(spec.norm_header(str(h).strip()))
+        out[j] = None if col in spec.PERSONAL else col  # names go with the other extra columns
     return out
 
 

@@ -367,10 +367,10 @@ def findings(figs: Figures, goals: list[dict] | None = None) -> list[Finding]:
 
 def key_figures(figs: Figures) -> Table:
     """Page-one table: the trust's headline figures per key stage beside England and its LAs."""
-    cols = [Column("key_stage", "Leavers", "text", 2.6), Column("cohort", "Number", "count"),
-            Column("positive_pct", "EET %", "pct"), Column("national_value", "England EET %", "pct", 1.3),
+    cols = [Column("key_stage", "Leavers", "text", 2.4), Column("cohort", "Number", "count"),
+            Column("positive_pct", "EET %", "pct"), Column("national_value", "England EET %", "pct", 1.4),
             Column("neet_pct", "NEET %", "pct"), Column("la_neet_pct", "LA NEET %", "pct"),
-            Column("england_neet_pct", "England NEET %", "pct", 1.3)]
+            Column("england_neet_pct", "England NEET %", "pct", 1.5)]
     rows, periods = [], set()
     for ks in figs.key_stages():
         r = figs.row("trust", None, ks)

@@ -145,7 +145,7 @@ RETURNS_SCHEMA = {
     "sen_provision": pl.Utf8, "destination_code": pl.Utf8, "fsm_eligible": pl.Boolean,
     "looked_after": pl.Boolean, "ethnicity": pl.Utf8, "route": pl.Utf8, "provider": pl.Utf8,
     "provider_id": pl.Utf8, "level": pl.Utf8, "september_guarantee": pl.Utf8,
-    "consent_follow_up": pl.Boolean, "date_ascertained": pl.Date, "source_file": pl.Utf8,
+    "consent_follow_up": pl.Boolean, "date_ascertained": pl.Date, "pupil_name": pl.Utf8, "source_file": pl.Utf8,
     "file_sha256": pl.Utf8, "source_row": pl.Int32,
 }
 

@@ -24,6 +24,9 @@ class ColumnSpec:
     required: bool
     kind: str          # upn | year_group | sex | bool | sen | destination | ethnicity | route | text | level | sg | date
     description: str
+    personal: bool = False  # identifies the pupil beyond the UPN: own academy's NEET-risk list only
+
+
 
 
 COLUMNS: list[ColumnSpec] = [
@@ -43,11 +46,15 @@ COLUMNS: list[ColumnSpec] = [
     ColumnSpec("september_guarantee", False, "sg", "offer_made, no_offer, not_appropriate or not_recorded (intended rounds)"),
     ColumnSpec("consent_follow_up", False, "bool", "Y or N: consent to be contacted after leaving"),
     ColumnSpec("date_ascertained", False, "date", "date the destination was confirmed, e.g. 2025-10-01"),
+    ColumnSpec("pupil_name", False, "text", "pupil's name or admission number, so the academy's careers "
+               "leader can act on its NEET-risk list; shown only to the academy's own staff and the "
+               "trust's data team, never in figures, packs or exports for directors", personal=True),
 ]
 COLUMN_BY_NAME = {c.name: c for c in COLUMNS}
 REQUIRED = [c.name for c in COLUMNS if c.required]
 OPTIONAL = [c.name for c in COLUMNS if not c.required]
-TEXT_COLUMNS = ["provider", "provider_id"]  # free text: formula-injection neutralised
+TEXT_COLUMNS = ["provider", "provider_id", "pupil_name"]  # free text: formula-injection neutralised
+PERSONAL = frozenset(c.name for c in COLUMNS if c.personal)  # never echoed in feedback, cleared by retention
 
 SEPTEMBER_GUARANTEE = ["offer_made", "no_offer", "not_appropriate", "not_recorded"]
 LEVELS = ["1", "2", "3", "4+"]

@@ -25,14 +25,14 @@ TYPED_COLUMNS = [
     "upn", "upn_is_temporary", "year_group", "sex", "disadvantaged", "sen_provision",
     "destination_code", "fsm_eligible", "looked_after", "ethnicity", "route", "provider",
     "provider_id", "level", "september_guarantee", "consent_follow_up", "date_ascertained",
-    "source_row",
+    "pupil_name", "source_row",
 ]
 TYPED_SCHEMA = {
     "upn": pl.Utf8, "upn_is_temporary": pl.Boolean, "year_group": pl.Int32, "sex": pl.Utf8,
     "disadvantaged": pl.Boolean, "sen_provision": pl.Utf8, "destination_code": pl.Utf8,
     "fsm_eligible": pl.Boolean, "looked_after": pl.Boolean, "ethnicity": pl.Utf8, "route": pl.Utf8,
     "provider": pl.Utf8, "provider_id": pl.Utf8, "level": pl.Utf8, "september_guarantee": pl.Utf8,
-    "consent_follow_up": pl.Boolean, "date_ascertained": pl.Date, "source_row": pl.Int32,
+    "consent_follow_up": pl.Boolean, "date_ascertained": pl.Date, "pupil_name": pl.Utf8, "source_row": pl.Int32,
 }
 MAX_PER_RULE = 200          # problems listed per rule; the rest are counted in one line
 MIN_OTHER_ACADEMY_ROWS = 5  # the other-academy share rejects a file only from this many pupils
@@ -252,7 +252,7 @@ def validate_return(read: ReadResult, ctx: ValidationContext, file: str = "") ->
         add(bad, "warning", "formula_injection",
             "this cell starts with a character a spreadsheet would run as a formula "
             "(=, +, - or @); it was stored as plain text with a leading apostrophe",
-            "type the name or number without a leading =, +, - or @", c, s)
+            "type the name or number without a leading =, +, - or @", c, None if c in spec.PERSONAL else s)
         df = df.with_columns(neutralise(pl.col(c)).alias(c))
 
     # ---- required values present
@@ -356,7 +356,7 @@ def validate_return(read: ReadResult, ctx: ValidationContext, file: str = "") ->
         if col.kind == "text":
             add(s.str.len_chars().fill_null(0) > TEXT_CHARS, "warning", "value_shortened",
                 f"this value is longer than {TEXT_CHARS} characters; only the first {TEXT_CHARS} were kept",
-                f"shorten it to at most {TEXT_CHARS} characters", c, s)
+                f"shorten it to at most {TEXT_CHARS} characters", c, None if c in spec.PERSONAL else s)
             out[c] = s.str.replace(r"^(\d+)\.0+$", "${1}").str.slice(0, TEXT_CHARS)
             continue
         parsed, invalid = _parse_invalid(s, spec.PARSERS[col.kind], _DTYPE_FOR_KIND.get(col.kind, pl.Utf8))

@@ -20,6 +20,17 @@ academies as (
     select * from {{ ref('stg_returns__academies') }}
 ),
 
+-- the optional name / admission number the pupil's own academy gave (personal: this list only)
+pupil_names as (
+    select * from {{ ref('stg_returns__pupil_names') }}
+),
+
+latest_names as (
+    select academy_urn, leaving_year, upn, arg_max(pupil_name, round) as pupil_name
+    from pupil_names
+    group by academy_urn, leaving_year, upn
+),
+
 -- academy x leaving year with an actual round returned: those pupils have left
 left_already as (
     select distinct academy_urn, leaving_year
@@ -85,6 +96,7 @@ final as (
         academies.academy_name,
         current_pupils.counts_in_trust_totals,
         current_pupils.upn,
+        coalesce(intended_name.pupil_name, latest_names.pupil_name) as pupil_name,
         current_pupils.latest_intended_round as intended_round,
 
         ---------- pupil
@@ -115,6 +127,15 @@ final as (
         on current_pupils.leaving_year = scored.leaving_year
         and current_pupils.upn = scored.upn
     left join academies on current_pupils.latest_intended_academy_urn = academies.academy_urn
+    left join pupil_names as intended_name
+        on current_pupils.latest_intended_academy_urn = intended_name.academy_urn
+        and current_pupils.leaving_year = intended_name.leaving_year
+        and current_pupils.latest_intended_round = intended_name.round
+        and current_pupils.upn = intended_name.upn
+    left join latest_names
+        on current_pupils.latest_intended_academy_urn = latest_names.academy_urn
+        and current_pupils.leaving_year = latest_names.leaving_year
+        and current_pupils.upn = latest_names.upn
 )
 
 select * from final
