@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from pipelines.lib.disclosure.attack import index_relations, recover
+from pipelines.lib.disclosure.attack import INF, _intervals, index_relations
 from pipelines.lib.disclosure.gauss import blocks, exposed_by, gauss_pass, nullspace
 from pipelines.lib.disclosure.structure import MART_BY_NAME, Structure, build_structure
 
@@ -102,14 +102,6 @@ def _var_facts(st: Structure):
     return is_den, trustish, n_whole
 
 
-def _publish_order(st: Structure, is_den: list[bool]) -> list[int]:
-    """Variables in publish priority: zeros first (never a secondary unless unavoidable), then
-    row denominators (hide a measure rather than a denominator), then by value descending
-    (hide small cells); ties by variable number (mart, row key, measure)."""
-    vals = st.values
-    return sorted(range(len(vals)), key=lambda v: (vals[v] != 0, not is_den[v], -vals[v], v))
-
-
 @dataclass
 class _Block:
     vars: list[int]
@@ -119,57 +111,18 @@ class _Block:
 
 def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
              max_rounds: int = 50, academies: list[str] | None = None) -> Result:
-    """Choose the hidden cells of every published mart: primary rules, then a GaussSuppression
-    pass per block for directors and every academy user, then non-negativity repairs until the
-    attack recovers nothing. `academies` limits the academy audiences (default: all)."""
+    """Choose the hidden cells of every published mart: primary rules, then `protect`.
+    `academies` limits the academy audiences (default: all)."""
     t0 = time.perf_counter()
     c0 = time.process_time()
     hidden = primary_hidden(st, min_cohort, min_count)
     _close_rows(st, hidden)
     n_primary = len(hidden)
-    is_den, trustish, n_whole = _var_facts(st)
-    order = _publish_order(st, is_den)
-    pos = {v: i for i, v in enumerate(order)}
-    block_of, block_rels = blocks(len(st.values), st.relations)
-    members: dict[int, list[int]] = {}
-    for v in order:
-        members.setdefault(block_of[v], []).append(v)   # in publish order
+    is_den, trustish, _ = _var_facts(st)
     auds = audiences(st)
     if academies is not None:
         auds = {k: v for k, v in auds.items() if k == "director" or k in academies}
-    own_in_block: dict[int, dict[str, list[int]]] = {}
-    for name, known in auds.items():
-        for v in sorted(known, key=pos.__getitem__):
-            own_in_block.setdefault(block_of[v], {}).setdefault(name, []).append(v)
-    stats = {"blocks": 0, "academy_passes": 0, "checks": 0, "nonneg_rounds": 0, "nonneg_added": 0,
-             "known_by_own": 0}
-    rank = {}
-    rel_of = index_relations(st.relations)
-    unresolved: dict[str, int] = {}
-    for b in sorted(members):
-        rels = block_rels[b]
-        vs = members[b]
-        if not rels or not any(v in hidden for v in vs):
-            continue   # nothing hidden here, or no relation can reveal it
-        stats["blocks"] += 1
-        for v in vs:
-            rank[v] = (-n_whole[v], not trustish[v], v)
-        x = nullspace(vs, st.relations, rels, rank)
-        unavoidable: dict[str, set[int]] = {}
-        for _ in range(max_rounds):
-            _protect_block(x, vs, hidden, own_in_block.get(b, {}), stats, unavoidable)
-            # non-negativity: a hidden zero pinned by a used-up whole (sign / interval rule)
-            extra = _nonneg_repairs(st, rel_of, vs, hidden, own_in_block.get(b, {}), is_den, unavoidable)
-            if not extra:
-                break
-            stats["nonneg_rounds"] += 1
-            stats["nonneg_added"] += len(extra)
-            for v in extra:
-                hidden[v] = "secondary (non-negativity)"
-        else:
-            unresolved[f"block {b}"] = 1
-        log.debug("block %d: %d vars, %d hidden, %.1fs", b, len(vs), sum(1 for v in vs if v in hidden),
-                  time.perf_counter() - t0)
+    stats, unresolved = protect(st.relations, st.values, hidden, auds, is_den, trustish, max_rounds)
     cells = st.cells.with_columns(
         hidden=pl.col("var").is_in(sorted(hidden)),
         reason=pl.col("var").replace_strict(hidden, default=None, return_dtype=pl.Utf8),
@@ -179,6 +132,62 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
     stats["cpu_seconds"] = time.process_time() - c0
     return Result(cells=cells, seconds=time.perf_counter() - t0, rounds=stats["nonneg_rounds"],
                   unresolved=unresolved, stats=stats)
+
+
+def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hidden: dict[int, str],
+            auds: dict[str, set[int]], is_den: list[bool], trustish: list[bool],
+            max_rounds: int = 50) -> tuple[dict, dict[str, int]]:
+    """Secondary suppression in place on `hidden` (variable -> reason; primary cells in it on
+    entry): per connected block a GaussSuppression pass for directors and every academy user
+    (`auds`: audience -> variables it knows), then non-negativity repairs (a hidden zero the
+    attack still pins gets one more non-zero cell hidden next to it, and the block is redone)
+    until the attack recovers nothing. Returns (stats, unresolved blocks)."""
+    t0 = time.perf_counter()
+    n = len(values)
+    n_whole = [0] * n
+    for whole, _ in relations:
+        n_whole[whole] += 1
+    order = sorted(range(n), key=lambda v: (values[v] != 0, not is_den[v], -values[v], v))
+    pos = {v: i for i, v in enumerate(order)}
+    block_of, block_rels = blocks(n, relations)
+    members: dict[int, list[int]] = {}
+    for v in order:
+        members.setdefault(block_of[v], []).append(v)   # in publish order
+    own_in_block: dict[int, dict[str, list[int]]] = {}
+    for name, known in auds.items():
+        for v in sorted(known, key=pos.__getitem__):
+            own_in_block.setdefault(block_of[v], {}).setdefault(name, []).append(v)
+    stats = {"blocks": 0, "academy_passes": 0, "checks": 0, "nonneg_rounds": 0, "nonneg_added": 0,
+             "known_by_own": 0}
+    rel_of = index_relations(relations)
+    unresolved: dict[str, int] = {}
+    for b in sorted(members):
+        rels = block_rels[b]
+        vs = members[b]
+        if not rels or not any(v in hidden for v in vs):
+            continue   # nothing hidden here, or no relation can reveal it
+        stats["blocks"] += 1
+        rank = {v: (-n_whole[v], not trustish[v], v) for v in vs}
+        x = nullspace(vs, relations, rels, rank)
+        unavoidable: dict[str, set[int]] = {}
+        alone_done: set[str] = set()
+        for _ in range(max_rounds):
+            _protect_block(x, vs, hidden, own_in_block.get(b, {}), stats, unavoidable)
+            # non-negativity: a hidden zero pinned by a used-up whole (sign / interval rule)
+            extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own_in_block.get(b, {}), is_den,
+                                    unavoidable, alone_done)
+            if not extra:
+                break
+            stats["nonneg_rounds"] += 1
+            stats["nonneg_added"] += len(extra)
+            for v in extra:
+                hidden[v] = "secondary (non-negativity)"
+        else:
+            unresolved[f"block {b}"] = 1
+        stats["known_by_own"] += sum(len(u) for u in unavoidable.values())
+        log.debug("block %d: %d vars, %d hidden, %.1fs", b, len(vs), sum(1 for v in vs if v in hidden),
+                  time.perf_counter() - t0)
+    return stats, unresolved
 
 
 def _protect_block(x, vs: list[int], hidden: dict[int, str], own: dict[str, list[int]], stats,
@@ -228,25 +237,34 @@ def _protect_block(x, vs: list[int], hidden: dict[int, str], own: dict[str, list
     return added
 
 
-def _nonneg_repairs(st: Structure, rel_of, vs: list[int], hidden: dict[int, str],
-                    own: dict[str, list[int]], is_den: list[bool], unavoidable: dict[str, set[int]]) -> list[int]:
+def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: dict[int, str],
+                    own: dict[str, list[int]], is_den: list[bool], unavoidable: dict[str, set[int]],
+                    alone_done: set[str]) -> list[int]:
     """For every hidden cell the full attack (with non-negativity) still pins, one more shown
     non-zero cell to hide: the smallest non-zero shown cell of a relation around it (not a
-    denominator if avoidable). Empty when the attack recovers nothing in this block."""
+    denominator if avoidable). Empty when the attack recovers nothing in this block.
+    Once no cell is linearly determined, only a pinned hidden zero lets the attack pin anything
+    (a point of the feasible set with every hidden cell > 0 could be moved along any free
+    direction), so audiences with no hidden zero among what they do not know are skipped."""
     H = {v for v in vs if v in hidden}
-    vals = st.values
+    zeros = {v for v in H if vals[v] == 0}
     extra: set[int] = set()
+    touched: set[int] = set()   # relations around cells picked this round
     for name in ["director"] + sorted(k for k in own if k != "director"):
         known = set(own.get(name, ()))
-        got = recover(st.relations, vals, H, known, rel_of)
-        if got and name != "director":
+        if not zeros - known:
+            continue
+        got = _pinned(relations, vals, H - known, rel_of)
+        if got and name != "director" and name not in alone_done:
             # what its own cells alone pin (everything else unknown) is not a disclosure
-            alone = recover(st.relations, vals, set(vs), known, rel_of)
-            unavoidable.setdefault(name, set()).update(alone)
+            alone_done.add(name)
+            unavoidable.setdefault(name, set()).update(_pinned(relations, vals, set(vs) - known, rel_of))
         for v in sorted(set(got) - unavoidable.get(name, set())):
+            if touched.intersection(rel_of.get(v, ())):
+                continue   # a cell hidden next to it this round may already free it
             best = None
             for ri in rel_of.get(v, ()):
-                whole, parts = st.relations[ri]
+                whole, parts = relations[ri]
                 for m in (whole,) + parts:
                     if m in H or m in known or m in extra or vals[m] == 0:
                         continue
@@ -255,15 +273,16 @@ def _nonneg_repairs(st: Structure, rel_of, vs: list[int], hidden: dict[int, str]
                         best = cand
             if best is not None:
                 extra.add(best[2])
-        if extra:
-            break   # repair one audience at a time, then redo the linear pass
+                touched.update(rel_of.get(best[2], ()))
     return sorted(extra)
 
 
-def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT) -> Result:
-    """Structure + suppression for the unpublished marts in `frames` (name -> rows)."""
-    t0 = time.perf_counter()
-    st = build_structure(frames)
-    res = suppress(st, min_cohort, min_count)
-    res.seconds = time.perf_counter() - t0
-    return res
+def _pinned(relations, vals: list[int], unknown: set[int], rel_of) -> set[int]:
+    """Unknown cells pinned by interval propagation with non-negativity (the attack's first
+    step). With no cell linearly determined, the attack pins something only if this does:
+    its sign rule is the interval rule on one relation, and its linear step finds nothing
+    until an interval pins a cell."""
+    lo = {v: 0 for v in unknown}
+    hi = {v: INF for v in unknown}
+    _intervals(relations, rel_of, vals, unknown, lo, hi)
+    return {v for v in unknown if lo[v] == hi[v]}
