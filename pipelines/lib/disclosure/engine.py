@@ -4,12 +4,15 @@ linked marts so that no audience can work out a hidden cell (research/domain.md 
 primary    a row whose denominator is 1 .. min_cohort-1 is hidden whole; a count of
            1 .. min_count-1, or whose base (the row's cohort) minus it is 1 .. min_count-1, is
            hidden. Zeros and empty rows are shown.
-secondary  the attack of `attack.py` is run for every audience (directors: the published cells;
-           each academy: the published cells plus all of its own cells). Each hidden cell it
-           recovers gets one more cell hidden next to it (in the relation that exposed it: the
-           smallest non-zero shown count the audience does not already know, never a row
-           denominator unless nothing else can help). Repeated until no audience recovers
-           anything. A row whose denominator is hidden is hidden whole (its shares with it).
+secondary  per connected block of cells (gauss.py, GaussSuppression-style): one pass over the
+           cells in publish order (zeros, then denominators, then large before small) that
+           publishes a cell unless it would make a hidden cell a linear combination of shown
+           ones; for directors, then for each academy user (its own cells forced shown,
+           everything hidden so far forced hidden) where its own cells expose something.
+           Then non-negativity: a hidden zero the interval attack still pins (a whole used up
+           by its shown parts) gets the smallest non-zero shown cell next to it hidden, and the
+           block is redone, until nothing is pinned. Only the primary row rule hides whole rows;
+           a share must be withheld where its count or its denominator is hidden.
 Deterministic: variables are numbered by mart, row key and measure; every choice is a sort.
 """
 from __future__ import annotations
