@@ -188,3 +188,24 @@ def test_academy_knowing_its_own_cells_cannot_difference_the_trust():
     protect(rels, vals, hidden, {"director": set()} | own, flags, flags)
     for name, known in ({"director": set()} | own).items():
         assert recover(rels, vals, set(hidden), known) == {}, name
+
+
+def test_primary_rules_as_configured():
+    """Cohort under 6 hides the whole row; counts 1-2 and their complements within the row's
+    base are hidden; zeros and everything else are shown (before any secondary)."""
+    rows = [("A", 4, 0), ("B", 20, 2), ("C", 20, 19), ("D", 20, 0), ("E", 20, 10)]
+    frame = pl.DataFrame([
+        {"level": "academy", "academy_urn": u, "counts_in_trust_totals": False, "leaving_year": "2024-25",
+         "key_stage": "KS4", "breakdown_topic": "Total", "breakdown": "Total", "pupils": n, "flagged": f}
+        for u, n, f in rows])
+    st = build_structure({"neet_risk_rates": frame})
+    reason = primary_hidden(st)
+    got = {(k.split("|")[1], m): reason.get(v) for k, m, v in
+           zip(st.cells["row_key"], st.cells["measure"], st.cells["var"])}
+    assert got[("A", "pupils")] == got[("A", "flagged")] == "primary row"
+    assert got[("B", "flagged")] == "primary cell" and got[("B", "pupils")] is None
+    assert got[("C", "flagged")] == "primary cell"          # 20 - 19 = 1 not flagged
+    assert got[("D", "flagged")] is None and got[("E", "flagged")] is None
+    assert primary_hidden(st, min_cohort=3, min_count=2)  # thresholds are parameters
+    assert got.get(("A", "pupils")) and not primary_hidden(st, min_cohort=3, min_count=1).get(
+        st.cells.filter(pl.col("row_key").str.contains("\\|A\\|") & (pl.col("measure") == "pupils"))["var"].item())
