@@ -113,7 +113,7 @@ class _Block:
 
 
 def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
-             max_rounds: int = 50, academies: list[str] | None = None) -> Result:
+             max_rounds: int = 50, academies: list[str] | None = None, protect_zeros: bool = True) -> Result:
     """Choose the hidden cells of every published mart: primary rules, then `protect`.
     `academies` limits the academy audiences (default: all)."""
     t0 = time.perf_counter()
@@ -125,7 +125,8 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
     auds = audiences(st)
     if academies is not None:
         auds = {k: v for k, v in auds.items() if k == "director" or k in academies}
-    stats, unresolved = protect(st.relations, st.values, hidden, auds, is_den, trustish, max_rounds)
+    stats, unresolved = protect(st.relations, st.values, hidden, auds, is_den, trustish, max_rounds,
+                                protect_zeros)
     cells = st.cells.with_columns(
         hidden=pl.col("var").is_in(sorted(hidden)),
         reason=pl.col("var").replace_strict(hidden, default=None, return_dtype=pl.Utf8),
@@ -139,12 +140,14 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
 
 def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hidden: dict[int, str],
             auds: dict[str, set[int]], is_den: list[bool], trustish: list[bool],
-            max_rounds: int = 50) -> tuple[dict, dict[str, int]]:
+            max_rounds: int = 50, protect_zeros: bool = True) -> tuple[dict, dict[str, int]]:
     """Secondary suppression in place on `hidden` (variable -> reason; primary cells in it on
     entry): per connected block a GaussSuppression pass for directors and every academy user
     (`auds`: audience -> variables it knows), then non-negativity repairs (a hidden zero the
     attack still pins gets one more non-zero cell hidden next to it, and the block is redone)
-    until the attack recovers nothing. Returns (stats, unresolved blocks)."""
+    until the attack recovers nothing. With protect_zeros=False a hidden zero may stay pinned
+    (DfE practice: zeros are shown) and only non-zero cells are repaired and chosen.
+    Returns (stats, unresolved blocks)."""
     t0 = time.perf_counter()
     n = len(values)
     n_whole = [0] * n
@@ -178,7 +181,7 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
             _protect_block(x, vs, hidden, own_in_block.get(b, {}), stats, unavoidable)
             # non-negativity: a hidden zero pinned by a used-up whole (sign / interval rule)
             extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own_in_block.get(b, {}), is_den,
-                                    unavoidable, alone_done)
+                                    unavoidable, alone_done, protect_zeros)
             if not extra:
                 break
             stats["nonneg_rounds"] += 1
@@ -242,10 +245,10 @@ def _protect_block(x, vs: list[int], hidden: dict[int, str], own: dict[str, list
 
 def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: dict[int, str],
                     own: dict[str, list[int]], is_den: list[bool], unavoidable: dict[str, set[int]],
-                    alone_done: set[str]) -> list[int]:
+                    alone_done: set[str], protect_zeros: bool = True) -> list[int]:
     """For every hidden cell the full attack (with non-negativity) still pins, one more shown
-    non-zero cell to hide: the smallest non-zero shown cell of a relation around it (not a
-    denominator if avoidable). Empty when the attack recovers nothing in this block.
+    cell to hide: the smallest non-zero shown cell of a relation around it (not a denominator
+    if avoidable; a zero, the relation's whole first, only if nothing else is there). Empty when the attack recovers nothing in this block.
     Once no cell is linearly determined, only a pinned hidden zero lets the attack pin anything
     (a point of the feasible set with every hidden cell > 0 could be moved along any free
     direction), so audiences with no hidden zero among what they do not know are skipped."""
@@ -263,20 +266,24 @@ def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: d
             alone_done.add(name)
             unavoidable.setdefault(name, set()).update(_pinned(relations, vals, set(vs) - known, rel_of))
         for v in sorted(set(got) - unavoidable.get(name, set())):
+            if not protect_zeros and vals[v] == 0:
+                continue
             if touched.intersection(rel_of.get(v, ())):
                 continue   # a cell hidden next to it this round may already free it
             best = None
             for ri in rel_of.get(v, ()):
                 whole, parts = relations[ri]
                 for m in (whole,) + parts:
-                    if m in H or m in known or m in extra or vals[m] == 0:
+                    if m in H or m in known or m in extra or (not protect_zeros and vals[m] == 0):
                         continue
-                    cand = (is_den[m], vals[m], m)
+                    # a zero only when the relation has nothing else (a shown zero whole pins
+                    # every hidden part of it to zero), and then its whole first
+                    cand = (vals[m] == 0, is_den[m], vals[m], m != whole, m)
                     if best is None or cand < best:
                         best = cand
             if best is not None:
-                extra.add(best[2])
-                touched.update(rel_of.get(best[2], ()))
+                extra.add(best[-1])
+                touched.update(rel_of.get(best[-1], ()))
     return sorted(extra)
 
 
