@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from pipelines.lib.disclosure.attack import index_relations, recover
-from pipelines.lib.disclosure.engine import audiences, primary_hidden, protect, suppress
+from pipelines.lib.disclosure.engine import audiences, primary_hidden, protect, run, suppress
 from pipelines.lib.disclosure.structure import build_structure
 
 TOPICS = {"Total": lambda p: "Total", "Sex": lambda p: p["sex"], "Disadvantage": lambda p: p["dis"],
@@ -209,3 +209,12 @@ def test_primary_rules_as_configured():
     assert primary_hidden(st, min_cohort=3, min_count=2)  # thresholds are parameters
     assert got.get(("A", "pupils")) and not primary_hidden(st, min_cohort=3, min_count=1).get(
         st.cells.filter(pl.col("row_key").str.contains("\\|A\\|") & (pl.col("measure") == "pupils"))["var"].item())
+
+
+def test_run_gives_one_row_per_published_cell(mart):
+    """The interface the dbt model uses: run(frames) -> Result.cells with these columns."""
+    res = run({"neet_risk_rates": mart})
+    assert {"mart", "row_key", "measure", "measure_order", "value", "hidden", "reason"} <= set(res.cells.columns)
+    assert res.cells.height == mart.height * 2
+    assert res.cells.filter("hidden")["reason"].null_count() == 0
+    assert res.stats["hidden_vars"] >= res.stats["primary_vars"] > 0

@@ -296,3 +296,13 @@ def _pinned(relations, vals: list[int], unknown: set[int], rel_of) -> set[int]:
     hi = {v: INF for v in unknown}
     _intervals(relations, rel_of, vals, unknown, lo, hi)
     return {v for v in unknown if lo[v] == hi[v]}
+
+
+def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
+        protect_zeros: bool = True) -> Result:
+    """Structure + suppression for the unpublished marts in `frames` (name -> rows)."""
+    t0 = time.perf_counter()
+    st = build_structure(frames)
+    res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros)
+    res.seconds = time.perf_counter() - t0
+    return res
