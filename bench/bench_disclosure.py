@@ -99,6 +99,10 @@ def main() -> None:
     t = time.perf_counter()
     for who in names:
         got = recover(st.relations, st.values, hidden, auds[who], rel_of)
+        if got and who != "director":   # leave out what its own cells alone pin
+            others = {v for w, p in st.relations for v in (w,) + p} - auds[who]
+            alone = recover(st.relations, st.values, others, auds[who], rel_of)
+            got = {v: x for v, x in got.items() if v not in alone}
         total += len(got)
         print(f"  {who:24s} recovers {len(got)} hidden cells ({sum(1 for x in got.values() if x)} non-zero)",
               flush=True)
@@ -132,7 +136,13 @@ def _sample_blocks(st, primary: dict, every: int, academies: int | None) -> None
         cpu += time.process_time() - c0
         n_vars += len(vs)
         n_hidden += len(hidden)
-        got_b = {who: len(recover(st.relations, st.values, set(hidden), auds[who] & vs, rel_of)) for who in names}
+        got_b = {}
+        for who in names:
+            got = recover(st.relations, st.values, set(hidden), auds[who] & vs, rel_of)
+            if got and who != "director":   # leave out what its own cells alone pin
+                alone = recover(st.relations, st.values, vs - auds[who], auds[who] & vs, rel_of)
+                got = {v: x for v, x in got.items() if v not in alone}
+            got_b[who] = len(got)
         recovered += sum(got_b.values())
         print(f"  block {b}: {len(vs)} cells, {len(rels)} relations, primary {sum(1 for v in hidden if primary.get(v))}"
               f" -> hidden {len(hidden)}; {stats['academy_passes']} academy passes, {stats['nonneg_rounds']} "

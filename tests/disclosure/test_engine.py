@@ -218,3 +218,25 @@ def test_run_gives_one_row_per_published_cell(mart):
     assert res.cells.height == mart.height * 2
     assert res.cells.filter("hidden")["reason"].null_count() == 0
     assert res.stats["hidden_vars"] >= res.stats["primary_vars"] > 0
+
+
+def test_audit_leaves_out_what_own_cells_alone_pin():
+    """A trust row of one academy equals that academy's row: its user 'recovers' the hidden
+    trust cell from its own cells alone, which is not a disclosure; a director recovers nothing."""
+    from pipelines.lib.disclosure.audit import audit
+    rows = [{"urn": "A", "sex": "Female", "dis": "Disadvantaged", "flagged": i < 2} for i in range(30)]
+    frame = neet_risk_rates(rows)
+    res = run({"neet_risk_rates": frame})
+    hidden = res.cells.filter("hidden")
+    assert hidden.height and hidden.filter(pl.col("row_key").str.starts_with("trust")).height
+    pub = frame.join(hidden.filter(pl.col("measure") == "flagged").select("row_key"), how="anti",
+                     left_on=pl.concat_str([pl.col(c).cast(pl.Utf8).fill_null("~") for c in
+                                            ("level", "academy_urn", "leaving_year", "key_stage",
+                                             "breakdown_topic", "breakdown")], separator="|"),
+                     right_on="row_key")
+    out = audit({"neet_risk_rates": frame}, {"neet_risk_rates": pub})
+    assert out.recovered["director"] == 0 and out.recovered["academy A"] == 0
+    # ...although the raw attack as academy A pins the trust cells (equal to its own)
+    st = build_structure({"neet_risk_rates": frame})
+    own = audiences(st)["academy A"]
+    assert _recovered(st, set(hidden["var"].to_list()), own)
