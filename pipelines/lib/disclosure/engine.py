@@ -105,13 +105,6 @@ def _var_facts(st: Structure):
     return is_den, trustish, n_whole
 
 
-@dataclass
-class _Block:
-    vars: list[int]
-    rels: list[int]
-    x: dict | None = None
-
-
 def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
              max_rounds: int = 50, academies: list[str] | None = None, protect_zeros: bool = True) -> Result:
     """Choose the hidden cells of every published mart: primary rules, then `protect`.
