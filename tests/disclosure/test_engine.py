@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from pipelines.lib.disclosure.attack import index_relations, recover
-from pipelines.lib.disclosure.engine import audiences, primary_hidden, suppress
+from pipelines.lib.disclosure.engine import audiences, primary_hidden, protect, run, suppress
 from pipelines.lib.disclosure.structure import build_structure
 
 TOPICS = {"Total": lambda p: "Total", "Sex": lambda p: p["sex"], "Disadvantage": lambda p: p["dis"],
@@ -53,8 +53,12 @@ def mart() -> pl.DataFrame:
 
 
 def _recovered_nonzero(st, hidden_vars, known=frozenset()):
-    got = recover(st.relations, st.values, set(hidden_vars), set(known), index_relations(st.relations))
-    return {v: x for v, x in got.items() if x}
+    return {v: x for v, x in _recovered(st, hidden_vars, known).items() if x}
+
+
+def _recovered(st, hidden_vars, known=frozenset()):
+    """Every hidden cell (zeros included) the attack pins, as an audience knowing `known`."""
+    return recover(st.relations, st.values, set(hidden_vars), set(known), index_relations(st.relations))
 
 
 def test_every_relation_is_checked_on_the_data(mart):
@@ -97,8 +101,10 @@ def test_engine_pattern_holds_for_directors_and_every_academy(mart):
     hidden = set(res.cells.filter("hidden")["var"].to_list())
     assert set(primary_hidden(st)) <= hidden
     for name, known in audiences(st).items():
-        assert not _recovered_nonzero(st, hidden, known), name
+        assert not _recovered(st, hidden, known), name
     assert not res.unresolved
+    # secondary cells were needed and chosen: more hidden than the primary rules alone
+    assert len(hidden) > len(set(primary_hidden(st)))
     # the trust's Total row stays published (its pupils are not hidden)
     total = res.cells.filter((pl.col("row_key") == "trust|~|2024-25|KS4|Total|Total")
                              & (pl.col("measure") == "pupils"))
@@ -119,7 +125,7 @@ def test_engine_academy_cannot_subtract_itself_from_the_trust():
     assert trust_flagged["hidden"].item()
     hidden = set(c.filter("hidden")["var"].to_list())
     for name, known in audiences(st).items():
-        assert not _recovered_nonzero(st, hidden, known), name
+        assert not _recovered(st, hidden, known), name
 
 
 def test_engine_is_deterministic_whatever_the_row_order(mart):
@@ -127,3 +133,110 @@ def test_engine_is_deterministic_whatever_the_row_order(mart):
     b = suppress(build_structure({"neet_risk_rates": mart.sample(fraction=1.0, shuffle=True, seed=3)})).cells
     key = ["mart", "row_key", "measure", "hidden"]
     assert a.select(key).sort(key).equals(b.select(key).sort(key))
+
+
+def _grid(values: list[list[int]]):
+    """A hand-built 2D table with both margins: variables numbered row by row, the last row and
+    column the totals. Returns (relations, flat values)."""
+    nr, nc = len(values), len(values[0])
+    full = [row + [sum(row)] for row in values]
+    full.append([sum(full[i][j] for i in range(nr)) for j in range(nc + 1)])
+    var = lambda i, j: i * (nc + 1) + j  # noqa: E731
+    rels = [(var(i, nc), tuple(var(i, j) for j in range(nc))) for i in range(nr + 1)]
+    rels += [(var(nr, j), tuple(var(i, j) for i in range(nr))) for j in range(nc + 1)]
+    return rels, [v for row in full for v in row]
+
+
+def test_gauss_pass_protects_a_2d_table_with_margins():
+    """Rows A..C x columns with margins; A's 2 is primary. The pass hides the fewest cells so that
+    neither differencing, linear algebra nor non-negativity pins any hidden cell, zeros included."""
+    rels, vals = _grid([[2, 0, 7, 9], [5, 4, 0, 8], [6, 3, 8, 0]])
+    n = len(vals)
+    hidden = {0: "primary cell"}
+    protect(rels, vals, hidden, {"director": set()}, [False] * n, [False] * n)
+    assert 0 in hidden and len(hidden) >= 4   # a 2D table needs at least a 2x2 rectangle
+    assert recover(rels, vals, set(hidden)) == {}
+    assert not any(vals[v] == 0 for v in hidden if v != 0), "a zero was chosen as a secondary"
+
+
+def test_a_zero_pinned_by_non_negativity_is_repaired():
+    """W = z1 + z2 + s with z1, z2 hidden zeros (a primary row) and W, s shown: z1 + z2 = 0 pins
+    both although neither is linearly determined. The engine hides one more non-zero cell."""
+    rels = [(0, (1, 2, 3)), (4, (0, 5))]          # W = z1 + z2 + s ; V = W + t
+    vals = [5, 0, 0, 5, 9, 4]
+    assert recover(rels, vals, {1, 2}) == {1: 0, 2: 0}   # the attack pins the zeros
+    hidden = {1: "primary row", 2: "primary row"}
+    stats, unresolved = protect(rels, vals, hidden, {"director": set()}, [False] * 6, [False] * 6)
+    assert recover(rels, vals, set(hidden)) == {}
+    assert stats["nonneg_added"] >= 1 and not unresolved
+    assert set(hidden) - {1, 2} <= {0, 3, 4, 5} and len(hidden) > 2
+
+
+def test_academy_knowing_its_own_cells_cannot_difference_the_trust():
+    """Trust = A + B + C per column; A knows its own row. A's primary cell forces secondaries such
+    that A (knowing everything of its own) still cannot get B's or C's hidden cells."""
+    rels, vals = _grid([[2, 6, 9], [7, 1, 8], [9, 8, 12]])   # rows A, B, C; last row trust
+    n = len(vals)
+    own = {"academy A": {0, 1, 2, 3}, "academy B": {4, 5, 6, 7}, "academy C": {8, 9, 10, 11}}
+    flags = [False] * n
+    # protected for directors only, some academy differences another's hidden cell
+    director_only = {0: "primary cell", 5: "primary cell"}
+    protect(rels, vals, director_only, {"director": set()}, flags, flags)
+    assert recover(rels, vals, set(director_only)) == {}
+    assert any(recover(rels, vals, set(director_only), known) for known in own.values())
+    hidden = {0: "primary cell", 5: "primary cell"}
+    protect(rels, vals, hidden, {"director": set()} | own, flags, flags)
+    for name, known in ({"director": set()} | own).items():
+        assert recover(rels, vals, set(hidden), known) == {}, name
+
+
+def test_primary_rules_as_configured():
+    """Cohort under 6 hides the whole row; counts 1-2 and their complements within the row's
+    base are hidden; zeros and everything else are shown (before any secondary)."""
+    rows = [("A", 4, 0), ("B", 20, 2), ("C", 20, 19), ("D", 20, 0), ("E", 20, 10)]
+    frame = pl.DataFrame([
+        {"level": "academy", "academy_urn": u, "counts_in_trust_totals": False, "leaving_year": "2024-25",
+         "key_stage": "KS4", "breakdown_topic": "Total", "breakdown": "Total", "pupils": n, "flagged": f}
+        for u, n, f in rows])
+    st = build_structure({"neet_risk_rates": frame})
+    reason = primary_hidden(st)
+    got = {(k.split("|")[1], m): reason.get(v) for k, m, v in
+           zip(st.cells["row_key"], st.cells["measure"], st.cells["var"])}
+    assert got[("A", "pupils")] == got[("A", "flagged")] == "primary row"
+    assert got[("B", "flagged")] == "primary cell" and got[("B", "pupils")] is None
+    assert got[("C", "flagged")] == "primary cell"          # 20 - 19 = 1 not flagged
+    assert got[("D", "flagged")] is None and got[("E", "flagged")] is None
+    assert primary_hidden(st, min_cohort=3, min_count=2)  # thresholds are parameters
+    assert got.get(("A", "pupils")) and not primary_hidden(st, min_cohort=3, min_count=1).get(
+        st.cells.filter(pl.col("row_key").str.contains("\\|A\\|") & (pl.col("measure") == "pupils"))["var"].item())
+
+
+def test_run_gives_one_row_per_published_cell(mart):
+    """The interface the dbt model uses: run(frames) -> Result.cells with these columns."""
+    res = run({"neet_risk_rates": mart})
+    assert {"mart", "row_key", "measure", "measure_order", "value", "hidden", "reason"} <= set(res.cells.columns)
+    assert res.cells.height == mart.height * 2
+    assert res.cells.filter("hidden")["reason"].null_count() == 0
+    assert res.stats["hidden_vars"] >= res.stats["primary_vars"] > 0
+
+
+def test_audit_leaves_out_what_own_cells_alone_pin():
+    """A trust row of one academy equals that academy's row: its user 'recovers' the hidden
+    trust cell from its own cells alone, which is not a disclosure; a director recovers nothing."""
+    from pipelines.lib.disclosure.audit import audit
+    rows = [{"urn": "A", "sex": "Female", "dis": "Disadvantaged", "flagged": i < 2} for i in range(30)]
+    frame = neet_risk_rates(rows)
+    res = run({"neet_risk_rates": frame})
+    hidden = res.cells.filter("hidden")
+    assert hidden.height and hidden.filter(pl.col("row_key").str.starts_with("trust")).height
+    pub = frame.join(hidden.filter(pl.col("measure") == "flagged").select("row_key"), how="anti",
+                     left_on=pl.concat_str([pl.col(c).cast(pl.Utf8).fill_null("~") for c in
+                                            ("level", "academy_urn", "leaving_year", "key_stage",
+                                             "breakdown_topic", "breakdown")], separator="|"),
+                     right_on="row_key")
+    out = audit({"neet_risk_rates": frame}, {"neet_risk_rates": pub})
+    assert out.recovered["director"] == 0 and out.recovered["academy A"] == 0
+    # ...although the raw attack as academy A pins the trust cells (equal to its own)
+    st = build_structure({"neet_risk_rates": frame})
+    own = audiences(st)["academy A"]
+    assert _recovered(st, set(hidden["var"].to_list()), own)

@@ -143,13 +143,12 @@ def _solve_block(rows: list[dict[int, int]], rhs: list[int]) -> dict[int, int]:
     determines it. Values are taken from the data by the caller's assert, so only which cells
     are determined matters here."""
     piv_rows: dict[int, dict[int, int]] = {}   # pivot var -> row (pivot coefficient 1), fully reduced
+    idx: dict[int, set[int]] = defaultdict(set)  # var -> pivots whose row holds it
     for row0 in rows:
         row = {v: c % PRIME for v, c in row0.items()}
-        again = [v for v in row if v in piv_rows]
-        for p in again:
-            f = row.get(p)
-            if not f:
-                continue
+        row = {v: c for v, c in row.items() if c}
+        for p in [v for v in row if v in piv_rows]:
+            f = row.get(p)   # rows are fully reduced: subtracting one never touches another pivot
             for v, c in piv_rows[p].items():
                 nv = (row.get(v, 0) - f * c) % PRIME
                 if nv:
@@ -159,18 +158,23 @@ def _solve_block(rows: list[dict[int, int]], rhs: list[int]) -> dict[int, int]:
         if not row:
             continue
         p = min(row)
-        inv = pow(row[p], PRIME - 2, PRIME)
+        inv = pow(row[p], -1, PRIME)
         row = {v: c * inv % PRIME for v, c in row.items()}
-        for q, qrow in piv_rows.items():
-            g = qrow.get(p)
-            if g:
-                for v, c in row.items():
-                    nv = (qrow.get(v, 0) - g * c) % PRIME
-                    if nv:
-                        qrow[v] = nv
-                    else:
-                        qrow.pop(v, None)
+        for q in list(idx.get(p, ())):
+            qrow = piv_rows[q]
+            g = qrow[p]
+            for v, c in row.items():
+                nv = (qrow.get(v, 0) - g * c) % PRIME
+                if nv:
+                    if v not in qrow:
+                        idx[v].add(q)
+                    qrow[v] = nv
+                elif v in qrow:
+                    del qrow[v]
+                    idx[v].discard(q)
         piv_rows[p] = row
+        for v in row:
+            idx[v].add(p)
     return {p: None for p, row in piv_rows.items() if len(row) == 1}
 
 

@@ -14,6 +14,7 @@ import duckdb
 import polars as pl
 
 from pipelines.lib.disclosure.attack import index_relations, recover
+from pipelines.lib.disclosure.gauss import blocks
 from pipelines.lib.disclosure.structure import MARTS, Structure, build_structure, row_key_sql
 
 
@@ -21,7 +22,7 @@ from pipelines.lib.disclosure.structure import MARTS, Structure, build_structure
 class AuditResult:
     hidden_share: dict[str, float]          # mart -> share of its cells hidden
     cells: dict[str, int]                   # mart -> cells
-    recovered: dict[str, int]               # audience -> hidden cells recovered
+    recovered: dict[str, int]               # audience -> hidden cells recovered (not pinned by own cells alone)
     recovered_nonzero: dict[str, int]       # audience -> of which non-zero
     examples: dict[str, list[str]]          # audience -> a few recovered cells
     pct_leaks: int                          # shares shown where their count is hidden
@@ -97,8 +98,18 @@ def audit(unpublished: dict, published: dict, academies: int | None = None,
                                                            .first().alias("example"))
     n_of = dict(zip(var_cells["var"].to_list(), var_cells["n"].to_list()))
     ex_of = dict(zip(var_cells["var"].to_list(), var_cells["example"].to_list()))
+    block_of = None
     for name, known in audiences.items():
         got = recover(st.relations, st.values, hidden_vars, known, rel_of)
+        if got and known:
+            # a cell its own cells alone pin (e.g. a trust row of one academy) is no disclosure:
+            # attack its blocks with every other cell unknown and leave those out
+            if block_of is None:
+                block_of, _ = blocks(len(st.values), st.relations)
+            bs = {block_of[v] for v in got}
+            others = {v for v in range(len(st.values)) if block_of[v] in bs} - known
+            alone = recover(st.relations, st.values, others, known, rel_of)
+            got = {v: x for v, x in got.items() if v not in alone}
         recovered[name] = sum(n_of.get(v, 1) for v in got) + (len(inconsistent) if name == "director" else 0)
         recovered_nonzero[name] = sum(n_of.get(v, 1) for v, x in got.items() if x)
         examples[name] = [f"{ex_of.get(v)} = {x}" for v, x in sorted(got.items(), key=lambda i: (-i[1], i[0]))[:5]]

@@ -4,12 +4,15 @@ linked marts so that no audience can work out a hidden cell (research/domain.md 
 primary    a row whose denominator is 1 .. min_cohort-1 is hidden whole; a count of
            1 .. min_count-1, or whose base (the row's cohort) minus it is 1 .. min_count-1, is
            hidden. Zeros and empty rows are shown.
-secondary  the attack of `attack.py` is run for every audience (directors: the published cells;
-           each academy: the published cells plus all of its own cells). Each hidden cell it
-           recovers gets one more cell hidden next to it (in the relation that exposed it: the
-           smallest non-zero shown count the audience does not already know, never a row
-           denominator unless nothing else can help). Repeated until no audience recovers
-           anything. A row whose denominator is hidden is hidden whole (its shares with it).
+secondary  per connected block of cells (gauss.py, GaussSuppression-style): one pass over the
+           cells in publish order (zeros, then denominators, then large before small) that
+           publishes a cell unless it would make a hidden cell a linear combination of shown
+           ones; for directors, then for each academy user (its own cells forced shown,
+           everything hidden so far forced hidden) where its own cells expose something.
+           Then non-negativity: a hidden zero the interval attack still pins (a whole used up
+           by its shown parts) gets the smallest non-zero shown cell next to it hidden, and the
+           block is redone, until nothing is pinned. Only the primary row rule hides whole rows;
+           a share must be withheld where its count or its denominator is hidden.
 Deterministic: variables are numbered by mart, row key and measure; every choice is a sort.
 """
 from __future__ import annotations
@@ -20,7 +23,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from pipelines.lib.disclosure.attack import index_relations, recover
+from pipelines.lib.disclosure.attack import INF, _intervals, index_relations
+from pipelines.lib.disclosure.gauss import blocks, exposed_by, gauss_pass, nullspace
 from pipelines.lib.disclosure.structure import MART_BY_NAME, Structure, build_structure
 
 log = logging.getLogger(__name__)
@@ -34,7 +38,8 @@ class Result:
     cells: pl.DataFrame                 # one row per mart cell: mart, row_key, measure, value, hidden, reason
     seconds: float
     rounds: int
-    unresolved: dict[str, int] = field(default_factory=dict)  # audience -> cells still recovered
+    unresolved: dict[str, int] = field(default_factory=dict)  # block -> not converged
+    stats: dict = field(default_factory=dict)                  # counts and CPU seconds of the run
 
 
 def primary_hidden(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT) -> dict[int, str]:
@@ -74,40 +79,6 @@ def _close_rows(st: Structure, hidden: dict[int, str]) -> None:
                         todo.append(w)
 
 
-def _pick(st: Structure, rel_of, v: int, hidden: dict[int, str], known: set[int],
-          is_den: set[int]) -> int | None:
-    """A shown variable to hide so that `v` is no longer pinned: from the relations around v,
-    nearest first (relations with fewest unknown cells first), the smallest non-zero count."""
-    values = st.values
-    seen_rel: set[int] = set()
-    frontier = [v]
-    seen_var = {v}
-    for _depth in range(4):
-        cands = []
-        rels = sorted({ri for x in frontier for ri in rel_of.get(x, ()) if ri not in seen_rel})
-        for ri in rels:
-            seen_rel.add(ri)
-            whole, parts = st.relations[ri]
-            members = (whole,) + parts
-            n_unknown = sum(1 for m in members if m in hidden and m not in known)
-            for m in members:
-                if m not in hidden and m not in known:
-                    cands.append((m in is_den, values[m] == 0, n_unknown, values[m], m))
-        if cands:
-            return min(cands)[-1]
-        nxt = []
-        for ri in rels:
-            whole, parts = st.relations[ri]
-            for m in (whole,) + parts:
-                if m not in seen_var:
-                    seen_var.add(m)
-                    nxt.append(m)
-        frontier = nxt
-        if not frontier:
-            break
-    return None
-
-
 def audiences(st: Structure) -> dict[str, set[int]]:
     """Audience -> variables it knows without the published marts: directors nothing; each
     academy user all cells of its own academy rows (academy_own marts)."""
@@ -118,62 +89,213 @@ def audiences(st: Structure) -> dict[str, set[int]]:
     return {k: out[k] for k in sorted(out, key=lambda k: (k != "director", k))}
 
 
+def _var_facts(st: Structure):
+    """Per variable: value, is a row denominator, is a trust-level (or other non-academy) cell."""
+    n = len(st.values)
+    is_den = [False] * n
+    for v in st.row_denominator.values():
+        is_den[v] = True
+    trustish = [False] * n
+    for v, urn in zip(st.cells["var"].to_list(), st.cells["academy_urn"].to_list()):
+        if urn is None:
+            trustish[v] = True
+    n_whole = [0] * n
+    for whole, _ in st.relations:
+        n_whole[whole] += 1
+    return is_den, trustish, n_whole
+
+
 def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
-             max_rounds: int = 200) -> Result:
-    """Choose the hidden cells of every published mart."""
+             max_rounds: int = 50, academies: list[str] | None = None, protect_zeros: bool = True) -> Result:
+    """Choose the hidden cells of every published mart: primary rules, then `protect`.
+    `academies` limits the academy audiences (default: all)."""
     t0 = time.perf_counter()
-    rel_of = index_relations(st.relations)
+    c0 = time.process_time()
     hidden = primary_hidden(st, min_cohort, min_count)
     _close_rows(st, hidden)
-    is_den = set(st.row_denominator.values())
+    n_primary = len(hidden)
+    is_den, trustish, _ = _var_facts(st)
     auds = audiences(st)
-    rounds = 0
-    cache: dict = {}
-    unresolved: dict[str, int] = {}
-    # audiences whose last check found nothing and whose relations saw no new hidden cell
-    # each audience until it recovers nothing; then again from the top until a whole pass adds
-    # nothing (hiding more never exposes an already safe cell, but a new hidden cell may be)
-    while rounds < max_rounds:
-        pass_added = False
-        unresolved = {}
-        for name, known in auds.items():
-            while rounds < max_rounds:
-                rounds += 1
-                got = recover(st.relations, st.values, set(hidden), known, rel_of, cache)
-                added = stuck = 0
-                touched: set[int] = set()   # relations around cells hidden this round
-                got = {v: x for v, x in got.items() if x != 0}   # zeros are not protected (DfE shows 0)
-                for v in sorted(got):
-                    if touched.intersection(rel_of.get(v, ())):
-                        continue   # a cell hidden next to it this round may already protect it
-                    m = _pick(st, rel_of, v, hidden, known, is_den)
-                    if m is None:
-                        stuck += 1
-                    elif m not in hidden:
-                        hidden[m] = "secondary"
-                        added += 1
-                        touched.update(rel_of.get(m, ()))
-                _close_rows(st, hidden)
-                log.debug("round %d %s: %d recovered, %d added, %d hidden, %.1fs", rounds, name, len(got),
-                          added, len(hidden), time.perf_counter() - t0)
-                if stuck:
-                    unresolved[name] = stuck
-                if not added:
-                    break
-                pass_added = True
-        if not pass_added:
-            break
+    if academies is not None:
+        auds = {k: v for k, v in auds.items() if k == "director" or k in academies}
+    stats, unresolved = protect(st.relations, st.values, hidden, auds, is_den, trustish, max_rounds,
+                                protect_zeros)
     cells = st.cells.with_columns(
         hidden=pl.col("var").is_in(sorted(hidden)),
         reason=pl.col("var").replace_strict(hidden, default=None, return_dtype=pl.Utf8),
     )
-    return Result(cells=cells, seconds=time.perf_counter() - t0, rounds=rounds, unresolved=unresolved)
+    stats["primary_vars"] = n_primary
+    stats["hidden_vars"] = len(hidden)
+    stats["cpu_seconds"] = time.process_time() - c0
+    return Result(cells=cells, seconds=time.perf_counter() - t0, rounds=stats["nonneg_rounds"],
+                  unresolved=unresolved, stats=stats)
 
 
-def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT) -> Result:
+def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hidden: dict[int, str],
+            auds: dict[str, set[int]], is_den: list[bool], trustish: list[bool],
+            max_rounds: int = 50, protect_zeros: bool = True) -> tuple[dict, dict[str, int]]:
+    """Secondary suppression in place on `hidden` (variable -> reason; primary cells in it on
+    entry): per connected block a GaussSuppression pass for directors and every academy user
+    (`auds`: audience -> variables it knows), then non-negativity repairs (a hidden zero the
+    attack still pins gets one more non-zero cell hidden next to it, and the block is redone)
+    until the attack recovers nothing. With protect_zeros=False a hidden zero may stay pinned
+    (DfE practice: zeros are shown) and only non-zero cells are repaired and chosen.
+    Returns (stats, unresolved blocks)."""
+    t0 = time.perf_counter()
+    n = len(values)
+    n_whole = [0] * n
+    for whole, _ in relations:
+        n_whole[whole] += 1
+    order = sorted(range(n), key=lambda v: (values[v] != 0, not is_den[v], -values[v], v))
+    pos = {v: i for i, v in enumerate(order)}
+    block_of, block_rels = blocks(n, relations)
+    members: dict[int, list[int]] = {}
+    for v in order:
+        members.setdefault(block_of[v], []).append(v)   # in publish order
+    own_in_block: dict[int, dict[str, list[int]]] = {}
+    for name, known in auds.items():
+        for v in sorted(known, key=pos.__getitem__):
+            own_in_block.setdefault(block_of[v], {}).setdefault(name, []).append(v)
+    stats = {"blocks": 0, "academy_passes": 0, "checks": 0, "nonneg_rounds": 0, "nonneg_added": 0,
+             "known_by_own": 0}
+    rel_of = index_relations(relations)
+    unresolved: dict[str, int] = {}
+    for b in sorted(members):
+        rels = block_rels[b]
+        vs = members[b]
+        if not rels or not any(v in hidden for v in vs):
+            continue   # nothing hidden here, or no relation can reveal it
+        stats["blocks"] += 1
+        rank = {v: (-n_whole[v], not trustish[v], v) for v in vs}
+        x = nullspace(vs, relations, rels, rank)
+        unavoidable: dict[str, set[int]] = {}
+        alone_done: set[str] = set()
+        for _ in range(max_rounds):
+            _protect_block(x, vs, hidden, own_in_block.get(b, {}), stats, unavoidable)
+            # non-negativity: a hidden zero pinned by a used-up whole (sign / interval rule)
+            extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own_in_block.get(b, {}), is_den,
+                                    unavoidable, alone_done, protect_zeros)
+            if not extra:
+                break
+            stats["nonneg_rounds"] += 1
+            stats["nonneg_added"] += len(extra)
+            for v in extra:
+                hidden[v] = "secondary (non-negativity)"
+        else:
+            unresolved[f"block {b}"] = 1
+        stats["known_by_own"] += sum(len(u) for u in unavoidable.values())
+        log.debug("block %d: %d vars, %d hidden, %.1fs", b, len(vs), sum(1 for v in vs if v in hidden),
+                  time.perf_counter() - t0)
+    return stats, unresolved
+
+
+def _protect_block(x, vs: list[int], hidden: dict[int, str], own: dict[str, list[int]], stats,
+                   unavoidable: dict[str, set[int]]) -> int:
+    """Linear protection of one block for every audience (in place). Returns cells added.
+    `unavoidable` collects, per academy, hidden cells its own cells alone determine."""
+    H = {v for v in vs if v in hidden}
+    added = 0
+
+    def director_span():
+        nonlocal added
+        newly, sp = gauss_pass(x, [v for v in vs if v not in H], H)
+        for v in newly:
+            hidden[v] = "secondary"
+            H.add(v)
+        added += len(newly)
+        return sp
+
+    sp = director_span()
+    # academies: each knows its own cells; a cheap check against the published span first, a
+    # pass (own cells forced shown, everything hidden so far forced hidden) only where adding
+    # its own cells exposes something. Hiding more never reveals more, but a cell hidden for one
+    # academy may be exposed to another, so repeat until a round over all academies changes nothing.
+    changed = True
+    while changed:
+        changed = False
+        for name in sorted(own):
+            if name == "director":
+                continue
+            mine = own[name]
+            mine_set = set(mine)
+            stats["checks"] += 1
+            exposed = exposed_by(sp, [v for v in mine if v in H], x) - mine_set - unavoidable.get(name, set())
+            if not exposed:
+                continue
+            stats["academy_passes"] += 1
+            newly, asp = gauss_pass(x, [v for v in vs if v not in H and v not in mine_set], H - mine_set, mine)
+            unavoidable.setdefault(name, set()).update(asp.determined - mine_set)
+            if not newly:
+                continue
+            for v in newly:
+                hidden[v] = "secondary"
+                H.add(v)
+            added += len(newly)
+            changed = True
+            sp = director_span()
+    return added
+
+
+def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: dict[int, str],
+                    own: dict[str, list[int]], is_den: list[bool], unavoidable: dict[str, set[int]],
+                    alone_done: set[str], protect_zeros: bool = True) -> list[int]:
+    """For every hidden cell the full attack (with non-negativity) still pins, one more shown
+    cell to hide: the smallest non-zero shown cell of a relation around it (not a denominator
+    if avoidable; a zero, the relation's whole first, only if nothing else is there). Empty when the attack recovers nothing in this block.
+    Once no cell is linearly determined, only a pinned hidden zero lets the attack pin anything
+    (a point of the feasible set with every hidden cell > 0 could be moved along any free
+    direction), so audiences with no hidden zero among what they do not know are skipped."""
+    H = {v for v in vs if v in hidden}
+    zeros = {v for v in H if vals[v] == 0}
+    extra: set[int] = set()
+    touched: set[int] = set()   # relations around cells picked this round
+    for name in ["director"] + sorted(k for k in own if k != "director"):
+        known = set(own.get(name, ()))
+        if not zeros - known:
+            continue
+        got = _pinned(relations, vals, H - known, rel_of)
+        if got and name != "director" and name not in alone_done:
+            # what its own cells alone pin (everything else unknown) is not a disclosure
+            alone_done.add(name)
+            unavoidable.setdefault(name, set()).update(_pinned(relations, vals, set(vs) - known, rel_of))
+        for v in sorted(set(got) - unavoidable.get(name, set())):
+            if not protect_zeros and vals[v] == 0:
+                continue
+            if touched.intersection(rel_of.get(v, ())):
+                continue   # a cell hidden next to it this round may already free it
+            best = None
+            for ri in rel_of.get(v, ()):
+                whole, parts = relations[ri]
+                for m in (whole,) + parts:
+                    if m in H or m in known or m in extra or (not protect_zeros and vals[m] == 0):
+                        continue
+                    # a zero only when the relation has nothing else (a shown zero whole pins
+                    # every hidden part of it to zero), and then its whole first
+                    cand = (vals[m] == 0, is_den[m], vals[m], m != whole, m)
+                    if best is None or cand < best:
+                        best = cand
+            if best is not None:
+                extra.add(best[-1])
+                touched.update(rel_of.get(best[-1], ()))
+    return sorted(extra)
+
+
+def _pinned(relations, vals: list[int], unknown: set[int], rel_of) -> set[int]:
+    """Unknown cells pinned by interval propagation with non-negativity (the attack's first
+    step). With no cell linearly determined, the attack pins something only if this does:
+    its sign rule is the interval rule on one relation, and its linear step finds nothing
+    until an interval pins a cell."""
+    lo = {v: 0 for v in unknown}
+    hi = {v: INF for v in unknown}
+    _intervals(relations, rel_of, vals, unknown, lo, hi)
+    return {v for v in unknown if lo[v] == hi[v]}
+
+
+def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
+        protect_zeros: bool = True) -> Result:
     """Structure + suppression for the unpublished marts in `frames` (name -> rows)."""
     t0 = time.perf_counter()
     st = build_structure(frames)
-    res = suppress(st, min_cohort, min_count)
+    res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros)
     res.seconds = time.perf_counter() - t0
     return res

@@ -203,6 +203,23 @@ MARTS: tuple[MartSpec, ...] = (
                    whole_one_per=("level", "academy_urn", "leaving_year", "key_stage", "intended_round")),
         ),
     ),
+    *(MartSpec(
+        name=name,
+        keys=("level", "academy_urn", "leaving_year", "key_stage", "round") + extra,
+        measures=("frame_pupils", "pupils"), denominator="frame_pupils",
+        complement_of={"pupils": "frame_pupils"},
+        rollups=(
+            # rows exist only for counts > 0, so a missing academy row is a 0 part
+            Rollup("academies to trust", "p.level = 'academy' and p.counts_in_trust_totals", "w.level = 'trust'",
+                   _eq(("leaving_year", "key_stage", "round") + extra), measures=(("pupils", "pupils"),)),
+            Rollup("rows to frame", "true", "true", _eq(frame), measures=(("frame_pupils", "pupils"),),
+                   whole_one_per=frame),
+        ),
+    ) for name, extra, frame in (
+        ("destination_routes", ("route",), ("level", "academy_urn", "leaving_year", "key_stage", "round")),
+        ("destination_providers", ("destination_group", "provider"),
+         ("level", "academy_urn", "leaving_year", "key_stage", "round", "destination_group")),
+    )),
     MartSpec(
         name="neet_risk_rates",
         keys=("level", "academy_urn", "leaving_year", "key_stage") + _BD,
@@ -235,6 +252,12 @@ LINKS: tuple[Link, ...] = (
          tuple((f"a.{c}", f"b.{c}") for c in ("level", "academy_urn", "leaving_year", "key_stage",
                                               "intended_round")),
          where="b.breakdown_topic = 'Total'"),
+    # a frame total repeated on every route / provider row of the frame
+    Link("destination_routes", "destination_routes", (("frame_pupils", "frame_pupils"),),
+         tuple((f"a.{c}", f"b.{c}") for c in ("level", "academy_urn", "leaving_year", "key_stage", "round"))),
+    Link("destination_providers", "destination_providers", (("frame_pupils", "frame_pupils"),),
+         tuple((f"a.{c}", f"b.{c}") for c in ("level", "academy_urn", "leaving_year", "key_stage", "round",
+                                              "destination_group"))),
     # pupils invited / responding do not depend on the construct
     Link("fsq_construct_scores", "fsq_construct_scores",
          (("pupils_invited", "pupils_invited"), ("pupils_responding", "pupils_responding")),

@@ -1,0 +1,319 @@
+"""GaussSuppression-style secondary suppression (Langsrud, Statistics Norway; domain.md §5.1).
+
+Per connected block of variables (relations never cross blocks):
+
+1. the relations `R y = 0` are turned into a null-space parametrisation: RREF of R with the
+   columns ordered wholes first, leaves last, so pivots are wholes and free variables leaves;
+   each variable c gets a vector x_c over the free variables (e_c for a free one, minus its RREF
+   row for a pivot). A hidden cell h is determined by a shown set S exactly when
+   x_h is in span{x_s : s in S}.
+2. one pass over the candidates in publish order: keep the published span as a fully reduced
+   basis and the hidden vectors reduced against it. Publishing a candidate s whose reduced
+   vector r is parallel to a reduced hidden vector would determine that hidden cell, so s is
+   hidden instead; otherwise s is published (r joins the basis, hidden vectors are reduced).
+
+Exact arithmetic mod p = 2^61 - 1. "Parallel" is detected by a normalised fingerprint
+(first column, random linear functional): parallel vectors always share it, so a fingerprint
+collision can only hide a cell too many, never reveal one. Pure functions, no I/O.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+PRIME = (1 << 61) - 1
+
+Vec = dict[int, int]
+
+
+def _mix(z: int) -> int:
+    """splitmix64: a fixed, well-spread pseudo-random number for z (deterministic)."""
+    z = (z + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return z ^ (z >> 31)
+
+
+def _w(c: int) -> int:
+    """Weights of column c in the two fingerprints (independent pseudo-random numbers mod p)."""
+    return _mix(2 * c) % PRIME or 1
+
+
+def _w2(c: int) -> int:
+    return _mix(2 * c + 1) % PRIME or 1
+
+
+_W1: dict[int, int] = {}
+_W2: dict[int, int] = {}
+
+
+def raw_fp(r: Vec) -> tuple[int, int]:
+    """Two random linear functionals of r (linear, so they update with r)."""
+    a = b = 0
+    for c, v in r.items():
+        w1 = _W1.get(c)
+        if w1 is None:
+            w1 = _W1[c] = _w(c)
+            _W2[c] = _w2(c)
+        a += w1 * v
+        b += _W2[c] * v
+    return a % PRIME, b % PRIME
+
+
+def fp_key(r: Vec, fp: tuple[int, int]) -> tuple[int, int]:
+    """The same for every non-zero multiple of r: fp1/fp2 (or, when fp2 is 0, the first
+    column and fp1 scaled by its coefficient)."""
+    a, b = fp
+    if b:
+        return -1, a * pow(b, -1, PRIME) % PRIME
+    c0 = min(r)
+    return c0, a * pow(r[c0], -1, PRIME) % PRIME
+
+
+def fingerprint(r: Vec) -> tuple[int, int]:
+    return fp_key(r, raw_fp(r))
+
+
+def _axpy(target: Vec, f: int, src: Vec, idx: dict, key: int) -> None:
+    """target -= f * src (mod p), keeping the column index idx (col -> set of keys) current."""
+    for c, v in src.items():
+        nv = (target.get(c, 0) - f * v) % PRIME
+        if nv:
+            if c not in target:
+                idx[c].add(key)
+            target[c] = nv
+        elif c in target:
+            del target[c]
+            idx[c].discard(key)
+
+
+def blocks(n_vars: int, relations: list[tuple[int, tuple[int, ...]]]) -> tuple[list[int], list[list[int]]]:
+    """(block id of every variable, relation indices of every block). Variables in no relation
+    get their own block with no relations."""
+    parent = list(range(n_vars))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for whole, parts in relations:
+        a = find(whole)
+        for p in parts:
+            b = find(p)
+            if a != b:
+                if b < a:
+                    a, b = b, a
+                parent[b] = a
+    roots = [find(v) for v in range(n_vars)]
+    bid: dict[int, int] = {}
+    block_of = [bid.setdefault(r, len(bid)) for r in roots]
+    rels: list[list[int]] = [[] for _ in bid]
+    for i, (whole, _) in enumerate(relations):
+        rels[block_of[whole]].append(i)
+    return block_of, rels
+
+
+def nullspace(variables: list[int], relations: list[tuple[int, tuple[int, ...]]], rel_ids: list[int],
+              rank: dict[int, tuple]) -> dict[int, Vec]:
+    """x_c for every variable c of one block: its value as a combination of the free variables.
+    `rank[c]` orders columns (smaller = more of a whole = pivot first)."""
+    rows: dict[int, Vec] = {}
+    idx: dict[int, set[int]] = defaultdict(set)
+    for ri in rel_ids:
+        whole, parts = relations[ri]
+        row: Vec = {whole: 1}
+        for p in parts:
+            row[p] = (row.get(p, 0) - 1) % PRIME
+        row = {c: v for c, v in row.items() if v}
+        for c in [c for c in row if c in rows]:
+            f = row.get(c)
+            if f:
+                src = rows[c]
+                for k, v in src.items():
+                    nv = (row.get(k, 0) - f * v) % PRIME
+                    if nv:
+                        row[k] = nv
+                    else:
+                        row.pop(k, None)
+        if not row:
+            continue
+        p = min(row, key=rank.__getitem__)
+        inv = pow(row[p], -1, PRIME)
+        row = {c: v * inv % PRIME for c, v in row.items()}
+        for q in list(idx.get(p, ())):
+            _axpy(rows[q], rows[q][p], row, idx, q)
+        rows[p] = row
+        for c in row:
+            idx[c].add(p)
+    out: dict[int, Vec] = {}
+    for v in variables:
+        if v in rows:
+            out[v] = {c: (PRIME - x) for c, x in rows[v].items() if c != v}
+        else:
+            out[v] = {v: 1}
+    return out
+
+
+class Span:
+    """The published span (fully reduced basis) and the hidden vectors reduced against it."""
+
+    def __init__(self) -> None:
+        self.basis: dict[int, Vec] = {}
+        self.bidx: dict[int, set[int]] = defaultdict(set)
+        self.hid: dict[int, Vec] = {}
+        self.hidx: dict[int, set[int]] = defaultdict(set)
+        self.key: dict[int, tuple[int, int]] = {}
+        self.fp: dict[int, tuple[int, int]] = {}
+        self.bykey: dict[tuple[int, int], set[int]] = defaultdict(set)
+        self.determined: set[int] = set()   # hidden cells a forced-shown cell determined
+
+    def reduce(self, x: Vec) -> Vec:
+        r = dict(x)
+        for c, f in x.items():
+            b = self.basis.get(c)
+            if b is not None:
+                for k, v in b.items():
+                    nv = (r.get(k, 0) - f * v) % PRIME
+                    if nv:
+                        r[k] = nv
+                    else:
+                        r.pop(k, None)
+        return r
+
+    def would_determine(self, r: Vec, fp: tuple[int, int]) -> bool:
+        return bool(self.bykey.get(fp_key(r, fp)))
+
+    def hide(self, h: int, r: Vec, fp: tuple[int, int] | None = None) -> None:
+        self.hid[h] = r
+        for c in r:
+            self.hidx[c].add(h)
+        fp = fp or raw_fp(r)
+        self.fp[h] = fp
+        k = fp_key(r, fp)
+        self.key[h] = k
+        self.bykey[k].add(h)
+
+    def publish(self, r: Vec) -> None:
+        q = min(r, key=lambda c: (len(self.bidx.get(c, ())) + len(self.hidx.get(c, ())), c))
+        inv = pow(r[q], -1, PRIME)
+        r = {c: v * inv % PRIME for c, v in r.items()}
+        ra, rb = raw_fp(r)
+        for p in list(self.bidx.get(q, ())):
+            b = self.basis[p]
+            _axpy(b, b[q], r, self.bidx, p)
+        for h in list(self.hidx.get(q, ())):
+            v = self.hid[h]
+            f = v[q]
+            _axpy(v, f, r, self.hidx, h)
+            k = self.key.pop(h)
+            self.bykey[k].discard(h)
+            if not self.bykey[k]:
+                del self.bykey[k]
+            if v:
+                a, b = self.fp[h]
+                fp = self.fp[h] = ((a - f * ra) % PRIME, (b - f * rb) % PRIME)
+                k = fp_key(v, fp)
+                self.key[h] = k
+                self.bykey[k].add(h)
+            else:   # only a forced-shown cell can do this: h is known to this audience
+                del self.hid[h]
+                del self.fp[h]
+                self.determined.add(h)
+        self.basis[q] = r
+        for c in r:
+            self.bidx[c].add(q)
+
+
+def gauss_pass(x: dict[int, Vec], candidates: list[int], forced_hidden: set[int],
+               forced_shown: list[int] = ()) -> tuple[list[int], Span]:
+    """One pass: forced-hidden cells are hidden, forced-shown cells published first, then each
+    candidate (in publish order) is published unless that would determine a hidden cell.
+    Returns the candidates hidden and the final span."""
+    sp = Span()
+    for h in sorted(forced_hidden):
+        r = x[h]
+        if r:
+            sp.hide(h, dict(r))
+        else:
+            sp.determined.add(h)   # fixed by the structure alone (e.g. a one-part whole minus it)
+    for s in forced_shown:
+        if s in forced_hidden:
+            continue
+        r = sp.reduce(x[s])
+        if r:
+            sp.publish(r)
+    newly: list[int] = []
+    for s in candidates:
+        if s in forced_hidden:
+            continue
+        r = sp.reduce(x[s])
+        if not r:
+            continue
+        fp = raw_fp(r)
+        if sp.would_determine(r, fp):
+            sp.hide(s, r, fp)
+            newly.append(s)
+        else:
+            sp.publish(r)
+    return newly, sp
+
+
+def exposed_by(sp: Span, extra: list[int], x: dict[int, Vec]) -> set[int]:
+    """Hidden cells of `sp` (not in `extra`) that become determined when the cells `extra` are
+    added to the published span: x~_h in span{x~_e}. The span itself is not changed."""
+    extra_set = set(extra)
+    vecs = [sp.reduce(x[e]) if e not in sp.hid else dict(sp.hid[e]) for e in extra]
+    # small RREF of the extra vectors
+    rows: dict[int, Vec] = {}
+    for v in vecs:
+        for c in [c for c in v if c in rows]:
+            f = v.get(c)
+            if f:
+                for k, y in rows[c].items():
+                    nv = (v.get(k, 0) - f * y) % PRIME
+                    if nv:
+                        v[k] = nv
+                    else:
+                        v.pop(k, None)
+        if not v:
+            continue
+        p = min(v)
+        inv = pow(v[p], -1, PRIME)
+        v = {c: y * inv % PRIME for c, y in v.items()}
+        for q, qr in rows.items():
+            g = qr.get(p)
+            if g:
+                for k, y in v.items():
+                    nv = (qr.get(k, 0) - g * y) % PRIME
+                    if nv:
+                        qr[k] = nv
+                    else:
+                        qr.pop(k, None)
+        rows[p] = v
+    if not rows:
+        return set()
+    support = set()
+    for r in rows.values():
+        support.update(r)
+    cands = set()
+    for c in support:
+        cands.update(sp.hidx.get(c, ()))
+    out = set()
+    for h in sorted(cands - extra_set):
+        v = sp.hid[h]
+        if not support.issuperset(v):
+            continue
+        r = dict(v)
+        for c in [c for c in v if c in rows]:
+            f = r.get(c)
+            if f:
+                for k, y in rows[c].items():
+                    nv = (r.get(k, 0) - f * y) % PRIME
+                    if nv:
+                        r[k] = nv
+                    else:
+                        r.pop(k, None)
+        if not r:
+            out.add(h)
+    return out
