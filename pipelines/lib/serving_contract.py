@@ -114,6 +114,10 @@ class ContractError(RuntimeError):
     """A consumer named a mart or column the manifest / served snapshot does not have."""
 
 
+def base_name(name: str) -> str:
+    return name[: -len(PUBLISHED_SUFFIX)] if name.endswith(PUBLISHED_SUFFIX) else name
+
+
 # ---------------------------------------------------------------- the manifest side
 def manifest_marts() -> set[str]:
     from pipelines.lib.dbt_manifest import mart_models

@@ -11,8 +11,9 @@ from pipelines.lib import serving_contract as contract
 from pipelines.lib.dbt_manifest import mart_audience, mart_columns, mart_models
 
 REPO = Path(__file__).resolve().parents[2]
-CONSUMERS = sorted([*REPO.glob("dashboards/**/*.py"), *REPO.glob("pipelines/lib/report/*.py")])
-READERS = {"load", "read_mart", "_rows", "source_for", "read"}
+CONSUMERS = sorted([*REPO.glob("dashboards/**/*.py"), *REPO.glob("pipelines/lib/report/*.py"),
+                    *REPO.glob("pipelines/lib/public/*.py"), *REPO.glob("pipelines/lib/notify/*.py")])
+READERS = {"load", "read_mart", "_rows", "source_for", "read", "read_served", "_mart"}
 
 
 def named_marts() -> dict[str, set[str]]:
@@ -32,7 +33,8 @@ def named_marts() -> dict[str, set[str]]:
 def test_every_mart_a_consumer_names_is_declared_and_in_the_manifest():
     names = named_marts()
     assert {"destination_measures", "neet_not_known", "goal_progress", "destination_routes",
-            "neet_la_comparator", "return_status"} <= set(names)
+            "neet_la_comparator", "return_status", "compass_academy_summary", "return_problem_summary",
+            "return_submission_history"} <= set(names)
     manifest = set(mart_models())
     for name, files in names.items():
         assert name in contract.USES, (name, files)
@@ -114,3 +116,37 @@ def test_no_consumer_suppresses_guesses_or_keeps_its_own_code_labels():
 def test_code_labels_come_from_the_seed():
     labels = contract.code_labels()
     assert labels["720"] == "Refugee or asylum seeker (historic)" and labels["710"].startswith("Custody")
+
+
+def test_every_consumer_reads_through_the_contract():
+    """Public pages, governor packs and reminders read like the dashboard and the pack: through
+    Snapshot.read + USES (report.serving.read_served), never a Parquet file directly."""
+    for f in CONSUMERS:
+        text = f.read_text()
+        if f.name in ("serving.py",) or "dashboards" in f.parts:
+            continue
+        for b in ("read_rows", "pq.read_table", "read_parquet", "ParquetFile"):
+            assert b not in text, (f.relative_to(REPO), b)
+
+
+def test_a_consumer_asking_for_an_undeclared_column_or_mart_fails(tmp_path):
+    """A row served to public pages / governor packs / reminders holds the declared columns only:
+    asking for another one raises, and so does a mart the manifest does not have."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.lib.report.serving import read_served
+    cols = contract.USES["return_status"]
+    pq.write_table(pa.table({c: ["x"] for c in cols} | {"secret_column": ["y"]}), tmp_path / "return_status.parquet")
+    rows = read_served(tmp_path, "return_status", "trust_admin")
+    assert rows and rows[0]["academy_urn"] == "x" and rows[0].get("academy_name") == "x"
+    with pytest.raises(contract.ContractError, match="secret_column"):
+        rows[0].get("secret_column")
+    with pytest.raises(contract.ContractError, match="not_a_column"):
+        rows[0]["not_a_column"]
+    with pytest.raises(contract.ContractError, match="no_such_mart"):
+        read_served(tmp_path, "no_such_mart", "trust_admin")
+    # a declared column the served file lacks fails at read
+    pq.write_table(pa.table({c: ["x"] for c in cols if c != "due_date"}), tmp_path / "return_status.parquet")
+    with pytest.raises(contract.ContractError, match="due_date"):
+        read_served(tmp_path, "return_status", "trust_admin")

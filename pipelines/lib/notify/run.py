@@ -9,7 +9,7 @@ from pipelines.config import Paths, _load_yaml, trust_config
 from pipelines.lib.notify.contacts import academy_contacts
 from pipelines.lib.notify.mailer import Delivery, SentLog, SmtpSettings, deliver
 from pipelines.lib.notify.reminders import Notification, ReminderSettings, plan_notifications
-from pipelines.lib.report.serving import read_rows
+from pipelines.lib.report.serving import read_served
 
 
 def outbox_dir(p: Paths) -> Path:
@@ -30,8 +30,8 @@ def reminder_settings() -> ReminderSettings:
 
 
 def _rows(serving: Path, mart: str) -> list[dict]:
-    f = serving / f"{mart}.parquet"
-    return read_rows(f) if f.exists() else []
+    """A mart as the data team reads it (reminders go out from the trust), declared columns only."""
+    return read_served(serving, mart, "trust_admin")
 
 
 def problems_by_return(serving: Path) -> dict[tuple, list[str]]:

@@ -14,7 +14,7 @@ from pipelines.lib.public.pdfdoc import new_pdf, save_pdf
 from pipelines.lib.public.statement import slug
 from pipelines.lib.report.model import SUPPRESSED, Column, Section, Table
 from pipelines.lib.report.pdf import _heading, _para, render_section
-from pipelines.lib.report.serving import read_rows
+from pipelines.lib.report.serving import read_served
 
 DEST_MEASURES = [("positive", "In education, employment or training (EET)"), ("education", "Education"),
                  ("school_sixth_form", "School sixth form"), ("further_education", "Further education"),
@@ -29,9 +29,10 @@ class GovernorPackError(RuntimeError):
     """The serving snapshot cannot give governor packs (message says why)."""
 
 
-def _mart(serving: Path, name: str) -> list[dict]:
-    f = serving / f"{name}.parquet"
-    return read_rows(f) if f.exists() else []
+def _mart(serving: Path, base: str) -> list[dict]:
+    """A mart as directors and trustees read it (its published twin for aggregates), declared
+    columns only (serving contract)."""
+    return read_served(serving, base, "director")
 
 
 def _cell(row: dict | None, col: str):
@@ -202,16 +203,16 @@ def write_governor_packs(serving: Path, year: str, out_dir: Path, urns: list[str
     if trust_name is None:
         from pipelines.config import trust_config
         trust_name = str(trust_config().get("trust_name") or "The trust")
-    dm = _mart(serving, "destination_measures_published")
+    dm = _mart(serving, "destination_measures")
     if not dm:
         raise GovernorPackError(f"No destination_measures_published in {serving}: run `destinations run` first.")
     rnd = _actual_round(dm, year)
     if rnd is None:
         raise GovernorPackError(f"No actual destinations for leaving year {year} in the serving snapshot.")
-    nat = _mart(serving, "benchmark_national_comparison_published")
-    nk = _mart(serving, "neet_not_known_published")
-    gaps = _mart(serving, "destination_gaps_published")
-    goals = _mart(serving, "goal_progress_published")
+    nat = _mart(serving, "benchmark_national_comparison")
+    nk = _mart(serving, "neet_not_known")
+    gaps = _mart(serving, "destination_gaps")
+    goals = _mart(serving, "goal_progress")
     compass = _mart(serving, "compass_academy_summary")
     compass_trust = _mart(serving, "compass_trust_vs_national")
     comp = _mart(serving, "similar_schools_comparison")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from pipelines.lib.report.serving import read_rows
+from pipelines.lib.report.serving import read_served
 
 MART = "public_destination_statement"
 KS_HEADINGS = {"KS4": ("After Year 11 (key stage 4)", "pupils who left Year 11"),
@@ -51,10 +51,10 @@ class Statement:
 
 
 def load_rows(serving: Path) -> list[dict]:
-    f = serving / f"{MART}.parquet"
-    if not f.exists():
+    rows = read_served(serving, MART, "director")
+    if not rows and not (Path(serving) / f"{MART}.parquet").exists():
         raise StatementDataError(f"No {MART} in the serving snapshot {serving}: run `destinations run` first.")
-    return read_rows(f)
+    return rows
 
 
 def statement_years(rows: list[dict]) -> list[str]:

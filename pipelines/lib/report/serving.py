@@ -43,16 +43,41 @@ def available(serving_dir: Path) -> set[str]:
     return {p.stem for p in snap.root.glob("*.parquet")} if snap.root.is_dir() else set()
 
 
-def read_rows(path: Path) -> list[dict]:
-    """Every row of one served mart file (public statements, governor packs, reminders), with
-    pupil columns dropped. The file's mart must be in the dbt manifest (ContractError if not)."""
+class Row(dict):
+    """One served row holding exactly the columns the serving contract declares for its mart
+    (USES, plus the published twin's suppression columns). Asking for any other column raises
+    ContractError, so a consumer can never silently read a column nobody declared."""
+
+    mart = ""
+
+    def __missing__(self, key):
+        raise contract.ContractError(f"{self.mart}: column {key!r} is not declared in serving_contract.USES "
+                                     f"for {contract.base_name(self.mart)!r} (or the mart does not have it)")
+
+    def get(self, key, default=None):
+        if key not in self:
+            self.__missing__(key)
+        return super().get(key, default)
+
+
+def read_served(serving_dir: Path | contract.Snapshot, base: str, role: str = AUDIENCE) -> list[Row]:
+    """Every row of mart `base` as `role` reads it (public statements and governor packs read as
+    directors; the data team's reminders as trust_admin): the mart the manifest's audience gives,
+    through Snapshot.read (declared columns only; ContractError for a name the manifest or USES
+    lacks). [] when it is not in the snapshot yet. Pupil columns are never returned."""
     import math
 
-    import pyarrow.parquet as pq
-
-    name = Path(path).stem
-    if name not in contract.manifest_marts():
-        raise contract.ContractError(f"mart {name!r} is not in the dbt manifest (renamed or removed?)")
-    rows = pq.ParquetFile(path).read().to_pylist()  # no pyarrow.dataset (imports pandas)
-    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()
-             if k.lower() not in contract.PUPIL_COLUMNS} for r in rows]
+    snap = serving_dir if isinstance(serving_dir, contract.Snapshot) else contract.Snapshot(serving_dir)
+    src = contract.source_for(base, role)
+    if not src.whole:
+        raise contract.ContractError(f"{base}: {role} may not read this mart")
+    table = snap.read(src.whole)
+    if table is None:
+        return []
+    cols = [c for c in table.column_names if c.lower() not in contract.PUPIL_COLUMNS]
+    out = []
+    for r in table.select(cols).to_pylist():  # no pyarrow.dataset (imports pandas)
+        row = Row({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()})
+        row.mart = src.whole
+        out.append(row)
+    return out
