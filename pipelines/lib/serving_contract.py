@@ -28,11 +28,12 @@ ROLES = ("trust_admin", "director", "academy")
 # used but not declared fails in the tests, and a declared column the mart lacks fails at read.
 KEYS = ("level", "academy_urn", "academy_name", "leaving_year", "key_stage")
 SUPPRESSION_COLUMNS = ("suppressed", "suppression_status", "suppressed_measures")
-DEST_COUNTS = ("cohort", "education", "apprenticeship", "employment", "training", "positive", "neet",
+DEST_COUNTS = ("cohort", "education", "school_sixth_form", "sixth_form_college", "further_education",
+               "higher_education", "other_education", "apprenticeship", "employment", "training", "positive", "neet",
                "not_known", "other", "undecided", "excluded")
 USES: dict[str, tuple[str, ...]] = {
     "destination_measures": KEYS + (
-        "round", "round_kind", "breakdown_topic", "breakdown", "topic_order", "breakdown_order")
+        "round", "round_kind", "round_order", "breakdown_topic", "breakdown", "topic_order", "breakdown_order")
         + DEST_COUNTS + tuple(f"{m}_pct" for m in DEST_COUNTS if m != "cohort"),
     "neet_not_known": KEYS + (
         "round", "breakdown_topic", "breakdown", "la_code", "la_name", "cohort", "excluded",
@@ -90,7 +91,8 @@ USES: dict[str, tuple[str, ...]] = {
     "return_status": (
         "academy_urn", "academy_name", "leaving_year", "round", "round_kind", "round_label", "due_date",
         "return_status", "timeliness", "days_overdue", "rows_total", "rows_accepted", "rows_rejected",
-        "errors", "warnings", "feedback_path", "first_accepted_at", "last_submitted_at", "as_of"),
+        "errors", "warnings", "feedback_path", "first_accepted_at", "last_submitted_at", "as_of",
+        "is_submitted", "latest_submission_status"),
     "similar_schools": (
         "academy_urn", "similarity_rank", "similar_name", "similar_urn", "similar_la_code", "similar_ks4_cohort",
         "similar_disadvantaged_share", "similar_has_sixth_form", "distance", "method"),
@@ -98,8 +100,19 @@ USES: dict[str, tuple[str, ...]] = {
         "academy_urn", "key_stage", "measure", "measure_order", "academy_pct", "similar_median_pct",
         "similar_min_pct", "similar_max_pct", "similar_schools", "academy_leaving_year", "similar_leaving_year"),
     "return_problem_summary": (
-        "academy_urn", "leaving_year", "round", "is_current", "severity", "rule", "problems",
-        "rows_affected", "example_message", "how_to_fix"),
+        "academy_urn", "leaving_year", "round", "is_current", "submission_recency", "severity", "rule", "problems",
+        "rows_affected", "example_message", "example_rows", "how_to_fix"),
+    # reminders (pipelines/lib/notify): the newest file's name per return
+    "return_submission_history": ("academy_urn", "leaving_year", "round", "submission_recency", "original_name"),
+    # each academy's public statement (pipelines/lib/public/statement.py): it only lays these out
+    "public_destination_statement": (
+        "academy_urn", "academy_name", "leaving_year", "key_stage", "round", "leavers", "leavers_text", "measure",
+        "measure_label", "measure_order", "public_pct", "public_text", "national_pct", "national_leaving_year",
+        "national_source", "national_publication", "rule_min_cohort", "rule_min_count", "rule_round_pct_to"),
+    # governor packs (pipelines/lib/public/governors.py)
+    "compass_academy_summary": (
+        "academy_urn", "academy_name", "evaluation_date", "academic_year", "framework_version",
+        "benchmarks_reported", "benchmarks_fully_achieved", "mean_percent_achieved", "is_latest_in_academic_year"),
 }
 # Columns a director-facing reader must never get, whatever a mart's audience says.
 PUPIL_COLUMNS = frozenset({"upn", "pupil_id", "pupil_key", "surname", "forename", "first_name", "last_name",
