@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "test-artifacts" / "real_snapshot"
 SHAPING = ("dbt_project/models", "dbt_project/macros", "dbt_project/seeds", "dbt_project/dbt_project.yml",
            "pipelines/lib/generate", "pipelines/lib/careers", "pipelines/lib/returns", "pipelines/defs",
-           "pipelines/lib/benchmarks", "config")
+           "pipelines/lib/benchmarks", "pipelines/lib/disclosure", "config")
 ACADEMIES, YEARS, SEED = 6, 5, 7
 
 

@@ -25,7 +25,8 @@ def named_marts() -> dict[str, set[str]]:
                 fn = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
                 if fn in READERS:
                     for a in node.args:
-                        if isinstance(a, ast.Constant) and isinstance(a.value, str) and "_" in a.value:
+                        if (isinstance(a, ast.Constant) and isinstance(a.value, str) and "_" in a.value
+                                and a.value not in contract.ROLES):
                             out.setdefault(a.value, set()).add(str(f.relative_to(REPO)))
     return out
 
@@ -105,8 +106,10 @@ def test_a_renamed_column_fails_loudly(built, tmp_path):
 def test_no_consumer_suppresses_guesses_or_keeps_its_own_code_labels():
     banned = ("find_col", "primary_suppressed", "secondary_suppress", "min_cohort", "min_count",
               "dashboards.lib.suppression", "report.disclosure", "Custody (young adult", "Refugee or asylum")
+    import re
     for f in CONSUMERS:
-        text = f.read_text()
+        # the public page prints the rules it was published under (columns rule_min_cohort, ...)
+        text = re.sub(r"rule_min_co(hort|unt)", "", f.read_text())
         for b in banned:
             assert b not in text, (f.name, b)
     assert not (REPO / "dashboards" / "lib" / "suppression.py").exists()
