@@ -3,6 +3,7 @@ returns sensor and deadline schedules on by default (so `make serve` chases retu
 from __future__ import annotations
 
 import dagster as dg
+from tests.notify.served import served_return_status
 
 
 def test_assets_schedules_and_default_status():
@@ -39,7 +40,7 @@ def test_return_reminders_asset_writes_the_outbox(tmp_path, monkeypatch):
     serving = tmp_path / "warehouse" / "serving"
     serving.mkdir(parents=True)
     import datetime as dt
-    pl.DataFrame([{"academy_urn": "100001", "academy_name": "Oak Academy", "leaving_year": "2025-26",
+    served_return_status([{"academy_urn": "100001", "academy_name": "Oak Academy", "leaving_year": "2025-26",
                    "round": "R3", "round_label": "Actual", "due_date": dt.date.today() - dt.timedelta(days=3),
                    "is_submitted": False, "return_status": "missing", "latest_submission_status": None,
                    "last_submitted_at": None, "feedback_path": None}]).write_parquet(serving / "return_status.parquet")

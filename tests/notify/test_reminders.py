@@ -17,6 +17,7 @@ from aiosmtpd.smtp import AuthResult
 from pipelines.config import paths
 from pipelines.lib.notify import SentLog, SmtpSettings, deliver, notify_returns, plan_notifications
 from pipelines.lib.notify.reminders import ReminderSettings, events_for
+from tests.notify.served import served_return_status
 
 TODAY = dt.date(2026, 12, 8)
 SETTINGS = ReminderSettings(days_before=7, overdue_days=60, overdue_every_days=7,
@@ -188,7 +189,7 @@ def test_outbox_when_no_smtp_and_notify_over_a_data_dir(tmp_path, monkeypatch):
         "urn,name,la_code,phase,has_sixth_form,joined_trust,careers_leader_email\n"
         "100001,Oak Academy,352,secondary,Y,2015-09-01,careers@oak.example.org\n"
         "100004,Yew Academy,352,secondary,N,2015-09-01,not-an-address\n")
-    pl.DataFrame(ROWS[:1] + ROWS[3:4]).write_parquet(serving / "return_status.parquet")
+    served_return_status(ROWS[:1] + ROWS[3:4]).write_parquet(serving / "return_status.parquet")
     for k in [k for k in __import__("os").environ if k.startswith("DESTINATIONS_SMTP")]:
         monkeypatch.delenv(k)
     res = notify_returns(paths(root), today=TODAY, env={})
@@ -219,7 +220,7 @@ def test_notify_command(tmp_path, monkeypatch, capsys):
     assert main(["notify"]) == 1
     assert "run `destinations run` first" in capsys.readouterr().err
     serving.mkdir(parents=True)
-    pl.DataFrame(ROWS[:1]).write_parquet(serving / "return_status.parquet")
+    served_return_status(ROWS[:1]).write_parquet(serving / "return_status.parquet")
     assert main(["notify", "--today", "8/12/2026"]) == 2
     assert main(["notify", "--today", "2026-12-08", "--dry-run"]) == 0
     out = capsys.readouterr().out
