@@ -331,9 +331,10 @@ def _sweep(page, labels) -> tuple[str, list[tuple[str, str, bytes]]]:
         for t in [None] + list(range(tabs.count())):
             if t is not None:
                 tabs.nth(t).click()
-                page.wait_for_timeout(300)
+                _settle(page)
             for e in page.locator("[data-testid='stExpander'] details:not([open]) summary").all():
                 e.click()
+            _settle(page)
             html.append(page.content())
             for i in range(buttons.count()):
                 if i in done or not buttons.nth(i).is_visible():
