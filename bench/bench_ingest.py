@@ -14,16 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.bench_pipeline import measure  # noqa: E402  (one process-tree meter for both benches)
+
 TARGETS = {"full": 20.0, "one return": 3.0}
 STATE = "bench_ingest_state.json"
 
@@ -50,45 +50,6 @@ def ingest_only(data: Path) -> int:
         print("PROBLEM", line[:500])
     path.write_text(json.dumps({"version": runstate.STATE_VERSION, "inputs": inputs.to_json()}))
     return 1 if problems else 0
-
-
-def _tree_rss(root_pid: int) -> int:
-    children: dict[int, list[int]] = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as fh:
-                    children.setdefault(int(fh.read().rsplit(")", 1)[1].split()[1]), []).append(int(d))
-            except (OSError, ValueError, IndexError):
-                continue
-    total, todo, page = 0, [root_pid], os.sysconf("SC_PAGE_SIZE")
-    while todo:
-        pid = todo.pop()
-        try:
-            with open(f"/proc/{pid}/statm") as fh:
-                total += int(fh.read().split()[1]) * page
-        except (OSError, ValueError):
-            pass
-        todo += children.get(pid, [])
-    return total
-
-
-def measure(cmd: list[str], env: dict) -> dict:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    out: list[str] = []
-    reader = threading.Thread(target=lambda: out.extend(proc.stdout), daemon=True)
-    reader.start()
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, _tree_rss(proc.pid))
-        time.sleep(0.1)
-    reader.join()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"wall": time.perf_counter() - t0,
-            "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-            "peak": peak, "maxrss": after.ru_maxrss * 1024, "rc": proc.returncode, "out": "".join(out)}
 
 
 def main() -> None:

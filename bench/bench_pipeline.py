@@ -77,7 +77,8 @@ def measure(cmd: list[str], env: dict) -> dict:
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall": wall, "cpu": cpu, "peak": peak[0], "rc": proc.returncode, "out": "".join(out)}
+    return {"wall": wall, "cpu": cpu, "peak": peak[0], "maxrss": after.ru_maxrss * 1024, "rc": proc.returncode,
+            "out": "".join(out)}
 
 
 BASELINE = r"""

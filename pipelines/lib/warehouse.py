@@ -93,18 +93,24 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
     replace_many(con, [(table, frame, where, params)])
 
 
+def replace_in_open_transaction(con: duckdb.DuckDBPyConnection,
+                               changes: list[tuple[str, pl.DataFrame, str, list]]) -> None:
+    """Delete + insert per table, inside a transaction the caller already holds."""
+    for table, frame, where, params in changes:
+        con.execute(f"delete from {table} where {where}", params)
+        if frame.height:
+            con.register("_incoming", frame.to_arrow())
+            cols = ", ".join(frame.columns)
+            con.execute(f"insert into {table} ({cols}) select {cols} from _incoming")
+            con.unregister("_incoming")
+
+
 def replace_many(con: duckdb.DuckDBPyConnection,
                  changes: list[tuple[str, pl.DataFrame, str, list]]) -> None:
     """`replace_rows` for several tables at once: all change together or none does."""
     con.execute("begin transaction")
     try:
-        for table, frame, where, params in changes:
-            con.execute(f"delete from {table} where {where}", params)
-            if frame.height:
-                con.register("_incoming", frame.to_arrow())
-                cols = ", ".join(frame.columns)
-                con.execute(f"insert into {table} ({cols}) select {cols} from _incoming")
-                con.unregister("_incoming")
+        replace_in_open_transaction(con, changes)
         con.execute("commit")
     except Exception:
         con.execute("rollback")

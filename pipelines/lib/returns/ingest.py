@@ -30,7 +30,7 @@ from pipelines.lib.returns.context import (PartitionContext, build_context, earl
 from pipelines.lib.returns.submit import (due_and_late, evaluate_path, feedback_info, problems_from_payload,  # noqa: F401
                                           read_path_checked, validate_checked, write_feedback)
 from pipelines.lib.returns.validate import ValidationResult
-from pipelines.lib.warehouse import RETURN_COLUMNS, ensure_raw_tables, replace_many
+from pipelines.lib.warehouse import RETURN_COLUMNS, ensure_raw_tables, replace_in_open_transaction, replace_many
 
 LOADER_VERSION = "3"
 
@@ -669,14 +669,8 @@ def _write(con: duckdb.DuckDBPyConnection, changes: list[tuple[str, pl.DataFrame
     """Delete + insert per table; in one transaction of its own unless the caller holds one."""
     if transaction:
         replace_many(con, changes)
-        return
-    for table, frame, where, params in changes:
-        con.execute(f"delete from {table} where {where}", params)
-        if frame.height:
-            con.register("_incoming", frame.to_arrow())
-            cols = ", ".join(frame.columns)
-            con.execute(f"insert into {table} ({cols}) select {cols} from _incoming")
-            con.unregister("_incoming")
+    else:
+        replace_in_open_transaction(con, changes)
 
 
 def replace_partition(con: duckdb.DuckDBPyConnection, leaving_year: str, round_id: str,
