@@ -18,10 +18,10 @@ wide as (
     select
         geography_level,
         geography_code,
-        any_value(geography_name) as geography_name,
+        min(geography_name) as geography_name,  -- min, not any_value: the same every run
         period,
-        any_value(destination_year) filter (where measure <> 'september_guarantee_offer_pct') as destination_year,
-        any_value(publication) as publication,
+        min(destination_year) filter (where measure <> 'september_guarantee_offer_pct') as destination_year,
+        min(publication) as publication,
         max(value) filter (where measure = 'cohort') as cohort,
         max(value) filter (where measure = 'neet_pct') as neet_pct,
         max(value) filter (where measure = 'not_known_pct') as not_known_pct,
@@ -29,7 +29,7 @@ wide as (
         max(value) filter (where measure = 'participation_pct') as participation_pct,
         max(value) filter (where measure = 'september_guarantee_offer_pct') as september_guarantee_offer_pct,
         bool_or(suppressed) as any_suppressed,
-        any_value(caveat) filter (where measure = 'neet_not_known_pct') as caveat
+        min(caveat) filter (where measure = 'neet_not_known_pct') as caveat
     from nccis
     group by geography_level, geography_code, period
 ),
