@@ -62,8 +62,9 @@ la_comparator as (
     inner join nccis
         on all_counts.la_code = nccis.la_code
         and nccis.leaving_year <= all_counts.leaving_year
+    -- per LA too: the trust's LA can differ by key stage (e.g. one sixth form in another LA)
     qualify row_number() over (
-        partition by all_counts.level, all_counts.academy_urn, all_counts.leaving_year
+        partition by all_counts.level, all_counts.academy_urn, all_counts.leaving_year, all_counts.la_code
         order by nccis.leaving_year desc
     ) = 1
 ),
@@ -134,6 +135,7 @@ final as (
         on all_counts.level = la_comparator.level
         and all_counts.academy_urn is not distinct from la_comparator.academy_urn
         and all_counts.leaving_year = la_comparator.leaving_year
+        and all_counts.la_code = la_comparator.la_code
     left join england_comparator on all_counts.leaving_year = england_comparator.leaving_year
     left join academies on all_counts.academy_urn = academies.academy_urn
 )
