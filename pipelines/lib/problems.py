@@ -34,3 +34,23 @@ class Problem:
         val = f" (value: {self.value!r})" if self.value not in (None, "") else ""
         label = {"file": "REJECTED", "error": "ERROR", "warning": "WARNING"}[self.severity]
         return f"{label} {loc}{self.message}{val}. How to fix: {self.fix}"
+
+
+class ProblemCounts:
+    """`warnings` / `errors` of a result that has `problems` and, when the list was capped,
+    `counts` (severity -> problems found)."""
+    problems: list[Problem]
+    counts: dict[str, int] | None
+
+    def _count(self, severity: str) -> int:
+        if self.counts is not None:
+            return self.counts.get(severity, 0)
+        return sum(1 for p in self.problems if p.severity == severity)
+
+    @property
+    def warnings(self) -> int:
+        return self._count("warning")
+
+    @property
+    def errors(self) -> int:
+        return self._count("error")

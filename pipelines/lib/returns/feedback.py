@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipelines.lib.intake.feedback import Raw, esc, page, problem_lines
-from pipelines.lib.problems import Problem
+from pipelines.lib.problems import Problem, ProblemCounts
 from pipelines.lib.returns.validate import Changes
 
 STATUS_TEXT = {
@@ -17,7 +17,7 @@ STATUS_TEXT = {
 
 
 @dataclass
-class FeedbackInfo:
+class FeedbackInfo(ProblemCounts):
     file_name: str
     academy_urn: str
     academy_name: str | None
@@ -39,18 +39,6 @@ class FeedbackInfo:
     counts: dict[str, int] | None = None      # severity -> problems found (the list may be capped)
     conflicts: list = field(default_factory=list)   # data team only: (row, UPN, other URN)
     confirmed_smaller: bool = False
-
-    @property
-    def warnings(self) -> int:
-        if self.counts is not None:
-            return self.counts.get("warning", 0)
-        return sum(1 for p in self.problems if p.severity == "warning")
-
-    @property
-    def errors(self) -> int:
-        if self.counts is not None:
-            return self.counts.get("error", 0)
-        return sum(1 for p in self.problems if p.severity == "error")
 
 
 def summary_text(info: FeedbackInfo, report_path: str | None = None, max_lines: int | None = None) -> str:

@@ -15,7 +15,7 @@ import polars as pl
 
 from pipelines.lib.intake.cells import (FORMULA_RE, SMALL_SERIES, TEXT_CHARS, map_unique_series, neutralise,
                                         safe_value)
-from pipelines.lib.problems import Problem
+from pipelines.lib.problems import Problem, ProblemCounts
 from pipelines.lib.returns import spec
 from pipelines.lib.returns.reader import ROW_COL, ReadResult
 from pipelines.lib.upn import upn_problem
@@ -76,7 +76,7 @@ class Changes:
 
 
 @dataclass
-class ValidationResult:
+class ValidationResult(ProblemCounts):
     frame: pl.DataFrame                 # typed accepted rows (TYPED_SCHEMA)
     problems: list[Problem]
     rows_total: int
@@ -85,18 +85,6 @@ class ValidationResult:
     changes: Changes | None = None
     counts: dict[str, int] | None = None   # severity -> problems found (some may not be listed)
     conflicts: list[tuple[int, str, str]] = field(default_factory=list)  # (row, UPN, other URN): data team only
-
-    @property
-    def warnings(self) -> int:
-        if self.counts is not None:
-            return self.counts.get("warning", 0)
-        return sum(1 for p in self.problems if p.severity == "warning")
-
-    @property
-    def errors(self) -> int:
-        if self.counts is not None:
-            return self.counts.get("error", 0)
-        return sum(1 for p in self.problems if p.severity == "error")
 
     @property
     def rejected(self) -> bool:
