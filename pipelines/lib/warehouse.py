@@ -257,6 +257,18 @@ def warehouse_problem(path: Path) -> str | None:
     return None
 
 
+def read_problem(path: Path) -> str | None:
+    """Why a read-only open fails right now: None (it opens), "busy" (a run holds the write
+    lock) or the error of a damaged file."""
+    try:
+        duckdb.connect(str(path), read_only=True).close()
+    except duckdb.Error as exc:
+        if any(h in str(exc).lower() for h in LOCK_CONFLICT):
+            return "busy"
+        return str(exc).strip().splitlines()[0]
+    return None
+
+
 def move_aside(path: Path) -> Path:
     """Rename a damaged warehouse (and its WAL) to <name>.corrupt-<UTC time>; returns the new path."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

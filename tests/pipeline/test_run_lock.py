@@ -54,3 +54,25 @@ def test_lock_is_reentrant_in_one_process(tmp_path):
         with run_lock(tmp_path, wait=0):     # an asset inside `destinations run` takes it again
             pass
         assert lock_holder(tmp_path)["pid"] == os.getpid()
+
+
+def test_a_second_destinations_run_says_a_run_is_in_progress(tmp_path, monkeypatch, capsys):
+    """`destinations run --no-wait` exits 75 naming the run in progress; without it, it waits and says for whom."""
+    from pipelines.cli import main
+    from pipelines.runner import run_pipeline
+    (tmp_path / "raw").mkdir()
+    monkeypatch.setenv("DESTINATIONS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DESTINATIONS_WAREHOUSE_PATH", str(tmp_path / "warehouse" / "warehouse.duckdb"))
+    proc = _hold(tmp_path / "warehouse")
+    try:
+        assert main(["run", "--no-wait"]) == 75
+        out = capsys.readouterr().out
+        assert f"Not started: a run is in progress (test holder, pid {proc.pid}, started at" in out, out
+        lines: list[str] = []
+        t0 = time.monotonic()
+        assert run_pipeline(tmp_path, echo=lines.append, wait=1.0) == 75
+        assert time.monotonic() - t0 >= 1.0
+        assert lines[0].startswith(f"Waiting: a run is in progress (test holder, pid {proc.pid}"), lines
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()

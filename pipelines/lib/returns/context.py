@@ -106,8 +106,15 @@ def build_context(p: cfg.Paths, academy_urn: str, leaving_year: str, round_id: s
     ctx = _base_context(register, academy_urn, leaving_year, round_id, other_academy_upns)
     if con is None or not _has_table(con, "raw.destination_returns"):
         if con is None and p.warehouse.exists():
-            ctx.notes.append("the warehouse was busy, so the checks against other academies and earlier "
-                             "rounds will run when the pipeline loads this file")
+            from pipelines.lib.warehouse import read_problem
+            problem = read_problem(p.warehouse)
+            if problem in (None, "busy"):
+                ctx.notes.append("the warehouse was busy, so the checks against other academies and earlier "
+                                 "rounds will run when the pipeline loads this file")
+            else:
+                ctx.notes.append(f"the warehouse file could not be read ({problem}); the next `destinations run` "
+                                 "moves it aside and rebuilds it from raw/, and runs the checks against other "
+                                 "academies and earlier rounds when it loads this file")
         return ctx
     if use_warehouse_for_others and other_academy_upns is None:
         rows = con.execute(
