@@ -66,6 +66,7 @@ ARM = {"ingest": ("] ingest returns", 2.5), "dbt": ("step warehouse_models start
        "publish": ("step serving_snapshot started", 2.0), "report": ("step trustee_report started", 10.0)}
 
 DAGSTER_HOME: Path | None = None   # a persistent instance (config/dagster.yaml), set by main()
+ARGS = None
 
 
 def env_for(data: Path) -> dict:
@@ -279,6 +280,9 @@ def worker(w: int, data: Path, trials: list[Trial], refs: dict[str, Path], rel: 
             t.note = r.stdout[-1500:]
         t.poller_reads, t.poller_problems = poller.reads - reads0, len(poller.problems) - problems0
         with print_lock:
+            if ARGS is not None and ARGS.report:
+                with ARGS.report.with_suffix(".jsonl").open("a") as fh:
+                    fh.write(json.dumps(asdict(t)) + "\n")
             print(f"trial {t.n:2d} (w{w}, {t.planned:7s}): kill at {t.kill_s:6.1f}s in {t.hit}; next run exit "
                   f"{t.next_rc} in {t.next_s:.0f}s; marts {'identical to clean ' + t.state if t.identical else t.diff}; "
                   f"poller {t.poller_reads} reads, {t.poller_problems} problems"
@@ -305,12 +309,32 @@ def main() -> int:
     ap.add_argument("--keep", type=Path)
     ap.add_argument("--report", type=Path, help="write the table (markdown) and results (json) here")
     ap.add_argument("--no-corrupt", action="store_true", help="skip the damaged-warehouse trial")
+    ap.add_argument("--start", type=int, default=1, help="number of the first trial (phases rotate from it)")
+    ap.add_argument("--reuse", type=Path, help="the --keep folder of an earlier invocation: reuse its clean "
+                                               "base, references and Dagster instance (no setup runs)")
     args = ap.parse_args()
+    global ARGS
+    ARGS = args
     work = args.keep or Path(tempfile.mkdtemp(prefix="fault_runs_"))
     work.mkdir(parents=True, exist_ok=True)
-    from pipelines.lib.generate import generate_trust
-
     global DAGSTER_HOME
+    if args.reuse:
+        DAGSTER_HOME = args.reuse / "dagster_home"
+        base = args.reuse / "base"
+        rel = return_file(base).relative_to(base)
+        content = {"B": (base / rel).read_bytes()}
+        content["A"] = version_b(content["B"])        # the flip undoes itself
+        refs = {"A": args.reuse / "ref_A", "B": args.reuse / "ref_B"}
+        print(f"reusing the clean base and references of {args.reuse}", flush=True)
+    else:
+        base, rel, content, refs = setup(work)
+    return trials_and_report(args, work, base, rel, content, refs)
+
+
+def setup(work: Path):
+    from pipelines.lib.generate import generate_trust
+    global DAGSTER_HOME
+    args = ARGS
     DAGSTER_HOME = work / "dagster_home"
     shutil.rmtree(DAGSTER_HOME, ignore_errors=True)
     DAGSTER_HOME.mkdir()
@@ -337,9 +361,13 @@ def main() -> int:
     print(f"clean run, state B (one corrected return): {time.monotonic() - t:.0f}s; marts that differ A vs B: "
           f"{sorted(diff_ab)}", flush=True)
     assert diff_ab, "the corrected return must change some mart, or the trials prove nothing"
+    return base, rel, content, refs
 
-    trials = [Trial(n=i + 1, worker=i % args.workers + 1, state="", planned=PHASES[i % len(PHASES)])
-              for i in range(args.kills)]
+
+def trials_and_report(args, work: Path, base: Path, rel: Path, content: dict[str, bytes],
+                      refs: dict[str, Path]) -> int:
+    trials = [Trial(n=args.start + i, worker=i % args.workers + 1, state="",
+                    planned=PHASES[(args.start - 1 + i) % len(PHASES)]) for i in range(args.kills)]
     datas, pollers, threads = {}, {}, []
     lock = threading.Lock()
     for w in range(1, args.workers + 1):
