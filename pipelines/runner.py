@@ -66,6 +66,7 @@ def landed_return_partitions(p: Paths) -> list[tuple[str, str]]:
 class Timings:
     echo: Callable[[str], None]
     steps: list[tuple[str, float]] = field(default_factory=list)
+    substeps: dict[str, list[tuple[str, float]]] = field(default_factory=dict)   # Dagster steps per step
     t0: float = field(default_factory=time.perf_counter)
     _start: float = 0.0
     _name: str = ""
@@ -86,6 +87,9 @@ class Timings:
         self.echo("Timing:")
         for name, secs in self.steps:
             self.echo(f"  {name:<34s} {secs:7.1f}s")
+            for sub, sub_secs in self.substeps.get(name, []):
+                if sub_secs >= 1.0:
+                    self.echo(f"    {sub[:52]:<52s} {sub_secs:7.1f}s")
         self.echo(f"  {'total':<34s} {total:7.1f}s")
 
 
@@ -473,6 +477,7 @@ def _step_progress(echo, timings: Timings):
             echo(f"{at}   step {ev.step_key} started")
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
             secs = (getattr(ev.event_specific_data, "duration_ms", None) or 0) / 1000
+            timings.substeps.setdefault(timings._name, []).append((ev.step_key, secs))
             echo(f"{at}   step {ev.step_key} {'done' if kind == 'STEP_SUCCESS' else 'FAILED'} in {secs:.1f}s")
     return on_event
 
