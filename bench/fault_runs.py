@@ -309,6 +309,7 @@ def main() -> int:
     ap.add_argument("--keep", type=Path)
     ap.add_argument("--report", type=Path, help="write the table (markdown) and results (json) here")
     ap.add_argument("--no-corrupt", action="store_true", help="skip the damaged-warehouse trial")
+    ap.add_argument("--disk-full", action="store_true", help="also a run on a full disk (tmpfs; needs root)")
     ap.add_argument("--start", type=int, default=1, help="number of the first trial (phases rotate from it)")
     ap.add_argument("--reuse", type=Path, help="the --keep folder of an earlier invocation: reuse its clean "
                                                "base, references and Dagster instance (no setup runs)")
@@ -364,6 +365,43 @@ def setup(work: Path):
     return base, rel, content, refs
 
 
+def disk_full(base: Path, rel: Path, content: dict[str, bytes], refs: dict[str, Path], work: Path) -> dict:
+    """A real full disk: the warehouse folder on a tmpfs with ~3 MB to spare (needs root for mount).
+    The failed run's summary must name "No space left on device"; with room again, the next run
+    must finish with marts identical to the clean reference."""
+    data = work / "diskfull"
+    shutil.rmtree(data, ignore_errors=True)
+    shutil.copytree(base, data, symlinks=True)
+    wdir = data / "warehouse"
+    used = sum(f.stat().st_size for f in wdir.rglob("*") if f.is_file() and not f.is_symlink())
+    held = wdir.with_name("warehouse.held")
+    os.rename(wdir, held)
+    wdir.mkdir()
+    size_kb = used // 1024 + 3 * 1024
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(wdir)],
+                           capture_output=True, text=True)
+    if mount.returncode != 0:
+        os.rmdir(wdir)
+        os.rename(held, wdir)
+        return {"skipped": f"cannot mount a tmpfs: {mount.stderr.strip()}"}
+    try:
+        subprocess.run(["cp", "-a", f"{held}/.", str(wdir)], check=True)
+        (data / rel).write_bytes(content["A"])
+        t = time.monotonic()
+        r = destinations(data, "run")
+        failed = {"rc": r.returncode, "seconds": round(time.monotonic() - t, 1),
+                  "summary": r.stdout[r.stdout.find("The run did not complete cleanly"):][:1500]}
+        failed["names_cause"] = "No space left on device" in failed["summary"]
+        subprocess.run(["mount", "-o", f"remount,size={size_kb + 512 * 1024}k", str(wdir)], check=True)
+        t = time.monotonic()
+        r = destinations(data, "run")
+        diff = differences(data, refs["A"]) if r.returncode == 0 else {"run failed": r.stdout[-1500:]}
+        return {"failed_run": failed, "next_rc": r.returncode, "next_seconds": round(time.monotonic() - t, 1),
+                "identical": not diff, "diff": diff}
+    finally:
+        subprocess.run(["umount", "-l", str(wdir)], capture_output=True)
+
+
 def trials_and_report(args, work: Path, base: Path, rel: Path, content: dict[str, bytes],
                       refs: dict[str, Path]) -> int:
     trials = [Trial(n=args.start + i, worker=i % args.workers + 1, state="",
@@ -383,6 +421,11 @@ def trials_and_report(args, work: Path, base: Path, rel: Path, content: dict[str
         pollers[w].start()
         threads.append(threading.Thread(target=worker, args=(w, datas[w], mine, refs, rel, content, args.seed,
                                                              lock, pollers[w])))
+    full: dict = {}
+    disk_thread = None
+    if args.disk_full:      # side by side with the trials
+        disk_thread = threading.Thread(target=lambda: full.update(disk_full(base, rel, content, refs, work)))
+        disk_thread.start()
     t = time.monotonic()
     for th in threads:
         th.start()
@@ -405,6 +448,9 @@ def trials_and_report(args, work: Path, base: Path, rel: Path, content: dict[str
         print(f"corrupt warehouse (truncated to a third): exit {r.returncode} in {corrupt['seconds']:.0f}s, "
               f"{'said so' if said else 'NO MESSAGE'}; marts {'identical to clean ' + state if not diff else diff}",
               flush=True)
+    if disk_thread is not None:
+        disk_thread.join()
+        print(f"full disk: {json.dumps(full, indent=1)}", flush=True)
     for p in pollers.values():
         p.stop.set()
         p.join()
@@ -424,11 +470,14 @@ def trials_and_report(args, work: Path, base: Path, rel: Path, content: dict[str
         args.report.write_text(md + f"\n\npoller: {reads} reads, {len(problems)} problems\n"
                                + "".join(f"- {x}\n" for x in problems[:50]))
         args.report.with_suffix(".json").write_text(json.dumps(
-            {"trials": [asdict(tr) for tr in trials], "corrupt": corrupt, "poller_reads": reads,
+            {"trials": [asdict(tr) for tr in trials], "corrupt": corrupt, "disk_full": full, "poller_reads": reads,
              "poller_problems": problems}, indent=1))
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
-    return 1 if failed or problems or not corrupt_ok else 0
+    full_ok = not args.disk_full or "skipped" in full or (
+        full["failed_run"]["rc"] != 0 and full["failed_run"]["names_cause"] and full["next_rc"] == 0
+        and full["identical"])
+    return 1 if failed or problems or not corrupt_ok or not full_ok else 0
 
 
 if __name__ == "__main__":
