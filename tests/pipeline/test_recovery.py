@@ -90,3 +90,15 @@ def test_submit_names_a_damaged_warehouse_not_a_busy_one(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+    # during a run the file is not even opened
+    from pipelines.lib.warehouse import run_lock
+    with run_lock(p.warehouse_dir):
+        probe = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+            from pathlib import Path
+            from pipelines.config import paths
+            from pipelines.lib.returns.context import build_context, read_only_warehouse
+            p = paths(Path({str(tmp_path)!r}))
+            with read_only_warehouse(p, attempts=1) as con:
+                ctx = build_context(p, "100001", "2025-26", "R3", con)
+            print(con is None, ctx.notes)""")], capture_output=True, text=True)
+    assert probe.stdout.startswith("True") and "warehouse was busy" in probe.stdout, probe.stdout + probe.stderr

@@ -53,21 +53,26 @@ def validation_settings() -> dict:
 
 @contextmanager
 def read_only_warehouse(p: cfg.Paths, attempts: int = 3, wait: float = 0.5) -> Iterator[duckdb.DuckDBPyConnection | None]:
-    """A read-only connection, or None when there is no warehouse yet or the pipeline holds the lock."""
+    """A read-only connection, or None when there is no warehouse yet or a run is in progress.
+
+    Held under a shared run lock (`reader_lock`): during a run the file is not opened at all, so a
+    submit can never make the run's writes fail on DuckDB's file lock."""
+    from pipelines.lib.warehouse import reader_lock
     con = None
-    if p.warehouse.exists():
-        for k in range(attempts):
-            try:
-                con = duckdb.connect(str(p.warehouse), read_only=True)
-                break
-            except duckdb.Error:
-                if k + 1 < attempts:
-                    time.sleep(wait)
-    try:
-        yield con
-    finally:
-        if con is not None:
-            con.close()
+    with reader_lock(p.warehouse_dir) as free:
+        if free and p.warehouse.exists():
+            for k in range(attempts):
+                try:
+                    con = duckdb.connect(str(p.warehouse), read_only=True)
+                    break
+                except duckdb.Error:
+                    if k + 1 < attempts:
+                        time.sleep(wait)
+        try:
+            yield con
+        finally:
+            if con is not None:
+                con.close()
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
