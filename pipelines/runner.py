@@ -66,6 +66,7 @@ def landed_return_partitions(p: Paths) -> list[tuple[str, str]]:
 class Timings:
     echo: Callable[[str], None]
     steps: list[tuple[str, float]] = field(default_factory=list)
+    substeps: dict[str, list[tuple[str, float]]] = field(default_factory=dict)   # Dagster steps per step
     t0: float = field(default_factory=time.perf_counter)
     _start: float = 0.0
     _name: str = ""
@@ -86,6 +87,9 @@ class Timings:
         self.echo("Timing:")
         for name, secs in self.steps:
             self.echo(f"  {name:<34s} {secs:7.1f}s")
+            for sub, sub_secs in self.substeps.get(name, []):
+                if sub_secs >= 1.0:
+                    self.echo(f"    {sub[:52]:<52s} {sub_secs:7.1f}s")
         self.echo(f"  {'total':<34s} {total:7.1f}s")
 
 
@@ -265,8 +269,11 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
     if selected:
         n_models = sum(1 for k in selected if k.to_user_string() in _dbt_names())
         timings.start(f"build {len(selected)} assets ({n_models} dbt models), check, publish")
+        from dagster._core.utils import make_new_run_id
+        run_id = make_new_run_id()
+        instance.add_event_listener(run_id, _step_progress(echo, timings))
         res = job.execute_in_process(
-            instance=instance, raise_on_error=False, asset_selection=sorted(selected),
+            instance=instance, raise_on_error=False, asset_selection=sorted(selected), run_id=run_id,
             tags={RUN_TAG_PID: str(os.getpid()), "destinations/trigger": "destinations run"},
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
         problems += _failures(res)
@@ -458,16 +465,28 @@ def _record_returns(instance, todo: list[tuple[str, str]]) -> None:
             return
 
 
+def _step_progress(echo, timings: Timings):
+    """Dagster event listener: one line when a step starts and when it ends (live progress)."""
+    def on_event(entry) -> None:
+        ev = entry.dagster_event
+        if ev is None or not ev.step_key:
+            return
+        at = f"[{time.perf_counter() - timings.t0:6.1f}s]"
+        kind = ev.event_type_value
+        if kind == "STEP_START":
+            echo(f"{at}   step {ev.step_key} started")
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
+            secs = (getattr(ev.event_specific_data, "duration_ms", None) or 0) / 1000
+            timings.substeps.setdefault(timings._name, []).append((ev.step_key, secs))
+            echo(f"{at}   step {ev.step_key} {'done' if kind == 'STEP_SUCCESS' else 'FAILED'} in {secs:.1f}s")
+    return on_event
+
+
 def _echo_steps(res, echo) -> None:
     done = models = checks = 0
     for ev in res.all_events:
         if ev.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
             done += 1
-            data = ev.event_specific_data
-            secs = (getattr(data, "duration_ms", None) or 0) / 1000
-            if secs >= 1.0 or ev.event_type_value == "STEP_FAILURE":
-                state = "ok" if ev.event_type_value == "STEP_SUCCESS" else "FAILED"
-                echo(f"  {ev.step_key:<58s} {state:>6s} {secs:6.1f}s")
         elif ev.event_type_value == "ASSET_MATERIALIZATION":
             models += 1
         elif ev.event_type_value == "ASSET_CHECK_EVALUATION":

@@ -149,7 +149,7 @@ def lock_holder(warehouse_dir: Path) -> dict:
 
 def describe_holder(holder: dict) -> str:
     if not holder:
-        return "a run is in progress"
+        return "the warehouse is in use (a run, or a short read such as `destinations submit`)"
     return (f"a run is in progress ({holder.get('what', 'destinations run')}, pid {holder.get('pid', '?')}, "
             f"started at {holder.get('started_at', '?')})")
 
@@ -185,14 +185,17 @@ def run_lock(warehouse_dir: Path, what: str = "destinations run", wait: float | 
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            msg = describe_holder(lock_holder(warehouse_dir))
+            holder = lock_holder(warehouse_dir)
+            msg = describe_holder(holder)
+            if wait == 0 and not holder:
+                wait = 10.0          # a short reader (`submit`), not a run: worth a moment's wait
             if wait == 0:
                 raise RunInProgress(msg) from None
             if on_wait:
                 on_wait(f"Waiting: {msg}.")
             deadline = None if wait is None else time.monotonic() + wait
             while True:
-                time.sleep(0.2)
+                time.sleep(0.05)
                 try:
                     fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
@@ -216,6 +219,33 @@ def run_lock(warehouse_dir: Path, what: str = "destinations run", wait: float | 
             fh.flush()
     finally:
         fh.close()   # releases the flock
+
+
+@contextmanager
+def reader_lock(warehouse_dir: Path) -> Iterator[bool]:
+    """A shared hold on the run lock while a short-lived reader (e.g. `destinations submit`'s
+    checks) has the warehouse file open. Yields False when a run is in progress: the reader must
+    then not open the file at all, since DuckDB's file lock would make the run's writes (dbt)
+    fail. A run that starts meanwhile waits for the read to end."""
+    path = warehouse_dir / LOCK_NAME
+    if not warehouse_dir.is_dir():
+        yield True
+        return
+    with _held_guard:
+        mine = str(path.resolve()) in _held
+    if mine:                        # this process is the run
+        yield True
+        return
+    fh = open(path, "a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            free = True
+        except BlockingIOError:
+            free = False
+        yield free
+    finally:
+        fh.close()
 
 
 # ------------------------------------------------------------------ opening the warehouse file
@@ -253,6 +283,21 @@ def warehouse_problem(path: Path) -> str | None:
     except duckdb.Error as exc:
         if any(h in str(exc).lower() for h in LOCK_CONFLICT):
             raise
+        return str(exc).strip().splitlines()[0]
+    return None
+
+
+def read_problem(path: Path) -> str | None:
+    """Why a read-only open fails right now: None (it opens), "busy" (a run holds the write
+    lock) or the error of a damaged file."""
+    try:
+        with reader_lock(path.parent) as free:
+            if not free:
+                return "busy"
+            duckdb.connect(str(path), read_only=True).close()
+    except duckdb.Error as exc:
+        if any(h in str(exc).lower() for h in LOCK_CONFLICT):
+            return "busy"
         return str(exc).strip().splitlines()[0]
     return None
 

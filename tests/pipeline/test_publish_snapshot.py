@@ -68,3 +68,50 @@ def test_a_pre_versioning_serving_folder_becomes_a_link(tmp_path):
     assert serving.is_symlink() and snap.new_version
     assert pl.read_parquet(serving / "a.parquet").height == 5
     assert list(tmp_path.glob("serving.legacy-*")), "the old folder is kept until garbage collection"
+
+
+def test_publish_killed_with_sigkill_midway_leaves_a_whole_snapshot(tmp_path):
+    """A real kill -9 while a publish writes its files: readers still get one whole version, and
+    the next publish completes and clears what the killed one left."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    serving = tmp_path / "serving"
+    wh = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(wh))
+    con.execute("create schema marts")
+    for i in range(40):
+        con.execute(f"create table marts.m{i} as select range as x, {i} as v from range(20000)")
+    con.close()
+    names = [f"m{i}" for i in range(40)]
+    first = publish_snapshot(wh, serving, names)
+    con = duckdb.connect(str(wh))
+    for i in range(40):
+        con.execute(f"create or replace table marts.m{i} as select range as x, {i + 100} as v from range(20001)")
+    con.close()
+    code = ("import sys; from pathlib import Path; from pipelines.lib.publish import publish_snapshot; "
+            f"publish_snapshot(Path({str(wh)!r}), Path({str(serving)!r}), {names!r})")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=repo)
+    deadline = time.monotonic() + 120
+    partial = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        partial = [p for p in tmp_path.glob(".serving.*.partial") if len(list(p.glob("*.parquet"))) >= 3]
+        if partial:
+            break
+        time.sleep(0.005)
+    assert partial and proc.poll() is None, "the publish finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    # readers: the old version, whole
+    assert resolve_snapshot(serving) == first.path
+    man = read_manifest(serving)
+    assert man["version"] == first.version and len(man["tables"]) == 40
+    assert all(pl.read_parquet(serving / f"m{i}.parquet")["v"][0] == i for i in range(40))
+    again = publish_snapshot(wh, serving, names)
+    assert again.new_version and len(again.changed) == 40
+    collect_garbage(serving, grace_seconds=0)
+    assert not list(tmp_path.glob(".serving.*"))
+    assert all(pl.read_parquet(serving / f"m{i}.parquet")["v"][0] == i + 100 for i in range(40))

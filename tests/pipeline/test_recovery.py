@@ -59,3 +59,46 @@ def test_run_summary_prefers_the_named_cause():
              "dbt build failed: IO Error: Could not write file: No space left on device\n"
              "The dbt CLI process with command `dbt build` failed with exit code 2.")
     assert _first_line(chain) == "dbt build failed: IO Error: Could not write file: No space left on device"
+
+
+def test_submit_names_a_damaged_warehouse_not_a_busy_one(tmp_path):
+    """`submit` against a damaged warehouse says so (the next run rebuilds it); a locked one is 'busy'."""
+    import subprocess
+    import sys
+    import textwrap
+
+    from pipelines.config import paths
+    from pipelines.lib.returns.context import build_context, read_only_warehouse
+    p = paths(tmp_path)
+    p.warehouse.parent.mkdir(parents=True)
+    p.warehouse.write_bytes(b"\x00garbage" * 5000)
+    with read_only_warehouse(p, attempts=1) as con:
+        ctx = build_context(p, "100001", "2025-26", "R3", con)
+    assert any("could not be read" in n and "rebuilds it from raw/" in n for n in ctx.notes), ctx.notes
+    p.warehouse.unlink()
+    duckdb.connect(str(p.warehouse)).close()
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import duckdb, time
+        con = duckdb.connect({str(p.warehouse)!r})
+        print("open", flush=True)
+        time.sleep(600)""")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with read_only_warehouse(p, attempts=1) as con:
+            ctx = build_context(p, "100001", "2025-26", "R3", con)
+        assert any("warehouse was busy" in n for n in ctx.notes), ctx.notes
+    finally:
+        holder.kill()
+        holder.wait()
+    # during a run the file is not even opened
+    from pipelines.lib.warehouse import run_lock
+    with run_lock(p.warehouse_dir):
+        probe = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+            from pathlib import Path
+            from pipelines.config import paths
+            from pipelines.lib.returns.context import build_context, read_only_warehouse
+            p = paths(Path({str(tmp_path)!r}))
+            with read_only_warehouse(p, attempts=1) as con:
+                ctx = build_context(p, "100001", "2025-26", "R3", con)
+            print(con is None, ctx.notes)""")], capture_output=True, text=True)
+    assert probe.stdout.startswith("True") and "warehouse was busy" in probe.stdout, probe.stdout + probe.stderr

@@ -54,3 +54,55 @@ def test_lock_is_reentrant_in_one_process(tmp_path):
         with run_lock(tmp_path, wait=0):     # an asset inside `destinations run` takes it again
             pass
         assert lock_holder(tmp_path)["pid"] == os.getpid()
+
+
+def test_a_second_destinations_run_says_a_run_is_in_progress(tmp_path, monkeypatch, capsys):
+    """`destinations run --no-wait` exits 75 naming the run in progress; without it, it waits and says for whom."""
+    from pipelines.cli import main
+    from pipelines.runner import run_pipeline
+    (tmp_path / "raw").mkdir()
+    monkeypatch.setenv("DESTINATIONS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DESTINATIONS_WAREHOUSE_PATH", str(tmp_path / "warehouse" / "warehouse.duckdb"))
+    proc = _hold(tmp_path / "warehouse")
+    try:
+        assert main(["run", "--no-wait"]) == 75
+        out = capsys.readouterr().out
+        assert f"Not started: a run is in progress (test holder, pid {proc.pid}, started at" in out, out
+        lines: list[str] = []
+        t0 = time.monotonic()
+        assert run_pipeline(tmp_path, echo=lines.append, wait=1.0) == 75
+        assert time.monotonic() - t0 >= 1.0
+        assert lines[0].startswith(f"Waiting: a run is in progress (test holder, pid {proc.pid}"), lines
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+READER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from pipelines.lib.warehouse import reader_lock
+    with reader_lock(Path(sys.argv[1])) as free:
+        print("reading" if free else "busy", flush=True)
+        time.sleep(float(sys.argv[2]))
+""")
+
+
+def test_submit_reads_and_runs_exclude_each_other(tmp_path):
+    """A short reader (submit's checks) holds the lock shared: a run starting meanwhile waits for it
+    (even with --no-wait, briefly); during a run a reader is told 'busy' and never opens the file."""
+    from pipelines.lib.warehouse import reader_lock
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(tmp_path), "1.5"], stdout=subprocess.PIPE,
+                              text=True, cwd=repo)
+    assert reader.stdout.readline().strip() == "reading"
+    t0 = time.monotonic()
+    with run_lock(tmp_path, wait=0):
+        waited = time.monotonic() - t0
+        assert 1.3 <= waited < 10, f"the run took the lock after {waited:.1f}s while a reader held it 1.5s"
+        with reader_lock(tmp_path) as free:          # the run's own process may read
+            assert free
+        other = subprocess.run([sys.executable, "-c", READER, str(tmp_path), "0"], capture_output=True,
+                               text=True, cwd=repo)
+        assert other.stdout.strip() == "busy"
+    reader.wait()

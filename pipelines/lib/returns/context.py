@@ -53,21 +53,26 @@ def validation_settings() -> dict:
 
 @contextmanager
 def read_only_warehouse(p: cfg.Paths, attempts: int = 3, wait: float = 0.5) -> Iterator[duckdb.DuckDBPyConnection | None]:
-    """A read-only connection, or None when there is no warehouse yet or the pipeline holds the lock."""
+    """A read-only connection, or None when there is no warehouse yet or a run is in progress.
+
+    Held under a shared run lock (`reader_lock`): during a run the file is not opened at all, so a
+    submit can never make the run's writes fail on DuckDB's file lock."""
+    from pipelines.lib.warehouse import reader_lock
     con = None
-    if p.warehouse.exists():
-        for k in range(attempts):
-            try:
-                con = duckdb.connect(str(p.warehouse), read_only=True)
-                break
-            except duckdb.Error:
-                if k + 1 < attempts:
-                    time.sleep(wait)
-    try:
-        yield con
-    finally:
-        if con is not None:
-            con.close()
+    with reader_lock(p.warehouse_dir) as free:
+        if free and p.warehouse.exists():
+            for k in range(attempts):
+                try:
+                    con = duckdb.connect(str(p.warehouse), read_only=True)
+                    break
+                except duckdb.Error:
+                    if k + 1 < attempts:
+                        time.sleep(wait)
+        try:
+            yield con
+        finally:
+            if con is not None:
+                con.close()
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -106,8 +111,15 @@ def build_context(p: cfg.Paths, academy_urn: str, leaving_year: str, round_id: s
     ctx = _base_context(register, academy_urn, leaving_year, round_id, other_academy_upns)
     if con is None or not _has_table(con, "raw.destination_returns"):
         if con is None and p.warehouse.exists():
-            ctx.notes.append("the warehouse was busy, so the checks against other academies and earlier "
-                             "rounds will run when the pipeline loads this file")
+            from pipelines.lib.warehouse import read_problem
+            problem = read_problem(p.warehouse)
+            if problem in (None, "busy"):
+                ctx.notes.append("the warehouse was busy, so the checks against other academies and earlier "
+                                 "rounds will run when the pipeline loads this file")
+            else:
+                ctx.notes.append(f"the warehouse file could not be read ({problem}); the next `destinations run` "
+                                 "moves it aside and rebuilds it from raw/, and runs the checks against other "
+                                 "academies and earlier rounds when it loads this file")
         return ctx
     if use_warehouse_for_others and other_academy_upns is None:
         rows = con.execute(
