@@ -123,10 +123,11 @@ def correct_one_return(data: Path) -> Path:
     latest = max(f.parent.parent.name for f in files)
     f = next(f for f in files if f.parent.parent.name == latest)
     lines = f.read_bytes().split(b"\n")
-    i = lines[0].decode().split(",").index("sex")
-    cells = lines[1].decode().split(",")
+    # latin-1 round-trips any byte: some generated returns are Windows-1252, not UTF-8
+    i = lines[0].decode("latin-1").split(",").index("sex")
+    cells = lines[1].decode("latin-1").split(",")
     cells[i] = "M" if cells[i] == "F" else "F"
-    lines[1] = ",".join(cells).encode()
+    lines[1] = ",".join(cells).encode("latin-1")
     f.write_bytes(b"\n".join(lines))
     return f
 
