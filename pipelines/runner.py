@@ -47,6 +47,22 @@ MULTI_ASSETS = [
 RETURNS_DOWNSTREAM = ["destination_returns", "return_submissions", "return_problems", "missing_returns"]
 DATED = ["missing_returns", "return_status"]      # read today's date
 PUBLISH = ["serving_snapshot", "trustee_report"]
+# the environment variable naming the leaving years dbt rebuilds (dbt_project/macros/by_leaving_year.sql)
+LEAVING_YEARS_ENV = "DESTINATIONS_BUILD_LEAVING_YEARS"
+
+
+def leaving_years_to_rebuild(dirty: set[str], loads: dict[str, str], built_loads: dict[str, str] | None) -> list[str] | None:
+    """The leaving years whose returns changed since the last successful build, when nothing else
+    that every year reads changed (academies, rounds, benchmarks, code...); None: every year.
+
+    `loads` / `built_loads` are the per-partition load fingerprints now and at the last successful
+    build ("YYYY-YY/R3" -> fingerprint), so loads by a killed run or the landing sensor count too.
+    """
+    if built_loads is None or not dirty or not dirty <= set(RETURNS_DOWNSTREAM) | set(DATED) | set(PUBLISH):
+        return None
+    changed = {key.partition("/")[0] for key in set(loads) | set(built_loads)
+               if loads.get(key) != built_loads.get(key)}
+    return sorted(changed) or None
 
 
 def landed_return_partitions(p: Paths) -> list[tuple[str, str]]:
@@ -266,16 +282,23 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
                 roots |= {dg.AssetKey(a) for a in group}
         selected = set(dg.AssetSelection.assets(*roots).downstream().resolve(graph)) & in_job if roots else set()
     res = None
+    years = leaving_years_to_rebuild(dirty, loads, previous.get("return_loads"))
     if selected:
         n_models = sum(1 for k in selected if k.to_user_string() in _dbt_names())
+        if years is not None:
+            echo(f"  models kept per leaving year are rebuilt for {', '.join(years)} only")
         timings.start(f"build {len(selected)} assets ({n_models} dbt models), check, publish")
         from dagster._core.utils import make_new_run_id
         run_id = make_new_run_id()
         instance.add_event_listener(run_id, _step_progress(echo, timings))
-        res = job.execute_in_process(
-            instance=instance, raise_on_error=False, asset_selection=sorted(selected), run_id=run_id,
-            tags={RUN_TAG_PID: str(os.getpid()), "destinations/trigger": "destinations run"},
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+        os.environ[LEAVING_YEARS_ENV] = ",".join(years) if years is not None else "*"
+        try:
+            res = job.execute_in_process(
+                instance=instance, raise_on_error=False, asset_selection=sorted(selected), run_id=run_id,
+                tags={RUN_TAG_PID: str(os.getpid()), "destinations/trigger": "destinations run"},
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+        finally:
+            os.environ.pop(LEAVING_YEARS_ENV, None)
         problems += _failures(res)
         _echo_steps(res, echo)
         if not res.success and not problems:

@@ -43,3 +43,40 @@ def test_published_suite_catches_small_numbers(bad, ok):
     success, evaluated, failures = validate_mart(frame, payload)
     assert evaluated > 10
     assert success is ok, failures
+
+
+def test_polars_evaluation_agrees_with_great_expectations():
+    """The mart checks evaluate the suites in polars (no GX import in a run); GX itself is the
+    oracle: same verdict, same failing expectations with the same counts, good frame and bad."""
+    import polars as pl
+
+    from pipelines.lib.returns.gx_suite import validate_frame
+
+    payload = json.loads(suite_files()["destination_measures_published"].read_text())
+    good = pl.DataFrame([_published_row(), _published_row(breakdown_topic="Sex", breakdown="Female"),
+                         _published_row(level="trust", academy_urn=None)])
+    bad = pl.DataFrame([
+        _published_row(cohort=4),                                        # small cohort shown
+        _published_row(breakdown_topic="Sex", breakdown="Female", neet_pct=150.0),
+        _published_row(breakdown_topic="Sex", breakdown="Female"),       # grain twice
+        _published_row(level="region", academy_urn=None),                # unknown level
+        _published_row(leaving_year="2024/25", breakdown="Male", breakdown_topic="Sex"),
+        _published_row(level="trust", academy_urn=None, neet=2),         # small numerator shown
+    ])
+    for frame in (good, bad, bad.drop("undecided_pct"), bad.head(0)):
+        ok, evaluated, failures = validate_mart(frame, payload)
+        gx = validate_frame(frame.to_pandas(), payload)
+        assert evaluated == gx.evaluated == len(payload["expectations"])
+        assert ok == gx.success
+        assert sorted((f["expectation"], f["column"] or "", f["unexpected_count"] or 0) for f in failures) == \
+            sorted((f.expectation, f.column or "", f.unexpected_count) for f in gx.failures)
+    assert validate_mart(good, payload)[0]
+    failed = {(f["expectation"], f["column"]) for f in validate_mart(bad, payload)[2]}
+    assert {("expect_column_values_to_not_be_in_set", "cohort"), ("expect_column_values_to_be_between", "neet_pct"),
+            ("expect_compound_columns_to_be_unique", None), ("expect_column_values_to_be_in_set", "level"),
+            ("expect_column_values_to_match_regex", "leaving_year"),
+            ("expect_column_values_to_not_be_in_set", "neet")} <= failed
+    assert ("expect_column_to_exist", "undecided_pct") in {
+        (f["expectation"], f["column"]) for f in validate_mart(bad.drop("undecided_pct"), payload)[2]}
+    assert ("expect_table_row_count_to_be_between", None) in {
+        (f["expectation"], f["column"]) for f in validate_mart(bad.head(0), payload)[2]}

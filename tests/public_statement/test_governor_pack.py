@@ -33,3 +33,37 @@ def test_governor_packs_show_published_figures(public_built, tmp_path):
     assert " c" in eet and "86.7" not in eet                  # 13 of 15: withheld, never recomputed
     with pytest.raises(GovernorPackError, match="2031-32"):
         write_governor_packs(public_built.serving, "2031-32", tmp_path)
+
+
+def test_only_documents_whose_figures_changed_are_rendered_again(public_built, tmp_path):
+    """A run after one academy's correction redraws only the packs and statements it changes."""
+    import shutil
+
+    from pipelines.lib.public.governors import write_governor_packs
+    from pipelines.lib.public.statement import write_statements, statement_years, load_rows
+
+    serving = tmp_path / "serving"
+    shutil.copytree(public_built.serving, serving)
+    year = statement_years(load_rows(serving))[0]
+    packs, pages = tmp_path / "governors", tmp_path / "public"
+    first = write_governor_packs(serving, "2024-25", packs, trust_name="T")
+    first_pages = write_statements(serving, year, pages, "T")
+    assert all(w["rendered"] for w in first + first_pages)
+    again = write_governor_packs(serving, "2024-25", packs, trust_name="T")
+    assert not any(w["rendered"] for w in again + write_statements(serving, year, pages, "T"))
+    # the secondary's published KS4 sixth-form share moves: only its pack is drawn again
+    f = serving / "destination_measures_published.parquet"
+    dm = pl.read_parquet(f)
+    mine = (pl.col("academy_urn") == SECONDARY) & (pl.col("leaving_year") == "2024-25") & \
+        (pl.col("key_stage") == "KS4") & (pl.col("breakdown") == "Total") & (pl.col("round") == "R3")
+    dm.with_columns(pl.when(mine).then(pl.lit(49.0)).otherwise(pl.col("school_sixth_form_pct"))
+                    .alias("school_sixth_form_pct")).write_parquet(f)
+    third = {w["academy_urn"]: w["rendered"] for w in write_governor_packs(serving, "2024-25", packs, trust_name="T")}
+    assert third == {SECONDARY: True, SPECIAL: False}
+    line = next(ln for ln in _text(packs.glob(f"{SECONDARY}-*.pdf").__next__()).splitlines()
+                if ln.startswith("School sixth form"))
+    assert "49.0" in line
+    # a deleted file is drawn again even though its figures did not change
+    next(packs.glob(f"{SPECIAL}-*.pdf")).unlink()
+    fourth = {w["academy_urn"]: w["rendered"] for w in write_governor_packs(serving, "2024-25", packs, trust_name="T")}
+    assert fourth == {SECONDARY: False, SPECIAL: True}

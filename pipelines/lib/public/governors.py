@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from pipelines.lib.public.pdfdoc import new_pdf, save_pdf
+from pipelines.lib.public.pdfdoc import BuiltDocuments, new_pdf, save_pdf
 from pipelines.lib.public.statement import slug
 from pipelines.lib.report.model import SUPPRESSED, Column, Section, Table
 from pipelines.lib.report.pdf import _heading, _para, render_section
@@ -226,7 +226,16 @@ def write_governor_packs(serving: Path, year: str, out_dir: Path, urns: list[str
             raise GovernorPackError(f"No actual destinations for {year} for URN(s) {', '.join(sorted(unknown))}.")
         academies = [a for a in academies if a[0] in set(urns)]
     written = []
+    built = BuiltDocuments(out_dir)
     for urn, name in academies:
+        sections = (destinations_section(dm, nat, urn, year, rnd), neet_section(nk, urn, year, rnd),
+                    gaps_section(gaps, urn, year, rnd), goals_section(goals, urn, year, rnd),
+                    compass_section(compass, compass_trust, urn), similar_section(comp, sim, urn))
+        path = out_dir / f"{urn}-{slug(name)}-governors-{year}.pdf"
+        digest = built.digest(name, trust_name, year, rnd, sections)
+        if built.unchanged(path.name, digest, path):     # same figures: the pack already says this
+            written.append({"academy_urn": urn, "academy_name": name, "pdf": path, "rendered": False})
+            continue
         pdf = new_pdf(f"{name}: careers and destinations, governor pack {year}", trust_name,
                       f"{name} - governor pack {year} - published figures only")
         pdf.add_page()
@@ -234,10 +243,10 @@ def write_governor_packs(serving: Path, year: str, out_dir: Path, urns: list[str
         _heading(pdf, f"Careers and leavers' destinations {year}: pack for governors", 12)
         _para(pdf, f"{trust_name}. Generated {date.today().isoformat()} from the trust's published figures "
                    f"(actual destinations, round {rnd}). Small groups are withheld and shown as c.", 8.5, "I")
-        for sec in (destinations_section(dm, nat, urn, year, rnd), neet_section(nk, urn, year, rnd),
-                    gaps_section(gaps, urn, year, rnd), goals_section(goals, urn, year, rnd),
-                    compass_section(compass, compass_trust, urn), similar_section(comp, sim, urn)):
+        for sec in sections:
             render_section(pdf, sec)
-        path = save_pdf(pdf, out_dir / f"{urn}-{slug(name)}-governors-{year}.pdf")
-        written.append({"academy_urn": urn, "academy_name": name, "pdf": path})
+        save_pdf(pdf, path)
+        built.record(path.name, digest)
+        written.append({"academy_urn": urn, "academy_name": name, "pdf": path, "rendered": True})
+    built.save()
     return written

@@ -6,12 +6,14 @@ public-release rules are applied there); this module only lays them out.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from pipelines.lib.public.pdfdoc import BuiltDocuments
 from pipelines.lib.report.serving import read_served
 
 MART = "public_destination_statement"
@@ -285,14 +287,24 @@ def write_statements(serving: Path, year: str, out_dir: Path, trust_name: str = 
     statements = build_statements(load_rows(serving), year, trust_name)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
+    built = BuiltDocuments(out_dir)
     for st in statements:
         stem = f"{st.academy_urn}-{slug(st.academy_name)}"
-        h = out_dir / f"{stem}.html"
+        h, p = out_dir / f"{stem}.html", out_dir / f"{stem}.pdf"
+        # the publication date aside, same statement: keep the files (and the date they were published)
+        digest = built.digest(dataclasses.replace(st, generated_on=""))
+        if built.unchanged(stem, digest, h, p):
+            written.append({"academy_urn": st.academy_urn, "academy_name": st.academy_name, "html": h, "pdf": p,
+                            "rendered": False})
+            continue
         tmp = h.with_name(f".{h.name}.tmp")
         tmp.write_text(render_html(st), encoding="utf-8")
         tmp.replace(h)
-        p = render_pdf(st, out_dir / f"{stem}.pdf")
-        written.append({"academy_urn": st.academy_urn, "academy_name": st.academy_name, "html": h, "pdf": p})
+        render_pdf(st, p)
+        built.record(stem, digest)
+        written.append({"academy_urn": st.academy_urn, "academy_name": st.academy_name, "html": h, "pdf": p,
+                        "rendered": True})
+    built.save()
     links = "".join(f'<li><a href="{w["html"].name}">{html.escape(w["academy_name"])}</a> '
                     f'(<a href="{w["pdf"].name}">PDF</a>)</li>' for w in written)
     (out_dir / "index.html").write_text(

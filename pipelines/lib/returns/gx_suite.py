@@ -80,9 +80,13 @@ def _regex(frame, kw):
     return c.is_not_null() & ~c.cast(pl.Utf8).str.contains(kw["regex"]).fill_null(True)
 
 
+def _const(frame, value: bool) -> pl.Series:
+    return pl.Series([value] * frame.height, dtype=pl.Boolean)
+
+
 def _between(frame, kw):
     c = frame[kw["column"]]
-    bad = pl.Series([False] * frame.height)
+    bad = _const(frame, False)
     if kw.get("min_value") is not None:
         bad = bad | (c < kw["min_value"]).fill_null(False)
     if kw.get("max_value") is not None:
@@ -92,14 +96,33 @@ def _between(frame, kw):
 
 def _compound_unique(frame, kw):
     cols = kw["column_list"]
-    present = frame.select(pl.any_horizontal([pl.col(c).is_not_null() for c in cols])).to_series()
-    dup = frame.select(pl.struct(cols).is_duplicated()).to_series()
-    return present & dup
+    # GX's ignore_row_if: rows it skips are neither counted nor compared
+    ignore = kw.get("ignore_row_if", "all_values_are_missing")
+    if ignore == "never":
+        present = _const(frame, True)
+    elif ignore == "any_value_is_missing":
+        present = frame.select(pl.all_horizontal([pl.col(c).is_not_null() for c in cols])).to_series()
+    else:
+        present = frame.select(pl.any_horizontal([pl.col(c).is_not_null() for c in cols])).to_series()
+    dup = frame.select(pl.struct(cols).filter(present).is_duplicated()).to_series()
+    out = _const(frame, False)
+    return out.scatter(present.arg_true(), dup) if len(dup) else out
+
+
+def _member(frame, kw):
+    """Non-null cells of the column found in value_set (numbers compared as numbers)."""
+    c = frame[kw["column"]]
+    values = list(kw["value_set"])
+    numeric = c.dtype.is_numeric() and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if numeric:
+        return c.is_not_null() & c.cast(pl.Float64).is_in([float(v) for v in values]).fill_null(False)
+    return c.is_not_null() & c.cast(pl.Utf8).is_in([str(v) for v in values]).fill_null(False)
 
 
 _ROW_EXPECTATIONS = {
     "expect_column_values_to_not_be_null": lambda frame, kw: frame[kw["column"]].is_null(),
     "expect_column_values_to_be_in_set": _in_set,
+    "expect_column_values_to_not_be_in_set": _member,
     "expect_column_values_to_match_regex": _regex,
     "expect_column_values_to_be_between": _between,
     "expect_compound_columns_to_be_unique": _compound_unique,
@@ -115,6 +138,17 @@ def evaluate_frame(frame: pl.DataFrame, payload: dict | None = None) -> SuiteRes
     rest = []
     for e in payload["expectations"]:
         kw, kind, meta = e["kwargs"], e["type"], dict(e.get("meta") or {})
+        if kind == "expect_column_to_exist":
+            if kw["column"] not in frame.columns:
+                failures.append(SuiteFailure(kind, kw["column"], meta.get("rule", kind), meta.get("message", ""), 0,
+                                             exception=f"column {kw['column']} not found"))
+            continue
+        if kind == "expect_table_row_count_to_be_between":
+            lo, hi = kw.get("min_value"), kw.get("max_value")
+            if (lo is not None and frame.height < lo) or (hi is not None and frame.height > hi):
+                failures.append(SuiteFailure(kind, None, meta.get("rule", kind), meta.get("message", ""), 0,
+                                             [frame.height]))
+            continue
         if kind == "expect_table_columns_to_match_set":
             want, have = set(kw["column_set"]), set(frame.columns)
             ok = want == have if kw.get("exact_match", True) else want <= have

@@ -2,10 +2,13 @@
 -- academies x leaving years with an actual return. Classifies each pupil (macro
 -- reconciliation_outcome): realised / changed route / became NEET / became not known /
 -- no intention recorded / not in actual return.
+-- Rebuilt per leaving year (macros/by_leaving_year.sql).
+{{ config(**by_leaving_year()) }}
 with
 
 pupil_rounds as (
     select * from {{ ref('int_destinations__pupil_rounds') }}
+    where {{ leaving_years_changed() }}
 ),
 
 intended as (

@@ -1,9 +1,12 @@
 -- One row per pupil x leaving year: where the pupil stood in each kind of round.
 -- Latest intended round and first actual round drive reconciliation and NEET risk.
+-- Rebuilt per leaving year (macros/by_leaving_year.sql).
+{{ config(**by_leaving_year()) }}
 with
 
 pupil_rounds as (
     select * from {{ ref('int_destinations__pupil_rounds') }}
+    where {{ leaving_years_changed() }}
 ),
 
 -- a pupil is keyed by UPN within a leaving year (a UPN is returned by one academy per round).

@@ -1,11 +1,14 @@
 -- Pupil x round facts: each returned row with its code group, round kind, key stage,
 -- DfE breakdown labels and whether its academy counts in trust totals that year.
+-- Rebuilt per leaving year (macros/by_leaving_year.sql).
+{{ config(**by_leaving_year()) }}
 {%- set joined_by = var('td:trust_totals:joined_by_month_day', '09-01') %}
 
 with
 
 returns as (
     select * from {{ ref('stg_returns__destination_returns') }}
+    where {{ leaving_years_changed() }}
 ),
 
 codes as (

@@ -1,11 +1,14 @@
 -- Destination counts and shares per level x academy x leaving year x key stage x round x
 -- breakdown (contract §7). Every breakdown of the seed is listed for every reported frame.
 {%- set counts = destination_count_definitions() %}
+-- Rebuilt per leaving year (macros/by_leaving_year.sql).
+{{ config(**by_leaving_year()) }}
 
 with
 
 pupils as (
     select * from {{ ref('int_destinations__pupil_breakdowns') }}
+    where {{ leaving_years_changed() }}
 ),
 
 breakdowns as (

@@ -1,11 +1,13 @@
 -- NEET and not known rates (NCCIS style, research/domain.md §9.1) of actual rounds per level x
 -- academy x leaving year x key stage x round x breakdown, with LA and England comparators.
 -- Denominator: the cohort without 710/720 (in_neet_denominator = false in the code seed).
+-- Rebuilt per leaving year (macros/by_leaving_year.sql).
+{{ config(**by_leaving_year()) }}
 with
 
 pupils as (
     select * from {{ ref('int_destinations__pupil_breakdowns') }}
-    where round_kind = 'actual'
+    where round_kind = 'actual' and {{ leaving_years_changed() }}
 ),
 
 nccis as (

@@ -1,13 +1,17 @@
 -- Per pupil x intended round: what the pupil intended, where they went, and the outcome.
 -- Pupil-level: only for users who may see pupil rows (not suppressed).
+-- Rebuilt per leaving year (macros/by_leaving_year.sql).
+{{ config(**by_leaving_year()) }}
 with
 
 pairs as (
     select * from {{ ref('int_destinations__intended_vs_actual') }}
+    where {{ leaving_years_changed() }}
 ),
 
 history as (
     select * from {{ ref('int_destinations__pupil_history') }}
+    where {{ leaving_years_changed() }}
 ),
 
 sub_groups as (
