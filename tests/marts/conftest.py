@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.marts.helpers import (MART_SELECTION, load_benchmarks, load_raw, register_rows, run_dbt,
+from tests.marts.helpers import (MART_SELECTION, load_benchmarks, load_careers, load_raw, register_rows, run_dbt,
                                  truth_return_rows)
 
 
@@ -19,5 +19,6 @@ def demo_warehouse(tmp_path_factory) -> tuple[Path, Path]:
     warehouse = root / "warehouse" / "warehouse.duckdb"
     load_raw(warehouse, truth_return_rows(demo), register_rows(demo))
     load_benchmarks(warehouse)
+    load_careers(warehouse, demo)
     run_dbt(warehouse, "build", "--select", MART_SELECTION)
     return warehouse, demo

@@ -124,6 +124,22 @@ def truth_return_rows(demo_dir: Path) -> list[dict]:
     return frame.select(list(RETURN_SCHEMA)).cast(RETURN_SCHEMA).to_dicts()
 
 
+def load_careers(warehouse: Path, demo_dir: Path) -> None:
+    """raw FSQ / Compass tables from a generated trust's raw/fsq and raw/compass (the real ingest);
+    empty tables when the trust has none. The published marts all come from one disclosure
+    decision that includes the FSQ marts, so every mart build needs them."""
+    import pipelines.config as cfg
+    from pipelines.lib.careers.landing import land
+
+    con = duckdb.connect(str(warehouse))
+    try:
+        paths = cfg.paths(demo_dir)
+        land("fsq", paths, con)
+        land("compass", paths, con)
+    finally:
+        con.close()
+
+
 def register_rows(demo_dir: Path) -> list[dict]:
     reg = pl.read_csv(demo_dir / "raw" / "academies.csv", infer_schema_length=0)
     return [{"urn": r["urn"], "name": r["name"], "la_code": r["la_code"], "phase": r["phase"],
