@@ -74,9 +74,10 @@ def hidden_cells(st: Structure, published: dict[str, pl.DataFrame]) -> tuple[pl.
 
 
 def audit(unpublished: dict, published: dict, academies: int | None = None,
-          structure: Structure | None = None) -> AuditResult:
+          structure: Structure | None = None, groups: list[tuple[str, ...]] | None = None) -> AuditResult:
     """Attack the published marts as a director and as academy users (all academies, or the
-    first `academies` by URN)."""
+    first `academies` by URN); `groups` adds users linked to several academies at once (they
+    know every cell of each), named `academies A+B`."""
     t0 = time.perf_counter()
     st = structure or build_structure(unpublished)
     cells, leaks = hidden_cells(st, published)
@@ -92,6 +93,8 @@ def audit(unpublished: dict, published: dict, academies: int | None = None,
         own.setdefault(urn, set()).add(var)
     urns = sorted(own)[:academies] if academies is not None else sorted(own)
     audiences = {"director": set()} | {f"academy {u}": own[u] for u in urns}
+    for g in groups or ():
+        audiences[f"academies {'+'.join(g)}"] = set().union(*(own.get(u, set()) for u in g))
     recovered, recovered_nonzero, examples = {}, {}, {}
     var_cells = cells.filter("hidden").group_by("var").agg(pl.len().alias("n"),
                                                            pl.format("{}/{}/{}", "mart", "row_key", "measure")
