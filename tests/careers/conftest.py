@@ -13,8 +13,10 @@ import pytest
 import pipelines.config as cfg
 from tests.careers import handmade
 
+# the published FSQ marts pivot the one disclosure decision (int_disclosure__cells), which
+# needs every aggregate mart it links: build it and its parents too
 DBT_SELECT = ("destination_codes compass_national gatsby_benchmarks path:models/staging/careers "
-              "path:models/intermediate/careers path:models/marts/careers")
+              "path:models/intermediate/careers path:models/marts/careers +int_disclosure__cells")
 
 
 def write_files(root: Path, files: dict[str, bytes]) -> None:
