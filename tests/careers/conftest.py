@@ -75,7 +75,12 @@ def tiny_warehouse(tmp_path_factory):
                 f"select {', '.join(frame.columns)} from _r")
     fsq = land("fsq", paths, con)
     compass = land("compass", paths, con)
+    # goals, NEET-risk weights and benchmarks: the disclosure decision builds every linked mart
+    from pipelines.lib.goals import default_goals_frame, default_neet_risk_frame, write_config_tables
+    write_config_tables(con, default_goals_frame(), default_neet_risk_frame())
     con.close()
+    from tests.marts.helpers import load_benchmarks
+    load_benchmarks(paths.warehouse, root / "no_benchmark_files")
     proc = run_dbt(root, paths.warehouse)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     return {"root": root, "ds": ds, "warehouse": paths.warehouse, "fsq": fsq, "compass": compass}
