@@ -68,7 +68,10 @@ def hidden_cells(st: Structure, published: dict[str, pl.DataFrame]) -> tuple[pl.
                                          ).fetchone()[0]
             con.unregister("pub")
         flags = pl.concat(parts)
-        return st.cells.join(flags, on="cell_id", how="left").with_columns(pl.col("hidden").fill_null(True)), leaks
+        # a cell null in the unpublished mart too (a count that does not apply, e.g. `undecided` in
+        # an actual round) is no hidden cell: nothing is there to recover
+        return st.cells.join(flags, on="cell_id", how="left").with_columns(
+            pl.col("hidden").fill_null(True) & pl.col("value").is_not_null()), leaks
     finally:
         con.close()
 
