@@ -168,4 +168,5 @@ def load_benchmarks(warehouse: Path, root: Path | None = None) -> None:
 MART_SELECTION = ("+destination_measures_published +destination_reconciliation_rates_published "
                   "+destination_reconciliation_flows_published +neet_not_known_published "
                   "+destination_gaps +destination_gaps_published +goal_progress_published +neet_risk_rates_published "
-                  "+neet_risk_pupils +destination_routes_published +destination_providers_published")
+                  "+neet_risk_pupils +destination_routes_published +destination_providers_published "
+                  "+fsq_destination_rates_published +fsq_construct_scores_published +public_destination_statement")
