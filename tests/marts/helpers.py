@@ -66,6 +66,14 @@ def load_raw(warehouse: Path, pupils: list[dict], academies: list[dict],
         con.register("_a", acad.to_arrow())
         con.execute("insert into raw.academies select * from _a")
         con.executemany("insert into raw.rounds values (?, ?, ?, ?, ?, ?)", list(rounds))
+        # the FSQ / Compass raw tables (empty until load_careers): every published mart comes from
+        # one disclosure decision that includes the FSQ marts
+        from pipelines.lib.careers.landing import config_tables, ensure_careers_tables, load_fsq_config
+        from pipelines.lib.warehouse import replace_table
+        ensure_careers_tables(con)
+        items, bands = config_tables(load_fsq_config())
+        replace_table(con, "raw.fsq_items", items)
+        replace_table(con, "raw.fsq_readiness_bands", bands)
         from pipelines.lib.goals import default_goals_frame, default_neet_risk_frame, write_config_tables
         write_config_tables(con, goals if goals is not None else default_goals_frame(),
                             neet_risk_weights if neet_risk_weights is not None else default_neet_risk_frame())
