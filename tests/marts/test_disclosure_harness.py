@@ -44,7 +44,7 @@ def test_every_relation_of_the_harness_holds_on_the_demo_marts(demo_warehouse):
     names = set(st.relation_names)
     assert {"destination_measures: topic to Total", "destination_measures: academies to trust",
             "destination_measures: Disadvantage and sex to Sex", "neet_not_known: cohort row",
-            "destination_routes: routes to frame", "destination_providers: academies to trust",
+            "destination_routes: rows to frame", "destination_providers: academies to trust",
             "fsq_destination_rates: readiness bands to All"} <= names
 
 
