@@ -170,9 +170,17 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
         x = nullspace(vs, relations, rels, rank)
         unavoidable: dict[str, set[int]] = {}
         alone_done: set[str] = set()
+        released: list[int] = []
         for _ in range(max_rounds):
-            _protect_block(x, vs, hidden, own_in_block.get(b, {}), stats, unavoidable)
-            # non-negativity: a hidden zero pinned by a used-up whole (sign / interval rule)
+            freed = _protect_block(x, vs, hidden, own_in_block.get(b, {}), stats, unavoidable, released)
+            # a hidden zero the published cells pin (a shown zero total, a whole used up by its
+            # shown parts) is shown: hiding it protects nothing; shown, the next linear pass
+            # protects whatever it pinned through it
+            freed += _pinned_zeros(relations, values, rel_of, vs, hidden)
+            if freed:
+                _release(freed, hidden, released, stats)
+                continue
+            # non-negativity for academy users: a hidden zero they pin with their own cells
             extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own_in_block.get(b, {}), is_den,
                                     unavoidable, alone_done, protect_zeros)
             if not extra:
@@ -189,29 +197,64 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     return stats, unresolved
 
 
-def _protect_block(x, vs: list[int], hidden: dict[int, str], own: dict[str, list[int]], stats,
-                   unavoidable: dict[str, set[int]]) -> int:
-    """Linear protection of one block for every audience (in place). Returns cells added.
-    `unavoidable` collects, per academy, hidden cells its own cells alone determine."""
+def _own_coords(x, mine: list[int]) -> set[int] | None:
+    """The free coordinates an academy's own cells span, when that span is exactly those
+    coordinates (its own leaves are free variables and its own wholes sum only them, which
+    build_structure's column order gives); None otherwise."""
+    coords = {v for v in mine if x[v] == {v: 1}}
+    for v in mine:
+        if not coords.issuperset(x[v]):
+            return None
+    return coords
+
+
+def _pinned_zeros(relations, vals, rel_of, vs, hidden) -> list[int]:
+    """Hidden zeros of the block the published cells pin (interval attack as a director)."""
     H = {v for v in vs if v in hidden}
-    added = 0
+    if not any(vals[v] == 0 for v in H):
+        return []
+    return sorted(v for v in _pinned(relations, vals, H, rel_of) if vals[v] == 0)
+
+
+def _release(freed: list[int], hidden: dict[int, str], released: list[int], stats) -> None:
+    for v in freed:
+        assert v in hidden
+        del hidden[v]
+    released.extend(freed)
+    stats["released_zeros"] = stats.get("released_zeros", 0) + len(freed)
+
+
+def _protect_block(x, vs: list[int], hidden: dict[int, str], own: dict[str, list[int]], stats,
+                   unavoidable: dict[str, set[int]], released: list[int] = ()) -> list[int]:
+    """Linear protection of one block for every audience (in place). Returns hidden zeros
+    that the published cells already determine (to be released, i.e. shown).
+    `unavoidable` collects, per academy, hidden cells its own cells alone determine.
+    `released` are shown zeros (published first in every pass).
+
+    A director pass hides what the published cells would determine. Then, in rounds, each
+    academy is checked against the published span (does adding its own cells determine a
+    hidden cell?) and only where it does an academy pass runs: its own cells' span taken out
+    (projected away when it is a set of free coordinates, else forced shown), everything hidden
+    so far forced hidden. An academy pass cannot expose anything to directors (they see less
+    than the academy), so the director span is rebuilt once per round, only for the next checks;
+    rounds repeat until none hides anything, because a cell hidden for one academy may be
+    exposed to another."""
+    H = {v for v in vs if v in hidden}
+    rel_set = set(released)
 
     def director_span():
-        nonlocal added
-        newly, sp = gauss_pass(x, [v for v in vs if v not in H], H)
+        newly, sp = gauss_pass(x, [v for v in vs if v not in H and v not in rel_set], H, released)
         for v in newly:
             hidden[v] = "secondary"
             H.add(v)
-        added += len(newly)
         return sp
 
     sp = director_span()
-    # academies: each knows its own cells; a cheap check against the published span first, a
-    # pass (own cells forced shown, everything hidden so far forced hidden) only where adding
-    # its own cells exposes something. Hiding more never reveals more, but a cell hidden for one
-    # academy may be exposed to another, so repeat until a round over all academies changes nothing.
-    changed = True
-    while changed:
+    if sp.determined:
+        # only shown zeros determine a cell before any candidate: it is 0 and already known
+        return sorted(sp.determined)
+    coords = {name: _own_coords(x, mine) for name, mine in own.items() if name != "director"}
+    while True:
         changed = False
         for name in sorted(own):
             if name == "director":
@@ -219,21 +262,33 @@ def _protect_block(x, vs: list[int], hidden: dict[int, str], own: dict[str, list
             mine = own[name]
             mine_set = set(mine)
             stats["checks"] += 1
-            exposed = exposed_by(sp, [v for v in mine if v in H], x) - mine_set - unavoidable.get(name, set())
+            cs = coords[name]
+            if cs is not None:
+                exposed = exposed_by(sp, [], x, [{c: 1} for c in sorted(cs)])
+            else:
+                exposed = exposed_by(sp, [v for v in mine if v in H], x)
+            exposed -= mine_set
+            exposed -= unavoidable.get(name, set())
             if not exposed:
                 continue
             stats["academy_passes"] += 1
-            newly, asp = gauss_pass(x, [v for v in vs if v not in H and v not in mine_set], H - mine_set, mine)
+            cands = [v for v in vs if v not in H and v not in mine_set and v not in rel_set]
+            if cs is not None:
+                xa = {v: ({c: y for c, y in x[v].items() if c not in cs} if cs.intersection(x[v]) else x[v])
+                      for v in vs}
+                newly, asp = gauss_pass(xa, cands, H - mine_set, released)
+            else:
+                newly, asp = gauss_pass(x, cands, H - mine_set, list(released) + mine)
             unavoidable.setdefault(name, set()).update(asp.determined - mine_set)
             if not newly:
                 continue
             for v in newly:
                 hidden[v] = "secondary"
                 H.add(v)
-            added += len(newly)
             changed = True
-            sp = director_span()
-    return added
+        if not changed:
+            return []
+        sp = director_span()
 
 
 def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: dict[int, str],
@@ -249,7 +304,7 @@ def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: d
     zeros = {v for v in H if vals[v] == 0}
     extra: set[int] = set()
     touched: set[int] = set()   # relations around cells picked this round
-    for name in ["director"] + sorted(k for k in own if k != "director"):
+    for name in sorted(k for k in own if k != "director"):   # directors: released before
         known = set(own.get(name, ()))
         if not zeros - known:
             continue
