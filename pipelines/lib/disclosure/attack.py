@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections import defaultdict
 from fractions import Fraction
 
+from pipelines.lib.disclosure.gauss import eliminate
+
 INF = float("inf")
 
 Relation = tuple[int, tuple[int, ...]]
@@ -155,46 +157,17 @@ def _sign_rule(row: dict, rhs, found: dict[int, int]) -> None:
         found[v] = int(Fraction(rhs) / c)
 
 
-PRIME = (1 << 61) - 1
+PRIME = (1 << 61) - 1   # not the engine's prime: the attack is an independent check
 
 
 def _solve_block(rows: list[dict[int, int]], rhs: list[int]) -> dict[int, int]:
     """Reduced row echelon form (exact, integers mod a large prime); a row left with one cell
     determines it. Values are taken from the data by the caller's assert, so only which cells
     are determined matters here."""
-    piv_rows: dict[int, dict[int, int]] = {}   # pivot var -> row (pivot coefficient 1), fully reduced
-    idx: dict[int, set[int]] = defaultdict(set)  # var -> pivots whose row holds it
+    piv_rows: dict[int, dict[int, int]] = {}
+    idx: dict[int, set[int]] = defaultdict(set)
     for row0 in rows:
-        row = {v: c % PRIME for v, c in row0.items()}
-        row = {v: c for v, c in row.items() if c}
-        for p in [v for v in row if v in piv_rows]:
-            f = row.get(p)   # rows are fully reduced: subtracting one never touches another pivot
-            for v, c in piv_rows[p].items():
-                nv = (row.get(v, 0) - f * c) % PRIME
-                if nv:
-                    row[v] = nv
-                else:
-                    row.pop(v, None)
-        if not row:
-            continue
-        p = min(row)
-        inv = pow(row[p], -1, PRIME)
-        row = {v: c * inv % PRIME for v, c in row.items()}
-        for q in list(idx.get(p, ())):
-            qrow = piv_rows[q]
-            g = qrow[p]
-            for v, c in row.items():
-                nv = (qrow.get(v, 0) - g * c) % PRIME
-                if nv:
-                    if v not in qrow:
-                        idx[v].add(q)
-                    qrow[v] = nv
-                elif v in qrow:
-                    del qrow[v]
-                    idx[v].discard(q)
-        piv_rows[p] = row
-        for v in row:
-            idx[v].add(p)
+        eliminate(piv_rows, idx, {v: c % PRIME for v, c in row0.items() if c % PRIME}, PRIME)
     return {p: None for p, row in piv_rows.items() if len(row) == 1}
 
 

@@ -176,7 +176,7 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
             # a hidden zero the published cells pin (a shown zero total, a whole used up by its
             # shown parts) is shown: hiding it protects nothing; shown, the next linear pass
             # protects whatever it pinned through it
-            freed += _pinned_zeros(relations, values, rel_of, vs, hidden)
+            freed = sorted(set(freed) | set(_pinned_zeros(relations, values, rel_of, vs, hidden)))
             if freed:
                 _release(freed, hidden, released, stats)
                 continue
@@ -218,7 +218,6 @@ def _pinned_zeros(relations, vals, rel_of, vs, hidden) -> list[int]:
 
 def _release(freed: list[int], hidden: dict[int, str], released: list[int], stats) -> None:
     for v in freed:
-        assert v in hidden
         del hidden[v]
     released.extend(freed)
     stats["released_zeros"] = stats.get("released_zeros", 0) + len(freed)

@@ -27,10 +27,10 @@ PRIME = (1 << 31) - 1   # products fit a machine word; the attack uses another p
 Vec = dict[int, int]
 
 
-def _axpy(target: Vec, f: int, src: Vec, idx: dict, key: int) -> None:
-    """target -= f * src (mod p), keeping the column index idx (col -> set of keys) current."""
+def _axpy(target: Vec, f: int, src: Vec, idx: dict, key: int, prime: int = PRIME) -> None:
+    """target -= f * src (mod prime), keeping the column index idx (col -> set of keys) current."""
     for c, v in src.items():
-        nv = (target.get(c, 0) - f * v) % PRIME
+        nv = (target.get(c, 0) - f * v) % prime
         if nv:
             if c not in target:
                 idx[c].add(key)
@@ -38,6 +38,41 @@ def _axpy(target: Vec, f: int, src: Vec, idx: dict, key: int) -> None:
         elif c in target:
             del target[c]
             idx[c].discard(key)
+
+
+def reduce_by(rows: dict[int, Vec], x: Vec, prime: int = PRIME) -> Vec:
+    """x reduced against a fully reduced echelon form (a new dict; x is not changed)."""
+    r = dict(x)
+    for c, f in x.items():
+        b = rows.get(c)
+        if b is not None:
+            for k, v in b.items():
+                nv = (r.get(k, 0) - f * v) % prime
+                if nv:
+                    r[k] = nv
+                else:
+                    r.pop(k, None)
+    return r
+
+
+def eliminate(rows: dict[int, Vec], idx: dict[int, set[int]], row: Vec, prime: int = PRIME,
+              pivot=min) -> int | None:
+    """Add `row` to the fully reduced echelon form `rows` (pivot column -> row with 1
+    there and 0 in every other pivot column; `idx` column -> pivots whose row holds it). The
+    pivot is `pivot(row)` of the reduced row. Returns it, or None if the row was dependent.
+    The one elimination loop of the engine (null space, academy checks) and the attack."""
+    row = reduce_by(rows, row, prime)   # fully reduced: one pivot row never touches another pivot
+    if not row:
+        return None
+    p = pivot(row)
+    inv = pow(row[p], -1, prime)
+    row = {c: v * inv % prime for c, v in row.items()}
+    for q in list(idx.get(p, ())):
+        _axpy(rows[q], rows[q][p], row, idx, q, prime)
+    rows[p] = row
+    for c in row:
+        idx[c].add(p)
+    return p
 
 
 def blocks(n_vars: int, relations: list[tuple[int, tuple[int, ...]]]) -> tuple[list[int], list[list[int]]]:
@@ -79,27 +114,7 @@ def nullspace(variables: list[int], relations: list[tuple[int, tuple[int, ...]]]
         row: Vec = {whole: 1}
         for p in parts:
             row[p] = (row.get(p, 0) - 1) % PRIME
-        row = {c: v for c, v in row.items() if v}
-        for c in [c for c in row if c in rows]:
-            f = row.get(c)
-            if f:
-                src = rows[c]
-                for k, v in src.items():
-                    nv = (row.get(k, 0) - f * v) % PRIME
-                    if nv:
-                        row[k] = nv
-                    else:
-                        row.pop(k, None)
-        if not row:
-            continue
-        p = min(row, key=rank.__getitem__)
-        inv = pow(row[p], -1, PRIME)
-        row = {c: v * inv % PRIME for c, v in row.items()}
-        for q in list(idx.get(p, ())):
-            _axpy(rows[q], rows[q][p], row, idx, q)
-        rows[p] = row
-        for c in row:
-            idx[c].add(p)
+        eliminate(rows, idx, {c: v for c, v in row.items() if v}, PRIME, lambda r: min(r, key=rank.__getitem__))
     out: dict[int, Vec] = {}
     for v in variables:
         if v in rows:
@@ -121,17 +136,7 @@ class Span:
         self.determined: set[int] = set()   # hidden cells a forced-shown cell determined
 
     def reduce(self, x: Vec) -> Vec:
-        r = dict(x)
-        for c, f in x.items():
-            b = self.basis.get(c)
-            if b is not None:
-                for k, v in b.items():
-                    nv = (r.get(k, 0) - f * v) % PRIME
-                    if nv:
-                        r[k] = nv
-                    else:
-                        r.pop(k, None)
-        return r
+        return reduce_by(self.basis, x)
 
     def would_determine(self, r: Vec) -> bool:
         """Publishing r (reduced) would determine a hidden cell: its reduced vector is a multiple
@@ -218,33 +223,10 @@ def exposed_by(sp: Span, extra: list[int], x: dict[int, Vec], vectors: list[Vec]
     extra_set = set(extra)
     vecs = [sp.reduce(x[e]) if e not in sp.hid else dict(sp.hid[e]) for e in extra]
     vecs += [sp.reduce(v) for v in vectors]
-    # small RREF of the extra vectors
     rows: dict[int, Vec] = {}
+    idx: dict[int, set[int]] = defaultdict(set)
     for v in vecs:
-        for c in [c for c in v if c in rows]:
-            f = v.get(c)
-            if f:
-                for k, y in rows[c].items():
-                    nv = (v.get(k, 0) - f * y) % PRIME
-                    if nv:
-                        v[k] = nv
-                    else:
-                        v.pop(k, None)
-        if not v:
-            continue
-        p = min(v)
-        inv = pow(v[p], -1, PRIME)
-        v = {c: y * inv % PRIME for c, y in v.items()}
-        for q, qr in rows.items():
-            g = qr.get(p)
-            if g:
-                for k, y in v.items():
-                    nv = (qr.get(k, 0) - g * y) % PRIME
-                    if nv:
-                        qr[k] = nv
-                    else:
-                        qr.pop(k, None)
-        rows[p] = v
+        eliminate(rows, idx, v)
     if not rows:
         return set()
     support = set()
@@ -258,16 +240,6 @@ def exposed_by(sp: Span, extra: list[int], x: dict[int, Vec], vectors: list[Vec]
         v = sp.hid[h]
         if not support.issuperset(v):
             continue
-        r = dict(v)
-        for c in [c for c in v if c in rows]:
-            f = r.get(c)
-            if f:
-                for k, y in rows[c].items():
-                    nv = (r.get(k, 0) - f * y) % PRIME
-                    if nv:
-                        r[k] = nv
-                    else:
-                        r.pop(k, None)
-        if not r:
+        if not reduce_by(rows, v):
             out.add(h)
     return out
