@@ -106,7 +106,7 @@ def _var_facts(st: Structure):
 
 
 def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
-             max_rounds: int = 50, academies: list[str] | None = None, protect_zeros: bool = True) -> Result:
+             max_rounds: int = 500, academies: list[str] | None = None, protect_zeros: bool = True) -> Result:
     """Choose the hidden cells of every published mart: primary rules, then `protect`.
     `academies` limits the academy audiences (default: all)."""
     t0 = time.perf_counter()
@@ -133,7 +133,7 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
 
 def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hidden: dict[int, str],
             auds: dict[str, set[int]], is_den: list[bool], trustish: list[bool],
-            max_rounds: int = 50, protect_zeros: bool = True) -> tuple[dict, dict[str, int]]:
+            max_rounds: int = 500, protect_zeros: bool = True) -> tuple[dict, dict[str, int]]:
     """Secondary suppression in place on `hidden` (variable -> reason; primary cells in it on
     entry): per connected block a GaussSuppression pass for directors and every academy user
     (`auds`: audience -> variables it knows), then non-negativity repairs (a hidden zero the
@@ -171,17 +171,23 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
         unavoidable: dict[str, set[int]] = {}
         alone_done: set[str] = set()
         released: list[int] = []
+        own = own_in_block.get(b, {})
+        coords = {name: _own_coords(x, mine) for name, mine in own.items() if name != "director"}
         for _ in range(max_rounds):
-            freed = _protect_block(x, vs, hidden, own_in_block.get(b, {}), stats, unavoidable, released)
+            # directors: a GaussSuppression pass over everything hidden so far
+            sp = _director_pass(x, vs, hidden, released)
             # a hidden zero the published cells pin (a shown zero total, a whole used up by its
-            # shown parts) is shown: hiding it protects nothing; shown, the next linear pass
-            # protects whatever it pinned through it
-            freed = sorted(set(freed) | set(_pinned_zeros(relations, values, rel_of, vs, hidden)))
+            # shown parts) is shown: hiding it protects nothing; shown, the next pass protects
+            # whatever it pinned through it
+            freed = sorted(sp.determined | set(_pinned_zeros(relations, values, rel_of, vs, hidden)))
             if freed:
                 _release(freed, hidden, released, stats)
                 continue
+            # academy users: a pass for each whose own cells expose a hidden cell
+            if _academy_round(x, vs, hidden, own, coords, sp, stats, unavoidable, released):
+                continue
             # non-negativity for academy users: a hidden zero they pin with their own cells
-            extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own_in_block.get(b, {}), is_den,
+            extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own, is_den,
                                     unavoidable, alone_done, protect_zeros)
             if not extra:
                 break
@@ -223,71 +229,60 @@ def _release(freed: list[int], hidden: dict[int, str], released: list[int], stat
     stats["released_zeros"] = stats.get("released_zeros", 0) + len(freed)
 
 
-def _protect_block(x, vs: list[int], hidden: dict[int, str], own: dict[str, list[int]], stats,
-                   unavoidable: dict[str, set[int]], released: list[int] = ()) -> list[int]:
-    """Linear protection of one block for every audience (in place). Returns hidden zeros
-    that the published cells already determine (to be released, i.e. shown).
-    `unavoidable` collects, per academy, hidden cells its own cells alone determine.
-    `released` are shown zeros (published first in every pass).
-
-    A director pass hides what the published cells would determine. Then, in rounds, each
-    academy is checked against the published span (does adding its own cells determine a
-    hidden cell?) and only where it does an academy pass runs: its own cells' span taken out
-    (projected away when it is a set of free coordinates, else forced shown), everything hidden
-    so far forced hidden. An academy pass cannot expose anything to directors (they see less
-    than the academy), so the director span is rebuilt once per round, only for the next checks;
-    rounds repeat until none hides anything, because a cell hidden for one academy may be
-    exposed to another."""
+def _director_pass(x, vs: list[int], hidden: dict[int, str], released: list[int]):
+    """GaussSuppression pass for directors (in place on `hidden`): released zeros published
+    first, everything hidden forced hidden, then every other cell in publish order. Returns the
+    published span (its `determined`: hidden cells the released zeros alone fix, all zeros)."""
     H = {v for v in vs if v in hidden}
     rel_set = set(released)
+    newly, sp = gauss_pass(x, [v for v in vs if v not in H and v not in rel_set], H, released)
+    for v in newly:
+        hidden[v] = "secondary"
+    return sp
 
-    def director_span():
-        newly, sp = gauss_pass(x, [v for v in vs if v not in H and v not in rel_set], H, released)
+
+def _academy_round(x, vs: list[int], hidden: dict[int, str], own: dict[str, list[int]], coords, sp, stats,
+                   unavoidable: dict[str, set[int]], released: list[int]) -> bool:
+    """Each academy is checked against the directors' published span `sp` (does adding its own
+    cells determine a hidden cell?); only where it does, an academy pass runs: its own cells'
+    span taken out (projected away when it is a set of free coordinates, else forced shown),
+    released zeros published, everything hidden so far forced hidden. An academy pass cannot
+    expose anything to directors (they see less than the academy). True if anything was hidden
+    (the caller redoes the director pass, then the checks: a cell hidden for one academy may be
+    exposed to another). `unavoidable` collects, per academy, hidden cells its own cells (and
+    shown zeros) alone determine."""
+    H = {v for v in vs if v in hidden}
+    rel_set = set(released)
+    changed = False
+    for name in sorted(own):
+        if name == "director":
+            continue
+        mine = own[name]
+        mine_set = set(mine)
+        stats["checks"] += 1
+        cs = coords[name]
+        if cs is not None:
+            exposed = exposed_by(sp, [], x, [{c: 1} for c in sorted(cs)])
+        else:
+            exposed = exposed_by(sp, [v for v in mine if v in H], x)
+        exposed -= mine_set
+        exposed -= unavoidable.get(name, set())
+        if not exposed:
+            continue
+        stats["academy_passes"] += 1
+        cands = [v for v in vs if v not in H and v not in mine_set and v not in rel_set]
+        if cs is not None:
+            xa = {v: ({c: y for c, y in x[v].items() if c not in cs} if cs.intersection(x[v]) else x[v])
+                  for v in vs}
+            newly, asp = gauss_pass(xa, cands, H - mine_set, released)
+        else:
+            newly, asp = gauss_pass(x, cands, H - mine_set, list(released) + mine)
+        unavoidable.setdefault(name, set()).update(asp.determined - mine_set)
         for v in newly:
             hidden[v] = "secondary"
             H.add(v)
-        return sp
-
-    sp = director_span()
-    if sp.determined:
-        # only shown zeros determine a cell before any candidate: it is 0 and already known
-        return sorted(sp.determined)
-    coords = {name: _own_coords(x, mine) for name, mine in own.items() if name != "director"}
-    while True:
-        changed = False
-        for name in sorted(own):
-            if name == "director":
-                continue
-            mine = own[name]
-            mine_set = set(mine)
-            stats["checks"] += 1
-            cs = coords[name]
-            if cs is not None:
-                exposed = exposed_by(sp, [], x, [{c: 1} for c in sorted(cs)])
-            else:
-                exposed = exposed_by(sp, [v for v in mine if v in H], x)
-            exposed -= mine_set
-            exposed -= unavoidable.get(name, set())
-            if not exposed:
-                continue
-            stats["academy_passes"] += 1
-            cands = [v for v in vs if v not in H and v not in mine_set and v not in rel_set]
-            if cs is not None:
-                xa = {v: ({c: y for c, y in x[v].items() if c not in cs} if cs.intersection(x[v]) else x[v])
-                      for v in vs}
-                newly, asp = gauss_pass(xa, cands, H - mine_set, released)
-            else:
-                newly, asp = gauss_pass(x, cands, H - mine_set, list(released) + mine)
-            unavoidable.setdefault(name, set()).update(asp.determined - mine_set)
-            if not newly:
-                continue
-            for v in newly:
-                hidden[v] = "secondary"
-                H.add(v)
-            changed = True
-        if not changed:
-            return []
-        sp = director_span()
+        changed = changed or bool(newly)
+    return changed
 
 
 def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: dict[int, str],
