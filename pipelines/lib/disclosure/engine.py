@@ -106,7 +106,7 @@ def _var_facts(st: Structure):
 
 
 def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
-             max_rounds: int = 50, academies: list[str] | None = None, protect_zeros: bool = True) -> Result:
+             max_rounds: int = 500, academies: list[str] | None = None, protect_zeros: bool = True) -> Result:
     """Choose the hidden cells of every published mart: primary rules, then `protect`.
     `academies` limits the academy audiences (default: all)."""
     t0 = time.perf_counter()
@@ -133,7 +133,7 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
 
 def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hidden: dict[int, str],
             auds: dict[str, set[int]], is_den: list[bool], trustish: list[bool],
-            max_rounds: int = 50, protect_zeros: bool = True) -> tuple[dict, dict[str, int]]:
+            max_rounds: int = 500, protect_zeros: bool = True) -> tuple[dict, dict[str, int]]:
     """Secondary suppression in place on `hidden` (variable -> reason; primary cells in it on
     entry): per connected block a GaussSuppression pass for directors and every academy user
     (`auds`: audience -> variables it knows), then non-negativity repairs (a hidden zero the
@@ -170,10 +170,24 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
         x = nullspace(vs, relations, rels, rank)
         unavoidable: dict[str, set[int]] = {}
         alone_done: set[str] = set()
+        released: list[int] = []
+        own = own_in_block.get(b, {})
+        coords = {name: _own_coords(x, mine) for name, mine in own.items() if name != "director"}
         for _ in range(max_rounds):
-            _protect_block(x, vs, hidden, own_in_block.get(b, {}), stats, unavoidable)
-            # non-negativity: a hidden zero pinned by a used-up whole (sign / interval rule)
-            extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own_in_block.get(b, {}), is_den,
+            # directors: a GaussSuppression pass over everything hidden so far
+            sp = _director_pass(x, vs, hidden, released)
+            # a hidden zero the published cells pin (a shown zero total, a whole used up by its
+            # shown parts) is shown: hiding it protects nothing; shown, the next pass protects
+            # whatever it pinned through it
+            freed = sorted(sp.determined | set(_pinned_zeros(relations, values, rel_of, vs, hidden)))
+            if freed:
+                _release(freed, hidden, released, stats)
+                continue
+            # academy users: a pass for each whose own cells expose a hidden cell
+            if _academy_round(x, vs, hidden, own, coords, sp, stats, unavoidable, released):
+                continue
+            # non-negativity for academy users: a hidden zero they pin with their own cells
+            extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own, is_den,
                                     unavoidable, alone_done, protect_zeros)
             if not extra:
                 break
@@ -189,51 +203,86 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     return stats, unresolved
 
 
-def _protect_block(x, vs: list[int], hidden: dict[int, str], own: dict[str, list[int]], stats,
-                   unavoidable: dict[str, set[int]]) -> int:
-    """Linear protection of one block for every audience (in place). Returns cells added.
-    `unavoidable` collects, per academy, hidden cells its own cells alone determine."""
-    H = {v for v in vs if v in hidden}
-    added = 0
+def _own_coords(x, mine: list[int]) -> set[int] | None:
+    """The free coordinates an academy's own cells span, when that span is exactly those
+    coordinates (its own leaves are free variables and its own wholes sum only them, which
+    build_structure's column order gives); None otherwise."""
+    coords = {v for v in mine if x[v] == {v: 1}}
+    for v in mine:
+        if not coords.issuperset(x[v]):
+            return None
+    return coords
 
-    def director_span():
-        nonlocal added
-        newly, sp = gauss_pass(x, [v for v in vs if v not in H], H)
+
+def _pinned_zeros(relations, vals, rel_of, vs, hidden) -> list[int]:
+    """Hidden zeros of the block the published cells pin (interval attack as a director)."""
+    H = {v for v in vs if v in hidden}
+    if not any(vals[v] == 0 for v in H):
+        return []
+    return sorted(v for v in _pinned(relations, vals, H, rel_of) if vals[v] == 0)
+
+
+def _release(freed: list[int], hidden: dict[int, str], released: list[int], stats) -> None:
+    for v in freed:
+        del hidden[v]
+    released.extend(freed)
+    stats["released_zeros"] = stats.get("released_zeros", 0) + len(freed)
+
+
+def _director_pass(x, vs: list[int], hidden: dict[int, str], released: list[int]):
+    """GaussSuppression pass for directors (in place on `hidden`): released zeros published
+    first, everything hidden forced hidden, then every other cell in publish order. Returns the
+    published span (its `determined`: hidden cells the released zeros alone fix, all zeros)."""
+    H = {v for v in vs if v in hidden}
+    rel_set = set(released)
+    newly, sp = gauss_pass(x, [v for v in vs if v not in H and v not in rel_set], H, released)
+    for v in newly:
+        hidden[v] = "secondary"
+    return sp
+
+
+def _academy_round(x, vs: list[int], hidden: dict[int, str], own: dict[str, list[int]], coords, sp, stats,
+                   unavoidable: dict[str, set[int]], released: list[int]) -> bool:
+    """Each academy is checked against the directors' published span `sp` (does adding its own
+    cells determine a hidden cell?); only where it does, an academy pass runs: its own cells'
+    span taken out (projected away when it is a set of free coordinates, else forced shown),
+    released zeros published, everything hidden so far forced hidden. An academy pass cannot
+    expose anything to directors (they see less than the academy). True if anything was hidden
+    (the caller redoes the director pass, then the checks: a cell hidden for one academy may be
+    exposed to another). `unavoidable` collects, per academy, hidden cells its own cells (and
+    shown zeros) alone determine."""
+    H = {v for v in vs if v in hidden}
+    rel_set = set(released)
+    changed = False
+    for name in sorted(own):
+        if name == "director":
+            continue
+        mine = own[name]
+        mine_set = set(mine)
+        stats["checks"] += 1
+        cs = coords[name]
+        if cs is not None:
+            exposed = exposed_by(sp, [], x, [{c: 1} for c in sorted(cs)])
+        else:
+            exposed = exposed_by(sp, [v for v in mine if v in H], x)
+        exposed -= mine_set
+        exposed -= unavoidable.get(name, set())
+        if not exposed:
+            continue
+        stats["academy_passes"] += 1
+        cands = [v for v in vs if v not in H and v not in mine_set and v not in rel_set]
+        if cs is not None:
+            xa = {v: ({c: y for c, y in x[v].items() if c not in cs} if cs.intersection(x[v]) else x[v])
+                  for v in vs}
+            newly, asp = gauss_pass(xa, cands, H - mine_set, released)
+        else:
+            newly, asp = gauss_pass(x, cands, H - mine_set, list(released) + mine)
+        unavoidable.setdefault(name, set()).update(asp.determined - mine_set)
         for v in newly:
             hidden[v] = "secondary"
             H.add(v)
-        added += len(newly)
-        return sp
-
-    sp = director_span()
-    # academies: each knows its own cells; a cheap check against the published span first, a
-    # pass (own cells forced shown, everything hidden so far forced hidden) only where adding
-    # its own cells exposes something. Hiding more never reveals more, but a cell hidden for one
-    # academy may be exposed to another, so repeat until a round over all academies changes nothing.
-    changed = True
-    while changed:
-        changed = False
-        for name in sorted(own):
-            if name == "director":
-                continue
-            mine = own[name]
-            mine_set = set(mine)
-            stats["checks"] += 1
-            exposed = exposed_by(sp, [v for v in mine if v in H], x) - mine_set - unavoidable.get(name, set())
-            if not exposed:
-                continue
-            stats["academy_passes"] += 1
-            newly, asp = gauss_pass(x, [v for v in vs if v not in H and v not in mine_set], H - mine_set, mine)
-            unavoidable.setdefault(name, set()).update(asp.determined - mine_set)
-            if not newly:
-                continue
-            for v in newly:
-                hidden[v] = "secondary"
-                H.add(v)
-            added += len(newly)
-            changed = True
-            sp = director_span()
-    return added
+        changed = changed or bool(newly)
+    return changed
 
 
 def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: dict[int, str],
@@ -249,7 +298,7 @@ def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: d
     zeros = {v for v in H if vals[v] == 0}
     extra: set[int] = set()
     touched: set[int] = set()   # relations around cells picked this round
-    for name in ["director"] + sorted(k for k in own if k != "director"):
+    for name in sorted(k for k in own if k != "director"):   # directors: released before
         known = set(own.get(name, ()))
         if not zeros - known:
             continue
