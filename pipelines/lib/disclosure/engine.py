@@ -175,7 +175,7 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
         coords = {name: _own_coords(x, mine) for name, mine in own.items() if name != "director"}
         for _ in range(max_rounds):
             # directors: a GaussSuppression pass over everything hidden so far
-            sp = _director_pass(x, vs, hidden, released)
+            sp = _director_pass(x, vs, values, hidden)
             # a hidden zero the published cells pin (a shown zero total, a whole used up by its
             # shown parts) is shown: hiding it protects nothing; shown, the next pass protects
             # whatever it pinned through it
@@ -184,7 +184,7 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
                 _release(freed, hidden, released, stats)
                 continue
             # academy users: a pass for each whose own cells expose a hidden cell
-            if _academy_round(x, vs, hidden, own, coords, sp, stats, unavoidable, released):
+            if _academy_round(x, vs, values, hidden, own, coords, sp, stats, unavoidable):
                 continue
             # non-negativity for academy users: a hidden zero they pin with their own cells
             extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own, is_den,
@@ -229,30 +229,32 @@ def _release(freed: list[int], hidden: dict[int, str], released: list[int], stat
     stats["released_zeros"] = stats.get("released_zeros", 0) + len(freed)
 
 
-def _director_pass(x, vs: list[int], hidden: dict[int, str], released: list[int]):
-    """GaussSuppression pass for directors (in place on `hidden`): released zeros published
-    first, everything hidden forced hidden, then every other cell in publish order. Returns the
-    published span (its `determined`: hidden cells the released zeros alone fix, all zeros)."""
+def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str]):
+    """GaussSuppression pass for directors (in place on `hidden`): every shown zero published
+    first (a hidden cell they determine is a zero anyone can work out: it is released, not
+    protected by hiding zeros), everything hidden forced hidden, then every other cell in
+    publish order. Returns the published span (`determined`: the hidden zeros to release)."""
     H = {v for v in vs if v in hidden}
-    rel_set = set(released)
-    newly, sp = gauss_pass(x, [v for v in vs if v not in H and v not in rel_set], H, released)
+    zeros = [v for v in vs if v not in H and vals[v] == 0]
+    zset = set(zeros)
+    newly, sp = gauss_pass(x, [v for v in vs if v not in H and v not in zset], H, zeros)
+    assert not any(vals[v] for v in sp.determined), "only zeros can be determined by zeros"
     for v in newly:
         hidden[v] = "secondary"
     return sp
 
 
-def _academy_round(x, vs: list[int], hidden: dict[int, str], own: dict[str, list[int]], coords, sp, stats,
-                   unavoidable: dict[str, set[int]], released: list[int]) -> bool:
+def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], own: dict[str, list[int]], coords,
+                   sp, stats, unavoidable: dict[str, set[int]]) -> bool:
     """Each academy is checked against the directors' published span `sp` (does adding its own
     cells determine a hidden cell?); only where it does, an academy pass runs: its own cells'
     span taken out (projected away when it is a set of free coordinates, else forced shown),
-    released zeros published, everything hidden so far forced hidden. An academy pass cannot
+    shown zeros published first, everything hidden so far forced hidden. An academy pass cannot
     expose anything to directors (they see less than the academy). True if anything was hidden
     (the caller redoes the director pass, then the checks: a cell hidden for one academy may be
     exposed to another). `unavoidable` collects, per academy, hidden cells its own cells (and
     shown zeros) alone determine."""
     H = {v for v in vs if v in hidden}
-    rel_set = set(released)
     changed = False
     for name in sorted(own):
         if name == "director":
@@ -270,13 +272,14 @@ def _academy_round(x, vs: list[int], hidden: dict[int, str], own: dict[str, list
         if not exposed:
             continue
         stats["academy_passes"] += 1
-        cands = [v for v in vs if v not in H and v not in mine_set and v not in rel_set]
+        cands = [v for v in vs if v not in H and v not in mine_set and vals[v]]
+        zeros = [v for v in vs if v not in H and v not in mine_set and not vals[v]]
         if cs is not None:
             xa = {v: ({c: y for c, y in x[v].items() if c not in cs} if cs.intersection(x[v]) else x[v])
                   for v in vs}
-            newly, asp = gauss_pass(xa, cands, H - mine_set, released)
+            newly, asp = gauss_pass(xa, cands, H - mine_set, zeros)
         else:
-            newly, asp = gauss_pass(x, cands, H - mine_set, list(released) + mine)
+            newly, asp = gauss_pass(x, cands, H - mine_set, zeros + mine)
         unavoidable.setdefault(name, set()).update(asp.determined - mine_set)
         for v in newly:
             hidden[v] = "secondary"
