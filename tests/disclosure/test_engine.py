@@ -353,3 +353,26 @@ def test_engine_holds_on_a_generated_trust_for_every_audience():
     assert set(got) == {"director", "academy A1", "academy A2", "academy A3", "academy A4"}
     assert all(not g for g in got.values()), {k: len(v) for k, v in got.items()}
     assert not res.unresolved
+
+
+def test_cache_gives_the_cold_result_and_skips_unchanged_blocks(tmp_path):
+    """Two leaving years are independent blocks (pupils, flagged for each). A re-run after one pupil of 2025-26 changes
+    reuses 2024-25's decision from the cache and recomputes 2025-26; both runs equal cold runs."""
+    def trust(seed_b: int) -> pl.DataFrame:
+        a = neet_risk_rates(pupils(7))
+        b = neet_risk_rates(pupils(seed_b)).with_columns(leaving_year=pl.lit("2025-26"))
+        return pl.concat([a, b])
+
+    key = ["mart", "row_key", "measure", "hidden", "reason"]
+    cache = tmp_path / "disclosure-cache.json"
+    first = run({"neet_risk_rates": trust(8)}, cache_path=cache)
+    assert cache.exists() and first.stats.get("cached_blocks", 0) == 0
+    again = run({"neet_risk_rates": trust(8)}, cache_path=cache)
+    assert again.stats["cached_blocks"] == first.stats["blocks"] == 4
+    assert again.cells.select(key).equals(first.cells.select(key))
+    changed = run({"neet_risk_rates": trust(9)}, cache_path=cache)
+    cold = run({"neet_risk_rates": trust(9)})
+    assert changed.stats["cached_blocks"] == 2          # 2024-25 reused, 2025-26 recomputed
+    assert changed.cells.select(key).equals(cold.cells.select(key))
+    assert not changed.cells.filter(pl.col("row_key").str.contains("2025-26")).select(key).equals(
+        first.cells.filter(pl.col("row_key").str.contains("2025-26")).select(key))
