@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import polars as pl  # noqa: E402
 
 from pipelines.lib.disclosure.attack import index_relations, recover  # noqa: E402
-from pipelines.lib.disclosure.audit import audit, read_serving  # noqa: E402
+from pipelines.lib.disclosure.audit import audit, known_alone, read_serving  # noqa: E402
+from pipelines.lib.disclosure.gauss import blocks  # noqa: E402
 from pipelines.lib.disclosure.engine import _close_rows, audiences, primary_hidden, suppress  # noqa: E402
 from pipelines.lib.disclosure.structure import build_structure  # noqa: E402
 
@@ -58,10 +59,11 @@ def main() -> None:
         keep = set(args.marts.split(","))
         unpub = {k: v for k, v in unpub.items() if k in keep}
         pub = {k: v for k, v in pub.items() if k in keep}
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     st = build_structure(unpub)
     print(f"structure: {st.cells.height} cells, {len(st.values)} variables, {len(st.relations)} relations "
-          f"(all hold on the unpublished marts) in {time.perf_counter() - t:.1f}s", flush=True)
+          f"(all hold on the unpublished marts) in {time.perf_counter() - t:.1f}s wall, "
+          f"{time.process_time() - c:.1f}s CPU", flush=True)
     if not args.skip_published:
         res = audit(unpub, pub, academies=args.academies, structure=st)
         print(f"published pattern attacked in {res.seconds:.1f}s; shares shown with their count hidden: "
@@ -92,6 +94,7 @@ def main() -> None:
     print(f"  {'all':40s} {n:7d} {p:8.1%} {e:8.1%}")
     hidden = set(r.cells.filter("hidden")["var"].to_list())
     rel_of = index_relations(st.relations)
+    block_of, _ = blocks(len(st.values), st.relations)
     auds = audiences(st)
     names = ["director"] + sorted(k for k in auds if k != "director")[:args.academies]
     print(f"attack on the engine's pattern: director + {len(names) - 1} of {len(auds) - 1} academies", flush=True)
@@ -99,9 +102,8 @@ def main() -> None:
     t = time.perf_counter()
     for who in names:
         got = recover(st.relations, st.values, hidden, auds[who], rel_of)
-        if got and who != "director":   # leave out what its own cells alone pin
-            others = {v for w, p in st.relations for v in (w,) + p} - auds[who]
-            alone = recover(st.relations, st.values, others, auds[who], rel_of)
+        if got and who != "director":   # leave out what its own cells (and shown zeros) alone pin
+            alone = known_alone(st.relations, st.values, hidden, auds[who], got, block_of, rel_of)
             got = {v: x for v, x in got.items() if v not in alone}
         total += len(got)
         print(f"  {who:24s} recovers {len(got)} hidden cells ({sum(1 for x in got.values() if x)} non-zero)",
@@ -114,7 +116,6 @@ def _sample_blocks(st, primary: dict, every: int, academies: int | None) -> None
     attacked as director and academy users; cells hidden outside the sample count as shown
     (a stronger attacker)."""
     from pipelines.lib.disclosure.engine import _var_facts, protect
-    from pipelines.lib.disclosure.gauss import blocks
     is_den, trustish, _ = _var_facts(st)
     block_of, block_rels = blocks(len(st.values), st.relations)
     todo = [b for b, rels in enumerate(block_rels) if rels]
@@ -139,8 +140,8 @@ def _sample_blocks(st, primary: dict, every: int, academies: int | None) -> None
         got_b = {}
         for who in names:
             got = recover(st.relations, st.values, set(hidden), auds[who] & vs, rel_of)
-            if got and who != "director":   # leave out what its own cells alone pin
-                alone = recover(st.relations, st.values, vs - auds[who], auds[who] & vs, rel_of)
+            if got and who != "director":   # leave out what its own cells (and shown zeros) alone pin
+                alone = known_alone(st.relations, st.values, set(hidden), auds[who] & vs, got, block_of, rel_of)
                 got = {v: x for v, x in got.items() if v not in alone}
             got_b[who] = len(got)
         recovered += sum(got_b.values())

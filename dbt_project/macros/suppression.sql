@@ -1,217 +1,90 @@
 {#-
-  Disclosure control for published marts (research/domain.md §5, trust rule):
+  Disclosure control for published marts (research/domain.md §5, §5.1).
 
-  primary   a row whose denominator is 1 .. min_cohort-1 is suppressed whole (`c`);
-            a cell whose count is 1 .. min_count-1, or whose denominator minus count is
-            1 .. min_count-1, is suppressed. Zeros and rows with no pupils (`z`) are shown.
-  secondary so no suppressed cell can be worked out by subtraction:
-            - within a row, for each additive set (parent = sum of children), a set with
-              exactly one suppressed member loses its smallest other member (non-zero first;
-              never the denominator);
-            - across rows, for each sibling set (e.g. the breakdowns of one topic, whose sum
-              is the Total row; or the academies that make up a trust row), a set with exactly
-              one suppressed cell of a measure loses the same measure of its smallest sibling
-              (non-zero first). A row whose denominator is suppressed is suppressed whole.
-            Repeated `td:suppression:secondary_passes` times (suppression can cascade).
-
+  The decision is made once, by the disclosure engine (pipelines/lib/disclosure), in the dbt
+  Python model int_disclosure__cells: every count cell of every aggregate mart, hidden or shown,
+  chosen jointly across the linked marts (within-row parts, breakdowns to Total, academies to
+  the trust, cells shared by two marts, FSQ bands to All) so that no hidden cell can be worked
+  out by directors or by any academy user (who also knows its own academy's cells).
   Thresholds: vars td:suppression:min_cohort (6) and td:suppression:min_count (3).
+
+  The macros here only pivot that decision back onto a mart's rows.
 -#}
 
-{#- Suppression flags, one row per source row x measure (long form). Builds a chain of CTEs
-    named sup_* (the last is sup_final), to place in a model's WITH list after `source`.
-      source        relation or CTE name holding the rows (one row per published row)
-      row_id        a column unique per row of `source`
-      measures      count columns to protect (the denominator first)
-      denominator   the count column the shares use (cohort)
-      hierarchy     list of [parent, [children...]] additive sets within a row
-      sibling_sets  list of {'partition': [sql expressions], 'where': sql condition}
--#}
-{% macro td_suppression_flags(source, row_id, measures, denominator, hierarchy=[], sibling_sets=[]) -%}
-{%- set min_cohort = var('td:suppression:min_cohort', 6) | int -%}
-{%- set min_count = var('td:suppression:min_count', 3) | int -%}
-{%- set passes = var('td:suppression:secondary_passes', 3) | int -%}
-sup_rows as materialized (
-    select * from {{ source }}
-),
-
-sup_long as materialized (
-    select
-        sup_rows.{{ row_id }} as _row_id,
-        m.measure,
-        m.measure_order,
-        cast(m.value as bigint) as value,
-        cast(sup_rows.{{ denominator }} as bigint) as _denominator
-    from sup_rows
-    cross join lateral (
-        values
-        {%- for m in measures %}
-            ('{{ m }}', {{ loop.index }}, sup_rows.{{ m }}){{ "," if not loop.last }}
-        {%- endfor %}
-    ) as m(measure, measure_order, value)
-),
-
-{%- if hierarchy %}
-sup_sets as materialized (
-    select * from (
-        values
-        {%- for parent, children in hierarchy %}
-            {%- set set_loop = loop %}
-            ('{{ parent }}', {{ set_loop.index }}){% for c in children %}, ('{{ c }}', {{ set_loop.index }}){% endfor %}{{ "," if not set_loop.last }}
-        {%- endfor %}
-    ) as s(measure, set_id)
-),
-{%- endif %}
-
-sup_pass_0 as materialized (
-    select
-        *,
-        case
-            when _denominator between 1 and {{ min_cohort - 1 }} then true
-            when measure = '{{ denominator }}' then false
-            when value between 1 and {{ min_count - 1 }} then true
-            when _denominator - value between 1 and {{ min_count - 1 }} then true
-            else false
-        end as is_suppressed,
-        case when _denominator between 1 and {{ min_cohort - 1 }} then 'primary row'
-            when measure <> '{{ denominator }}'
-                and (value between 1 and {{ min_count - 1 }}
-                    or _denominator - value between 1 and {{ min_count - 1 }}) then 'primary cell'
-        end as suppression_reason
-    from sup_long
-),
-
-{%- set ns = namespace(prev='sup_pass_0') %}
-{%- for i in range(1, passes + 1) %}
-
-{%- if hierarchy %}
--- pass {{ i }}: additive sets within a row
-sup_pass_{{ i }}_hier_pick as materialized (
-    select
-        c._row_id,
-        arg_min(c.measure, [case when c.value = 0 then 1 else 0 end, c.value, c.measure_order])
-            filter (where not c.is_suppressed and c.measure <> '{{ denominator }}') as measure
-    from {{ ns.prev }} as c
-    inner join sup_sets as s on c.measure = s.measure
-    group by c._row_id, s.set_id
-    having count_if(c.is_suppressed) = 1
-        and count_if(not c.is_suppressed and c.measure <> '{{ denominator }}') > 0
-),
-
-sup_pass_{{ i }}_hier as materialized (
-    select
-        c.* replace (
-            c.is_suppressed or p._row_id is not null as is_suppressed,
-            case when not c.is_suppressed and p._row_id is not null then 'secondary (within row)'
-                else c.suppression_reason end as suppression_reason
-        )
-    from {{ ns.prev }} as c
-    left join (select distinct _row_id, measure from sup_pass_{{ i }}_hier_pick) as p
-        on c._row_id = p._row_id and c.measure = p.measure
-),
-{%- set ns.prev = 'sup_pass_' ~ i ~ '_hier' %}
-{%- endif %}
-
-{%- for sib in sibling_sets %}
-{%- set part = sib['partition'] | join(', ') %}
--- pass {{ i }}: sibling rows {{ loop.index }} (partition by {{ part }})
-sup_pass_{{ i }}_sib_{{ loop.index }}_pick as materialized (
-    select
-        arg_min(c._row_id, [case when c.value = 0 then 1 else 0 end, c.value, c._row_id])
-            filter (where not c.is_suppressed and c._denominator <> 0) as _row_id,
-        c.measure
-    from {{ ns.prev }} as c
-    inner join sup_rows on c._row_id = sup_rows.{{ row_id }}
-    where {{ sib.get('where', 'true') }}
-        {%- for p in sib['partition'] %} and ({{ p }}) is not null{% endfor %}
-    group by {{ part }}, c.measure
-    having count_if(c.is_suppressed) = 1
-        and count_if(not c.is_suppressed and c._denominator <> 0) > 0
-),
-
--- a row whose denominator is picked is suppressed whole
-sup_pass_{{ i }}_sib_{{ loop.index }}_rows as materialized (
-    select distinct _row_id
-    from sup_pass_{{ i }}_sib_{{ loop.index }}_pick
-    where measure = '{{ denominator }}'
-),
-
-sup_pass_{{ i }}_sib_{{ loop.index }} as materialized (
-    select
-        c.* replace (
-            c.is_suppressed or p._row_id is not null or r._row_id is not null as is_suppressed,
-            case when not c.is_suppressed and (p._row_id is not null or r._row_id is not null)
-                then 'secondary (sibling)' else c.suppression_reason end as suppression_reason
-        )
-    from {{ ns.prev }} as c
-    left join (select distinct _row_id, measure from sup_pass_{{ i }}_sib_{{ loop.index }}_pick) as p
-        on c._row_id = p._row_id and c.measure = p.measure
-    left join sup_pass_{{ i }}_sib_{{ loop.index }}_rows as r on c._row_id = r._row_id
-),
-{%- set ns.prev = 'sup_pass_' ~ i ~ '_sib_' ~ loop.index %}
-{%- endfor %}
-{%- endfor %}
-
-sup_final as materialized (
-    select * from {{ ns.prev }}
-)
+{#- The row key of a mart row: its key columns as text joined by '|' (null as '~'). The same
+    expression as pipelines.lib.disclosure.structure.row_key_sql. -#}
+{% macro td_row_key(keys, alias=none) -%}
+    concat_ws('|'{%- for k in keys %}, coalesce(cast({{ alias ~ '.' if alias }}{{ k }} as varchar), '~'){%- endfor %})
 {%- endmacro %}
 
 
-{#- The published twin of an aggregate mart, as CTEs ending in `published` (place them in the
-    model's WITH list after `source`): suppressed counts and shares are null; adds
-      suppressed           the whole row is suppressed (its denominator is `c`)
+{#- The published twin of an aggregate mart, as CTEs ending in `published` (place them in a
+    WITH list): hidden counts and their shares are null; adds
+      suppressed           the whole row is hidden (its denominator is c)
       suppression_status   c (whole row) | partial (some cells c) | z (no pupils) | shown
-      suppressed_measures  the count columns shown as c (their _pct columns too)
-    pct_measures: the measures that have a `<measure>_pct` column. -#}
-{% macro td_publish_suppressed(source, row_id, measures, denominator, pct_measures=[],
-                               hierarchy=[], sibling_sets=[], extra_null_when_row_suppressed=[]) -%}
-{{ td_suppression_flags(source, row_id, measures, denominator, hierarchy, sibling_sets) }},
-
-pub_flags as materialized (
-    select * from sup_final
+      suppressed_measures  the count columns shown as c
+    mart         the unpublished mart (a model with cells in int_disclosure__cells)
+    keys         its row grain (as in pipelines/lib/disclosure/structure.py)
+    measures     its protected counts; denominator the row's base count
+    null_with    {count: [columns]}: columns hidden with that count (its shares); a count in
+                 pct_measures hides `<count>_pct`
+    extra_null_when_row_suppressed: other columns (means, rates) hidden with the whole row
+    A row the engine did not see is hidden whole (never shown by accident). -#}
+{% macro td_publish(mart, keys, measures, denominator, pct_measures=[], null_with={},
+                    extra_null_when_row_suppressed=[]) -%}
+pub_source as (
+    select {{ td_row_key(keys) }} as _row_key, *
+    from {{ ref(mart) }}
 ),
 
-pub_rows as materialized (
+pub_cells as (
+    select * from {{ ref('int_disclosure__cells') }}
+    where mart = '{{ mart }}'
+),
+
+pub_rows as (
     select
-        _row_id,
-        bool_or(is_suppressed and measure = '{{ denominator }}') as suppressed,
-        list(measure order by measure_order) filter (where is_suppressed) as suppressed_measures,
+        row_key as _row_key,
+        bool_or(hidden and measure = '{{ denominator }}') as suppressed,
+        list(measure order by measure_order) filter (where hidden) as suppressed_measures,
         {%- for m in measures %}
-        bool_or(is_suppressed and measure = '{{ m }}') as _c_{{ m }}{{ "," if not loop.last }}
+        bool_or(hidden and measure = '{{ m }}') as _c_{{ m }}{{ "," if not loop.last }}
         {%- endfor %}
-    from pub_flags
-    group by _row_id
+    from pub_cells
+    group by row_key
 ),
 
-pub_published as materialized (
-    select
-        src.* replace (
-            {%- for m in measures %}
-            case when pub_rows._c_{{ m }} then null else src.{{ m }} end as {{ m }},
-            {%- endfor %}
-            {%- for m in pct_measures %}
-            case when pub_rows._c_{{ m }} then null else src.{{ m }}_pct end as {{ m }}_pct,
-            {%- endfor %}
-            {%- for col in extra_null_when_row_suppressed %}
-            case when pub_rows.suppressed then null else src.{{ col }} end as {{ col }}{{ "," if not loop.last }}
-            {%- endfor %}
-            {%- if not extra_null_when_row_suppressed %}
-            src.{{ row_id }} as {{ row_id }}
-            {%- endif %}
-        ),
-        pub_rows.suppressed,
-        case
-            when pub_rows.suppressed then 'c'
-            when src.{{ denominator }} = 0 then 'z'
-            when len(coalesce(pub_rows.suppressed_measures, [])) > 0 then 'partial'
-            else 'shown'
-        end as suppression_status,
-        coalesce(pub_rows.suppressed_measures, []) as suppressed_measures
-    from {{ source }} as src
-    inner join pub_rows on src.{{ row_id }} = pub_rows._row_id
-),
+{%- set hide_with = {} %}
+{%- for m in pct_measures %}{% do hide_with.setdefault(m ~ '_pct', []).append(m) %}{% endfor %}
+{%- for m, cols in null_with.items() %}{% for col in cols %}{% do hide_with.setdefault(col, []).append(m) %}{% endfor %}{% endfor %}
 
 published as (
-    select * exclude ({{ row_id }}) from pub_published
+    select
+        {%- set repl = [] %}
+        {%- for m in measures %}
+            {%- do repl.append("case when coalesce(r._c_" ~ m ~ ", true) then null else src." ~ m ~ " end as " ~ m) %}
+        {%- endfor %}
+        {%- for col, ms in hide_with.items() %}
+            {%- set conds = ["coalesce(r.suppressed, true)"] %}
+            {%- for m in ms %}{% do conds.append("coalesce(r._c_" ~ m ~ ", true)") %}{% endfor %}
+            {%- do repl.append("case when " ~ conds | join(" or ") ~ " then null else src." ~ col ~ " end as " ~ col) %}
+        {%- endfor %}
+        {%- for col in extra_null_when_row_suppressed %}
+            {%- do repl.append("case when coalesce(r.suppressed, true) then null else src." ~ col ~ " end as " ~ col) %}
+        {%- endfor %}
+        src.* exclude (_row_key) replace (
+            {{ repl | join(",\n            ") }}
+        ),
+        coalesce(r.suppressed, true) as suppressed,
+        case
+            when coalesce(r.suppressed, true) then 'c'
+            when src.{{ denominator }} = 0 then 'z'
+            when len(coalesce(r.suppressed_measures, [])) > 0 then 'partial'
+            else 'shown'
+        end as suppression_status,
+        case when r._row_key is null then [{% for m in measures %}'{{ m }}'{{ "," if not loop.last }}{% endfor %}]
+            else coalesce(r.suppressed_measures, []) end as suppressed_measures
+    from pub_source as src
+    left join pub_rows as r on src._row_key = r._row_key
 )
 {%- endmacro %}

@@ -13,8 +13,10 @@ import pytest
 import pipelines.config as cfg
 from tests.careers import handmade
 
+# the published FSQ marts pivot the one disclosure decision (int_disclosure__cells), which
+# needs every aggregate mart it links: build it and its parents too
 DBT_SELECT = ("destination_codes compass_national gatsby_benchmarks path:models/staging/careers "
-              "path:models/intermediate/careers path:models/marts/careers")
+              "path:models/intermediate/careers path:models/marts/careers +int_disclosure__cells")
 
 
 def write_files(root: Path, files: dict[str, bytes]) -> None:
@@ -73,7 +75,12 @@ def tiny_warehouse(tmp_path_factory):
                 f"select {', '.join(frame.columns)} from _r")
     fsq = land("fsq", paths, con)
     compass = land("compass", paths, con)
+    # goals, NEET-risk weights and benchmarks: the disclosure decision builds every linked mart
+    from pipelines.lib.goals import default_goals_frame, default_neet_risk_frame, write_config_tables
+    write_config_tables(con, default_goals_frame(), default_neet_risk_frame())
     con.close()
+    from tests.marts.helpers import load_benchmarks
+    load_benchmarks(paths.warehouse, root / "no_benchmark_files")
     proc = run_dbt(root, paths.warehouse)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     return {"root": root, "ds": ds, "warehouse": paths.warehouse, "fsq": fsq, "compass": compass}

@@ -66,6 +66,14 @@ def load_raw(warehouse: Path, pupils: list[dict], academies: list[dict],
         con.register("_a", acad.to_arrow())
         con.execute("insert into raw.academies select * from _a")
         con.executemany("insert into raw.rounds values (?, ?, ?, ?, ?, ?)", list(rounds))
+        # the FSQ / Compass raw tables (empty until load_careers): every published mart comes from
+        # one disclosure decision that includes the FSQ marts
+        from pipelines.lib.careers.landing import config_tables, ensure_careers_tables, load_fsq_config
+        from pipelines.lib.warehouse import replace_table
+        ensure_careers_tables(con)
+        items, bands = config_tables(load_fsq_config())
+        replace_table(con, "raw.fsq_items", items)
+        replace_table(con, "raw.fsq_readiness_bands", bands)
         from pipelines.lib.goals import default_goals_frame, default_neet_risk_frame, write_config_tables
         write_config_tables(con, goals if goals is not None else default_goals_frame(),
                             neet_risk_weights if neet_risk_weights is not None else default_neet_risk_frame())
@@ -124,6 +132,22 @@ def truth_return_rows(demo_dir: Path) -> list[dict]:
     return frame.select(list(RETURN_SCHEMA)).cast(RETURN_SCHEMA).to_dicts()
 
 
+def load_careers(warehouse: Path, demo_dir: Path) -> None:
+    """raw FSQ / Compass tables from a generated trust's raw/fsq and raw/compass (the real ingest);
+    empty tables when the trust has none. The published marts all come from one disclosure
+    decision that includes the FSQ marts, so every mart build needs them."""
+    import pipelines.config as cfg
+    from pipelines.lib.careers.landing import land
+
+    con = duckdb.connect(str(warehouse))
+    try:
+        paths = cfg.paths(demo_dir)
+        land("fsq", paths, con)
+        land("compass", paths, con)
+    finally:
+        con.close()
+
+
 def register_rows(demo_dir: Path) -> list[dict]:
     reg = pl.read_csv(demo_dir / "raw" / "academies.csv", infer_schema_length=0)
     return [{"urn": r["urn"], "name": r["name"], "la_code": r["la_code"], "phase": r["phase"],
@@ -152,4 +176,5 @@ def load_benchmarks(warehouse: Path, root: Path | None = None) -> None:
 MART_SELECTION = ("+destination_measures_published +destination_reconciliation_rates_published "
                   "+destination_reconciliation_flows_published +neet_not_known_published "
                   "+destination_gaps +destination_gaps_published +goal_progress_published +neet_risk_rates_published "
-                  "+neet_risk_pupils +destination_routes_published +destination_providers_published")
+                  "+neet_risk_pupils +destination_routes_published +destination_providers_published "
+                  "+fsq_destination_rates_published +fsq_construct_scores_published +public_destination_statement")

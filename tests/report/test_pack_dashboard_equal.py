@@ -1,5 +1,7 @@
 """The dashboard (as a director sees it) and the trustee pack show identical values for every
-cell they share: headline figures, NEET by academy with its comparators, gaps and goal verdicts."""
+cell they share, both rendered from the same serving snapshot: headline figures with England and
+LA comparators, destinations and NEET / not known by every sub-group and key stage, by academy,
+the trend, every gap measure and goal verdicts."""
 from __future__ import annotations
 
 import time
@@ -45,6 +47,18 @@ def shown(sheet_rows, key, label, kind):
     return {r[key]: display(r[label], kind) for r in sheet_rows}
 
 
+def table_with(at, *columns):
+    """The page's table that has all these (display) columns."""
+    found = [d.value for d in at.dataframe if set(columns) <= set(d.value.columns)]
+    assert found, (columns, [list(d.value.columns) for d in at.dataframe])
+    return found[0]
+
+
+DEST = (("Cohort", "Leavers", "count"), ("Positive %", "EET %", "pct"), ("Education %", "Educ. %", "pct"),
+        ("Apprenticeship %", "Appr. %", "pct"), ("Employment %", "Empl. %", "pct"),
+        ("Training %", "Train. %", "pct"), ("Other %", "Other %", "pct"))
+
+
 @pytest.mark.parametrize("ks", ["KS4", "16-18"])
 def test_overview_headline_equals_pack_key_figures(built, director, ks):
     at = director("overview", ks)
@@ -53,9 +67,12 @@ def test_overview_headline_equals_pack_key_figures(built, director, ks):
     assert m["Leavers in cohort"] == display(pack["Number"], "count")
     assert m["In education, employment or training"].rstrip("%") == display(pack["EET %"], "pct")
     assert m["NEET"].rstrip("%") == display(pack["NEET %"], "pct")
-    neet = next(x for x in at.metric if x.label == "NEET")
     assert f"{display(pack['LA NEET %'], 'pct')}%" in all_text(at)
     assert f"England {display(pack['England NEET %'], 'pct')}%" in all_text(at)
+    if pack["England EET %"] != "-":
+        assert f"England {display(pack['England EET %'], 'pct')}%" in all_text(at)
+    trust = next(r for r in as_dicts(built.sheets[f"NEET by academy {ks}"]) if r["Academy"] == "Trust")
+    assert m["Not known"].rstrip("%") == display(trust["Not known %"], "pct")
 
 
 @pytest.mark.parametrize("ks", ["KS4", "16-18"])
@@ -71,22 +88,10 @@ def test_neet_by_academy_equals_pack(built, director, ks):
                                          ("NEET denominator", "Leavers*", "count"),
                                          ("LA NEET %", "LA NEET %", "pct"),
                                          ("England NEET %", "England NEET %", "pct")):
-            assert row[dash_col] == display(r[pack_col], kind), (name, dash_col)
+            assert row[dash_col] == display(r[pack_col], kind), (r["Academy"], dash_col)
             compared += 1
         assert row["LA comparator"] == r["LA comparator"]
     assert compared >= 5 * 5
-
-
-def test_gaps_equal_pack(built, director):
-    at = director("gaps", "KS4")
-    page = at.dataframe[-1].value
-    pack = [r for r in as_dicts(built.sheets["Gaps"]) if r["Key stage"] == "KS4" and r["Measure"] == "EET"]
-    assert pack
-    for r in pack:
-        row = page[(page["Academy"] == "Trust") & (page["Gap"] == r["Group vs comparison"])].iloc[0]
-        assert row["Group %"] == display(r["Group %"], "pct")
-        assert row["Gap (pp)"] == display(r["Trust gap (pp)"], "pp")
-        assert row["National gap (pp)"] == display(r["National gap (pp)"], "pp")
 
 
 def test_goal_verdicts_equal_pack(built, director):
@@ -100,17 +105,82 @@ def test_goal_verdicts_equal_pack(built, director):
         assert row["Target %"] == display(r["Target %"], "pct")
 
 
-@pytest.mark.parametrize("topic", ["Total", "Disadvantage", "SEN provision", "Sex"])
-def test_destinations_by_subgroup_equal_pack(built, director, topic):
-    at = director("destinations", "KS4")
-    at.selectbox(key="w_f_topic").select(topic).run()
-    page = at.dataframe[0].value
-    pack = [r for r in as_dicts(built.sheets["Destinations KS4"]) if r["Sub-group type"] == topic]
-    assert pack and len(page) == len(pack)
-    for r in pack:
-        row = page[page["Breakdown"] == r["Sub-group"]].iloc[0]
-        for dash_col, pack_col, kind in (("Cohort", "Leavers", "count"), ("Positive %", "EET %", "pct"),
-                                         ("Education %", "Educ. %", "pct"), ("Apprenticeship %", "Appr. %", "pct"),
-                                         ("Employment %", "Empl. %", "pct"), ("Training %", "Train. %", "pct"),
-                                         ("Other %", "Other %", "pct")):
-            assert row[dash_col] == display(r[pack_col], kind), (topic, r["Sub-group"], dash_col)
+@pytest.mark.parametrize("ks", ["KS4", "16-18"])
+def test_destinations_and_neet_by_every_subgroup_equal_pack(built, director, ks):
+    """Every sub-group row of the pack's Destinations and NEET-by-sub-group sheets against the
+    Destinations page and the NEET page with the same sub-group type selected."""
+    pack = as_dicts(built.sheets[f"Destinations {ks}"])
+    pack_nn = as_dicts(built.sheets[f"NEET by sub-group {ks}"])
+    topics = list(dict.fromkeys(r["Sub-group type"] for r in pack))
+    assert {"Total", "Disadvantage", "SEN provision", "Sex"} <= set(topics)
+    dest, neet = director("destinations", ks), director("neet", ks)
+    compared = 0
+    for topic in topics:
+        dest.selectbox(key="w_f_topic").select(topic).run()
+        neet.selectbox(key="w_f_topic").select(topic).run()
+        assert not dest.exception and not neet.exception
+        page = table_with(dest, "Breakdown", "Cohort", "Positive %")
+        sub = table_with(neet, "Breakdown", "NEET denominator", "NEET %")
+        rows = [r for r in pack if r["Sub-group type"] == topic]
+        assert rows and len(page) == len(rows), (topic, len(page), len(rows))
+        for r in rows:
+            row = page[page["Breakdown"] == r["Sub-group"]].iloc[0]
+            for dash_col, pack_col, kind in DEST:
+                assert row[dash_col] == display(r[pack_col], kind), (ks, topic, r["Sub-group"], dash_col)
+                compared += 1
+            nrow = sub[sub["Breakdown"] == r["Sub-group"]].iloc[0]
+            pn = next(x for x in pack_nn if x["Sub-group type"] == topic and x["Sub-group"] == r["Sub-group"])
+            for dash_col, pack_col, kind in (("NEET denominator", "Leavers*", "count"), ("NEET %", "NEET %", "pct"),
+                                             ("Not known %", "Not known %", "pct")):
+                assert nrow[dash_col] == display(pn[pack_col], kind), (ks, topic, r["Sub-group"], dash_col)
+                compared += 1
+            # the pack's two sheets print the same NEET cells
+            assert (r["NEET %"], r["NK %"]) == (pn["NEET %"], pn["Not known %"]), (ks, topic, r["Sub-group"])
+    assert compared >= 10 * len(pack)
+
+
+@pytest.mark.parametrize("ks", ["KS4", "16-18"])
+def test_destinations_by_academy_equal_pack_appendix(built, director, ks):
+    """The Destinations page's by-academy table against the pack's academy appendix (Total rows),
+    and the appendix's NEET / not known against the NEET-by-academy sheet."""
+    page = table_with(director("destinations", ks), "Academy", "Cohort", "Positive %")
+    app = [r for r in as_dicts(built.sheets["Academy appendix"]) if r["Key stage"] == ks and r["Sub-group"] == "Total"]
+    by_academy = {r["Academy"]: r for r in as_dicts(built.sheets[f"NEET by academy {ks}"])}
+    assert app and len(app) == len(page)
+    for r in app:
+        row = page[page["Academy"].str.startswith(r["Academy"])].iloc[0]
+        for dash_col, pack_col, kind in DEST:
+            assert row[dash_col] == display(r[pack_col], kind), (ks, r["Academy"], dash_col)
+        n = by_academy[r["Academy"]]
+        assert (r["NEET %"], r["NK %"]) == (n["NEET %"], n["Not known %"]), (ks, r["Academy"])
+
+
+@pytest.mark.parametrize("ks", ["KS4", "16-18"])
+def test_trend_equals_pack(built, director, ks):
+    """The overview's every-year table (actual round) against the pack's five-year trend."""
+    at = director("overview", ks)
+    page = table_with(at, "Leaving year", "Round", "Cohort", "Positive %")
+    trend = [r for r in as_dicts(built.sheets["Trend"]) if r["Key stage"] == ks]
+    assert len(trend) >= 2
+    for r in trend:
+        row = page[(page["Leaving year"] == r["Leaving year"]) & (page["Round"] == "R3")].iloc[0]
+        assert row["Cohort"] == display(r["Leavers"], "count"), (ks, r["Leaving year"])
+        assert row["Positive %"] == display(r["EET %"], "pct"), (ks, r["Leaving year"])
+
+
+@pytest.mark.parametrize("ks", ["KS4", "16-18"])
+def test_every_gap_measure_equals_pack(built, director, ks):
+    at = director("gaps", ks)
+    pack = [r for r in as_dicts(built.sheets["Gaps"]) if r["Key stage"] == ks]
+    labels = {"EET": "positive", "Education": "education", "Apprenticeship": "apprenticeship", "NEET": "neet"}
+    assert {r["Measure"] for r in pack} == set(labels)
+    for label, measure in labels.items():
+        at.radio(key="w_gap_measure").set_value(measure).run()
+        assert not at.exception
+        page = table_with(at, "Academy", "Gap", "Gap (pp)")
+        for r in (r for r in pack if r["Measure"] == label):
+            row = page[(page["Academy"] == "Trust") & (page["Gap"] == r["Group vs comparison"])].iloc[0]
+            assert row["Group %"] == display(r["Group %"], "pct"), (ks, label, r["Group vs comparison"])
+            assert row["Comparison %"] == display(r["Comp. %"], "pct"), (ks, label, r["Group vs comparison"])
+            assert row["Gap (pp)"] == display(r["Trust gap (pp)"], "pp"), (ks, label, r["Group vs comparison"])
+            assert row["National gap (pp)"] == display(r["National gap (pp)"], "pp")

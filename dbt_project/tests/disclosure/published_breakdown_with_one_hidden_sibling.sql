@@ -2,11 +2,11 @@
 What is this test?
   In destination_measures_published, the breakdowns of a topic add up to the Total row. If the
   Total is shown and exactly one breakdown's cohort is hidden (c), it can be recovered by
-  subtraction. Secondary suppression (macros/suppression.sql) should never leave that.
+  subtraction. The disclosure engine (int_disclosure__cells) should never leave that.
 When is this important to resolve?
   Before anything is shown outside the data team: it is a disclosure risk.
 How to resolve?
-  Raise td:suppression:secondary_passes (suppression cascades), or report the pattern.
+  Report the pattern: the engine (pipelines/lib/disclosure) has a gap.
 */
 {{ config(severity='warn') }}
 

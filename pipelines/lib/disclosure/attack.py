@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections import defaultdict
 from fractions import Fraction
 
+from pipelines.lib.disclosure.gauss import eliminate
+
 INF = float("inf")
 
 Relation = tuple[int, tuple[int, ...]]
@@ -29,51 +31,71 @@ def _terms(rel: Relation) -> list[tuple[int, int]]:
 
 def _intervals(relations: list[Relation], rel_of: dict[int, list[int]], values: list[int],
                unknown: set[int], lo: dict[int, float], hi: dict[int, float]) -> None:
-    """Tighten lo/hi of unknown variables in place until nothing changes."""
-    def bounds(v):
-        return (values[v], values[v]) if v not in unknown else (lo[v], hi[v])
-
+    """Tighten lo/hi of unknown variables in place until nothing changes. For `whole = sum(parts)`:
+    lo(whole) >= sum lo(parts), hi(whole) <= sum hi(parts), lo(part) >= lo(whole) - sum hi(other
+    parts), hi(part) <= hi(whole) - sum lo(other parts). Exact integers; an infinite upper bound
+    is counted, never subtracted (inf - inf would hide a finite rest)."""
     queue = sorted({r for v in unknown for r in rel_of.get(v, ())})
     queued = set(queue)
     while queue:
         ri = queue.pop()
         queued.discard(ri)
-        terms = _terms(relations[ri])
-        if not any(v in unknown for v, _ in terms):
-            continue
-        # sum c*x = 0; for each unknown u: c_u x_u = -sum_{j != u} c_j x_j
-        mins, maxs = [], []
-        for v, c in terms:
-            a, b = bounds(v)
-            mins.append(c * a if c > 0 else c * b)
-            maxs.append(c * b if c > 0 else c * a)
-        tmin, tmax = sum(mins), sum(maxs)
-        for k, (v, c) in enumerate(terms):
-            if v not in unknown:
-                continue
-            rest_min = tmin - mins[k]
-            rest_max = tmax - maxs[k]
-            # c x = -rest  ->  x in [-rest_max / c, -rest_min / c] (c = +1) or [rest_min, rest_max] (c = -1)
-            if c > 0:
-                new_lo, new_hi = -rest_max, -rest_min
+        whole, parts = relations[ri]
+        w_unknown = whole in unknown
+        if w_unknown:
+            wlo, whi = lo[whole], hi[whole]
+        else:
+            wlo = whi = values[whole]
+        plo = phi = n_inf = 0
+        bounds = []
+        any_unknown = w_unknown
+        for p in parts:
+            if p in unknown:
+                a, b = lo[p], hi[p]
+                any_unknown = True
             else:
-                new_lo, new_hi = rest_min, rest_max
-            changed = False
-            if new_lo > lo[v]:
-                lo[v] = new_lo
-                changed = True
-            if new_hi < hi[v]:
-                hi[v] = new_hi
-                changed = True
-            if changed:
-                a, b = lo[v], hi[v]
-                mins[k] = c * a if c > 0 else c * b
-                maxs[k] = c * b if c > 0 else c * a
-                tmin, tmax = sum(mins), sum(maxs)
-                for r2 in rel_of.get(v, ()):
-                    if r2 not in queued:
-                        queue.append(r2)
-                        queued.add(r2)
+                a = b = values[p]
+            plo += a
+            if b == INF:
+                n_inf += 1
+            else:
+                phi += b
+            bounds.append((a, b))
+        if not any_unknown:
+            continue
+        changed = []
+        if w_unknown:
+            c = False
+            if plo > wlo:
+                lo[whole] = plo
+                c = True
+            if not n_inf and phi < whi:
+                hi[whole] = phi
+                c = True
+            if c:
+                changed.append(whole)
+        for p, (a, b) in zip(parts, bounds):
+            if p not in unknown:
+                continue
+            c = False
+            if b == INF:
+                if n_inf == 1 and wlo - phi > a:
+                    lo[p] = wlo - phi
+                    c = True
+            elif not n_inf and wlo - (phi - b) > a:
+                lo[p] = wlo - (phi - b)
+                c = True
+            nh = whi - (plo - a)
+            if nh < b:
+                hi[p] = nh
+                c = True
+            if c:
+                changed.append(p)
+        for v in changed:
+            for r2 in rel_of.get(v, ()):
+                if r2 not in queued:
+                    queue.append(r2)
+                    queued.add(r2)
 
 
 def _components(rows: list[dict[int, int]]) -> list[list[int]]:
@@ -135,46 +157,17 @@ def _sign_rule(row: dict, rhs, found: dict[int, int]) -> None:
         found[v] = int(Fraction(rhs) / c)
 
 
-PRIME = (1 << 61) - 1
+PRIME = (1 << 61) - 1   # not the engine's prime: the attack is an independent check
 
 
 def _solve_block(rows: list[dict[int, int]], rhs: list[int]) -> dict[int, int]:
     """Reduced row echelon form (exact, integers mod a large prime); a row left with one cell
     determines it. Values are taken from the data by the caller's assert, so only which cells
     are determined matters here."""
-    piv_rows: dict[int, dict[int, int]] = {}   # pivot var -> row (pivot coefficient 1), fully reduced
-    idx: dict[int, set[int]] = defaultdict(set)  # var -> pivots whose row holds it
+    piv_rows: dict[int, dict[int, int]] = {}
+    idx: dict[int, set[int]] = defaultdict(set)
     for row0 in rows:
-        row = {v: c % PRIME for v, c in row0.items()}
-        row = {v: c for v, c in row.items() if c}
-        for p in [v for v in row if v in piv_rows]:
-            f = row.get(p)   # rows are fully reduced: subtracting one never touches another pivot
-            for v, c in piv_rows[p].items():
-                nv = (row.get(v, 0) - f * c) % PRIME
-                if nv:
-                    row[v] = nv
-                else:
-                    row.pop(v, None)
-        if not row:
-            continue
-        p = min(row)
-        inv = pow(row[p], -1, PRIME)
-        row = {v: c * inv % PRIME for v, c in row.items()}
-        for q in list(idx.get(p, ())):
-            qrow = piv_rows[q]
-            g = qrow[p]
-            for v, c in row.items():
-                nv = (qrow.get(v, 0) - g * c) % PRIME
-                if nv:
-                    if v not in qrow:
-                        idx[v].add(q)
-                    qrow[v] = nv
-                elif v in qrow:
-                    del qrow[v]
-                    idx[v].discard(q)
-        piv_rows[p] = row
-        for v in row:
-            idx[v].add(p)
+        eliminate(piv_rows, idx, {v: c % PRIME for v, c in row0.items() if c % PRIME}, PRIME)
     return {p: None for p, row in piv_rows.items() if len(row) == 1}
 
 

@@ -68,15 +68,30 @@ def hidden_cells(st: Structure, published: dict[str, pl.DataFrame]) -> tuple[pl.
                                          ).fetchone()[0]
             con.unregister("pub")
         flags = pl.concat(parts)
-        return st.cells.join(flags, on="cell_id", how="left").with_columns(pl.col("hidden").fill_null(True)), leaks
+        # a cell null in the unpublished mart too (a count that does not apply, e.g. `undecided` in
+        # an actual round) is no hidden cell: nothing is there to recover
+        return st.cells.join(flags, on="cell_id", how="left").with_columns(
+            pl.col("hidden").fill_null(True) & pl.col("value").is_not_null()), leaks
     finally:
         con.close()
 
 
+def known_alone(relations, values: list[int], hidden: set[int], known: set[int], got, block_of: list[int],
+                rel_of) -> dict[int, int]:
+    """Of the cells `got` an academy user recovers, those its own cells and the shown zeros alone
+    pin (every other cell of their blocks unknown): e.g. a trust row of one academy, or a trust
+    cell equal to its own because every other academy shows 0 there. Nothing about anyone else
+    is learnt from them, so they are no disclosure."""
+    bs = {block_of[v] for v in got}
+    others = {v for v in range(len(values)) if block_of[v] in bs and (v in hidden or values[v])} - known
+    return recover(relations, values, others, known, rel_of)
+
+
 def audit(unpublished: dict, published: dict, academies: int | None = None,
-          structure: Structure | None = None) -> AuditResult:
+          structure: Structure | None = None, groups: list[tuple[str, ...]] | None = None) -> AuditResult:
     """Attack the published marts as a director and as academy users (all academies, or the
-    first `academies` by URN)."""
+    first `academies` by URN); `groups` adds users linked to several academies at once (they
+    know every cell of each), named `academies A+B`."""
     t0 = time.perf_counter()
     st = structure or build_structure(unpublished)
     cells, leaks = hidden_cells(st, published)
@@ -92,6 +107,8 @@ def audit(unpublished: dict, published: dict, academies: int | None = None,
         own.setdefault(urn, set()).add(var)
     urns = sorted(own)[:academies] if academies is not None else sorted(own)
     audiences = {"director": set()} | {f"academy {u}": own[u] for u in urns}
+    for g in groups or ():
+        audiences[f"academies {'+'.join(g)}"] = set().union(*(own.get(u, set()) for u in g))
     recovered, recovered_nonzero, examples = {}, {}, {}
     var_cells = cells.filter("hidden").group_by("var").agg(pl.len().alias("n"),
                                                            pl.format("{}/{}/{}", "mart", "row_key", "measure")
@@ -102,13 +119,9 @@ def audit(unpublished: dict, published: dict, academies: int | None = None,
     for name, known in audiences.items():
         got = recover(st.relations, st.values, hidden_vars, known, rel_of)
         if got and known:
-            # a cell its own cells alone pin (e.g. a trust row of one academy) is no disclosure:
-            # attack its blocks with every other cell unknown and leave those out
             if block_of is None:
                 block_of, _ = blocks(len(st.values), st.relations)
-            bs = {block_of[v] for v in got}
-            others = {v for v in range(len(st.values)) if block_of[v] in bs} - known
-            alone = recover(st.relations, st.values, others, known, rel_of)
+            alone = known_alone(st.relations, st.values, hidden_vars, known, got, block_of, rel_of)
             got = {v: x for v, x in got.items() if v not in alone}
         recovered[name] = sum(n_of.get(v, 1) for v in got) + (len(inconsistent) if name == "director" else 0)
         recovered_nonzero[name] = sum(n_of.get(v, 1) for v, x in got.items() if x)

@@ -17,9 +17,15 @@ Deterministic: variables are numbered by mart, row key and measure; every choice
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import logging
+import os
+import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 
@@ -106,9 +112,11 @@ def _var_facts(st: Structure):
 
 
 def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
-             max_rounds: int = 50, academies: list[str] | None = None, protect_zeros: bool = True) -> Result:
+             max_rounds: int = 500, academies: list[str] | None = None, protect_zeros: bool = True,
+             cache: dict | None = None) -> Result:
     """Choose the hidden cells of every published mart: primary rules, then `protect`.
-    `academies` limits the academy audiences (default: all)."""
+    `academies` limits the academy audiences (default: all). `cache` (block key -> decision,
+    filled in place) lets a re-run skip every block whose inputs did not change."""
     t0 = time.perf_counter()
     c0 = time.process_time()
     hidden = primary_hidden(st, min_cohort, min_count)
@@ -118,8 +126,14 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
     auds = audiences(st)
     if academies is not None:
         auds = {k: v for k, v in auds.items() if k == "director" or k in academies}
+    ident = None
+    if cache is not None:
+        ident = [""] * len(st.values)
+        for v, m, k, ms in zip(st.cells["var"].to_list(), st.cells["mart"].to_list(), st.cells["row_key"].to_list(),
+                               st.cells["measure"].to_list()):
+            ident[v] = ident[v] or f"{m}|{k}|{ms}"
     stats, unresolved = protect(st.relations, st.values, hidden, auds, is_den, trustish, max_rounds,
-                                protect_zeros)
+                                protect_zeros, cache=cache, ident=ident)
     cells = st.cells.with_columns(
         hidden=pl.col("var").is_in(sorted(hidden)),
         reason=pl.col("var").replace_strict(hidden, default=None, return_dtype=pl.Utf8),
@@ -133,7 +147,8 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
 
 def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hidden: dict[int, str],
             auds: dict[str, set[int]], is_den: list[bool], trustish: list[bool],
-            max_rounds: int = 50, protect_zeros: bool = True) -> tuple[dict, dict[str, int]]:
+            max_rounds: int = 500, protect_zeros: bool = True, cache: dict | None = None,
+            ident: list[str] | None = None) -> tuple[dict, dict[str, int]]:
     """Secondary suppression in place on `hidden` (variable -> reason; primary cells in it on
     entry): per connected block a GaussSuppression pass for directors and every academy user
     (`auds`: audience -> variables it knows), then non-negativity repairs (a hidden zero the
@@ -166,14 +181,42 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
         if not rels or not any(v in hidden for v in vs):
             continue   # nothing hidden here, or no relation can reveal it
         stats["blocks"] += 1
+        key = None
+        if cache is not None:
+            key = _block_key(vs, rels, relations, values, hidden, own_in_block.get(b, {}), is_den, trustish,
+                             ident, (max_rounds, protect_zeros))
+            got = cache.get(key)
+            if got is not None:
+                stats["cached_blocks"] = stats.get("cached_blocks", 0) + 1
+                by_ident = dict(got["hidden"])
+                for v in vs:
+                    if ident[v] in by_ident:
+                        hidden[v] = by_ident[ident[v]]
+                    else:
+                        hidden.pop(v, None)
+                continue
         rank = {v: (-n_whole[v], not trustish[v], v) for v in vs}
         x = nullspace(vs, relations, rels, rank)
         unavoidable: dict[str, set[int]] = {}
         alone_done: set[str] = set()
+        released: list[int] = []
+        own = own_in_block.get(b, {})
+        coords = {name: _own_coords(x, mine) for name, mine in own.items() if name != "director"}
         for _ in range(max_rounds):
-            _protect_block(x, vs, hidden, own_in_block.get(b, {}), stats, unavoidable)
-            # non-negativity: a hidden zero pinned by a used-up whole (sign / interval rule)
-            extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own_in_block.get(b, {}), is_den,
+            # directors: a GaussSuppression pass over everything hidden so far
+            sp = _director_pass(x, vs, values, hidden)
+            # a hidden zero the published cells pin (a shown zero total, a whole used up by its
+            # shown parts) is shown: hiding it protects nothing; shown, the next pass protects
+            # whatever it pinned through it
+            freed = sorted(sp.determined | set(_pinned_zeros(relations, values, rel_of, vs, hidden)))
+            if freed:
+                _release(freed, hidden, released, stats)
+                continue
+            # academy users: a pass for each whose own cells expose a hidden cell
+            if _academy_round(x, vs, values, hidden, own, coords, sp, stats, unavoidable):
+                continue
+            # non-negativity for academy users: a hidden zero they pin with their own cells
+            extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own, is_den,
                                     unavoidable, alone_done, protect_zeros)
             if not extra:
                 break
@@ -184,56 +227,119 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
         else:
             unresolved[f"block {b}"] = 1
         stats["known_by_own"] += sum(len(u) for u in unavoidable.values())
+        if key is not None:
+            cache[key] = {"hidden": [[ident[v], hidden[v]] for v in vs if v in hidden]}
         log.debug("block %d: %d vars, %d hidden, %.1fs", b, len(vs), sum(1 for v in vs if v in hidden),
                   time.perf_counter() - t0)
     return stats, unresolved
 
 
-def _protect_block(x, vs: list[int], hidden: dict[int, str], own: dict[str, list[int]], stats,
-                   unavoidable: dict[str, set[int]]) -> int:
-    """Linear protection of one block for every audience (in place). Returns cells added.
-    `unavoidable` collects, per academy, hidden cells its own cells alone determine."""
-    H = {v for v in vs if v in hidden}
-    added = 0
+@functools.lru_cache(maxsize=1)
+def _engine_version() -> str:
+    """A digest of the engine's code: a cached decision is only reused by the same engine."""
+    from pipelines.lib.disclosure import attack, gauss
+    h = hashlib.sha256()
+    for mod in (sys.modules[__name__], gauss, attack):
+        h.update(Path(mod.__file__).read_bytes())
+    return h.hexdigest()[:16]
 
-    def director_span():
-        nonlocal added
-        newly, sp = gauss_pass(x, [v for v in vs if v not in H], H)
+
+def _block_key(vs, rel_ids, relations, values, hidden, own, is_den, trustish, ident, params) -> str:
+    """Everything one block's decision depends on, by cell name (not variable number, which
+    shifts when rows elsewhere change): its cells in publish order with value, primary reason,
+    denominator and trust flags; its relations; who knows which cells; the engine and its
+    parameters."""
+    h = hashlib.sha256(repr((_engine_version(), params)).encode())
+    h.update(repr([(ident[v], values[v], hidden.get(v), is_den[v], trustish[v]) for v in vs]).encode())
+    h.update(repr(sorted((ident[relations[i][0]], tuple(ident[p] for p in relations[i][1])) for i in rel_ids))
+             .encode())
+    h.update(repr(sorted((name, tuple(ident[v] for v in mine)) for name, mine in own.items())).encode())
+    return h.hexdigest()
+
+
+def _own_coords(x, mine: list[int]) -> set[int] | None:
+    """The free coordinates an academy's own cells span, when that span is exactly those
+    coordinates (its own leaves are free variables and its own wholes sum only them, which
+    build_structure's column order gives); None otherwise."""
+    coords = {v for v in mine if x[v] == {v: 1}}
+    for v in mine:
+        if not coords.issuperset(x[v]):
+            return None
+    return coords
+
+
+def _pinned_zeros(relations, vals, rel_of, vs, hidden) -> list[int]:
+    """Hidden zeros of the block the published cells pin (interval attack as a director)."""
+    H = {v for v in vs if v in hidden}
+    if not any(vals[v] == 0 for v in H):
+        return []
+    return sorted(v for v in _pinned(relations, vals, H, rel_of) if vals[v] == 0)
+
+
+def _release(freed: list[int], hidden: dict[int, str], released: list[int], stats) -> None:
+    for v in freed:
+        del hidden[v]
+    released.extend(freed)
+    stats["released_zeros"] = stats.get("released_zeros", 0) + len(freed)
+
+
+def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str]):
+    """GaussSuppression pass for directors (in place on `hidden`): every shown zero published
+    first (a hidden cell they determine is a zero anyone can work out: it is released, not
+    protected by hiding zeros), everything hidden forced hidden, then every other cell in
+    publish order. Returns the published span (`determined`: the hidden zeros to release)."""
+    H = {v for v in vs if v in hidden}
+    zeros = [v for v in vs if v not in H and vals[v] == 0]
+    zset = set(zeros)
+    newly, sp = gauss_pass(x, [v for v in vs if v not in H and v not in zset], H, zeros)
+    assert not any(vals[v] for v in sp.determined), "only zeros can be determined by zeros"
+    for v in newly:
+        hidden[v] = "secondary"
+    return sp
+
+
+def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], own: dict[str, list[int]], coords,
+                   sp, stats, unavoidable: dict[str, set[int]]) -> bool:
+    """Each academy is checked against the directors' published span `sp` (does adding its own
+    cells determine a hidden cell?); only where it does, an academy pass runs: its own cells'
+    span taken out (projected away when it is a set of free coordinates, else forced shown),
+    shown zeros published first, everything hidden so far forced hidden. An academy pass cannot
+    expose anything to directors (they see less than the academy). True if anything was hidden
+    (the caller redoes the director pass, then the checks: a cell hidden for one academy may be
+    exposed to another). `unavoidable` collects, per academy, hidden cells its own cells (and
+    shown zeros) alone determine."""
+    H = {v for v in vs if v in hidden}
+    changed = False
+    for name in sorted(own):
+        if name == "director":
+            continue
+        mine = own[name]
+        mine_set = set(mine)
+        stats["checks"] += 1
+        cs = coords[name]
+        if cs is not None:
+            exposed = exposed_by(sp, [], x, [{c: 1} for c in sorted(cs)])
+        else:
+            exposed = exposed_by(sp, [v for v in mine if v in H], x)
+        exposed -= mine_set
+        exposed -= unavoidable.get(name, set())
+        if not exposed:
+            continue
+        stats["academy_passes"] += 1
+        cands = [v for v in vs if v not in H and v not in mine_set and vals[v]]
+        zeros = [v for v in vs if v not in H and v not in mine_set and not vals[v]]
+        if cs is not None:
+            xa = {v: ({c: y for c, y in x[v].items() if c not in cs} if cs.intersection(x[v]) else x[v])
+                  for v in vs}
+            newly, asp = gauss_pass(xa, cands, H - mine_set, zeros)
+        else:
+            newly, asp = gauss_pass(x, cands, H - mine_set, zeros + mine)
+        unavoidable.setdefault(name, set()).update(asp.determined - mine_set)
         for v in newly:
             hidden[v] = "secondary"
             H.add(v)
-        added += len(newly)
-        return sp
-
-    sp = director_span()
-    # academies: each knows its own cells; a cheap check against the published span first, a
-    # pass (own cells forced shown, everything hidden so far forced hidden) only where adding
-    # its own cells exposes something. Hiding more never reveals more, but a cell hidden for one
-    # academy may be exposed to another, so repeat until a round over all academies changes nothing.
-    changed = True
-    while changed:
-        changed = False
-        for name in sorted(own):
-            if name == "director":
-                continue
-            mine = own[name]
-            mine_set = set(mine)
-            stats["checks"] += 1
-            exposed = exposed_by(sp, [v for v in mine if v in H], x) - mine_set - unavoidable.get(name, set())
-            if not exposed:
-                continue
-            stats["academy_passes"] += 1
-            newly, asp = gauss_pass(x, [v for v in vs if v not in H and v not in mine_set], H - mine_set, mine)
-            unavoidable.setdefault(name, set()).update(asp.determined - mine_set)
-            if not newly:
-                continue
-            for v in newly:
-                hidden[v] = "secondary"
-                H.add(v)
-            added += len(newly)
-            changed = True
-            sp = director_span()
-    return added
+        changed = changed or bool(newly)
+    return changed
 
 
 def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: dict[int, str],
@@ -249,7 +355,7 @@ def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: d
     zeros = {v for v in H if vals[v] == 0}
     extra: set[int] = set()
     touched: set[int] = set()   # relations around cells picked this round
-    for name in ["director"] + sorted(k for k in own if k != "director"):
+    for name in sorted(k for k in own if k != "director"):   # directors: released before
         known = set(own.get(name, ()))
         if not zeros - known:
             continue
@@ -292,10 +398,49 @@ def _pinned(relations, vals: list[int], unknown: set[int], rel_of) -> set[int]:
 
 
 def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
-        protect_zeros: bool = True) -> Result:
-    """Structure + suppression for the unpublished marts in `frames` (name -> rows)."""
+        protect_zeros: bool = True, cache_path: str | Path | None = None) -> Result:
+    """Structure + suppression for the unpublished marts in `frames` (name -> rows).
+    `cache_path`: a JSON file of per-block decisions (block key -> hidden cells); a re-run
+    recomputes only blocks whose cells, values, relations, audiences, thresholds or engine code
+    changed, and gives the same result as a run without it. Written atomically."""
     t0 = time.perf_counter()
+    c0 = time.process_time()
     st = build_structure(frames)
-    res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros)
+    structure_cpu = time.process_time() - c0
+    cache = None
+    if cache_path is not None:
+        cache_path = Path(cache_path)
+        try:
+            cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+        except (OSError, ValueError):
+            log.warning("disclosure cache %s unreadable: starting afresh", cache_path)
+            cache = {}
+        used = set()
+        cache = _Tracking(cache, used)
+    res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache)
+    if cache is not None:
+        keep = {k: cache.data[k] for k in sorted(cache.used)}   # only blocks of this run
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_path.with_suffix(cache_path.suffix + ".tmp")
+        tmp.write_text(json.dumps(keep))
+        os.replace(tmp, cache_path)
+    res.stats["structure_cpu_seconds"] = structure_cpu
     res.seconds = time.perf_counter() - t0
     return res
+
+
+class _Tracking:
+    """A dict-like cache that remembers which keys this run used."""
+
+    def __init__(self, data: dict, used: set) -> None:
+        self.data, self.used = data, used
+
+    def get(self, key):
+        got = self.data.get(key)
+        if got is not None:
+            self.used.add(key)
+        return got
+
+    def __setitem__(self, key, value) -> None:
+        self.data[key] = value
+        self.used.add(key)

@@ -12,71 +12,25 @@ Per connected block of variables (relations never cross blocks):
    vector r is parallel to a reduced hidden vector would determine that hidden cell, so s is
    hidden instead; otherwise s is published (r joins the basis, hidden vectors are reduced).
 
-Exact arithmetic mod p = 2^61 - 1. "Parallel" is detected by a normalised fingerprint
-(first column, random linear functional): parallel vectors always share it, so a fingerprint
-collision can only hide a cell too many, never reveal one. Pure functions, no I/O.
+Arithmetic mod p = 2^31 - 1 (products of two residues fit a machine word). "Parallel" is tested
+exactly (same support, proportional entries), only against hidden vectors holding the candidate's
+rarest column. Mod p the relations can only differ from the rationals where p divides a minor
+of the 0/±1 relation matrix; the attack (attack.py) checks the result with another prime, 2^61 - 1.
+Pure functions, no I/O.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 
-PRIME = (1 << 61) - 1
+PRIME = (1 << 31) - 1   # products fit a machine word; the attack uses another prime
 
 Vec = dict[int, int]
 
 
-def _mix(z: int) -> int:
-    """splitmix64: a fixed, well-spread pseudo-random number for z (deterministic)."""
-    z = (z + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
-    return z ^ (z >> 31)
-
-
-def _w(c: int) -> int:
-    """Weights of column c in the two fingerprints (independent pseudo-random numbers mod p)."""
-    return _mix(2 * c) % PRIME or 1
-
-
-def _w2(c: int) -> int:
-    return _mix(2 * c + 1) % PRIME or 1
-
-
-_W1: dict[int, int] = {}
-_W2: dict[int, int] = {}
-
-
-def raw_fp(r: Vec) -> tuple[int, int]:
-    """Two random linear functionals of r (linear, so they update with r)."""
-    a = b = 0
-    for c, v in r.items():
-        w1 = _W1.get(c)
-        if w1 is None:
-            w1 = _W1[c] = _w(c)
-            _W2[c] = _w2(c)
-        a += w1 * v
-        b += _W2[c] * v
-    return a % PRIME, b % PRIME
-
-
-def fp_key(r: Vec, fp: tuple[int, int]) -> tuple[int, int]:
-    """The same for every non-zero multiple of r: fp1/fp2 (or, when fp2 is 0, the first
-    column and fp1 scaled by its coefficient)."""
-    a, b = fp
-    if b:
-        return -1, a * pow(b, -1, PRIME) % PRIME
-    c0 = min(r)
-    return c0, a * pow(r[c0], -1, PRIME) % PRIME
-
-
-def fingerprint(r: Vec) -> tuple[int, int]:
-    return fp_key(r, raw_fp(r))
-
-
-def _axpy(target: Vec, f: int, src: Vec, idx: dict, key: int) -> None:
-    """target -= f * src (mod p), keeping the column index idx (col -> set of keys) current."""
+def _axpy(target: Vec, f: int, src: Vec, idx: dict, key: int, prime: int = PRIME) -> None:
+    """target -= f * src (mod prime), keeping the column index idx (col -> set of keys) current."""
     for c, v in src.items():
-        nv = (target.get(c, 0) - f * v) % PRIME
+        nv = (target.get(c, 0) - f * v) % prime
         if nv:
             if c not in target:
                 idx[c].add(key)
@@ -84,6 +38,41 @@ def _axpy(target: Vec, f: int, src: Vec, idx: dict, key: int) -> None:
         elif c in target:
             del target[c]
             idx[c].discard(key)
+
+
+def reduce_by(rows: dict[int, Vec], x: Vec, prime: int = PRIME) -> Vec:
+    """x reduced against a fully reduced echelon form (a new dict; x is not changed)."""
+    r = dict(x)
+    for c, f in x.items():
+        b = rows.get(c)
+        if b is not None:
+            for k, v in b.items():
+                nv = (r.get(k, 0) - f * v) % prime
+                if nv:
+                    r[k] = nv
+                else:
+                    r.pop(k, None)
+    return r
+
+
+def eliminate(rows: dict[int, Vec], idx: dict[int, set[int]], row: Vec, prime: int = PRIME,
+              pivot=min) -> int | None:
+    """Add `row` to the fully reduced echelon form `rows` (pivot column -> row with 1
+    there and 0 in every other pivot column; `idx` column -> pivots whose row holds it). The
+    pivot is `pivot(row)` of the reduced row. Returns it, or None if the row was dependent.
+    The one elimination loop of the engine (null space, academy checks) and the attack."""
+    row = reduce_by(rows, row, prime)   # fully reduced: one pivot row never touches another pivot
+    if not row:
+        return None
+    p = pivot(row)
+    inv = pow(row[p], -1, prime)
+    row = {c: v * inv % prime for c, v in row.items()}
+    for q in list(idx.get(p, ())):
+        _axpy(rows[q], rows[q][p], row, idx, q, prime)
+    rows[p] = row
+    for c in row:
+        idx[c].add(p)
+    return p
 
 
 def blocks(n_vars: int, relations: list[tuple[int, tuple[int, ...]]]) -> tuple[list[int], list[list[int]]]:
@@ -125,27 +114,7 @@ def nullspace(variables: list[int], relations: list[tuple[int, tuple[int, ...]]]
         row: Vec = {whole: 1}
         for p in parts:
             row[p] = (row.get(p, 0) - 1) % PRIME
-        row = {c: v for c, v in row.items() if v}
-        for c in [c for c in row if c in rows]:
-            f = row.get(c)
-            if f:
-                src = rows[c]
-                for k, v in src.items():
-                    nv = (row.get(k, 0) - f * v) % PRIME
-                    if nv:
-                        row[k] = nv
-                    else:
-                        row.pop(k, None)
-        if not row:
-            continue
-        p = min(row, key=rank.__getitem__)
-        inv = pow(row[p], -1, PRIME)
-        row = {c: v * inv % PRIME for c, v in row.items()}
-        for q in list(idx.get(p, ())):
-            _axpy(rows[q], rows[q][p], row, idx, q)
-        rows[p] = row
-        for c in row:
-            idx[c].add(p)
+        eliminate(rows, idx, {c: v for c, v in row.items() if v}, PRIME, lambda r: min(r, key=rank.__getitem__))
     out: dict[int, Vec] = {}
     for v in variables:
         if v in rows:
@@ -156,69 +125,58 @@ def nullspace(variables: list[int], relations: list[tuple[int, tuple[int, ...]]]
 
 
 class Span:
-    """The published span (fully reduced basis) and the hidden vectors reduced against it."""
+    """The published span (fully reduced basis) and the hidden vectors reduced against it,
+    both with a column index (column -> rows holding it)."""
 
     def __init__(self) -> None:
         self.basis: dict[int, Vec] = {}
         self.bidx: dict[int, set[int]] = defaultdict(set)
         self.hid: dict[int, Vec] = {}
         self.hidx: dict[int, set[int]] = defaultdict(set)
-        self.key: dict[int, tuple[int, int]] = {}
-        self.fp: dict[int, tuple[int, int]] = {}
-        self.bykey: dict[tuple[int, int], set[int]] = defaultdict(set)
         self.determined: set[int] = set()   # hidden cells a forced-shown cell determined
 
     def reduce(self, x: Vec) -> Vec:
-        r = dict(x)
-        for c, f in x.items():
-            b = self.basis.get(c)
-            if b is not None:
-                for k, v in b.items():
-                    nv = (r.get(k, 0) - f * v) % PRIME
-                    if nv:
-                        r[k] = nv
-                    else:
-                        r.pop(k, None)
-        return r
+        return reduce_by(self.basis, x)
 
-    def would_determine(self, r: Vec, fp: tuple[int, int]) -> bool:
-        return bool(self.bykey.get(fp_key(r, fp)))
+    def would_determine(self, r: Vec) -> bool:
+        """Publishing r (reduced) would determine a hidden cell: its reduced vector is a multiple
+        of r (exact test; a parallel vector has the same support, so only hidden vectors holding
+        r's rarest column are compared)."""
+        hidx = self.hidx
+        c0 = min(r, key=lambda c: len(hidx.get(c, ())))
+        cand = hidx.get(c0)
+        if not cand:
+            return False
+        n = len(r)
+        inv = None
+        for h in cand:
+            v = self.hid[h]
+            if len(v) != n:
+                continue
+            if inv is None:
+                inv = pow(r[c0], -1, PRIME)
+            f = v[c0] * inv % PRIME
+            if all(v.get(c) == y * f % PRIME for c, y in r.items()):
+                return True
+        return False
 
-    def hide(self, h: int, r: Vec, fp: tuple[int, int] | None = None) -> None:
+    def hide(self, h: int, r: Vec) -> None:
         self.hid[h] = r
         for c in r:
             self.hidx[c].add(h)
-        fp = fp or raw_fp(r)
-        self.fp[h] = fp
-        k = fp_key(r, fp)
-        self.key[h] = k
-        self.bykey[k].add(h)
 
     def publish(self, r: Vec) -> None:
         q = min(r, key=lambda c: (len(self.bidx.get(c, ())) + len(self.hidx.get(c, ())), c))
         inv = pow(r[q], -1, PRIME)
         r = {c: v * inv % PRIME for c, v in r.items()}
-        ra, rb = raw_fp(r)
         for p in list(self.bidx.get(q, ())):
             b = self.basis[p]
             _axpy(b, b[q], r, self.bidx, p)
         for h in list(self.hidx.get(q, ())):
             v = self.hid[h]
-            f = v[q]
-            _axpy(v, f, r, self.hidx, h)
-            k = self.key.pop(h)
-            self.bykey[k].discard(h)
-            if not self.bykey[k]:
-                del self.bykey[k]
-            if v:
-                a, b = self.fp[h]
-                fp = self.fp[h] = ((a - f * ra) % PRIME, (b - f * rb) % PRIME)
-                k = fp_key(v, fp)
-                self.key[h] = k
-                self.bykey[k].add(h)
-            else:   # only a forced-shown cell can do this: h is known to this audience
+            _axpy(v, v[q], r, self.hidx, h)
+            if not v:   # only a forced-shown cell can do this: h is known to this audience
                 del self.hid[h]
-                del self.fp[h]
                 self.determined.add(h)
         self.basis[q] = r
         for c in r:
@@ -250,47 +208,25 @@ def gauss_pass(x: dict[int, Vec], candidates: list[int], forced_hidden: set[int]
         r = sp.reduce(x[s])
         if not r:
             continue
-        fp = raw_fp(r)
-        if sp.would_determine(r, fp):
-            sp.hide(s, r, fp)
+        if sp.would_determine(r):
+            sp.hide(s, r)
             newly.append(s)
         else:
             sp.publish(r)
     return newly, sp
 
 
-def exposed_by(sp: Span, extra: list[int], x: dict[int, Vec]) -> set[int]:
-    """Hidden cells of `sp` (not in `extra`) that become determined when the cells `extra` are
-    added to the published span: x~_h in span{x~_e}. The span itself is not changed."""
+def exposed_by(sp: Span, extra: list[int], x: dict[int, Vec], vectors: list[Vec] = ()) -> set[int]:
+    """Hidden cells of `sp` (not in `extra`) that become determined when the cells `extra` (and
+    any `vectors`) are added to the published span: x~_h in span{x~_e}. The span itself is not
+    changed."""
     extra_set = set(extra)
     vecs = [sp.reduce(x[e]) if e not in sp.hid else dict(sp.hid[e]) for e in extra]
-    # small RREF of the extra vectors
+    vecs += [sp.reduce(v) for v in vectors]
     rows: dict[int, Vec] = {}
+    idx: dict[int, set[int]] = defaultdict(set)
     for v in vecs:
-        for c in [c for c in v if c in rows]:
-            f = v.get(c)
-            if f:
-                for k, y in rows[c].items():
-                    nv = (v.get(k, 0) - f * y) % PRIME
-                    if nv:
-                        v[k] = nv
-                    else:
-                        v.pop(k, None)
-        if not v:
-            continue
-        p = min(v)
-        inv = pow(v[p], -1, PRIME)
-        v = {c: y * inv % PRIME for c, y in v.items()}
-        for q, qr in rows.items():
-            g = qr.get(p)
-            if g:
-                for k, y in v.items():
-                    nv = (qr.get(k, 0) - g * y) % PRIME
-                    if nv:
-                        qr[k] = nv
-                    else:
-                        qr.pop(k, None)
-        rows[p] = v
+        eliminate(rows, idx, v)
     if not rows:
         return set()
     support = set()
@@ -304,16 +240,6 @@ def exposed_by(sp: Span, extra: list[int], x: dict[int, Vec]) -> set[int]:
         v = sp.hid[h]
         if not support.issuperset(v):
             continue
-        r = dict(v)
-        for c in [c for c in v if c in rows]:
-            f = r.get(c)
-            if f:
-                for k, y in rows[c].items():
-                    nv = (r.get(k, 0) - f * y) % PRIME
-                    if nv:
-                        r[k] = nv
-                    else:
-                        r.pop(k, None)
-        if not r:
+        if not reduce_by(rows, v):
             out.add(h)
     return out

@@ -230,7 +230,31 @@ MARTS: tuple[MartSpec, ...] = (
     ),
 )
 
-MART_BY_NAME = {m.name: m for m in MARTS}
+# Public release: each academy's website statement (public_destination_statement), one row per
+# academy x leaving year x key stage x first actual round, all leavers. Run through the same
+# engine with the stricter td:public:* thresholds (pipelines/lib/disclosure/public.py). Measures
+# the statement never prints for a key stage are folded into `unprinted_*` cells, so the engine
+# protects what a reader could still work out from the printed ones.
+PUBLIC_STATEMENT = MartSpec(
+    name="public_statement",
+    keys=("academy_urn", "leaving_year", "key_stage", "round"),
+    measures=("cohort", "positive", "education", "school_sixth_form", "sixth_form_college", "further_education",
+              "higher_education", "other_education", "apprenticeship", "employment", "training", "neet",
+              "not_known", "other", "unprinted_education", "unprinted_leavers"),
+    denominator="cohort",
+    complement_of={m: "cohort" for m in ("positive", "education", "school_sixth_form", "sixth_form_college",
+                                         "further_education", "higher_education", "other_education",
+                                         "apprenticeship", "employment", "training", "neet", "not_known",
+                                         "other", "unprinted_education", "unprinted_leavers")},
+    within_row=(
+        ("cohort", ("positive", "neet", "not_known", "other", "unprinted_leavers")),
+        ("positive", ("education", "apprenticeship", "employment", "training")),
+        ("education", ("school_sixth_form", "sixth_form_college", "further_education", "higher_education",
+                       "other_education", "unprinted_education")),
+    ),
+)
+
+MART_BY_NAME = {m.name: m for m in MARTS + (PUBLIC_STATEMENT,)}
 
 _DM_NNK = (("level", "level"), ("academy_urn", "academy_urn"), ("leaving_year", "leaving_year"),
            ("key_stage", "key_stage"), ("round", "round"), ("breakdown_topic", "breakdown_topic"),
@@ -287,7 +311,7 @@ def build_structure(frames: dict[str, pl.DataFrame | object]) -> Structure:
     Raises AssertionError naming the relation if a relation does not hold on the data."""
     con = duckdb.connect()
     try:
-        present = [m for m in MARTS if m.name in frames]
+        present = [m for m in MARTS + (PUBLIC_STATEMENT,) if m.name in frames]
         row_tables = []
         for mi, spec in enumerate(present):
             con.register(f"_src_{spec.name}", frames[spec.name])

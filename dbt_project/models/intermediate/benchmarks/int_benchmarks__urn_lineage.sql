@@ -25,7 +25,7 @@ lineage (urn, ancestor_urn, depth, link_type) as (
     where lineage.depth < 6
 )
 
-select urn, ancestor_urn, min(depth) as depth, any_value(link_type) as link_type
+select urn, ancestor_urn, min(depth) as depth, min(link_type) as link_type
 from lineage
 where urn <> ancestor_urn or depth = 0
 group by urn, ancestor_urn

@@ -20,8 +20,8 @@ per_evaluation as (
     select
         academy_urn,
         evaluation_date,
-        any_value(academic_year) as academic_year,
-        any_value(term) as term,
+        min(academic_year) as academic_year,
+        min(term) as term,
         -- one framework per evaluation; mixed rows are flagged
         min(framework_version) as framework_version,
         count(distinct framework_version) > 1 as has_mixed_framework,

@@ -28,7 +28,7 @@ schools_long as (
 ),
 
 school_ks4 as (
-    select school_urn, any_value(school_name) as school_name, any_value(la_code) as la_code,
+    select school_urn, min(school_name) as school_name, min(la_code) as la_code,
            max(leaving_year) as leaving_year
     from schools_long
     where key_stage = 'KS4' and breakdown = 'Total' and value >= {{ min_cohort }}

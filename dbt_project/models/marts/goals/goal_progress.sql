@@ -41,7 +41,7 @@ academy_counts as (
     select
         'academy' as level, goal_id, academy_urn,
         bool_and(counts_in_trust_totals) as counts_in_trust_totals,
-        leaving_year, round, any_value(round_kind) as round_kind,
+        leaving_year, round, min(round_kind) as round_kind,
         count_if(in_population and enters_routes) as population_entering,
         count_if(enters_routes) as all_entering,
         count_if(in_population) as population
@@ -53,7 +53,7 @@ trust_counts as (
     select
         'trust' as level, goal_id, cast(null as varchar) as academy_urn,
         cast(null as boolean) as counts_in_trust_totals,
-        leaving_year, round, any_value(round_kind) as round_kind,
+        leaving_year, round, min(round_kind) as round_kind,
         count_if(in_population and enters_routes) as population_entering,
         count_if(enters_routes) as all_entering,
         count_if(in_population) as population

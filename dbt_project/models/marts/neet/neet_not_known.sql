@@ -23,7 +23,7 @@ academy_counts as (
         'academy' as level,
         academy_urn,
         bool_and(counts_in_trust_totals) as counts_in_trust_totals,
-        any_value(la_code) as la_code,
+        min(la_code) as la_code,
         leaving_year, key_stage, round, breakdown_topic, breakdown,
         {{ neet_count_columns() }}
     from pupils
@@ -36,7 +36,7 @@ trust_counts as (
         cast(null as varchar) as academy_urn,
         cast(null as boolean) as counts_in_trust_totals,
         -- the trust's LA only when all its counted academies share one
-        case when count(distinct la_code) = 1 then any_value(la_code) end as la_code,
+        case when count(distinct la_code) = 1 then min(la_code) end as la_code,
         leaving_year, key_stage, round, breakdown_topic, breakdown,
         {{ neet_count_columns() }}
     from pupils

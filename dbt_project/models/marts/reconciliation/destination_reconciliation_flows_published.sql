@@ -1,27 +1,13 @@
--- destination_reconciliation_flows with disclosure control: a frame under the minimum cohort
--- is c; flows of 1-2 pupils are c; flows out of one source (and into one target) are
--- protected against subtraction from the frame and node totals.
-{%- set frame = ["level", "coalesce(academy_urn, 'trust')", "leaving_year", "key_stage", "intended_round"] %}
-
+-- destination_reconciliation_flows with disclosure control (int_disclosure__cells): a frame under
+-- the minimum cohort is c; flows of 1-2 pupils are c; flows are linked to the frame total, the
+-- trust and the reconciliation rates.
 with
 
-flows as (
-    select row_number() over (order by level, academy_urn, leaving_year, key_stage, intended_round, source_group, target_group) as _pub_row_id, *
-    from {{ ref('destination_reconciliation_flows') }}
-),
-
-{{ td_publish_suppressed(
-    source='flows',
-    row_id='_pub_row_id',
+{{ td_publish(
+    mart='destination_reconciliation_flows',
+    keys=['level', 'academy_urn', 'leaving_year', 'key_stage', 'intended_round', 'source_group', 'target_group'],
     measures=['frame_pupils', 'pupils'],
     denominator='frame_pupils',
-    sibling_sets=[
-        {'partition': frame + ['source_group']},
-        {'partition': frame + ['target_group']},
-        {'partition': frame},
-        {'partition': ['leaving_year', 'key_stage', 'intended_round', 'source_group', 'target_group'],
-         'where': "level = 'academy' and counts_in_trust_totals"},
-    ],
 ) }}
 
 select * from published

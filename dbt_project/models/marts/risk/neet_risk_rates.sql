@@ -14,7 +14,7 @@ by_breakdown as (
 
 academy_counts as (
     select
-        'academy' as level, academy_urn, any_value(academy_name) as academy_name,
+        'academy' as level, academy_urn, min(academy_name) as academy_name,
         bool_and(counts_in_trust_totals) as counts_in_trust_totals,
         leaving_year, key_stage, breakdown_topic, breakdown,
         count(*) as pupils,

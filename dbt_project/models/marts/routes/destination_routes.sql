@@ -15,12 +15,12 @@ academy_counts as (
     select
         'academy' as level,
         academy_urn,
-        any_value(academy_name) as academy_name,
+        min(academy_name) as academy_name,
         bool_and(counts_in_trust_totals) as counts_in_trust_totals,
         leaving_year,
         key_stage,
         round,
-        any_value(round_kind) as round_kind,
+        min(round_kind) as round_kind,
         route,
         count(*) as pupils
     from pupils
@@ -36,7 +36,7 @@ trust_counts as (
         leaving_year,
         key_stage,
         round,
-        any_value(round_kind) as round_kind,
+        min(round_kind) as round_kind,
         route,
         count(*) as pupils
     from pupils

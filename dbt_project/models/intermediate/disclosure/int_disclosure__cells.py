@@ -1,0 +1,31 @@
+"""Every published cell of every aggregate mart, in long form, with the one disclosure decision
+(pipelines/lib/disclosure): hidden (c) or shown. The `*_published` models pivot from here
+(macro td_publish), so suppression is chosen once, jointly across the linked marts, for every
+audience. Thresholds: dbt vars td:suppression:min_cohort / td:suppression:min_count."""
+from pipelines.lib.disclosure.engine import run
+from pipelines.lib.disclosure.structure import MARTS
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    # dbt needs literal refs: one per mart of structure.MARTS (a test checks the two lists agree)
+    refs = {
+        "destination_measures": dbt.ref("destination_measures"),
+        "neet_not_known": dbt.ref("neet_not_known"),
+        "fsq_destination_rates": dbt.ref("fsq_destination_rates"),
+        "fsq_construct_scores": dbt.ref("fsq_construct_scores"),
+        "goal_progress": dbt.ref("goal_progress"),
+        "destination_reconciliation_rates": dbt.ref("destination_reconciliation_rates"),
+        "destination_reconciliation_flows": dbt.ref("destination_reconciliation_flows"),
+        "neet_risk_rates": dbt.ref("neet_risk_rates"),
+        "destination_routes": dbt.ref("destination_routes"),
+        "destination_providers": dbt.ref("destination_providers"),
+    }
+    missing = sorted({spec.name for spec in MARTS} - set(refs))
+    if missing:
+        raise ValueError(f"int_disclosure__cells: no ref for mart(s) {', '.join(missing)} of the disclosure structure")
+    frames = {spec.name: refs[spec.name].pl() for spec in MARTS}
+    result = run(frames, min_cohort=int(dbt.config.get("min_cohort")), min_count=int(dbt.config.get("min_count")))
+    return result.cells.select(
+        "mart", "row_key", "measure", "measure_order", "value", "hidden", "reason",
+    ).sort("mart", "row_key", "measure_order").to_arrow()

@@ -1,0 +1,62 @@
+"""The public statement's decision comes from the same engine: published-hidden cells stay
+hidden, the public thresholds add their own, and measures never printed are folded so that the
+printed ones cannot be subtracted from the leavers to find them."""
+from __future__ import annotations
+
+import polars as pl
+
+from pipelines.lib.disclosure.public import statement_cells, statement_rows
+
+COUNTS = ("cohort", "education", "school_sixth_form", "sixth_form_college", "further_education", "higher_education",
+          "other_education", "apprenticeship", "employment", "training", "positive", "neet", "not_known", "other",
+          "undecided", "excluded")
+
+
+def _row(urn, ks, rnd="R3", kind="actual", order=3, **counts):
+    r = {"level": "academy", "academy_urn": urn, "leaving_year": "2024-25", "key_stage": ks, "round": rnd,
+         "round_kind": kind, "round_order": order, "breakdown_topic": "Total", "breakdown": "Total"}
+    r.update({c: 0 for c in COUNTS})
+    r.update(counts)
+    return r
+
+
+def _measures():
+    return pl.DataFrame([
+        # 40 KS4 leavers: 30 sixth form + 4 FE + 2 higher education (never printed after KS4) = 36 education;
+        # 36 EET, 3 NEET, 1 excluded (never printed)
+        _row("A", "KS4", cohort=40, education=36, school_sixth_form=30, further_education=4, higher_education=2,
+             positive=36, neet=3, excluded=1),
+        _row("A", "KS4", rnd="R1", kind="intended", order=1, cohort=40, undecided=40),   # not the statement round
+        _row("B", "KS4", cohort=8, education=8, school_sixth_form=8, positive=8),         # under 10 leavers
+    ])
+
+
+def test_statement_rows_fold_what_is_never_printed():
+    rows = statement_rows(_measures())
+    assert rows["academy_urn"].to_list() == ["A", "B"] and set(rows["round"]) == {"R3"}
+    a = rows.filter(pl.col("academy_urn") == "A").to_dicts()[0]
+    assert a["unprinted_education"] == 2 and a["higher_education"] == 0 and a["unprinted_leavers"] == 1
+    assert a["school_sixth_form"] + a["further_education"] + a["unprinted_education"] == a["education"]
+
+
+def test_public_decision_keeps_published_hidden_and_protects_the_rest():
+    published = pl.DataFrame({"mart": ["destination_measures"], "row_key": ["academy|A|2024-25|KS4|R3|Total|Total"],
+                              "measure": ["neet"], "hidden": [True]})
+    cells = statement_cells(_measures(), published, min_cohort=10, min_count=5)
+    a = {r["measure"]: r for r in cells.filter(pl.col("academy_urn") == "A").iter_rows(named=True)}
+    assert a["neet"]["hidden"] and a["neet"]["reason"] == "published"
+    assert a["further_education"]["hidden"]                  # 4 < 5: public primary
+    assert not a["higher_education"]["printed"] and not a["unprinted_leavers"]["printed"]
+    assert a["cohort"]["printed"] and not a["cohort"]["hidden"]
+    # a reader sees printed, shown cells only; in each within-row sum a hidden printed cell has
+    # company (another cell the reader does not see), so subtraction cannot give it
+    folded = {m for m, r in a.items() if not r["printed"] and not m.startswith("unprinted_")}   # now 0, in unprinted_*
+    unseen = {m for m, r in a.items() if (r["hidden"] or not r["printed"]) and m not in folded}
+    for whole, parts in (("education", ("school_sixth_form", "sixth_form_college", "further_education",
+                                        "higher_education", "other_education", "unprinted_education")),
+                         ("cohort", ("positive", "neet", "not_known", "other", "unprinted_leavers"))):
+        members = {whole, *parts} & unseen
+        if members & {m for m, r in a.items() if r["hidden"] and r["printed"]}:
+            assert len(members) >= 2, (whole, members)
+    b = cells.filter(pl.col("academy_urn") == "B")
+    assert b.filter(pl.col("printed"))["hidden"].all()          # 8 leavers: nothing printed
