@@ -217,7 +217,7 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
                 continue
             # non-negativity for academy users: a hidden zero they pin with their own cells
             extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own, is_den,
-                                    unavoidable, alone_done, protect_zeros)
+                                    unavoidable, alone_done, protect_zeros, set(released))
             if not extra:
                 break
             stats["nonneg_rounds"] += 1
@@ -344,7 +344,7 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
 
 def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: dict[int, str],
                     own: dict[str, list[int]], is_den: list[bool], unavoidable: dict[str, set[int]],
-                    alone_done: set[str], protect_zeros: bool = True) -> list[int]:
+                    alone_done: set[str], protect_zeros: bool = True, released: set[int] = frozenset()) -> list[int]:
     """For every hidden cell the full attack (with non-negativity) still pins, one more shown
     cell to hide: the smallest non-zero shown cell of a relation around it (not a denominator
     if avoidable; a zero, the relation's whole first, only if nothing else is there). Empty when the attack recovers nothing in this block.
@@ -373,7 +373,9 @@ def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: d
             for ri in rel_of.get(v, ()):
                 whole, parts = relations[ri]
                 for m in (whole,) + parts:
-                    if m in H or m in known or m in extra or (not protect_zeros and vals[m] == 0):
+                    if (m in H or m in known or m in extra or m in released
+                            or (not protect_zeros and vals[m] == 0)):
+                        # (a released zero is pinned for everyone: hiding it again frees nothing)
                         continue
                     # a zero only when the relation has nothing else (a shown zero whole pins
                     # every hidden part of it to zero), and then its whole first
