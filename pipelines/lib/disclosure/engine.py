@@ -4,15 +4,25 @@ linked marts so that no audience can work out a hidden cell (research/domain.md 
 primary    a row whose denominator is 1 .. min_cohort-1 is hidden whole; a count of
            1 .. min_count-1, or whose base (the row's cohort) minus it is 1 .. min_count-1, is
            hidden. Zeros and empty rows are shown.
-secondary  per connected block of cells (gauss.py, GaussSuppression-style): one pass over the
-           cells in publish order (zeros, then denominators, then large before small) that
-           publishes a cell unless it would make a hidden cell a linear combination of shown
-           ones; for directors, then for each academy user (its own cells forced shown,
-           everything hidden so far forced hidden) where its own cells expose something.
-           Then non-negativity: a hidden zero the interval attack still pins (a whole used up
-           by its shown parts) gets the smallest non-zero shown cell next to it hidden, and the
-           block is redone, until nothing is pinned. Only the primary row rule hides whole rows;
-           a share must be withheld where its count or its denominator is hidden.
+secondary  per connected block of cells (gauss.py, GaussSuppression-style), repeated until
+           nothing changes:
+           1. directors: one pass over the cells in publish order (shown zeros, then
+              denominators, then large before small) that publishes a cell unless it would make
+              a hidden cell a linear combination of shown ones;
+           2. a hidden zero the published cells pin (linearly through shown zeros, or by the
+              interval attack: a shown zero total, a whole used up by its shown parts) is
+              released, i.e. shown: hiding it protects nothing, and once shown the next pass
+              protects whatever it pinned;
+           3. academy users: a pass (their own cells' span projected away, shown zeros first,
+              everything hidden so far forced hidden) only for those whose own cells expose
+              something in the directors' span;
+           4. non-negativity for academy users: a hidden zero one of them still pins gets the
+              smallest non-zero shown cell next to it hidden.
+           What an academy's own cells and the shown zeros alone determine is no disclosure
+           (counted in stats["known_by_own"]). Only the primary row rule hides whole rows; a
+           share must be withheld where its count or its denominator is hidden.
+cache      run(cache_path=...) stores each block's decision under a key of everything it
+           depends on, so a re-run recomputes only changed blocks (same result as cold).
 Deterministic: variables are numbered by mart, row key and measure; every choice is a sort.
 """
 from __future__ import annotations
