@@ -4,15 +4,25 @@ linked marts so that no audience can work out a hidden cell (research/domain.md 
 primary    a row whose denominator is 1 .. min_cohort-1 is hidden whole; a count of
            1 .. min_count-1, or whose base (the row's cohort) minus it is 1 .. min_count-1, is
            hidden. Zeros and empty rows are shown.
-secondary  per connected block of cells (gauss.py, GaussSuppression-style): one pass over the
-           cells in publish order (zeros, then denominators, then large before small) that
-           publishes a cell unless it would make a hidden cell a linear combination of shown
-           ones; for directors, then for each academy user (its own cells forced shown,
-           everything hidden so far forced hidden) where its own cells expose something.
-           Then non-negativity: a hidden zero the interval attack still pins (a whole used up
-           by its shown parts) gets the smallest non-zero shown cell next to it hidden, and the
-           block is redone, until nothing is pinned. Only the primary row rule hides whole rows;
-           a share must be withheld where its count or its denominator is hidden.
+secondary  per connected block of cells (gauss.py, GaussSuppression-style), repeated until
+           nothing changes:
+           1. directors: one pass over the cells in publish order (shown zeros, then
+              denominators, then large before small) that publishes a cell unless it would make
+              a hidden cell a linear combination of shown ones;
+           2. a hidden zero the published cells pin (linearly through shown zeros, or by the
+              interval attack: a shown zero total, a whole used up by its shown parts) is
+              released, i.e. shown: hiding it protects nothing, and once shown the next pass
+              protects whatever it pinned;
+           3. academy users: a pass (their own cells' span projected away, shown zeros first,
+              everything hidden so far forced hidden) only for those whose own cells expose
+              something in the directors' span;
+           4. non-negativity for academy users: a hidden zero one of them still pins gets the
+              smallest non-zero shown cell next to it hidden.
+           What an academy's own cells and the shown zeros alone determine is no disclosure
+           (counted in stats["known_by_own"]). Only the primary row rule hides whole rows; a
+           share must be withheld where its count or its denominator is hidden.
+cache      run(cache_path=...) stores each block's decision under a key of everything it
+           depends on, so a re-run recomputes only changed blocks (same result as cold).
 Deterministic: variables are numbered by mart, row key and measure; every choice is a sort.
 """
 from __future__ import annotations
@@ -217,7 +227,7 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
                 continue
             # non-negativity for academy users: a hidden zero they pin with their own cells
             extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own, is_den,
-                                    unavoidable, alone_done, protect_zeros)
+                                    unavoidable, alone_done, protect_zeros, set(released))
             if not extra:
                 break
             stats["nonneg_rounds"] += 1
@@ -344,7 +354,7 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
 
 def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: dict[int, str],
                     own: dict[str, list[int]], is_den: list[bool], unavoidable: dict[str, set[int]],
-                    alone_done: set[str], protect_zeros: bool = True) -> list[int]:
+                    alone_done: set[str], protect_zeros: bool = True, released: set[int] = frozenset()) -> list[int]:
     """For every hidden cell the full attack (with non-negativity) still pins, one more shown
     cell to hide: the smallest non-zero shown cell of a relation around it (not a denominator
     if avoidable; a zero, the relation's whole first, only if nothing else is there). Empty when the attack recovers nothing in this block.
@@ -373,7 +383,9 @@ def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: d
             for ri in rel_of.get(v, ()):
                 whole, parts = relations[ri]
                 for m in (whole,) + parts:
-                    if m in H or m in known or m in extra or (not protect_zeros and vals[m] == 0):
+                    if (m in H or m in known or m in extra or m in released
+                            or (not protect_zeros and vals[m] == 0)):
+                        # (a released zero is pinned for everyone: hiding it again frees nothing)
                         continue
                     # a zero only when the relation has nothing else (a shown zero whole pins
                     # every hidden part of it to zero), and then its whole first
