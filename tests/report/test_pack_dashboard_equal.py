@@ -130,15 +130,19 @@ def test_destinations_and_neet_by_every_subgroup_equal_pack(built, director, ks)
             for dash_col, pack_col, kind in DEST:
                 assert row[dash_col] == display(r[pack_col], kind), (ks, topic, r["Sub-group"], dash_col)
                 compared += 1
-            nrow = sub[sub["Breakdown"] == r["Sub-group"]].iloc[0]
-            pn = next(x for x in pack_nn if x["Sub-group type"] == topic and x["Sub-group"] == r["Sub-group"])
+            on_page = sub[sub["Breakdown"] == r["Sub-group"]]
+            pn = next((x for x in pack_nn if x["Sub-group type"] == topic and x["Sub-group"] == r["Sub-group"]), None)
+            if on_page.empty:   # no NEET row for the group (no actual-round leavers in the NEET mart): neither shows one
+                assert pn is None and (r["NEET %"], r["NK %"]) == ("-", "-"), (ks, topic, r["Sub-group"], pn)
+                continue
+            nrow = on_page.iloc[0]
             for dash_col, pack_col, kind in (("NEET denominator", "Leavers*", "count"), ("NEET %", "NEET %", "pct"),
                                              ("Not known %", "Not known %", "pct")):
                 assert nrow[dash_col] == display(pn[pack_col], kind), (ks, topic, r["Sub-group"], dash_col)
                 compared += 1
             # the pack's two sheets print the same NEET cells
             assert (r["NEET %"], r["NK %"]) == (pn["NEET %"], pn["Not known %"]), (ks, topic, r["Sub-group"])
-    assert compared >= 10 * len(pack)
+    assert compared >= 7 * len(pack) + 3 * len(pack_nn)
 
 
 @pytest.mark.parametrize("ks", ["KS4", "16-18"])
