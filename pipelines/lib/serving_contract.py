@@ -238,7 +238,11 @@ def is_missing(v) -> bool:
 
 def withheld(row: dict, col: str) -> bool:
     """True when the published row says this cell is withheld (`c`): the whole row is
-    suppressed, or the column (or, for a share, its count) is listed in suppressed_measures."""
+    suppressed, or the column (or, for a share, its count) is listed in suppressed_measures.
+    A comparator (England, LA, national, target) is someone else's published figure: never
+    withheld because the trust's own cells in the row are."""
+    if col.startswith(COMPARATOR_PREFIXES):
+        return False
     whole = row.get("suppressed")
     if not is_missing(whole) and bool(whole):
         return True

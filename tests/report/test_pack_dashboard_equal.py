@@ -4,6 +4,7 @@ LA comparators, destinations and NEET / not known by every sub-group and key sta
 the trend, every gap measure and goal verdicts."""
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -68,9 +69,10 @@ def test_overview_headline_equals_pack_key_figures(built, director, ks):
     assert m["In education, employment or training"].rstrip("%") == display(pack["EET %"], "pct")
     assert m["NEET"].rstrip("%") == display(pack["NEET %"], "pct")
     assert f"{display(pack['LA NEET %'], 'pct')}%" in all_text(at)
-    assert f"England {display(pack['England NEET %'], 'pct')}%" in all_text(at)
-    if pack["England EET %"] != "-":
-        assert f"England {display(pack['England EET %'], 'pct')}%" in all_text(at)
+    # England beside EET (DfE) and beside NEET (NCCIS): the dashboard prints exactly the numbers
+    # the pack prints; where the pack has no number (c or -) the dashboard prints none
+    numbers = {display(pack[k], "pct") for k in ("England EET %", "England NEET %") if not isinstance(pack[k], str)}
+    assert set(re.findall(r"England (-?\d+\.\d)%", all_text(at))) == numbers, (ks, pack)
     trust = next(r for r in as_dicts(built.sheets[f"NEET by academy {ks}"]) if r["Academy"] == "Trust")
     assert m["Not known"].rstrip("%") == display(trust["Not known %"], "pct")
 
@@ -128,15 +130,19 @@ def test_destinations_and_neet_by_every_subgroup_equal_pack(built, director, ks)
             for dash_col, pack_col, kind in DEST:
                 assert row[dash_col] == display(r[pack_col], kind), (ks, topic, r["Sub-group"], dash_col)
                 compared += 1
-            nrow = sub[sub["Breakdown"] == r["Sub-group"]].iloc[0]
-            pn = next(x for x in pack_nn if x["Sub-group type"] == topic and x["Sub-group"] == r["Sub-group"])
+            on_page = sub[sub["Breakdown"] == r["Sub-group"]]
+            pn = next((x for x in pack_nn if x["Sub-group type"] == topic and x["Sub-group"] == r["Sub-group"]), None)
+            if on_page.empty:   # no NEET row for the group (no actual-round leavers in the NEET mart): neither shows one
+                assert pn is None and (r["NEET %"], r["NK %"]) == ("-", "-"), (ks, topic, r["Sub-group"], pn)
+                continue
+            nrow = on_page.iloc[0]
             for dash_col, pack_col, kind in (("NEET denominator", "Leavers*", "count"), ("NEET %", "NEET %", "pct"),
                                              ("Not known %", "Not known %", "pct")):
                 assert nrow[dash_col] == display(pn[pack_col], kind), (ks, topic, r["Sub-group"], dash_col)
                 compared += 1
             # the pack's two sheets print the same NEET cells
             assert (r["NEET %"], r["NK %"]) == (pn["NEET %"], pn["Not known %"]), (ks, topic, r["Sub-group"])
-    assert compared >= 10 * len(pack)
+    assert compared >= 7 * len(pack) + 3 * len(pack_nn)
 
 
 @pytest.mark.parametrize("ks", ["KS4", "16-18"])
