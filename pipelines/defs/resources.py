@@ -58,6 +58,8 @@ class WarehouseResource(dg.ConfigurableResource):
         os.environ["DESTINATIONS_DATA_DIR"] = str(self.paths.root)
         os.environ["DBT_LOG_PATH"] = str(self.dbt_dir / "logs")
         os.environ["DBT_TARGET_PATH"] = str(self.dbt_dir / "target")
+        # per-block disclosure decisions of the last build (int_disclosure__cells)
+        os.environ["DESTINATIONS_DISCLOSURE_CACHE"] = str(self.paths.warehouse.parent / "disclosure-cache.json")
 
 
 @dg.definitions
