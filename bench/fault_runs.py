@@ -411,6 +411,8 @@ def disk_full(base: Path, rel: Path, content: dict[str, bytes], refs: dict[str, 
         failed = {"rc": r.returncode, "seconds": round(time.monotonic() - t, 1),
                   "summary": r.stdout[r.stdout.find("The run did not complete cleanly"):][:1500]}
         failed["names_cause"] = "No space left on device" in failed["summary"]
+        print(f"full disk, the failed run: exit {failed['rc']} in {failed['seconds']:.0f}s; "
+              f"{failed['summary'] or r.stdout[-1500:]}", flush=True)
         subprocess.run(["mount", "-o", f"remount,size={size_kb + 512 * 1024}k", str(wdir)], check=True)
         t = time.monotonic()
         r = destinations(data, "run")
