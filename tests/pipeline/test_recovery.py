@@ -80,6 +80,9 @@ def test_run_summary_prefers_the_named_cause():
              "dbt build failed: IO Error: Could not write file: No space left on device\n"
              "The dbt CLI process with command `dbt build` failed with exit code 2.")
     assert _first_line(chain) == "dbt build failed: IO Error: Could not write file: No space left on device"
+    # as the real full-disk run printed it (bench/fault_runs.py --disk-full)
+    assert _first_line("dagster._core.definitions.events.Failure: dbt build failed: [Errno 28] No space left on "
+                       "device") == "dbt build failed: [Errno 28] No space left on device"
 
 
 def test_submit_names_a_damaged_warehouse_not_a_busy_one(tmp_path):
