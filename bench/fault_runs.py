@@ -49,7 +49,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PHASES = ("ingest", "dbt", "publish", "report")
-RUN_TIMEOUT = 1800
+DEFAULT_TIMEOUT = 3600
+RUN_TIMEOUT = DEFAULT_TIMEOUT     # --timeout: a run after a kill that takes longer counts as hung
 # progress line -> the phase a kill after it hits
 MARKERS = (
     ("] check warehouse", "start"), ("] scan inputs", "start"), ("] ingest returns", "ingest"),
@@ -84,7 +85,8 @@ def command(*args: str) -> list[str]:
     return [sys.executable, "-m", "pipelines.cli", *args]
 
 
-def destinations(data: Path, *args: str, timeout: float = RUN_TIMEOUT) -> subprocess.CompletedProcess:
+def destinations(data: Path, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
+    timeout = timeout or RUN_TIMEOUT
     try:
         return subprocess.run(command(*args), env=env_for(data), capture_output=True, text=True,
                               timeout=timeout, cwd=ROOT)
@@ -110,6 +112,17 @@ def version_b(original: bytes) -> bytes:
     cells[i] = "M" if cells[i] == "F" else "F"
     lines[1] = ",".join(cells).encode()
     return b"\n".join(lines)
+
+
+LANDED: float | None = None    # the trial return's landing time (mtime), the same in every state
+
+
+def put(path: Path, data: bytes) -> None:
+    """Write a version of the trial return, keeping its landing time: timeliness ('late' or
+    'on_time') and submission times come from it, and the references were built with it."""
+    path.write_bytes(data)
+    if LANDED is not None:
+        os.utime(path, (LANDED, LANDED))
 
 
 def snapshot_dir(where: Path) -> Path:
@@ -265,7 +278,7 @@ def worker(w: int, data: Path, trials: list[Trial], refs: dict[str, Path], rel: 
            content: dict[str, bytes], seed: int, print_lock: threading.Lock, poller: Poller) -> None:
     rng = random.Random(seed * 1000 + w)
     for t in trials:
-        (data / rel).write_bytes(content[t.state])
+        put(data / rel, content[t.state])
         reads0, problems0 = poller.reads, len(poller.problems)
         k = run_and_kill(data, t.planned, rng)
         t.killed, t.hit, t.kill_s = k["killed"], k["hit"], k["kill_s"]
@@ -310,12 +323,14 @@ def main() -> int:
     ap.add_argument("--report", type=Path, help="write the table (markdown) and results (json) here")
     ap.add_argument("--no-corrupt", action="store_true", help="skip the damaged-warehouse trial")
     ap.add_argument("--disk-full", action="store_true", help="also a run on a full disk (tmpfs; needs root)")
+    ap.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds before a run counts as hung")
     ap.add_argument("--start", type=int, default=1, help="number of the first trial (phases rotate from it)")
     ap.add_argument("--reuse", type=Path, help="the --keep folder of an earlier invocation: reuse its clean "
                                                "base, references and Dagster instance (no setup runs)")
     args = ap.parse_args()
-    global ARGS
+    global ARGS, RUN_TIMEOUT
     ARGS = args
+    RUN_TIMEOUT = args.timeout
     work = args.keep or Path(tempfile.mkdtemp(prefix="fault_runs_"))
     work.mkdir(parents=True, exist_ok=True)
     global DAGSTER_HOME
@@ -323,6 +338,8 @@ def main() -> int:
         DAGSTER_HOME = args.reuse / "dagster_home"
         base = args.reuse / "base"
         rel = return_file(base).relative_to(base)
+        global LANDED
+        LANDED = (base / rel).stat().st_mtime
         content = {"B": (base / rel).read_bytes()}
         content["A"] = version_b(content["B"])        # the flip undoes itself
         refs = {"A": args.reuse / "ref_A", "B": args.reuse / "ref_B"}
@@ -345,6 +362,8 @@ def setup(work: Path):
     shutil.rmtree(base, ignore_errors=True)
     generate_trust(base, academies=args.academies, years=args.years, seed=args.seed)
     rel = return_file(base).relative_to(base)
+    global LANDED
+    LANDED = (base / rel).stat().st_mtime
     content = {"A": (base / rel).read_bytes()}
     content["B"] = version_b(content["A"])
     refs: dict[str, Path] = {}
@@ -353,7 +372,7 @@ def setup(work: Path):
     assert r.returncode == 0, r.stdout[-3000:]
     refs["A"] = keep_snapshot(base, work / "ref_A")
     print(f"clean full run, state A: {time.monotonic() - t:.0f}s", flush=True)
-    (base / rel).write_bytes(content["B"])
+    put(base / rel, content["B"])
     t = time.monotonic()
     r = destinations(base, "run")
     assert r.returncode == 0, r.stdout[-3000:]
@@ -386,12 +405,14 @@ def disk_full(base: Path, rel: Path, content: dict[str, bytes], refs: dict[str, 
         return {"skipped": f"cannot mount a tmpfs: {mount.stderr.strip()}"}
     try:
         subprocess.run(["cp", "-a", f"{held}/.", str(wdir)], check=True)
-        (data / rel).write_bytes(content["A"])
+        put(data / rel, content["A"])
         t = time.monotonic()
         r = destinations(data, "run")
         failed = {"rc": r.returncode, "seconds": round(time.monotonic() - t, 1),
                   "summary": r.stdout[r.stdout.find("The run did not complete cleanly"):][:1500]}
         failed["names_cause"] = "No space left on device" in failed["summary"]
+        print(f"full disk, the failed run: exit {failed['rc']} in {failed['seconds']:.0f}s; "
+              f"{failed['summary'] or r.stdout[-1500:]}", flush=True)
         subprocess.run(["mount", "-o", f"remount,size={size_kb + 512 * 1024}k", str(wdir)], check=True)
         t = time.monotonic()
         r = destinations(data, "run")

@@ -175,8 +175,10 @@ def _failures(result) -> list[str]:
 def _first_line(msg: str) -> str:
     lines = [ln.strip() for ln in msg.splitlines() if ln.strip()]
     for ln in lines:
-        if ln.lower().startswith(("dbt build failed", "no space", "ioexception", "io error")):
-            return ln
+        low = ln.lower()
+        for lead in ("dbt build failed", "no space", "ioexception", "io error"):
+            if lead in low:      # also behind an exception class name ("...Failure: dbt build failed: ...")
+                return ln[low.index(lead):]
     return lines[0] if lines else ""
 
 

@@ -107,23 +107,51 @@ OS_CAUSES = ("No space left on device", "Disk quota exceeded", "Read-only file s
              "Out of Memory", "Cannot allocate memory", "Too many open files")
 
 
-def dbt_failure_cause(target: Path, fallback: str = "") -> str:
-    """The real reason a dbt invocation failed, from its run results and log (first match wins):
-    an operating-system error (e.g. a full disk), else the first failing node and its message."""
+def log_size(target: Path) -> int:
+    """Where dbt's log ends now: pass it to dbt_failure_cause so an old run's error is not blamed."""
+    try:
+        return (target / "dbt.log").stat().st_size
+    except OSError:
+        return 0
+
+
+def _cause_line(text: str, cause: str) -> str:
+    """The line naming `cause`; a JSON log line (dagster-dbt logs as JSON) gives its message."""
     import json
     import re
+    for line in text.splitlines():
+        if cause.lower() not in line.lower():
+            continue
+        if line.lstrip().startswith("{"):
+            try:
+                event = json.loads(line)
+                line = (event.get("info") or {}).get("msg") or (event.get("data") or {}).get("base_msg") or line
+            except ValueError:
+                pass
+        m = re.search(rf"[^\n]*{re.escape(cause)}[^\n]*", line, re.IGNORECASE)
+        found = (m.group(0) if m else line).strip()
+        return re.sub(r"^(DuckDB adapter: )?duckdb error: ", "", found)[:300]
+    return cause
+
+
+def dbt_failure_cause(target: Path, fallback: str = "", since: int = 0) -> str:
+    """The real reason a dbt invocation failed, from its run results and log (first match wins):
+    an operating-system error (e.g. a full disk), else the first failing node and its message.
+    `since`: the log's size when the invocation started (only what it wrote is read)."""
+    import json
 
     texts: list[str] = [fallback]
     log = target / "dbt.log"
     if log.exists():
+        size = log.stat().st_size
+        start = since if 0 < since <= size else 0
         with open(log, "rb") as fh:
-            fh.seek(max(0, log.stat().st_size - 400_000))
+            fh.seek(max(start, size - 400_000))
             texts.append(fh.read().decode("utf-8", "replace"))
     for text in texts:
         for cause in OS_CAUSES:
             if cause.lower() in text.lower():
-                m = re.search(rf"[^\n]*{re.escape(cause)}[^\n]*", text, re.IGNORECASE)
-                return (m.group(0).strip() if m else cause)[:300]
+                return _cause_line(text, cause)
     try:
         results = json.loads((target / "run_results.json").read_text())["results"]
         bad = [r for r in results if r.get("status") in ("error", "fail")]

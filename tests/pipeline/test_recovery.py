@@ -31,6 +31,27 @@ def test_dbt_failure_names_a_full_disk(tmp_path):
     assert "No space left on device" in cause and "warehouse.duckdb.wal" in cause
 
 
+def test_dbt_failure_names_a_full_disk_from_a_json_log_and_only_this_run(tmp_path):
+    """dagster-dbt logs JSON lines; the message is taken out of them. An earlier run's error in the
+    same log is not blamed for this one."""
+    event = {"data": {"base_msg": "duckdb error: x"}, "info": {
+        "msg": 'DuckDB adapter: duckdb error: TransactionContext Error: Failed to commit: Could not write file '
+               '"/data/warehouse/warehouse.duckdb.wal": No space left on device', "level": "debug"}}
+    log = tmp_path / "dbt.log"
+    log.write_text(json.dumps(event) + "\n")
+    cause = dbt_failure_cause(tmp_path, "The dbt CLI process with command `dbt build` failed with exit code 2")
+    assert cause == ('TransactionContext Error: Failed to commit: Could not write file '
+                     '"/data/warehouse/warehouse.duckdb.wal": No space left on device')
+    from pipelines.lib.dbt_manifest import log_size
+    since = log_size(tmp_path)
+    with log.open("a") as fh:
+        fh.write(json.dumps({"info": {"msg": "Runtime Error in model m: Binder Error: column x not found"}}) + "\n")
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": [
+        {"unique_id": "model.t.m", "status": "error", "message": "Binder Error: column x not found"}]}))
+    assert dbt_failure_cause(tmp_path, "dbt CLI process failed", since=since) == \
+        "model.t.m: Binder Error: column x not found"
+
+
 def test_dbt_failure_names_the_failing_node(tmp_path):
     (tmp_path / "run_results.json").write_text(json.dumps({"results": [
         {"unique_id": "model.a", "status": "success", "message": "OK"},
@@ -59,6 +80,9 @@ def test_run_summary_prefers_the_named_cause():
              "dbt build failed: IO Error: Could not write file: No space left on device\n"
              "The dbt CLI process with command `dbt build` failed with exit code 2.")
     assert _first_line(chain) == "dbt build failed: IO Error: Could not write file: No space left on device"
+    # as the real full-disk run printed it (bench/fault_runs.py --disk-full)
+    assert _first_line("dagster._core.definitions.events.Failure: dbt build failed: [Errno 28] No space left on "
+                       "device") == "dbt build failed: [Errno 28] No space left on device"
 
 
 def test_submit_names_a_damaged_warehouse_not_a_busy_one(tmp_path):

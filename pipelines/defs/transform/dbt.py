@@ -11,7 +11,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipelines.defs.resources import WarehouseResource
-from pipelines.lib.dbt_manifest import dbt_failure_cause, dbt_project, ensure_manifest
+from pipelines.lib.dbt_manifest import dbt_failure_cause, dbt_project, ensure_manifest, log_size
 
 
 class TrustTranslator(DagsterDbtTranslator):
@@ -42,8 +42,10 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     target = warehouse.dbt_dir / "target"
     target.mkdir(parents=True, exist_ok=True)
     with warehouse.lock():
+        since = log_size(target)
         invocation = dbt.cli(BUILD_ARGS, context=context, target_path=target)
         try:
             yield from invocation.stream()
         except Exception as exc:
-            raise dg.Failure(description=f"dbt build failed: {dbt_failure_cause(target, str(exc))}") from exc
+            cause = dbt_failure_cause(target, str(exc), since=since)
+            raise dg.Failure(description=f"dbt build failed: {cause}") from exc
