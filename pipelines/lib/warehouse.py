@@ -250,7 +250,8 @@ def reader_lock(warehouse_dir: Path) -> Iterator[bool]:
 
 # ------------------------------------------------------------------ opening the warehouse file
 
-LOCK_CONFLICT = ("could not set lock", "conflicting lock")
+# another process holds the write lock, or this process already has the file open for writing
+LOCK_CONFLICT = ("could not set lock", "conflicting lock", "same database file with a different configuration")
 CORRUPT_HINTS = ("not a valid duckdb", "corrupt", "checksum", "invalid database", "failed to read",
                  "serialization error", "invalid input error: the file")
 
