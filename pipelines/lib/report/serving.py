@@ -21,21 +21,31 @@ class Mart:
     rows: list[dict]
 
 
+def _served_table(serving_dir: Path | contract.Snapshot, base: str, role: str):
+    """(mart read, pyarrow Table of its declared columns) for `base` as `role` reads it, or None
+    when it is not in the snapshot yet. The one route to a served table: which mart the manifest's
+    audience gives, then Snapshot.read (ContractError for a name the manifest or USES lacks, or a
+    mart this role may not read)."""
+    snap = serving_dir if isinstance(serving_dir, contract.Snapshot) else contract.Snapshot(serving_dir)
+    src = contract.source_for(base, role)
+    if not src.whole:
+        raise contract.ContractError(f"{base}: {role} may not read this mart")
+    table = snap.read(src.whole)
+    return None if table is None else (src.whole, table)
+
+
 def read_mart(serving_dir: Path | contract.Snapshot, base: str) -> Mart | None:
     """The mart as directors read it, or None when it is not in the snapshot (yet).
 
-    A name the manifest lacks raises ContractError."""
-    snap = serving_dir if isinstance(serving_dir, contract.Snapshot) else contract.Snapshot(serving_dir)
-    src = contract.source_for(base, AUDIENCE)
-    if not src.whole:
-        raise contract.ContractError(f"{base}: directors may not read this mart, so the pack cannot")
-    table = snap.read(src.whole)
-    if table is None:
+    A name the manifest lacks raises ContractError; so does a pupil column (never in the pack)."""
+    served = _served_table(serving_dir, base, AUDIENCE)
+    if served is None:
         return None
+    name, table = served
     rows = table.to_pylist()  # no pyarrow.dataset (imports pandas)
     if rows and contract.PUPIL_COLUMNS & set(rows[0]):
-        raise contract.ContractError(f"{src.whole}: has pupil columns, never in the pack")
-    return Mart(src.whole, base, src.whole.endswith(contract.PUBLISHED_SUFFIX), rows)
+        raise contract.ContractError(f"{name}: has pupil columns, never in the pack")
+    return Mart(name, base, name.endswith(contract.PUBLISHED_SUFFIX), rows)
 
 
 def available(serving_dir: Path) -> set[str]:
@@ -67,17 +77,14 @@ def read_served(serving_dir: Path | contract.Snapshot, base: str, role: str = AU
     lacks). [] when it is not in the snapshot yet. Pupil columns are never returned."""
     import math
 
-    snap = serving_dir if isinstance(serving_dir, contract.Snapshot) else contract.Snapshot(serving_dir)
-    src = contract.source_for(base, role)
-    if not src.whole:
-        raise contract.ContractError(f"{base}: {role} may not read this mart")
-    table = snap.read(src.whole)
-    if table is None:
+    served = _served_table(serving_dir, base, role)
+    if served is None:
         return []
+    name, table = served
     cols = [c for c in table.column_names if c.lower() not in contract.PUPIL_COLUMNS]
     out = []
     for r in table.select(cols).to_pylist():  # no pyarrow.dataset (imports pandas)
         row = Row({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()})
-        row.mart = src.whole
+        row.mart = name
         out.append(row)
     return out
