@@ -250,8 +250,19 @@ def reader_lock(warehouse_dir: Path) -> Iterator[bool]:
 
 # ------------------------------------------------------------------ opening the warehouse file
 
-# another process holds the write lock, or this process already has the file open for writing
-LOCK_CONFLICT = ("could not set lock", "conflicting lock", "same database file with a different configuration")
+# another process holds the write lock: waiting helps
+LOCK_CONFLICT = ("could not set lock", "conflicting lock")
+# this process already has the file open with other settings (e.g. a run's read-write connection
+# when a reader asks for read-only): waiting in this thread never helps; to a reader it means busy
+IN_PROCESS_CONFLICT = "same database file with a different configuration"
+
+
+def _held_open(exc: Exception) -> bool:
+    """The file is open elsewhere (another process, or this one with other settings): not damaged."""
+    msg = str(exc).lower()
+    return any(h in msg for h in LOCK_CONFLICT) or IN_PROCESS_CONFLICT in msg
+
+
 CORRUPT_HINTS = ("not a valid duckdb", "corrupt", "checksum", "invalid database", "failed to read",
                  "serialization error", "invalid input error: the file")
 
@@ -282,8 +293,8 @@ def warehouse_problem(path: Path) -> str | None:
         finally:
             con.close()
     except duckdb.Error as exc:
-        if any(h in str(exc).lower() for h in LOCK_CONFLICT):
-            raise
+        if _held_open(exc):
+            raise        # held, not damaged: never a reason to move the file aside
         return str(exc).strip().splitlines()[0]
     return None
 
@@ -297,7 +308,7 @@ def read_problem(path: Path) -> str | None:
                 return "busy"
             duckdb.connect(str(path), read_only=True).close()
     except duckdb.Error as exc:
-        if any(h in str(exc).lower() for h in LOCK_CONFLICT):
+        if _held_open(exc):
             return "busy"
         return str(exc).strip().splitlines()[0]
     return None

@@ -106,3 +106,31 @@ def test_submit_reads_and_runs_exclude_each_other(tmp_path):
                                text=True, cwd=repo)
         assert other.stdout.strip() == "busy"
     reader.wait()
+
+
+def test_this_process_holding_the_file_is_busy_to_a_reader_only(tmp_path):
+    """DuckDB's in-process form of the lock conflict ("same database file with a different
+    configuration"): a reader (submit's checks) is told busy; the generic open does not wait
+    for it (waiting in this thread never frees it); the damage check never calls it damage."""
+    import duckdb
+
+    from pipelines.lib.warehouse import connect_retrying, read_problem, warehouse_problem
+    wh = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(wh))
+    con.execute("create table t as select 1 as x")
+    try:
+        assert read_problem(wh) == "busy"
+        t0 = time.monotonic()
+        with pytest.raises(duckdb.Error, match="different configuration"):
+            connect_retrying(wh, read_only=True, wait=5)
+        assert time.monotonic() - t0 < 1, "connect_retrying waited on a conflict only this process can end"
+    finally:
+        con.close()
+    assert read_problem(wh) is None
+    ro = duckdb.connect(str(wh), read_only=True)
+    try:
+        with pytest.raises(duckdb.Error, match="different configuration"):
+            warehouse_problem(wh)                 # held, not damaged: the runner must not move it aside
+    finally:
+        ro.close()
+    assert warehouse_problem(wh) is None and wh.exists()
