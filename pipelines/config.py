@@ -61,6 +61,8 @@ class Paths:
     @property
     def serving(self) -> Path: return self.warehouse_dir / "serving"
     @property
+    def dbt_dir(self) -> Path: return self.warehouse_dir / "dbt"
+    @property
     def reports(self) -> Path: return self.root / "reports"
     @property
     def audit_log(self) -> Path: return self.root / "audit" / "submissions.jsonl"
@@ -68,6 +70,19 @@ class Paths:
 
 def paths(root: Path | None = None) -> Paths:
     return Paths((root or data_dir()).resolve())
+
+
+def dbt_env(p: Paths) -> None:
+    """Point dbt (a subprocess that inherits the environment) at this data directory: its
+    warehouse, its own target/log folders (two data directories never share dbt state) and the
+    per-block disclosure decisions of its last build (int_disclosure__cells)."""
+    os.environ.update({
+        "DESTINATIONS_DATA_DIR": str(p.root),
+        "DESTINATIONS_WAREHOUSE_PATH": str(p.warehouse),
+        "DBT_LOG_PATH": str(p.dbt_dir / "logs"),
+        "DBT_TARGET_PATH": str(p.dbt_dir / "target"),
+        "DESTINATIONS_DISCLOSURE_CACHE": str(p.warehouse_dir / "disclosure-cache.json"),
+    })
 
 
 @lru_cache(maxsize=32)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from pipelines.config import Paths, is_leaving_year, paths, round_ids
+from pipelines.config import Paths, dbt_env, is_leaving_year, paths, round_ids
 from pipelines.lib import runstate
 from pipelines.lib.warehouse import RunInProgress, move_aside, run_lock, warehouse_problem
 
@@ -186,8 +186,7 @@ def run_pipeline(data_dir: Path | None = None, echo: Callable[[str], None] = pri
                  wait: float | None = None, full: bool = False) -> int:
     """Run the pipeline; 0 when everything built and published cleanly."""
     p = paths(data_dir)
-    os.environ["DESTINATIONS_DATA_DIR"] = str(p.root)
-    os.environ["DESTINATIONS_WAREHOUSE_PATH"] = str(p.warehouse)
+    dbt_env(p)       # the same settings the dbt asset uses (WarehouseResource.dbt_env)
     if not p.raw.is_dir():
         echo(f"No raw/ folder in {p.root}. Generate a demo trust with `destinations generate` "
              f"or point DESTINATIONS_DATA_DIR at the trust's data directory.")

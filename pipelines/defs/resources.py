@@ -1,7 +1,6 @@
 """Resources: the warehouse (one DuckDB file, one writer) and dbt."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from contextlib import contextmanager
@@ -11,7 +10,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
 
-from pipelines.config import DBT_PROJECT_DIR, Paths, paths
+from pipelines.config import DBT_PROJECT_DIR, Paths, dbt_env, paths
 from pipelines.lib.warehouse import connect_retrying, run_lock
 
 
@@ -49,17 +48,11 @@ class WarehouseResource(dg.ConfigurableResource):
     @property
     def dbt_dir(self) -> Path:
         """dbt's target (manifest, run results, partial parse) and logs for this data directory."""
-        return self.paths.warehouse_dir / "dbt"
+        return self.paths.dbt_dir
 
     def dbt_env(self) -> None:
-        """Point dbt (a subprocess that inherits the environment) at this warehouse and its own
-        target/log folders, so two data directories never share dbt state."""
-        os.environ["DESTINATIONS_WAREHOUSE_PATH"] = str(self.paths.warehouse)
-        os.environ["DESTINATIONS_DATA_DIR"] = str(self.paths.root)
-        os.environ["DBT_LOG_PATH"] = str(self.dbt_dir / "logs")
-        os.environ["DBT_TARGET_PATH"] = str(self.dbt_dir / "target")
-        # per-block disclosure decisions of the last build (int_disclosure__cells)
-        os.environ["DESTINATIONS_DISCLOSURE_CACHE"] = str(self.paths.warehouse.parent / "disclosure-cache.json")
+        """Point dbt at this data directory (pipelines.config.dbt_env, which the runner uses too)."""
+        dbt_env(self.paths)
 
 
 @dg.definitions

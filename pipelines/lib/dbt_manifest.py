@@ -45,8 +45,9 @@ def ensure_manifest(force: bool = False) -> Path:
         dbt = Path(sys.executable).parent / "dbt"
         env = {**os.environ, "DO_NOT_TRACK": "1"}
         proc = subprocess.run(
+            # the project's own target/, whatever DBT_TARGET_PATH a run set (config.dbt_env)
             [str(dbt), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-             "--profiles-dir", str(DBT_PROJECT_DIR)],
+             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(MANIFEST.parent)],
             cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True,
         )
         if proc.returncode != 0:
