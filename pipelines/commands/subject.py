@@ -35,7 +35,7 @@ def _sar(args) -> int:
     from pipelines.config import paths
     from pipelines.lib.privacy import subject
     try:
-        found = subject.subject_access(args.upn)
+        found = subject.subject_access(args.upn, on_wait=print)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -53,6 +53,8 @@ def _sar(args) -> int:
         print(f"  file  {f['path']} ({len(f['rows'])} rows)")
     for t in found["tables"]:
         print(f"  table {t['table']} ({len(t['rows'])} rows)")
+    if found["warehouse"].startswith("not searched"):
+        print(f"  warehouse {found['warehouse']}")
     print(f"Written to {out}")
     return 0
 

@@ -222,11 +222,13 @@ def run_lock(warehouse_dir: Path, what: str = "destinations run", wait: float | 
 
 
 @contextmanager
-def reader_lock(warehouse_dir: Path) -> Iterator[bool]:
+def reader_lock(warehouse_dir: Path, wait: float = 0.0,
+                on_wait: Callable[[str], None] | None = None) -> Iterator[bool]:
     """A shared hold on the run lock while a short-lived reader (e.g. `destinations submit`'s
-    checks) has the warehouse file open. Yields False when a run is in progress: the reader must
-    then not open the file at all, since DuckDB's file lock would make the run's writes (dbt)
-    fail. A run that starts meanwhile waits for the read to end."""
+    checks, a subject access request) has the warehouse file open. Yields False when a run is
+    still in progress after `wait` seconds (0: at once): the reader must then not open the file
+    at all, since DuckDB's file lock would make the run's writes (dbt) fail. A run that starts
+    meanwhile waits for the read to end."""
     path = warehouse_dir / LOCK_NAME
     if not warehouse_dir.is_dir():
         yield True
@@ -238,14 +240,25 @@ def reader_lock(warehouse_dir: Path) -> Iterator[bool]:
         return
     fh = open(path, "a+", encoding="utf-8")
     try:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            free = True
-        except BlockingIOError:
-            free = False
+        free = _try_shared(fh)
+        if not free and wait > 0:
+            if on_wait:
+                on_wait(f"Waiting: {describe_holder(lock_holder(warehouse_dir))}.")
+            deadline = time.monotonic() + wait
+            while not free and time.monotonic() < deadline:
+                time.sleep(0.1)
+                free = _try_shared(fh)
         yield free
     finally:
         fh.close()
+
+
+def _try_shared(fh) -> bool:
+    try:
+        fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
 
 
 # ------------------------------------------------------------------ opening the warehouse file

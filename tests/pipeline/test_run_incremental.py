@@ -60,11 +60,34 @@ print(read, busy)
 """
 
 
+SUBJECT_PROBE = """
+import json, sys, time
+from pathlib import Path
+from pipelines.lib.privacy.subject import subject_access
+from pipelines.lib.warehouse import lock_holder
+data, upn = Path(sys.argv[1]), sys.argv[2]
+deadline = time.monotonic() + 600
+while lock_holder(data / "warehouse").get("what") != "destinations run" and time.monotonic() < deadline:
+    time.sleep(0.05)
+quick = subject_access(upn, data, wait=0)           # during the run: answers at once, tables not searched
+waited = subject_access(upn, data, wait=600)        # during the run: waits for it to end, then searches
+print(json.dumps({"quick": quick["warehouse"], "quick_files": len(quick["files"]),
+                  "waited": waited["warehouse"], "tables": [t["table"] for t in waited["tables"]]}))
+"""
+
+
 def test_full_then_nothing_new(trust, tmp_path):
-    """A full build while `submit`'s warehouse reads hammer it: the run never fails because of them."""
+    """A full build while `submit`'s warehouse reads and a subject access request hammer it: the
+    run never fails because of them, nor do they."""
+    import json
+
     from pipelines.config import DBT_PROJECT_DIR
     f = return_file(trust)
     urn, year = f.relative_to(trust / "raw" / "returns").parts[:2]
+    lines = f.read_text().splitlines()
+    upn = lines[1].split(",")[lines[0].split(",").index("upn")]
+    subject = subprocess.Popen([os.path.join(REPO, ".venv", "bin", "python"), "-c", SUBJECT_PROBE, str(trust), upn],
+                               cwd=REPO, stdout=subprocess.PIPE, text=True)
     shared_results = DBT_PROJECT_DIR / "target" / "run_results.json"
     shared_before = shared_results.stat().st_mtime_ns if shared_results.exists() else None
     stop = tmp_path / "stop"
@@ -76,7 +99,11 @@ def test_full_then_nothing_new(trust, tmp_path):
     finally:
         stop.touch()
         reads, busy = map(int, probe.communicate(timeout=120)[0].split())
+    sar = json.loads(subject.communicate(timeout=300)[0])
     assert rc == 0, out
+    assert sar["quick"].startswith("not searched: a run is in progress (destinations run"), sar
+    assert sar["quick_files"] >= 1, sar                  # the files were still searched
+    assert sar["waited"] == "searched" and "raw.destination_returns" in sar["tables"], sar
     assert "Full build" in out and "Timing:" in out and "step warehouse_models started" in out
     assert busy > 0 and reads + busy > 20, (reads, busy)   # they really ran while the run held the file
     state = trust / "warehouse" / "dbt"

@@ -60,8 +60,13 @@ def _targets(p: cfg.Paths, u: str) -> tuple[set[str], str | None]:
     return {u} | ({pseudo} if pseudo else set()), pseudo
 
 
-def subject_access(upn: str, data_dir: Path | None = None) -> dict:
-    """Everything held about the pupil: file rows, feedback mentions, warehouse and serving rows."""
+def subject_access(upn: str, data_dir: Path | None = None, wait: float = 900.0,
+                   on_wait: Callable[[str], None] | None = None) -> dict:
+    """Everything held about the pupil: file rows, feedback mentions, warehouse and serving rows.
+
+    The warehouse is read under the shared run lock, as `submit` reads it: during a run this
+    waits up to `wait` seconds for the run to end (never opening the file meanwhile, so the
+    run's writes cannot fail); still busy then, `warehouse` says the tables were not searched."""
     p = cfg.paths(data_dir)
     u = _check(upn)
     targets, pseudo = _targets(p, u)
@@ -80,31 +85,42 @@ def subject_access(upn: str, data_dir: Path | None = None) -> dict:
         text = f.read_text(encoding="utf-8", errors="replace").upper()
         if any(t in text for t in targets):
             feedback.append(store.relpath(f, p.root))
-    tables = _table_rows(p, targets)
+    tables, warehouse = _table_rows(p, targets, wait, on_wait)
     return {"upn": u, "pseudonym": pseudo,
             "pseudonym_found": bool(pseudo) and any(pseudo in str(x) for x in (files, tables)),
             "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "files": files, "feedback_mentions": feedback, "tables": tables}
+            "files": files, "feedback_mentions": feedback, "tables": tables, "warehouse": warehouse}
 
 
-def _table_rows(p: cfg.Paths, targets: set[str]) -> list[dict]:
+def _table_rows(p: cfg.Paths, targets: set[str], wait: float = 0.0,
+                on_wait: Callable[[str], None] | None = None) -> tuple[list[dict], str]:
+    """(rows found per table, what happened to the warehouse: searched / none yet / not searched)."""
     import duckdb
+
+    from pipelines.lib.warehouse import describe_holder, lock_holder, reader_lock
     out = []
     marks = ", ".join("?" for _ in targets)
-    if p.warehouse.exists():
-        con = duckdb.connect(str(p.warehouse), read_only=True)
-        try:
-            cols = con.execute("select table_schema, table_name from information_schema.columns "
-                               "where column_name = 'upn' order by 1, 2").fetchall()
-            for schema, table in cols:
-                df = con.execute(f'select * from "{schema}"."{table}" where upper(trim(upn)) in ({marks})',
-                                 list(targets)).df()
-                if len(df):
-                    out.append({"table": f"{schema}.{table}", "rows": df.to_dict("records")})
-        finally:
-            con.close()
+    warehouse = "no warehouse yet"
+    with reader_lock(p.warehouse_dir, wait=wait, on_wait=on_wait) as free:
+        if not free:
+            warehouse = (f"not searched: {describe_holder(lock_holder(p.warehouse_dir))}; "
+                         "run this again when it has finished")
+        elif p.warehouse.exists():
+            con = duckdb.connect(str(p.warehouse), read_only=True)
+            try:
+                cols = con.execute("select table_schema, table_name from information_schema.columns "
+                                   "where column_name = 'upn' order by 1, 2").fetchall()
+                for schema, table in cols:
+                    df = con.execute(f'select * from "{schema}"."{table}" where upper(trim(upn)) in ({marks})',
+                                     list(targets)).df()
+                    if len(df):
+                        out.append({"table": f"{schema}.{table}", "rows": df.to_dict("records")})
+            finally:
+                con.close()
+            warehouse = "searched"
     if p.serving.is_dir():
-        for f in sorted(p.serving.glob("*.parquet")):
+        serving = p.serving.resolve()     # one version, even if the publisher swaps it meanwhile
+        for f in sorted(serving.glob("*.parquet")):
             con = duckdb.connect()
             names = [r[0] for r in con.execute(f"describe select * from read_parquet('{f}')").fetchall()]
             if "upn" in names:
@@ -113,7 +129,7 @@ def _table_rows(p: cfg.Paths, targets: set[str]) -> list[dict]:
                 if len(df):
                     out.append({"table": f"serving/{f.name}", "rows": df.to_dict("records")})
             con.close()
-    return out
+    return out, warehouse
 
 
 def erase(upn: str, data_dir: Path | None = None, *, dry_run: bool = False,
