@@ -153,6 +153,20 @@ def destination_codes() -> dict[str, dict]:
     return _codes_cached(p.stat().st_mtime)
 
 
+@lru_cache(maxsize=1)
+def _measures_cached(mtime: float) -> dict[str, dict]:
+    import csv
+    with open(SEEDS_DIR / "measures.csv", encoding="utf-8") as fh:
+        rows = sorted(csv.DictReader(fh), key=lambda r: int(r["measure_order"]))
+    return {r["measure"]: r for r in rows}
+
+
+def measures() -> dict[str, dict]:
+    """The destination measures (dbt seed measures.csv) in display order, keyed by measure."""
+    p = SEEDS_DIR / "measures.csv"
+    return _measures_cached(p.stat().st_mtime)
+
+
 DEFAULT_FIRST_LEAVING_YEAR = "2010-11"
 
 

@@ -7,10 +7,9 @@ from pipelines.lib import serving_contract as contract
 
 ctx = ui.page("Disadvantage and SEND gaps", "trust_admin", "director", "academy",
               caption="Gap = the group's share minus the comparison group's share, in percentage "
-                      "points (pp). For positive destinations a negative gap means the group does "
-                      "worse; for NEET a positive gap does.")
-MEASURES = {"positive": "Positive destinations", "education": "Education",
-            "apprenticeship": "Apprenticeship", "neet": "NEET"}
+                      "points (pp). For EET (education, employment or training) a negative gap means "
+                      "the group does worse; for NEET a positive gap does.")
+MEASURES = {m: contract.measure_labels(short=True)[m] for m in ("positive", "education", "apprenticeship", "neet")}
 COLS = ["academy", "gap", "group_pct", "comparison_pct", "gap_pp", "national_gap_pp",
         "national_year", "national_source"]
 

@@ -38,7 +38,7 @@ else:
     plot = rows.dropna(subset=["neet_pct"])
     long = plot.melt(id_vars="academy", value_vars=["neet_pct", "not_known_pct"], var_name="measure",
                      value_name="pct")
-    long["measure"] = long["measure"].map({"neet_pct": "NEET", "not_known_pct": "Not known"})
+    long["measure"] = long["measure"].str.removesuffix("_pct").map(contract.measure_labels(short=True))
     focus = ui.select_academy(rows, f["academy"])
     eng_v = float(rows["england_neet_pct"].dropna().iloc[0]) if rows["england_neet_pct"].notna().any() else None
     title = "NEET and not known by academy"

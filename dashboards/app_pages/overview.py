@@ -46,7 +46,7 @@ else:
         r0 = n_row.iloc[0]
         delta = (f"England {contract.fmt_number(r0['national_value'], 'pct')}% "
                  f"({contract.benchmark_period(r0['benchmark_leaving_year'])})")
-    c[1].metric("In education, employment or training", ui.cell(row, "positive_pct", suffix="%"))
+    c[1].metric(contract.measure_labels()["positive"], ui.cell(row, "positive_pct", suffix="%"))
     if delta:
         c[1].caption(delta)
     if actual and nn.ok:
@@ -65,10 +65,10 @@ else:
             parts.append(f"{la_label} {contract.fmt_number(la_val, 'pct')}%")
         if eng is not None and pd.notna(eng):
             parts.append(f"England {contract.fmt_number(eng, 'pct')}% ({contract.benchmark_period(yr)})")
-        c[2].metric("NEET", ui.cell(nrow, "neet_pct", suffix="%"))
+        c[2].metric(contract.measure_labels(short=True)["neet"], ui.cell(nrow, "neet_pct", suffix="%"))
         for part in parts:
             c[2].caption(part)
-        c[3].metric("Not known", ui.cell(nrow, "not_known_pct", suffix="%"))
+        c[3].metric(contract.measure_labels(short=True)["not_known"], ui.cell(nrow, "not_known_pct", suffix="%"))
         st.caption("NEET and not known are shares of leavers excluding custody (codes 710/720), as NCCIS "
                    "counts them. LA and England: NCCIS 16-17 year olds" +
                    (", the trust's LAs averaged by the number of leavers from each" if is_trust else "") +

@@ -6,12 +6,11 @@ import re
 import pandas as pd
 import plotly.graph_objects as go
 
+from pipelines.lib import serving_contract as contract
+
 PALETTE = ["#1d4e89", "#00a6a6", "#f29e4c", "#7a306c", "#6c8ead", "#c44536", "#9bc53d", "#888888"]
 GROUPS = ["education", "apprenticeship", "employment", "training", "neet", "not_known", "other"]
-GROUP_LABELS = {"education": "Education", "apprenticeship": "Apprenticeship",
-                "employment": "Employment", "training": "Training", "neet": "NEET",
-                "not_known": "Not known", "other": "Other (gap year, re-engagement)",
-                "undecided": "Undecided"}
+GROUP_LABELS = contract.measure_labels(short=True)   # one label per measure (dbt seed `measures`)
 
 
 def wrap(title: str, width: int = 62) -> str:

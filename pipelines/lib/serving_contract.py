@@ -313,6 +313,13 @@ def code_labels() -> dict[str, str]:
     return {c: r["label"] for c, r in destination_codes().items()}
 
 
+def measure_labels(short: bool = False) -> dict[str, str]:
+    """Measure -> its one label (dbt seed measures.csv), in display order: `measure_label` in
+    plain words, or `short_label` where space is tight (tables, charts, packs)."""
+    from pipelines.config import measures
+    return {m: r["short_label" if short else "measure_label"] for m, r in measures().items()}
+
+
 def benchmark_period(leaving_year: str | None, publication: str | None = None) -> str:
     """The one label of a benchmark's period: the cohort's leaving year, with the publication."""
     if leaving_year and publication:

@@ -153,3 +153,26 @@ def test_a_consumer_asking_for_an_undeclared_column_or_mart_fails(tmp_path):
     pq.write_table(pa.table({c: ["x"] for c in cols if c != "due_date"}), tmp_path / "return_status.parquet")
     with pytest.raises(contract.ContractError, match="due_date"):
         read_served(tmp_path, "return_status", "trust_admin")
+
+
+def test_one_label_per_measure():
+    """A measure's label is spelled once (dbt seed `measures`): no consumer spells one again as a
+    string of its own, and a destination sub-group of the same name carries the same label."""
+    import csv
+
+    from pipelines.config import SEEDS_DIR
+    labels = contract.measure_labels()
+    short = contract.measure_labels(short=True)
+    assert labels["positive"] == "In education, employment or training" and short["neet"] == "NEET"
+    assert list(labels)[:2] == ["positive", "education"]          # display order
+    spelled = {v for v in (*labels.values(), *short.values()) if " " in v or len(v) > 9}
+    for f in CONSUMERS + [REPO / "pipelines/lib/public/statement.py"]:
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert node.value not in spelled, f"{f.relative_to(REPO)} spells the label {node.value!r} again"
+    sql = (REPO / "dbt_project/models/marts/public/public_destination_statement.sql").read_text()
+    assert not any(v in sql for v in spelled), "the statement model spells a measure label"
+    with open(SEEDS_DIR / "destination_sub_groups.csv", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if r["destination_sub_group"] in short:
+                assert r["sub_group_label"] == short[r["destination_sub_group"]], r

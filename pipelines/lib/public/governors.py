@@ -10,19 +10,17 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from pipelines.lib import serving_contract as contract
 from pipelines.lib.public.pdfdoc import BuiltDocuments, new_pdf, save_pdf
 from pipelines.lib.public.statement import slug
 from pipelines.lib.report.model import SUPPRESSED, Column, Section, Table
 from pipelines.lib.report.pdf import _heading, _para, render_section
 from pipelines.lib.report.serving import read_served
 
-DEST_MEASURES = [("positive", "In education, employment or training (EET)"), ("education", "Education"),
-                 ("school_sixth_form", "School sixth form"), ("further_education", "Further education"),
-                 ("higher_education", "Higher education"), ("apprenticeship", "Apprenticeship"),
-                 ("employment", "Employment"), ("neet", "NEET"), ("not_known", "Not known")]
+SHORT = contract.measure_labels(short=True)     # one label per measure (dbt seed `measures`)
+DEST_MEASURES = [(m, SHORT[m]) for m in ("positive", "education", "school_sixth_form", "further_education",
+                                         "higher_education", "apprenticeship", "employment", "neet", "not_known")]
 KS_NAME = {"KS4": "Year 11 leavers (KS4)", "16-18": "16-18 leavers"}
-SIMILAR_LABELS = dict(DEST_MEASURES) | {"sixth_form_college": "Sixth-form college",
-                                         "other_education": "Other education"}
 
 
 class GovernorPackError(RuntimeError):
@@ -51,7 +49,8 @@ def _actual_round(rows: list[dict], year: str) -> str | None:
 
 def destinations_section(dm: list[dict], nat: list[dict], urn: str, year: str, rnd: str) -> Section:
     s = Section("destinations", "Where leavers went, against the trust and England", new_page=False)
-    s.paragraphs.append("Actual destinations in the autumn after leaving (all leavers). England: DfE sustained "
+    s.paragraphs.append("Actual destinations in the autumn after leaving (all leavers); EET = in education, "
+                        "employment or training. England: DfE sustained "
                         "destinations for the latest year published, so a guide only. c = withheld to protect "
                         "pupils; - = not available.")
     years = sorted({r["leaving_year"] for r in dm if r.get("academy_urn") == urn and r.get("round") == rnd
@@ -184,7 +183,7 @@ def similar_section(comp: list[dict], sim: list[dict], urn: str) -> Section:
         return s
     s.paragraphs.append(peers[0]["method"] + " Similar schools: " + "; ".join(
         f"{p['similar_name']} ({p['similar_urn']})" for p in peers) + ".")
-    rows = [[KS_NAME.get(r["key_stage"], r["key_stage"]), SIMILAR_LABELS.get(r["measure"], r["measure"]),
+    rows = [[KS_NAME.get(r["key_stage"], r["key_stage"]), SHORT.get(r["measure"], r["measure"]),
              _cell(r, "academy_pct"), r.get("similar_median_pct"), r.get("similar_min_pct"),
              r.get("similar_max_pct"), r.get("similar_schools")] for r in mine]
     cols = [Column("ks", "Leavers", "text", 1.6), Column("m", "Measure", "text", 2.8),

@@ -19,8 +19,6 @@ from pipelines.lib.report.serving import read_served
 MART = "public_destination_statement"
 KS_HEADINGS = {"KS4": ("After Year 11 (key stage 4)", "pupils who left Year 11"),
                "16-18": ("After sixth form or college (16 to 18 study)", "students who finished 16 to 18 study")}
-CHART_LABELS = {"positive": "In education, employment or training",
-                "neet": "NEET (not in education, employment or training)"}
 CHART_MEASURES = ["positive", "school_sixth_form", "sixth_form_college", "further_education",
                   "higher_education", "apprenticeship", "employment", "neet"]
 
@@ -173,8 +171,7 @@ def _chart_svg(st: Statement, b: KeyStageBlock) -> tuple[str, str] | None:
     for i, r in enumerate(rows):
         y = 10 + i * (bar_h + gap)
         w = width * float(r["pcts"][-1]) / 100
-        label = CHART_LABELS.get(r["measure"], r["label"])
-        parts.append(f'<text x="{left - 8}" y="{y + 16}" text-anchor="end">{html.escape(label[:50])}</text>')
+        parts.append(f'<text x="{left - 8}" y="{y + 16}" text-anchor="end">{html.escape(r["label"][:50])}</text>')
         parts.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="#1f3c6e"/>')
         parts.append(f'<text x="{left + w + 5:.1f}" y="{y + 16}">{html.escape(r["texts"][-1])}</text>')
         bit = f"{r['label']} {r['texts'][-1]}"

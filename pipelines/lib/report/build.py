@@ -88,7 +88,7 @@ def _trend_chart(t, chart_dir: Path) -> Chart | None:
     refs = {"England (NCCIS)": [col[ks0].get(y, [None] * 7)[6] for y in years],
             "Trust's LAs": [col[ks0].get(y, [None] * 7)[5] for y in years]}
     p = charts.trend_panels(chart_dir / "trend.png", years,
-                            [("In education, employment or training", eet, {}), (f"NEET (comparators: {ks0})",
+                            [(contract.measure_labels()["positive"], eet, {}), (f"NEET (comparators: {ks0})",
                                                                                   neet, refs)],
                             f"Trust, actual destinations by leaving year, {years[0]} to {years[-1]}")
     return Chart(str(p), "Five-year trend by key stage (solid); NEET against England and the trust's local "

@@ -220,8 +220,8 @@ def neet_tables(figs: Figures) -> list[Table]:
 
 
 # ---------------------------------------------------------------- gaps
-GAP_MEASURES = [("positive", "EET"), ("education", "Education"), ("apprenticeship", "Apprenticeship"),
-                ("neet", "NEET")]
+GAP_MEASURES = [(m, contract.measure_labels(short=True)[m]) for m in ("positive", "education", "apprenticeship",
+                                                                     "neet")]
 GAPS = ["Disadvantaged vs not disadvantaged", "SEN support vs no SEN", "EHC plan vs no SEN"]
 
 

@@ -10,22 +10,10 @@
 {%- set min_cohort = var('td:public:min_cohort', 10) | int %}
 {%- set min_count = var('td:public:min_count', 5) | int %}
 {%- set round_to = var('td:public:round_pct_to', 5) | int %}
-{#- measure, plain words, order #}
-{%- set measures = [
-    ('positive', 'In education, an apprenticeship, employment or training', 1),
-    ('education', 'In education (all kinds)', 2),
-    ('school_sixth_form', 'School sixth form', 3),
-    ('sixth_form_college', 'Sixth-form college', 4),
-    ('further_education', 'Further education college', 5),
-    ('higher_education', 'University or other higher education', 6),
-    ('other_education', 'Other education', 7),
-    ('apprenticeship', 'Apprenticeship', 8),
-    ('employment', 'Employment', 9),
-    ('training', 'Training', 10),
-    ('neet', 'Not in education, employment or training (NEET)', 11),
-    ('not_known', 'Activity not known', 12),
-    ('other', 'Gap year or re-engagement programme', 13),
-] %}
+{#- the measures a statement can print (their labels and order: seed `measures`) #}
+{%- set measures = ['positive', 'education', 'school_sixth_form', 'sixth_form_college', 'further_education',
+    'higher_education', 'other_education', 'apprenticeship', 'employment', 'training', 'neet', 'not_known',
+    'other'] %}
 
 with
 
@@ -39,12 +27,7 @@ decision as (
 ),
 
 labels as (
-    select * from (
-        values
-        {%- for m in measures %}
-            ('{{ m[0] }}', '{{ m[1] }}', {{ m[2] }}){{ "," if not loop.last }}
-        {%- endfor %}
-    ) as l(measure, measure_label, measure_order)
+    select measure, measure_label, measure_order from {{ ref('measures') }}
 ),
 
 -- the leavers row of each statement (its decision on `cohort`)
@@ -62,7 +45,7 @@ long as (
         d.measure, l.measure_label, l.measure_order, d.printed as displayed, d.hidden, d.reason,
         case d.measure
             {%- for m in measures %}
-            when '{{ m[0] }}' then p.{{ m[0] }}
+            when '{{ m }}' then p.{{ m }}
             {%- endfor %}
         end as value
     from decision as d
