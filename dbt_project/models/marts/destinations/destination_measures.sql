@@ -23,44 +23,10 @@ academies as (
     select * from {{ ref('stg_returns__academies') }}
 ),
 
-academy_counts as (
-    select
-        'academy' as level,
-        academy_urn,
-        leaving_year,
-        key_stage,
-        round,
-        breakdown_topic,
-        breakdown,
-        bool_and(counts_in_trust_totals) as counts_in_trust_totals,
-        count(*) as cohort,
-        {{ destination_count_columns() }}
-    from pupils
-    group by academy_urn, leaving_year, key_stage, round, breakdown_topic, breakdown
-),
-
 -- trust totals: only academies that had joined by the cut-off for that leaving year
-trust_counts as (
-    select
-        'trust' as level,
-        cast(null as varchar) as academy_urn,
-        leaving_year,
-        key_stage,
-        round,
-        breakdown_topic,
-        breakdown,
-        cast(null as boolean) as counts_in_trust_totals,
-        count(*) as cohort,
-        {{ destination_count_columns() }}
-    from pupils
-    where counts_in_trust_totals
-    group by leaving_year, key_stage, round, breakdown_topic, breakdown
-),
-
 all_counts as (
-    select * from academy_counts
-    union all
-    select * from trust_counts
+    {{ academy_and_trust_counts('pupils', ['leaving_year', 'key_stage', 'round', 'breakdown_topic', 'breakdown'],
+                                'count(*) as cohort, ' ~ destination_count_columns()) }}
 ),
 
 frames as (

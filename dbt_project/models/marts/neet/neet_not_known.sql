@@ -18,36 +18,12 @@ academies as (
     select * from {{ ref('stg_returns__academies') }}
 ),
 
-academy_counts as (
-    select
-        'academy' as level,
-        academy_urn,
-        bool_and(counts_in_trust_totals) as counts_in_trust_totals,
-        min(la_code) as la_code,
-        leaving_year, key_stage, round, breakdown_topic, breakdown,
-        {{ neet_count_columns() }}
-    from pupils
-    group by academy_urn, leaving_year, key_stage, round, breakdown_topic, breakdown
-),
-
-trust_counts as (
-    select
-        'trust' as level,
-        cast(null as varchar) as academy_urn,
-        cast(null as boolean) as counts_in_trust_totals,
-        -- the trust's LA only when all its counted academies share one
-        case when count(distinct la_code) = 1 then min(la_code) end as la_code,
-        leaving_year, key_stage, round, breakdown_topic, breakdown,
-        {{ neet_count_columns() }}
-    from pupils
-    where counts_in_trust_totals
-    group by leaving_year, key_stage, round, breakdown_topic, breakdown
-),
-
+-- the trust's LA only when all its counted academies share one
 all_counts as (
-    select * from academy_counts
-    union all
-    select * from trust_counts
+    {{ academy_and_trust_counts('pupils', ['leaving_year', 'key_stage', 'round', 'breakdown_topic', 'breakdown'],
+                                neet_count_columns(),
+                                per_level=[('la_code', 'min(la_code)',
+                                            'case when count(distinct la_code) = 1 then min(la_code) end')]) }}
 ),
 
 -- the NCCIS year matching the leaving year, else the latest earlier one available

@@ -11,48 +11,16 @@ pupils as (
       and route <> 'Not applicable'
 ),
 
-academy_counts as (
-    select
-        'academy' as level,
-        academy_urn,
-        min(academy_name) as academy_name,
-        bool_and(counts_in_trust_totals) as counts_in_trust_totals,
-        leaving_year,
-        key_stage,
-        round,
-        min(round_kind) as round_kind,
-        route,
-        count(*) as pupils
-    from pupils
-    group by academy_urn, leaving_year, key_stage, round, route
-),
-
-trust_counts as (
-    select
-        'trust' as level,
-        cast(null as varchar) as academy_urn,
-        cast(null as varchar) as academy_name,
-        cast(null as boolean) as counts_in_trust_totals,
-        leaving_year,
-        key_stage,
-        round,
-        min(round_kind) as round_kind,
-        route,
-        count(*) as pupils
-    from pupils
-    where counts_in_trust_totals
-    group by leaving_year, key_stage, round, route
-),
-
 all_counts as (
-    select * from academy_counts
-    union all
-    select * from trust_counts
+    {{ academy_and_trust_counts('pupils', ['leaving_year', 'key_stage', 'round', 'route'],
+                                'min(round_kind) as round_kind, count(*) as pupils',
+                                per_level=[('academy_name', 'min(academy_name)', 'cast(null as varchar)')]) }}
 ),
 
 final as (
     select
-        *,
+        level, academy_urn, academy_name, counts_in_trust_totals, leaving_year, key_stage, round, round_kind,
+        route, pupils,
         sum(pupils) over (partition by level, academy_urn, leaving_year, key_stage, round) as frame_pupils,
         100.0 * pupils
             / sum(pupils) over (partition by level, academy_urn, leaving_year, key_stage, round)
