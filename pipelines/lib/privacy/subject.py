@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pipelines.config as cfg
 from pipelines.lib.privacy import retention as R
@@ -54,6 +54,18 @@ def _matches(grid: R._Grid, targets: set[str]) -> list[tuple[str | None, int, di
     return out
 
 
+def _files_holding(p: cfg.Paths, targets: set[str]) -> Iterator[tuple[Path, R._Grid, list]]:
+    """(file, its grid, the pupil's rows) for every data file that holds the pupil; unreadable files skipped."""
+    for f in _data_files(p):
+        try:
+            grid = R._Grid(f)
+        except Exception:  # noqa: BLE001
+            continue
+        hits = _matches(grid, targets)
+        if hits:
+            yield f, grid, hits
+
+
 def _targets(p: cfg.Paths, u: str) -> tuple[set[str], str | None]:
     key = R.load_key(p, create=False)
     pseudo = R.pseudonym(u, key) if key and not R.is_pseudonym(u) else None
@@ -70,16 +82,8 @@ def subject_access(upn: str, data_dir: Path | None = None, wait: float = 900.0,
     p = cfg.paths(data_dir)
     u = _check(upn)
     targets, pseudo = _targets(p, u)
-    files = []
-    for f in _data_files(p):
-        try:
-            grid = R._Grid(f)
-        except Exception:  # noqa: BLE001
-            continue
-        hits = _matches(grid, targets)
-        if hits:
-            files.append({"path": store.relpath(f, p.root),
-                          "rows": [{"sheet": s, "row": i + 1, **rec} for s, i, rec in hits]})
+    files = [{"path": store.relpath(f, p.root), "rows": [{"sheet": s, "row": i + 1, **rec} for s, i, rec in hits]}
+             for f, _, hits in _files_holding(p, targets)]
     feedback = []
     for f in R._feedback_files(p):
         text = f.read_text(encoding="utf-8", errors="replace").upper()
@@ -139,14 +143,7 @@ def erase(upn: str, data_dir: Path | None = None, *, dry_run: bool = False,
     u = _check(upn)
     targets, _ = _targets(p, u)
     rep = {"upn": u, "files": [], "rows_removed": 0, "feedback_redacted": 0, "rebuilt": None}
-    for f in _data_files(p):
-        try:
-            grid = R._Grid(f)
-        except Exception:  # noqa: BLE001
-            continue
-        hits = _matches(grid, targets)
-        if not hits:
-            continue
+    for f, grid, hits in _files_holding(p, targets):
         rep["files"].append(store.relpath(f, p.root))
         rep["rows_removed"] += len(hits)
         if dry_run:
