@@ -24,6 +24,7 @@ from typing import Callable
 
 from pipelines.config import Paths, dbt_env, is_leaving_year, paths, round_ids
 from pipelines.lib import runstate
+from pipelines.lib.runnow import pid_alive
 from pipelines.lib.warehouse import RunInProgress, move_aside, run_lock, warehouse_problem
 
 RUN_TAG_PID = "destinations/pid"
@@ -131,7 +132,7 @@ def reclaim_dead_runs(instance) -> list[str]:
     for rec in records:
         run = rec.dagster_run
         pid = run.tags.get(RUN_TAG_PID)
-        if not pid or _alive(int(pid)):
+        if not pid or pid_alive(int(pid)):
             continue
         try:
             instance.report_run_failed(run, "the process running it died (pid gone); reclaimed")
@@ -141,18 +142,6 @@ def reclaim_dead_runs(instance) -> list[str]:
         except Exception:  # noqa: BLE001
             continue
     return reclaimed
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _failures(result) -> list[str]:

@@ -35,7 +35,8 @@ def _dir(p: Paths) -> Path:
     return p.root / "runs"
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True while process `pid` runs (a zombie has finished; our own finished child is reaped)."""
     try:
         done, _ = os.waitpid(pid, os.WNOHANG)  # reap if it is our child
         if done == pid:
@@ -67,7 +68,7 @@ def state(p: Paths) -> RunState | None:
             exit_code = int(done.read_text().strip())
         except ValueError:
             exit_code = None
-    running = exit_code is None and _alive(int(info["pid"]))
+    running = exit_code is None and pid_alive(int(info["pid"]))
     return RunState(running, int(info["pid"]), info.get("started_at"), log, exit_code, info.get("started_by"))
 
 
