@@ -203,7 +203,9 @@ def run_pipeline(data_dir: Path | None = None, echo: Callable[[str], None] = pri
 
 def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: bool) -> int:
     timings.start("check warehouse")
-    problem = warehouse_problem(p.warehouse)
+    previous = runstate.load(p)
+    # the file as the last successful run (or check) left it: it opened then, no need to open it now
+    problem = None if runstate.warehouse_as_recorded(p, previous) else warehouse_problem(p.warehouse)
     if problem:
         moved = move_aside(p.warehouse)
         runstate.forget(p)
@@ -215,11 +217,11 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
 
     timings.start("scan inputs")
     inputs = runstate.scan(p)
-    previous = runstate.load(p)
     changes = runstate.Changes(full=True, reason="full rebuild requested") if full else runstate.diff(previous, inputs)
     pending = runstate.load_pending(p)
     serving_ok = p.serving.is_symlink() and (p.serving / "_manifest.json").exists()
     if changes.nothing and not pending and serving_ok:
+        runstate.record_warehouse(p, previous)
         echo(f"Nothing changed since the last successful run ({previous.get('finished_at', '?')}); "
              f"the serving snapshot is current: {os.path.realpath(p.serving)}")
         timings.summary()
@@ -308,7 +310,7 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
     else:
         echo("No asset downstream of the changes: nothing to build.")
     if not problems:
-        runstate.save(p, inputs, return_loads=loads,
+        runstate.save(p, inputs, return_loads=loads, warehouse=runstate.warehouse_stat(p),
                       finished_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         runstate.save_pending(p, set())
     return _finish(p, echo, timings, problems, res)
