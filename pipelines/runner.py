@@ -84,6 +84,7 @@ class Timings:
     steps: list[tuple[str, float]] = field(default_factory=list)
     substeps: dict[str, list[tuple[str, float]]] = field(default_factory=dict)   # Dagster steps per step
     t0: float = field(default_factory=time.perf_counter)
+    serving_at: float | None = None     # when this run's serving snapshot was published (the dashboard sees it)
     _start: float = 0.0
     _name: str = ""
 
@@ -107,6 +108,9 @@ class Timings:
                 if sub_secs >= 1.0:
                     self.echo(f"    {sub[:52]:<52s} {sub_secs:7.1f}s")
         self.echo(f"  {'total':<34s} {total:7.1f}s")
+        if self.serving_at is not None:
+            self.echo(f"  {'serving snapshot refreshed after':<34s} {self.serving_at:7.1f}s "
+                      "(the dashboard shows the new figures; documents follow)")
 
 
 def _instance():
@@ -506,6 +510,8 @@ def _step_progress(echo, timings: Timings):
             secs = (getattr(ev.event_specific_data, "duration_ms", None) or 0) / 1000
             timings.substeps.setdefault(timings._name, []).append((ev.step_key, secs))
             echo(f"{at}   step {ev.step_key} {'done' if kind == 'STEP_SUCCESS' else 'FAILED'} in {secs:.1f}s")
+            if kind == "STEP_SUCCESS" and ev.step_key == "serving_snapshot":
+                timings.serving_at = time.perf_counter() - timings.t0
     return on_event
 
 
