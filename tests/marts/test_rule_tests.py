@@ -65,7 +65,8 @@ def test_one_check_per_model_catches_what_each_replaced_test_caught(con):
     td_unique_combination and td_rules of one model into one node: each planted defect is named."""
     con.execute("alter table m add column suppression_status varchar")
     con.execute("update m set suppression_status = 'shown'")
-    sql = render("td_checks", model="m", not_null=["level", "cohort"], unique=["cohort", ["level", "cohort"]],
+    sql = render("td_checks", model="m", not_null=["level", "cohort"],
+                 unique=["cohort", ["level", "cohort"], ["coalesce(level, 'none')", "neet"]],
                  accepted_values={"suppression_status": ["c", "partial", "z", "shown"]},
                  rules=["neet <= cohort", "neet_pct is null or neet_pct between 0 and 100"], min_rows=1)
     assert failing(con, sql) == [("unique: cohort", 1)]       # both rows have cohort 10
@@ -84,6 +85,7 @@ def test_one_check_per_model_catches_what_each_replaced_test_caught(con):
         ("not null: level", 1),
         ("rule: neet <= cohort", 3),
         ("rule: neet_pct is null or neet_pct between 0 and 100", 1),
+        ("unique: coalesce(level, 'none'), neet", 1),      # a key expression with quotes: named as written
         ("unique: cohort", 1),
         ("unique: level, cohort", 2),
     ]

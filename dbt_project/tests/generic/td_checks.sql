@@ -31,11 +31,11 @@ checks as (
     from counts
     {%- for column in not_null %}
     union all
-    select 'not null: {{ column }}', not_null_{{ loop.index }} from counts
+    select 'not null: {{ column | replace("'", "''") }}', not_null_{{ loop.index }} from counts
     {%- endfor %}
     {%- for column, values in accepted_values.items() %}
     union all
-    select 'accepted values: {{ column }}', accepted_{{ loop.index }} from counts
+    select 'accepted values: {{ column | replace("'", "''") }}', accepted_{{ loop.index }} from counts
     {%- endfor %}
     {%- for expression in rules %}
     union all
@@ -44,7 +44,7 @@ checks as (
     {%- for key in unique %}
     {%- set columns = [key] if key is string else key %}
     union all
-    select 'unique: {{ columns | join(", ") }}', count(*)
+    select 'unique: {{ columns | join(", ") | replace("'", "''") }}', count(*)
     from (
         select {{ columns | join(', ') }}
         from {{ model }}
