@@ -185,7 +185,11 @@ def main() -> None:
 
     def report(name: str, r: dict, target: float | None = None) -> None:
         load = os.getloadavg()
-        verdict = "" if target is None else (f"  target <= {target:g}s: {'MET' if r['wall'] <= target else 'NOT MET'}")
+        # "one return": the target is the time until the serving snapshot is refreshed (issue 13)
+        timed = r["serving"] if name == "one return" and r.get("serving") is not None else r["wall"]
+        verdict = "" if target is None else (
+            f"  target <= {target:g}s{' (serving refreshed)' if timed is not r['wall'] else ''}: "
+            f"{'MET' if timed <= target else 'NOT MET'}")
         line = (f"{name:<12s} wall {r['wall']:7.1f}s  cpu {r['cpu']:7.1f}s  peak {r['peak'] / 2**30:5.2f} GB  "
                 f"exit {r['rc']}  load {load[0]:.1f}/{load[1]:.1f}{verdict}")
         print(line, flush=True)

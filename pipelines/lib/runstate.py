@@ -85,23 +85,32 @@ class DigestCache:
         os.replace(tmp, self.path)
 
 
-def _files(root: Path) -> list[Path]:
-    if root.is_file():
-        return [root]
-    if not root.is_dir():
+def _files(root: str) -> list[tuple[str, os.stat_result]]:
+    """(path, stat) of every file under root (or root itself), sorted, hidden and build folders left out."""
+    try:
+        st = os.stat(root)
+    except OSError:
         return []
+    if not os.path.isdir(root):
+        return [(root, st)]
     out = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
-        out += [Path(dirpath) / n for n in sorted(filenames) if not n.startswith(".")]
+    for entry in _scandir(root):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            if entry.name not in SKIP_DIRS:
+                out += _files(entry.path)
+        elif entry.is_file():
+            out.append((entry.path, entry.stat()))
     return out
 
 
 def _group_digest(base: Path, entries: list[str], cache: DigestCache) -> str:
     h = hashlib.sha256()
+    root = str(base)
     for e in entries:
-        for f in _files(base / e):
-            h.update(f"{f.relative_to(base)}\0{cache.digest(f)}\n".encode())
+        for f, st in _files(os.path.join(root, e)):
+            h.update(f"{f[len(root) + 1:]}\0{cache.digest(f, st)}\n".encode())
     return h.hexdigest()
 
 
@@ -176,6 +185,35 @@ def save(p: cfg.Paths, inputs: Inputs, **extra) -> None:
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(state, indent=1, sort_keys=True))
     os.replace(tmp, path)
+
+
+def warehouse_stat(p: cfg.Paths) -> list | None:
+    """(size, mtime_ns) of the warehouse file; None when absent or a write-ahead log is pending."""
+    try:
+        st = os.stat(p.warehouse)
+    except OSError:
+        return None
+    if os.path.exists(str(p.warehouse) + ".wal"):
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def warehouse_as_recorded(p: cfg.Paths, state: dict) -> bool:
+    """The warehouse file is byte-for-byte where the last successful run or check left it (same
+    size and modification time, no pending log), so it need not be opened to know it is sound.
+    A damaged, truncated or replaced file has a new size or time and is opened and checked."""
+    now = warehouse_stat(p)
+    return now is not None and state.get("warehouse") == now
+
+
+def record_warehouse(p: cfg.Paths, state: dict) -> None:
+    """After the warehouse was checked and found sound, remember its size and time."""
+    now = warehouse_stat(p)
+    if state and now is not None and state.get("warehouse") != now:
+        path = p.warehouse_dir / STATE_FILE
+        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({**state, "warehouse": now}, indent=1, sort_keys=True))
+        os.replace(tmp, path)
 
 
 def forget(p: cfg.Paths) -> None:

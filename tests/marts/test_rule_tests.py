@@ -1,6 +1,7 @@
-"""The one-query dbt rule tests (tests/generic/td_not_null.sql, td_rules.sql) catch what the
-per-column tests they replace caught: each is rendered as dbt renders it and run on DuckDB
-against a table with a planted null, a broken rule and an empty table."""
+"""The one-query dbt rule tests (tests/generic/td_checks.sql, td_not_null.sql, td_rules.sql) catch
+what the per-column tests they replace caught: each is rendered as dbt renders it and run on DuckDB
+against a table with a planted null, a repeated key, a value outside its set, a broken rule and an
+empty table."""
 from __future__ import annotations
 
 import re
@@ -57,3 +58,58 @@ def test_rules_fail_on_an_empty_mart(con):
     assert failing(con, render("td_rules", model="m", expressions=["cohort >= 0"], min_rows=1)) == [
         ("at least 1 rows", 1)]
     assert failing(con, render("td_rules", model="m", expressions=["cohort >= 0"])) == []
+
+
+def test_one_check_per_model_catches_what_each_replaced_test_caught(con):
+    """td_checks folds not_null, unique, accepted_values, td_expression_is_true, td_not_null,
+    td_unique_combination and td_rules of one model into one node: each planted defect is named."""
+    con.execute("alter table m add column suppression_status varchar")
+    con.execute("update m set suppression_status = 'shown'")
+    sql = render("td_checks", model="m", not_null=["level", "cohort"],
+                 unique=["cohort", ["level", "cohort"], ["coalesce(level, 'none')", "neet"]],
+                 accepted_values={"suppression_status": ["c", "partial", "z", "shown"]},
+                 rules=["neet <= cohort", "neet_pct is null or neet_pct between 0 and 100"], min_rows=1)
+    assert failing(con, sql) == [("unique: cohort", 1)]       # both rows have cohort 10
+    con.execute("update m set cohort = 11 where level = 'trust'")
+    assert failing(con, sql) == []
+    con.execute("""insert into m values
+        (null, 12, 1, 5.0, 'shown'),       -- null level
+        ('academy', 13, 1, 5.0, 'hidden'), -- a status outside the set
+        ('academy', 13, 20, 5.0, null),    -- a repeated (level, cohort) and cohort 13 twice; neet > cohort
+        ('trust', null, 1, 150.0, 'c'),    -- null cohort: not_null, and the rule cannot be evaluated
+        ('trust', null, 1, 5.0, 'c')       -- null cohorts are not repeats of a column, are of a combination
+    """)
+    assert failing(con, sql) == [
+        ("accepted values: suppression_status", 1),
+        ("not null: cohort", 2),
+        ("not null: level", 1),
+        ("rule: neet <= cohort", 3),
+        ("rule: neet_pct is null or neet_pct between 0 and 100", 1),
+        ("unique: coalesce(level, 'none'), neet", 1),      # a key expression with quotes: named as written
+        ("unique: cohort", 1),
+        ("unique: level, cohort", 2),
+    ]
+    con.execute("delete from m")
+    assert failing(con, sql) == [("at least 1 rows", 1)]
+
+
+def test_every_model_has_at_most_one_row_check_node():
+    """The dbt project keeps one td_checks test per model (no per-column one-query tests left
+    outside the disclosure engine's folder), so a build runs a node per model, not per column."""
+    import yaml
+    root = GENERIC.parents[1]
+    per_column = []
+    for f in [*root.joinpath("models").rglob("*.yml"), *root.joinpath("seeds").rglob("*.yml")]:
+        if "intermediate/disclosure" in f.as_posix():
+            continue
+        doc = yaml.safe_load(f.read_text()) or {}
+        for node in doc.get("models", []) + doc.get("seeds", []):
+            names = [next(iter(t)) if isinstance(t, dict) else t for t in node.get("data_tests", [])]
+            assert names.count("td_checks") <= 1, (f, node["name"])
+            for c in node.get("columns", []) or []:
+                for t in c.get("data_tests", []) or []:
+                    name = next(iter(t)) if isinstance(t, dict) else t
+                    if name != "relationships":
+                        per_column.append(f"{node['name']}.{c['name']}: {name}")
+            per_column += [f"{node['name']}: {n}" for n in names if n not in ("td_checks", "relationships")]
+    assert per_column == []

@@ -126,3 +126,29 @@ def test_submit_names_a_damaged_warehouse_not_a_busy_one(tmp_path):
                 ctx = build_context(p, "100001", "2025-26", "R3", con)
             print(con is None, ctx.notes)""")], capture_output=True, text=True)
     assert probe.stdout.startswith("True") and "warehouse was busy" in probe.stdout, probe.stdout + probe.stderr
+
+
+def test_an_unchanged_warehouse_file_is_not_reopened_but_a_damaged_one_is(tmp_path):
+    """`destinations run` with nothing new skips opening the warehouse only while the file is
+    exactly as the last successful run left it; truncating or overwriting it is noticed."""
+    import os
+
+    from pipelines.config import paths
+    from pipelines.lib import runstate
+    p = paths(tmp_path)
+    p.warehouse_dir.mkdir(parents=True)
+    con = duckdb.connect(str(p.warehouse))
+    con.execute("create table t as select range as x from range(50000)")
+    con.close()
+    runstate.save(p, Inputs(), warehouse=runstate.warehouse_stat(p))
+    state = runstate.load(p)
+    assert runstate.warehouse_as_recorded(p, state)
+    data = p.warehouse.read_bytes()
+    p.warehouse.write_bytes(data[: len(data) // 3])          # truncated (same mtime kept)
+    st = os.stat(p.warehouse)
+    os.utime(p.warehouse, ns=(st.st_atime_ns, state["warehouse"][1]))
+    assert not runstate.warehouse_as_recorded(p, state)
+    p.warehouse.write_bytes(b"\x00" * len(data))             # same size, new contents
+    assert not runstate.warehouse_as_recorded(p, state)
+    assert warehouse_problem(p.warehouse)
+    assert not runstate.warehouse_as_recorded(p, {})        # no record: always opened

@@ -1,0 +1,63 @@
+{#- Every row check of one model in one test (one dbt node, one Dagster check, one scan of the
+    model plus one grouping per uniqueness rule), instead of one test per column and rule:
+      not_null         columns with no null (was: not_null per column, td_not_null)
+      unique           a column name: no repeated non-null value (was: unique); a list of
+                       columns: no repeated combination, nulls included (was: td_unique_combination)
+      accepted_values  {column: [values]}: every non-null value is one of them (was: accepted_values)
+      rules            SQL booleans every row satisfies; null counts as broken (was:
+                       td_expression_is_true, td_rules)
+      min_rows         the model has at least this many rows (was: td_rules min_rows)
+    Fails with one row per broken check, naming it, and how many rows (or repeated keys) break it. -#}
+{% test td_checks(model, not_null=[], unique=[], accepted_values={}, rules=[], min_rows=0) %}
+with counts as (
+    select
+        count(*) as row_count
+    {%- for column in not_null %},
+        count(*) filter (where {{ column }} is null) as not_null_{{ loop.index }}
+    {%- endfor %}
+    {%- for column, values in accepted_values.items() %},
+        count(*) filter (where {{ column }} is not null and {{ column }} not in (
+            {%- for v in values %}'{{ v | replace("'", "''") }}'{{ ", " if not loop.last }}{% endfor %})) as accepted_{{ loop.index }}
+    {%- endfor %}
+    {%- for expression in rules %},
+        count(*) filter (where not coalesce(({{ expression }}), false)) as rule_{{ loop.index }}
+    {%- endfor %}
+    from {{ model }}
+),
+
+checks as (
+    select 'at least {{ min_rows }} rows' as check_name,
+           case when row_count < {{ min_rows }} then 1 else 0 end as failing_rows
+    from counts
+    {%- for column in not_null %}
+    union all
+    select 'not null: {{ column | replace("'", "''") }}', not_null_{{ loop.index }} from counts
+    {%- endfor %}
+    {%- for column, values in accepted_values.items() %}
+    union all
+    select 'accepted values: {{ column | replace("'", "''") }}', accepted_{{ loop.index }} from counts
+    {%- endfor %}
+    {%- for expression in rules %}
+    union all
+    select 'rule: {{ expression | replace("'", "''") }}', rule_{{ loop.index }} from counts
+    {%- endfor %}
+    {%- for key in unique %}
+    {%- set columns = [key] if key is string else key %}
+    union all
+    select 'unique: {{ columns | join(", ") | replace("'", "''") }}', count(*)
+    from (
+        select {{ columns | join(', ') }}
+        from {{ model }}
+        {%- if key is string %}
+        where {{ key }} is not null
+        {%- endif %}
+        group by all
+        having count(*) > 1
+    )
+    {%- endfor %}
+)
+
+select check_name, failing_rows
+from checks
+where failing_rows > 0
+{% endtest %}
