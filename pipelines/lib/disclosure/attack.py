@@ -30,12 +30,17 @@ def _terms(rel: Relation) -> list[tuple[int, int]]:
 
 
 def _intervals(relations: list[Relation], rel_of: dict[int, list[int]], values: list[int],
-               unknown: set[int], lo: dict[int, float], hi: dict[int, float]) -> None:
+               unknown: set[int], lo: dict[int, float], hi: dict[int, float], start=None) -> None:
     """Tighten lo/hi of unknown variables in place until nothing changes. For `whole = sum(parts)`:
     lo(whole) >= sum lo(parts), hi(whole) <= sum hi(parts), lo(part) >= lo(whole) - sum hi(other
     parts), hi(part) <= hi(whole) - sum lo(other parts). Exact integers; an infinite upper bound
-    is counted, never subtracted (inf - inf would hide a finite rest)."""
-    queue = sorted({r for v in unknown for r in rel_of.get(v, ())})
+    is counted, never subtracted (inf - inf would hide a finite rest).
+    The rules are monotone, so the result is the same whichever relation goes first: `start`
+    (relation indices) is where to begin when lo/hi already hold a fixpoint of these rules for
+    a larger unknown set (e.g. a director's, for an academy that also knows some of those
+    cells: only relations around the newly known cells can tighten anything), or when every
+    unknown is still [0, inf) (only relations holding a known cell can)."""
+    queue = sorted(start if start is not None else {r for v in unknown for r in rel_of.get(v, ())})
     queued = set(queue)
     while queue:
         ri = queue.pop()

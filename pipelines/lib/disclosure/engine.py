@@ -365,15 +365,19 @@ def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: d
     zeros = {v for v in H if vals[v] == 0}
     extra: set[int] = set()
     touched: set[int] = set()   # relations around cells picked this round
+    base = None
     for name in sorted(k for k in own if k != "director"):   # directors: released before
         known = set(own.get(name, ()))
         if not zeros - known:
             continue
-        got = _pinned(relations, vals, H - known, rel_of)
+        if base is None:
+            base = _bounds(relations, vals, H, rel_of)   # the directors' fixpoint, once
+        got = _pinned(relations, vals, H - known, rel_of, base, H & known)
         if got and name != "director" and name not in alone_done:
             # what its own cells alone pin (everything else unknown) is not a disclosure
             alone_done.add(name)
-            unavoidable.setdefault(name, set()).update(_pinned(relations, vals, set(vs) - known, rel_of))
+            unavoidable.setdefault(name, set()).update(_pinned(relations, vals, set(vs) - known, rel_of,
+                                                               newly_known=known))
         for v in sorted(set(got) - unavoidable.get(name, set())):
             if not protect_zeros and vals[v] == 0:
                 continue
@@ -398,14 +402,30 @@ def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: d
     return sorted(extra)
 
 
-def _pinned(relations, vals: list[int], unknown: set[int], rel_of) -> set[int]:
+def _bounds(relations, vals: list[int], unknown: set[int], rel_of, base=None, newly_known=None):
+    """(lo, hi) of the interval fixpoint for `unknown` (the attack's first step). From `base`,
+    the fixpoint for a superset of `unknown` whose extra cells `newly_known` are now known (a
+    director's, for an academy user: anyone who knows more ends at or inside it), only the
+    relations around `newly_known` are propagated again; with `newly_known` and no base, every
+    unknown starts at [0, inf) and only relations around them can tighten anything. Same
+    result as from scratch, far fewer relations visited."""
+    if base is None:
+        lo = {v: 0 for v in unknown}
+        hi = {v: INF for v in unknown}
+    else:
+        lo = {v: base[0][v] for v in unknown}
+        hi = {v: base[1][v] for v in unknown}
+    start = None if newly_known is None else sorted({r for v in newly_known for r in rel_of.get(v, ())})
+    _intervals(relations, rel_of, vals, unknown, lo, hi, start)
+    return lo, hi
+
+
+def _pinned(relations, vals: list[int], unknown: set[int], rel_of, base=None, newly_known=None) -> set[int]:
     """Unknown cells pinned by interval propagation with non-negativity (the attack's first
-    step). With no cell linearly determined, the attack pins something only if this does:
-    its sign rule is the interval rule on one relation, and its linear step finds nothing
-    until an interval pins a cell."""
-    lo = {v: 0 for v in unknown}
-    hi = {v: INF for v in unknown}
-    _intervals(relations, rel_of, vals, unknown, lo, hi)
+    step; `base`, `newly_known`: see _bounds). With no cell linearly determined, the attack
+    pins something only if this does: its sign rule is the interval rule on one relation, and
+    its linear step finds nothing until an interval pins a cell."""
+    lo, hi = _bounds(relations, vals, unknown, rel_of, base, newly_known)
     return {v for v in unknown if lo[v] == hi[v]}
 
 
