@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections import defaultdict
 from fractions import Fraction
 
+import numpy as np
+
 from pipelines.lib.disclosure.gauss import eliminate
 
 INF = float("inf")
@@ -41,6 +43,9 @@ def _intervals(relations: list[Relation], rel_of: dict[int, list[int]], values: 
     cells: only relations around the newly known cells can tighten anything), or when every
     unknown is still [0, inf) (only relations holding a known cell can)."""
     queue = sorted(start if start is not None else {r for v in unknown for r in rel_of.get(v, ())})
+    if start is None and len(queue) >= SWEEP_FROM:
+        _sweep(relations, values, unknown, lo, hi, queue)
+        return
     queued = set(queue)
     while queue:
         ri = queue.pop()
@@ -101,6 +106,61 @@ def _intervals(relations: list[Relation], rel_of: dict[int, list[int]], values: 
                 if r2 not in queued:
                     queue.append(r2)
                     queued.add(r2)
+
+
+SWEEP_FROM = 2000   # relations: from here one vectorised sweep over all of them beats the queue
+_BIG = 1 << 60      # an infinite upper bound in the sweep's arrays (sums never add two)
+
+
+def _sweep(relations: list[Relation], values: list[int], unknown: set[int], lo: dict, hi: dict,
+           rel_ids: list[int]) -> None:
+    """_intervals by vectorised sweeps: every relation of `rel_ids` at once from the previous
+    sweep's bounds, until nothing changes. The rules are monotone, so this reaches the same
+    fixpoint as the queue (the tightest bounds the rules allow), with exact int64 arithmetic.
+    `rel_ids` must hold every relation around a cell whose bounds can still move."""
+    members = sorted({m for ri in rel_ids for m in (relations[ri][0],) + relations[ri][1]})
+    loc = {v: i for i, v in enumerate(members)}
+    unk = np.array([v in unknown for v in members], dtype=bool)
+    lo_a = np.array([lo[v] if v in unknown else values[v] for v in members], dtype=np.int64)
+    hi_a = np.array([(_BIG if hi[v] == INF else hi[v]) if v in unknown else values[v] for v in members],
+                    dtype=np.int64)
+    W = np.array([loc[relations[ri][0]] for ri in rel_ids], dtype=np.int64)
+    e_rel = np.array([i for i, ri in enumerate(rel_ids) for _ in relations[ri][1]], dtype=np.int64)
+    e_var = np.array([loc[p] for ri in rel_ids for p in relations[ri][1]], dtype=np.int64)
+    m = len(rel_ids)
+    w_unk = unk[W]
+    e_unk = unk[e_var]
+    while True:
+        inf = hi_a >= _BIG
+        p_lo = np.zeros(m, dtype=np.int64)
+        np.add.at(p_lo, e_rel, lo_a[e_var])
+        p_hi = np.zeros(m, dtype=np.int64)
+        np.add.at(p_hi, e_rel, np.where(inf, 0, hi_a)[e_var])
+        n_inf = np.zeros(m, dtype=np.int64)
+        np.add.at(n_inf, e_rel, inf[e_var].astype(np.int64))
+        new_lo = lo_a.copy()
+        new_hi = hi_a.copy()
+        # wholes: lo >= sum lo(parts), hi <= sum hi(parts) when no part is unbounded
+        np.maximum.at(new_lo, W[w_unk], p_lo[w_unk])
+        ok = w_unk & (n_inf == 0)
+        np.minimum.at(new_hi, W[ok], p_hi[ok])
+        # parts: lo >= lo(whole) - sum hi(other parts) when those are all bounded
+        a, b, b_inf = lo_a[e_var], hi_a[e_var], inf[e_var]
+        others_inf = n_inf[e_rel] - b_inf
+        ok = e_unk & (others_inf == 0)
+        cand = lo_a[W][e_rel] - (p_hi[e_rel] - np.where(b_inf, 0, b))
+        np.maximum.at(new_lo, e_var[ok], cand[ok])
+        # parts: hi <= hi(whole) - sum lo(other parts) when the whole is bounded
+        ok = e_unk & ~inf[W][e_rel]
+        cand = hi_a[W][e_rel] - (p_lo[e_rel] - a)
+        np.minimum.at(new_hi, e_var[ok], cand[ok])
+        if np.array_equal(new_lo, lo_a) and np.array_equal(new_hi, hi_a):
+            break
+        lo_a, hi_a = new_lo, new_hi
+    for v, x, y in zip(members, lo_a.tolist(), hi_a.tolist()):
+        if v in unknown:
+            lo[v] = x
+            hi[v] = INF if y >= _BIG else y
 
 
 def _components(rows: list[dict[int, int]]) -> list[list[int]]:
