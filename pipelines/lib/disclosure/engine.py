@@ -171,7 +171,10 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     n_whole = [0] * n
     for whole, _ in relations:
         n_whole[whole] += 1
-    order = sorted(range(n), key=lambda v: (values[v] != 0, not is_den[v], -values[v], v))
+    # publish order = the cost of hiding, most costly first: shown zeros, the trust's denominators
+    # (its headline cohorts), other denominators, then large before small
+    headline = {v for v in range(n) if is_den[v] and trustish[v] and values[v]}
+    order = sorted(range(n), key=lambda v: (values[v] != 0, v not in headline, not is_den[v], -values[v], v))
     pos = {v: i for i, v in enumerate(order)}
     block_of, block_rels = blocks(n, relations)
     members: dict[int, list[int]] = {}
@@ -223,7 +226,8 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
                 _release(freed, hidden, released, stats)
                 continue
             # academy users: a pass for each whose own cells expose a hidden cell
-            if _academy_round(x, vs, values, hidden, own, coords, sp, stats, unavoidable):
+            if _academy_round(x, vs, values, hidden, own, coords, sp, stats, unavoidable,
+                              headline=headline if protect_zeros else None, trustish=trustish):
                 continue
             # non-negativity for academy users: a hidden zero they pin with their own cells
             extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own, is_den,
@@ -309,7 +313,8 @@ def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str]):
 
 
 def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], own: dict[str, list[int]], coords,
-                   sp, stats, unavoidable: dict[str, set[int]]) -> bool:
+                   sp, stats, unavoidable: dict[str, set[int]], headline: set[int] | None = None,
+                   trustish: list[bool] | None = None) -> bool:
     """Each academy is checked against the directors' published span `sp` (does adding its own
     cells determine a hidden cell?); only where it does, an academy pass runs: its own cells'
     span taken out (projected away when it is a set of free coordinates, else forced shown),
@@ -317,7 +322,15 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
     expose anything to directors (they see less than the academy). True if anything was hidden
     (the caller redoes the director pass, then the checks: a cell hidden for one academy may be
     exposed to another). `unavoidable` collects, per academy, hidden cells its own cells (and
-    shown zeros) alone determine."""
+    shown zeros) alone determine.
+
+    `headline` (the trust's non-zero denominators; None: zeros are never hidden) are the most
+    costly cells to hide. When a pass would hide one, it is redone with the shown zeros as
+    candidates between the headline cells and the rest: a zero is then hidden instead where that
+    is enough. Example: the trust's one excluded pupil is in academy X, every other academy shows
+    excluded 0, so X knows the trust's excluded; with the trust's neet_denominator hidden (for
+    directors), its cohort would determine it for X and be hidden, blanking the trust's headline
+    row, unless one other academy's excluded 0 is hidden too."""
     H = {v for v in vs if v in hidden}
     changed = False
     for name in sorted(own):
@@ -341,10 +354,26 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
         if cs is not None:
             xa = {v: ({c: y for c, y in x[v].items() if c not in cs} if cs.intersection(x[v]) else x[v])
                   for v in vs}
-            newly, asp = gauss_pass(xa, cands, H - mine_set, zeros)
+            known = []
         else:
-            newly, asp = gauss_pass(x, cands, H - mine_set, zeros + mine)
-        unavoidable.setdefault(name, set()).update(asp.determined - mine_set)
+            xa, known = x, mine
+        newly, asp = gauss_pass(xa, cands, H - mine_set, zeros + known)
+        determined = asp.determined
+        if headline and zeros and headline.intersection(newly):
+            # a zero hidden is cheaper than a headline cell: redo with zeros as candidates after
+            # the headline cells (trust zeros first: the last zero completing a chain is hidden)
+            first = [v for v in cands if v in headline]
+            zs = sorted(zeros, key=lambda v: (not trustish[v], v)) if trustish else zeros
+            rest = [v for v in cands if v not in headline]
+            newly2, _ = gauss_pass(xa, first + zs + rest, H - mine_set, known)
+            if len(headline.intersection(newly2)) < len(headline.intersection(newly)):
+                stats["headline_kept"] = stats.get("headline_kept", 0) + 1
+                newly = newly2
+                hid = set(newly2)
+                # what own cells and the zeros still shown alone determine
+                _, asp2 = gauss_pass(xa, [], (H - mine_set) | hid, [z for z in zeros if z not in hid] + known)
+                determined = asp2.determined
+        unavoidable.setdefault(name, set()).update(determined - mine_set)
         for v in newly:
             hidden[v] = "secondary"
             H.add(v)
