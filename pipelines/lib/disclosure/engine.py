@@ -231,7 +231,7 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
                 continue
             # non-negativity for academy users: a hidden zero they pin with their own cells
             extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own, is_den,
-                                    unavoidable, alone_done, protect_zeros, set(released))
+                                    unavoidable, alone_done, protect_zeros, set(released), headline)
             if not extra:
                 break
             stats["nonneg_rounds"] += 1
@@ -383,10 +383,12 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
 
 def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: dict[int, str],
                     own: dict[str, list[int]], is_den: list[bool], unavoidable: dict[str, set[int]],
-                    alone_done: set[str], protect_zeros: bool = True, released: set[int] = frozenset()) -> list[int]:
+                    alone_done: set[str], protect_zeros: bool = True, released: set[int] = frozenset(),
+                    headline: set[int] = frozenset()) -> list[int]:
     """For every hidden cell the full attack (with non-negativity) still pins, one more shown
     cell to hide: the smallest non-zero shown cell of a relation around it (not a denominator
-    if avoidable; a zero, the relation's whole first, only if nothing else is there). Empty when the attack recovers nothing in this block.
+    if avoidable, a trust denominator (`headline`) last; a zero, the relation's whole first,
+    only if nothing else is there). Empty when the attack recovers nothing in this block.
     Once no cell is linearly determined, only a pinned hidden zero lets the attack pin anything
     (a point of the feasible set with every hidden cell > 0 could be moved along any free
     direction), so audiences with no hidden zero among what they do not know are skipped."""
@@ -418,7 +420,7 @@ def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: d
                         continue
                     # a zero only when the relation has nothing else (a shown zero whole pins
                     # every hidden part of it to zero), and then its whole first
-                    cand = (vals[m] == 0, is_den[m], vals[m], m != whole, m)
+                    cand = (vals[m] == 0, m in headline, is_den[m], vals[m], m != whole, m)
                     if best is None or cand < best:
                         best = cand
             if best is not None:
