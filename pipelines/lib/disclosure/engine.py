@@ -6,16 +6,18 @@ primary    a row whose denominator is 1 .. min_cohort-1 is hidden whole; a count
            hidden. Zeros and empty rows are shown.
 secondary  per connected block of cells (gauss.py, GaussSuppression-style), repeated until
            nothing changes:
-           1. directors: one pass over the cells in publish order (shown zeros, then
-              denominators, then large before small) that publishes a cell unless it would make
-              a hidden cell a linear combination of shown ones;
+           1. directors: one pass over the cells in publish order (shown zeros, the trust's
+              denominators, other denominators, then large before small: the order is the cost
+              of hiding, most costly first) that publishes a cell unless it would make a hidden
+              cell a linear combination of shown ones;
            2. a hidden zero the published cells pin (linearly through shown zeros, or by the
               interval attack: a shown zero total, a whole used up by its shown parts) is
               released, i.e. shown: hiding it protects nothing, and once shown the next pass
               protects whatever it pinned;
            3. academy users: a pass (their own cells' span projected away, shown zeros first,
               everything hidden so far forced hidden) only for those whose own cells expose
-              something in the directors' span;
+              something in the directors' span; where it would hide a trust denominator, it is
+              redone with zeros as candidates, so a zero goes instead where that is enough;
            4. non-negativity for academy users: a hidden zero one of them still pins gets the
               smallest non-zero shown cell next to it hidden.
            What an academy's own cells and the shown zeros alone determine is no disclosure
