@@ -229,7 +229,8 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
                 continue
             # academy users: a pass for each whose own cells expose a hidden cell
             if _academy_round(x, vs, values, hidden, own, coords, sp, stats, unavoidable,
-                              headline=headline if protect_zeros else None, trustish=trustish):
+                              headline=headline if protect_zeros else None, trustish=trustish,
+                              released=set(released)):
                 continue
             # non-negativity for academy users: a hidden zero they pin with their own cells
             extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own, is_den,
@@ -316,7 +317,7 @@ def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str]):
 
 def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], own: dict[str, list[int]], coords,
                    sp, stats, unavoidable: dict[str, set[int]], headline: set[int] | None = None,
-                   trustish: list[bool] | None = None) -> bool:
+                   trustish: list[bool] | None = None, released: set[int] = frozenset()) -> bool:
     """Each academy is checked against the directors' published span `sp` (does adding its own
     cells determine a hidden cell?); only where it does, an academy pass runs: its own cells'
     span taken out (projected away when it is a set of free coordinates, else forced shown),
@@ -332,7 +333,8 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
     is enough. Example: the trust's one excluded pupil is in academy X, every other academy shows
     excluded 0, so X knows the trust's excluded; with the trust's neet_denominator hidden (for
     directors), its cohort would determine it for X and be hidden, blanking the trust's headline
-    row, unless one other academy's excluded 0 is hidden too."""
+    row, unless one other academy's excluded 0 is hidden too. A zero released in this block
+    (pinned for directors) stays shown: hiding it again would only be released again."""
     H = {v for v in vs if v in hidden}
     changed = False
     for name in sorted(own):
@@ -365,9 +367,10 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
             # a zero hidden is cheaper than a headline cell: redo with zeros as candidates after
             # the headline cells (trust zeros first: the last zero completing a chain is hidden)
             first = [v for v in cands if v in headline]
-            zs = sorted(zeros, key=lambda v: (not trustish[v], v)) if trustish else zeros
+            zs = sorted((z for z in zeros if z not in released), key=lambda v: (not trustish[v], v)) \
+                if trustish else [z for z in zeros if z not in released]
             rest = [v for v in cands if v not in headline]
-            newly2, _ = gauss_pass(xa, first + zs + rest, H - mine_set, known)
+            newly2, _ = gauss_pass(xa, first + zs + rest, H - mine_set, [z for z in zeros if z in released] + known)
             if len(headline.intersection(newly2)) < len(headline.intersection(newly)):
                 stats["headline_kept"] = stats.get("headline_kept", 0) + 1
                 newly = newly2
