@@ -467,3 +467,54 @@ def test_attack_from_the_directors_end_matches_the_attack_from_scratch():
             assert att.recover(known) == want
             pinned += len(want)
     assert pinned > 100
+
+
+def neet_not_known(dm: pl.DataFrame) -> pl.DataFrame:
+    """neet_not_known from destination_measures rows: the NEET denominator leaves out `excluded`
+    (custody, 710/720); every NEET pupil counts as active."""
+    return dm.select("level", "academy_urn", "counts_in_trust_totals", "leaving_year", "key_stage", "round",
+                     "breakdown_topic", "breakdown", "cohort", "excluded", "neet", "not_known").with_columns(
+        neet_denominator=pl.col("cohort") - pl.col("excluded"), neet_active=pl.col("neet"),
+        neet_inactive=pl.lit(0, pl.Int64), neet_not_known=pl.col("neet") + pl.col("not_known"))
+
+
+def test_the_trust_headline_cohort_stays_shown_when_one_academy_holds_its_excluded_pupil():
+    """The demo's 2025-26 KS4 R3 pattern: the trust's one excluded pupil (custody) is in academy
+    A1 and every other academy shows excluded 0, so A1 knows the trust's excluded; cohort -
+    neet_denominator = excluded forces one of the trust's two denominators out for directors, and
+    the old engine then hid the other one too for A1 (the trust cohort of 610, with it every share
+    of the trust's Total row, and two small academies' cohorts to protect it). Now a zero is
+    hidden instead: the trust cohort, EET, NEET and not known of destination_measures stay shown,
+    and nobody recovers anything."""
+    rnd = random.Random(5)
+    mix = (["school_sixth_form"] * 6 + ["further_education"] * 5 + ["sixth_form_college"] * 2
+           + ["apprenticeship", "employment", "training", "neet", "not_known", "other"])
+    pupils_ = []
+    for urn, n in (("A1", 220), ("A2", 180), ("A3", 150), ("A4", 37), ("A5", 23)):
+        for i in range(n):
+            pupils_.append({"urn": urn, "dest": "excluded" if (urn, i) == ("A1", 0) else rnd.choice(mix),
+                            "sex": rnd.choice(["Female", "Male"]),
+                            "dis": rnd.choice(["Disadvantaged", "Not disadvantaged", "Not disadvantaged"])})
+    dm = destination_measures(pupils_)
+    frames = {"destination_measures": dm, "neet_not_known": neet_not_known(dm)}
+    res = run(frames)
+    c = res.cells.filter(pl.col("row_key").str.ends_with("|Total|Total"))
+    trust = {(mart, m): (v, h) for mart, k, m, v, h in c.select("mart", "row_key", "measure", "value", "hidden")
+             .iter_rows() if k.startswith("trust|")}
+    assert trust[("destination_measures", "cohort")] == (610, False)
+    for m in ("positive", "neet", "not_known"):          # the Overview's EET, NEET, not known
+        assert not trust[("destination_measures", m)][1], m
+    assert trust[("destination_measures", "excluded")] == (1, True)
+    # cohort - neet_denominator = excluded: the denominator that goes is the NEET one
+    assert trust[("neet_not_known", "neet_denominator")] == (609, True)
+    # no academy cohort of the Total row is hidden to protect it either
+    academies = c.filter(pl.col("row_key").str.starts_with("academy|") & (pl.col("measure") == "cohort")
+                         & (pl.col("mart") == "destination_measures"))
+    assert academies.height == 5 and not academies["hidden"].any()
+    st = build_structure(frames)
+    hidden = set(res.cells.filter("hidden")["var"].to_list())
+    assert {v for v in primary_hidden(st) if st.values[v]} <= hidden
+    got = _attack_all(st, hidden)
+    assert set(got) == {"director"} | {f"academy A{i}" for i in range(1, 6)}
+    assert all(not g for g in got.values()), {k: len(v) for k, v in got.items()}
+    assert not res.unresolved and res.stats.get("headline_kept", 0) >= 1
