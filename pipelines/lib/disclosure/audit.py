@@ -1,7 +1,7 @@
 """The attack harness over published files: what each audience recovers of the hidden cells.
 
 Reads the unpublished marts (to learn the relations that hold, and the true values) and the
-published twins (what a director sees), then runs `attack.recover` for directors and for
+published twins (what a director sees), then runs `attack.Attack` for directors and for
 academy users (the published cells plus all of their own academy's cells).
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.lib.disclosure.attack import index_relations, recover
+from pipelines.lib.disclosure.attack import Attack, index_relations, recover
 from pipelines.lib.disclosure.gauss import blocks
 from pipelines.lib.disclosure.structure import MARTS, Structure, build_structure, row_key_sql
 
@@ -116,8 +116,9 @@ def audit(unpublished: dict, published: dict, academies: int | None = None,
     n_of = dict(zip(var_cells["var"].to_list(), var_cells["n"].to_list()))
     ex_of = dict(zip(var_cells["var"].to_list(), var_cells["example"].to_list()))
     block_of = None
+    attack = Attack(st.relations, st.values, hidden_vars, rel_of)   # directors once, academies from there
     for name, known in audiences.items():
-        got = recover(st.relations, st.values, hidden_vars, known, rel_of)
+        got = attack.recover(known)
         if got and known:
             if block_of is None:
                 block_of, _ = blocks(len(st.values), st.relations)

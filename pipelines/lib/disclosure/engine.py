@@ -6,16 +6,18 @@ primary    a row whose denominator is 1 .. min_cohort-1 is hidden whole; a count
            hidden. Zeros and empty rows are shown.
 secondary  per connected block of cells (gauss.py, GaussSuppression-style), repeated until
            nothing changes:
-           1. directors: one pass over the cells in publish order (shown zeros, then
-              denominators, then large before small) that publishes a cell unless it would make
-              a hidden cell a linear combination of shown ones;
+           1. directors: one pass over the cells in publish order (shown zeros, the trust's
+              denominators, other denominators, then large before small: the order is the cost
+              of hiding, most costly first) that publishes a cell unless it would make a hidden
+              cell a linear combination of shown ones;
            2. a hidden zero the published cells pin (linearly through shown zeros, or by the
               interval attack: a shown zero total, a whole used up by its shown parts) is
               released, i.e. shown: hiding it protects nothing, and once shown the next pass
               protects whatever it pinned;
            3. academy users: a pass (their own cells' span projected away, shown zeros first,
               everything hidden so far forced hidden) only for those whose own cells expose
-              something in the directors' span;
+              something in the directors' span; where it would hide a trust denominator, it is
+              redone with zeros as candidates, so a zero goes instead where that is enough;
            4. non-negativity for academy users: a hidden zero one of them still pins gets the
               smallest non-zero shown cell next to it hidden.
            What an academy's own cells and the shown zeros alone determine is no disclosure
@@ -171,7 +173,10 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     n_whole = [0] * n
     for whole, _ in relations:
         n_whole[whole] += 1
-    order = sorted(range(n), key=lambda v: (values[v] != 0, not is_den[v], -values[v], v))
+    # publish order = the cost of hiding, most costly first: shown zeros, the trust's denominators
+    # (its headline cohorts), other denominators, then large before small
+    headline = {v for v in range(n) if is_den[v] and trustish[v] and values[v]}
+    order = sorted(range(n), key=lambda v: (values[v] != 0, v not in headline, not is_den[v], -values[v], v))
     pos = {v: i for i, v in enumerate(order)}
     block_of, block_rels = blocks(n, relations)
     members: dict[int, list[int]] = {}
@@ -223,11 +228,13 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
                 _release(freed, hidden, released, stats)
                 continue
             # academy users: a pass for each whose own cells expose a hidden cell
-            if _academy_round(x, vs, values, hidden, own, coords, sp, stats, unavoidable):
+            if _academy_round(x, vs, values, hidden, own, coords, sp, stats, unavoidable,
+                              headline=headline if protect_zeros else None, trustish=trustish,
+                              released=set(released)):
                 continue
             # non-negativity for academy users: a hidden zero they pin with their own cells
             extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own, is_den,
-                                    unavoidable, alone_done, protect_zeros, set(released))
+                                    unavoidable, alone_done, protect_zeros, set(released), headline)
             if not extra:
                 break
             stats["nonneg_rounds"] += 1
@@ -309,7 +316,8 @@ def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str]):
 
 
 def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], own: dict[str, list[int]], coords,
-                   sp, stats, unavoidable: dict[str, set[int]]) -> bool:
+                   sp, stats, unavoidable: dict[str, set[int]], headline: set[int] | None = None,
+                   trustish: list[bool] | None = None, released: set[int] = frozenset()) -> bool:
     """Each academy is checked against the directors' published span `sp` (does adding its own
     cells determine a hidden cell?); only where it does, an academy pass runs: its own cells'
     span taken out (projected away when it is a set of free coordinates, else forced shown),
@@ -317,7 +325,16 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
     expose anything to directors (they see less than the academy). True if anything was hidden
     (the caller redoes the director pass, then the checks: a cell hidden for one academy may be
     exposed to another). `unavoidable` collects, per academy, hidden cells its own cells (and
-    shown zeros) alone determine."""
+    shown zeros) alone determine.
+
+    `headline` (the trust's non-zero denominators; None: zeros are never hidden) are the most
+    costly cells to hide. When a pass would hide one, it is redone with the shown zeros as
+    candidates between the headline cells and the rest: a zero is then hidden instead where that
+    is enough. Example: the trust's one excluded pupil is in academy X, every other academy shows
+    excluded 0, so X knows the trust's excluded; with the trust's neet_denominator hidden (for
+    directors), its cohort would determine it for X and be hidden, blanking the trust's headline
+    row, unless one other academy's excluded 0 is hidden too. A zero released in this block
+    (pinned for directors) stays shown: hiding it again would only be released again."""
     H = {v for v in vs if v in hidden}
     changed = False
     for name in sorted(own):
@@ -341,10 +358,27 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
         if cs is not None:
             xa = {v: ({c: y for c, y in x[v].items() if c not in cs} if cs.intersection(x[v]) else x[v])
                   for v in vs}
-            newly, asp = gauss_pass(xa, cands, H - mine_set, zeros)
+            known = []
         else:
-            newly, asp = gauss_pass(x, cands, H - mine_set, zeros + mine)
-        unavoidable.setdefault(name, set()).update(asp.determined - mine_set)
+            xa, known = x, mine
+        newly, asp = gauss_pass(xa, cands, H - mine_set, zeros + known)
+        determined = asp.determined
+        if headline and zeros and headline.intersection(newly):
+            # a zero hidden is cheaper than a headline cell: redo with zeros as candidates after
+            # the headline cells (trust zeros first: the last zero completing a chain is hidden)
+            first = [v for v in cands if v in headline]
+            zs = sorted((z for z in zeros if z not in released), key=lambda v: (not trustish[v], v)) \
+                if trustish else [z for z in zeros if z not in released]
+            rest = [v for v in cands if v not in headline]
+            newly2, _ = gauss_pass(xa, first + zs + rest, H - mine_set, [z for z in zeros if z in released] + known)
+            if len(headline.intersection(newly2)) < len(headline.intersection(newly)):
+                stats["headline_kept"] = stats.get("headline_kept", 0) + 1
+                newly = newly2
+                hid = set(newly2)
+                # what own cells and the zeros still shown alone determine
+                _, asp2 = gauss_pass(xa, [], (H - mine_set) | hid, [z for z in zeros if z not in hid] + known)
+                determined = asp2.determined
+        unavoidable.setdefault(name, set()).update(determined - mine_set)
         for v in newly:
             hidden[v] = "secondary"
             H.add(v)
@@ -354,10 +388,12 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
 
 def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: dict[int, str],
                     own: dict[str, list[int]], is_den: list[bool], unavoidable: dict[str, set[int]],
-                    alone_done: set[str], protect_zeros: bool = True, released: set[int] = frozenset()) -> list[int]:
+                    alone_done: set[str], protect_zeros: bool = True, released: set[int] = frozenset(),
+                    headline: set[int] = frozenset()) -> list[int]:
     """For every hidden cell the full attack (with non-negativity) still pins, one more shown
     cell to hide: the smallest non-zero shown cell of a relation around it (not a denominator
-    if avoidable; a zero, the relation's whole first, only if nothing else is there). Empty when the attack recovers nothing in this block.
+    if avoidable, a trust denominator (`headline`) last; a zero, the relation's whole first,
+    only if nothing else is there). Empty when the attack recovers nothing in this block.
     Once no cell is linearly determined, only a pinned hidden zero lets the attack pin anything
     (a point of the feasible set with every hidden cell > 0 could be moved along any free
     direction), so audiences with no hidden zero among what they do not know are skipped."""
@@ -365,15 +401,19 @@ def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: d
     zeros = {v for v in H if vals[v] == 0}
     extra: set[int] = set()
     touched: set[int] = set()   # relations around cells picked this round
+    base = None
     for name in sorted(k for k in own if k != "director"):   # directors: released before
         known = set(own.get(name, ()))
         if not zeros - known:
             continue
-        got = _pinned(relations, vals, H - known, rel_of)
+        if base is None:
+            base = _bounds(relations, vals, H, rel_of)   # the directors' fixpoint, once
+        got = _pinned(relations, vals, H - known, rel_of, base, H & known)
         if got and name != "director" and name not in alone_done:
             # what its own cells alone pin (everything else unknown) is not a disclosure
             alone_done.add(name)
-            unavoidable.setdefault(name, set()).update(_pinned(relations, vals, set(vs) - known, rel_of))
+            unavoidable.setdefault(name, set()).update(_pinned(relations, vals, set(vs) - known, rel_of,
+                                                               newly_known=known))
         for v in sorted(set(got) - unavoidable.get(name, set())):
             if not protect_zeros and vals[v] == 0:
                 continue
@@ -389,7 +429,7 @@ def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: d
                         continue
                     # a zero only when the relation has nothing else (a shown zero whole pins
                     # every hidden part of it to zero), and then its whole first
-                    cand = (vals[m] == 0, is_den[m], vals[m], m != whole, m)
+                    cand = (vals[m] == 0, m in headline, is_den[m], vals[m], m != whole, m)
                     if best is None or cand < best:
                         best = cand
             if best is not None:
@@ -398,14 +438,30 @@ def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: d
     return sorted(extra)
 
 
-def _pinned(relations, vals: list[int], unknown: set[int], rel_of) -> set[int]:
+def _bounds(relations, vals: list[int], unknown: set[int], rel_of, base=None, newly_known=None):
+    """(lo, hi) of the interval fixpoint for `unknown` (the attack's first step). From `base`,
+    the fixpoint for a superset of `unknown` whose extra cells `newly_known` are now known (a
+    director's, for an academy user: anyone who knows more ends at or inside it), only the
+    relations around `newly_known` are propagated again; with `newly_known` and no base, every
+    unknown starts at [0, inf) and only relations around them can tighten anything. Same
+    result as from scratch, far fewer relations visited."""
+    if base is None:
+        lo = {v: 0 for v in unknown}
+        hi = {v: INF for v in unknown}
+    else:
+        lo = {v: base[0][v] for v in unknown}
+        hi = {v: base[1][v] for v in unknown}
+    start = None if newly_known is None else sorted({r for v in newly_known for r in rel_of.get(v, ())})
+    _intervals(relations, rel_of, vals, unknown, lo, hi, start)
+    return lo, hi
+
+
+def _pinned(relations, vals: list[int], unknown: set[int], rel_of, base=None, newly_known=None) -> set[int]:
     """Unknown cells pinned by interval propagation with non-negativity (the attack's first
-    step). With no cell linearly determined, the attack pins something only if this does:
-    its sign rule is the interval rule on one relation, and its linear step finds nothing
-    until an interval pins a cell."""
-    lo = {v: 0 for v in unknown}
-    hi = {v: INF for v in unknown}
-    _intervals(relations, rel_of, vals, unknown, lo, hi)
+    step; `base`, `newly_known`: see _bounds). With no cell linearly determined, the attack
+    pins something only if this does: its sign rule is the interval rule on one relation, and
+    its linear step finds nothing until an interval pins a cell."""
+    lo, hi = _bounds(relations, vals, unknown, rel_of, base, newly_known)
     return {v for v in unknown if lo[v] == hi[v]}
 
 
