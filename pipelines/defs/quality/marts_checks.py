@@ -4,8 +4,8 @@ Each `expectations/marts_<mart>.json` is a GX 1.x suite for the dbt model `<mart
 [<mart>]); the check reads `marts.<mart>` from DuckDB and evaluates the suite over the whole
 frame (pipelines.lib.returns.gx_suite.evaluate_frame: the same verdicts as GX, without importing it). Blocking: a failure (e.g. a published cohort of 1-5) stops publishing.
 Suites exist for `_published` marts only: an independent check, outside the SQL that
-suppresses, at the serving boundary. Row rules on the other marts are dbt tests (td_rules,
-td_not_null: one query per model).
+suppresses, at the serving boundary. Row rules on the other marts are dbt tests (td_checks:
+one node and one query per model).
 """
 from __future__ import annotations
 
