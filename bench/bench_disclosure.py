@@ -51,6 +51,7 @@ def main() -> None:
     ap.add_argument("--marts", help="comma-separated marts to include (default all published)")
     ap.add_argument("--sample-blocks", type=int, help="engine on every k-th connected block only (time per cell)")
     ap.add_argument("--skip-published", action="store_true", help="do not attack the published pattern")
+    ap.add_argument("--cells-out", type=Path, help="write the engine's cells (hidden, reason) to this Parquet file")
     args = ap.parse_args()
     serving = args.serving or _serving_for_scale(args.scale or "small",
                                                  args.data or Path(f"/tmp/bench-disclosure-{args.scale}"))
@@ -84,6 +85,8 @@ def main() -> None:
     r = suppress(st)
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
     print(f"engine: {wall:.1f}s wall, {cpu:.1f}s CPU; {r.stats}; unresolved {r.unresolved}", flush=True)
+    if args.cells_out:
+        r.cells.write_parquet(args.cells_out)
     cells = r.cells.with_columns(primary=pl.col("var").is_in(sorted(primary)))
     share = cells.group_by("mart").agg(pl.len().alias("cells"), pl.col("primary").mean().alias("primary"),
                                        pl.col("hidden").mean().alias("engine")).sort("mart")

@@ -372,9 +372,19 @@ class Attack:
                        sorted({r for v in newly for r in rel_of.get(v, ())}))
             new = {v: int(lo[v]) for v in unknown if lo[v] == hi[v]}
             if not new:
-                support = set(ext_idx)
-                cands = (support & unknown) | {p for c in support for p in idx.get(c, ()) if p in unknown}
-                new = {h: values[h] for h in sorted(cands) if not reduce_by(ext, reduce_by(rows, {h: 1}, PRIME), PRIME)}
+                # e_h reduced against R is e_h when h is no pivot of R (in the known cells'
+                # span iff that span's reduced form has the row {h: 1}), else minus the rest of
+                # h's row (only possible when all of that rest lies in their support)
+                new = {h: values[h] for h in sorted(unknown.intersection(ext))
+                       if h not in rows and len(ext[h]) == 1}
+                support = {c for c, held in ext_idx.items() if held}
+                hits: dict[int, int] = defaultdict(int)
+                for c in support:
+                    for p in idx.get(c, ()):
+                        hits[p] += 1
+                for h in sorted(p for p, k in hits.items() if k == len(rows[p]) - 1 and p in unknown):
+                    if not reduce_by(ext, reduce_by(rows, {h: 1}, PRIME), PRIME):
+                        new[h] = values[h]
             for v, x in new.items():
                 assert x == values[v], f"attack derived {x} for a cell worth {values[v]}: unsound relation"
             found.update(new)
