@@ -413,7 +413,7 @@ def test_interval_sweep_and_incremental_bounds_match_the_queue():
     directors' fixpoint; 'own cells alone' from the relations around them) give exactly the
     bounds of the relation-by-relation queue from scratch, on random hierarchies."""
     from pipelines.lib.disclosure import attack
-    from pipelines.lib.disclosure.engine import _bounds
+    from pipelines.lib.disclosure.attack import bounds as _bounds
 
     def queue(relations, values, unknown):
         lo = {v: 0 for v in unknown}

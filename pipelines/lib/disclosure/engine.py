@@ -41,7 +41,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.lib.disclosure.attack import INF, _intervals, index_relations
+from pipelines.lib.disclosure.attack import bounds, index_relations
 from pipelines.lib.disclosure.gauss import blocks, exposed_by, gauss_pass, nullspace
 from pipelines.lib.disclosure.structure import MART_BY_NAME, Structure, build_structure
 
@@ -407,7 +407,7 @@ def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: d
         if not zeros - known:
             continue
         if base is None:
-            base = _bounds(relations, vals, H, rel_of)   # the directors' fixpoint, once
+            base = bounds(relations, vals, H, rel_of)   # the directors' fixpoint, once
         got = _pinned(relations, vals, H - known, rel_of, base, H & known)
         if got and name != "director" and name not in alone_done:
             # what its own cells alone pin (everything else unknown) is not a disclosure
@@ -438,30 +438,12 @@ def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: d
     return sorted(extra)
 
 
-def _bounds(relations, vals: list[int], unknown: set[int], rel_of, base=None, newly_known=None):
-    """(lo, hi) of the interval fixpoint for `unknown` (the attack's first step). From `base`,
-    the fixpoint for a superset of `unknown` whose extra cells `newly_known` are now known (a
-    director's, for an academy user: anyone who knows more ends at or inside it), only the
-    relations around `newly_known` are propagated again; with `newly_known` and no base, every
-    unknown starts at [0, inf) and only relations around them can tighten anything. Same
-    result as from scratch, far fewer relations visited."""
-    if base is None:
-        lo = {v: 0 for v in unknown}
-        hi = {v: INF for v in unknown}
-    else:
-        lo = {v: base[0][v] for v in unknown}
-        hi = {v: base[1][v] for v in unknown}
-    start = None if newly_known is None else sorted({r for v in newly_known for r in rel_of.get(v, ())})
-    _intervals(relations, rel_of, vals, unknown, lo, hi, start)
-    return lo, hi
-
-
 def _pinned(relations, vals: list[int], unknown: set[int], rel_of, base=None, newly_known=None) -> set[int]:
     """Unknown cells pinned by interval propagation with non-negativity (the attack's first
-    step; `base`, `newly_known`: see _bounds). With no cell linearly determined, the attack
+    step; `base`, `newly_known`: see attack.bounds). With no cell linearly determined, the attack
     pins something only if this does: its sign rule is the interval rule on one relation, and
     its linear step finds nothing until an interval pins a cell."""
-    lo, hi = _bounds(relations, vals, unknown, rel_of, base, newly_known)
+    lo, hi = bounds(relations, vals, unknown, rel_of, base, newly_known)
     return {v for v in unknown if lo[v] == hi[v]}
 
 
