@@ -1,6 +1,7 @@
 """Shared page furniture: context, persistent filters, tables with safe downloads, notices."""
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -308,13 +309,22 @@ def table(df: pd.DataFrame, published: bool, name: str, *, key: str,
                        key=f"xlsx_{key}", on_click="ignore")
 
 
+@functools.lru_cache(maxsize=1)
+def _short_labels() -> dict[str, str]:
+    return contract.measure_labels(short=True)
+
+
 _NAMES = {"upn": "UPN", "urn": "URN", "la": "LA", "pct": "%",
           "neet": "NEET", "sen": "SEN", "fsq": "FSQ", "ks": "KS"}
 
 
 def pretty(col: str) -> str:
-    """positive_pct -> 'Positive %', gap_pp -> 'Gap (pp)' (display only)."""
-    words = [w for w in str(col).split("_") if w]
+    """positive_pct -> 'EET %' (a measure's one short label, as in the packs), gap_pp -> 'Gap (pp)'
+    (display only)."""
+    col = str(col)
+    if col.endswith("_pct") and col[:-4] in _short_labels():
+        return f"{_short_labels()[col[:-4]]} %"
+    words = [w for w in col.split("_") if w]
     if not words:
         return str(col)
     if words[-1] == "pp":

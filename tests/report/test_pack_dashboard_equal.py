@@ -55,9 +55,9 @@ def table_with(at, *columns):
     return found[0]
 
 
-DEST = (("Cohort", "Leavers", "count"), ("Positive %", "EET %", "pct"), ("Education %", "Educ. %", "pct"),
+DEST = (("Cohort", "Leavers", "count"), ("EET %", "EET %", "pct"), ("Education %", "Educ. %", "pct"),
         ("Apprenticeship %", "Appr. %", "pct"), ("Employment %", "Empl. %", "pct"),
-        ("Training %", "Train. %", "pct"), ("Other %", "Other %", "pct"))
+        ("Training %", "Train. %", "pct"), ("Other (gap year, re-engagement) %", "Other %", "pct"))
 
 
 @pytest.mark.parametrize("ks", ["KS4", "16-18"])
@@ -121,7 +121,7 @@ def test_destinations_and_neet_by_every_subgroup_equal_pack(built, director, ks)
         dest.selectbox(key="w_f_topic").select(topic).run()
         neet.selectbox(key="w_f_topic").select(topic).run()
         assert not dest.exception and not neet.exception
-        page = table_with(dest, "Breakdown", "Cohort", "Positive %")
+        page = table_with(dest, "Breakdown", "Cohort", "EET %")
         sub = table_with(neet, "Breakdown", "NEET denominator", "NEET %")
         rows = [r for r in pack if r["Sub-group type"] == topic]
         assert rows and len(page) == len(rows), (topic, len(page), len(rows))
@@ -149,7 +149,7 @@ def test_destinations_and_neet_by_every_subgroup_equal_pack(built, director, ks)
 def test_destinations_by_academy_equal_pack_appendix(built, director, ks):
     """The Destinations page's by-academy table against the pack's academy appendix (Total rows),
     and the appendix's NEET / not known against the NEET-by-academy sheet."""
-    page = table_with(director("destinations", ks), "Academy", "Cohort", "Positive %")
+    page = table_with(director("destinations", ks), "Academy", "Cohort", "EET %")
     app = [r for r in as_dicts(built.sheets["Academy appendix"]) if r["Key stage"] == ks and r["Sub-group"] == "Total"]
     by_academy = {r["Academy"]: r for r in as_dicts(built.sheets[f"NEET by academy {ks}"])}
     assert app and len(app) == len(page)
@@ -165,13 +165,13 @@ def test_destinations_by_academy_equal_pack_appendix(built, director, ks):
 def test_trend_equals_pack(built, director, ks):
     """The overview's every-year table (actual round) against the pack's five-year trend."""
     at = director("overview", ks)
-    page = table_with(at, "Leaving year", "Round", "Cohort", "Positive %")
+    page = table_with(at, "Leaving year", "Round", "Cohort", "EET %")
     trend = [r for r in as_dicts(built.sheets["Trend"]) if r["Key stage"] == ks]
     assert len(trend) >= 2
     for r in trend:
         row = page[(page["Leaving year"] == r["Leaving year"]) & (page["Round"] == "R3")].iloc[0]
         assert row["Cohort"] == display(r["Leavers"], "count"), (ks, r["Leaving year"])
-        assert row["Positive %"] == display(r["EET %"], "pct"), (ks, r["Leaving year"])
+        assert row["EET %"] == display(r["EET %"], "pct"), (ks, r["Leaving year"])
 
 
 @pytest.mark.parametrize("ks", ["KS4", "16-18"])
