@@ -566,6 +566,16 @@ def test_worker_processes_give_the_serial_result(monkeypatch):
     assert serial[1:3] == parallel[1:3] and serial[1]["academy_passes"] > 0
     assert serial[3].equals(parallel[3]) and serial[3]["hidden"].sum() > 0
     assert serial[4] == parallel[4]
+    # workers that cannot start (e.g. a caller's main module that cannot be re-imported): serial
+    from concurrent.futures.process import BrokenProcessPool
+
+    def broken(n, tasks, rest=None):
+        raise BrokenProcessPool("a worker died")
+    monkeypatch.setattr(engine, "_pool_map", broken)
+    relations, values, own, primary = hier
+    hidden = dict(primary)
+    assert protect(relations, values, hidden, own, [False] * len(values), [False] * len(values)) == serial[1:3]
+    assert hidden == serial[0]
     monkeypatch.setenv("DESTINATIONS_DISCLOSURE_WORKERS", "two")
     with pytest.raises(ValueError, match="DESTINATIONS_DISCLOSURE_WORKERS"):
         engine.workers()

@@ -36,6 +36,7 @@ import logging
 import os
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -234,7 +235,13 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
                 if b not in big_set:
                     out[b] = _protect_block(*task(b, True))
         big_set = set(big)
-        out.update(zip(big, _pool_map(nworkers, [task(b, False) for b in big], rest)))
+        try:
+            out.update(zip(big, _pool_map(nworkers, [task(b, False) for b in big], rest)))
+        except (BrokenProcessPool, OSError) as e:   # e.g. a caller's main module that cannot be re-imported
+            log.warning("disclosure engine: worker processes failed (%s); doing every block in this process", e)
+            for b, _ in todo:
+                if b not in out:
+                    out[b] = _protect_block(*task(b, True))
     else:
         for b, _ in todo:
             out[b] = _protect_block(*task(b, True))
