@@ -518,3 +518,64 @@ def test_the_trust_headline_cohort_stays_shown_when_one_academy_holds_its_exclud
     assert set(got) == {"director"} | {f"academy A{i}" for i in range(1, 6)}
     assert all(not g for g in got.values()), {k: len(v) for k, v in got.items()}
     assert not res.unresolved and res.stats.get("headline_kept", 0) >= 1
+
+
+def test_worker_processes_give_the_serial_result(monkeypatch):
+    """Blocks done in worker processes (every block sent, 2 workers) give exactly the hidden
+    cells, reasons and stats of the serial engine: on 12 random trust hierarchies side by side
+    (one block each, academies knowing their own cells) and on a generated trust's
+    destination_measures over three leaving years (3 blocks)."""
+    import pipelines.lib.disclosure.engine as engine
+    rnd = random.Random(17)
+    relations, values, own = [], [], {"director": set()}
+    for t in range(12):
+        rels, vals, groups = _random_hierarchy(rnd, n_academies=rnd.choice([2, 3, 5]))
+        off = len(values)
+        relations += [(w + off, tuple(p + off for p in ps)) for w, ps in rels]
+        values += vals
+        for i, g in enumerate(groups[:len(groups) // 2]):
+            own.setdefault(f"academy {i}", set()).update(v + off for v in g)
+    primary = {v: "primary cell" for v in range(len(values)) if 1 <= values[v] < 3}
+    flags = [False] * len(values)
+    dests = list(LEAVES[:10]) + ["neet", "not_known"]
+    frames = []
+    for year in ("2023-24", "2024-25", "2025-26"):
+        pupils_ = [{"urn": urn, "dest": rnd.choice(dests), "sex": rnd.choice(["Female", "Male"]),
+                    "dis": rnd.choice(["Disadvantaged", "Not disadvantaged"])}
+                   for urn, n in (("A1", 40), ("A2", 21), ("A3", 9)) for _ in range(n)]
+        frames.append(destination_measures(pupils_).with_columns(leaving_year=pl.lit(year)))
+    st = build_structure({"destination_measures": pl.concat(frames)})
+
+    def both():
+        hidden = dict(primary)
+        stats, unresolved = protect(relations, values, hidden, own, flags, flags)
+        res = suppress(st)
+        return hidden, stats, unresolved, res.cells.select("var", "hidden", "reason"), \
+            {k: v for k, v in res.stats.items() if not k.endswith("seconds")}
+
+    monkeypatch.setenv("DESTINATIONS_DISCLOSURE_WORKERS", "1")
+    serial = both()
+    monkeypatch.setenv("DESTINATIONS_DISCLOSURE_WORKERS", "2")
+    monkeypatch.setattr(engine, "POOL_FROM_VARS", 0)
+    sent = []
+    real = engine._pool_map
+    monkeypatch.setattr(engine, "_pool_map", lambda n, tasks, rest=None: sent.append(len(tasks)) or real(n, tasks, rest))
+    parallel = both()
+    assert sent == [12, 3], sent            # every block went to a worker process
+    assert serial[0] == parallel[0] and len(serial[0]) > len(primary)
+    assert serial[1:3] == parallel[1:3] and serial[1]["academy_passes"] > 0
+    assert serial[3].equals(parallel[3]) and serial[3]["hidden"].sum() > 0
+    assert serial[4] == parallel[4]
+    # workers that cannot start (e.g. a caller's main module that cannot be re-imported): serial
+    from concurrent.futures.process import BrokenProcessPool
+
+    def broken(n, tasks, rest=None):
+        raise BrokenProcessPool("a worker died")
+    monkeypatch.setattr(engine, "_pool_map", broken)
+    relations, values, own, primary = hier
+    hidden = dict(primary)
+    assert protect(relations, values, hidden, own, [False] * len(values), [False] * len(values)) == serial[1:3]
+    assert hidden == serial[0]
+    monkeypatch.setenv("DESTINATIONS_DISCLOSURE_WORKERS", "two")
+    with pytest.raises(ValueError, match="DESTINATIONS_DISCLOSURE_WORKERS"):
+        engine.workers()

@@ -36,6 +36,7 @@ import logging
 import os
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -190,6 +191,7 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
              "known_by_own": 0}
     rel_of = index_relations(relations)
     unresolved: dict[str, int] = {}
+    todo: list[tuple[int, str | None]] = []
     for b in sorted(members):
         rels = block_rels[b]
         vs = members[b]
@@ -210,45 +212,129 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
                     else:
                         hidden.pop(v, None)
                 continue
-        rank = {v: (-n_whole[v], not trustish[v], v) for v in vs}
-        x = nullspace(vs, relations, rels, rank)
-        unavoidable: dict[str, set[int]] = {}
-        alone_done: set[str] = set()
-        released: list[int] = []
-        own = own_in_block.get(b, {})
-        coords = {name: _own_coords(x, mine) for name, mine in own.items() if name != "director"}
-        for _ in range(max_rounds):
-            # directors: a GaussSuppression pass over everything hidden so far
-            sp = _director_pass(x, vs, values, hidden)
-            # a hidden zero the published cells pin (a shown zero total, a whole used up by its
-            # shown parts) is shown: hiding it protects nothing; shown, the next pass protects
-            # whatever it pinned through it
-            freed = sorted(sp.determined | set(_pinned_zeros(relations, values, rel_of, vs, hidden)))
-            if freed:
-                _release(freed, hidden, released, stats)
-                continue
-            # academy users: a pass for each whose own cells expose a hidden cell
-            if _academy_round(x, vs, values, hidden, own, coords, sp, stats, unavoidable,
-                              headline=headline if protect_zeros else None, trustish=trustish,
-                              released=set(released)):
-                continue
-            # non-negativity for academy users: a hidden zero they pin with their own cells
-            extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own, is_den,
-                                    unavoidable, alone_done, protect_zeros, set(released), headline)
-            if not extra:
-                break
-            stats["nonneg_rounds"] += 1
-            stats["nonneg_added"] += len(extra)
-            for v in extra:
-                hidden[v] = "secondary (non-negativity)"
-        else:
+        todo.append((b, key))
+
+    def task(b: int, local: bool) -> tuple:
+        vs, rels = members[b], block_rels[b]
+        if local:   # in this process: the whole-structure lists serve as they are
+            return (vs, relations, rels, values, {v: hidden[v] for v in vs if v in hidden}, own_in_block.get(b, {}),
+                    is_den, trustish, n_whole, headline, rel_of, max_rounds, protect_zeros)
+        # to a worker: only this block's part of them (same variable and relation numbers)
+        vals = {v: values[v] for v in vs}
+        return (vs, {i: relations[i] for i in rels}, rels, vals, {v: hidden[v] for v in vs if v in hidden},
+                own_in_block.get(b, {}), {v: is_den[v] for v in vs}, {v: trustish[v] for v in vs},
+                {v: n_whole[v] for v in vs}, headline.intersection(vs), {v: rel_of[v] for v in vs if v in rel_of},
+                max_rounds, protect_zeros)
+
+    out: dict[int, tuple] = {}
+    big = sorted((b for b, _ in todo if len(members[b]) >= POOL_FROM_VARS), key=lambda b: (-len(members[b]), b))
+    nworkers = min(workers(), len(big))
+    if nworkers > 1:
+        def rest() -> None:   # the small blocks, here, while the workers do the large ones
+            for b, _ in todo:
+                if b not in big_set:
+                    out[b] = _protect_block(*task(b, True))
+        big_set = set(big)
+        try:
+            out.update(zip(big, _pool_map(nworkers, [task(b, False) for b in big], rest)))
+        except (BrokenProcessPool, OSError) as e:   # e.g. a caller's main module that cannot be re-imported
+            log.warning("disclosure engine: worker processes failed (%s); doing every block in this process", e)
+            for b, _ in todo:
+                if b not in out:
+                    out[b] = _protect_block(*task(b, True))
+    else:
+        for b, _ in todo:
+            out[b] = _protect_block(*task(b, True))
+    for b, key in todo:   # merged in block order: the same result whichever process did a block
+        vs = members[b]
+        got, bstats, ok = out.pop(b)
+        for v in vs:
+            if v in got:
+                hidden[v] = got[v]
+            else:
+                hidden.pop(v, None)
+        for k, x in bstats.items():
+            stats[k] = stats.get(k, 0) + x
+        if not ok:
             unresolved[f"block {b}"] = 1
-        stats["known_by_own"] += sum(len(u) for u in unavoidable.values())
         if key is not None:
             cache[key] = {"hidden": [[ident[v], hidden[v]] for v in vs if v in hidden]}
-        log.debug("block %d: %d vars, %d hidden, %.1fs", b, len(vs), sum(1 for v in vs if v in hidden),
-                  time.perf_counter() - t0)
+    log.debug("%d blocks (%d computed) in %.1fs", stats["blocks"], len(todo), time.perf_counter() - t0)
     return stats, unresolved
+
+
+POOL_FROM_VARS = 2000   # blocks this large go to worker processes (smaller ones cost less than sending)
+
+
+def workers() -> int:
+    """Processes for the engine's blocks: env DESTINATIONS_DISCLOSURE_WORKERS, default the cores
+    this process may use; 1 = everything in this process."""
+    env = os.environ.get("DESTINATIONS_DISCLOSURE_WORKERS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise ValueError(f"DESTINATIONS_DISCLOSURE_WORKERS={env!r}: expected a whole number of processes (1 = "
+                             "no worker processes)") from None
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:   # not Linux
+        return os.cpu_count() or 1
+
+
+def _pool_map(nworkers: int, tasks: list[tuple], meanwhile=None) -> list:
+    """_protect_block over `tasks` in `nworkers` worker processes (results in task order), running
+    `meanwhile()` here as they work. Workers start from a fresh interpreter (forkserver), never a
+    fork of this one: the engine runs inside dbt, whose threads a fork would copy mid-flight."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(nworkers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        futs = [pool.submit(_protect_block, *t) for t in tasks]
+        if meanwhile is not None:
+            meanwhile()
+        return [f.result() for f in futs]
+
+
+def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n_whole, headline, rel_of,
+                   max_rounds, protect_zeros) -> tuple[dict[int, str], dict, bool]:
+    """One block's secondary suppression (see protect): (hidden cells of the block -> reason,
+    stats, converged). `relations` and `rel_of` may hold only this block's relations (a dict by
+    relation number), `values`, `is_den`, `trustish`, `n_whole` only its variables."""
+    stats = {"academy_passes": 0, "checks": 0, "nonneg_rounds": 0, "nonneg_added": 0, "known_by_own": 0}
+    rank = {v: (-n_whole[v], not trustish[v], v) for v in vs}
+    x = nullspace(vs, relations, rels, rank)
+    unavoidable: dict[str, set[int]] = {}
+    alone_done: set[str] = set()
+    released: list[int] = []
+    coords = {name: _own_coords(x, mine) for name, mine in own.items() if name != "director"}
+    ok = False
+    for _ in range(max_rounds):
+        # directors: a GaussSuppression pass over everything hidden so far
+        sp = _director_pass(x, vs, values, hidden)
+        # a hidden zero the published cells pin (a shown zero total, a whole used up by its
+        # shown parts) is shown: hiding it protects nothing; shown, the next pass protects
+        # whatever it pinned through it
+        freed = sorted(sp.determined | set(_pinned_zeros(relations, values, rel_of, vs, hidden)))
+        if freed:
+            _release(freed, hidden, released, stats)
+            continue
+        # academy users: a pass for each whose own cells expose a hidden cell
+        if _academy_round(x, vs, values, hidden, own, coords, sp, stats, unavoidable,
+                          headline=headline if protect_zeros else None, trustish=trustish,
+                          released=set(released)):
+            continue
+        # non-negativity for academy users: a hidden zero they pin with their own cells
+        extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own, is_den,
+                                unavoidable, alone_done, protect_zeros, set(released), headline)
+        if not extra:
+            ok = True
+            break
+        stats["nonneg_rounds"] += 1
+        stats["nonneg_added"] += len(extra)
+        for v in extra:
+            hidden[v] = "secondary (non-negativity)"
+    stats["known_by_own"] += sum(len(u) for u in unavoidable.values())
+    return hidden, stats, ok
 
 
 @functools.lru_cache(maxsize=1)
