@@ -23,6 +23,7 @@ class FileResult:
     rows_total: int = 0          # data rows in the file (as the academy sees them)
     rows_loaded: int = 0         # data rows with at least one value landed
     layout: str = ""             # long | wide | compass
+    headers: dict = field(default_factory=dict, repr=False)   # field -> column header as written
 
     @property
     def rejected(self) -> bool:
