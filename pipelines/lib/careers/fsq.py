@@ -15,8 +15,8 @@ import polars as pl
 
 import pipelines.config as cfg
 from pipelines.lib.careers.fsq_config import FsqConfig, load_fsq_config
-from pipelines.lib.careers.reading import map_unique as _mapu, parse_date, parse_int, read_grid, safe_value, term_of
-from pipelines.lib.careers.results import MAX_PROBLEMS_PER_RULE, FileResult, file_problem, sort_problems
+from pipelines.lib.careers.reading import map_unique as _mapu, parse_date, parse_int, read_grid, term_of
+from pipelines.lib.careers.results import BatchFeedback, FileResult, file_problem, sort_problems
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns.spec import norm_header
 from pipelines.lib.upn import is_temporary as _is_temporary, upn_problem as _upn_problem
@@ -213,49 +213,6 @@ def _prepare(data: bytes, name: str, academy_urn: str, academic_year: str, known
     return res, frame
 
 
-class _Feedback:
-    """Row problems of every file of a chunk, worded as `row_problems` words them for one file."""
-
-    def __init__(self, results: list[FileResult], big: pl.DataFrame):
-        self.results, self.big = results, big
-        self.problems: list[list[Problem]] = [[] for _ in results]
-
-    def column(self, f: int, field: str, q: str | None) -> str:
-        # the header as written: the question column of a wide export, else the mapped column
-        return q if q is not None and field in ("item_id", "response") else self.results[f].headers[field]
-
-    def rows(self, mask: pl.Series, severity: str, rule: str, message, fix: str, field: str, value_col: str) -> None:
-        """One Problem per distinct (row, column, value) of each file where mask is true, capped per rule;
-        `message` is a text or a function of the file's result."""
-        if not mask.any():
-            return
-        q = pl.col("_q") if field in ("item_id", "response") else pl.lit(None, pl.Utf8)
-        hits = (self.big.filter(mask).select("_file", "_row", q.alias("q"), pl.col(value_col).alias("v"))
-                .unique(maintain_order=True)
-                .with_columns(k=pl.int_range(pl.len()).over("_file"), n=pl.len().over("_file"))
-                .filter(pl.col("k") < MAX_PROBLEMS_PER_RULE))
-        for f, row, qq, v, k, n in hits.iter_rows():
-            res = self.results[f]
-            text = message(res) if callable(message) else message
-            self.problems[f].append(Problem(severity, rule, text, fix, file=res.file, row=int(row),
-                                            column=self.column(f, field, qq), value=safe_value(v)))
-            if k == MAX_PROBLEMS_PER_RULE - 1 and n > MAX_PROBLEMS_PER_RULE:
-                self.problems[f].append(Problem(severity, rule, f"{text} (and {n - MAX_PROBLEMS_PER_RULE} more rows "
-                                                "with the same problem, not listed)", fix, file=res.file))
-
-    def unknown_items(self, mask: pl.Series, meta: dict) -> None:
-        """One warning per unmapped question of each file, with its count of answers and first row."""
-        if not mask.any():
-            return
-        groups = (self.big.filter(mask).group_by("_file", "item_raw", maintain_order=True)
-                  .agg(pl.len().alias("n"), pl.col("_row").min().alias("first"), pl.col("_q").first().alias("q")))
-        for f, item, n, first, qq in groups.iter_rows():
-            res = self.results[f]
-            self.problems[f].append(Problem(
-                "warning", "item_unknown", f"{meta['message']} ({n} answers, first at row {int(first)})", meta["fix"],
-                file=res.file, row=int(first), column=self.column(f, "item_id", qq), value=str(item)[:60]))
-
-
 def _check_files(chunk: list[tuple[FileResult, pl.DataFrame]], conf: FsqConfig, today: date) -> None:
     """Row checks, the invalid-share rule and the rows to land, for the prepared files of one chunk."""
     results = [res for res, _ in chunk]
@@ -263,7 +220,7 @@ def _check_files(chunk: list[tuple[FileResult, pl.DataFrame]], conf: FsqConfig, 
     big = pl.concat([frame for _, frame in chunk], how="vertical")
     big = _parse(big.with_columns(
         _file=pl.Series(range(len(chunk)), dtype=pl.Int32).repeat_by(pl.Series(heights)).explode()), conf)
-    fb = _Feedback(results, big)
+    fb = BatchFeedback(results, big, q_fields=("item_id", "response"))
     bad = _row_checks(big, fb, conf, results, today)
     stats = (big.select("_file", "_row", bad.alias("_bad")).group_by("_file")
              .agg(pl.col("_row").filter(pl.col("_bad")).n_unique().alias("rows_bad"),
@@ -295,7 +252,7 @@ def _check_files(chunk: list[tuple[FileResult, pl.DataFrame]], conf: FsqConfig, 
         results[f].rows = rows.get((f,), pl.DataFrame(schema=RAW_SCHEMA))
 
 
-def _row_checks(big: pl.DataFrame, fb: _Feedback, conf: FsqConfig, results: list[FileResult],
+def _row_checks(big: pl.DataFrame, fb: BatchFeedback, conf: FsqConfig, results: list[FileResult],
                 today: date) -> pl.Series:
     """The suite + plain checks over every file's answers; problems go to `fb`. Returns the mask of
     excluded answer rows."""

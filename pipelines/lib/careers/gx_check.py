@@ -93,7 +93,10 @@ def evaluate_polars(name: str, frame, parameters: dict | None = None) -> list[Fa
     expectation type the polars evaluator does not know (the caller then asks GX)."""
     from pipelines.lib.returns.gx_suite import ROW_EXPECTATIONS
 
+    import polars as pl
+
     payload = json.loads(load_suite_payload(name))
+    frame = frame.with_columns(pl.col(pl.Float32, pl.Float64).fill_nan(None))   # pandas reads NaN as missing
     out: list[Failure] = []
     for e in payload["expectations"]:
         kind, kw, meta = e["type"], _resolve(e.get("kwargs", {}), parameters), dict(e.get("meta") or {})
