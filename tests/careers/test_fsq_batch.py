@@ -13,7 +13,7 @@ from datetime import date
 import polars as pl
 
 from pipelines.lib.careers.fsq import validate_fsq, validate_fsq_batch
-from pipelines.lib.upn import make_upn
+from pipelines.lib.upn import LETTERS, check_letter_problems, make_upn, upn_problem
 
 TODAY = date(2026, 11, 25)
 HEADER = "upn,year_group,survey_date,item_id,response"
@@ -139,3 +139,21 @@ def test_a_defect_in_one_file_never_excludes_rows_of_another():
     res = validate_fsq_batch(twice, {"140001"}, today=TODAY)
     assert [r.status for r in res] == ["accepted", "accepted"]
     assert pl.concat([r.rows for r in res]).height == 12
+
+
+def test_column_wise_check_letters_equal_upn_problem():
+    import random
+
+    rng = random.Random(7)
+    upns = set()
+    for _ in range(3000):
+        good = make_upn(rng.randrange(1000), rng.randrange(10000), rng.randrange(100), rng.randrange(1000))
+        upns.add(good)
+        upns.add(rng.choice(LETTERS) + good[1:])                    # often a wrong check letter
+        upns.add(good[:12] + rng.choice(LETTERS))                   # temporary UPN ending: a letter
+        upns.add(rng.choice(LETTERS) + good[1:12] + rng.choice(LETTERS))
+    upns = sorted(upns)
+    got = check_letter_problems(pl.Series(upns)).to_list()
+    want = [upn_problem(u) for u in upns]
+    assert got == want
+    assert sum(w is None for w in want) > 3000 and sum(w is not None for w in want) > 3000

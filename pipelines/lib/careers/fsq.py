@@ -19,10 +19,9 @@ from pipelines.lib.careers.reading import map_unique as _mapu, parse_date, parse
 from pipelines.lib.careers.results import BatchFeedback, FileResult, file_problem, sort_problems
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns.spec import norm_header
-from pipelines.lib.upn import is_temporary as _is_temporary, upn_problem as _upn_problem
+from pipelines.lib.upn import check_letter_problems, is_temporary as _is_temporary
 
 # the same pupils appear in many files of a run: check each UPN once per process
-upn_problem = lru_cache(maxsize=500_000)(_upn_problem)
 is_temporary = lru_cache(maxsize=500_000)(_is_temporary)
 
 FIELDS = ["upn", "year_group", "survey_date", "item_id", "response"]
@@ -99,10 +98,14 @@ def _normalise(grid, cols: dict[str, int], conf: FsqConfig, name: str) -> tuple[
                 "(e.g. CK01), a long export needs 'item_id' and 'response' columns",
                 "export the FSQ results again with the question columns, or use the long layout "
                 "(upn, year_group, survey_date, item_id, response)", row=grid.header_row)]
-        b = pl.DataFrame(base, schema_overrides={k: pl.Utf8 for k in ("upn_raw", "year_group_raw",
-                                                                        "survey_date_raw")})
-        frame = pl.concat([b.with_columns(item_raw=pl.lit(item, pl.Utf8), response_raw=grid.column(j).cast(pl.Utf8),
-                                          _q=pl.lit(header[j], pl.Utf8)) for j, item in item_cols])
+        # one row per pupil x question column, question by question (unpivot stacks column after column)
+        b = pl.DataFrame({**base, **{f"q{j}": grid.column(j).cast(pl.Utf8) for j, _ in item_cols}},
+                         schema_overrides={k: pl.Utf8 for k in ("upn_raw", "year_group_raw", "survey_date_raw")})
+        frame = b.unpivot([f"q{j}" for j, _ in item_cols], index=["_row", "upn_raw", "year_group_raw",
+                                                                   "survey_date_raw"],
+                          variable_name="_var", value_name="response_raw").with_columns(
+            item_raw=pl.col("_var").replace_strict({f"q{j}": item for j, item in item_cols}, return_dtype=pl.Utf8),
+            _q=pl.col("_var").replace_strict({f"q{j}": header[j] for j, _ in item_cols}, return_dtype=pl.Utf8))
     return frame.select(["_row", *RAW_TEXT, "_q"]), layout, problems
 
 
@@ -135,10 +138,11 @@ def _suite_failures(frame: pl.DataFrame, conf: FsqConfig):
     mask over `frame` (polars; GX only if the suite gains a type the polars evaluator lacks)."""
     from pipelines.lib.careers.gx_check import evaluate_polars, validate_frame
 
-    g = _gx_frame(frame)
     params = {"known_items": sorted(conf.items), "scale_labels": conf.labels}
-    fails = evaluate_polars("fsq_responses", g, params)
-    return fails if fails is not None else validate_frame("fsq_responses", g, params)
+    # polars reads the date as a date (its checks cast to text where they need it); GX gets the text
+    fails = evaluate_polars("fsq_responses", frame.select("upn", "year_group", "survey_date", "item_id", "response"),
+                            params)
+    return fails if fails is not None else validate_frame("fsq_responses", _gx_frame(frame), params)
 
 
 def validate_fsq(data: bytes, name: str, academy_urn: str, academic_year: str,
@@ -281,7 +285,8 @@ def _row_checks(big: pl.DataFrame, fb: BatchFeedback, conf: FsqConfig, results: 
     per_file = pl.col("_file")
     # UPN check letter (format already checked by the suite); each distinct UPN checked once
     fmt_ok = big["upn"].str.contains(r"^[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]$").fill_null(False)
-    reasons = {u: r for u in big.filter(fmt_ok)["upn"].unique().to_list() if (r := upn_problem(u))}
+    ok_upns = big.filter(fmt_ok)["upn"].unique()
+    reasons = {u: r for u, r in zip(ok_upns.to_list(), check_letter_problems(ok_upns).to_list()) if r}
     if reasons:
         why = big["upn"].replace_strict(reasons, default=None, return_dtype=pl.Utf8)
         for reason in sorted(set(reasons.values())):
@@ -337,12 +342,13 @@ def _to_raw(good: pl.DataFrame, conf: FsqConfig, results: list[FileResult]) -> p
     construct = {i: s["construct"] for i, s in conf.items.items()}
     score = {label: code for code, label in conf.scale.items()}
 
-    def per_file(attr: str) -> pl.Expr:
-        return pl.col("_file").replace_strict({f: getattr(r, attr) for f, r in enumerate(results)},
-                                              return_dtype=pl.Utf8)
-
+    files = pl.DataFrame({"_file": range(len(results)), "academy_urn": [r.academy_urn for r in results],
+                          "academic_year": [r.academic_year for r in results],
+                          "source_file": [r.file for r in results], "file_sha256": [r.sha256 for r in results]},
+                         schema_overrides={"_file": pl.Int32})
+    good = good.join(files, on="_file", how="left", maintain_order="left")
     out = good.select(
-        "_file", per_file("academy_urn").alias("academy_urn"), per_file("academic_year").alias("academic_year"),
+        "_file", "academy_urn", "academic_year",
         "survey_date", _mapu(pl.col("survey_date"), term_of, pl.Utf8).alias("survey_round"),
         "upn", _mapu(pl.col("upn"), is_temporary, pl.Boolean).alias("upn_is_temporary"),
         pl.col("year_group").cast(pl.Int32), "item_id",
@@ -351,6 +357,5 @@ def _to_raw(good: pl.DataFrame, conf: FsqConfig, results: list[FileResult]) -> p
         pl.col("response").replace_strict(score, default=None, return_dtype=pl.Int32).alias("response_score"),
         pl.when(pl.col("response").is_null()).then(None)
         .otherwise(pl.col("response").is_in(sorted(conf.positive))).alias("is_positive"),
-        per_file("file").alias("source_file"), per_file("sha256").alias("file_sha256"),
-        pl.col("_row").cast(pl.Int32).alias("source_row"))
+        "source_file", "file_sha256", pl.col("_row").cast(pl.Int32).alias("source_row"))
     return out.cast(RAW_SCHEMA)
