@@ -284,8 +284,9 @@ def _row_checks(big: pl.DataFrame, fb: BatchFeedback, conf: FsqConfig, results: 
             bad = bad | mask
     per_file = pl.col("_file")
     # UPN check letter (format already checked by the suite); each distinct UPN checked once
-    fmt_ok = big["upn"].str.contains(r"^[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]$").fill_null(False)
-    ok_upns = big.filter(fmt_ok)["upn"].unique()
+    upns = big["upn"].unique().drop_nulls()
+    ok_upns = upns.filter(upns.str.contains(r"^[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]$"))
+    fmt_ok = big["upn"].is_in(ok_upns.implode()).fill_null(False)
     reasons = {u: r for u, r in zip(ok_upns.to_list(), check_letter_problems(ok_upns).to_list()) if r}
     if reasons:
         why = big["upn"].replace_strict(reasons, default=None, return_dtype=pl.Utf8)
@@ -295,7 +296,8 @@ def _row_checks(big: pl.DataFrame, fb: BatchFeedback, conf: FsqConfig, results: 
                     "copy the UPN again from the MIS; a mistyped digit changes the check letter", "upn", "upn_raw")
             bad = bad | m
     first_upn = big.select(pl.col("upn").is_first_distinct().over(per_file)).to_series()
-    temp = fmt_ok & big["upn"].str.contains(r"[A-HJ-NP-RT-Z]$").fill_null(False) & first_upn
+    temporary = ok_upns.filter(ok_upns.str.contains(r"[A-HJ-NP-RT-Z]$"))
+    temp = big["upn"].is_in(temporary.implode()).fill_null(False) & first_upn
     fb.rows(temp, "warning", "upn_temporary",
             "this is a temporary UPN; the answers are loaded but cannot be linked to destinations "
             "until the permanent UPN is used",

@@ -112,8 +112,14 @@ def evaluate_polars(name: str, frame, parameters: dict | None = None) -> list[Fa
         if kw["column"] not in frame.columns:
             out.append(Failure(meta, f"column {kw['column']} not found"))
             continue
-        bad = fn(frame, kw).fill_null(False)
-        if bad.any():
+        # a per-value check: decided once per distinct value, then mapped back to the rows
+        col = frame[kw["column"]]
+        uniq = col.unique()
+        hit = uniq.filter(fn(pl.DataFrame({kw["column"]: uniq}), kw).fill_null(False))
+        if len(hit):
+            bad = col.is_in(hit.drop_nulls().implode()).fill_null(False)
+            if hit.null_count():
+                bad = bad | col.is_null()
             out.append(Failure(meta, None, kw["column"], full_mask=bad))
     return out
 
