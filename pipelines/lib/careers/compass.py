@@ -15,7 +15,7 @@ import polars as pl
 
 from pipelines.lib.careers.fsq import max_invalid_share
 from pipelines.lib.careers.reading import academic_year_of, map_unique as _mapu, parse_date, parse_int, read_grid, term_of
-from pipelines.lib.careers.results import FileResult, file_problem, row_problems, sort_problems
+from pipelines.lib.careers.results import BatchFeedback, FileResult, file_problem, sort_problems
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns.spec import norm_header
 
@@ -67,24 +67,30 @@ def validate_compass(data: bytes, name: str, academy_urn: str, known_urns: set[s
 
 
 def validate_compass_batch(files: list[tuple[bytes, str, str]], known_urns: set[str] | None = None,
-                           today: date | None = None) -> list[FileResult]:
-    """Validate many exports [(data, name, urn)] with one GX run over all their rows."""
-    from pipelines.lib.careers.gx_check import validate_frame
-
+                           today: date | None = None, chunk_rows: int | None = None) -> list[FileResult]:
+    """Validate many exports [(data, name, urn)]: each file is read on its own, then the rows of all
+    the files are parsed and checked together, one vectorised pass per rule (one frame per
+    `chunk_rows` rows); each file's feedback comes from its own rows, exactly as if checked alone."""
     today = today or date.today()
-    prepared = [_prepare(d, n, u, known_urns) for d, n, u in files]
-    frames = [f for _, f in prepared if f is not None]
-    fails = validate_frame("compass_evaluations", pl.concat([_gx_frame(f) for f in frames])) if frames else []
-    out, offset = [], 0
-    for res, frame in prepared:
+    out: list[FileResult] = []
+    chunk: list[tuple[FileResult, pl.DataFrame]] = []
+    size, limit = 0, chunk_rows or CHUNK_ROWS
+    for d, n, u in files:
+        res, frame = _prepare(d, n, u, known_urns)
+        out.append(res)
         if frame is None:
-            out.append(res)
             continue
-        g = _gx_frame(frame)
-        mine = [(f.meta, f.mask(g, offset) if f.row_level else None, f.exc) for f in fails]
-        offset += frame.height
-        out.append(_finish(res, frame, mine, today))
+        if chunk and size + frame.height > limit:
+            _check_files(chunk, today)
+            chunk, size = [], 0
+        chunk.append((res, frame))
+        size += frame.height
+    if chunk:
+        _check_files(chunk, today)
     return out
+
+
+CHUNK_ROWS = 2_000_000
 
 
 def _gx_frame(frame: pl.DataFrame) -> pl.DataFrame:
@@ -94,6 +100,7 @@ def _gx_frame(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _prepare(data: bytes, name: str, academy_urn: str,
              known_urns: set[str] | None) -> tuple[FileResult, pl.DataFrame | None]:
+    """File-level checks and reading; (result, frame of raw text or None when rejected)."""
     res = FileResult("compass", name, academy_urn, None, hashlib.sha256(data).hexdigest(), layout="compass")
     if known_urns is not None and academy_urn not in known_urns:
         res.problems.append(file_problem(
@@ -105,110 +112,142 @@ def _prepare(data: bytes, name: str, academy_urn: str,
     res.rows_total = grid.height
     if grid.rejected:
         return res, None
-    hdr = {f: grid.header[j] for f, j in cols.items()}
+    res.headers = {f: grid.header[j] for f, j in cols.items()}
     n = grid.body.height
     raw = {f: grid.column(cols[f]) if f in cols else pl.repeat(None, n, dtype=pl.Utf8, eager=True)
            for f in REQUIRED + OPTIONAL}
-    frame = pl.DataFrame({"_row": grid.body["_row"], **{f"{f}_raw": pl.Series(v, dtype=pl.Utf8)
-                                                        for f, v in raw.items()}})
-    frame = frame.with_columns(
+    return res, pl.DataFrame({"_row": grid.body["_row"], **{f"{f}_raw": pl.Series(v, dtype=pl.Utf8)
+                                                           for f, v in raw.items()}})
+
+
+def _parse(frame: pl.DataFrame) -> pl.DataFrame:
+    """Parsed values of every file's rows at once (each distinct raw value parsed once)."""
+    return frame.with_columns(
         urn=pl.col("urn_raw").str.strip_chars().str.replace(r"\.0$", ""),
         evaluation_date=_mapu(pl.col("evaluation_date_raw"), parse_date, pl.Date),
         framework_version=_mapu(pl.col("framework_version_raw"), _framework, pl.Utf8),
         benchmark=_mapu(pl.col("benchmark_raw"), parse_int, pl.Int32),
         percent_achieved=_mapu(pl.col("percent_achieved_raw"), _percent, pl.Float64),
         criterion=pl.col("criterion_raw").str.strip_chars(),
-        criterion_status=pl.col("criterion_status_raw").str.strip_chars(),
-        **{f"_{f}_col": pl.lit(hdr.get(f, f)) for f in REQUIRED + OPTIONAL})
-    return res, frame
+        criterion_status=pl.col("criterion_status_raw").str.strip_chars())
 
 
-def _finish(res: FileResult, frame: pl.DataFrame, gx_failures, today: date) -> FileResult:
-    name, academy_urn = res.file, res.academy_urn
-    problems, bad = _row_checks(frame, name, academy_urn, today, gx_failures)
-    res.problems += problems
-    rows_bad = frame.filter(bad)["_row"].n_unique()
-    share = rows_bad / max(1, res.rows_total)
-    if share > max_invalid_share():
-        res.problems.append(file_problem(
-            name, "too_many_invalid", f"{rows_bad} of {res.rows_total} rows ({share:.0%}) have errors, more than "
-            f"the {max_invalid_share():.0%} the trust accepts, so the whole file was rejected",
-            "fix the errors listed below and send the file again"))
-    good = frame.filter(~bad)
-    if not res.rejected and good.filter(pl.col("criterion").is_null()).height == 0:
-        res.problems.append(file_problem(name, "no_valid_rows", "no benchmark row of the file could be loaded",
-                                         "fix the errors listed below and send the file again"))
-    res.problems = sort_problems(res.problems)
-    if res.rejected:
-        return res
-    res.rows = good.select(
-        pl.lit(academy_urn).alias("academy_urn"), "evaluation_date",
+def _check_files(chunk: list[tuple[FileResult, pl.DataFrame]], today: date) -> None:
+    """Row checks, the invalid-share rule and the rows to land, for the files of one chunk."""
+    results = [res for res, _ in chunk]
+    heights = [frame.height for _, frame in chunk]
+    big = _parse(pl.concat([frame for _, frame in chunk], how="vertical").with_columns(
+        _file=pl.Series(range(len(chunk)), dtype=pl.Int32).repeat_by(pl.Series(heights)).explode()))
+    fb = BatchFeedback(results, big)
+    bad = _row_checks(big, fb, results, today)
+    stats = (big.select("_file", "_row", "criterion", bad.alias("_bad")).group_by("_file")
+             .agg(pl.col("_row").filter(pl.col("_bad")).n_unique().alias("rows_bad"),
+                  (~pl.col("_bad") & pl.col("criterion").is_null()).sum().alias("benchmark_rows")))
+    stats = {f: (rb, g) for f, rb, g in stats.iter_rows()}
+    limit = max_invalid_share()
+    for f, res in enumerate(results):
+        res.problems += fb.problems[f]
+        rows_bad, benchmark_rows = stats.get(f, (0, 0))
+        share = rows_bad / max(1, res.rows_total)
+        if share > limit:
+            res.problems.append(file_problem(
+                res.file, "too_many_invalid", f"{rows_bad} of {res.rows_total} rows ({share:.0%}) have errors, more "
+                f"than the {limit:.0%} the trust accepts, so the whole file was rejected",
+                "fix the errors listed below and send the file again"))
+        if not res.rejected and benchmark_rows == 0:
+            res.problems.append(file_problem(res.file, "no_valid_rows", "no benchmark row of the file could be loaded",
+                                             "fix the errors listed below and send the file again"))
+        res.problems = sort_problems(res.problems)
+    keep = [f for f, res in enumerate(results) if not res.rejected]
+    if not keep:
+        return
+
+    def per_file(attr: str) -> pl.Expr:
+        return pl.col("_file").replace_strict({f: getattr(results[f], attr) for f in keep}, return_dtype=pl.Utf8)
+
+    rows = big.filter(~bad & pl.col("_file").is_in(keep)).select(
+        "_file", per_file("academy_urn").alias("academy_urn"), "evaluation_date",
         _mapu(pl.col("evaluation_date"), academic_year_of, pl.Utf8).alias("academic_year"),
         _mapu(pl.col("evaluation_date"), term_of, pl.Utf8).alias("term"),
         "framework_version", "benchmark", "criterion",
         pl.col("criterion_status").str.to_lowercase().replace(STATUS).alias("criterion_status"),
-        "percent_achieved", pl.lit(name).alias("source_file"), pl.lit(res.sha256).alias("file_sha256"),
-        pl.col("_row").alias("source_row")).cast(RAW_SCHEMA)
-    res.rows_loaded = res.rows.height
-    return res
+        "percent_achieved", per_file("file").alias("source_file"), per_file("sha256").alias("file_sha256"),
+        pl.col("_row").alias("source_row")).cast(RAW_SCHEMA).partition_by("_file", as_dict=True, include_key=False)
+    for f in keep:
+        results[f].rows = rows.get((f,), pl.DataFrame(schema=RAW_SCHEMA))
+        results[f].rows_loaded = results[f].rows.height
 
 
-def _row_checks(frame: pl.DataFrame, name: str, urn: str, today: date,
-                gx_failures) -> tuple[list[Problem], pl.Series]:
-    problems: list[Problem] = []
-    bad = pl.repeat(False, frame.height, eager=True)
-    for meta, mask, exc in gx_failures:
-        c = meta.get("column", "urn")
-        if mask is None or not mask.any():
-            if not exc and meta.get("severity") != "file":
-                continue  # failures only in other files of the batch
-            problems.append(file_problem(name, meta.get("rule", "gx"), meta.get("message", exc or "check failed"),
-                                         meta.get("fix", ""), column=c))
+def _row_checks(big: pl.DataFrame, fb: BatchFeedback, results: list[FileResult], today: date) -> pl.Series:
+    """The suite + plain checks over every file's rows; problems go to `fb`. Returns the excluded rows."""
+    from pipelines.lib.careers.gx_check import evaluate_polars, validate_frame
+
+    bad = pl.repeat(False, big.height, eager=True)
+    g = _gx_frame(big)
+    fails = evaluate_polars("compass_evaluations", g)
+    if fails is None:
+        fails = validate_frame("compass_evaluations", g)
+    for fail in fails:
+        meta, c = fail.meta, fail.meta.get("column", "urn")
+        mask = fail.mask(big) if fail.row_level else None
+        if mask is None:
+            if fail.exc or meta.get("severity") == "file":   # could not run: every file says so
+                for f, res in enumerate(results):
+                    fb.problems[f].append(file_problem(res.file, meta.get("rule", "gx"),
+                                                       meta.get("message", fail.exc or "check failed"),
+                                                       meta.get("fix", ""), column=c))
             continue
-        problems += row_problems(name, frame, mask, meta.get("severity", "error"), meta["rule"], meta["message"],
-                                 meta["fix"], f"_{c}_col", f"{c}_raw")
+        fb.rows(mask, meta.get("severity", "error"), meta["rule"], meta["message"], meta["fix"], c, f"{c}_raw")
         if meta.get("severity", "error") == "error":
             bad = bad | mask
-    # the file belongs to the academy of its folder
-    other = frame["urn"].str.contains(r"^\d{6}$").fill_null(False) & (frame["urn"] != urn)
+    per_file = pl.col("_file")
+    # the file belongs to the academy of its folder: the first row naming another academy
+    urns = big["_file"].replace_strict({f: r.academy_urn for f, r in enumerate(results)}, return_dtype=pl.Utf8)
+    other = big["urn"].str.contains(r"^\d{6}$").fill_null(False) & (big["urn"] != urns).fill_null(False)
     if other.any():
-        problems.append(file_problem(
-            name, "urn_mismatch", f"the file is for academy {frame.filter(other)['urn'][0]} but is in the folder "
-            f"of academy {urn}", "put the file in the folder named after the URN in the file, or correct the URN",
-            row=int(frame.filter(other)["_row"][0]), column=frame["_urn_col"][0]))
-    d = frame["evaluation_date"]
-    early_2025 = (frame["framework_version"] == "2025") & (d < FRAMEWORK_2025_FROM)
-    problems += row_problems(name, frame, early_2025.fill_null(False), "error", "framework_before_2025",
-                             "the 2025 benchmarks apply from 1 September 2025; an evaluation dated earlier is "
-                             "against the 2018 framework", "check the evaluation date and the framework version",
-                             "_framework_version_col", "framework_version_raw")
-    late_2018 = ((frame["framework_version"] == "2018") & (d >= FRAMEWORK_2025_FROM)).fill_null(False)
-    problems += row_problems(name, frame, late_2018 & frame["_row"].is_first_distinct(), "warning",
-                             "framework_2018_after_2025",
-                             "this evaluation from September 2025 onwards uses the 2018 framework; it is loaded as "
-                             "2018 and never compared with 2025 evaluations",
-                             "complete the new Compass evaluation for the updated (2025) benchmarks next term",
-                             "_framework_version_col", "framework_version_raw")
+        first = big.filter(other).group_by("_file", maintain_order=True).agg(pl.col("urn", "_row").first())
+        for f, urn, row in first.iter_rows():
+            res = results[f]
+            fb.problems[f].append(file_problem(
+                res.file, "urn_mismatch", f"the file is for academy {urn} but is in the folder of academy "
+                f"{res.academy_urn}", "put the file in the folder named after the URN in the file, or correct the URN",
+                row=int(row), column=res.headers.get("urn", "urn")))
+    d = big["evaluation_date"]
+    early_2025 = ((big["framework_version"] == "2025") & (d < FRAMEWORK_2025_FROM)).fill_null(False)
+    fb.rows(early_2025, "error", "framework_before_2025",
+            "the 2025 benchmarks apply from 1 September 2025; an evaluation dated earlier is "
+            "against the 2018 framework", "check the evaluation date and the framework version",
+            "framework_version", "framework_version_raw")
+    late_2018 = ((big["framework_version"] == "2018") & (d >= FRAMEWORK_2025_FROM)).fill_null(False)
+    first_row = big.select(pl.col("_row").is_first_distinct().over(per_file)).to_series()
+    fb.rows(late_2018 & first_row, "warning", "framework_2018_after_2025",
+            "this evaluation from September 2025 onwards uses the 2018 framework; it is loaded as "
+            "2018 and never compared with 2025 evaluations",
+            "complete the new Compass evaluation for the updated (2025) benchmarks next term",
+            "framework_version", "framework_version_raw")
     future = (d > today).fill_null(False)
-    problems += row_problems(name, frame, future, "error", "date_future", "the evaluation date is in the future",
-                             "check the date", "_evaluation_date_col", "evaluation_date_raw")
-    bad = bad | early_2025.fill_null(False) | future
-    key = pl.concat_str([d.cast(pl.Utf8).fill_null(""), frame["benchmark"].cast(pl.Utf8).fill_null(""),
-                         frame["criterion"].fill_null("")], separator="|")
-    dup = key.is_duplicated() & ~key.is_first_distinct() & ~bad
-    problems += row_problems(name, frame, dup, "error", "duplicate_benchmark",
-                             "this benchmark (or criterion) already has a row for this evaluation date earlier in "
-                             "the file; only the first was loaded", "remove the repeated row",
-                             "_benchmark_col", "benchmark_raw")
+    fb.rows(future, "error", "date_future", "the evaluation date is in the future", "check the date",
+            "evaluation_date", "evaluation_date_raw")
+    bad = bad | early_2025 | future
+    key = pl.concat_str([pl.col("evaluation_date").cast(pl.Utf8).fill_null(""),
+                         pl.col("benchmark").cast(pl.Utf8).fill_null(""), pl.col("criterion").fill_null("")],
+                        separator="|")
+    dup = big.select(~key.is_first_distinct().over(per_file)).to_series() & ~bad
+    fb.rows(dup, "error", "duplicate_benchmark",
+            "this benchmark (or criterion) already has a row for this evaluation date earlier in "
+            "the file; only the first was loaded", "remove the repeated row", "benchmark", "benchmark_raw")
     bad = bad | dup
     # every evaluation should report all eight benchmarks
-    ok = frame.filter(~bad & frame["criterion"].is_null() & frame["evaluation_date"].is_not_null())
-    for (ev,), g in ok.group_by("evaluation_date", maintain_order=True):
-        missing = sorted(set(range(1, 9)) - set(g["benchmark"].to_list()))
-        if missing:
-            problems.append(Problem("warning", "benchmarks_missing",
-                                    f"the evaluation of {ev.isoformat()} has no row for benchmark(s) "
-                                    f"{', '.join(map(str, missing))}; the academy's count of benchmarks achieved "
-                                    "for this date is based on the others", "add a row for every benchmark 1-8",
-                                    file=name, row=int(g["_row"].min()), column=g["_benchmark_col"][0]))
-    return problems, bad
+    ok = big.filter(~bad & big["criterion"].is_null() & big["evaluation_date"].is_not_null())
+    missing = (ok.group_by("_file", "evaluation_date", maintain_order=True)
+               .agg(pl.col("benchmark").unique(), pl.col("_row").min().alias("first")))
+    for f, ev, have, first in missing.iter_rows():
+        gap = sorted(set(range(1, 9)) - set(have))
+        if gap:
+            res = results[f]
+            fb.problems[f].append(Problem(
+                "warning", "benchmarks_missing", f"the evaluation of {ev.isoformat()} has no row for benchmark(s) "
+                f"{', '.join(map(str, gap))}; the academy's count of benchmarks achieved for this date is based on "
+                "the others", "add a row for every benchmark 1-8", file=res.file, row=int(first),
+                column=res.headers.get("benchmark", "benchmark")))
+    return bad

@@ -16,13 +16,12 @@ import polars as pl
 import pipelines.config as cfg
 from pipelines.lib.careers.fsq_config import FsqConfig, load_fsq_config
 from pipelines.lib.careers.reading import map_unique as _mapu, parse_date, parse_int, read_grid, term_of
-from pipelines.lib.careers.results import FileResult, file_problem, row_problems, sort_problems
+from pipelines.lib.careers.results import BatchFeedback, FileResult, file_problem, sort_problems
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns.spec import norm_header
-from pipelines.lib.upn import is_temporary as _is_temporary, upn_problem as _upn_problem
+from pipelines.lib.upn import check_letter_problems, is_temporary as _is_temporary
 
 # the same pupils appear in many files of a run: check each UPN once per process
-upn_problem = lru_cache(maxsize=500_000)(_upn_problem)
 is_temporary = lru_cache(maxsize=500_000)(_is_temporary)
 
 FIELDS = ["upn", "year_group", "survey_date", "item_id", "response"]
@@ -56,10 +55,10 @@ def _year_bounds(academic_year: str) -> tuple[date, date]:
 
 
 def _normalise(grid, cols: dict[str, int], conf: FsqConfig, name: str) -> tuple[pl.DataFrame | None, str, list]:
-    """Long frame (one row per pupil x item) with raw and parsed values; layout; problems."""
+    """Long frame of raw text (one row per pupil x item; `_q` = the question column's header in a
+    wide export, null in a long one); layout; problems. Values are parsed later, for all files at once."""
     problems: list[Problem] = []
     header = grid.header
-    hdr = {f: header[j] for f, j in cols.items()}
 
     def col(f):
         return grid.column(cols[f])
@@ -68,10 +67,9 @@ def _normalise(grid, cols: dict[str, int], conf: FsqConfig, name: str) -> tuple[
             "survey_date_raw": col("survey_date")}
     if "item_id" in cols and "response" in cols:
         layout = "long"
-        frame = pl.DataFrame({**base, "item_raw": col("item_id"), "response_raw": col("response")},
-                             schema_overrides={k: pl.Utf8 for k in ("upn_raw", "year_group_raw", "survey_date_raw",
-                                                                    "item_raw", "response_raw")})
-        frame = frame.with_columns(_resp_col=pl.lit(hdr["response"]), _item_col=pl.lit(hdr["item_id"]))
+        frame = pl.DataFrame({**base, "item_raw": col("item_id"), "response_raw": col("response"),
+                              "_q": pl.repeat(None, grid.height, dtype=pl.Utf8, eager=True)},
+                             schema_overrides={k: pl.Utf8 for k in RAW_TEXT})
     else:
         layout = "wide"
         item_keys = {norm_header(i): i for i in conf.items}
@@ -100,29 +98,34 @@ def _normalise(grid, cols: dict[str, int], conf: FsqConfig, name: str) -> tuple[
                 "(e.g. CK01), a long export needs 'item_id' and 'response' columns",
                 "export the FSQ results again with the question columns, or use the long layout "
                 "(upn, year_group, survey_date, item_id, response)", row=grid.header_row)]
-        parts = []
-        b = pl.DataFrame(base, schema_overrides={k: pl.Utf8 for k in ("upn_raw", "year_group_raw",
-                                                                        "survey_date_raw")})
-        for j, item in item_cols:
-            parts.append(b.with_columns(item_raw=pl.lit(item),
-                                        response_raw=grid.column(j),
-                                        _resp_col=pl.lit(header[j]), _item_col=pl.lit(header[j])))
-        frame = pl.concat(parts)
-    frame = frame.with_columns(_upn_col=pl.lit(hdr["upn"]), _yg_col=pl.lit(hdr["year_group"]),
-                               _date_col=pl.lit(hdr["survey_date"]))
-    # parsed values
+        # one row per pupil x question column, question by question (unpivot stacks column after column)
+        b = pl.DataFrame({**base, **{f"q{j}": grid.column(j).cast(pl.Utf8) for j, _ in item_cols}},
+                         schema_overrides={k: pl.Utf8 for k in ("upn_raw", "year_group_raw", "survey_date_raw")})
+        frame = b.unpivot([f"q{j}" for j, _ in item_cols], index=["_row", "upn_raw", "year_group_raw",
+                                                                   "survey_date_raw"],
+                          variable_name="_var", value_name="response_raw").with_columns(
+            item_raw=pl.col("_var").replace_strict({f"q{j}": item for j, item in item_cols}, return_dtype=pl.Utf8),
+            _q=pl.col("_var").replace_strict({f"q{j}": header[j] for j, _ in item_cols}, return_dtype=pl.Utf8))
+    return frame.select(["_row", *RAW_TEXT, "_q"]), layout, problems
+
+
+RAW_TEXT = ("upn_raw", "year_group_raw", "survey_date_raw", "item_raw", "response_raw")
+CHUNK_ROWS = 2_000_000   # answers checked in one frame (files are never split; bounds memory at any scale)
+
+
+def _parse(frame: pl.DataFrame, conf: FsqConfig) -> pl.DataFrame:
+    """Parsed values of every file's answers at once (each distinct raw value parsed once)."""
     labels = {v: conf.canonical_response(v) for v in frame["response_raw"].unique().to_list()}
-    frame = frame.with_columns(
+    return frame.with_columns(
         upn=pl.col("upn_raw").str.strip_chars().str.to_uppercase(),
         year_group=_mapu(pl.col("year_group_raw"), parse_int, pl.Int32),
         survey_date=_mapu(pl.col("survey_date_raw"), parse_date, pl.Date),
         item_id=pl.col("item_raw").str.strip_chars().str.to_uppercase(),
-        # label; None = not answered; the raw text when off the scale (GX flags it)
+        # label; None = not answered; the raw text when off the scale (the suite flags it)
         response=pl.col("response_raw").replace_strict(
             {k: (v if v is not None else k) if v != "" else None for k, v in labels.items() if k is not None},
             default=None, return_dtype=pl.Utf8),
     )
-    return frame, layout, problems
 
 
 def _gx_frame(frame: pl.DataFrame) -> pl.DataFrame:
@@ -130,24 +133,16 @@ def _gx_frame(frame: pl.DataFrame) -> pl.DataFrame:
                         "item_id", "response")
 
 
-def _gx_failures(frames: list[pl.DataFrame], conf: FsqConfig):
-    """One GX run over the rows of all the files (see gx_check.validate_frame)."""
-    from pipelines.lib.careers.gx_check import validate_frame
+def _suite_failures(frame: pl.DataFrame, conf: FsqConfig):
+    """expectations/fsq_responses.json over the answers of all the files: [Failure] with a failing-row
+    mask over `frame` (polars; GX only if the suite gains a type the polars evaluator lacks)."""
+    from pipelines.lib.careers.gx_check import evaluate_polars, validate_frame
 
-    return validate_frame("fsq_responses", pl.concat([_gx_frame(f) for f in frames]),
-                          {"known_items": sorted(conf.items), "scale_labels": conf.labels})
-
-
-def _file_failures(fails, frame: pl.DataFrame, offset: int) -> list[tuple[dict, pl.Series | None, str | None]]:
-    """[(meta, failing-row mask or None when the expectation failed as a whole, exception)] for one file."""
-    g = _gx_frame(frame)
-    out = []
-    for f in fails:
-        mask = f.mask(g, offset) if f.row_level else None
-        if mask is None and not (f.exc or f.meta.get("severity") == "file"):
-            mask = pl.repeat(False, frame.height, eager=True)
-        out.append((f.meta, mask, f.exc))
-    return out
+    params = {"known_items": sorted(conf.items), "scale_labels": conf.labels}
+    # polars reads the date as a date (its checks cast to text where they need it); GX gets the text
+    fails = evaluate_polars("fsq_responses", frame.select("upn", "year_group", "survey_date", "item_id", "response"),
+                            params)
+    return fails if fails is not None else validate_frame("fsq_responses", _gx_frame(frame), params)
 
 
 def validate_fsq(data: bytes, name: str, academy_urn: str, academic_year: str,
@@ -160,21 +155,29 @@ def validate_fsq(data: bytes, name: str, academy_urn: str, academic_year: str,
 def validate_fsq_batch(files: list[tuple[bytes, str, str, str]], known_urns: set[str] | None = None,
                        conf: FsqConfig | None = None, today: date | None = None,
                        chunk_rows: int | None = None) -> list[FileResult]:
-    """Validate many exports [(data, name, urn, academic_year)]; the GX suite runs once for all of
-    them (`chunk_rows` is ignored: GX sees each column's distinct values, see gx_check)."""
+    """Validate many exports [(data, name, urn, academic_year)].
+
+    Each file is read on its own (header, layout); then the answers of all the files are parsed and
+    checked together, in one frame per `chunk_rows` answers: every rule is one vectorised pass, and
+    each file's feedback comes from its own rows (`_file`), exactly as if it were checked alone."""
     conf = conf or load_fsq_config()
     today = today or date.today()
-    prepared = [_prepare(d, n, u, y, known_urns, conf) for d, n, u, y in files]
-    frames = [f for _, f in prepared if f is not None]
-    fails = _gx_failures(frames, conf) if frames else []
     out: list[FileResult] = []
-    offset = 0
-    for res, frame in prepared:
+    chunk: list[tuple[FileResult, pl.DataFrame]] = []
+    size = 0
+    limit = chunk_rows or CHUNK_ROWS
+    for d, n, u, y in files:
+        res, frame = _prepare(d, n, u, y, known_urns, conf)
+        out.append(res)
         if frame is None:
-            out.append(res)
             continue
-        out.append(_finish(res, frame, conf, _file_failures(fails, frame, offset), today))
-        offset += frame.height
+        if chunk and size + frame.height > limit:
+            _check_files(chunk, conf, today)
+            chunk, size = [], 0
+        chunk.append((res, frame))
+        size += frame.height
+    if chunk:
+        _check_files(chunk, conf, today)
     return out
 
 
@@ -209,117 +212,146 @@ def _prepare(data: bytes, name: str, academy_urn: str, academic_year: str, known
         return res, None
     frame, res.layout, probs = _normalise(grid, cols, conf, name)
     res.problems += probs
+    if frame is not None:
+        res.headers = {f: grid.header[j] for f, j in cols.items()}
     return res, frame
 
 
-def _finish(res: FileResult, frame: pl.DataFrame, conf: FsqConfig, gx_failures, today: date) -> FileResult:
-    """Row checks on a prepared file, the invalid-share rule, and the rows to land."""
-    name, academic_year, academy_urn = res.file, res.academic_year, res.academy_urn
-    problems, bad = _row_checks(frame, conf, name, academic_year, today, gx_failures)
-    res.problems += problems
-    rows_bad = frame.filter(bad)["_row"].n_unique()
-    share = rows_bad / max(1, res.rows_total)
+def _check_files(chunk: list[tuple[FileResult, pl.DataFrame]], conf: FsqConfig, today: date) -> None:
+    """Row checks, the invalid-share rule and the rows to land, for the prepared files of one chunk."""
+    results = [res for res, _ in chunk]
+    heights = [frame.height for _, frame in chunk]
+    big = pl.concat([frame for _, frame in chunk], how="vertical")
+    big = _parse(big.with_columns(
+        _file=pl.Series(range(len(chunk)), dtype=pl.Int32).repeat_by(pl.Series(heights)).explode()), conf)
+    fb = BatchFeedback(results, big, q_fields=("item_id", "response"))
+    bad = _row_checks(big, fb, conf, results, today)
+    stats = (big.select("_file", "_row", bad.alias("_bad")).group_by("_file")
+             .agg(pl.col("_row").filter(pl.col("_bad")).n_unique().alias("rows_bad"),
+                  (~pl.col("_bad")).sum().alias("good"),
+                  pl.col("_row").filter(~pl.col("_bad")).n_unique().alias("rows_loaded")))
+    stats = {f: (rb, g, rl) for f, rb, g, rl in stats.iter_rows()}
     limit = max_invalid_share()
-    if share > limit:
-        res.problems.append(file_problem(
-            name, "too_many_invalid", f"{rows_bad} of {res.rows_total} rows ({share:.0%}) have errors, more than "
-            f"the {limit:.0%} the trust accepts, so the whole file was rejected",
-            "fix the errors listed below and send the file again"))
-    good = frame.filter(~bad)
-    if not res.rejected and good.height == 0:
-        res.problems.append(file_problem(name, "no_valid_rows", "no row of the file could be loaded",
-                                         "fix the errors listed below and send the file again"))
-    res.problems = sort_problems(res.problems)
-    if res.rejected:
-        return res
-    res.rows = _to_raw(good, conf, academy_urn, academic_year, name, res.sha256)
-    res.rows_loaded = good["_row"].n_unique()
-    return res
+    for f, res in enumerate(results):
+        res.problems += fb.problems[f]
+        rows_bad, good, rows_loaded = stats.get(f, (0, 0, 0))
+        share = rows_bad / max(1, res.rows_total)
+        if share > limit:
+            res.problems.append(file_problem(
+                res.file, "too_many_invalid", f"{rows_bad} of {res.rows_total} rows ({share:.0%}) have errors, "
+                f"more than the {limit:.0%} the trust accepts, so the whole file was rejected",
+                "fix the errors listed below and send the file again"))
+        if not res.rejected and good == 0:
+            res.problems.append(file_problem(res.file, "no_valid_rows", "no row of the file could be loaded",
+                                             "fix the errors listed below and send the file again"))
+        res.problems = sort_problems(res.problems)
+        if not res.rejected:
+            res.rows_loaded = rows_loaded
+    keep = [f for f, res in enumerate(results) if not res.rejected]
+    if not keep:
+        return
+    good = big.filter(~bad & pl.col("_file").is_in(keep))
+    rows = _to_raw(good, conf, results).partition_by("_file", as_dict=True, include_key=False)
+    for f in keep:
+        results[f].rows = rows.get((f,), pl.DataFrame(schema=RAW_SCHEMA))
 
 
-def _row_checks(frame: pl.DataFrame, conf: FsqConfig, name: str, academic_year: str,
-                today: date, gx_failures) -> tuple[list[Problem], pl.Series]:
-    """GX suite + plain checks. Returns problems and the mask of excluded answer rows."""
-    problems: list[Problem] = []
-    bad = pl.repeat(False, frame.height, eager=True)
-    col_of = {"upn": "_upn_col", "year_group": "_yg_col", "survey_date": "_date_col",
-              "item_id": "_item_col", "response": "_resp_col"}
+def _row_checks(big: pl.DataFrame, fb: BatchFeedback, conf: FsqConfig, results: list[FileResult],
+                today: date) -> pl.Series:
+    """The suite + plain checks over every file's answers; problems go to `fb`. Returns the mask of
+    excluded answer rows."""
+    bad = pl.repeat(False, big.height, eager=True)
+    field_of = {"upn": "upn", "year_group": "year_group", "survey_date": "survey_date", "item_id": "item_id",
+                "response": "response"}
     raw_of = {"upn": "upn_raw", "year_group": "year_group_raw", "survey_date": "survey_date_raw",
               "item_id": "item_raw", "response": "response_raw"}
-    for meta, mask, exc in gx_failures:
-        c = meta.get("column", "")
-        if mask is None:  # could not run: report at file level
-            problems.append(file_problem(name, meta.get("rule", "gx"), meta.get("message", exc or "check failed"),
-                                         meta.get("fix", ""), column=c))
+    for fail in _suite_failures(big, conf):
+        meta, c = fail.meta, fail.meta.get("column", "")
+        mask = fail.mask(big) if fail.row_level else None
+        if mask is None:
+            if fail.exc or meta.get("severity") == "file":   # could not run: report at file level
+                for f, res in enumerate(results):
+                    fb.problems[f].append(file_problem(res.file, meta.get("rule", "gx"),
+                                                       meta.get("message", fail.exc or "check failed"),
+                                                       meta.get("fix", ""), column=c))
             continue
         if meta.get("rule") == "item_unknown":
-            problems += _unknown_items(frame.filter(mask), name, meta)
+            fb.unknown_items(mask, meta)
             continue
-        problems += row_problems(name, frame, mask, meta.get("severity", "error"), meta["rule"], meta["message"],
-                                 meta["fix"], col_of.get(c, "_upn_col"), raw_of.get(c, "upn_raw"))
+        fb.rows(mask, meta.get("severity", "error"), meta["rule"], meta["message"], meta["fix"],
+                field_of.get(c, "upn"), raw_of.get(c, "upn_raw"))
         if meta.get("severity", "error") == "error":
             bad = bad | mask
-    # UPN check letter (format already checked by GX)
-    fmt_ok = frame["upn"].str.contains(r"^[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]$").fill_null(False)
-    reasons = {u: upn_problem(u) for u in frame.filter(fmt_ok)["upn"].unique().to_list()}
-    for reason in sorted({r for r in reasons.values() if r}):
-        m = fmt_ok & frame["upn"].is_in([u for u, r in reasons.items() if r == reason])
-        problems += row_problems(name, frame, m, "error", "upn_check_letter", f"the UPN is not valid: {reason}",
-                                 "copy the UPN again from the MIS; a mistyped digit changes the check letter",
-                                 "_upn_col", "upn_raw")
-        bad = bad | m
-    temp = fmt_ok & frame["upn"].str.contains(r"[A-HJ-NP-RT-Z]$").fill_null(False) & frame["upn"].is_first_distinct()
-    problems += row_problems(name, frame, temp, "warning", "upn_temporary",
-                             "this is a temporary UPN; the answers are loaded but cannot be linked to destinations "
-                             "until the permanent UPN is used",
-                             "replace it with the pupil's permanent UPN in the next export", "_upn_col", "upn_raw")
+    per_file = pl.col("_file")
+    # UPN check letter (format already checked by the suite); each distinct UPN checked once
+    upns = big["upn"].unique().drop_nulls()
+    ok_upns = upns.filter(upns.str.contains(r"^[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]$"))
+    fmt_ok = big["upn"].is_in(ok_upns.implode()).fill_null(False)
+    reasons = {u: r for u, r in zip(ok_upns.to_list(), check_letter_problems(ok_upns).to_list()) if r}
+    if reasons:
+        why = big["upn"].replace_strict(reasons, default=None, return_dtype=pl.Utf8)
+        for reason in sorted(set(reasons.values())):
+            m = fmt_ok & (why == reason).fill_null(False)
+            fb.rows(m, "error", "upn_check_letter", f"the UPN is not valid: {reason}",
+                    "copy the UPN again from the MIS; a mistyped digit changes the check letter", "upn", "upn_raw")
+            bad = bad | m
+    first_upn = big.select(pl.col("upn").is_first_distinct().over(per_file)).to_series()
+    temporary = ok_upns.filter(ok_upns.str.contains(r"[A-HJ-NP-RT-Z]$"))
+    temp = big["upn"].is_in(temporary.implode()).fill_null(False) & first_upn
+    fb.rows(temp, "warning", "upn_temporary",
+            "this is a temporary UPN; the answers are loaded but cannot be linked to destinations "
+            "until the permanent UPN is used",
+            "replace it with the pupil's permanent UPN in the next export", "upn", "upn_raw")
     # survey date inside the folder's academic year and not in the future
-    lo, hi = _year_bounds(academic_year)
-    outside = frame["survey_date"].is_not_null() & ((frame["survey_date"] < lo) | (frame["survey_date"] > hi))
-    problems += row_problems(name, frame, outside, "error", "survey_date_outside_year",
-                             f"the survey date is not in the academic year {academic_year} of the folder",
-                             f"check the date, or put the file in the folder of the year the survey was taken",
-                             "_date_col", "survey_date_raw")
-    future = frame["survey_date"].is_not_null() & (frame["survey_date"] > today)
-    problems += row_problems(name, frame, future & ~outside, "error", "survey_date_future",
-                             "the survey date is in the future", "check the date", "_date_col", "survey_date_raw")
+    years = {f: _year_bounds(res.academic_year) for f, res in enumerate(results)}
+    lo = big["_file"].replace_strict({f: b[0] for f, b in years.items()}, return_dtype=pl.Date)
+    hi = big["_file"].replace_strict({f: b[1] for f, b in years.items()}, return_dtype=pl.Date)
+    sd = big["survey_date"]
+    outside = (sd.is_not_null() & ((sd < lo) | (sd > hi))).fill_null(False)
+    fb.rows(outside, "error", "survey_date_outside_year",
+            lambda res: f"the survey date is not in the academic year {res.academic_year} of the folder",
+            "check the date, or put the file in the folder of the year the survey was taken",
+            "survey_date", "survey_date_raw")
+    future = (sd.is_not_null() & (sd > today)).fill_null(False)
+    fb.rows(future & ~outside, "error", "survey_date_future", "the survey date is in the future", "check the date",
+            "survey_date", "survey_date_raw")
     bad = bad | outside | future
     # the same pupil answering the same question twice on the same date: keep the first
-    key = pl.concat_str([frame["upn"].fill_null(""), frame["survey_date"].cast(pl.Utf8).fill_null(""),
-                         frame["item_id"].fill_null("")], separator="|")
-    dup = key.is_duplicated() & ~key.is_first_distinct() & ~bad
-    problems += row_problems(name, frame, dup, "error", "duplicate_answer",
-                             "this pupil already has an answer to this question on this date earlier in the file; "
-                             "only the first one was loaded", "remove the repeated row", "_item_col", "item_raw")
+    key = pl.concat_str([pl.col("upn").fill_null(""), pl.col("survey_date").cast(pl.Utf8).fill_null(""),
+                         pl.col("item_id").fill_null("")], separator="|")
+    repeat = big.select(~key.is_first_distinct().over(per_file)).to_series()
+    dup = repeat & ~bad
+    fb.rows(dup, "error", "duplicate_answer",
+            "this pupil already has an answer to this question on this date earlier in the file; "
+            "only the first one was loaded", "remove the repeated row", "item_id", "item_raw")
     bad = bad | dup
     # one year group per pupil per file
-    per_pupil = frame.filter(frame["year_group"].is_not_null()).group_by("upn").agg(pl.col("year_group").n_unique())
-    multi = per_pupil.filter(pl.col("year_group") > 1)["upn"].to_list()
-    if multi:
-        m = frame["upn"].is_in(multi) & frame["_row"].is_first_distinct()
-        problems += row_problems(name, frame, m, "warning", "year_group_conflict",
-                                 "this pupil appears with more than one year group in the file",
-                                 "check the pupil's year group in the MIS", "_yg_col", "year_group_raw")
-    return problems, bad
+    multi = (big.filter(pl.col("year_group").is_not_null() & pl.col("upn").is_not_null())
+             .group_by("_file", "upn").agg(pl.col("year_group").n_unique().alias("n"))
+             .filter(pl.col("n") > 1).select("_file", "upn", pl.lit(True).alias("_multi")))
+    if multi.height:
+        flagged = big.select("_file", "upn").join(multi, on=["_file", "upn"], how="left",
+                                                  maintain_order="left")["_multi"].fill_null(False)
+        first_row = big.select(pl.col("_row").is_first_distinct().over(per_file)).to_series()
+        fb.rows(flagged & first_row, "warning", "year_group_conflict",
+                "this pupil appears with more than one year group in the file",
+                "check the pupil's year group in the MIS", "year_group", "year_group_raw")
+    return bad
 
 
-def _unknown_items(hits: pl.DataFrame, name: str, meta: dict) -> list[Problem]:
-    """One warning per unmapped question, with how many answers it has and where it first appears."""
-    out = []
-    for item, g in hits.group_by("item_raw", maintain_order=True):
-        item = item[0]
-        first = int(g["_row"].min())
-        out.append(Problem("warning", "item_unknown", f"{meta['message']} ({g.height} answers, first at row {first})",
-                           meta["fix"], file=name, row=first, column=g["_item_col"][0], value=str(item)[:60]))
-    return out
-
-
-def _to_raw(good: pl.DataFrame, conf: FsqConfig, urn: str, year: str, name: str, sha: str) -> pl.DataFrame:
+def _to_raw(good: pl.DataFrame, conf: FsqConfig, results: list[FileResult]) -> pl.DataFrame:
+    """The rows to land (raw.fsq_responses shape) of every file, with `_file`."""
     construct = {i: s["construct"] for i, s in conf.items.items()}
     score = {label: code for code, label in conf.scale.items()}
+
+    files = pl.DataFrame({"_file": range(len(results)), "academy_urn": [r.academy_urn for r in results],
+                          "academic_year": [r.academic_year for r in results],
+                          "source_file": [r.file for r in results], "file_sha256": [r.sha256 for r in results]},
+                         schema_overrides={"_file": pl.Int32})
+    good = good.join(files, on="_file", how="left", maintain_order="left")
     out = good.select(
-        pl.lit(urn).alias("academy_urn"), pl.lit(year).alias("academic_year"), "survey_date",
-        _mapu(pl.col("survey_date"), term_of, pl.Utf8).alias("survey_round"),
+        "_file", "academy_urn", "academic_year",
+        "survey_date", _mapu(pl.col("survey_date"), term_of, pl.Utf8).alias("survey_round"),
         "upn", _mapu(pl.col("upn"), is_temporary, pl.Boolean).alias("upn_is_temporary"),
         pl.col("year_group").cast(pl.Int32), "item_id",
         pl.col("item_id").replace_strict(construct, default=None, return_dtype=pl.Utf8).alias("construct"),
@@ -327,6 +359,5 @@ def _to_raw(good: pl.DataFrame, conf: FsqConfig, urn: str, year: str, name: str,
         pl.col("response").replace_strict(score, default=None, return_dtype=pl.Int32).alias("response_score"),
         pl.when(pl.col("response").is_null()).then(None)
         .otherwise(pl.col("response").is_in(sorted(conf.positive))).alias("is_positive"),
-        pl.lit(name).alias("source_file"), pl.lit(sha).alias("file_sha256"),
-        pl.col("_row").cast(pl.Int32).alias("source_row"))
+        "source_file", "file_sha256", pl.col("_row").cast(pl.Int32).alias("source_row"))
     return out.cast(RAW_SCHEMA)

@@ -80,6 +80,50 @@ class Failure:
         return m.fill_null(False)
 
 
+def _resolve(kwargs: dict, parameters: dict | None) -> dict:
+    """The expectation's kwargs with {"$PARAMETER": name} replaced by the run's parameter."""
+    return {k: (parameters or {})[v["$PARAMETER"]] if isinstance(v, dict) and "$PARAMETER" in v else v
+            for k, v in kwargs.items()}
+
+
+def evaluate_polars(name: str, frame, parameters: dict | None = None) -> list[Failure] | None:
+    """The suite on a polars frame as polars expressions (no Great Expectations import: ~7 CPU-s
+    saved per run), with GX's verdicts (tests/careers/test_gx_exact.py holds them equal). One
+    failing-row mask per failed expectation over the whole frame. None when the suite uses an
+    expectation type the polars evaluator does not know (the caller then asks GX)."""
+    from pipelines.lib.returns.gx_suite import ROW_EXPECTATIONS
+
+    import polars as pl
+
+    payload = json.loads(load_suite_payload(name))
+    frame = frame.with_columns(pl.col(pl.Float32, pl.Float64).fill_nan(None))   # pandas reads NaN as missing
+    out: list[Failure] = []
+    for e in payload["expectations"]:
+        kind, kw, meta = e["type"], _resolve(e.get("kwargs", {}), parameters), dict(e.get("meta") or {})
+        if set(kw) & NOT_PER_VALUE_KWARGS:
+            return None
+        if kind == "expect_column_to_exist":
+            if kw["column"] not in frame.columns:
+                out.append(Failure(meta, f"column {kw['column']} not found"))
+            continue
+        fn = ROW_EXPECTATIONS.get(kind)
+        if fn is None or kind == "expect_compound_columns_to_be_unique":
+            return None
+        if kw["column"] not in frame.columns:
+            out.append(Failure(meta, f"column {kw['column']} not found"))
+            continue
+        # a per-value check: decided once per distinct value, then mapped back to the rows
+        col = frame[kw["column"]]
+        uniq = col.unique()
+        hit = uniq.filter(fn(pl.DataFrame({kw["column"]: uniq}), kw).fill_null(False))
+        if len(hit):
+            bad = col.is_in(hit.drop_nulls().implode()).fill_null(False)
+            if hit.null_count():
+                bad = bad | col.is_null()
+            out.append(Failure(meta, None, kw["column"], full_mask=bad))
+    return out
+
+
 def validate_frame(name: str, frame, parameters: dict | None = None) -> list[Failure]:
     """Run the suite over a polars frame (all the files of a run, concatenated).
 

@@ -170,13 +170,19 @@ def _load(con: duckdb.DuckDBPyConnection, kind: str, table: str, loads: list[pl.
     if not file_rows:
         return
     files = pl.concat(file_rows, how="vertical_relaxed")
+    # one bulk insert (measured on the large trust's answers, CPU per 1 M rows): DuckDB's parallel
+    # insert costs ~2x a single thread's; plain large strings convert faster than polars' string views;
+    # dictionary compression alone writes the same bytes as the automatic choice for 2/3 of the CPU
+    threads = con.execute("select current_setting('threads')").fetchone()[0]
+    con.execute("set threads = 1")
+    con.execute("set force_compression = 'dictionary'")
     con.execute("begin transaction")
     try:
         if loads:
             incoming = pl.concat(loads, how="vertical_relaxed")
             con.register("_loaded_files", incoming.select(pl.col("source_file").unique()).to_arrow())
             con.execute(f"delete from {table} where source_file in (select source_file from _loaded_files)")
-            con.register("_incoming", incoming.to_arrow())
+            con.register("_incoming", incoming.to_arrow(compat_level=pl.CompatLevel.oldest()))
             cols = ", ".join(incoming.columns)
             con.execute(f"insert into {table} ({cols}) select {cols} from _incoming")
         con.register("_files", files.to_arrow())
@@ -189,6 +195,8 @@ def _load(con: duckdb.DuckDBPyConnection, kind: str, table: str, loads: list[pl.
         con.execute("rollback")
         raise
     finally:
+        con.execute(f"set threads = {int(threads)}")
+        con.execute("reset force_compression")
         for view in ("_loaded_files", "_incoming", "_files"):
             try:
                 con.unregister(view)

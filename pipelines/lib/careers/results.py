@@ -23,6 +23,7 @@ class FileResult:
     rows_total: int = 0          # data rows in the file (as the academy sees them)
     rows_loaded: int = 0         # data rows with at least one value landed
     layout: str = ""             # long | wide | compass
+    headers: dict = field(default_factory=dict, repr=False)   # field -> column header as written
 
     @property
     def rejected(self) -> bool:
@@ -58,6 +59,50 @@ def row_problems(file: str, frame: pl.DataFrame, mask: pl.Series, severity: str,
         out.append(Problem(severity, rule, f"{message} (and {hits.height - MAX_PROBLEMS_PER_RULE} more rows "
                            "with the same problem, not listed)", fix, file=file))
     return out
+
+
+class BatchFeedback:
+    """Row problems of every file checked in one frame (`big`, its rows tagged `_file`), worded as
+    `row_problems` words them for one file. `q_fields`: fields whose header is per row (`_q`, the
+    question column of a wide FSQ export); the others take the file's header (`FileResult.headers`)."""
+
+    def __init__(self, results: list[FileResult], big: pl.DataFrame, q_fields: tuple[str, ...] = ()):
+        self.results, self.big, self.q_fields = results, big, q_fields
+        self.problems: list[list[Problem]] = [[] for _ in results]
+
+    def column(self, f: int, field: str, q: str | None) -> str:
+        return q if q is not None else self.results[f].headers.get(field, field)
+
+    def rows(self, mask: pl.Series, severity: str, rule: str, message, fix: str, field: str, value_col: str) -> None:
+        """One Problem per distinct (row, column, value) of each file where mask is true, capped per rule;
+        `message` is a text or a function of the file's result."""
+        if not mask.any():
+            return
+        q = pl.col("_q") if field in self.q_fields else pl.lit(None, pl.Utf8)
+        hits = (self.big.filter(mask).select("_file", "_row", q.alias("q"), pl.col(value_col).alias("v"))
+                .unique(maintain_order=True)
+                .with_columns(k=pl.int_range(pl.len()).over("_file"), n=pl.len().over("_file"))
+                .filter(pl.col("k") < MAX_PROBLEMS_PER_RULE))
+        for f, row, qq, v, k, n in hits.iter_rows():
+            res = self.results[f]
+            text = message(res) if callable(message) else message
+            self.problems[f].append(Problem(severity, rule, text, fix, file=res.file, row=int(row),
+                                            column=self.column(f, field, qq), value=safe_value(v)))
+            if k == MAX_PROBLEMS_PER_RULE - 1 and n > MAX_PROBLEMS_PER_RULE:
+                self.problems[f].append(Problem(severity, rule, f"{text} (and {n - MAX_PROBLEMS_PER_RULE} more rows "
+                                                "with the same problem, not listed)", fix, file=res.file))
+
+    def unknown_items(self, mask: pl.Series, meta: dict) -> None:
+        """One warning per unmapped question of each file, with its count of answers and first row."""
+        if not mask.any():
+            return
+        groups = (self.big.filter(mask).group_by("_file", "item_raw", maintain_order=True)
+                  .agg(pl.len().alias("n"), pl.col("_row").min().alias("first"), pl.col("_q").first().alias("q")))
+        for f, item, n, first, qq in groups.iter_rows():
+            res = self.results[f]
+            self.problems[f].append(Problem(
+                "warning", "item_unknown", f"{meta['message']} ({n} answers, first at row {int(first)})", meta["fix"],
+                file=res.file, row=int(first), column=self.column(f, "item_id", qq), value=str(item)[:60]))
 
 
 def sort_problems(problems: list[Problem]) -> list[Problem]:

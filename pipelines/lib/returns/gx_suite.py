@@ -119,7 +119,7 @@ def _member(frame, kw):
     return c.is_not_null() & c.cast(pl.Utf8).is_in([str(v) for v in values]).fill_null(False)
 
 
-_ROW_EXPECTATIONS = {
+ROW_EXPECTATIONS = {
     "expect_column_values_to_not_be_null": lambda frame, kw: frame[kw["column"]].is_null(),
     "expect_column_values_to_be_in_set": _in_set,
     "expect_column_values_to_not_be_in_set": _member,
@@ -156,7 +156,7 @@ def evaluate_frame(frame: pl.DataFrame, payload: dict | None = None) -> SuiteRes
                 failures.append(SuiteFailure(kind, None, meta.get("rule", kind), meta.get("message", ""), 0,
                                              sorted(want ^ have)))
             continue
-        fn = _ROW_EXPECTATIONS.get(kind)
+        fn = ROW_EXPECTATIONS.get(kind)
         if fn is None:
             rest.append(e)
             continue
