@@ -2,7 +2,7 @@
 
 Inputs are grouped by the ingest step that reads them (one group per returns leaving year x
 round, one per other raw folder or config file, plus the dbt project, the checks and the
-pipeline code). A file's SHA-256 is cached by (size, mtime) so an unchanged landing zone is
+pipeline code). A file's SHA-256 is cached by (size, mtime, ctime, inode) so an unchanged landing zone is
 scanned without being re-read. The state of a run is recorded only when the run succeeds:
 a failed or killed run leaves the previous record, so the next run redoes its work.
 """
@@ -54,7 +54,9 @@ class Inputs:
 
 
 class DigestCache:
-    """SHA-256 of files, cached by (size, mtime_ns)."""
+    """SHA-256 of files, cached by (size, mtime_ns, ctime_ns, inode). The change time and inode
+    matter: a correction of the same length copied in with its old mtime (cp -p, rsync -a, an
+    unzipped archive) keeps size and mtime, but every write or rename-over changes one of them."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -68,14 +70,14 @@ class DigestCache:
         st = st or os.stat(f)
         key = str(f)
         hit = self.entries.get(key)
-        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
+        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns and hit[3:] == [st.st_ctime_ns, st.st_ino]:
             self.seen[key] = hit
             return hit[2]
         h = hashlib.sha256()
         with open(f, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
-        hit = [st.st_size, st.st_mtime_ns, h.hexdigest()]
+        hit = [st.st_size, st.st_mtime_ns, h.hexdigest(), st.st_ctime_ns, st.st_ino]
         self.seen[key] = hit
         return hit[2]
 
