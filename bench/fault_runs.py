@@ -25,8 +25,9 @@ lines. The phase actually hit is read from the last progress line before the kil
   leftover temporary file) and its summary must equal the reference pack's (build times left out);
 - one more `destinations run` must find nothing to do (nothing pending was left behind).
 
-Meanwhile a poller per worker loads every page's data as the dashboard does, cold (caches
-cleared): dashboards.lib.data.serving_dir resolves the link once, then dashboards.lib.data.load
+Meanwhile a poller per worker loads every page's data as the dashboard does (its cache keyed by
+file version, so a new version is always read; every tenth load cold, caches cleared):
+dashboards.lib.data.serving_dir resolves the link once, then dashboards.lib.data.load
 for a trust admin and a director for every mart the dashboard declares, pyarrow for the rest;
 each table's rows must match that version's manifest. A missing or unreadable file, a manifest
 that disagrees with its files or its folder, or a file not in the manifest is a finding.
@@ -251,11 +252,12 @@ def survivors(data: Path) -> list[int]:
 
 
 class Poller(threading.Thread):
-    """Loads every page's data as the dashboard does, cold, again and again; records problems."""
+    """Loads every page's data as the dashboard does, again and again; records problems."""
 
-    def __init__(self, data: Path, pause: float = 0.1):
+    def __init__(self, data: Path, pause: float = 0.1, cold_every: int = 10):
         super().__init__(daemon=True)
         self.data, self.pause, self.stop, self.reads, self.problems = data, pause, threading.Event(), 0, []
+        self.cold_every = cold_every
 
     def read_once(self) -> None:
         import pyarrow.parquet as pq
@@ -263,9 +265,10 @@ class Poller(threading.Thread):
         from dashboards.lib import data as dash
         from dashboards.lib.users import User
         from pipelines.lib import serving_contract as contract
-        with dash._CACHE_LOCK:                              # a cold page load: every file really read
-            dash._CACHE.clear()
-            dash._SCOPED.clear()
+        if self.reads % self.cold_every == 0:               # now and then a cold page load (a new
+            with dash._CACHE_LOCK:                          # dashboard process): every file really read
+                dash._CACHE.clear()
+                dash._SCOPED.clear()
         root = dash.serving_dir(self.data)                  # resolved once, as a page load does
         if not root.is_dir():
             raise FileNotFoundError(f"serving points at a missing folder {root}")
@@ -482,7 +485,7 @@ def main() -> int:
     ap.add_argument("--disk-full", action="store_true", help="also a run on a full disk (tmpfs; needs root)")
     ap.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds before a run counts as hung")
     ap.add_argument("--start", type=int, default=1, help="number of the first trial (phases rotate from it)")
-    ap.add_argument("--poll", type=float, default=0.1, help="seconds between two of a poller's page loads")
+    ap.add_argument("--poll", type=float, default=0.5, help="seconds between two of a poller's page loads")
     ap.add_argument("--reuse", type=Path, help="the --keep folder of an earlier invocation: reuse its clean "
                                                "base, references and Dagster instance (no setup runs)")
     args = ap.parse_args()
