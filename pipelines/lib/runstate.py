@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import pipelines.config as cfg
+from pipelines.lib.walk import entries as folder_entries, subdirs, walk
 
 STATE_FILE = "run_state.json"
 CACHE_FILE = ".digest_cache.json"
@@ -87,24 +89,19 @@ class DigestCache:
         os.replace(tmp, self.path)
 
 
+def _skipped(entry: os.DirEntry) -> bool:
+    return entry.name.startswith(".") or (entry.name in SKIP_DIRS and entry.is_dir())
+
+
 def _files(root: str) -> list[tuple[str, os.stat_result]]:
     """(path, stat) of every file under root (or root itself), sorted, hidden and build folders left out."""
     try:
         st = os.stat(root)
     except OSError:
         return []
-    if not os.path.isdir(root):
+    if not stat.S_ISDIR(st.st_mode):
         return [(root, st)]
-    out = []
-    for entry in _scandir(root):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir():
-            if entry.name not in SKIP_DIRS:
-                out += _files(entry.path)
-        elif entry.is_file():
-            out.append((entry.path, entry.stat()))
-    return out
+    return [(e.path, s) for e, s in walk(root, _skipped) if stat.S_ISREG(s.st_mode)]
 
 
 def _group_digest(base: Path, entries: list[str], cache: DigestCache) -> str:
@@ -114,18 +111,6 @@ def _group_digest(base: Path, entries: list[str], cache: DigestCache) -> str:
         for f, st in _files(os.path.join(root, e)):
             h.update(f"{f[len(root) + 1:]}\0{cache.digest(f, st)}\n".encode())
     return h.hexdigest()
-
-
-def _scandir(path: str) -> list[os.DirEntry]:
-    try:
-        with os.scandir(path) as it:
-            return sorted(it, key=lambda e: e.name)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-
-
-def _subdirs(path: str) -> list[os.DirEntry]:
-    return [e for e in _scandir(path) if e.is_dir()]
 
 
 def _is_return_data(name: str) -> bool:
@@ -146,11 +131,11 @@ def scan(p: cfg.Paths, today: date | None = None) -> Inputs:
     per: dict[str, hashlib._Hash] = {}
     root = str(p.root)
     for top in (p.returns, p.quarantine):
-        for urn in _subdirs(str(top)):
-            for year in _subdirs(urn.path):
-                for rnd in _subdirs(year.path):
+        for urn in subdirs(str(top)):
+            for year in subdirs(urn.path):
+                for rnd in subdirs(year.path):
                     h = per.setdefault(f"{year.name}/{rnd.name}", hashlib.sha256())
-                    for f in _scandir(rnd.path):
+                    for f in folder_entries(rnd.path):
                         if _is_return_data(f.name) and f.is_file():
                             rel = f.path[len(root) + 1:]
                             h.update(f"{rel}\0{cache.digest(f.path, f.stat())}\n".encode())
