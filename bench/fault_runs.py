@@ -2,32 +2,41 @@
 
     .venv/bin/python bench/fault_runs.py [--kills 20] [--workers 2] [--academies 3] [--years 1]
                                          [--seed 7] [--keep DIR] [--report FILE.md] [--no-corrupt]
+                                         [--disk-full] [--reuse DIR] [--timeout S]
 
-Setup (once): a small synthetic trust is built clean (state A), its serving snapshot is kept as
-reference A; one return is corrected (state B: the first pupil's sex flipped), a clean run
-builds it and its snapshot is kept as reference B. Each worker gets a copy of that data
-directory; all workers share one persistent Dagster instance (config/dagster.yaml), where a
-killed run used to keep a pool slot that blocked every later run.
+Setup (once): a small synthetic trust is built clean (state A); its serving snapshot and trustee
+pack are kept as reference A. One return is corrected (state B: the first pupil's sex flipped)
+and a clean run builds it: reference B. That second run is the same kind of run as every trial
+(one changed return), so its progress lines also give each phase's length (calibration.json):
+a kill aimed at a phase lands at a random point inside it, not after it. Each worker gets a copy
+of that data directory; all workers share one persistent Dagster instance (config/dagster.yaml),
+where a killed run used to keep a pool slot that blocked every later run.
 
-Each trial toggles the return between A and B, starts `destinations run`, and SIGKILLs its
-whole process group (dbt included) at a random point of one phase (ingest, dbt, publish,
-report, in turn), found from the run's progress lines (`ingest returns ...`, `step
-warehouse_models started`, `step serving_snapshot started`, `step trustee_report started`).
-The phase actually hit is read from the last progress line before the kill. Then
-`destinations run` runs again, unattended: it must exit 0 within the time limit, and its
-serving snapshot must equal the reference of the same state, mart by mart (EXCEPT ALL both
-ways; doubles to 9 decimals, DuckDB's parallel sums can differ in the last bit; timestamps
-left out, they are file landing and build times).
+Each trial toggles the return between A and B (keeping its landing time), starts `destinations
+run`, and SIGKILLs its whole process group (dbt included) at a random point of one phase
+(ingest, dbt, publish, report; every worker gets every phase), found from the run's progress
+lines. The phase actually hit is read from the last progress line before the kill. Then:
+- no process of that data directory may survive the kill;
+- `destinations run` runs again, unattended: it must exit 0 within --timeout;
+- its serving snapshot must equal the reference of the same state, mart by mart (EXCEPT ALL both
+  ways; doubles to 9 decimals, DuckDB's parallel sums can differ in the last bit; timestamps left
+  out, they are file landing and build times);
+- the trustee pack must be built from that snapshot (marker = its version, PDF + XLSX, no
+  leftover temporary file) and its summary must equal the reference pack's (build times left out);
+- one more `destinations run` must find nothing to do (nothing pending was left behind).
 
-Meanwhile a poller per worker reads the serving snapshot as the dashboard does
-(dashboards.lib.data.serving_dir resolves the link once, then serving_contract.Snapshot.read
-for every mart the dashboard declares, pyarrow for the rest) and checks each file's rows
-against that version's manifest: a missing or unreadable file, a manifest that disagrees
-with its files, or a file not in the manifest is a finding.
+Meanwhile a poller per worker loads every page's data as the dashboard does (its cache keyed by
+file version, so a new version is always read; every tenth load cold, caches cleared):
+dashboards.lib.data.serving_dir resolves the link once, then dashboards.lib.data.load
+for a trust admin and a director for every mart the dashboard declares, pyarrow for the rest;
+each table's rows must match that version's manifest. A missing or unreadable file, a manifest
+that disagrees with its files or its folder, or a file not in the manifest is a finding.
 
-Last, a damaged warehouse (truncated to a third) must be moved aside and rebuilt from raw/
-with a message, with marts identical again. Prints the table (and writes it with --report);
-exits 1 if any trial failed or the poller saw a problem.
+Last, a damaged warehouse (truncated to a third) must be moved aside and rebuilt from raw/ with a
+message, with marts identical again; with --disk-full (root: a tmpfs), a run on a full disk must
+fail naming "No space left on device" and, with room again, the next run must finish identical.
+Prints the table (and writes it with --report); exits 1 if any trial failed or the poller saw a
+problem.
 """
 from __future__ import annotations
 
@@ -35,6 +44,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -60,14 +70,21 @@ MARKERS = (
     ("step warehouse_models started", "dbt"), ("step warehouse_models done", "checks"),
     ("step serving_snapshot started", "publish"), ("step serving_snapshot done", "after publish"),
     ("step governor_packs started", "report"), ("step public_statements started", "report"),
-    ("step trustee_report started", "report"),
+    ("step trustee_report started", "report"), ("step trustee_report done", "after report"),
+    ("step trustee_report FAILED", "after report"),
 )
-# where each planned phase arms its kill, and the longest random delay after that line
-ARM = {"ingest": ("] ingest returns", 2.5), "dbt": ("step warehouse_models started", 60.0),
-       "publish": ("step serving_snapshot started", 2.0), "report": ("step trustee_report started", 10.0)}
+# each phase: the progress line that starts it and the one that ends it
+WINDOWS = {"ingest": ("] ingest returns", "] load pipeline definitions"),
+           "dbt": ("step warehouse_models started", "step warehouse_models "),
+           "publish": ("step serving_snapshot started", "step serving_snapshot "),
+           "report": ("step trustee_report started", "step trustee_report ")}
+# phase lengths (s) when no calibration run is at hand (an --reuse folder from an older script)
+FALLBACK_WINDOWS = {"ingest": 1.0, "dbt": 30.0, "publish": 1.0, "report": 5.0}
+STAMP = re.compile(r"^\[\s*([0-9.]+)s\]")
 
 DAGSTER_HOME: Path | None = None   # a persistent instance (config/dagster.yaml), set by main()
 ARGS = None
+CALIBRATION: dict[str, float] = dict(FALLBACK_WINDOWS)
 
 
 def env_for(data: Path) -> dict:
@@ -86,13 +103,18 @@ def command(*args: str) -> list[str]:
 
 
 def destinations(data: Path, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
+    """Run `destinations ...` to the end; on timeout its whole process group (dbt too) is killed,
+    so a hung run cannot hold the warehouse for the next trial."""
     timeout = timeout or RUN_TIMEOUT
+    proc = subprocess.Popen(command(*args), env=env_for(data), cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        return subprocess.run(command(*args), env=env_for(data), capture_output=True, text=True,
-                              timeout=timeout, cwd=ROOT)
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        return subprocess.CompletedProcess(exc.cmd, -1, out + f"\nTIMEOUT after {timeout:.0f}s (hung?)", "")
+        out, _ = proc.communicate(timeout=timeout)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        return subprocess.CompletedProcess(proc.args, -1, (out or "") + f"\nTIMEOUT after {timeout:.0f}s (hung?)", "")
 
 
 def return_file(data: Path) -> Path:
@@ -138,7 +160,7 @@ def mart_tables(where: Path) -> dict[str, str]:
 
 def differences(a: Path, b: Path) -> dict[str, tuple[int, int]]:
     """Marts whose rows differ between two snapshots (data directories or kept snapshot folders):
-    EXCEPT ALL both ways; (-1, -1) when a mart is in one only."""
+    EXCEPT ALL both ways; (-1, -1) when a mart is in one only, (-2, -2) when the columns differ."""
     import duckdb
     ta, tb = mart_tables(a), mart_tables(b)
     out: dict[str, tuple[int, int]] = {}
@@ -148,6 +170,10 @@ def differences(a: Path, b: Path) -> dict[str, tuple[int, int]]:
             out[name] = (-1, -1)
             continue
         cols = con.execute(f"describe select * from '{ta[name]}'").fetchall()
+        if [(c, t) for c, t, *_ in cols] != [(c, t) for c, t, *_ in
+                                             con.execute(f"describe select * from '{tb[name]}'").fetchall()]:
+            out[name] = (-2, -2)
+            continue
         # timestamps are when a file landed or a row was built, not something the pipeline computes
         sel = ", ".join(f'round("{c}", 9) as "{c}"' if t in ("DOUBLE", "FLOAT") else f'"{c}"'
                         for c, t, *_ in cols if not t.startswith("TIMESTAMP"))
@@ -164,40 +190,114 @@ def differences(a: Path, b: Path) -> dict[str, tuple[int, int]]:
 def keep_snapshot(data: Path, to: Path) -> Path:
     shutil.rmtree(to, ignore_errors=True)
     shutil.copytree(snapshot_dir(data), to)
+    if (data / "reports").is_dir():
+        shutil.copytree(data / "reports", to / "_reports")
     return to
 
 
-class Poller(threading.Thread):
-    """Reads the serving snapshot as the dashboard does, as fast as it can, and records problems."""
+# build and file times in the pack's summary: not figures
+_VOLATILE = re.compile(r"generated|_at$|time|seconds|path|file|version|snapshot", re.I)
 
-    def __init__(self, data: Path):
+
+def _figures(obj):
+    """A pack summary without its build times, paths and snapshot versions."""
+    if isinstance(obj, dict):
+        return {k: _figures(v) for k, v in obj.items() if not _VOLATILE.search(str(k))}
+    if isinstance(obj, list):
+        return [_figures(v) for v in obj]
+    return obj
+
+
+def pack_problems(data: Path, ref: Path) -> list[str]:
+    """The trustee pack after a run: built from the current snapshot, whole, the same figures as
+    the reference pack of the same state."""
+    from pipelines.lib.publish import read_manifest
+    reports = data / "reports"
+    out: list[str] = []
+    version = read_manifest(data / "warehouse" / "serving").get("version", "")
+    marker = reports / ".built_from_snapshot"
+    built = marker.read_text().split() if marker.exists() else []
+    if len(built) != 2 or built[1] != version:
+        out.append(f"pack marker {built} is not the current snapshot {version}")
+        return out
+    year = built[0]
+    for ext in ("pdf", "xlsx"):
+        files = list((reports / year).glob(f"*.{ext}"))
+        if not files or any(f.stat().st_size == 0 for f in files):
+            out.append(f"no whole {ext} in reports/{year}")
+    tmp = [str(f.relative_to(reports)) for f in reports.rglob("*.tmp")]
+    if tmp:
+        out.append(f"temporary files left: {tmp[:5]}")
+    mine, theirs = sorted((reports / year).glob("*.json")), sorted((ref / "_reports" / year).glob("*.json"))
+    if [f.name for f in mine] != [f.name for f in theirs]:
+        out.append(f"pack files {[f.name for f in mine]} vs reference {[f.name for f in theirs]}")
+    for a, b in zip(mine, theirs):
+        if _figures(json.loads(a.read_text())) != _figures(json.loads(b.read_text())):
+            out.append(f"{a.name} differs from the reference pack's")
+    return out
+
+
+def survivors(data: Path) -> list[int]:
+    """Processes still running with this data directory (a kill must leave none)."""
+    want = f"DESTINATIONS_DATA_DIR={data}".encode()
+    found = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if want in (d / "environ").read_bytes().split(b"\0"):
+                    found.append(int(d.name))
+            except OSError:
+                continue
+    return found
+
+
+class Poller(threading.Thread):
+    """Loads every page's data as the dashboard does, again and again; records problems."""
+
+    def __init__(self, data: Path, pause: float = 0.1, cold_every: int = 10):
         super().__init__(daemon=True)
-        self.data, self.stop, self.reads, self.problems = data, threading.Event(), 0, []
+        self.data, self.pause, self.stop, self.reads, self.problems = data, pause, threading.Event(), 0, []
+        self.cold_every = cold_every
 
     def read_once(self) -> None:
         import pyarrow.parquet as pq
 
-        from dashboards.lib.data import serving_dir
+        from dashboards.lib import data as dash
+        from dashboards.lib.users import User
         from pipelines.lib import serving_contract as contract
-        root = serving_dir(self.data)                       # resolved once, as a page load does
+        if self.reads % self.cold_every == 0:               # now and then a cold page load (a new
+            with dash._CACHE_LOCK:                          # dashboard process): every file really read
+                dash._CACHE.clear()
+                dash._SCOPED.clear()
+        root = dash.serving_dir(self.data)                  # resolved once, as a page load does
         if not root.is_dir():
             raise FileNotFoundError(f"serving points at a missing folder {root}")
         man = json.loads((root / "_manifest.json").read_text())
         if man.get("version") and not root.name.endswith(man["version"]):
             raise ValueError(f"{root.name}: manifest of version {man['version']}")
-        snap = contract.Snapshot(root)
-        for table, rows in man["tables"].items():
-            base = table.removesuffix(contract.PUBLISHED_SUFFIX)
-            if base in contract.USES:
-                t = snap.read(table)
-                if t is None:
-                    raise FileNotFoundError(f"{root.name}/{table}.parquet is in the manifest but missing")
-                n = t.num_rows
-            else:
-                n = pq.read_table(root / f"{table}.parquet").num_rows
-            if n != rows:
-                raise ValueError(f"{root.name}/{table}: {n} rows, manifest says {rows}")
-        extra = {f.stem for f in root.glob("*.parquet")} - set(man["tables"])
+        rows = man["tables"]
+        viewers = (User("fault-admin", "trust_admin"), User("fault-director", "director"))
+        seen: set[str] = set()
+        for base in sorted({t.removesuffix(contract.PUBLISHED_SUFFIX) for t in rows} & set(contract.USES)):
+            for viewer in viewers:
+                src = contract.source_for(base, viewer.role)
+                got = dash.load(viewer, base, root)
+                if src.whole is None:
+                    continue
+                if got.frame is None:
+                    if src.whole in rows:
+                        raise FileNotFoundError(f"{root.name}/{src.whole}: in the manifest, but the "
+                                                f"{viewer.role} page got none ({got.reason})")
+                    continue
+                seen.add(src.whole)
+                if src.whole in rows and len(got.frame) != rows[src.whole]:
+                    raise ValueError(f"{root.name}/{src.whole}: the {viewer.role} page read {len(got.frame)} rows, "
+                                     f"manifest says {rows[src.whole]}")
+        for table in sorted(set(rows) - seen):
+            n = pq.read_metadata(root / f"{table}.parquet").num_rows
+            if n != rows[table]:
+                raise ValueError(f"{root.name}/{table}: {n} rows, manifest says {rows[table]}")
+        extra = {f.stem for f in root.glob("*.parquet")} - set(rows)
         if extra:
             raise ValueError(f"{root.name}: files not in its manifest: {sorted(extra)}")
 
@@ -208,7 +308,7 @@ class Poller(threading.Thread):
                 self.reads += 1
             except Exception as exc:  # noqa: BLE001 - every problem is a finding
                 self.problems.append(f"{time.strftime('%H:%M:%S')} {type(exc).__name__}: {exc}")
-            time.sleep(0.05)
+            time.sleep(self.pause)
 
 
 def phase_of(lines: list[str]) -> str:
@@ -220,36 +320,59 @@ def phase_of(lines: list[str]) -> str:
     return last
 
 
+def phase_windows(out: str) -> dict[str, float]:
+    """Each phase's length (s) in a run's progress lines (the calibration run)."""
+    stamped = [(float(m.group(1)), line) for line in out.splitlines() if (m := STAMP.match(line.strip()))]
+    found: dict[str, float] = {}
+    for phase, (start, end) in WINDOWS.items():
+        t0 = next((t for t, line in stamped if start in line), None)
+        if t0 is None:
+            continue
+        t1 = next((t for t, line in stamped if t >= t0 and end in line and start not in line), None)
+        if t1 is not None:
+            found[phase] = max(t1 - t0, 0.1)
+    return found
+
+
 def run_and_kill(data: Path, phase: str, rng: random.Random) -> dict:
-    """Start a run, SIGKILL its process group at a random point of `phase`."""
+    """Start a run, SIGKILL its process group at a random point inside `phase` (5-90 % of its
+    calibrated length after the line that starts it)."""
     serving = data / "warehouse" / "serving"
     proc = subprocess.Popen(command("run"), env=env_for(data), cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     seen: list[str] = []
-    reader = threading.Thread(target=lambda: seen.extend(proc.stdout), daemon=True)
-    reader.start()
+
+    def read() -> None:
+        for line in proc.stdout:
+            seen.append(line)
+    threading.Thread(target=read, daemon=True).start()
     t0 = time.monotonic()
-    marker, longest = ARM[phase]
-    delay = rng.uniform(0.0, longest)
+    marker = WINDOWS[phase][0]
+    delay = rng.uniform(0.05, 0.9) * CALIBRATION.get(phase, FALLBACK_WINDOWS[phase])
     armed_at = None
     while proc.poll() is None and time.monotonic() - t0 < RUN_TIMEOUT:
         if armed_at is None and any(marker in line for line in list(seen)):
             armed_at = time.monotonic()
         elif armed_at is not None and time.monotonic() - armed_at >= delay:
-            lines = list(seen)
             partial = bool(list(serving.parent.glob(".serving.*.partial")))
             os.killpg(proc.pid, signal.SIGKILL)
+            kill_s = time.monotonic() - t0
             proc.wait()
+            time.sleep(0.3)                          # the reader thread drains what was written
+            lines = list(seen)
+            time.sleep(0.5)
+            left = survivors(data)
             hit = phase_of(lines)
             return {"killed": True, "hit": hit + (" (partial snapshot folder on disk)" if partial else ""),
-                    "kill_s": round(time.monotonic() - t0, 1), "after_marker_s": round(delay, 1),
+                    "kill_s": round(kill_s, 1), "after_marker_s": round(delay, 2), "survivors": left,
                     "last_line": lines[-1].strip()[:120] if lines else ""}
         time.sleep(0.02)
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     return {"killed": False, "hit": f"MISSED: run ended (exit {proc.returncode}) before the {phase} kill point",
-            "kill_s": round(time.monotonic() - t0, 1), "after_marker_s": round(delay, 1), "last_line": ""}
+            "kill_s": round(time.monotonic() - t0, 1), "after_marker_s": round(delay, 2), "survivors": [],
+            "last_line": "".join(seen)[-300:]}
 
 
 @dataclass
@@ -260,18 +383,24 @@ class Trial:
     planned: str
     hit: str = ""
     kill_s: float = 0.0
+    after_marker_s: float = 0.0
     killed: bool = False
+    survivors: list = field(default_factory=list)
     next_rc: int | None = None
     next_s: float = 0.0
+    next_notes: str = ""          # what the next run said about the killed one
     identical: bool = False
     diff: dict = field(default_factory=dict)
+    pack: list = field(default_factory=list)
+    settled: bool = False          # a third run found nothing to do
     poller_reads: int = 0
     poller_problems: int = 0
     note: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.killed and self.next_rc == 0 and self.identical and not self.poller_problems
+        return (self.killed and not self.survivors and self.next_rc == 0 and self.identical and not self.pack
+                and self.settled and not self.poller_problems)
 
 
 def worker(w: int, data: Path, trials: list[Trial], refs: dict[str, Path], rel: Path,
@@ -281,14 +410,23 @@ def worker(w: int, data: Path, trials: list[Trial], refs: dict[str, Path], rel: 
         put(data / rel, content[t.state])
         reads0, problems0 = poller.reads, len(poller.problems)
         k = run_and_kill(data, t.planned, rng)
-        t.killed, t.hit, t.kill_s = k["killed"], k["hit"], k["kill_s"]
+        t.killed, t.hit, t.kill_s, t.after_marker_s = k["killed"], k["hit"], k["kill_s"], k["after_marker_s"]
+        t.survivors = k["survivors"]
         t0 = time.monotonic()
         r = destinations(data, "run")
         t.next_s = round(time.monotonic() - t0, 1)
         t.next_rc = r.returncode
+        said = [line.strip() for line in r.stdout.splitlines()
+                if line.lstrip().startswith(("Waiting", "Marked ", "Changed since", "Full build", "The warehouse file"))]
+        t.next_notes = " / ".join(said)[:300]
         if r.returncode == 0:
             t.diff = differences(data, refs[t.state])
             t.identical = not t.diff
+            t.pack = pack_problems(data, refs[t.state])
+            again = destinations(data, "run")
+            t.settled = again.returncode == 0 and "Nothing changed since the last successful run" in again.stdout
+            if not t.settled:
+                t.note = "third run: " + again.stdout[-1500:]
         else:
             t.note = r.stdout[-1500:]
         t.poller_reads, t.poller_problems = poller.reads - reads0, len(poller.problems) - problems0
@@ -296,19 +434,41 @@ def worker(w: int, data: Path, trials: list[Trial], refs: dict[str, Path], rel: 
             if ARGS is not None and ARGS.report:
                 with ARGS.report.with_suffix(".jsonl").open("a") as fh:
                     fh.write(json.dumps(asdict(t)) + "\n")
-            print(f"trial {t.n:2d} (w{w}, {t.planned:7s}): kill at {t.kill_s:6.1f}s in {t.hit}; next run exit "
-                  f"{t.next_rc} in {t.next_s:.0f}s; marts {'identical to clean ' + t.state if t.identical else t.diff}; "
+            print(f"trial {t.n:2d} (w{w}, {t.state}, {t.planned:7s}): kill at {t.kill_s:6.1f}s "
+                  f"(+{t.after_marker_s:.2f}s) in {t.hit}; survivors {t.survivors or 'none'}; next run exit "
+                  f"{t.next_rc} in {t.next_s:.0f}s [{t.next_notes}]; marts "
+                  f"{'identical to clean ' + t.state if t.identical else t.diff}; pack {t.pack or 'ok'}; "
+                  f"then {'nothing to do' if t.settled else 'NOT SETTLED'}; "
                   f"poller {t.poller_reads} reads, {t.poller_problems} problems"
-                  + ("" if t.next_rc == 0 else "\n" + t.note), flush=True)
+                  + ("" if t.ok else "\n" + t.note), flush=True)
+
+
+def schedule(kills: int, workers: int, start: int = 1) -> list[Trial]:
+    """Phases in turn (even counts), workers in turn; every worker meets every phase, and every
+    phase is met in both states (a worker's trials alternate between A and B, so that each of
+    its runs has a changed return to load)."""
+    trials = []
+    for i in range(start - 1, start - 1 + kills):
+        trials.append(Trial(n=i + 1, worker=i % workers + 1, state="",
+                            planned=PHASES[(i + i // (2 * workers)) % len(PHASES)]))
+    for w in range(1, workers + 1):
+        state = "B"                   # the base is in state B: a worker's first trial changes it
+        for tr in (tr for tr in trials if tr.worker == w):
+            state = "A" if state == "B" else "B"
+            tr.state = state
+    return trials
 
 
 def table(trials: list[Trial]) -> str:
-    out = ["| trial | worker | phase aimed at | phase hit | kill at (s) | next run rc | next run (s) | "
-           "marts identical | poller reads | poller mixed/unreadable |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+    out = ["| trial | worker | state | phase aimed at | phase hit | kill at (s) | next run rc | next run (s) | "
+           "marts identical | pack | then nothing to do | poller reads | poller mixed/unreadable |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for t in trials:
-        out.append(f"| {t.n} | {t.worker} | {t.planned} | {t.hit} | {t.kill_s} | {t.next_rc} | {t.next_s} | "
-                   f"{'y' if t.identical else 'n ' + json.dumps(t.diff)} | {t.poller_reads} | {t.poller_problems} |")
+        out.append(f"| {t.n} | {t.worker} | {t.state} | {t.planned} | {t.hit}"
+                   f"{' SURVIVORS ' + str(t.survivors) if t.survivors else ''} | {t.kill_s} | {t.next_rc} | "
+                   f"{t.next_s} | {'y' if t.identical else 'n ' + json.dumps(t.diff)} | "
+                   f"{'ok' if not t.pack else '; '.join(t.pack)} | {'y' if t.settled else 'n'} | "
+                   f"{t.poller_reads} | {t.poller_problems} |")
     return "\n".join(out)
 
 
@@ -325,6 +485,7 @@ def main() -> int:
     ap.add_argument("--disk-full", action="store_true", help="also a run on a full disk (tmpfs; needs root)")
     ap.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds before a run counts as hung")
     ap.add_argument("--start", type=int, default=1, help="number of the first trial (phases rotate from it)")
+    ap.add_argument("--poll", type=float, default=0.5, help="seconds between two of a poller's page loads")
     ap.add_argument("--reuse", type=Path, help="the --keep folder of an earlier invocation: reuse its clean "
                                                "base, references and Dagster instance (no setup runs)")
     args = ap.parse_args()
@@ -343,7 +504,10 @@ def main() -> int:
         content = {"B": (base / rel).read_bytes()}
         content["A"] = version_b(content["B"])        # the flip undoes itself
         refs = {"A": args.reuse / "ref_A", "B": args.reuse / "ref_B"}
-        print(f"reusing the clean base and references of {args.reuse}", flush=True)
+        cal = args.reuse / "calibration.json"
+        if cal.exists():
+            CALIBRATION.update(json.loads(cal.read_text()))
+        print(f"reusing the clean base and references of {args.reuse}; phase lengths {CALIBRATION}", flush=True)
     else:
         base, rel, content, refs = setup(work)
     return trials_and_report(args, work, base, rel, content, refs)
@@ -377,9 +541,12 @@ def setup(work: Path):
     r = destinations(base, "run")
     assert r.returncode == 0, r.stdout[-3000:]
     refs["B"] = keep_snapshot(base, work / "ref_B")
+    (work / "run_B.log").write_text(r.stdout)
+    CALIBRATION.update(phase_windows(r.stdout))
+    (work / "calibration.json").write_text(json.dumps(CALIBRATION))
     diff_ab = differences(refs["A"], refs["B"])
     print(f"clean run, state B (one corrected return): {time.monotonic() - t:.0f}s; marts that differ A vs B: "
-          f"{sorted(diff_ab)}", flush=True)
+          f"{sorted(diff_ab)}; phase lengths (s) {CALIBRATION}", flush=True)
     assert diff_ab, "the corrected return must change some mart, or the trials prove nothing"
     return base, rel, content, refs
 
@@ -409,7 +576,8 @@ def disk_full(base: Path, rel: Path, content: dict[str, bytes], refs: dict[str, 
         t = time.monotonic()
         r = destinations(data, "run")
         failed = {"rc": r.returncode, "seconds": round(time.monotonic() - t, 1),
-                  "summary": r.stdout[r.stdout.find("The run did not complete cleanly"):][:1500]}
+                  "summary": r.stdout[r.stdout.find("The run did not complete cleanly"):][:1500]
+                  if "The run did not complete cleanly" in r.stdout else ""}
         failed["names_cause"] = "No space left on device" in failed["summary"]
         print(f"full disk, the failed run: exit {failed['rc']} in {failed['seconds']:.0f}s; "
               f"{failed['summary'] or r.stdout[-1500:]}", flush=True)
@@ -417,28 +585,27 @@ def disk_full(base: Path, rel: Path, content: dict[str, bytes], refs: dict[str, 
         t = time.monotonic()
         r = destinations(data, "run")
         diff = differences(data, refs["A"]) if r.returncode == 0 else {"run failed": r.stdout[-1500:]}
-        return {"failed_run": failed, "next_rc": r.returncode, "next_seconds": round(time.monotonic() - t, 1),
-                "identical": not diff, "diff": diff}
+        result = {"failed_run": failed, "next_rc": r.returncode, "next_seconds": round(time.monotonic() - t, 1),
+                  "identical": not diff, "diff": diff,
+                  "pack": pack_problems(data, refs["A"]) if r.returncode == 0 else []}
+        print(f"full disk, room again: exit {result['next_rc']} in {result['next_seconds']:.0f}s; marts "
+              f"{'identical to clean A' if not diff else diff}; pack {result['pack'] or 'ok'}", flush=True)
+        return result
     finally:
         subprocess.run(["umount", "-l", str(wdir)], capture_output=True)
 
 
 def trials_and_report(args, work: Path, base: Path, rel: Path, content: dict[str, bytes],
                       refs: dict[str, Path]) -> int:
-    trials = [Trial(n=args.start + i, worker=i % args.workers + 1, state="",
-                    planned=PHASES[(args.start - 1 + i) % len(PHASES)]) for i in range(args.kills)]
+    trials = schedule(args.kills, args.workers, args.start)
     datas, pollers, threads = {}, {}, []
     lock = threading.Lock()
     for w in range(1, args.workers + 1):
         mine = [tr for tr in trials if tr.worker == w]
-        state = "B"
-        for tr in mine:
-            state = "A" if state == "B" else "B"
-            tr.state = state
         datas[w] = work / f"trial{w}"
         shutil.rmtree(datas[w], ignore_errors=True)
         shutil.copytree(base, datas[w], symlinks=True)
-        pollers[w] = Poller(datas[w])
+        pollers[w] = Poller(datas[w], pause=args.poll)
         pollers[w].start()
         threads.append(threading.Thread(target=worker, args=(w, datas[w], mine, refs, rel, content, args.seed,
                                                              lock, pollers[w])))
@@ -458,17 +625,22 @@ def trials_and_report(args, work: Path, base: Path, rel: Path, content: dict[str
     if not args.no_corrupt:
         # a damaged warehouse file: moved aside and rebuilt from raw/, with a message
         data = datas[1]
-        state = next(tr.state for tr in reversed(trials) if tr.worker == 1) if args.kills else "B"
+        state = next((tr.state for tr in reversed(trials) if tr.worker == 1), "B")
         wh = data / "warehouse" / "warehouse.duckdb"
         os.truncate(wh, wh.stat().st_size // 3)
+        reads0, problems0 = pollers[1].reads, len(pollers[1].problems)
         t = time.monotonic()
         r = destinations(data, "run")
         diff = differences(data, refs[state]) if r.returncode == 0 else {"run failed": r.stdout[-1500:]}
-        said = "could not be read" in r.stdout
-        corrupt = {"rc": r.returncode, "seconds": round(time.monotonic() - t, 1), "said_so": said, "diff": diff}
+        said = "could not be read" in r.stdout and "rebuilding it from raw/" in r.stdout
+        corrupt = {"rc": r.returncode, "seconds": round(time.monotonic() - t, 1), "said_so": said, "diff": diff,
+                   "pack": pack_problems(data, refs[state]) if r.returncode == 0 else [],
+                   "moved_aside": [f.name for f in (data / "warehouse").glob("warehouse.duckdb.corrupt-*")],
+                   "poller_reads": pollers[1].reads - reads0, "poller_problems": len(pollers[1].problems) - problems0}
         print(f"corrupt warehouse (truncated to a third): exit {r.returncode} in {corrupt['seconds']:.0f}s, "
-              f"{'said so' if said else 'NO MESSAGE'}; marts {'identical to clean ' + state if not diff else diff}",
-              flush=True)
+              f"{'said so' if said else 'NO MESSAGE'}; moved aside {corrupt['moved_aside']}; marts "
+              f"{'identical to clean ' + state if not diff else diff}; pack {corrupt['pack'] or 'ok'}; "
+              f"poller {corrupt['poller_reads']} reads, {corrupt['poller_problems']} problems", flush=True)
     if disk_thread is not None:
         disk_thread.join()
         print(f"full disk: {json.dumps(full, indent=1)}", flush=True)
@@ -478,10 +650,11 @@ def trials_and_report(args, work: Path, base: Path, rel: Path, content: dict[str
     reads = sum(p.reads for p in pollers.values())
     problems = [x for p in pollers.values() for x in p.problems]
     failed = [tr for tr in trials if not tr.ok]
-    corrupt_ok = corrupt is None or (corrupt["rc"] == 0 and corrupt["said_so"] and not corrupt["diff"])
+    corrupt_ok = corrupt is None or (corrupt["rc"] == 0 and corrupt["said_so"] and not corrupt["diff"]
+                                     and not corrupt["pack"] and corrupt["moved_aside"])
     md = table(trials)
     print(md)
-    print(f"poller: {reads} complete snapshot reads, {len(problems)} problems")
+    print(f"poller: {reads} complete page loads, {len(problems)} problems")
     for x in problems[:20]:
         print(f"  {x}")
     hit = {ph: sum(1 for tr in trials if tr.killed and tr.hit.startswith(ph)) for ph in PHASES}
@@ -497,7 +670,7 @@ def trials_and_report(args, work: Path, base: Path, rel: Path, content: dict[str
         shutil.rmtree(work, ignore_errors=True)
     full_ok = not args.disk_full or "skipped" in full or (
         full["failed_run"]["rc"] != 0 and full["failed_run"]["names_cause"] and full["next_rc"] == 0
-        and full["identical"])
+        and full["identical"] and not full["pack"])
     return 1 if failed or problems or not corrupt_ok or not full_ok else 0
 
 

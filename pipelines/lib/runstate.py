@@ -2,7 +2,7 @@
 
 Inputs are grouped by the ingest step that reads them (one group per returns leaving year x
 round, one per other raw folder or config file, plus the dbt project, the checks and the
-pipeline code). A file's SHA-256 is cached by (size, mtime) so an unchanged landing zone is
+pipeline code). A file's SHA-256 is cached by (size, mtime, ctime, inode) so an unchanged landing zone is
 scanned without being re-read. The state of a run is recorded only when the run succeeds:
 a failed or killed run leaves the previous record, so the next run redoes its work.
 """
@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import pipelines.config as cfg
+from pipelines.lib.walk import entries as folder_entries, subdirs, walk
 
 STATE_FILE = "run_state.json"
 CACHE_FILE = ".digest_cache.json"
@@ -54,7 +56,9 @@ class Inputs:
 
 
 class DigestCache:
-    """SHA-256 of files, cached by (size, mtime_ns)."""
+    """SHA-256 of files, cached by (size, mtime_ns, ctime_ns, inode). The change time and inode
+    matter: a correction of the same length copied in with its old mtime (cp -p, rsync -a, an
+    unzipped archive) keeps size and mtime, but every write or rename-over changes one of them."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -68,14 +72,14 @@ class DigestCache:
         st = st or os.stat(f)
         key = str(f)
         hit = self.entries.get(key)
-        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
+        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns and hit[3:] == [st.st_ctime_ns, st.st_ino]:
             self.seen[key] = hit
             return hit[2]
         h = hashlib.sha256()
         with open(f, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
-        hit = [st.st_size, st.st_mtime_ns, h.hexdigest()]
+        hit = [st.st_size, st.st_mtime_ns, h.hexdigest(), st.st_ctime_ns, st.st_ino]
         self.seen[key] = hit
         return hit[2]
 
@@ -85,24 +89,19 @@ class DigestCache:
         os.replace(tmp, self.path)
 
 
+def _skipped(entry: os.DirEntry) -> bool:
+    return entry.name.startswith(".") or (entry.name in SKIP_DIRS and entry.is_dir())
+
+
 def _files(root: str) -> list[tuple[str, os.stat_result]]:
     """(path, stat) of every file under root (or root itself), sorted, hidden and build folders left out."""
     try:
         st = os.stat(root)
     except OSError:
         return []
-    if not os.path.isdir(root):
+    if not stat.S_ISDIR(st.st_mode):
         return [(root, st)]
-    out = []
-    for entry in _scandir(root):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir():
-            if entry.name not in SKIP_DIRS:
-                out += _files(entry.path)
-        elif entry.is_file():
-            out.append((entry.path, entry.stat()))
-    return out
+    return [(e.path, s) for e, s in walk(root, _skipped) if stat.S_ISREG(s.st_mode)]
 
 
 def _group_digest(base: Path, entries: list[str], cache: DigestCache) -> str:
@@ -112,18 +111,6 @@ def _group_digest(base: Path, entries: list[str], cache: DigestCache) -> str:
         for f, st in _files(os.path.join(root, e)):
             h.update(f"{f[len(root) + 1:]}\0{cache.digest(f, st)}\n".encode())
     return h.hexdigest()
-
-
-def _scandir(path: str) -> list[os.DirEntry]:
-    try:
-        with os.scandir(path) as it:
-            return sorted(it, key=lambda e: e.name)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-
-
-def _subdirs(path: str) -> list[os.DirEntry]:
-    return [e for e in _scandir(path) if e.is_dir()]
 
 
 def _is_return_data(name: str) -> bool:
@@ -144,11 +131,11 @@ def scan(p: cfg.Paths, today: date | None = None) -> Inputs:
     per: dict[str, hashlib._Hash] = {}
     root = str(p.root)
     for top in (p.returns, p.quarantine):
-        for urn in _subdirs(str(top)):
-            for year in _subdirs(urn.path):
-                for rnd in _subdirs(year.path):
+        for urn in subdirs(str(top)):
+            for year in subdirs(urn.path):
+                for rnd in subdirs(year.path):
                     h = per.setdefault(f"{year.name}/{rnd.name}", hashlib.sha256())
-                    for f in _scandir(rnd.path):
+                    for f in folder_entries(rnd.path):
                         if _is_return_data(f.name) and f.is_file():
                             rel = f.path[len(root) + 1:]
                             h.update(f"{rel}\0{cache.digest(f.path, f.stat())}\n".encode())

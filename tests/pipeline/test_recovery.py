@@ -152,3 +152,33 @@ def test_an_unchanged_warehouse_file_is_not_reopened_but_a_damaged_one_is(tmp_pa
     assert not runstate.warehouse_as_recorded(p, state)
     assert warehouse_problem(p.warehouse)
     assert not runstate.warehouse_as_recorded(p, {})        # no record: always opened
+
+
+def test_a_corrected_file_with_the_same_size_and_mtime_is_noticed(tmp_path, monkeypatch):
+    """A correction of the same length copied in with its old modification time (cp -p, rsync -a,
+    an unzipped archive: the fault script's trials do exactly this) is a change: the digest cache
+    must not serve the old hash, or neither the scan nor the loader sees the corrected return."""
+    import os
+
+    from pipelines.config import paths
+    from pipelines.lib.runstate import CACHE_FILE, DigestCache, scan
+    p = paths(tmp_path)
+    f = p.returns / "100001" / "2024-25" / "R3" / "return.csv"
+    f.parent.mkdir(parents=True)
+    f.write_text("upn,sex\nA123,F\n")
+    landed = f.stat().st_mtime_ns
+    before = scan(p).partitions["2024-25/R3"]
+    cache = DigestCache(p.warehouse_dir / CACHE_FILE)
+    old = cache.digest(f)
+    f.write_text("upn,sex\nA123,M\n")                     # same size
+    os.utime(f, ns=(landed, landed))                      # same modification time
+    assert DigestCache(p.warehouse_dir / CACHE_FILE).digest(f) != old
+    assert scan(p).partitions["2024-25/R3"] != before
+    # an untouched file is still served from the cache, never re-read
+    import pipelines.lib.runstate as runstate
+    scan(p)
+
+    def no_read(*a, **k):
+        raise AssertionError(f"re-read {a[0]}")
+    monkeypatch.setattr(runstate, "open", no_read, raising=False)
+    assert scan(p).partitions["2024-25/R3"] != before

@@ -66,11 +66,11 @@ from pathlib import Path
 from pipelines.lib.privacy.subject import subject_access
 from pipelines.lib.warehouse import lock_holder
 data, upn = Path(sys.argv[1]), sys.argv[2]
-deadline = time.monotonic() + 600
+deadline = time.monotonic() + 1800
 while lock_holder(data / "warehouse").get("what") != "destinations run" and time.monotonic() < deadline:
     time.sleep(0.05)
 quick = subject_access(upn, data, wait=0)           # during the run: answers at once, tables not searched
-waited = subject_access(upn, data, wait=600)        # during the run: waits for it to end, then searches
+waited = subject_access(upn, data, wait=1800)       # during the run: waits for it to end, then searches
 print(json.dumps({"quick": quick["warehouse"], "quick_files": len(quick["files"]),
                   "waited": waited["warehouse"], "tables": [t["table"] for t in waited["tables"]]}))
 """
