@@ -11,6 +11,7 @@ from pipelines.config import DBT_PROJECT_DIR
 
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 AUDIENCES = ("director", "academy", "academy_own")
+PARSED_FOR = ".parsed_for"
 
 
 def __getattr__(name: str):
@@ -52,6 +53,8 @@ def ensure_manifest(force: bool = False) -> Path:
         )
         if proc.returncode != 0:
             raise RuntimeError(f"dbt parse failed:\n{proc.stdout}\n{proc.stderr}")
+        # which warehouse (dbt profile) the parse was made for: a build for the same one may start from it
+        (MANIFEST.parent / PARSED_FOR).write_text(os.environ.get("DESTINATIONS_WAREHOUSE_PATH", ""))
     return MANIFEST
 
 

@@ -1,6 +1,7 @@
 """dbt is pointed at a data directory in one place (config.dbt_env): the runner and the dbt
 asset's resource set the same environment, and the project's own manifest never moves."""
 import os
+from pathlib import Path
 
 KEYS = ("DESTINATIONS_DATA_DIR", "DESTINATIONS_WAREHOUSE_PATH", "DBT_LOG_PATH", "DBT_TARGET_PATH",
         "DESTINATIONS_DISCLOSURE_CACHE")
@@ -36,3 +37,35 @@ def test_manifest_parse_ignores_a_data_directorys_dbt_target(tmp_path, monkeypat
     assert ensure_manifest(force=True) == MANIFEST
     assert MANIFEST.stat().st_mtime_ns > before
     assert not (tmp_path / "target" / "manifest.json").exists()
+
+
+def test_a_new_data_directorys_first_build_starts_from_the_projects_parse(tmp_path, monkeypatch):
+    """The project's re-parse (made for this warehouse) seeds the data directory's dbt state, so
+    the build does not parse the whole project again; a parse made for another warehouse is
+    not copied (dbt would parse everything again for that profile)."""
+    import subprocess
+    import sys
+
+    from pipelines.config import DBT_PROJECT_DIR
+    from pipelines.defs.transform.dbt import seed_partial_parse
+    from pipelines.lib.dbt_manifest import MANIFEST, ensure_manifest
+    target = tmp_path / "warehouse" / "dbt" / "target"
+    target.mkdir(parents=True)
+    monkeypatch.setenv("DESTINATIONS_WAREHOUSE_PATH", str(tmp_path / "warehouse" / "warehouse.duckdb"))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(target))
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+    ensure_manifest(force=True)
+    assert seed_partial_parse(target) and (target / "partial_parse.msgpack").exists()
+    assert not seed_partial_parse(target)            # already as new as the project's
+    dbt = subprocess.run([str(Path(sys.executable).parent / "dbt"), "ls", "--select", "destination_measures",
+                          "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+                         cwd=DBT_PROJECT_DIR, capture_output=True, text=True, env={**os.environ, "DO_NOT_TRACK": "1"})
+    assert dbt.returncode == 0, dbt.stdout + dbt.stderr
+    assert "destination_measures" in dbt.stdout
+    assert "Unable to do partial parsing" not in dbt.stdout + dbt.stderr
+
+    other = tmp_path / "other" / "target"
+    other.mkdir(parents=True)
+    monkeypatch.setenv("DESTINATIONS_WAREHOUSE_PATH", str(tmp_path / "other" / "warehouse.duckdb"))
+    assert not seed_partial_parse(other) and not (other / "partial_parse.msgpack").exists()
+    assert MANIFEST.exists()

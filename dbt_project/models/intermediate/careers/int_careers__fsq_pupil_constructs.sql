@@ -1,5 +1,9 @@
 -- Pupil x survey (academy, academic year, round, year group) x construct: answers and
 -- positive answers. Unmapped items (construct null) are left out of construct scores.
+-- A view: its one reader (fsq_construct_scores) aggregates it straight away, and writing its
+-- ~4 M rows (large trust) to the warehouse cost more than computing them.
+{{ config(materialized='view') }}
+
 with
 
 responses as (

@@ -1,56 +1,57 @@
 -- Pupil x survey (academy, academic year, round, year group): did the pupil respond, and
 -- their readiness score (% positive answers to the constructs in_readiness_score) and
 -- essential-skills score (% positive answers to the other constructs).
+-- One pass over the answers: each answer counts once per (construct, in_readiness_score) pair
+-- of the item list, as summing the pupil's construct totals over those pairs would.
 with
-
-constructs as (
-    select * from {{ ref('int_careers__fsq_pupil_constructs') }}
-),
 
 responses as (
     select * from {{ ref('stg_careers__fsq_responses') }}
 ),
 
-items as (
-    select distinct construct, in_readiness_score from {{ ref('stg_careers__fsq_items') }}
+constructs as (
+    -- per construct: its (construct, in_readiness_score) pairs that count to readiness / skills
+    select
+        construct,
+        count(*) filter (where in_readiness_score) as to_readiness,
+        count(*) filter (where not in_readiness_score) as to_skills
+    from (select distinct construct, in_readiness_score from {{ ref('stg_careers__fsq_items') }})
+    group by construct
 ),
 
-invited as (
-    -- every pupil in the export, answered or not (completion rates)
+pupils as (
     select
-        academy_urn, academic_year, survey_round, year_group, upn,
-        max(survey_date) as survey_date,
-        count_if(is_answered) as answers
+        responses.academy_urn, responses.academic_year, responses.survey_round,
+        responses.year_group, responses.upn,
+        max(responses.survey_date) as survey_date,
+        -- every item in the export, mapped or not (completion rates)
+        count_if(responses.is_answered) as answers,
+        -- null (no score) when none of the pupil's answers is to a construct of that score
+        sum(case when responses.is_answered then constructs.to_readiness else 0 end)
+            filter (where constructs.to_readiness > 0) as readiness_answers,
+        sum(case when responses.is_positive then constructs.to_readiness else 0 end)
+            filter (where constructs.to_readiness > 0) as readiness_positive,
+        sum(case when responses.is_answered then constructs.to_skills else 0 end)
+            filter (where constructs.to_skills > 0) as skills_answers,
+        sum(case when responses.is_positive then constructs.to_skills else 0 end)
+            filter (where constructs.to_skills > 0) as skills_positive
     from responses
-    group by all
-),
-
-scores as (
-    select
-        constructs.academy_urn, constructs.academic_year, constructs.survey_round,
-        constructs.year_group, constructs.upn,
-        sum(answers) filter (where items.in_readiness_score) as readiness_answers,
-        sum(positive_answers) filter (where items.in_readiness_score) as readiness_positive,
-        sum(answers) filter (where not items.in_readiness_score) as skills_answers,
-        sum(positive_answers) filter (where not items.in_readiness_score) as skills_positive
-    from constructs
-    inner join items on constructs.construct = items.construct
+    left join constructs on responses.construct = constructs.construct
     group by all
 )
 
 select
-    invited.academy_urn,
-    invited.academic_year,
-    invited.survey_round,
-    invited.year_group,
-    invited.upn,
-    invited.survey_date,
-    invited.answers > 0 as responded,
-    coalesce(scores.readiness_answers, 0) as readiness_answers,
-    coalesce(scores.readiness_positive, 0) as readiness_positive,
-    {{ pct('scores.readiness_positive', 'scores.readiness_answers') }} as readiness_pct,
-    coalesce(scores.skills_answers, 0) as skills_answers,
-    coalesce(scores.skills_positive, 0) as skills_positive,
-    {{ pct('scores.skills_positive', 'scores.skills_answers') }} as skills_pct
-from invited
-left join scores using (academy_urn, academic_year, survey_round, year_group, upn)
+    academy_urn,
+    academic_year,
+    survey_round,
+    year_group,
+    upn,
+    survey_date,
+    answers > 0 as responded,
+    coalesce(readiness_answers, 0) as readiness_answers,
+    coalesce(readiness_positive, 0) as readiness_positive,
+    {{ pct('readiness_positive', 'readiness_answers') }} as readiness_pct,
+    coalesce(skills_answers, 0) as skills_answers,
+    coalesce(skills_positive, 0) as skills_positive,
+    {{ pct('skills_positive', 'skills_answers') }} as skills_pct
+from pupils
