@@ -198,7 +198,7 @@ _DIGESTS: dict[str, object] = {}
 
 def _file_sha(path: Path, cache_dir: Path | None = None) -> str:
     """The file's submitted SHA-256 (retention-rewritten files keep their submission's hash). The hash
-    comes from the run's digest cache (size + mtime) when the file is unchanged, so it is not re-read."""
+    comes from the run's digest cache (size, mtime, change time and inode) when the file is unchanged, so it is not re-read."""
     actual = None
     if cache_dir is not None:
         from pipelines.lib.runstate import CACHE_FILE, DigestCache
