@@ -15,7 +15,7 @@ import polars as pl
 
 from pipelines.lib.careers.fsq import max_invalid_share
 from pipelines.lib.careers.reading import academic_year_of, map_unique as _mapu, parse_date, parse_int, read_grid, term_of
-from pipelines.lib.careers.results import BatchFeedback, FileResult, file_problem, sort_problems
+from pipelines.lib.careers.results import BatchFeedback, FileResult, file_problem, file_verdict
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns.spec import norm_header
 
@@ -148,16 +148,7 @@ def _check_files(chunk: list[tuple[FileResult, pl.DataFrame]], today: date) -> N
     for f, res in enumerate(results):
         res.problems += fb.problems[f]
         rows_bad, benchmark_rows = stats.get(f, (0, 0))
-        share = rows_bad / max(1, res.rows_total)
-        if share > limit:
-            res.problems.append(file_problem(
-                res.file, "too_many_invalid", f"{rows_bad} of {res.rows_total} rows ({share:.0%}) have errors, more "
-                f"than the {limit:.0%} the trust accepts, so the whole file was rejected",
-                "fix the errors listed below and send the file again"))
-        if not res.rejected and benchmark_rows == 0:
-            res.problems.append(file_problem(res.file, "no_valid_rows", "no benchmark row of the file could be loaded",
-                                             "fix the errors listed below and send the file again"))
-        res.problems = sort_problems(res.problems)
+        file_verdict(res, rows_bad, benchmark_rows, limit, "benchmark row")
     keep = [f for f, res in enumerate(results) if not res.rejected]
     if not keep:
         return

@@ -16,7 +16,7 @@ import polars as pl
 import pipelines.config as cfg
 from pipelines.lib.careers.fsq_config import FsqConfig, load_fsq_config
 from pipelines.lib.careers.reading import map_unique as _mapu, parse_date, parse_int, read_grid, term_of
-from pipelines.lib.careers.results import BatchFeedback, FileResult, file_problem, sort_problems
+from pipelines.lib.careers.results import BatchFeedback, FileResult, file_problem, file_verdict
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns.spec import norm_header
 from pipelines.lib.upn import check_letter_problems, is_temporary as _is_temporary
@@ -235,16 +235,7 @@ def _check_files(chunk: list[tuple[FileResult, pl.DataFrame]], conf: FsqConfig, 
     for f, res in enumerate(results):
         res.problems += fb.problems[f]
         rows_bad, good, rows_loaded = stats.get(f, (0, 0, 0))
-        share = rows_bad / max(1, res.rows_total)
-        if share > limit:
-            res.problems.append(file_problem(
-                res.file, "too_many_invalid", f"{rows_bad} of {res.rows_total} rows ({share:.0%}) have errors, "
-                f"more than the {limit:.0%} the trust accepts, so the whole file was rejected",
-                "fix the errors listed below and send the file again"))
-        if not res.rejected and good == 0:
-            res.problems.append(file_problem(res.file, "no_valid_rows", "no row of the file could be loaded",
-                                             "fix the errors listed below and send the file again"))
-        res.problems = sort_problems(res.problems)
+        file_verdict(res, rows_bad, good, limit)
         if not res.rejected:
             res.rows_loaded = rows_loaded
     keep = [f for f, res in enumerate(results) if not res.rejected]

@@ -44,26 +44,24 @@ def file_problem(file: str, rule: str, message: str, fix: str, **kw) -> Problem:
     return Problem("file", rule, message, fix, file=file, **kw)
 
 
-def row_problems(file: str, frame: pl.DataFrame, mask: pl.Series, severity: str, rule: str, message: str,
-                 fix: str, column_col: str, value_col: str) -> list[Problem]:
-    """One Problem per distinct (row, column, value) where mask is true, capped per rule."""
-    if isinstance(mask, pl.Series) and not mask.any():  # the common case: nothing to report
-        return []
-    hits = (frame.filter(mask).select(pl.col("_row"), pl.col(column_col).alias("c"), pl.col(value_col).alias("v"))
-            .unique(maintain_order=True))
-    out = []
-    for r in hits.head(MAX_PROBLEMS_PER_RULE).iter_rows(named=True):
-        out.append(Problem(severity, rule, message, fix, file=file, row=int(r["_row"]), column=r["c"],
-                           value=safe_value(r["v"])))
-    if hits.height > MAX_PROBLEMS_PER_RULE:
-        out.append(Problem(severity, rule, f"{message} (and {hits.height - MAX_PROBLEMS_PER_RULE} more rows "
-                           "with the same problem, not listed)", fix, file=file))
-    return out
+def file_verdict(res: FileResult, rows_bad: int, loadable: int, limit: float, what: str = "row") -> None:
+    """A file's own verdict once its rows are checked: rejected whole when more than `limit` of its
+    rows have errors, or when none of its `what`s can be loaded; then its problems in order."""
+    share = rows_bad / max(1, res.rows_total)
+    if share > limit:
+        res.problems.append(file_problem(
+            res.file, "too_many_invalid", f"{rows_bad} of {res.rows_total} rows ({share:.0%}) have errors, "
+            f"more than the {limit:.0%} the trust accepts, so the whole file was rejected",
+            "fix the errors listed below and send the file again"))
+    if not res.rejected and loadable == 0:
+        res.problems.append(file_problem(res.file, "no_valid_rows", f"no {what} of the file could be loaded",
+                                         "fix the errors listed below and send the file again"))
+    res.problems = sort_problems(res.problems)
 
 
 class BatchFeedback:
     """Row problems of every file checked in one frame (`big`, its rows tagged `_file`), worded as
-    `row_problems` words them for one file. `q_fields`: fields whose header is per row (`_q`, the
+    the feedback of one file checked alone. `q_fields`: fields whose header is per row (`_q`, the
     question column of a wide FSQ export); the others take the file's header (`FileResult.headers`)."""
 
     def __init__(self, results: list[FileResult], big: pl.DataFrame, q_fields: tuple[str, ...] = ()):
