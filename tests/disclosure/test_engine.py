@@ -572,7 +572,6 @@ def test_worker_processes_give_the_serial_result(monkeypatch):
     def broken(n, tasks, rest=None):
         raise BrokenProcessPool("a worker died")
     monkeypatch.setattr(engine, "_pool_map", broken)
-    relations, values, own, primary = hier
     hidden = dict(primary)
     assert protect(relations, values, hidden, own, [False] * len(values), [False] * len(values)) == serial[1:3]
     assert hidden == serial[0]
