@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from pipelines.config import DBT_PROJECT_DIR
@@ -43,18 +45,29 @@ def ensure_manifest(force: bool = False) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not force and MANIFEST.exists() and MANIFEST.stat().st_mtime >= _newest_source_mtime():
             return MANIFEST
-        dbt = Path(sys.executable).parent / "dbt"
-        env = {**os.environ, "DO_NOT_TRACK": "1"}
-        proc = subprocess.run(
-            # the project's own target/, whatever DBT_TARGET_PATH a run set (config.dbt_env)
-            [str(dbt), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(MANIFEST.parent)],
-            cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"dbt parse failed:\n{proc.stdout}\n{proc.stderr}")
-        # which warehouse (dbt profile) the parse was made for: a build for the same one may start from it
-        (MANIFEST.parent / PARSED_FOR).write_text(os.environ.get("DESTINATIONS_WAREHOUSE_PATH", ""))
+        # parsed in a scratch folder, then moved in file by file: a reader (the dashboard, a pack,
+        # another run) never opens a manifest dbt is still writing
+        scratch = Path(tempfile.mkdtemp(prefix=".parse-", dir=MANIFEST.parent))
+        try:
+            if (MANIFEST.parent / "partial_parse.msgpack").exists():   # start from the last parse
+                shutil.copyfile(MANIFEST.parent / "partial_parse.msgpack", scratch / "partial_parse.msgpack")
+            dbt = Path(sys.executable).parent / "dbt"
+            env = {**os.environ, "DO_NOT_TRACK": "1"}
+            proc = subprocess.run(
+                # the project's own target/, whatever DBT_TARGET_PATH a run set (config.dbt_env)
+                [str(dbt), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+                 "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(scratch)],
+                cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True,
+            )
+            if proc.returncode != 0:
+                raise RuntimeError(f"dbt parse failed:\n{proc.stdout}\n{proc.stderr}")
+            # which warehouse (dbt profile) the parse was made for: a build for the same one may start from it
+            (scratch / PARSED_FOR).write_text(os.environ.get("DESTINATIONS_WAREHOUSE_PATH", ""))
+            for f in sorted(p for p in scratch.iterdir() if p.is_file() and p.name != "manifest.json"):
+                os.replace(f, MANIFEST.parent / f.name)
+            os.replace(scratch / "manifest.json", MANIFEST)   # last: its mtime says the parse is complete
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     return MANIFEST
 
 
