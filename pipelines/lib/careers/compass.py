@@ -183,10 +183,7 @@ def _row_checks(big: pl.DataFrame, fb: BatchFeedback, results: list[FileResult],
         mask = fail.mask(big) if fail.row_level else None
         if mask is None:
             if fail.exc or meta.get("severity") == "file":   # could not run: every file says so
-                for f, res in enumerate(results):
-                    fb.problems[f].append(file_problem(res.file, meta.get("rule", "gx"),
-                                                       meta.get("message", fail.exc or "check failed"),
-                                                       meta.get("fix", ""), column=c))
+                fb.suite_not_run(fail, c)
             continue
         fb.rows(mask, meta.get("severity", "error"), meta["rule"], meta["message"], meta["fix"], c, f"{c}_raw")
         if meta.get("severity", "error") == "error":

@@ -260,11 +260,8 @@ def _row_checks(big: pl.DataFrame, fb: BatchFeedback, conf: FsqConfig, results: 
         meta, c = fail.meta, fail.meta.get("column", "")
         mask = fail.mask(big) if fail.row_level else None
         if mask is None:
-            if fail.exc or meta.get("severity") == "file":   # could not run: report at file level
-                for f, res in enumerate(results):
-                    fb.problems[f].append(file_problem(res.file, meta.get("rule", "gx"),
-                                                       meta.get("message", fail.exc or "check failed"),
-                                                       meta.get("fix", ""), column=c))
+            if fail.exc or meta.get("severity") == "file":   # could not run: every file says so
+                fb.suite_not_run(fail, c)
             continue
         if meta.get("rule") == "item_unknown":
             fb.unknown_items(mask, meta)

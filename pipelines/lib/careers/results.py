@@ -71,6 +71,14 @@ class BatchFeedback:
     def column(self, f: int, field: str, q: str | None) -> str:
         return q if q is not None else self.results[f].headers.get(field, field)
 
+    def suite_not_run(self, fail, column: str) -> None:
+        """A suite check that could not run (or is file-level) without a row mask: every file says so."""
+        meta = fail.meta
+        for f, res in enumerate(self.results):
+            self.problems[f].append(file_problem(res.file, meta.get("rule", "gx"),
+                                                 meta.get("message", fail.exc or "check failed"),
+                                                 meta.get("fix", ""), column=column))
+
     def rows(self, mask: pl.Series, severity: str, rule: str, message, fix: str, field: str, value_col: str) -> None:
         """One Problem per distinct (row, column, value) of each file where mask is true, capped per rule;
         `message` is a text or a function of the file's result."""
