@@ -171,14 +171,10 @@ def _check_files(chunk: list[tuple[FileResult, pl.DataFrame]], today: date) -> N
 
 def _row_checks(big: pl.DataFrame, fb: BatchFeedback, results: list[FileResult], today: date) -> pl.Series:
     """The suite + plain checks over every file's rows; problems go to `fb`. Returns the excluded rows."""
-    from pipelines.lib.careers.gx_check import evaluate_polars, validate_frame
+    from pipelines.lib.careers.gx_check import suite_failures
 
     bad = pl.repeat(False, big.height, eager=True)
-    g = _gx_frame(big)
-    fails = evaluate_polars("compass_evaluations", g)
-    if fails is None:
-        fails = validate_frame("compass_evaluations", g)
-    for fail in fails:
+    for fail in suite_failures("compass_evaluations", _gx_frame(big)):
         meta, c = fail.meta, fail.meta.get("column", "urn")
         mask = fail.mask(big) if fail.row_level else None
         if mask is None:

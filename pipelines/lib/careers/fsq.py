@@ -136,13 +136,12 @@ def _gx_frame(frame: pl.DataFrame) -> pl.DataFrame:
 def _suite_failures(frame: pl.DataFrame, conf: FsqConfig):
     """expectations/fsq_responses.json over the answers of all the files: [Failure] with a failing-row
     mask over `frame` (polars; GX only if the suite gains a type the polars evaluator lacks)."""
-    from pipelines.lib.careers.gx_check import evaluate_polars, validate_frame
+    from pipelines.lib.careers.gx_check import suite_failures
 
     params = {"known_items": sorted(conf.items), "scale_labels": conf.labels}
     # polars reads the date as a date (its checks cast to text where they need it); GX gets the text
-    fails = evaluate_polars("fsq_responses", frame.select("upn", "year_group", "survey_date", "item_id", "response"),
-                            params)
-    return fails if fails is not None else validate_frame("fsq_responses", _gx_frame(frame), params)
+    return suite_failures("fsq_responses", frame.select("upn", "year_group", "survey_date", "item_id", "response"),
+                          params, gx_frame=lambda: _gx_frame(frame))
 
 
 def validate_fsq(data: bytes, name: str, academy_urn: str, academic_year: str,

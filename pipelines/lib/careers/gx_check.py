@@ -124,6 +124,16 @@ def evaluate_polars(name: str, frame, parameters: dict | None = None) -> list[Fa
     return out
 
 
+def suite_failures(name: str, frame, parameters: dict | None = None, gx_frame=None) -> list[Failure]:
+    """The suite's failures over `frame`: evaluated in polars; by Great Expectations only when the
+    suite uses an expectation type the polars evaluator lacks (`gx_frame()`, if given, is the frame
+    GX gets instead, e.g. with dates as text)."""
+    fails = evaluate_polars(name, frame, parameters)
+    if fails is None:
+        fails = validate_frame(name, frame if gx_frame is None else gx_frame(), parameters)
+    return fails
+
+
 def validate_frame(name: str, frame, parameters: dict | None = None) -> list[Failure]:
     """Run the suite over a polars frame (all the files of a run, concatenated).
 
