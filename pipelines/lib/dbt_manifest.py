@@ -27,13 +27,26 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-def _newest_source_mtime() -> float:
-    newest = (DBT_PROJECT_DIR / "dbt_project.yml").stat().st_mtime
+def _newest_source_mtime(project: Path = DBT_PROJECT_DIR) -> float:
+    """When the project's sources last changed: the newest modification or status-change time of
+    dbt_project.yml and every file and folder under models/, seeds/, macros/, tests/. A folder's
+    time moves when a model is added, deleted or renamed; a file's change time moves even when it
+    is copied in with an old modification time (`cp -p`, `rsync -a`, an unzipped archive)."""
+    st = (project / "dbt_project.yml").stat()
+    newest = max(st.st_mtime, st.st_ctime)
     for sub in ("models", "seeds", "macros", "tests"):
-        for p in (DBT_PROJECT_DIR / sub).rglob("*"):
-            if p.is_file():
-                newest = max(newest, p.stat().st_mtime)
+        top = project / sub
+        if not top.exists():
+            continue
+        for dirpath, _, files in os.walk(top):
+            for p in [dirpath, *(os.path.join(dirpath, f) for f in files)]:
+                st = os.stat(p)
+                newest = max(newest, st.st_mtime, st.st_ctime)
     return newest
+
+
+_FRESH = {"checked": -1e9}
+FRESH_FOR = 2.0   # seconds one freshness check serves a process (a page load asks many times)
 
 
 def ensure_manifest(force: bool = False) -> Path:
@@ -79,7 +92,12 @@ def mart_nodes() -> dict[str, dict]:
 
     Cached per manifest version (mtime, size): the serving contract both consumers read."""
     import json
-    path = ensure_manifest()
+    import time
+    now = time.monotonic()
+    if now - _FRESH["checked"] > FRESH_FOR or not MANIFEST.exists():
+        ensure_manifest()
+        _FRESH["checked"] = now
+    path = MANIFEST
     st = path.stat()
     key = (str(path), st.st_mtime_ns, st.st_size)
     hit = _MARTS.get(key)

@@ -69,3 +69,36 @@ def test_a_new_data_directorys_first_build_starts_from_the_projects_parse(tmp_pa
     monkeypatch.setenv("DESTINATIONS_WAREHOUSE_PATH", str(tmp_path / "other" / "warehouse.duckdb"))
     assert not seed_partial_parse(other) and not (other / "partial_parse.msgpack").exists()
     assert MANIFEST.exists()
+
+
+def test_the_manifest_is_stale_after_a_model_is_copied_in_with_an_old_time_or_deleted(tmp_path):
+    """The freshness key moves when a model file arrives with an old modification time (cp -p)
+    and when a model is deleted: either way Dagster and the serving contract would otherwise read
+    a manifest that does not match the models."""
+    import os
+    import shutil
+    import time
+
+    from pipelines.config import DBT_PROJECT_DIR
+    from pipelines.lib.dbt_manifest import _newest_source_mtime
+    proj = tmp_path / "proj"
+    (proj / "models" / "marts").mkdir(parents=True)
+    shutil.copy2(DBT_PROJECT_DIR / "dbt_project.yml", proj / "dbt_project.yml")
+    (proj / "models" / "marts" / "a.sql").write_text("select 1 as x")
+    (proj / "models" / "marts" / "b.sql").write_text("select 2 as x")
+    old = time.time() - 3600
+    for p in [proj / "dbt_project.yml", proj / "models" / "marts" / "a.sql", proj / "models" / "marts" / "b.sql"]:
+        os.utime(p, (old, old))
+    t0 = _newest_source_mtime(proj)
+    time.sleep(0.05)
+    # a corrected model copied in with its old modification time (cp -p)
+    new = tmp_path / "a.sql"
+    new.write_text("select 3 as x")
+    os.utime(new, (old, old))
+    shutil.copy2(new, proj / "models" / "marts" / "a.sql")
+    assert os.stat(proj / "models" / "marts" / "a.sql").st_mtime == old
+    t1 = _newest_source_mtime(proj)
+    assert t1 > t0
+    time.sleep(0.05)
+    (proj / "models" / "marts" / "b.sql").unlink()   # a model removed
+    assert _newest_source_mtime(proj) > t1
