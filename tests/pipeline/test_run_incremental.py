@@ -124,8 +124,10 @@ def test_run_killed_during_dbt_is_finished_by_the_next(trust):
     urn = f.relative_to(trust / "raw" / "returns").parts[0]
     before = dict(_sex_cohorts(trust, urn))
     f.write_bytes(version_b(f.read_bytes()))
-    # killed while loading returns, then the next run killed while dbt builds
-    for marker, after in (("] ingest returns", 0.3), ("step warehouse_models started", 3.0)):
+    # killed while loading returns, then the next run killed while dbt builds, then the next one
+    # while it writes the trustee pack (after the new snapshot was published)
+    for marker, after in (("] ingest returns", 0.3), ("step warehouse_models started", 3.0),
+                          ("step trustee_report started", 0.5)):
         proc = subprocess.Popen([os.path.join(REPO, ".venv", "bin", "destinations"), "run"], env=env_for(trust),
                                 cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 start_new_session=True)
@@ -143,6 +145,14 @@ def test_run_killed_during_dbt_is_finished_by_the_next(trust):
     after = dict(_sex_cohorts(trust, urn))
     assert sum(after.values()) == sum(before.values())
     assert sorted(abs(after[k] - before[k]) for k in before) == [1, 1], (before, after)
+    # the pack the killed run did not finish is rebuilt from the snapshot now served
+    version = read_manifest(trust / "warehouse" / "serving")["version"]
+    year, built_from = (trust / "reports" / ".built_from_snapshot").read_text().split()
+    assert built_from == version
+    assert (trust / "reports" / year / f"trustee_report_{year}.pdf").stat().st_size > 0
+    assert not list((trust / "reports").rglob("*.tmp"))
+    rc, out = _run(trust)
+    assert rc == 0 and "Nothing changed since the last successful run" in out, out
 
 
 def test_damaged_warehouse_is_rebuilt_from_raw(trust, tmp_path):
