@@ -43,7 +43,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.lib.disclosure.attack import bounds, index_relations
-from pipelines.lib.disclosure.gauss import blocks, exposed_by, gauss_pass, nullspace
+from pipelines.lib.disclosure.gauss import blocks, exposed_by, gauss_pass, in_span_with, nullspace, span_of
 from pipelines.lib.disclosure.structure import MART_BY_NAME, Structure, build_structure
 
 log = logging.getLogger(__name__)
@@ -422,6 +422,8 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
     row, unless one other academy's excluded 0 is hidden too. A zero released in this block
     (pinned for directors) stays shown: hiding it again would only be released again."""
     H = {v for v in vs if v in hidden}
+    H0 = frozenset(H)      # H only grows in a round
+    spans: dict = {}       # spans of the shown cells and of the shown zeros, built when first needed
     changed = False
     for name in sorted(own):
         if name == "director":
@@ -430,15 +432,19 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
         mine_set = set(mine)
         stats["checks"] += 1
         cs = coords[name]
+        own_vecs = [{c: 1} for c in sorted(cs)] if cs is not None else [x[v] for v in mine]
         if cs is not None:
-            exposed = exposed_by(sp, [], x, [{c: 1} for c in sorted(cs)])
+            exposed = exposed_by(sp, [], x, own_vecs)
         else:
             exposed = exposed_by(sp, [v for v in mine if v in H], x)
         exposed -= mine_set
+        exposed_all = set(exposed)
         exposed -= unavoidable.get(name, set())
         if not exposed:
             continue
         stats["academy_passes"] += 1
+        if _hides_nothing(x, vs, vals, H, H0, mine_set, own_vecs, exposed_all, spans, stats, unavoidable, name):
+            continue
         cands = [v for v in vs if v not in H and v not in mine_set and vals[v]]
         zeros = [v for v in vs if v not in H and v not in mine_set and not vals[v]]
         if cs is not None:
@@ -470,6 +476,42 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
             H.add(v)
         changed = changed or bool(newly)
     return changed
+
+
+def _hides_nothing(x, vs, vals, H, H0, mine_set, own_vecs, exposed_all, spans, stats, unavoidable, name) -> bool:
+    """True (and `unavoidable[name]` updated as the pass would) when the academy pass of
+    _academy_round provably hides nothing: then it need not run.
+
+    Proof. The pass publishes the shown zeros Z and the own cells (`own_vecs`; projecting their
+    free coordinates away is publishing them) first, then the other shown cells in order; it
+    hides a cell only where publishing it would put a hidden cell h (of H less own cells) in the
+    published span, and its `determined` are the h that span(Z + own) already holds. Let S be
+    all shown cells and E the h in span(S + own). If the pass hides something, its first hide
+    puts some h not in `determined` into a span within span(S + own): h is in E, not in
+    `determined`. If it hides nothing, it publishes all of S, so every h it has not determined
+    stays outside span(S + own). So it hides nothing exactly when E is within `determined`, and
+    as `determined` is within E (Z is within S), exactly when every h of E is in span(Z + own);
+    then `determined` = E.
+    E: at the round's start the directors' span `sp` is span(S) with the cells H0 hidden (no
+    zero was released this round), so E is `exposed_all`. Once another academy hid cells this
+    round, S has shrunk: a cell of H0 in E is still in `exposed_all`, so E is found among
+    `exposed_all` and the cells hidden since, against a span of the cells shown now. Both spans
+    (shown cells, shown zeros) are built when first needed and kept while H does not change."""
+    if len(H) == len(H0):
+        E = exposed_all
+    else:
+        if spans.get("shown", (None,))[0] != len(H):   # H only grows: its size names it
+            spans["shown"] = (len(H), span_of(x, [v for v in vs if v not in H]))
+        E = in_span_with(spans["shown"][1], own_vecs, exposed_all | (H - H0 - mine_set), x)
+    n_zeros = sum(1 for v in H - H0 if not vals[v])
+    if spans.get("zeros", (None,))[0] != n_zeros:
+        spans["zeros"] = (n_zeros, span_of(x, [v for v in vs if v not in H and not vals[v]]))
+    determined = in_span_with(spans["zeros"][1], own_vecs, E, x)
+    if determined != E:
+        return False
+    stats["academy_passes_skipped"] = stats.get("academy_passes_skipped", 0) + 1
+    unavoidable.setdefault(name, set()).update(determined)
+    return True
 
 
 def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: dict[int, str],

@@ -243,3 +243,29 @@ def exposed_by(sp: Span, extra: list[int], x: dict[int, Vec], vectors: list[Vec]
         if not reduce_by(rows, v):
             out.add(h)
     return out
+
+
+def span_of(x: dict[int, Vec], cells: list[int]) -> dict[int, Vec]:
+    """A fully reduced basis of span{x_c : c in cells} (published in order, as a pass would)."""
+    sp = Span()
+    for c in cells:
+        r = sp.reduce(x[c])
+        if r:
+            sp.publish(r)
+    return sp.basis
+
+
+def in_span_with(basis: dict[int, Vec], vectors: list[Vec], targets, x: dict[int, Vec]) -> set[int]:
+    """The cells of `targets` with x_t in span(basis) + span(vectors), `basis` a fully reduced
+    echelon form (span_of). Reducing by `basis` is a linear projection whose kernel is its span,
+    so x_t is in the sum exactly when its reduction is in the span of the reduced `vectors`."""
+    rows: dict[int, Vec] = {}
+    idx: dict[int, set[int]] = defaultdict(set)
+    for v in vectors:
+        eliminate(rows, idx, reduce_by(basis, v))
+    out = set()
+    for t in targets:
+        r = reduce_by(basis, x[t])
+        if not r or (rows and not reduce_by(rows, r)):
+            out.add(t)
+    return out
