@@ -578,3 +578,73 @@ def test_worker_processes_give_the_serial_result(monkeypatch):
     monkeypatch.setenv("DESTINATIONS_DISCLOSURE_WORKERS", "two")
     with pytest.raises(ValueError, match="DESTINATIONS_DISCLOSURE_WORKERS"):
         engine.workers()
+
+
+def test_academy_passes_skipped_are_exactly_the_passes_that_hide_nothing(monkeypatch):
+    """An academy pass is skipped (engine._hides_nothing) only where the full pass hides nothing,
+    and then with the full pass's `determined`: every skip decision is checked against the full
+    pass, on 12 random trust hierarchies side by side and a generated 3-academy trust's
+    destination_measures over three leaving years (each decision, and the whole result: hidden
+    cells, reasons and stats equal those with every pass run in full)."""
+    import pipelines.lib.disclosure.engine as engine
+    from pipelines.lib.disclosure.gauss import gauss_pass
+    rnd = random.Random(23)
+    relations, values, own = [], [], {"director": set()}
+    for t in range(12):
+        rels, vals, groups = _random_hierarchy(rnd, n_academies=rnd.choice([2, 3, 5]))
+        off = len(values)
+        relations += [(w + off, tuple(p + off for p in ps)) for w, ps in rels]
+        values += vals
+        for i, g in enumerate(groups[:len(groups) // 2]):
+            own.setdefault(f"academy {i}", set()).update(v + off for v in g)
+    primary = {v: "primary cell" for v in range(len(values)) if 1 <= values[v] < 3}
+    flags = [False] * len(values)
+    dests = list(LEAVES[:10]) + ["neet", "not_known"]
+    frames = []
+    for year in ("2023-24", "2024-25", "2025-26"):
+        pupils_ = [{"urn": urn, "dest": rnd.choice(dests), "sex": rnd.choice(["Female", "Male"]),
+                    "dis": rnd.choice(["Disadvantaged", "Not disadvantaged"])}
+                   for urn, n in (("A1", 40), ("A2", 21), ("A3", 9)) for _ in range(n)]
+        frames.append(destination_measures(pupils_).with_columns(leaving_year=pl.lit(year)))
+    st = build_structure({"destination_measures": pl.concat(frames)})
+    monkeypatch.setenv("DESTINATIONS_DISCLOSURE_WORKERS", "1")
+
+    def result():
+        hidden = dict(primary)
+        stats, unresolved = protect(relations, values, hidden, own, flags, flags)
+        res = suppress(st)
+        drop = ("academy_passes_skipped",)
+        return (hidden, {k: v for k, v in stats.items() if k not in drop}, unresolved,
+                res.cells.select("var", "hidden", "reason"),
+                {k: v for k, v in res.stats.items() if not k.endswith("seconds") and k not in drop})
+
+    real = engine._hides_nothing
+    decisions = []
+
+    def checked(x, vs, vals, H, H0, mine_set, own_vecs, exposed_all, spans, stats, unavoidable, name):
+        before = set(unavoidable.get(name, ()))
+        skip = real(x, vs, vals, H, H0, mine_set, own_vecs, exposed_all, spans, stats, unavoidable, name)
+        # the full pass, as _academy_round runs it
+        cands = [v for v in vs if v not in H and v not in mine_set and vals[v]]
+        zeros = [v for v in vs if v not in H and v not in mine_set and not vals[v]]
+        if all(len(u) == 1 and set(u.values()) == {1} for u in own_vecs):   # own free coordinates
+            cs = {c for u in own_vecs for c in u}
+            xa = {v: {c: y for c, y in x[v].items() if c not in cs} for v in vs}
+            newly, asp = gauss_pass(xa, cands, H - mine_set, zeros)
+        else:
+            newly, asp = gauss_pass(x, cands, H - mine_set, zeros + sorted(mine_set))
+        assert skip == (not newly), (name, newly)
+        if skip:
+            assert unavoidable[name] == before | (asp.determined - mine_set)
+        decisions.append((skip, len(H) == len(H0)))
+        return skip
+
+    monkeypatch.setattr(engine, "_hides_nothing", checked)
+    got = result()
+    assert (True, True) in decisions and (True, False) in decisions and (False, False) in decisions
+    monkeypatch.setattr(engine, "_hides_nothing", lambda *a: False)   # every academy pass in full
+    full = result()
+    assert got[0] == full[0] and len(got[0]) > len(primary)
+    assert got[1:3] == full[1:3] and got[1]["academy_passes"] > 0
+    assert got[3].equals(full[3]) and got[3]["hidden"].sum() > 0
+    assert got[4] == full[4]
