@@ -308,20 +308,29 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
     released: list[int] = []
     coords = {name: _own_coords(x, mine) for name, mine in own.items() if name != "director"}
     ok = False
+    sp = None
     for _ in range(max_rounds):
         # directors: a GaussSuppression pass over everything hidden so far
-        sp = _director_pass(x, vs, values, hidden)
+        if sp is None:
+            sp = _director_pass(x, vs, values, hidden)
         # a hidden zero the published cells pin (a shown zero total, a whole used up by its
         # shown parts) is shown: hiding it protects nothing; shown, the next pass protects
         # whatever it pinned through it
         freed = sorted(sp.determined | set(_pinned_zeros(relations, values, rel_of, vs, hidden)))
         if freed:
             _release(freed, hidden, released, stats)
+            if len(freed) == len(sp.determined):
+                # only zeros the shown zeros determine: the next pass is this one (_director_pass)
+                sp.determined = set()
+                stats["director_passes_reused"] = stats.get("director_passes_reused", 0) + 1
+            else:
+                sp = None
             continue
         # academy users: a pass for each whose own cells expose a hidden cell
         if _academy_round(x, vs, values, hidden, own, coords, sp, stats, unavoidable,
                           headline=headline if protect_zeros else None, trustish=trustish,
                           released=set(released)):
+            sp = None
             continue
         # non-negativity for academy users: a hidden zero they pin with their own cells
         extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own, is_den,
@@ -333,6 +342,7 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
         stats["nonneg_added"] += len(extra)
         for v in extra:
             hidden[v] = "secondary (non-negativity)"
+        sp = None
     stats["known_by_own"] += sum(len(u) for u in unavoidable.values())
     return hidden, stats, ok
 
@@ -390,7 +400,14 @@ def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str]):
     """GaussSuppression pass for directors (in place on `hidden`): every shown zero published
     first (a hidden cell they determine is a zero anyone can work out: it is released, not
     protected by hiding zeros), everything hidden forced hidden, then every other cell in
-    publish order. Returns the published span (`determined`: the hidden zeros to release)."""
+    publish order. Returns the published span (`determined`: the hidden zeros to release).
+
+    After releasing exactly `determined`, the next pass would give this span again and hide
+    nothing, so _protect_block reuses it. Proof: a released zero is in the span of the shown
+    zeros, so the forced cells span what they spanned; a cell n this pass hid is now forced
+    hidden from the start, but at its turn x_n was outside the span published before it, so no
+    earlier candidate's publication can determine it; by induction every other candidate is
+    published (or already in the span) as before, and no hidden cell is determined by zeros."""
     H = {v for v in vs if v in hidden}
     zeros = [v for v in vs if v not in H and vals[v] == 0]
     zset = set(zeros)
