@@ -43,7 +43,8 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.lib.disclosure.attack import bounds, index_relations
-from pipelines.lib.disclosure.gauss import blocks, exposed_by, gauss_pass, in_span_with, nullspace, span_of
+from pipelines.lib.disclosure.gauss import (blocks, exposed_by, gauss_pass, go_on, in_span_with, nullspace, span_of,
+                                            start_pass)
 from pipelines.lib.disclosure.structure import MART_BY_NAME, Structure, build_structure
 
 log = logging.getLogger(__name__)
@@ -470,23 +471,34 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
             known = []
         else:
             xa, known = x, mine
-        newly, asp = gauss_pass(xa, cands, H - mine_set, zeros + known)
+        fh = H - mine_set
+        redo = bool(headline and zeros)
+        first = [v for v in cands if v in headline] if redo else []
+        # the headline cells lead the candidates (publish order), so the pass has hidden every
+        # headline cell it will once it is past them: only then is the rest of it needed
+        lead = len(first) if cands[:len(first)] == first else len(cands)
+        asp = start_pass(xa, fh, zeros + known)
+        newly = go_on(asp, xa, cands[:lead], fh)
         determined = asp.determined
-        if headline and zeros and headline.intersection(newly):
+        if redo and headline.intersection(newly):
             # a zero hidden is cheaper than a headline cell: redo with zeros as candidates after
             # the headline cells (trust zeros first: the last zero completing a chain is hidden)
-            first = [v for v in cands if v in headline]
             zs = sorted((z for z in zeros if z not in released), key=lambda v: (not trustish[v], v)) \
                 if trustish else [z for z in zeros if z not in released]
             rest = [v for v in cands if v not in headline]
-            newly2, _ = gauss_pass(xa, first + zs + rest, H - mine_set, [z for z in zeros if z in released] + known)
+            asp2 = start_pass(xa, fh, [z for z in zeros if z in released] + known)
+            newly2 = go_on(asp2, xa, first, fh)   # its headline hides, all of them
             if len(headline.intersection(newly2)) < len(headline.intersection(newly)):
                 stats["headline_kept"] = stats.get("headline_kept", 0) + 1
-                newly = newly2
-                hid = set(newly2)
+                newly = newly2 + go_on(asp2, xa, zs + rest, fh)   # the first pass is not needed further
+                hid = set(newly)
                 # what own cells and the zeros still shown alone determine
-                _, asp2 = gauss_pass(xa, [], (H - mine_set) | hid, [z for z in zeros if z not in hid] + known)
-                determined = asp2.determined
+                _, asp3 = gauss_pass(xa, [], fh | hid, [z for z in zeros if z not in hid] + known)
+                determined = asp3.determined
+            else:
+                newly += go_on(asp, xa, cands[lead:], fh)
+        else:
+            newly += go_on(asp, xa, cands[lead:], fh)
         unavoidable.setdefault(name, set()).update(determined - mine_set)
         for v in newly:
             hidden[v] = "secondary"

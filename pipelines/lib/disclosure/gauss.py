@@ -188,6 +188,12 @@ def gauss_pass(x: dict[int, Vec], candidates: list[int], forced_hidden: set[int]
     """One pass: forced-hidden cells are hidden, forced-shown cells published first, then each
     candidate (in publish order) is published unless that would determine a hidden cell.
     Returns the candidates hidden and the final span."""
+    sp = start_pass(x, forced_hidden, forced_shown)
+    return go_on(sp, x, candidates, forced_hidden), sp
+
+
+def start_pass(x: dict[int, Vec], forced_hidden: set[int], forced_shown: list[int] = ()) -> Span:
+    """The first part of gauss_pass: its span once the forced cells are in."""
     sp = Span()
     for h in sorted(forced_hidden):
         r = x[h]
@@ -201,6 +207,12 @@ def gauss_pass(x: dict[int, Vec], candidates: list[int], forced_hidden: set[int]
         r = sp.reduce(x[s])
         if r:
             sp.publish(r)
+    return sp
+
+
+def go_on(sp: Span, x: dict[int, Vec], candidates: list[int], forced_hidden: set[int]) -> list[int]:
+    """The candidate part of gauss_pass, in place on `sp`: a pass may be run in pieces (a list
+    of candidates, then the next ones) with the same result. Returns the candidates hidden."""
     newly: list[int] = []
     for s in candidates:
         if s in forced_hidden:
@@ -213,7 +225,7 @@ def gauss_pass(x: dict[int, Vec], candidates: list[int], forced_hidden: set[int]
             newly.append(s)
         else:
             sp.publish(r)
-    return newly, sp
+    return newly
 
 
 def exposed_by(sp: Span, extra: list[int], x: dict[int, Vec], vectors: list[Vec] = ()) -> set[int]:
