@@ -106,10 +106,14 @@ def blocks(n_vars: int, relations: list[tuple[int, tuple[int, ...]]]) -> tuple[l
 def nullspace(variables: list[int], relations: list[tuple[int, tuple[int, ...]]], rel_ids: list[int],
               rank: dict[int, tuple]) -> dict[int, Vec]:
     """x_c for every variable c of one block: its value as a combination of the free variables.
-    `rank[c]` orders columns (smaller = more of a whole = pivot first)."""
+    `rank[c]` orders columns (smaller = more of a whole = pivot first). The result is the
+    reduced row echelon form of the relations with the columns in rank order, the same whatever
+    order the rows are added in (each row's pivot stays its smallest-rank column: eliminating a
+    later pivot only adds larger-rank columns); adding relations with the most leaf-like wholes
+    first makes less fill-in (a quarter to a third less time on the largest blocks)."""
     rows: dict[int, Vec] = {}
     idx: dict[int, set[int]] = defaultdict(set)
-    for ri in rel_ids:
+    for ri in sorted(rel_ids, key=lambda i: rank[relations[i][0]], reverse=True):
         whole, parts = relations[ri]
         row: Vec = {whole: 1}
         for p in parts:
