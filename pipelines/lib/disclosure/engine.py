@@ -265,6 +265,11 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
 
 
 POOL_FROM_VARS = 2000   # blocks this large go to worker processes (smaller ones cost less than sending)
+# exact shortcuts (same hidden cells, proofs where they are taken): academy passes that provably
+# hide nothing skipped, the directors' span reused after releasing only what zeros determine,
+# academy passes stopped after their headline cells when the rest is not needed. False: every
+# pass in full (the reference the tests compare with)
+SHORTCUTS = True
 
 
 def workers() -> int:
@@ -320,7 +325,7 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
         freed = sorted(sp.determined | set(_pinned_zeros(relations, values, rel_of, vs, hidden)))
         if freed:
             _release(freed, hidden, released, stats)
-            if len(freed) == len(sp.determined):
+            if SHORTCUTS and len(freed) == len(sp.determined):
                 # only zeros the shown zeros determine: the next pass is this one (_director_pass)
                 sp.determined = set()
                 stats["director_passes_reused"] = stats.get("director_passes_reused", 0) + 1
@@ -461,7 +466,8 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
         if not exposed:
             continue
         stats["academy_passes"] += 1
-        if _hides_nothing(x, vs, vals, H, H0, mine_set, own_vecs, exposed_all, spans, stats, unavoidable, name):
+        if SHORTCUTS and _hides_nothing(x, vs, vals, H, H0, mine_set, own_vecs, exposed_all, spans, stats,
+                                        unavoidable, name):
             continue
         cands = [v for v in vs if v not in H and v not in mine_set and vals[v]]
         zeros = [v for v in vs if v not in H and v not in mine_set and not vals[v]]
@@ -476,7 +482,7 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
         first = [v for v in cands if v in headline] if redo else []
         # the headline cells lead the candidates (publish order), so the pass has hidden every
         # headline cell it will once it is past them: only then is the rest of it needed
-        lead = len(first) if cands[:len(first)] == first else len(cands)
+        lead = len(first) if SHORTCUTS and cands[:len(first)] == first else len(cands)
         asp = start_pass(xa, fh, zeros + known)
         newly = go_on(asp, xa, cands[:lead], fh)
         determined = asp.determined
