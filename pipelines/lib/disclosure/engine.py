@@ -443,7 +443,14 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
     excluded 0, so X knows the trust's excluded; with the trust's neet_denominator hidden (for
     directors), its cohort would determine it for X and be hidden, blanking the trust's headline
     row, unless one other academy's excluded 0 is hidden too. A zero released in this block
-    (pinned for directors) stays shown: hiding it again would only be released again."""
+    (pinned for directors) stays shown: hiding it again would only be released again.
+
+    Passes are run in pieces (gauss.go_on), only as far as their result is used: a pass's
+    decisions on its first k candidates do not depend on the later ones, and the headline cells
+    lead both orders (publish order; the redo's), so after them each pass has hidden every
+    headline cell it will. The redo is compared there; the first pass goes on only if the redo
+    is not better, the redo only if it is. A pass that provably hides nothing is not run at all
+    (_hides_nothing)."""
     H = {v for v in vs if v in hidden}
     H0 = frozenset(H)      # H only grows in a round
     spans: dict = {}       # spans of the shown cells and of the shown zeros, built when first needed
