@@ -34,7 +34,7 @@ class ReadResult:
         return any(p.severity == "file" for p in self.problems)
 
 
-def read_return(data: bytes, name: str = "", aliases: dict[str, str] | None = None) -> ReadResult:
+def read_return(data: bytes, name: str = "", aliases: dict[str, str] | None = None, limits=None) -> ReadResult:
     """Read the bytes of a submitted file. Never raises; problems explain any failure."""
     if aliases is None:
         try:
@@ -43,7 +43,7 @@ def read_return(data: bytes, name: str = "", aliases: dict[str, str] | None = No
             return ReadResult(table=None, problems=[Problem(
                 "file", "file_unreadable", f"the trust's header configuration could not be used: {exc}",
                 "ask the trust data team to correct config/header_aliases.yaml", file=name)])
-    t = read_table(data, name, aliases, spec.REQUIRED, what="return", header_fix=(
+    t = read_table(data, name, aliases, spec.REQUIRED, what="return", limits=limits, header_fix=(
         "put the column headers in one row above the pupil rows (download the template with "
         "`destinations template` to see them)"))
     result = ReadResult(table=None, problems=list(t.problems), file_format=t.file_format,
