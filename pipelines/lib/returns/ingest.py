@@ -369,6 +369,17 @@ def _tail_upns(tail: list[_Candidate], reads: dict) -> pl.DataFrame:
         .drop_nulls("upn").unique(maintain_order=True).select(list(schema)))
 
 
+def _with_file_columns(frames: list[pl.DataFrame], files: list[_Candidate], leaving_year: str,
+                       round_id: str) -> pl.DataFrame:
+    """The files' typed rows in one frame, with the columns that name each row's file."""
+    which = pl.Series(np.repeat(np.arange(len(files)), [f.height for f in frames]))
+    return pl.concat(frames, how="vertical_relaxed").with_columns(
+        pl.Series("academy_urn", [c.urn for c in files], dtype=pl.Utf8).gather(which),
+        pl.lit(leaving_year).alias("leaving_year"), pl.lit(round_id).alias("round"),
+        pl.Series("source_file", [c.rel for c in files], dtype=pl.Utf8).gather(which),
+        pl.Series("file_sha256", [c.sha for c in files], dtype=pl.Utf8).gather(which))
+
+
 BATCH_ROWS = 500_000   # rows checked in one frame (a partition at national scale is split, a file never)
 
 
@@ -507,10 +518,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
         current[c.urn] = c
         if result is not None:
             current_rows[c.urn] = result.rows_accepted
-            frames[c.urn] = result.frame.with_columns(
-                pl.lit(c.urn).alias("academy_urn"), pl.lit(leaving_year).alias("leaving_year"),
-                pl.lit(round_id).alias("round"), pl.lit(c.rel).alias("source_file"),
-                pl.lit(c.sha).alias("file_sha256"))
+            frames[c.urn] = result.frame      # the file's columns are added once, for all files, below
             checked[c.sid] = (result.rows_accepted, earlier.get(c.urn))
         accepted.append(c)
 
@@ -688,9 +696,9 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
         changed_urns = set(frames) | (before - set(current))
     else:
         changed_urns = None
-    load = [frames[u] for u in sorted(frames) if current[u].sid in checked]
-    rows = (pl.concat(load, how="vertical_relaxed").select(RETURN_COLUMNS).cast(RETURNS_SCHEMA)
-            if load else pl.DataFrame(schema=RETURNS_SCHEMA))
+    load = [u for u in sorted(frames) if current[u].sid in checked]
+    rows = (_with_file_columns([frames[u] for u in load], [current[u] for u in load], leaving_year, round_id)
+            .select(RETURN_COLUMNS).cast(RETURNS_SCHEMA) if load else pl.DataFrame(schema=RETURNS_SCHEMA))
     sub_frame = pl.DataFrame(subs, schema=SUBMISSION_SCHEMA) if subs else pl.DataFrame(schema=SUBMISSION_SCHEMA)
     prob_frame = pl.DataFrame(probs, schema=PROBLEM_SCHEMA) if probs else pl.DataFrame(schema=PROBLEM_SCHEMA)
     # the fingerprint must cover the files as they are now (quarantine moves changed the listing)

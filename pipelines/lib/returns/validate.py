@@ -421,7 +421,9 @@ def _check_files(items: list[tuple[ReadResult, ValidationContext, str]]) -> list
     results = []
     for f, (read, ctx, file) in enumerate(items):
         header = read.headers
-        frame = accepted.get(f, empty_typed_frame())
+        frame = accepted.get(f)
+        if frame is None:
+            frame = empty_typed_frame()
         problems = list(read.problems)
         counts = {"error": 0, "warning": 0}
         by_group: dict[tuple[str, str], int] = {}
