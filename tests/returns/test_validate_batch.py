@@ -169,3 +169,24 @@ def test_parse_dates_equals_parse_date():
     got = parse_dates(pl.Series("d", values, dtype=pl.Utf8)).to_list()
     assert got == [parse_date(v) for v in values]
     assert sum(v is not None for v in got) > 500
+
+
+def test_cells_of_many_files_cleaned_at_once_equal_each_file_read_alone():
+    from pipelines.lib.returns.reader import clean_reads
+
+    blanky = (C.to_csv(C.pupils(4), C.COLUMNS + ["Notes"]).decode()
+              + ",,,,,,,,,,,,,,,,,only a note\r\n" + " , ,\u00a0,,,,,,,,,,,,,,,\r\n"
+              + f"\u00a0{C.upn(9)} ,11, M ,N,N,210,,,,,,,,,,,\r\n").encode()
+    spaces_only = (C.to_csv([], C.COLUMNS) + b" , ,\xc2\xa0\r\n,,\r\n")
+    files = [(data, name) for data, name, _ in _files()] + [(blanky, "blank_rows.csv"),
+                                                           (spaces_only, "spaces_only.csv")]
+    alone = [read_return(data, name) for data, name in files]
+    together = [read_return(data, name, clean=False) for data, name in files]
+    clean_reads(together)
+    for (_, name), a, b in zip(files, alone, together):
+        assert a.problems == b.problems and a.headers == b.headers, name
+        assert (a.table is None and b.table is None) or a.table.equals(b.table), name
+    got = {name: r for (_, name), r in zip(files, together)}
+    assert got["blank_rows.csv"].table["__row"].to_list() == [2, 3, 4, 5, 8]     # blank and note-only rows dropped
+    assert got["blank_rows.csv"].table["upn"][-1] == C.upn(9)
+    assert got["spaces_only.csv"].table is None and got["spaces_only.csv"].problems[-1].rule == "no_rows"

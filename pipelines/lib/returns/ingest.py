@@ -31,7 +31,7 @@ from pipelines.lib.returns.context import (PartitionContext, build_context, earl
                                            round_info, validation_settings)
 from pipelines.lib.returns.submit import (due_and_late, evaluate_path, feedback_info, problems_from_payload,  # noqa: F401
                                           read_path_checked, validate_checked, write_feedback)
-from pipelines.lib.returns.reader import ReadResult
+from pipelines.lib.returns.reader import ReadResult, clean_reads
 from pipelines.lib.returns.validate import Checked, ValidationResult, check_rows, finish
 from pipelines.lib.warehouse import RETURN_COLUMNS, ensure_raw_tables, replace_in_open_transaction, replace_many
 
@@ -497,7 +497,8 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
 
     pctx = PartitionContext(p, con, leaving_year, round_id, {c.urn for c in tail + refresh})
     limits = Limits.from_config()
-    reads = {c.sid: read_path_checked(c.f.path, c.name, limits) for c in tail + refresh}
+    reads = {c.sid: read_path_checked(c.f.path, c.name, limits, clean=False) for c in tail + refresh}
+    clean_reads([r for r in reads.values() if isinstance(r, ReadResult)])   # the cells of all files at once
 
     current: dict[str, _Candidate] = {}              # urn -> current file
     current_rows: dict[str, int] = {}                # urn -> rows accepted from its current file

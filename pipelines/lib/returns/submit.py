@@ -76,22 +76,22 @@ def _unreadable(exc: Exception, name: str) -> ValidationResult:
         "trust data team", file=name)])
 
 
-def read_checked(data: bytes, name: str, limits=None) -> ReadResult | ValidationResult:
+def read_checked(data: bytes, name: str, limits=None, clean: bool = True) -> ReadResult | ValidationResult:
     """Read a file's bytes; a ValidationResult (rejected) when it cannot be read. Never raises."""
     try:
-        return read_return(data, name, limits=limits)
+        return read_return(data, name, limits=limits, clean=clean)
     except Exception as exc:  # noqa: BLE001 - a file must never stop an upload or a run
         return _unreadable(exc, name)
 
 
-def read_path_checked(path: Path, name: str, limits=None) -> ReadResult | ValidationResult:
+def read_path_checked(path: Path, name: str, limits=None, clean: bool = True) -> ReadResult | ValidationResult:
     """`read_checked` for a file on disk; a file too large to read is rejected without reading it.
-    `limits`: the intake limits, when the caller reads many files."""
+    `limits`: the intake limits, when the caller reads many files; `clean=False`: see `read_return`."""
     try:
         data = file_bytes(path, limits)
     except Refused as exc:
         return rejected_result([Problem("file", exc.rule, str(exc), exc.fix, file=name)])
-    return read_checked(data, name, limits)
+    return read_checked(data, name, limits, clean)
 
 
 def validate_checked(read: ReadResult | ValidationResult, ctx: ValidationContext, name: str) -> ValidationResult:
