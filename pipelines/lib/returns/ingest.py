@@ -171,6 +171,7 @@ class PartitionLoad:
     quarantined: list[str] = field(default_factory=list)
     current: dict[str, str] = field(default_factory=dict)   # urn -> current file (relative path)
     checked: int = 0                                        # files read and checked (the rest kept as loaded)
+    checked_in_order: int = 0                               # of those, checked one by one (pupils of other academies)
     loaded_files: list[str] = field(default_factory=list)   # current files whose rows were (re)loaded
 
     def metadata(self) -> dict:
@@ -179,7 +180,8 @@ class PartitionLoad:
             counts[s["status"]] = counts.get(s["status"], 0) + 1
         return {"unchanged": self.unchanged, "rows_loaded": self.rows_loaded,
                 "files": len(self.submissions), "academies_loaded": len(self.current),
-                "quarantined": len(self.quarantined), "files_checked": self.checked, **{f"files_{k}": v for k, v in sorted(counts.items())}}
+                "quarantined": len(self.quarantined), "files_checked": self.checked,
+                "files_checked_one_by_one": self.checked_in_order, **{f"files_{k}": v for k, v in sorted(counts.items())}}
 
 
 def submission_id(rel: str, sha: str) -> str:
@@ -581,6 +583,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
              if c.sid not in in_order and isinstance(reads[c.sid], ReadResult)}
     checked_rows = _check_batch([(reads[c.sid], batch[c.sid], c.name) for c in tail if c.sid in batch],
                                 [c.sid for c in tail if c.sid in batch])
+    batched = sum(r is not None for r in checked_rows.values())
     for c in tail:
         if checked_rows.get(c.sid) is not None:
             ctx = batch[c.sid]
@@ -734,6 +737,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     _write(con, [("raw.return_loads", loads, part, params)], transaction)
     out.submissions = subs
     out.checked = len(tail) + len(refresh)
+    out.checked_in_order = sum(c.sid in in_order for c in tail) + len(refresh) + len(batch) - batched
     out.loaded_files = sorted(current[u].rel for u in frames)
     return out
 
