@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import date
 
 import polars as pl
 
@@ -76,8 +75,7 @@ def _files() -> list[tuple[bytes, str, ValidationContext]]:
         (C.to_csv(half_other), "half_of_another.csv", _ctx(other_academy_upns=OTHER)),
         (C.to_csv(caps), "caps.csv", _ctx()),
         (C.to_csv(dates), "dates.csv", _ctx()),
-        (C.to_csv(C._with(0, sex="X", year_group="10") if False else
-                  [dict(r, sex="X") if i < 3 else r for i, r in enumerate(p())]), "too_many_invalid.csv", _ctx()),
+        (C.to_csv([dict(r, sex="X") if i < 3 else r for i, r in enumerate(p())]), "too_many_invalid.csv", _ctx()),
         (C.to_csv(p(8)), "much_smaller.csv", _ctx(current_rows=40)),
         (C.to_csv(p(8)), "confirmed_smaller.csv", _ctx(current_rows=40, confirmed_smaller=True)),
         (C.to_csv(actual), "actual.csv", _ctx(round_id="R3", round_kind="actual", previous_round_id="R2",
