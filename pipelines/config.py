@@ -86,23 +86,38 @@ def dbt_env(p: Paths) -> None:
 
 
 @lru_cache(maxsize=32)
-def _parse_yaml(path: str, mtime: float) -> dict:
+def _parse_yaml(path: str, mtime_ns: int, size: int) -> dict:
+    """Parsed once per file version; never handed out (callers get copies or frozen values)."""
     with open(path, encoding="utf-8") as fh:
         return yaml.safe_load(fh) or {}
 
 
-def _load_yaml(name: str) -> dict:
-    """A config file, from the trust's config dir if it has one, else the shipped default.
-    Cached until the file changes; callers get a fresh copy they may modify."""
-    import copy
+def _config_source(name: str) -> tuple[str, int, int]:
+    """(path, mtime_ns, size) of a config file: the trust's copy if it has one, else the shipped default.
+    The cache key of everything parsed from it: an edited file is read again."""
     p = config_dir() / name
-    if not p.exists():
+    try:
+        st = p.stat()
+    except FileNotFoundError:
         p = PROJECT_ROOT / "config" / name
-    return copy.deepcopy(_parse_yaml(str(p), p.stat().st_mtime))
+        st = p.stat()
+    return str(p), st.st_mtime_ns, st.st_size
+
+
+def _load_yaml(name: str) -> dict:
+    """A config file, cached until the file changes; callers get a fresh copy they may modify."""
+    import copy
+    return copy.deepcopy(_parse_yaml(*_config_source(name)))
 
 
 def trust_config() -> dict:
     return _load_yaml("trust.yaml")
+
+
+def trust_section(key: str):
+    """One top-level section of trust.yaml (a fresh copy: the cached file is never shared)."""
+    import copy
+    return copy.deepcopy(_parse_yaml(*_config_source("trust.yaml")).get(key))
 
 
 @dataclass(frozen=True)
@@ -119,10 +134,14 @@ class Round:
         return date(start + self.due_year_offset, month, day)
 
 
+@lru_cache(maxsize=8)
+def _rounds(source: tuple[str, int, int]) -> tuple[Round, ...]:
+    return tuple(Round(r["id"], r["kind"], r.get("label", r["id"]), str(r["due"]), int(r.get("due_year_offset", 0)))
+                 for r in _parse_yaml(*source)["rounds"])
+
+
 def rounds() -> list[Round]:
-    return [Round(r["id"], r["kind"], r.get("label", r["id"]), str(r["due"]),
-                  int(r.get("due_year_offset", 0)))
-            for r in trust_config()["rounds"]]
+    return list(_rounds(_config_source("trust.yaml")))   # frozen Rounds, parsed once per file version
 
 
 def round_ids() -> list[str]:
@@ -172,7 +191,7 @@ DEFAULT_FIRST_LEAVING_YEAR = "2010-11"
 
 def first_leaving_year() -> str:
     """The oldest leaving year the pipeline loads (`first_leaving_year` in trust.yaml, default 2010-11)."""
-    text = str(trust_config().get("first_leaving_year") or DEFAULT_FIRST_LEAVING_YEAR).strip()
+    text = str(trust_section("first_leaving_year") or DEFAULT_FIRST_LEAVING_YEAR).strip()
     if not is_leaving_year(text):
         raise ValueError(f"config/trust.yaml: first_leaving_year must look like 2010-11, got {text!r}")
     return text
@@ -199,4 +218,4 @@ def leaving_year_problem(text: str, today: date | None = None) -> str | None:
 
 def intake_limits() -> dict:
     """`intake:` in trust.yaml: file limits (max_file_mb, max_unpacked_mb, max_cells, ...)."""
-    return dict(trust_config().get("intake") or {})
+    return dict(trust_section("intake") or {})

@@ -27,7 +27,7 @@ def _load(data, rnd, monkeypatch=None, **kw):
     reads: list[str] = []
     if monkeypatch is not None:
         real = ingest.read_path_checked
-        monkeypatch.setattr(ingest, "read_path_checked", lambda path, name: reads.append(path.name) or real(path, name))
+        monkeypatch.setattr(ingest, "read_path_checked", lambda path, name, *rest, **kw: reads.append(path.name) or real(path, name, *rest, **kw))
     con = duckdb.connect(str(data.warehouse))
     try:
         res = ingest.load_partition(data, con, Y, rnd, **kw)

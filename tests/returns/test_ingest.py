@@ -83,7 +83,10 @@ def test_later_academy_returning_the_same_pupil_gets_the_error(data):
     other[3]["upn"] = shared
     _land(data, "100001", "R1", "first.csv", C.to_csv(C.pupils()), 1_730_000_000)
     _land(data, "100002", "R1", "second.csv", C.to_csv(other), 1_731_000_000)
-    load(data, Y, "R1")
+    _land(data, "100003", "R1", "third.csv", C.to_csv(C.pupils(estab=4003)), 1_732_000_000)
+    res = load(data, Y, "R1")
+    # the two files sharing a pupil are checked one by one in submission order, the third with the batch
+    assert res.metadata()["files_checked"] == 3 and res.metadata()["files_checked_one_by_one"] == 2
     owners = query(data, "select academy_urn from raw.destination_returns where upn = ?", [shared])
     assert owners == [("100001",)]
     prob = query(data, "select academy_urn, rule, row_number from raw.return_problems where rule='upn_other_academy'")

@@ -206,10 +206,12 @@ def _norm_default(text) -> str:
 def read_table(data: bytes, name: str, aliases: dict[str, str], required: list[str], *,
                is_extra_key: Callable[[str], bool] = lambda key: False, what: str = "file",
                header_fix: str | None = None, limits: guard.Limits | None = None,
-               norm: Callable[[object], str] = _norm_default) -> Table:
+               norm: Callable[[object], str] = _norm_default, raw_cells: bool = False) -> Table:
     """Read a file into a Table. `aliases`: normalised header -> field; `required`: fields that
     must be present; `is_extra_key(normalised header)`: an unknown header that still counts
-    (half) towards finding the header row, e.g. an FSQ item id. Never raises."""
+    (half) towards finding the header row, e.g. an FSQ item id. `raw_cells`: body cells as read,
+    numbered but not cleaned (`clean_cells`) nor filtered, for a caller cleaning many files at once.
+    Never raises."""
     table = Table()
     try:
         limits = limits or guard.Limits.from_config()
@@ -247,7 +249,9 @@ def read_table(data: bytes, name: str, aliases: dict[str, str], required: list[s
                     "and delete the other", file=name, row=table.header_row, column=h))
                 continue
             table.columns[f] = j
-        table.body = _clean_body(grid.body(hi + 1, len(table.header)), table.header_row)
+        body = grid.body(hi + 1, len(table.header))
+        table.body = (body.with_columns(_row_numbers(body, table.header_row)) if raw_cells
+                      else _clean_body(body, table.header_row))
     except guard.Refused as exc:
         table.problems.append(Problem("file", exc.rule, str(exc), exc.fix, file=name))
     except Exception as exc:  # noqa: BLE001 - every failure becomes feedback, never a crash
@@ -259,13 +263,23 @@ def read_table(data: bytes, name: str, aliases: dict[str, str], required: list[s
     return table
 
 
+def _row_numbers(df: pl.DataFrame, header_row: int) -> pl.Expr:
+    return pl.int_range(header_row + 1, header_row + 1 + df.height, dtype=pl.Int64).alias(ROW)
+
+
+def clean_cells(frame: pl.LazyFrame, columns: list[str]) -> pl.LazyFrame:
+    """Text cells: NBSP -> space, trimmed, '' -> null (one expression over all columns: a list of
+    per-column expressions costs ~5x more per file)."""
+    cells = pl.col(columns)
+    return (frame.with_columns(cells.str.replace_all("\u00a0", " ", literal=True).str.strip_chars())
+            .with_columns(pl.when(cells != "").then(cells).name.keep()))
+
+
 def _clean_body(df: pl.DataFrame, header_row: int) -> pl.DataFrame:
-    """Text columns: NBSP -> space, trimmed, '' -> null; _row = Excel row; blank rows dropped."""
-    row = pl.int_range(header_row + 1, header_row + 1 + df.height, dtype=pl.Int64).alias(ROW)
+    """Text columns cleaned (`clean_cells`); _row = Excel row; blank rows dropped."""
+    row = _row_numbers(df, header_row)
     if not df.width:
         return df.with_columns(row).head(0)
     cols = df.columns
-    # one expression over all columns (a list of per-column expressions costs ~5x more per file)
-    return (df.lazy().with_columns(pl.all().str.replace_all("\u00a0", " ", literal=True).str.strip_chars())
-            .with_columns(pl.when(pl.all() != "").then(pl.all()).name.keep()).with_columns(row)
+    return (clean_cells(df.lazy(), cols).with_columns(row)
             .filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cols])).collect())

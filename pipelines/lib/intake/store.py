@@ -45,13 +45,18 @@ def stamped_name(original: str, sha: str, when: datetime) -> str:
     return f"{when.strftime('%Y%m%dT%H%M%S%fZ')}_{sha[:8]}_{safe_name(original)}"
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write to a temp file and rename it over `path`: a reader sees the old or the new file, whole,
+    and so does the disk after a process crash (kill -9 keeps the page cache). `durable` also fsyncs
+    before the rename, so the new bytes survive a power cut: for files that are the only record of
+    something (a submitted return, who sent it). Files the next load derives again need not wait."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
@@ -63,9 +68,10 @@ def sidecar(path: Path, suffix: str) -> Path:
     return path.with_name(name + suffix)
 
 
-def relpath(path: Path, root: Path) -> str:
+def relpath(path: Path, root: Path, resolved_root: Path | None = None) -> str:
+    """`path` relative to `root`, both resolved; `resolved_root`: root.resolve() when the caller has it."""
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        return path.resolve().relative_to(resolved_root or root.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
 

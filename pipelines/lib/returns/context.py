@@ -35,20 +35,17 @@ def round_info(round_id: str) -> tuple[str, str | None, list[str]]:
     return kind, prev, intended
 
 
-def _validation(key: str, default: float) -> float:
-    return float((cfg.trust_config().get("validation") or {}).get(key, default))
-
-
 def max_invalid_row_share() -> float:
-    return _validation("max_invalid_row_share", 0.25)
+    return validation_settings()["max_invalid_row_share"]
 
 
 def validation_settings() -> dict:
     """The trust's validation thresholds (config/trust.yaml `validation:`), for the load fingerprint."""
-    return {"max_invalid_row_share": max_invalid_row_share(),
-            "max_other_academy_share": _validation("max_other_academy_share", 0.1),
-            "min_share_of_current_return": _validation("min_share_of_current_return", 0.5),
-            "max_pupils_per_return": int(_validation("max_pupils_per_return", 10_000))}
+    v = cfg.trust_section("validation") or {}
+    return {"max_invalid_row_share": float(v.get("max_invalid_row_share", 0.25)),
+            "max_other_academy_share": float(v.get("max_other_academy_share", 0.1)),
+            "min_share_of_current_return": float(v.get("min_share_of_current_return", 0.5)),
+            "max_pupils_per_return": int(float(v.get("max_pupils_per_return", 10_000)))}
 
 
 @contextmanager
@@ -83,14 +80,17 @@ def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 
 def _base_context(register: dict[str, dict], academy_urn: str, leaving_year: str, round_id: str,
-                  other_academy_upns: dict[str, str] | None) -> ValidationContext:
-    kind, prev, _ = round_info(round_id)
+                  other_academy_upns: dict[str, str] | None, settings: dict | None = None,
+                  rounds: tuple | None = None) -> ValidationContext:
+    """`settings` (validation_settings()) and `rounds` (round_info()): passed by a caller building many."""
+    kind, prev, _ = rounds or round_info(round_id)
+    v = settings or validation_settings()
     ctx = ValidationContext(
         academy_urn=academy_urn, leaving_year=leaving_year, round_id=round_id, round_kind=kind,
-        max_invalid_row_share=max_invalid_row_share(),
-        max_other_academy_share=_validation("max_other_academy_share", 0.1),
-        min_share_of_current=_validation("min_share_of_current_return", 0.5),
-        max_pupils=int(_validation("max_pupils_per_return", 10_000)),
+        max_invalid_row_share=v["max_invalid_row_share"],
+        max_other_academy_share=v["max_other_academy_share"],
+        min_share_of_current=v["min_share_of_current_return"],
+        max_pupils=v["max_pupils_per_return"],
         academy_in_register=academy_urn in register,
         academy_name=(register.get(academy_urn) or {}).get("name"),
         previous_round_id=prev,
@@ -151,7 +151,9 @@ class PartitionContext:
                  academies: set[str]):
         self.register = load_register(p.academies_csv)
         self.leaving_year, self.round_id = leaving_year, round_id
-        kind, prev, intended = round_info(round_id)
+        self.settings = validation_settings()
+        self.rounds = round_info(round_id)
+        kind, prev, intended = self.rounds
         self.previous: dict[str, dict[str, str]] = {}
         self.intended: dict[str, set[str]] = {}
         self.has_previous = bool(prev)
@@ -175,7 +177,8 @@ class PartitionContext:
                 self.intended.setdefault(urn, set()).add(upn)
 
     def for_academy(self, academy_urn: str, other_academy_upns: dict[str, str]) -> ValidationContext:
-        ctx = _base_context(self.register, academy_urn, self.leaving_year, self.round_id, other_academy_upns)
+        ctx = _base_context(self.register, academy_urn, self.leaving_year, self.round_id, other_academy_upns,
+                            self.settings, self.rounds)
         if self.has_previous:
             ctx.previous_round = self.previous.get(academy_urn) or None
         if self.has_intended:

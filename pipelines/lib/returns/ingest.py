@@ -21,15 +21,18 @@ from pathlib import Path
 from typing import Callable
 
 import duckdb
+import numpy as np
 import polars as pl
 
 import pipelines.config as cfg
+from pipelines.lib.intake.guard import Limits
 from pipelines.lib.returns import spec, store
 from pipelines.lib.returns.context import (PartitionContext, build_context, earlier_rounds_key, load_register,
                                            round_info, validation_settings)
 from pipelines.lib.returns.submit import (due_and_late, evaluate_path, feedback_info, problems_from_payload,  # noqa: F401
                                           read_path_checked, validate_checked, write_feedback)
-from pipelines.lib.returns.validate import ValidationResult
+from pipelines.lib.returns.reader import ReadResult, clean_reads
+from pipelines.lib.returns.validate import Checked, ValidationResult, check_rows, finish
 from pipelines.lib.warehouse import RETURN_COLUMNS, ensure_raw_tables, replace_in_open_transaction, replace_many
 
 LOADER_VERSION = "3"
@@ -168,6 +171,7 @@ class PartitionLoad:
     quarantined: list[str] = field(default_factory=list)
     current: dict[str, str] = field(default_factory=dict)   # urn -> current file (relative path)
     checked: int = 0                                        # files read and checked (the rest kept as loaded)
+    checked_in_order: int = 0                               # of those, checked one by one (pupils of other academies)
     loaded_files: list[str] = field(default_factory=list)   # current files whose rows were (re)loaded
 
     def metadata(self) -> dict:
@@ -176,7 +180,8 @@ class PartitionLoad:
             counts[s["status"]] = counts.get(s["status"], 0) + 1
         return {"unchanged": self.unchanged, "rows_loaded": self.rows_loaded,
                 "files": len(self.submissions), "academies_loaded": len(self.current),
-                "quarantined": len(self.quarantined), "files_checked": self.checked, **{f"files_{k}": v for k, v in sorted(counts.items())}}
+                "quarantined": len(self.quarantined), "files_checked": self.checked,
+                "files_checked_one_by_one": self.checked_in_order, **{f"files_{k}": v for k, v in sorted(counts.items())}}
 
 
 def submission_id(rel: str, sha: str) -> str:
@@ -350,12 +355,53 @@ def _link(env: str, c: _Candidate, register_row: dict | None) -> str:
         sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _upns(read) -> pl.Series | None:
-    """The normalised UPNs of a read file (as validation normalises them), for the cross-academy rule."""
-    table = getattr(read, "table", None)
-    if table is None or "upn" not in table.columns:
-        return None
-    return table["upn"].str.to_uppercase().str.replace_all(r"\s+", "").drop_nulls().unique()
+def _tail_upns(tail: list[_Candidate], reads: dict) -> pl.DataFrame:
+    """(academy_urn, upn, sid) for the distinct UPNs of every file read, normalised as validation
+    normalises them, for the cross-academy rule: one polars pass for all the files."""
+    tables = [(c, t) for c in tail if (t := getattr(reads[c.sid], "table", None)) is not None and "upn" in t.columns]
+    schema = {"academy_urn": pl.Utf8, "upn": pl.Utf8, "sid": pl.Utf8}
+    if not tables:
+        return pl.DataFrame(schema=schema)
+    lengths = [t.height for _, t in tables]
+    return (pl.DataFrame({
+        "academy_urn": pl.Series([c.urn for c, _ in tables]).gather(np.repeat(np.arange(len(tables)), lengths)),
+        "upn": pl.concat([t["upn"] for _, t in tables]),
+        "sid": pl.Series([c.sid for c, _ in tables]).gather(np.repeat(np.arange(len(tables)), lengths)),
+    }).with_columns(pl.col("upn").str.to_uppercase().str.replace_all(r"\s+", ""))
+        .drop_nulls("upn").unique(maintain_order=True).select(list(schema)))
+
+
+def _with_file_columns(frames: list[pl.DataFrame], files: list[_Candidate], leaving_year: str,
+                       round_id: str) -> pl.DataFrame:
+    """The files' typed rows in one frame, with the columns that name each row's file."""
+    which = pl.Series(np.repeat(np.arange(len(files)), [f.height for f in frames]))
+    return pl.concat(frames, how="vertical_relaxed").with_columns(
+        pl.Series("academy_urn", [c.urn for c in files], dtype=pl.Utf8).gather(which),
+        pl.lit(leaving_year).alias("leaving_year"), pl.lit(round_id).alias("round"),
+        pl.Series("source_file", [c.rel for c in files], dtype=pl.Utf8).gather(which),
+        pl.Series("file_sha256", [c.sha for c in files], dtype=pl.Utf8).gather(which))
+
+
+BATCH_ROWS = 500_000   # rows checked in one frame (a partition at national scale is split, a file never)
+
+
+def _check_batch(items: list[tuple], sids: list[str]) -> dict[str, object]:
+    """sid -> `check_rows` outcome, in frames of at most BATCH_ROWS rows. A frame that fails is left
+    out (None): its files are checked one by one, where a failure is that file's feedback."""
+    out: dict[str, object] = {}
+    heights = [0 if read.table is None else read.table.height for read, _, _ in items]
+    start = 0
+    while start < len(items):
+        end, size = start, 0
+        while end < len(items) and (end == start or size + heights[end] <= BATCH_ROWS):
+            size += heights[end]
+            end += 1
+        try:
+            out.update(zip(sids[start:end], check_rows(items[start:end])))
+        except Exception:  # noqa: BLE001 - the one-by-one path words the failure for the file
+            pass
+        start = end
+    return out
 
 
 def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: str, round_id: str,
@@ -378,10 +424,19 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     quarantined = store.partition_files(p.quarantine, leaving_year, round_id)
     cache_dir = p.warehouse_dir if p.warehouse_dir.is_dir() else None
     shas = {f.path: _file_sha(f.path, cache_dir) for f in landing + quarantined}
+    root = p.root.resolve()
+    rels: dict[Path, str] = {}
+
+    def relpath(path: Path) -> str:   # each path resolved once per load
+        rel = rels.get(path)
+        if rel is None:
+            rel = rels[path] = store.relpath(path, p.root, root)
+        return rel
+
     memo: dict = {}
     fp = fingerprint(p, con, leaving_year, round_id,
-                     [(store.relpath(f.path, p.root), shas[f.path]) for f in landing],
-                     [(store.relpath(f.path, p.root), shas[f.path]) for f in quarantined], memo=memo)
+                     [(relpath(f.path), shas[f.path]) for f in landing],
+                     [(relpath(f.path), shas[f.path]) for f in quarantined], memo=memo)
     out.fingerprint = fp
     prev = con.execute("select fingerprint from raw.return_loads where leaving_year = ? and round = ?",
                        [leaving_year, round_id]).fetchone()
@@ -405,7 +460,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
         else:
             at = datetime.fromtimestamp(f.path.stat().st_mtime, timezone.utc)
             by, name, new = "landing zone", f.path.name, True
-        rel = store.relpath(f.path, p.root)
+        rel = relpath(f.path)
         candidates.append(_Candidate(at, f, sha, by, name, new, meta, rel, submission_id(rel, sha)))
     candidates.sort(key=lambda c: (c.at, c.f.path.name))
 
@@ -443,7 +498,9 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
             f"{len(prefix) - len(refresh)} unchanged kept as loaded")
 
     pctx = PartitionContext(p, con, leaving_year, round_id, {c.urn for c in tail + refresh})
-    reads = {c.sid: read_path_checked(c.f.path, c.name) for c in tail + refresh}
+    limits = Limits.from_config()
+    reads = {c.sid: read_path_checked(c.f.path, c.name, limits, clean=False) for c in tail + refresh}
+    clean_reads([r for r in reads.values() if isinstance(r, ReadResult)])   # the cells of all files at once
 
     current: dict[str, _Candidate] = {}              # urn -> current file
     current_rows: dict[str, int] = {}                # urn -> rows accepted from its current file
@@ -453,17 +510,18 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     records_rejected: list[tuple[str, str, dict]] = []
     audit: list[dict] = []
 
+    # Feedback is written without fsync (durable=False): temp + rename still gives a reader, and the disk
+    # after a kill -9 (the page cache survives), the old or the new sidecar whole. Everything in it is
+    # derived again by a load from the file, the rules and the sidecar written (fsynced) at submission;
+    # 2 fsyncs a file were ~50 s of waiting at `large`. The warehouse commit stays durable.
     def accept(c: _Candidate, result: ValidationResult | None, info=None) -> None:
         if info is not None:
-            write_feedback(c.f.path, info, p.root)
+            write_feedback(c.f.path, info, p.root, durable=False)
             c.meta = store.read_sidecar(c.f.path) or {}
         current[c.urn] = c
         if result is not None:
             current_rows[c.urn] = result.rows_accepted
-            frames[c.urn] = result.frame.with_columns(
-                pl.lit(c.urn).alias("academy_urn"), pl.lit(leaving_year).alias("leaving_year"),
-                pl.lit(round_id).alias("round"), pl.lit(c.rel).alias("source_file"),
-                pl.lit(c.sha).alias("file_sha256"))
+            frames[c.urn] = result.frame      # the file's columns are added once, for all files, below
             checked[c.sid] = (result.rows_accepted, earlier.get(c.urn))
         accepted.append(c)
 
@@ -495,11 +553,11 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
 
     # the files to check, in order, against the rows already loaded; only UPNs that two academies
     # return can conflict, so only those are tracked
-    tail_upns = [(c.urn, u) for c in tail if (u := _upns(reads[c.sid])) is not None]
+    tail_pairs = _tail_upns(tail, reads)          # academy_urn, upn, sid: every file's UPNs at once
     contested: set[str] = set()
     owner: dict[str, str] = {}
-    if tail_upns:
-        pairs = pl.concat([pl.DataFrame({"academy_urn": urn, "upn": u}) for urn, u in tail_upns])
+    if tail_pairs.height:
+        pairs = tail_pairs.select("academy_urn", "upn")
         if incremental:
             con.register("_tail_upns", pairs.select("upn").unique().to_arrow())
             owner = {}
@@ -516,13 +574,32 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
         contested = set(pairs.group_by("upn").agg(pl.col("academy_urn").n_unique().alias("n"))
                         .filter(pl.col("n") > 1)["upn"].to_list())
         owner = {u: a for u, a in owner.items() if u in contested}
+    # A file none of whose pupils another academy returns gets the same check whatever the order: its row
+    # rules run for all such files at once (one polars frame). Only the verdict that depends on the files
+    # before it (much smaller than the academy's current return) waits for the replay below; files that
+    # share a pupil with another academy are checked one by one in order, as at submission.
+    in_order = set(tail_pairs.filter(pl.col("upn").is_in(list(contested)))["sid"].unique().to_list()) if contested else set()
+    batch = {c.sid: pctx.for_academy(c.urn, {}) for c in tail
+             if c.sid not in in_order and isinstance(reads[c.sid], ReadResult)}
+    checked_rows = _check_batch([(reads[c.sid], batch[c.sid], c.name) for c in tail if c.sid in batch],
+                                [c.sid for c in tail if c.sid in batch])
+    batched = sum(r is not None for r in checked_rows.values())
     for c in tail:
-        others = {u: a for u, a in owner.items() if a != c.urn}
-        ctx = pctx.for_academy(c.urn, others)
-        if c.urn in current_rows:
-            ctx.current_rows = current_rows[c.urn]
-        ctx.confirmed_smaller = c.confirmed
-        result = validate_checked(reads.pop(c.sid), ctx, c.name)
+        if checked_rows.get(c.sid) is not None:
+            ctx = batch[c.sid]
+            if c.urn in current_rows:
+                ctx.current_rows = current_rows[c.urn]
+            ctx.confirmed_smaller = c.confirmed
+            reads.pop(c.sid)
+            done = checked_rows.pop(c.sid)
+            result = finish(done, ctx, c.name) if isinstance(done, Checked) else done
+        else:
+            others = {u: a for u, a in owner.items() if a != c.urn}
+            ctx = pctx.for_academy(c.urn, others)
+            if c.urn in current_rows:
+                ctx.current_rows = current_rows[c.urn]
+            ctx.confirmed_smaller = c.confirmed
+            result = validate_checked(reads.pop(c.sid), ctx, c.name)
         status = result.status
         info = feedback_info(name=c.name, ctx=ctx, result=result, status=status, submitted_at=c.at,
                              submitted_by=c.by, sha=c.sha)
@@ -539,10 +616,10 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
                 old = store.sidecar(c.f.path, suffix)
                 if old.exists():
                     old.unlink()
-            write_feedback(target, info, p.root)
+            write_feedback(target, info, p.root, durable=False)
             from pipelines.lib.privacy.retention import strip_to_spec
             strip_to_spec(target)  # quarantine keeps only the return's columns
-            rel = store.relpath(target, p.root)
+            rel = relpath(target)
             out.quarantined.append(rel)
             log(f"rejected {c.rel} -> {rel}")
             audit.append({
@@ -554,7 +631,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
             continue
         for u in [u for u, a in owner.items() if a == c.urn]:
             del owner[u]
-        if contested:
+        if contested and c.sid in in_order:       # a batch file holds no contested UPN
             for u in result.frame["upn"].to_list():
                 if u in contested:
                     owner.setdefault(u, c.urn)
@@ -574,9 +651,9 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
             result = evaluate_path(q.path, q.path.name, ctx)
             info = feedback_info(name=q.path.name, ctx=ctx, result=result, status="rejected",
                                  submitted_at=at, submitted_by="quarantine", sha=sha)
-            write_feedback(q.path, info, p.root)
+            write_feedback(q.path, info, p.root, durable=False)
             meta = store.read_sidecar(q.path) or {}
-        records_rejected.append((store.relpath(q.path, p.root), sha, meta))
+        records_rejected.append((relpath(q.path), sha, meta))
 
     # records, problems and conflicts of every file (from the sidecars); rows only where they changed
     subs: list[dict] = []
@@ -623,18 +700,18 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
         changed_urns = set(frames) | (before - set(current))
     else:
         changed_urns = None
-    load = [frames[u] for u in sorted(frames) if current[u].sid in checked]
-    rows = (pl.concat(load, how="vertical_relaxed").select(RETURN_COLUMNS).cast(RETURNS_SCHEMA)
-            if load else pl.DataFrame(schema=RETURNS_SCHEMA))
+    load = [u for u in sorted(frames) if current[u].sid in checked]
+    rows = (_with_file_columns([frames[u] for u in load], [current[u] for u in load], leaving_year, round_id)
+            .select(RETURN_COLUMNS).cast(RETURNS_SCHEMA) if load else pl.DataFrame(schema=RETURNS_SCHEMA))
     sub_frame = pl.DataFrame(subs, schema=SUBMISSION_SCHEMA) if subs else pl.DataFrame(schema=SUBMISSION_SCHEMA)
     prob_frame = pl.DataFrame(probs, schema=PROBLEM_SCHEMA) if probs else pl.DataFrame(schema=PROBLEM_SCHEMA)
     # the fingerprint must cover the files as they are now (quarantine moves changed the listing)
     after_landing = store.partition_files(p.returns, leaving_year, round_id)
     after_q = store.partition_files(p.quarantine, leaving_year, round_id)
     fp_after = fingerprint(p, con, leaving_year, round_id,
-                           [(store.relpath(f.path, p.root), shas.get(f.path) or _file_sha(f.path, cache_dir))
+                           [(relpath(f.path), shas.get(f.path) or _file_sha(f.path, cache_dir))
                             for f in after_landing],
-                           [(store.relpath(f.path, p.root), shas.get(f.path) or _file_sha(f.path, cache_dir))
+                           [(relpath(f.path), shas.get(f.path) or _file_sha(f.path, cache_dir))
                             for f in after_q], memo=memo)
     out.fingerprint = fp_after
     part = "leaving_year = ? and round = ?"
@@ -660,6 +737,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     _write(con, [("raw.return_loads", loads, part, params)], transaction)
     out.submissions = subs
     out.checked = len(tail) + len(refresh)
+    out.checked_in_order = sum(c.sid in in_order for c in tail) + len(refresh) + len(batch) - batched
     out.loaded_files = sorted(current[u].rel for u in frames)
     return out
 

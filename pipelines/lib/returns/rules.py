@@ -4,7 +4,7 @@ from __future__ import annotations
 import polars as pl
 
 import pipelines.config as cfg
-from pipelines.lib.upn import upn_problem
+from pipelines.lib.returns.validate import upn_reasons
 
 
 def loaded_rule_failures(rows: pl.DataFrame) -> list[dict]:
@@ -25,7 +25,7 @@ def loaded_rule_failures(rows: pl.DataFrame) -> list[dict]:
             out.append({"rule": rule, "count": bad.height, "examples": bad[show].head(5).to_list()})
 
     upns = rows.select("upn", "upn_is_temporary").unique()
-    bad_upn = upns.filter(pl.col("upn").map_elements(lambda u: upn_problem(u) is not None, return_dtype=pl.Boolean))
+    bad_upn = upns.filter(upn_reasons(upns["upn"]).is_not_null())   # upn_problem, vectorised
     add("upn_check_letter", bad_upn, "upn")
     temp_wrong = upns.filter(pl.col("upn").str.contains(r"[A-Z]$") != pl.col("upn_is_temporary"))
     add("upn_temporary_flag", temp_wrong, "upn")

@@ -76,21 +76,22 @@ def _unreadable(exc: Exception, name: str) -> ValidationResult:
         "trust data team", file=name)])
 
 
-def read_checked(data: bytes, name: str) -> ReadResult | ValidationResult:
+def read_checked(data: bytes, name: str, limits=None, clean: bool = True) -> ReadResult | ValidationResult:
     """Read a file's bytes; a ValidationResult (rejected) when it cannot be read. Never raises."""
     try:
-        return read_return(data, name)
+        return read_return(data, name, limits=limits, clean=clean)
     except Exception as exc:  # noqa: BLE001 - a file must never stop an upload or a run
         return _unreadable(exc, name)
 
 
-def read_path_checked(path: Path, name: str) -> ReadResult | ValidationResult:
-    """`read_checked` for a file on disk; a file too large to read is rejected without reading it."""
+def read_path_checked(path: Path, name: str, limits=None, clean: bool = True) -> ReadResult | ValidationResult:
+    """`read_checked` for a file on disk; a file too large to read is rejected without reading it.
+    `limits`: the intake limits, when the caller reads many files; `clean=False`: see `read_return`."""
     try:
-        data = file_bytes(path)
+        data = file_bytes(path, limits)
     except Refused as exc:
         return rejected_result([Problem("file", exc.rule, str(exc), exc.fix, file=name)])
-    return read_checked(data, name)
+    return read_checked(data, name, limits, clean)
 
 
 def validate_checked(read: ReadResult | ValidationResult, ctx: ValidationContext, name: str) -> ValidationResult:
@@ -145,16 +146,17 @@ def sidecar_payload(info: FeedbackInfo, stored: Path, root: Path) -> dict:
     }
 
 
-def write_feedback(stored: Path, info: FeedbackInfo, root: Path) -> tuple[Path, bool]:
-    """Write <file>.feedback.html/.json next to the file; only when the content changed. (html path, written)."""
+def write_feedback(stored: Path, info: FeedbackInfo, root: Path, durable: bool = True) -> tuple[Path, bool]:
+    """Write <file>.feedback.html/.json next to the file; only when the content changed. (html path, written).
+    `durable=False` (the pipeline's load): no fsync, see `store.write_atomic`."""
     payload = sidecar_payload(info, stored, root)
     jpath = store.sidecar(stored, store.FEEDBACK_JSON)
     hpath = store.sidecar(stored, store.FEEDBACK_HTML)
     text = json.dumps(payload, indent=1, sort_keys=True, default=str)
     if jpath.exists() and hpath.exists() and jpath.read_text(encoding="utf-8") == text:
         return hpath, False
-    store.write_atomic(hpath, render_html(info).encode("utf-8"))
-    store.write_atomic(jpath, text.encode("utf-8"))
+    store.write_atomic(hpath, render_html(info).encode("utf-8"), durable)
+    store.write_atomic(jpath, text.encode("utf-8"), durable)
     return hpath, True
 
 
