@@ -520,13 +520,10 @@ def test_the_trust_headline_cohort_stays_shown_when_one_academy_holds_its_exclud
     assert not res.unresolved and res.stats.get("headline_kept", 0) >= 1
 
 
-def test_worker_processes_give_the_serial_result(monkeypatch):
-    """Blocks done in worker processes (every block sent, 2 workers) give exactly the hidden
-    cells, reasons and stats of the serial engine: on 12 random trust hierarchies side by side
-    (one block each, academies knowing their own cells) and on a generated trust's
-    destination_measures over three leaving years (3 blocks)."""
-    import pipelines.lib.disclosure.engine as engine
-    rnd = random.Random(17)
+def _mixed_cases(rnd: random.Random):
+    """12 random trust hierarchies side by side (one block each, academies knowing their own
+    cells) with their primary cells, and a generated 3-academy trust's destination_measures over
+    three leaving years: (relations, values, own, primary, flags, structure)."""
     relations, values, own = [], [], {"director": set()}
     for t in range(12):
         rels, vals, groups = _random_hierarchy(rnd, n_academies=rnd.choice([2, 3, 5]))
@@ -544,7 +541,17 @@ def test_worker_processes_give_the_serial_result(monkeypatch):
                     "dis": rnd.choice(["Disadvantaged", "Not disadvantaged"])}
                    for urn, n in (("A1", 40), ("A2", 21), ("A3", 9)) for _ in range(n)]
         frames.append(destination_measures(pupils_).with_columns(leaving_year=pl.lit(year)))
-    st = build_structure({"destination_measures": pl.concat(frames)})
+    return relations, values, own, primary, flags, build_structure({"destination_measures": pl.concat(frames)})
+
+
+def test_worker_processes_give_the_serial_result(monkeypatch):
+    """Blocks done in worker processes (every block sent, 2 workers) give exactly the hidden
+    cells, reasons and stats of the serial engine: on 12 random trust hierarchies side by side
+    (one block each, academies knowing their own cells) and on a generated trust's
+    destination_measures over three leaving years (3 blocks)."""
+    import pipelines.lib.disclosure.engine as engine
+    rnd = random.Random(17)
+    relations, values, own, primary, flags, st = _mixed_cases(rnd)
 
     def both():
         hidden = dict(primary)
@@ -591,24 +598,7 @@ def test_exact_shortcuts_give_the_full_passes_result(monkeypatch):
     import pipelines.lib.disclosure.engine as engine
     from pipelines.lib.disclosure.gauss import gauss_pass
     rnd = random.Random(23)
-    relations, values, own = [], [], {"director": set()}
-    for t in range(12):
-        rels, vals, groups = _random_hierarchy(rnd, n_academies=rnd.choice([2, 3, 5]))
-        off = len(values)
-        relations += [(w + off, tuple(p + off for p in ps)) for w, ps in rels]
-        values += vals
-        for i, g in enumerate(groups[:len(groups) // 2]):
-            own.setdefault(f"academy {i}", set()).update(v + off for v in g)
-    primary = {v: "primary cell" for v in range(len(values)) if 1 <= values[v] < 3}
-    flags = [False] * len(values)
-    dests = list(LEAVES[:10]) + ["neet", "not_known"]
-    frames = []
-    for year in ("2023-24", "2024-25", "2025-26"):
-        pupils_ = [{"urn": urn, "dest": rnd.choice(dests), "sex": rnd.choice(["Female", "Male"]),
-                    "dis": rnd.choice(["Disadvantaged", "Not disadvantaged"])}
-                   for urn, n in (("A1", 40), ("A2", 21), ("A3", 9)) for _ in range(n)]
-        frames.append(destination_measures(pupils_).with_columns(leaving_year=pl.lit(year)))
-    st = build_structure({"destination_measures": pl.concat(frames)})
+    relations, values, own, primary, flags, st = _mixed_cases(rnd)
     mix = (["school_sixth_form"] * 6 + ["further_education"] * 5 + ["sixth_form_college"] * 2
            + ["apprenticeship", "employment", "training", "neet", "not_known", "other"])
     pupils_ = [{"urn": urn, "dest": "excluded" if (urn, i) == ("A1", 0) else rnd.choice(mix),
