@@ -96,6 +96,12 @@ def _keep_rows(result: ReadResult, name: str, frame: pl.DataFrame) -> None:
 _FILE = "__read"
 
 
+def stack_files(frames: list, key: str):
+    """Many files' frames (eager or lazy) as one, each row tagged with its file's index in `key`
+    (Int32); columns a file lacks are null."""
+    return pl.concat([f.with_columns(pl.lit(k, pl.Int32).alias(key)) for k, f in enumerate(frames)], how="diagonal")
+
+
 def clean_reads(results: list[ReadResult]) -> None:
     """Finish `read_return(clean=False)` for many files in one polars pass: cells cleaned, blank rows
     dropped, a file left without pupil rows rejected, exactly as each file read alone."""
@@ -104,8 +110,7 @@ def clean_reads(results: list[ReadResult]) -> None:
         return
     try:
         columns = [c for c in spec.COLUMN_BY_NAME if any(c in r.table.columns for r in todo)]
-        every = pl.concat([r.table.lazy().with_columns(pl.lit(k, pl.Int32).alias(_FILE)) for k, r in enumerate(todo)],
-                          how="diagonal")
+        every = stack_files([r.table.lazy() for r in todo], _FILE)
         parts = (_pupil_rows(clean_cells(every, columns), columns).collect()
                  .partition_by(_FILE, as_dict=True, include_key=False))
     except Exception:  # noqa: BLE001 - one file at a time, where a failure is that file's feedback

@@ -17,7 +17,7 @@ from pipelines.lib.intake.cells import (FORMULA_RE, SMALL_SERIES, TEXT_CHARS, ma
                                         parse_dates, safe_value)
 from pipelines.lib.problems import Problem, ProblemCounts
 from pipelines.lib.returns import spec
-from pipelines.lib.returns.reader import ROW_COL, ReadResult
+from pipelines.lib.returns.reader import ROW_COL, ReadResult, stack_files
 from pipelines.lib.upn import upn_problem
 
 
@@ -252,8 +252,7 @@ class _Rule:
 
 def _check_files(items: list[tuple[ReadResult, ValidationContext, str]]) -> list[Checked]:
     ctxs = [ctx for _, ctx, _ in items]
-    df = pl.concat([read.table.with_columns(pl.lit(f, pl.Int32).alias(_F)) for f, (read, _, _) in enumerate(items)],
-                   how="diagonal")
+    df = stack_files([read.table for read, _, _ in items], _F)
     df = df.with_columns([pl.lit(None, pl.Utf8).alias(c) for c in spec.COLUMN_BY_NAME if c not in df.columns])
     n_of = [read.table.height for read, _, _ in items]
     fcol = df[_F]
