@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import datetime, timezone
@@ -21,7 +22,6 @@ from pathlib import Path
 from typing import Callable
 
 import duckdb
-import numpy as np
 import polars as pl
 
 import pipelines.config as cfg
@@ -31,7 +31,7 @@ from pipelines.lib.returns.context import (PartitionContext, build_context, earl
                                            round_info, validation_settings)
 from pipelines.lib.returns.submit import (due_and_late, evaluate_path, feedback_info, problems_from_payload,  # noqa: F401
                                           read_path_checked, validate_checked, write_feedback)
-from pipelines.lib.returns.reader import ReadResult, clean_reads
+from pipelines.lib.returns.reader import ReadResult, clean_reads, stack_files
 from pipelines.lib.returns.validate import Checked, ValidationResult, check_rows, finish
 from pipelines.lib.warehouse import RETURN_COLUMNS, ensure_raw_tables, replace_in_open_transaction, replace_many
 
@@ -355,6 +355,9 @@ def _link(env: str, c: _Candidate, register_row: dict | None) -> str:
         sort_keys=True, default=str).encode()).hexdigest()
 
 
+_FILE = "__file"   # which file a stacked row came from (stack_files)
+
+
 def _tail_upns(tail: list[_Candidate], reads: dict) -> pl.DataFrame:
     """(academy_urn, upn, sid) for the distinct UPNs of every file read, normalised as validation
     normalises them, for the cross-academy rule: one polars pass for all the files."""
@@ -362,20 +365,20 @@ def _tail_upns(tail: list[_Candidate], reads: dict) -> pl.DataFrame:
     schema = {"academy_urn": pl.Utf8, "upn": pl.Utf8, "sid": pl.Utf8}
     if not tables:
         return pl.DataFrame(schema=schema)
-    lengths = [t.height for _, t in tables]
-    return (pl.DataFrame({
-        "academy_urn": pl.Series([c.urn for c, _ in tables]).gather(np.repeat(np.arange(len(tables)), lengths)),
-        "upn": pl.concat([t["upn"] for _, t in tables]),
-        "sid": pl.Series([c.sid for c, _ in tables]).gather(np.repeat(np.arange(len(tables)), lengths)),
-    }).with_columns(pl.col("upn").str.to_uppercase().str.replace_all(r"\s+", ""))
-        .drop_nulls("upn").unique(maintain_order=True).select(list(schema)))
+    every = stack_files([t.select(pl.col("upn").cast(pl.Utf8)) for _, t in tables], _FILE)
+    which = every[_FILE]
+    return (every.with_columns(pl.Series("academy_urn", [c.urn for c, _ in tables], dtype=pl.Utf8).gather(which),
+                               pl.Series("sid", [c.sid for c, _ in tables], dtype=pl.Utf8).gather(which),
+                               pl.col("upn").str.to_uppercase().str.replace_all(r"\s+", ""))
+            .drop_nulls("upn").unique(maintain_order=True).select(list(schema)))
 
 
 def _with_file_columns(frames: list[pl.DataFrame], files: list[_Candidate], leaving_year: str,
                        round_id: str) -> pl.DataFrame:
     """The files' typed rows in one frame, with the columns that name each row's file."""
-    which = pl.Series(np.repeat(np.arange(len(files)), [f.height for f in frames]))
-    return pl.concat(frames, how="vertical_relaxed").with_columns(
+    every = stack_files(frames, _FILE, how="vertical_relaxed")
+    which = every[_FILE]
+    return every.drop(_FILE).with_columns(
         pl.Series("academy_urn", [c.urn for c in files], dtype=pl.Utf8).gather(which),
         pl.lit(leaving_year).alias("leaving_year"), pl.lit(round_id).alias("round"),
         pl.Series("source_file", [c.rel for c in files], dtype=pl.Utf8).gather(which),
@@ -729,6 +732,9 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
         ("raw.return_file_state", pl.DataFrame(states, schema=FILE_STATE_SCHEMA)))]
     if row_change is not None:
         changes.insert(0, ("raw.destination_returns", *row_change))
+    # The feedback written above without fsync reaches the disk before the commit that records it as
+    # done: after a power cut the warehouse never says "checked" over an empty feedback file.
+    os.sync()
     _write(con, changes, transaction)
     out.rows_loaded = con.execute(f"select count(*) from raw.destination_returns where {part}", params).fetchone()[0]
     loads = pl.DataFrame([{"leaving_year": leaving_year, "round": round_id, "fingerprint": fp_after,

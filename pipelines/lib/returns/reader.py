@@ -96,10 +96,10 @@ def _keep_rows(result: ReadResult, name: str, frame: pl.DataFrame) -> None:
 _FILE = "__read"
 
 
-def stack_files(frames: list, key: str):
+def stack_files(frames: list, key: str, how: str = "diagonal"):
     """Many files' frames (eager or lazy) as one, each row tagged with its file's index in `key`
-    (Int32); columns a file lacks are null."""
-    return pl.concat([f.with_columns(pl.lit(k, pl.Int32).alias(key)) for k, f in enumerate(frames)], how="diagonal")
+    (Int32); columns a file lacks are null (`how="vertical_relaxed"`: same columns, types widened)."""
+    return pl.concat([f.with_columns(pl.lit(k, pl.Int32).alias(key)) for k, f in enumerate(frames)], how=how)
 
 
 def clean_reads(results: list[ReadResult]) -> None:
