@@ -55,11 +55,17 @@ def _fit(pdf: FPDF, text: str, width: float) -> str:
     return text + "..."
 
 
+def _lines(pdf: FPDF, text: str, width: float, h: float) -> int:
+    """Lines multi_cell(width) takes for text: one when it plainly fits (no dry run, which costs
+    as much as drawing), else multi_cell's own count."""
+    if "\n" not in text and pdf.get_string_width(text) < width - 2 * pdf.c_margin - 0.01:
+        return 1
+    return len(pdf.multi_cell(width, h, text, dry_run=True, output="LINES"))
+
+
 def _header(pdf: FPDF, t: Table, widths: list[float], size: float) -> None:
     pdf.set_font("DejaVu", "B", size)
-    lines = []
-    for c, w in zip(t.columns, widths):
-        lines.append(len(pdf.multi_cell(w - 1.6, size * 0.45, c.label, dry_run=True, output="LINES")))
+    lines = [_lines(pdf, c.label, w - 1.6, size * 0.45) for c, w in zip(t.columns, widths)]
     h = max(lines) * size * 0.45 + 1.6
     x0, y0 = pdf.get_x(), pdf.get_y()
     pdf.set_fill_color(*NAVY)
@@ -127,8 +133,8 @@ def render_table(pdf: FPDF, t: Table, font_size: float = 6.8) -> None:
 
 def _notes_height(pdf: FPDF, notes: list[str], size: float = 6.8) -> float:
     pdf.set_font("DejaVu", size=size)
-    return sum(len(pdf.multi_cell(0, size * 0.5, n, dry_run=True, output="LINES")) * size * 0.5 + 1.5
-               for n in notes)
+    width = pdf.w - pdf.r_margin - pdf.x         # what multi_cell(0, ...) spans from here
+    return sum(_lines(pdf, n, width, size * 0.5) * size * 0.5 + 1.5 for n in notes)
 
 
 def render_section(pdf: FPDF, s: Section) -> None:
