@@ -55,23 +55,18 @@ def _fit(pdf: FPDF, text: str, width: float) -> str:
     return text + "..."
 
 
-_LINES: dict[tuple, int] = {}
-
-
 def _lines(pdf: FPDF, text: str, width: float, h: float) -> int:
     """Lines multi_cell(width) takes for text: one when it plainly fits (no dry run, which costs
-    as much as drawing), else multi_cell's own count, remembered for the same text, width and font
-    (the same notes sit under many tables)."""
+    as much as drawing), else multi_cell's own count, remembered within the document for the same
+    text, width and font (the same notes sit under many tables). Per document, so a document's
+    bytes never depend on what was drawn before it."""
     if "\n" not in text and pdf.get_string_width(text) < width - 2 * pdf.c_margin - 0.01:
         return 1
-    key = (text, round(width, 6), h, pdf.c_margin, getattr(pdf.current_font, "ttffile", None), pdf.font_style,
-           pdf.font_size_pt)
-    n = _LINES.get(key)
-    if n is None:
-        if len(_LINES) > 10_000:
-            _LINES.clear()
-        n = _LINES[key] = len(pdf.multi_cell(width, h, text, dry_run=True, output="LINES"))
-    return n
+    seen = pdf.__dict__.setdefault("_line_counts", {})
+    key = (text, round(width, 6), h, pdf.c_margin, pdf.font_family, pdf.font_style, pdf.font_size_pt)
+    if key not in seen:
+        seen[key] = len(pdf.multi_cell(width, h, text, dry_run=True, output="LINES"))
+    return seen[key]
 
 
 def _header(pdf: FPDF, t: Table, widths: list[float], size: float) -> None:
