@@ -1,6 +1,8 @@
 """Governor pack per academy: built from the published serving files, figures as published."""
 from __future__ import annotations
 
+import re
+
 import polars as pl
 import pytest
 from pypdf import PdfReader
@@ -75,6 +77,25 @@ def test_only_documents_whose_figures_changed_are_rendered_again(public_built, t
     line = next(ln for ln in _text(packs.glob(f"{SECONDARY}-*.pdf").__next__()).splitlines()
                 if ln.startswith("School sixth form"))
     assert "49.0" in line
+    # the public statements read another mart: unchanged, so none is drawn; then the secondary's
+    # published apprenticeship text moves and only its statement (HTML and PDF) is drawn again
+    assert not any(w["rendered"] for w in write_statements(serving, year, pages, "T"))
+    special_html = next(pages.glob(f"{SPECIAL}-*.html")).read_bytes()
+    f = serving / "public_destination_statement.parquet"
+    ps = pl.read_parquet(f)
+    mine = (pl.col("academy_urn") == SECONDARY) & (pl.col("leaving_year") == year) & \
+        (pl.col("key_stage") == "KS4") & (pl.col("measure") == "apprenticeship")
+    assert ps.filter(mine).height == 1
+    ps.with_columns(pl.when(mine).then(pl.lit("35%")).otherwise(pl.col("public_text")).alias("public_text")) \
+        .write_parquet(f)
+    redrawn = {w["academy_urn"]: w["rendered"] for w in write_statements(serving, year, pages, "T")}
+    assert redrawn == {SECONDARY: True, SPECIAL: False}
+    html = next(pages.glob(f"{SECONDARY}-*.html")).read_text()
+    row = re.search(r'<th scope="row">Apprenticeship[^<]*</th>(.*?)</tr>', html, flags=re.S).group(1)
+    assert re.findall(r"<td>([^<]*)</td>", row)[-2] == "35%"        # the statement year, England last
+    assert any(ln.startswith("Apprenticeship") and "35%" in ln
+               for ln in _text(next(pages.glob(f"{SECONDARY}-*.pdf"))).splitlines())
+    assert next(pages.glob(f"{SPECIAL}-*.html")).read_bytes() == special_html
     # a deleted file is drawn again even though its figures did not change
     next(packs.glob(f"{SPECIAL}-*.pdf")).unlink()
     fourth = {w["academy_urn"]: w["rendered"] for w in write_governor_packs(serving, "2024-25", packs, trust_name="T")}

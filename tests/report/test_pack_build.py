@@ -115,3 +115,67 @@ def test_no_pupil_identifier_anywhere(built):
     upns = {r["upn"] for r in built.mart("neet_risk_pupils")}
     blob = built.text + " ".join(str(v) for sheet in built.sheets.values() for row in sheet for v in row)
     assert not [u for u in list(upns)[:200] if u and u in blob]
+
+
+def test_pack_is_drawn_again_only_when_its_marts_change(built, tmp_path):
+    """write_trustee_pack: the same published marts (manifest content hashes) draw nothing; one
+    academy's changed figure draws the pack again, with that figure; a deleted file is redrawn."""
+    import json
+
+    import polars as pl
+
+    from pipelines.lib.report.build import write_trustee_pack
+    s, out = tmp_path / "serving", tmp_path / "out"
+    shutil.copytree(built.serving, s)
+    first = write_trustee_pack(s, built.year, out)
+    assert first["rendered"] and first["pdf"].exists()
+    stamp = first["pdf"].stat().st_mtime_ns
+    assert not write_trustee_pack(s, built.year, out)["rendered"]
+    assert first["pdf"].stat().st_mtime_ns == stamp
+    # one academy's published EET share moves, as a publish would record it (a new content hash)
+    f = s / "destination_measures_published.parquet"
+    dm = pl.read_parquet(f)
+    total = (pl.col("level") == "academy") & (pl.col("leaving_year") == built.year) & \
+        (pl.col("breakdown") == "Total") & (pl.col("round") == "R3") & (pl.col("key_stage") == "KS4")
+    urn = sorted(dm.filter(total & pl.col("positive_pct").is_not_null())["academy_urn"].to_list())[0]
+    mine = total & (pl.col("academy_urn") == urn)
+    assert dm.filter(mine).height == 1
+    f.unlink()                                      # may be a hard link into the source snapshot
+    dm.with_columns(pl.when(mine).then(pl.lit(12.3)).otherwise(pl.col("positive_pct"))
+                    .alias("positive_pct")).write_parquet(f)
+    m = json.loads((s / "_manifest.json").read_text())
+    assert not write_trustee_pack(s, built.year, out)["rendered"]      # the manifest says unchanged
+    m["hashes"]["destination_measures_published"] += ":changed"
+    (s / "_manifest.json").write_text(json.dumps(m))
+    again = write_trustee_pack(s, built.year, out)
+    assert again["rendered"]
+    rows = [r for r in xlsx_sheets(again["xlsx"])["Academy appendix"] if r and r[0] == urn]
+    total = next(r for r in rows if r[2] == "KS4" and r[3] == "Total")
+    assert total[5] == 12.3                          # URN, academy, key stage, sub-group, leavers, EET %
+    assert not write_trustee_pack(s, built.year, out)["rendered"]
+    again["xlsx"].unlink()
+    assert write_trustee_pack(s, built.year, out)["rendered"]
+
+
+def test_core_fonts_fall_back_to_the_full_fonts(tmp_path):
+    """A document whose text needs a glyph outside the core fonts is drawn with the full DejaVu,
+    so the character is printed (and extractable), not a missing-glyph box."""
+    from pypdf import PdfReader
+
+    from pipelines.lib.report.pdf import FONT_DIR, _para, core_font, draw_pdf, new_pdf
+
+    def draw(text):
+        def go(core):
+            pdf = new_pdf("t", "a", "f", core_fonts=core)
+            pdf.add_page()
+            _para(pdf, text)
+            return pdf
+        return draw_pdf(go)
+
+    plain = draw("Wigan Brook Academy: 45.5% – Ysgol Gŵyr, café")
+    assert {f.ttffile for f in plain.fonts.values()} >= {core_font("DejaVuSans.ttf")}
+    assert core_font("DejaVuSans.ttf") != FONT_DIR / "DejaVuSans.ttf"
+    star = draw("Academy ☆ of the North")
+    assert {f.ttffile for f in star.fonts.values()} >= {FONT_DIR / "DejaVuSans.ttf"}
+    star.output(str(tmp_path / "s.pdf"))
+    assert "Academy ☆ of the North" in PdfReader(str(tmp_path / "s.pdf")).pages[0].extract_text()

@@ -11,10 +11,11 @@ from datetime import date
 from pathlib import Path
 
 from pipelines.lib import serving_contract as contract
-from pipelines.lib.public.pdfdoc import BuiltDocuments, new_pdf, save_pdf
+from pipelines.lib.public.pdfdoc import new_pdf, save_pdf
+from pipelines.lib.report.built import BuiltDocuments
 from pipelines.lib.public.statement import slug
 from pipelines.lib.report.model import SUPPRESSED, Column, Section, Table
-from pipelines.lib.report.pdf import _heading, _para, render_section
+from pipelines.lib.report.pdf import _heading, _para, draw_pdf, render_section
 from pipelines.lib.report.serving import read_served
 
 SHORT = contract.measure_labels(short=True)     # one label per measure (dbt seed `measures`)
@@ -27,10 +28,19 @@ class GovernorPackError(RuntimeError):
     """The serving snapshot cannot give governor packs (message says why)."""
 
 
-def _mart(serving: Path, base: str) -> list[dict]:
+def _mart(serving: Path, base: str, where=None) -> list[dict]:
     """A mart as directors and trustees read it (its published twin for aggregates), declared
-    columns only (serving contract)."""
-    return read_served(serving, base, "director")
+    columns only (serving contract); `where` keeps only the rows the packs read."""
+    return read_served(serving, base, "director", where)
+
+
+def _by_academy(rows: list[dict]) -> dict[str | None, list[dict]]:
+    """Rows indexed once by academy_urn (None: trust-level rows), so each pack reads its own rows
+    instead of scanning every academy's."""
+    out: dict[str | None, list[dict]] = {}
+    for r in rows:
+        out.setdefault(r.get("academy_urn"), []).append(r)
+    return out
 
 
 def _cell(row: dict | None, col: str):
@@ -197,28 +207,53 @@ def similar_section(comp: list[dict], sim: list[dict], urn: str) -> Section:
     return s
 
 
+def _draw_pack(name: str, trust_name: str, year: str, rnd: str, sections, core_fonts: bool):
+    pdf = new_pdf(f"{name}: careers and destinations, governor pack {year}", trust_name,
+                  f"{name} - governor pack {year} - published figures only", core_fonts)
+    pdf.add_page()
+    _heading(pdf, name, 17)
+    _heading(pdf, f"Careers and leavers' destinations {year}: pack for governors", 12)
+    _para(pdf, f"{trust_name}. Generated {date.today().isoformat()} from the trust's published figures "
+               f"(actual destinations, round {rnd}). Small groups are withheld and shown as c.", 8.5, "I")
+    for sec in sections:
+        render_section(pdf, sec)
+    return pdf
+
+
 def write_governor_packs(serving: Path, year: str, out_dir: Path, urns: list[str] | None = None,
                          trust_name: str | None = None) -> list[dict]:
+    """A pack per academy with actual destinations for `year`; a pack whose content (digest of its
+    sections) is unchanged and whose file exists is not drawn again. Each mart is read once, only
+    the rows the packs read, and indexed by academy once."""
+    import pyarrow.compute as pc
+
     if trust_name is None:
         from pipelines.config import trust_config
         trust_name = str(trust_config().get("trust_name") or "The trust")
-    dm = _mart(serving, "destination_measures")
-    if not dm:
+    f = pc.field
+    dm = _mart(serving, "destination_measures", f("round_kind") == "actual")
+    if not dm and not _mart(serving, "destination_measures"):
         raise GovernorPackError(f"No destination_measures_published in {serving}: run `destinations run` first.")
     rnd = _actual_round(dm, year)
     if rnd is None:
         raise GovernorPackError(f"No actual destinations for leaving year {year} in the serving snapshot.")
-    nat = _mart(serving, "benchmark_national_comparison")
-    nk = _mart(serving, "neet_not_known")
-    gaps = _mart(serving, "destination_gaps")
-    goals = _mart(serving, "goal_progress")
-    compass = _mart(serving, "compass_academy_summary")
+    dm = [r for r in dm if r.get("round") == rnd]
+    total = (f("breakdown_topic") == "Total") & (f("breakdown") == "Total")
+    this_round = (f("leaving_year") == year) & (f("round") == rnd)
+    nat = _by_academy(_mart(serving, "benchmark_national_comparison", (f("leaving_year") == year) & total))
+    nk = _by_academy(_mart(serving, "neet_not_known", this_round & total))
+    gaps = _mart(serving, "destination_gaps", this_round & (f("measure") == "positive"))
+    goals = _by_academy(_mart(serving, "goal_progress", this_round))
+    compass = _by_academy(_mart(serving, "compass_academy_summary"))
     compass_trust = _mart(serving, "compass_trust_vs_national")
-    comp = _mart(serving, "similar_schools_comparison")
-    sim = _mart(serving, "similar_schools")
+    comp = _by_academy(_mart(serving, "similar_schools_comparison"))
+    sim = _by_academy(_mart(serving, "similar_schools"))
+    gaps_trust = [g for g in gaps if g["level"] == "trust"]
+    gaps = _by_academy([g for g in gaps if g["level"] != "trust"])
     academies = sorted({(r["academy_urn"], r.get("academy_name") or r["academy_urn"]) for r in dm
                         if r["level"] == "academy" and r["leaving_year"] == year and r["round"] == rnd
                         and r.get("suppression_status") != "z"})
+    dm = _by_academy(dm)
     if urns:
         unknown = set(urns) - {u for u, _ in academies}
         if unknown:
@@ -227,24 +262,19 @@ def write_governor_packs(serving: Path, year: str, out_dir: Path, urns: list[str
     written = []
     built = BuiltDocuments(out_dir)
     for urn, name in academies:
-        sections = (destinations_section(dm, nat, urn, year, rnd), neet_section(nk, urn, year, rnd),
-                    gaps_section(gaps, urn, year, rnd), goals_section(goals, urn, year, rnd),
-                    compass_section(compass, compass_trust, urn), similar_section(comp, sim, urn))
+        trust_too = lambda rows: rows.get(urn, []) + rows.get(None, [])   # noqa: E731 - its rows + the trust's
+        sections = (destinations_section(trust_too(dm), nat.get(urn, []), urn, year, rnd),
+                    neet_section(trust_too(nk), urn, year, rnd),
+                    gaps_section(gaps.get(urn, []) + gaps_trust, urn, year, rnd),
+                    goals_section(trust_too(goals), urn, year, rnd),
+                    compass_section(compass.get(urn, []), compass_trust, urn),
+                    similar_section(comp.get(urn, []), sim.get(urn, []), urn))
         path = out_dir / f"{urn}-{slug(name)}-governors-{year}.pdf"
         digest = built.digest(name, trust_name, year, rnd, sections)
         if built.unchanged(path.name, digest, path):     # same figures: the pack already says this
             written.append({"academy_urn": urn, "academy_name": name, "pdf": path, "rendered": False})
             continue
-        pdf = new_pdf(f"{name}: careers and destinations, governor pack {year}", trust_name,
-                      f"{name} - governor pack {year} - published figures only")
-        pdf.add_page()
-        _heading(pdf, name, 17)
-        _heading(pdf, f"Careers and leavers' destinations {year}: pack for governors", 12)
-        _para(pdf, f"{trust_name}. Generated {date.today().isoformat()} from the trust's published figures "
-                   f"(actual destinations, round {rnd}). Small groups are withheld and shown as c.", 8.5, "I")
-        for sec in sections:
-            render_section(pdf, sec)
-        save_pdf(pdf, path)
+        save_pdf(draw_pdf(lambda core: _draw_pack(name, trust_name, year, rnd, sections, core)), path)
         built.record(path.name, digest)
         written.append({"academy_urn": urn, "academy_name": name, "pdf": path, "rendered": True})
     built.save()

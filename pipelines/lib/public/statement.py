@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from pipelines.lib.public.pdfdoc import BuiltDocuments
+from pipelines.lib.report.built import BuiltDocuments
 from pipelines.lib.report.serving import read_served
 
 MART = "public_destination_statement"
@@ -246,12 +246,19 @@ def render_html(st: Statement) -> str:
 # ------------------------------------------------------------------------------- PDF
 
 def render_pdf(st: Statement, path: Path) -> Path:
+    from pipelines.lib.public.pdfdoc import save_pdf
+    from pipelines.lib.report.pdf import draw_pdf
+
+    return save_pdf(draw_pdf(lambda core: _draw_pdf(st, core)), path)
+
+
+def _draw_pdf(st: Statement, core_fonts: bool):
+    from pipelines.lib.public.pdfdoc import new_pdf
     from pipelines.lib.report.model import Column, Table
     from pipelines.lib.report.pdf import _heading, _para, render_table
-    from pipelines.lib.public.pdfdoc import new_pdf, save_pdf
 
     pdf = new_pdf(f"Where our leavers went: {st.academy_name}", st.trust_name,
-                  f"{st.academy_name} - leavers' destinations {st.year} - public statement")
+                  f"{st.academy_name} - leavers' destinations {st.year} - public statement", core_fonts)
     pdf.add_page()
     _heading(pdf, f"Where our leavers went: {st.academy_name}", 16)
     _para(pdf, f"What our pupils did after leaving us, recorded in the autumn after they left. Figures are rounded "
@@ -272,7 +279,7 @@ def render_pdf(st: Statement, path: Path) -> Path:
                f"{st.trust_name or 'the trust'}. Published {st.generated_on}."
                + (f" England: Department for Education, {'; '.join(pubs)} (sustained destinations, an earlier "
                   "year; Open Government Licence v3.0)." if pubs else ""), 8)
-    return save_pdf(pdf, path)
+    return pdf
 
 
 def slug(text: str) -> str:

@@ -56,11 +56,13 @@ def _trust_name() -> str:
 
 def report_years(serving_dir: Path) -> list[str]:
     """Leaving years with actual-round destination data in the snapshot, newest first."""
-    m = read_mart(serving_dir, DEST_MART)
-    if m is None:
+    from pipelines.lib.report.serving import AUDIENCE, _served_table
+    served = _served_table(serving_dir, DEST_MART, AUDIENCE)
+    if served is None:
         return []
     actual = set(_actual_rounds())
-    years = {r["leaving_year"] for r in m.rows if r.get("round") in actual and r.get("leaving_year")}
+    rows = served[1].select(["leaving_year", "round"]).group_by(["leaving_year", "round"]).aggregate([]).to_pylist()
+    years = {r["leaving_year"] for r in rows if r.get("round") in actual and r.get("leaving_year")}
     return sorted(years, reverse=True)
 
 
@@ -214,7 +216,8 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
                         "shows in destinations, and how the academies rate their careers programmes against the "
                         "eight Gatsby Benchmarks (Compass).")
     missing = []
-    fm = read_mart(snap, "fsq_construct_scores")
+    fm = read_mart(snap, "fsq_construct_scores",    # the trust's rows of the year only (of ~200k)
+                   equal={"academic_year": year, "level": "trust", "breakdown_topic": "Total"})
     ft = careers.fsq_table(fm.rows, year, fm.published) if fm else None
     if ft is not None:
         s.tables.append(ft)
@@ -330,6 +333,54 @@ def _atomic_json(path: Path, data: dict) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
     os.replace(tmp, path)
+
+
+# every mart the pack reads (assemble): its digest is theirs, as published
+PACK_MARTS = (DEST_MART, "neet_not_known", "benchmark_national_comparison", "destination_gaps", "neet_la_comparator",
+              "destination_reconciliation_rates", "goal_progress", "fsq_construct_scores", "fsq_destination_rates",
+              "compass_trust_vs_national", "compass_benchmark_trends", "return_status")
+
+
+def pack_inputs_digest(serving_dir: Path, year: str) -> str | None:
+    """Digest of everything the trustee pack for `year` is drawn from: the published content hash
+    of each mart it reads (serving manifest), the trust's name and rounds, and the drawing code.
+    None when the manifest lacks a hash (an older snapshot): then the pack is always drawn."""
+    from pipelines.lib.publish import read_manifest
+    from pipelines.lib.report.built import BuiltDocuments
+    from pipelines.lib.report.serving import AUDIENCE
+
+    hashes = read_manifest(serving_dir).get("hashes") or {}
+    if not hashes:
+        return None
+    snap = contract.Snapshot(serving_dir)
+    used = {}
+    for base in PACK_MARTS:
+        name = contract.source_for(base, AUDIENCE).whole
+        if snap.has(name) and name not in hashes:
+            return None
+        used[name] = hashes.get(name, "absent")
+    return BuiltDocuments.digest("trustee pack", year, _trust_name(), _actual_rounds(), _round_ids(),
+                                 sorted(contract.measure_labels().items()), sorted(used.items()))
+
+
+def write_trustee_pack(serving_dir: Path, year: str, out_dir: Path) -> dict:
+    """The trustee pack for `year` in out_dir, drawn only when what it is drawn from changed (see
+    pack_inputs_digest) or a file of it is missing: {"rendered": bool, "pdf", "xlsx", "summary"}."""
+    from pipelines.lib.report.built import BuiltDocuments
+
+    out_dir = Path(out_dir)
+    files = {"pdf": out_dir / f"trustee_report_{year}.pdf", "xlsx": out_dir / f"trustee_report_{year}.xlsx",
+             "summary": out_dir / f"trustee_report_{year}.json"}
+    built = BuiltDocuments(out_dir)
+    key = f"trustee_report_{year}"
+    digest = pack_inputs_digest(serving_dir, year)
+    if digest is not None and built.unchanged(key, digest, *files.values()):
+        return {"rendered": False, **files}
+    out = build_pack(year, out_dir, serving_dir)
+    if digest is not None:
+        built.record(key, digest)
+        built.save()
+    return {"rendered": True, **out}
 
 
 def build_pack(year: str, out_dir: Path, serving_dir: Path, generated_at: datetime | None = None) -> dict:

@@ -1,6 +1,8 @@
 """Render the pack to PDF (fpdf2). DejaVu fonts from matplotlib's own data, so any machine has them."""
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -53,11 +55,23 @@ def _fit(pdf: FPDF, text: str, width: float) -> str:
     return text + "..."
 
 
+def _lines(pdf: FPDF, text: str, width: float, h: float) -> int:
+    """Lines multi_cell(width) takes for text: one when it plainly fits (no dry run, which costs
+    as much as drawing), else multi_cell's own count, remembered within the document for the same
+    text, width and font (the same notes sit under many tables). Per document, so a document's
+    bytes never depend on what was drawn before it."""
+    if "\n" not in text and pdf.get_string_width(text) < width - 2 * pdf.c_margin - 0.01:
+        return 1
+    seen = pdf.__dict__.setdefault("_line_counts", {})
+    key = (text, round(width, 6), h, pdf.c_margin, pdf.font_family, pdf.font_style, pdf.font_size_pt)
+    if key not in seen:
+        seen[key] = len(pdf.multi_cell(width, h, text, dry_run=True, output="LINES"))
+    return seen[key]
+
+
 def _header(pdf: FPDF, t: Table, widths: list[float], size: float) -> None:
     pdf.set_font("DejaVu", "B", size)
-    lines = []
-    for c, w in zip(t.columns, widths):
-        lines.append(len(pdf.multi_cell(w - 1.6, size * 0.45, c.label, dry_run=True, output="LINES")))
+    lines = [_lines(pdf, c.label, w - 1.6, size * 0.45) for c, w in zip(t.columns, widths)]
     h = max(lines) * size * 0.45 + 1.6
     x0, y0 = pdf.get_x(), pdf.get_y()
     pdf.set_fill_color(*NAVY)
@@ -125,8 +139,8 @@ def render_table(pdf: FPDF, t: Table, font_size: float = 6.8) -> None:
 
 def _notes_height(pdf: FPDF, notes: list[str], size: float = 6.8) -> float:
     pdf.set_font("DejaVu", size=size)
-    return sum(len(pdf.multi_cell(0, size * 0.5, n, dry_run=True, output="LINES")) * size * 0.5 + 1.5
-               for n in notes)
+    width = pdf.w - pdf.r_margin - pdf.x         # what multi_cell(0, ...) spans from here
+    return sum(_lines(pdf, n, width, size * 0.5) * size * 0.5 + 1.5 for n in notes)
 
 
 def render_section(pdf: FPDF, s: Section) -> None:
@@ -163,14 +177,54 @@ def render_section(pdf: FPDF, s: Section) -> None:
         render_table(pdf, t)
 
 
+FONTS = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf"}
+# The characters of the core fonts: Latin (with the extended and accented letters of names),
+# combining accents, Greek, punctuation, currency, letter-like symbols, arrows, maths and shapes.
+CORE_BLOCKS = ((0x20, 0x7E), (0xA0, 0x3FF), (0x1E00, 0x1EFF), (0x2000, 0x206F), (0x20A0, 0x20CF),
+               (0x2100, 0x22FF), (0x25A0, 0x25FF), (0xFB00, 0xFB06))
+
+
+@functools.cache
+def core_font(file_name: str) -> Path:
+    """DejaVu cut down to CORE_BLOCKS (about 1,300 of its 6,000 glyphs, same outlines and widths):
+    loading and embedding it costs a fifth of the full font's, which is most of a short document's
+    time. Made once per installed font and kept in the temp folder; the full font if it cannot be."""
+    import hashlib
+    import os
+    import tempfile
+
+    src = FONT_DIR / file_name
+    try:
+        key = hashlib.sha256(src.read_bytes()).hexdigest()[:16]
+        out = Path(tempfile.gettempdir()) / "trust-destinations-fonts" / f"{src.stem}-core-{key}.ttf"
+        if out.is_file():
+            return out
+        from fontTools import subset as ftsubset
+        from fontTools import ttLib
+        font = ttLib.TTFont(src, recalcTimestamp=False)
+        opts = ftsubset.Options(notdef_outline=True, recommended_glyphs=True, glyph_names=True, name_IDs=["*"],
+                                name_languages=["*"], layout_features=["*"], hinting=True, legacy_kern=True,
+                                drop_tables=["FFTM"])
+        sub = ftsubset.Subsetter(opts)
+        sub.populate(unicodes=[c for a, b in CORE_BLOCKS for c in range(a, b + 1)])
+        sub.subset(font)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        font.save(str(tmp))
+        os.replace(tmp, out)
+        return out
+    except Exception:  # noqa: BLE001 - no writable temp folder or fontTools trouble: the full font
+        return src
+
+
 def new_pdf(title: str, author: str, footer: str, creation_date: datetime | None = None,
-            lang: str | None = None) -> _PDF:
-    """An A4 document set up as every pack is (fonts, margins, metadata, footer)."""
+            lang: str | None = None, core_fonts: bool = False) -> _PDF:
+    """An A4 document set up as every pack is (fonts, margins, metadata, footer). With core_fonts
+    the cut-down DejaVu (see draw_pdf)."""
     pdf = _PDF(orientation="P", unit="mm", format="A4")
     pdf.set_compression(True)
-    pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
-    pdf.add_font("DejaVu", "I", str(FONT_DIR / "DejaVuSans-Oblique.ttf"))
+    for style, name in FONTS.items():
+        pdf.add_font("DejaVu", style, str(core_font(name) if core_fonts else FONT_DIR / name))
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(True, margin=16)
     pdf.set_title(title)
@@ -183,11 +237,29 @@ def new_pdf(title: str, author: str, footer: str, creation_date: datetime | None
     return pdf
 
 
+def draw_pdf(draw: Callable[[bool], FPDF]) -> FPDF:
+    """A document drawn by `draw(core_fonts)`: with the core fonts, and again with the full fonts
+    only when its text has a character the core fonts lack (same text and layout either way)."""
+    pdf = draw(True)
+    if any(getattr(f, "missing_glyphs", None) for f in pdf.fonts.values()):
+        pdf = draw(False)
+    return pdf
+
+
 def render_pdf(pack: Pack, path: Path, creation_date: datetime) -> Path:
+    pdf = draw_pdf(lambda core: _draw_pack(pack, creation_date, core))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pdf.output(str(tmp))
+    tmp.replace(path)
+    return path
+
+
+def _draw_pack(pack: Pack, creation_date: datetime, core_fonts: bool) -> _PDF:
     pdf = new_pdf(f"{pack.trust_name}: leavers' destinations {pack.year}, annual report to trustees",
                   pack.trust_name,
                   f"{pack.trust_name} - leavers' destinations {pack.year} - OFFICIAL: published figures only",
-                  creation_date)
+                  creation_date, core_fonts=core_fonts)
     # page 1: the summary
     pdf.add_page()
     _heading(pdf, f"{pack.trust_name}", 18)
@@ -216,8 +288,4 @@ def render_pdf(pack: Pack, path: Path, creation_date: datetime) -> Path:
     _para(pdf, "Contents: " + "; ".join(s.title for s in pack.sections) + ".", 8.5)
     for s in pack.sections:
         render_section(pdf, s)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pdf.output(str(tmp))
-    tmp.replace(path)
-    return path
+    return pdf

@@ -34,14 +34,20 @@ def _served_table(serving_dir: Path | contract.Snapshot, base: str, role: str):
     return None if table is None else (src.whole, table)
 
 
-def read_mart(serving_dir: Path | contract.Snapshot, base: str) -> Mart | None:
-    """The mart as directors read it, or None when it is not in the snapshot (yet).
+def read_mart(serving_dir: Path | contract.Snapshot, base: str, equal: dict | None = None) -> Mart | None:
+    """The mart as directors read it, or None when it is not in the snapshot (yet). `equal`
+    ({column: value}) keeps only the rows a table prints, before they become Python rows; a
+    column the mart lacks is not a condition (as the pack's own filters treat it).
 
     A name the manifest lacks raises ContractError; so does a pupil column (never in the pack)."""
     served = _served_table(serving_dir, base, AUDIENCE)
     if served is None:
         return None
     name, table = served
+    for c, value in (equal or {}).items():
+        if c in table.column_names:
+            import pyarrow.compute as pc
+            table = table.filter(pc.field(c) == value)
     rows = table.to_pylist()  # no pyarrow.dataset (imports pandas)
     if rows and contract.PUPIL_COLUMNS & set(rows[0]):
         raise contract.ContractError(f"{name}: has pupil columns, never in the pack")
@@ -70,17 +76,22 @@ class Row(dict):
         return super().get(key, default)
 
 
-def read_served(serving_dir: Path | contract.Snapshot, base: str, role: str = AUDIENCE) -> list[Row]:
+def read_served(serving_dir: Path | contract.Snapshot, base: str, role: str = AUDIENCE,
+                where=None) -> list[Row]:
     """Every row of mart `base` as `role` reads it (public statements and governor packs read as
     directors; the data team's reminders as trust_admin): the mart the manifest's audience gives,
     through Snapshot.read (declared columns only; ContractError for a name the manifest or USES
-    lacks). [] when it is not in the snapshot yet. Pupil columns are never returned."""
+    lacks). [] when it is not in the snapshot yet. Pupil columns are never returned.
+    `where` (a pyarrow.compute expression) keeps only the rows a document reads, before they
+    become Python rows (the large marts have tens of thousands)."""
     import math
 
     served = _served_table(serving_dir, base, role)
     if served is None:
         return []
     name, table = served
+    if where is not None:
+        table = table.filter(where)
     cols = [c for c in table.column_names if c.lower() not in contract.PUPIL_COLUMNS]
     out = []
     for r in table.select(cols).to_pylist():  # no pyarrow.dataset (imports pandas)
