@@ -1,0 +1,679 @@
+"""The compiled elimination kernel (numba): gauss.py's hot path over arrays, bit-identical to it.
+
+gauss.py stays the reference (and the attack's path, with its own prime); this module does the
+same arithmetic mod p = 2^31 - 1 with the same choices, so a pass gives the same hidden cells:
+every result of gauss.py is a function of the span, the pivot rules and the candidate order,
+never of a dict's iteration order (reduction by a fully reduced basis is one linear combination;
+"parallel" is tested exactly; pivots: publish min (rows holding c, c), eliminate min c,
+nullspace min rank).
+
+Representation, per block, with local column numbers (a variable's place in the sorted block, so
+"min c" is the same column as in gauss.py):
+- X: the vectors x_v as CSR arrays (indptr, cols, vals);
+- a store: rows in slots (slot q < n: the basis row with pivot q; slot n + h: hidden cell h),
+  each an unsorted (cols, vals) pair of arrays; per column the exact number of basis and hidden
+  rows holding it (the pivot rule needs it) and a list of the rows that may hold it (entries go
+  stale when an entry cancels; every use checks the row, and a pivot column's lists are emptied
+  when it is eliminated everywhere).
+All loops of a pass (start, candidates, publish, reduce, the parallel test), nullspace,
+exposed_by, span_of and in_span_with run compiled: Python calls the kernel once per piece of work.
+Compiled once per machine (cache=True, next to this file or in NUMBA_CACHE_DIR); later processes,
+and the engine's worker processes, load the cache.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, types
+from numba.typed import List
+
+P = (1 << 31) - 1
+_I64A = types.int64[:]
+
+
+@njit(cache=True)
+def _modinv(a):
+    r = 1
+    b = a % P
+    e = P - 2
+    while e:
+        if e & 1:
+            r = r * b % P
+        b = b * b % P
+        e >>= 1
+    return r
+
+
+@njit(cache=True)
+def new_store(n):
+    """An empty store over n columns: (row cols, row vals, row lengths, column lists, list
+    lengths, counts, is-pivot, hidden-alive, determined, scratch...)."""
+    rcol = List.empty_list(_I64A)
+    rval = List.empty_list(_I64A)
+    lcol = List.empty_list(_I64A)
+    e = np.empty(0, np.int64)
+    for _ in range(2 * n):
+        rcol.append(e)
+        rval.append(e)
+        lcol.append(e)
+    return (rcol, rval, np.zeros(2 * n, np.int64), lcol, np.zeros(2 * n, np.int64), np.zeros(2 * n, np.int64),
+            np.zeros(n, np.bool_), np.zeros(n, np.bool_), np.zeros(n, np.bool_),
+            np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(1, np.int64),
+            np.empty(n + 1, np.int64), np.empty(n + 1, np.int64),   # the vector being worked on
+            np.empty(n + 1, np.int64), np.empty(n + 1, np.int64),   # new entries of an axpy
+            np.empty(n + 1, np.int64), np.empty(n + 1, np.int64))   # a second vector
+
+
+@njit(cache=True)
+def _list_add(lcol, llen, k, val):
+    a = lcol[k]
+    m = llen[k]
+    if m == a.shape[0]:
+        na = np.empty(max(4, 2 * m), np.int64)
+        na[:m] = a[:m]
+        lcol[k] = na
+        a = na
+    a[m] = val
+    llen[k] = m + 1
+
+
+@njit(cache=True)
+def _row_write(S, k, cs, vs, m):
+    rcol, rval, rlen = S[0], S[1], S[2]
+    a = rcol[k]
+    if a.shape[0] < m:
+        cap = m + m // 2 + 2
+        a = np.empty(cap, np.int64)
+        rcol[k] = a
+        rval[k] = np.empty(cap, np.int64)
+    b = rval[k]
+    a[:m] = cs[:m]
+    b[:m] = vs[:m]
+    rlen[k] = m
+
+
+@njit(cache=True)
+def _add_row(S, k, cs, vs, m, base):
+    """Row slot k := (cs, vs); its columns counted and listed (base 0: basis, n: hidden)."""
+    _row_write(S, k, cs, vs, m)
+    lcol, llen, cnt = S[3], S[4], S[5]
+    for i in range(m):
+        c = cs[i]
+        cnt[base + c] += 1
+        _list_add(lcol, llen, base + c, k)
+
+
+@njit(cache=True)
+def _axpy_piv(S, k, q, rc, rv, rm, base):
+    """Row slot k -= row[q] * r (r has 1 at q), keeping counts and lists (base 0: basis, n:
+    hidden). Returns the row's new length, or -1 if the row does not hold q (a stale entry)."""
+    rcol, rval, rlen, lcol, llen, cnt = S[0], S[1], S[2], S[3], S[4], S[5]
+    dmark, dpos, stamp, nc, nv = S[9], S[11], S[12], S[15], S[16]
+    stamp[0] += 1
+    s = stamp[0]
+    tc = rcol[k]
+    tv = rval[k]
+    tm = rlen[k]
+    f = 0
+    for j in range(tm):
+        c = tc[j]
+        dmark[c] = s
+        dpos[c] = j
+        if c == q:
+            f = tv[j]
+    if f == 0:
+        return -1
+    nnew = 0
+    for i in range(rm):
+        c = rc[i]
+        if dmark[c] == s:
+            j = dpos[c]
+            t = (tv[j] - f * rv[i]) % P
+            if t < 0:
+                t += P
+            tv[j] = t
+        else:
+            t = (-f * rv[i]) % P
+            if t < 0:
+                t += P
+            nc[nnew] = c
+            nv[nnew] = t
+            nnew += 1
+    w = 0
+    for j in range(tm):
+        if tv[j] != 0:
+            tc[w] = tc[j]
+            tv[w] = tv[j]
+            w += 1
+        else:
+            cnt[base + tc[j]] -= 1
+    if w + nnew > tc.shape[0]:
+        cap = w + nnew + (w + nnew) // 2 + 2
+        a = np.empty(cap, np.int64)
+        b = np.empty(cap, np.int64)
+        a[:w] = tc[:w]
+        b[:w] = tv[:w]
+        rcol[k] = a
+        rval[k] = b
+        tc = a
+        tv = b
+    for i in range(nnew):
+        c = nc[i]
+        tc[w + i] = c
+        tv[w + i] = nv[i]
+        cnt[base + c] += 1
+        _list_add(lcol, llen, base + c, k)
+    rlen[k] = w + nnew
+    return w + nnew
+
+
+@njit(cache=True)
+def _reduce(S, xc, xv, xm, oc, ov):
+    """(oc, ov)[:m] = x reduced by the store's basis (fully reduced); returns m."""
+    rcol, rval, rlen, isb, dmark, dval, stamp = S[0], S[1], S[2], S[6], S[9], S[10], S[12]
+    stamp[0] += 1
+    s = stamp[0]
+    m = 0
+    for i in range(xm):
+        c = xc[i]
+        dmark[c] = s
+        dval[c] = xv[i]
+        oc[m] = c
+        m += 1
+    for i in range(xm):
+        c = xc[i]
+        if isb[c]:
+            f = xv[i]
+            bc = rcol[c]
+            bv = rval[c]
+            for j in range(rlen[c]):
+                k = bc[j]
+                if dmark[k] != s:
+                    dmark[k] = s
+                    dval[k] = 0
+                    oc[m] = k
+                    m += 1
+                t = (dval[k] - f * bv[j]) % P
+                if t < 0:
+                    t += P
+                dval[k] = t
+    w = 0
+    for i in range(m):
+        c = oc[i]
+        if dval[c] != 0:
+            oc[w] = c
+            ov[w] = dval[c]
+            w += 1
+    return w
+
+
+@njit(cache=True)
+def _would_determine(S, rc, rv, m):
+    """Publishing r would put a hidden cell in the span: a hidden row parallel to r (same support,
+    proportional), looked for among the rows holding r's rarest column."""
+    rcol, rval, rlen, lcol, llen, cnt = S[0], S[1], S[2], S[3], S[4], S[5]
+    hid, dmark, dval, stamp = S[7], S[9], S[10], S[12]
+    n = hid.shape[0]
+    best = -1
+    bn = 1 << 62
+    for i in range(m):
+        k = cnt[n + rc[i]]
+        if k < bn:
+            bn = k
+            best = rc[i]
+    if bn == 0:
+        return False
+    stamp[0] += 1
+    s = stamp[0]
+    for i in range(m):
+        dmark[rc[i]] = s
+        dval[rc[i]] = rv[i]
+    lst = lcol[n + best]
+    L = llen[n + best]
+    w = 0
+    found = False
+    for e in range(L):
+        slot = lst[e]
+        if not hid[slot - n]:
+            continue   # dropped from the list
+        lst[w] = slot
+        w += 1
+        if found or rlen[slot] != m:
+            continue
+        vc = rcol[slot]
+        vv = rval[slot]
+        k0 = vc[0]
+        if dmark[k0] != s:
+            continue
+        a0 = vv[0]
+        r0 = dval[k0]
+        ok = True
+        for j in range(m):
+            c = vc[j]
+            if dmark[c] != s or (vv[j] * r0 - dval[c] * a0) % P != 0:
+                ok = False
+                break
+        if ok:
+            found = True
+    llen[n + best] = w
+    return found
+
+
+@njit(cache=True)
+def _publish(S, rc, rv, m, mode, rank):
+    """Add the reduced vector r to the basis: pivot (mode 0) min (rows holding c, c) as
+    Span.publish, (1) min c as eliminate, (2) min rank[c] as nullspace; normalise, eliminate it
+    from every basis and hidden row holding it (a hidden row that empties is determined)."""
+    lcol, llen, cnt, isb, hid, det = S[3], S[4], S[5], S[6], S[7], S[8]
+    n = isb.shape[0]
+    q = -1
+    if mode == 0:
+        bk = 1 << 62
+        for i in range(m):
+            c = rc[i]
+            k = cnt[c] + cnt[n + c]
+            if k < bk or (k == bk and c < q):
+                bk = k
+                q = c
+    elif mode == 1:
+        q = rc[0]
+        for i in range(m):
+            if rc[i] < q:
+                q = rc[i]
+    else:
+        q = rc[0]
+        for i in range(m):
+            if rank[rc[i]] < rank[q]:
+                q = rc[i]
+    fq = 0
+    for i in range(m):
+        if rc[i] == q:
+            fq = rv[i]
+    inv = _modinv(fq)
+    for i in range(m):
+        rv[i] = rv[i] * inv % P
+    lst = lcol[q]
+    L = llen[q]
+    for e in range(L):
+        _axpy_piv(S, lst[e], q, rc, rv, m, 0)
+    llen[q] = 0
+    lst = lcol[n + q]
+    L = llen[n + q]
+    for e in range(L):
+        slot = lst[e]
+        if hid[slot - n]:
+            if _axpy_piv(S, slot, q, rc, rv, m, n) == 0:
+                hid[slot - n] = False
+                det[slot - n] = True
+    llen[n + q] = 0
+    _add_row(S, q, rc, rv, m, 0)
+    isb[q] = True
+    return q
+
+
+@njit(cache=True)
+def _hide(S, h, rc, rv, m):
+    n = S[6].shape[0]
+    _add_row(S, n + h, rc, rv, m, n)
+    S[7][h] = True
+
+
+@njit(cache=True)
+def start_pass(S, xp, xc, xv, fh_sorted, fh_mask, shown):
+    """gauss.start_pass: forced-hidden cells hidden (an empty x: determined), forced-shown
+    cells published."""
+    det, oc, ov = S[8], S[13], S[14]
+    for i in range(fh_sorted.shape[0]):
+        h = fh_sorted[i]
+        a, b = xp[h], xp[h + 1]
+        if b > a:
+            _hide(S, h, xc[a:b], xv[a:b], b - a)
+        else:
+            det[h] = True
+    dummy = np.empty(0, np.int64)
+    for i in range(shown.shape[0]):
+        s = shown[i]
+        if fh_mask[s]:
+            continue
+        a, b = xp[s], xp[s + 1]
+        m = _reduce(S, xc[a:b], xv[a:b], b - a, oc, ov)
+        if m:
+            _publish(S, oc, ov, m, 0, dummy)
+
+
+@njit(cache=True)
+def go_on(S, xp, xc, xv, cands, fh_mask):
+    """gauss.go_on: each candidate published unless that would determine a hidden cell.
+    Returns the candidates hidden, in order."""
+    oc, ov = S[13], S[14]
+    out = np.empty(cands.shape[0], np.int64)
+    k = 0
+    dummy = np.empty(0, np.int64)
+    for i in range(cands.shape[0]):
+        s = cands[i]
+        if fh_mask[s]:
+            continue
+        a, b = xp[s], xp[s + 1]
+        m = _reduce(S, xc[a:b], xv[a:b], b - a, oc, ov)
+        if m == 0:
+            continue
+        if _would_determine(S, oc, ov, m):
+            _hide(S, s, oc, ov, m)
+            out[k] = s
+            k += 1
+        else:
+            _publish(S, oc, ov, m, 0, dummy)
+    return out[:k]
+
+
+@njit(cache=True)
+def span_of(n, xp, xc, xv, cells):
+    """gauss.span_of: a store whose basis spans the cells (published in order)."""
+    S = new_store(n)
+    oc, ov = S[13], S[14]
+    dummy = np.empty(0, np.int64)
+    for i in range(cells.shape[0]):
+        s = cells[i]
+        a, b = xp[s], xp[s + 1]
+        m = _reduce(S, xc[a:b], xv[a:b], b - a, oc, ov)
+        if m:
+            _publish(S, oc, ov, m, 0, dummy)
+    return S
+
+
+@njit(cache=True)
+def _eliminate(T, vc, vv, m):
+    """gauss.eliminate (pivot min c) of the vector into the store T; False if dependent."""
+    oc, ov = T[17], T[18]
+    k = _reduce(T, vc, vv, m, oc, ov)
+    if k == 0:
+        return False
+    _publish(T, oc, ov, k, 1, np.empty(0, np.int64))
+    return True
+
+
+@njit(cache=True)
+def _clear(T):
+    """T emptied for reuse as a scratch echelon form (cheaper than a new store)."""
+    T[2][:] = 0
+    T[4][:] = 0
+    T[5][:] = 0
+    T[6][:] = False
+    T[7][:] = False
+    T[8][:] = False
+
+
+@njit(cache=True)
+def in_span_with(B, T, vp, vc, vv, targets, xp, xc, xv):
+    """gauss.in_span_with: targets t with x_t in span(basis of B) + span(vectors) (T: a scratch
+    store). Returns a 0/1 array over targets."""
+    _clear(T)
+    oc, ov = B[13], B[14]
+    rows = False
+    for i in range(vp.shape[0] - 1):
+        a, b = vp[i], vp[i + 1]
+        m = _reduce(B, vc[a:b], vv[a:b], b - a, oc, ov)
+        if m and _eliminate(T, oc, ov, m):
+            rows = True
+    out = np.zeros(targets.shape[0], np.bool_)
+    tc, tv = T[13], T[14]
+    for i in range(targets.shape[0]):
+        t = targets[i]
+        a, b = xp[t], xp[t + 1]
+        m = _reduce(B, xc[a:b], xv[a:b], b - a, oc, ov)
+        if m == 0 or (rows and _reduce(T, oc, ov, m, tc, tv) == 0):
+            out[i] = True
+    return out
+
+
+@njit(cache=True)
+def exposed_by(S, T, extra, vp, vc, vv, xp, xc, xv):
+    """gauss.exposed_by: hidden cells of S (not in `extra`) determined once the cells `extra`
+    and the vectors are added to its published span (T: a scratch store). Returns them sorted."""
+    rcol, rval, rlen, lcol, llen, hid = S[0], S[1], S[2], S[3], S[4], S[7]
+    n = hid.shape[0]
+    _clear(T)
+    oc, ov = S[13], S[14]
+    is_extra = np.zeros(n, np.bool_)
+    for i in range(extra.shape[0]):
+        is_extra[extra[i]] = True
+    rows = False
+    for i in range(extra.shape[0]):
+        e = extra[i]
+        if hid[e]:
+            got = _eliminate(T, rcol[n + e], rval[n + e], rlen[n + e])
+        else:
+            a, b = xp[e], xp[e + 1]
+            m = _reduce(S, xc[a:b], xv[a:b], b - a, oc, ov)
+            got = m > 0 and _eliminate(T, oc, ov, m)
+        rows = rows or got
+    for i in range(vp.shape[0] - 1):
+        a, b = vp[i], vp[i + 1]
+        m = _reduce(S, vc[a:b], vv[a:b], b - a, oc, ov)
+        if m and _eliminate(T, oc, ov, m):
+            rows = True
+    if not rows:
+        return np.empty(0, np.int64)
+    tisb, trlen, trcol = T[6], T[2], T[0]
+    support = np.zeros(n, np.bool_)
+    for q in range(n):
+        if tisb[q]:
+            rc = trcol[q]
+            for j in range(trlen[q]):
+                support[rc[j]] = True
+    cand = np.zeros(n, np.bool_)
+    for c in range(n):
+        if support[c]:
+            lst = lcol[n + c]
+            for e in range(llen[n + c]):
+                h = lst[e] - n
+                if hid[h]:
+                    cand[h] = True
+    out = np.empty(n, np.int64)
+    k = 0
+    tc, tv = T[13], T[14]
+    for h in range(n):
+        if not cand[h] or is_extra[h]:
+            continue
+        vcol = rcol[n + h]
+        m = rlen[n + h]
+        inside = True
+        for j in range(m):
+            if not support[vcol[j]]:
+                inside = False
+                break
+        if inside and _reduce(T, vcol, rval[n + h], m, tc, tv) == 0:
+            out[k] = h
+            k += 1
+    return out[:k]
+
+
+@njit(cache=True)
+def nullspace(n, rp, rc, rv, rank):
+    """gauss.nullspace over local columns: the relation rows (CSR, in the order to add them)
+    eliminated with pivot min rank; returns x as CSR (indptr, cols, vals)."""
+    S = new_store(n)
+    oc, ov = S[13], S[14]
+    for i in range(rp.shape[0] - 1):
+        a, b = rp[i], rp[i + 1]
+        m = _reduce(S, rc[a:b], rv[a:b], b - a, oc, ov)
+        if m:
+            _publish(S, oc, ov, m, 2, rank)
+    rcol, rval, rlen, isb = S[0], S[1], S[2], S[6]
+    xp = np.zeros(n + 1, np.int64)
+    for v in range(n):
+        xp[v + 1] = xp[v] + (rlen[v] - 1 if isb[v] else 1)
+    xc = np.empty(xp[n], np.int64)
+    xv = np.empty(xp[n], np.int64)
+    for v in range(n):
+        k = xp[v]
+        if isb[v]:
+            bc = rcol[v]
+            bv = rval[v]
+            for j in range(rlen[v]):
+                if bc[j] != v:
+                    xc[k] = bc[j]
+                    xv[k] = P - bv[j]
+                    k += 1
+        else:
+            xc[k] = v
+            xv[k] = 1
+    return xp, xc, xv
+
+
+@njit(cache=True)
+def project(n, xp, xc, xv, drop):
+    """x with the columns in `drop` (a mask) taken out of every vector."""
+    op = np.zeros(n + 1, np.int64)
+    oc = np.empty(xc.shape[0], np.int64)
+    ov = np.empty(xc.shape[0], np.int64)
+    k = 0
+    for v in range(n):
+        for j in range(xp[v], xp[v + 1]):
+            if not drop[xc[j]]:
+                oc[k] = xc[j]
+                ov[k] = xv[j]
+                k += 1
+        op[v + 1] = k
+    return op, oc[:k], ov[:k]
+
+
+@njit(cache=True)
+def determined(S):
+    return np.nonzero(S[8])[0]
+
+
+@njit(cache=True)
+def clear_determined(S):
+    S[8][:] = False
+
+
+# ---- the Python side: gauss.py's functions over these arrays (global variable numbers in and out)
+
+class KX:
+    """x (variable -> vector over the free variables) as CSR arrays over one block's local
+    columns, read as gauss.py's dict of dicts where the engine needs that (built per variable on
+    first use)."""
+    compiled = True
+
+    def __init__(self, ids: np.ndarray, xp: np.ndarray, xc: np.ndarray, xv: np.ndarray) -> None:
+        self.ids, self.xp, self.xc, self.xv = ids, xp, xc, xv
+        self.n = len(ids)
+        self._dicts: dict[int, dict[int, int]] | None = None
+        self._tmp = None
+
+    def scratch(self):
+        """A store for the kernel's short-lived echelon forms (exposed_by, in_span_with)."""
+        if self._tmp is None:
+            self._tmp = new_store(self.n)
+        return self._tmp
+
+    def local(self, vars_) -> np.ndarray:
+        g = np.fromiter(vars_, np.int64)
+        li = np.searchsorted(self.ids, g)
+        if len(g) and (li.max() >= self.n or not np.array_equal(self.ids[li], g)):
+            raise KeyError("a variable outside this block")
+        return li
+
+    def mask(self, vars_) -> np.ndarray:
+        m = np.zeros(self.n, np.bool_)
+        m[self.local(vars_)] = True
+        return m
+
+    def vectors(self, vecs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A list of dict vectors (global columns) as CSR over local columns."""
+        vp = [0]
+        cols: list[int] = []
+        vals: list[int] = []
+        for v in vecs:
+            cols.extend(v)
+            vals.extend(v.values())
+            vp.append(len(cols))
+        return np.array(vp, np.int64), self.local(cols), np.array(vals, np.int64)
+
+    def __getitem__(self, v: int) -> dict[int, int]:
+        if self._dicts is None:   # all at once: cheaper than one at a time
+            ids, xp = self.ids.tolist(), self.xp.tolist()
+            cols, vals = self.ids[self.xc].tolist(), self.xv.tolist()
+            self._dicts = {v: dict(zip(cols[xp[i]:xp[i + 1]], vals[xp[i]:xp[i + 1]])) for i, v in enumerate(ids)}
+        return self._dicts[v]
+
+    def __contains__(self, v) -> bool:
+        i = int(np.searchsorted(self.ids, v))
+        return i < self.n and self.ids[i] == v
+
+    def __iter__(self):
+        return iter(self.ids.tolist())
+
+    def __len__(self) -> int:
+        return self.n
+
+
+class KSpan:
+    """gauss.Span in the kernel's store: `determined` (global numbers) as there."""
+    compiled = True
+
+    def __init__(self, S, x: KX) -> None:
+        self.S, self.x = S, x
+
+    @property
+    def determined(self) -> set[int]:
+        return set(self.x.ids[determined(self.S)].tolist())
+
+    @determined.setter
+    def determined(self, value) -> None:
+        clear_determined(self.S)
+        if value:
+            self.S[8][self.x.local(sorted(value))] = True
+
+
+def k_nullspace(variables, relations, rel_ids, rank) -> KX:
+    ids = np.array(sorted(variables), np.int64)
+    x = KX(ids, np.zeros(1, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
+    pos = {v: i for i, v in enumerate(sorted(variables, key=rank.__getitem__))}
+    rank_local = np.array([pos[v] for v in ids.tolist()], np.int64)
+    rows = []
+    for ri in sorted(rel_ids, key=lambda i: rank[relations[i][0]], reverse=True):
+        whole, parts = relations[ri]
+        row = {whole: 1}
+        for p in parts:
+            row[p] = (row.get(p, 0) - 1) % P
+        rows.append({c: v for c, v in row.items() if v})
+    rp, rc, rv = x.vectors(rows)
+    x.xp, x.xc, x.xv = nullspace(len(ids), rp, rc, rv, rank_local)
+    return x
+
+
+def k_project(x: KX, cs) -> KX:
+    xp, xc, xv = project(x.n, x.xp, x.xc, x.xv, x.mask(cs))
+    return KX(x.ids, xp, xc, xv)
+
+
+def k_start_pass(x: KX, forced_hidden, forced_shown) -> KSpan:
+    S = new_store(x.n)
+    fh = x.local(sorted(forced_hidden))
+    fm = np.zeros(x.n, np.bool_)
+    fm[fh] = True
+    start_pass(S, x.xp, x.xc, x.xv, fh, fm, x.local(forced_shown))
+    return KSpan(S, x)
+
+
+def k_go_on(sp: KSpan, x: KX, candidates, forced_hidden) -> list[int]:
+    got = go_on(sp.S, x.xp, x.xc, x.xv, x.local(candidates), x.mask(forced_hidden))
+    return x.ids[got].tolist()
+
+
+def k_exposed_by(sp: KSpan, extra, x: KX, vectors=()) -> set[int]:
+    vp, vc, vv = x.vectors(list(vectors))
+    got = exposed_by(sp.S, x.scratch(), x.local(extra), vp, vc, vv, x.xp, x.xc, x.xv)
+    return set(x.ids[got].tolist())
+
+
+def k_span_of(x: KX, cells) -> KSpan:
+    return KSpan(span_of(x.n, x.xp, x.xc, x.xv, x.local(cells)), x)
+
+
+def k_in_span_with(basis: KSpan, vectors, targets, x: KX) -> set[int]:
+    vp, vc, vv = x.vectors(list(vectors))
+    t = list(targets)
+    got = in_span_with(basis.S, x.scratch(), vp, vc, vv, x.local(t), x.xp, x.xc, x.xv)
+    return {v for v, ok in zip(t, got.tolist()) if ok}
