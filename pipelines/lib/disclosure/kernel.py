@@ -103,67 +103,92 @@ def _add_row(S, k, cs, vs, m, base):
 
 
 @njit(cache=True)
+def _lower(a, lo, hi, c):
+    """First position in a[lo:hi] (sorted) holding a value >= c."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < c:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
 def _axpy_piv(S, k, q, rc, rv, rm, base):
-    """Row slot k -= row[q] * r (r has 1 at q), keeping counts and lists (base 0: basis, n:
-    hidden). Returns the row's new length, or -1 if the row does not hold q (a stale entry)."""
+    """Row slot k -= row[q] * r (r has 1 at q; both sorted by column), keeping counts and lists
+    (base 0: basis, n: hidden). Returns the row's new length, or -1 if the row does not hold q
+    (a stale list entry)."""
     rcol, rval, rlen, lcol, llen, cnt = S[0], S[1], S[2], S[3], S[4], S[5]
-    dmark, dpos, stamp, nc, nv = S[9], S[11], S[12], S[15], S[16]
-    stamp[0] += 1
-    s = stamp[0]
+    nc, nv = S[15], S[16]
     tc = rcol[k]
     tv = rval[k]
     tm = rlen[k]
-    f = 0
-    for j in range(tm):
-        c = tc[j]
-        dmark[c] = s
-        dpos[c] = j
-        if c == q:
-            f = tv[j]
-    if f == 0:
+    jq = _lower(tc, 0, tm, q)
+    if jq >= tm or tc[jq] != q:
         return -1
-    nnew = 0
+    f = tv[jq]
+    # the common case: every other column of r is in the row and none cancels: in place
+    inplace = True
+    p = 0
     for i in range(rm):
         c = rc[i]
-        if dmark[c] == s:
-            j = dpos[c]
-            t = (tv[j] - f * rv[i]) % P
-            if t < 0:
-                t += P
-            tv[j] = t
-        else:
+        if c == q:
+            continue
+        p = _lower(tc, p, tm, c)
+        if p >= tm or tc[p] != c or (tv[p] - f * rv[i]) % P == 0:
+            inplace = False
+            break
+        nc[i] = p
+    if inplace:
+        for i in range(rm):
+            if rc[i] != q:
+                p = nc[i]
+                t = (tv[p] - f * rv[i]) % P
+                if t < 0:
+                    t += P
+                tv[p] = t
+        for j in range(jq, tm - 1):
+            tc[j] = tc[j + 1]
+            tv[j] = tv[j + 1]
+        cnt[base + q] -= 1
+        rlen[k] = tm - 1
+        return tm - 1
+    # otherwise a merge
+    i = 0
+    j = 0
+    w = 0
+    while i < rm or j < tm:
+        if i >= rm or (j < tm and tc[j] < rc[i]):
+            nc[w] = tc[j]
+            nv[w] = tv[j]
+            w += 1
+            j += 1
+        elif j >= tm or rc[i] < tc[j]:
+            c = rc[i]
             t = (-f * rv[i]) % P
             if t < 0:
                 t += P
-            nc[nnew] = c
-            nv[nnew] = t
-            nnew += 1
-    w = 0
-    for j in range(tm):
-        if tv[j] != 0:
-            tc[w] = tc[j]
-            tv[w] = tv[j]
+            nc[w] = c
+            nv[w] = t
             w += 1
+            cnt[base + c] += 1
+            _list_add(lcol, llen, base + c, k)
+            i += 1
         else:
-            cnt[base + tc[j]] -= 1
-    if w + nnew > tc.shape[0]:
-        cap = w + nnew + (w + nnew) // 2 + 2
-        a = np.empty(cap, np.int64)
-        b = np.empty(cap, np.int64)
-        a[:w] = tc[:w]
-        b[:w] = tv[:w]
-        rcol[k] = a
-        rval[k] = b
-        tc = a
-        tv = b
-    for i in range(nnew):
-        c = nc[i]
-        tc[w + i] = c
-        tv[w + i] = nv[i]
-        cnt[base + c] += 1
-        _list_add(lcol, llen, base + c, k)
-    rlen[k] = w + nnew
-    return w + nnew
+            t = (tv[j] - f * rv[i]) % P
+            if t < 0:
+                t += P
+            if t != 0:
+                nc[w] = tc[j]
+                nv[w] = t
+                w += 1
+            else:
+                cnt[base + tc[j]] -= 1
+            i += 1
+            j += 1
+    _row_write(S, k, nc, nv, w)
+    return w
 
 
 @njit(cache=True)
@@ -201,8 +226,19 @@ def _reduce(S, xc, xv, xm, oc, ov):
         c = oc[i]
         if dval[c] != 0:
             oc[w] = c
-            ov[w] = dval[c]
             w += 1
+    if w <= 24:   # sorted by column (rows are kept sorted)
+        for i in range(1, w):
+            c = oc[i]
+            j = i - 1
+            while j >= 0 and oc[j] > c:
+                oc[j + 1] = oc[j]
+                j -= 1
+            oc[j + 1] = c
+    else:
+        oc[:w] = np.sort(oc[:w])
+    for i in range(w):
+        ov[i] = dval[oc[i]]
     return w
 
 
