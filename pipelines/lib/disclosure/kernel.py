@@ -655,6 +655,18 @@ class KSpan:
     def determined(self) -> set[int]:
         return set(self.x.ids[determined(self.S)].tolist())
 
+    def rows(self, hidden: bool = False) -> dict[int, dict[int, int]]:
+        """The basis (pivot -> row) or the hidden vectors (cell -> row) as gauss.Span holds them
+        (global numbers), for comparing with it."""
+        S, ids, n = self.S, self.x.ids, self.x.n
+        alive = S[7] if hidden else S[6]
+        out = {}
+        for i in np.nonzero(alive)[0].tolist():
+            k = n + i if hidden else i
+            m = S[2][k]
+            out[int(ids[i])] = dict(zip(ids[S[0][k][:m]].tolist(), S[1][k][:m].tolist()))
+        return out
+
     @determined.setter
     def determined(self, value) -> None:
         clear_determined(self.S)
