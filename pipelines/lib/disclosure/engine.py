@@ -42,6 +42,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.lib.disclosure import gauss
 from pipelines.lib.disclosure.attack import bounds, index_relations
 from pipelines.lib.disclosure.gauss import (blocks, exposed_by, gauss_pass, go_on, in_span_with, nullspace, project,
                                             span_of, start_pass)
@@ -231,6 +232,9 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     big = sorted((b for b, _ in todo if len(members[b]) >= POOL_FROM_VARS), key=lambda b: (-len(members[b]), b))
     nworkers = min(workers(), len(big))
     if nworkers > 1:
+        if gauss.KERNEL == "compiled":   # compiled (or loaded) here once: the workers load the cache
+            from pipelines.lib.disclosure import kernel
+            kernel.warm()
         def rest() -> None:   # the small blocks, here, while the workers do the large ones
             for b, _ in todo:
                 if b not in big_set:

@@ -725,3 +725,17 @@ def k_in_span_with(basis: KSpan, vectors, targets, x: KX) -> set[int]:
     t = list(targets)
     got = in_span_with(basis.S, x.scratch(), vp, vc, vv, x.local(t), x.xp, x.xc, x.xv)
     return {v for v, ok in zip(t, got.tolist()) if ok}
+
+
+def warm() -> None:
+    """Compile (first time on a machine) or load from the cache every kernel function, on a
+    3-cell block: the engine calls this before starting worker processes, so that they load the
+    cache instead of each compiling."""
+    x = k_nullspace([1, 2, 3], [(1, (2, 3))], [0], {1: (-1, 0, 1), 2: (0, 0, 2), 3: (0, 0, 3)})
+    sp = k_start_pass(x, {2}, [3])
+    k_go_on(sp, x, [1], {2})
+    k_exposed_by(sp, [2], x, [{3: 1}])
+    k_in_span_with(k_span_of(x, [3]), [{2: 1}], [1, 2], x)
+    k_start_pass(k_project(x, {3}), set(), [])
+    sp.determined = {1}
+    assert sp.determined == {1}
