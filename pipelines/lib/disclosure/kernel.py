@@ -23,11 +23,9 @@ and the engine's worker processes, load the cache.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
-from numba.typed import List
+from numba import njit
 
 P = (1 << 31) - 1
-_I64A = types.int64[:]
 
 
 @njit(cache=True)
@@ -43,63 +41,120 @@ def _modinv(a):
     return r
 
 
+# A store is a tuple of arrays (numba passes it without reference counting per element use):
+#  0 ac, 1 av   row arena (columns, values); a row is ac[rs[k]:rs[k] + rl[k]], sorted by column
+#  2 rs, 3 rl, 4 rk   per slot: start, length, capacity (slot q < n: basis row with pivot q;
+#                     slot n + h: hidden cell h)
+#  5 nrow, 6 nnext    list node arena: the slot a node names, the next node (-1: end)
+#  7 lh               per list (column c: basis rows c, hidden rows n + c): first node, -1 empty
+#  8 cnt              per list: the exact number of rows holding the column
+#  9 isb, 10 hid, 11 det   per cell: a basis pivot, a live hidden row, determined
+#  12 dmark, 13 dval  dense scratch (a stamp per use)
+#  14 meta            [stamp, row arena top, node arena top]
+#  15 oc, 16 ov       the vector being worked on; 17 nc, 18 nv merge buffer; 19 oc2, 20 ov2
 @njit(cache=True)
 def new_store(n):
-    """An empty store over n columns: (row cols, row vals, row lengths, column lists, list
-    lengths, counts, is-pivot, hidden-alive, determined, scratch...)."""
-    rcol = List.empty_list(_I64A)
-    rval = List.empty_list(_I64A)
-    lcol = List.empty_list(_I64A)
-    e = np.empty(0, np.int64)
-    for _ in range(2 * n):
-        rcol.append(e)
-        rval.append(e)
-        lcol.append(e)
-    return (rcol, rval, np.zeros(2 * n, np.int64), lcol, np.zeros(2 * n, np.int64), np.zeros(2 * n, np.int64),
+    z = np.zeros(2 * n, np.int64)
+    return (np.empty(4 * n + 64, np.int64), np.empty(4 * n + 64, np.int64),
+            z.copy(), z.copy(), z.copy(),
+            np.empty(4 * n + 64, np.int64), np.empty(4 * n + 64, np.int64), np.full(2 * n, -1, np.int64), z.copy(),
             np.zeros(n, np.bool_), np.zeros(n, np.bool_), np.zeros(n, np.bool_),
-            np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(1, np.int64),
-            np.empty(n + 1, np.int64), np.empty(n + 1, np.int64),   # the vector being worked on
-            np.empty(n + 1, np.int64), np.empty(n + 1, np.int64),   # new entries of an axpy
-            np.empty(n + 1, np.int64), np.empty(n + 1, np.int64))   # a second vector
+            np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(4, np.int64),
+            np.empty(n + 1, np.int64), np.empty(n + 1, np.int64), np.empty(n + 1, np.int64),
+            np.empty(n + 1, np.int64), np.empty(n + 1, np.int64), np.empty(n + 1, np.int64))
 
 
 @njit(cache=True)
-def _list_add(lcol, llen, k, val):
-    a = lcol[k]
-    m = llen[k]
-    if m == a.shape[0]:
-        na = np.empty(max(4, 2 * m), np.int64)
-        na[:m] = a[:m]
-        lcol[k] = na
-        a = na
-    a[m] = val
-    llen[k] = m + 1
+def _ensure(S, need_rows, need_nodes):
+    """S with room for need_rows more row entries and need_nodes more list nodes (compacted
+    into larger arenas when there is not)."""
+    ac, av, rs, rl, rk, nrow, nnext, lh = S[0], S[1], S[2], S[3], S[4], S[5], S[6], S[7]
+    isb, hid, meta = S[9], S[10], S[14]
+    n = isb.shape[0]
+    if meta[1] + need_rows > ac.shape[0]:
+        live = 0
+        for k in range(2 * n):
+            if (isb[k] if k < n else hid[k - n]):
+                live += rl[k] + rl[k] // 2 + 2
+            else:
+                rl[k] = 0
+                rk[k] = 0
+        cap = 2 * (live + need_rows) + 1024
+        nac = np.empty(cap, np.int64)
+        nav = np.empty(cap, np.int64)
+        top = 0
+        for k in range(2 * n):
+            if rk[k] > 0 or rl[k] > 0:
+                s, m = rs[k], rl[k]
+                nac[top:top + m] = ac[s:s + m]
+                nav[top:top + m] = av[s:s + m]
+                rs[k] = top
+                rk[k] = m + m // 2 + 2
+                top += rk[k]
+        meta[1] = top
+        ac, av = nac, nav
+    if meta[2] + need_nodes > nrow.shape[0]:
+        live = 0
+        for k in range(2 * n):
+            e = lh[k]
+            while e >= 0:
+                live += 1
+                e = nnext[e]
+        cap = 2 * (live + need_nodes) + 1024
+        nr = np.empty(cap, np.int64)
+        nn = np.empty(cap, np.int64)
+        top = 0
+        for k in range(2 * n):
+            e = lh[k]
+            prev = -1
+            while e >= 0:
+                nr[top] = nrow[e]
+                nn[top] = -1
+                if prev < 0:
+                    lh[k] = top
+                else:
+                    nn[prev] = top
+                prev = top
+                top += 1
+                e = nnext[e]
+        meta[2] = top
+        nrow, nnext = nr, nn
+    return (ac, av, rs, rl, rk, nrow, nnext, lh, S[8], isb, hid, S[11], S[12], S[13], meta,
+            S[15], S[16], S[17], S[18], S[19], S[20])
+
+
+@njit(cache=True)
+def _push(S, k, slot):
+    nrow, nnext, lh, meta = S[5], S[6], S[7], S[14]
+    e = meta[2]
+    meta[2] = e + 1
+    nrow[e] = slot
+    nnext[e] = lh[k]
+    lh[k] = e
 
 
 @njit(cache=True)
 def _row_write(S, k, cs, vs, m):
-    rcol, rval, rlen = S[0], S[1], S[2]
-    a = rcol[k]
-    if a.shape[0] < m:
-        cap = m + m // 2 + 2
-        a = np.empty(cap, np.int64)
-        rcol[k] = a
-        rval[k] = np.empty(cap, np.int64)
-    b = rval[k]
-    a[:m] = cs[:m]
-    b[:m] = vs[:m]
-    rlen[k] = m
+    ac, av, rs, rl, rk, meta = S[0], S[1], S[2], S[3], S[4], S[14]
+    if rk[k] < m:   # moved to the top of the arena (room ensured beforehand)
+        rs[k] = meta[1]
+        rk[k] = m + m // 2 + 2
+        meta[1] += rk[k]
+    s = rs[k]
+    ac[s:s + m] = cs[:m]
+    av[s:s + m] = vs[:m]
+    rl[k] = m
 
 
 @njit(cache=True)
 def _add_row(S, k, cs, vs, m, base):
     """Row slot k := (cs, vs); its columns counted and listed (base 0: basis, n: hidden)."""
     _row_write(S, k, cs, vs, m)
-    lcol, llen, cnt = S[3], S[4], S[5]
+    cnt = S[8]
     for i in range(m):
         c = cs[i]
         cnt[base + c] += 1
-        _list_add(lcol, llen, base + c, k)
+        _push(S, base + c, k)
 
 
 @njit(cache=True)
@@ -119,24 +174,22 @@ def _axpy_piv(S, k, q, rc, rv, rm, base):
     """Row slot k -= row[q] * r (r has 1 at q; both sorted by column), keeping counts and lists
     (base 0: basis, n: hidden). Returns the row's new length, or -1 if the row does not hold q
     (a stale list entry)."""
-    rcol, rval, rlen, lcol, llen, cnt = S[0], S[1], S[2], S[3], S[4], S[5]
-    nc, nv = S[15], S[16]
-    tc = rcol[k]
-    tv = rval[k]
-    tm = rlen[k]
-    jq = _lower(tc, 0, tm, q)
-    if jq >= tm or tc[jq] != q:
+    ac, av, rs, rl, cnt, nc, nv = S[0], S[1], S[2], S[3], S[8], S[17], S[18]
+    s0 = rs[k]
+    tm = rl[k]
+    jq = _lower(ac, s0, s0 + tm, q)
+    if jq >= s0 + tm or ac[jq] != q:
         return -1
-    f = tv[jq]
+    f = av[jq]
     # the common case: every other column of r is in the row and none cancels: in place
     inplace = True
-    p = 0
+    p = s0
     for i in range(rm):
         c = rc[i]
         if c == q:
             continue
-        p = _lower(tc, p, tm, c)
-        if p >= tm or tc[p] != c or (tv[p] - f * rv[i]) % P == 0:
+        p = _lower(ac, p, s0 + tm, c)
+        if p >= s0 + tm or ac[p] != c or (av[p] - f * rv[i]) % P == 0:
             inplace = False
             break
         nc[i] = p
@@ -144,27 +197,28 @@ def _axpy_piv(S, k, q, rc, rv, rm, base):
         for i in range(rm):
             if rc[i] != q:
                 p = nc[i]
-                t = (tv[p] - f * rv[i]) % P
+                t = (av[p] - f * rv[i]) % P
                 if t < 0:
                     t += P
-                tv[p] = t
-        for j in range(jq, tm - 1):
-            tc[j] = tc[j + 1]
-            tv[j] = tv[j + 1]
+                av[p] = t
+        for j in range(jq, s0 + tm - 1):
+            ac[j] = ac[j + 1]
+            av[j] = av[j + 1]
         cnt[base + q] -= 1
-        rlen[k] = tm - 1
+        rl[k] = tm - 1
         return tm - 1
     # otherwise a merge
     i = 0
-    j = 0
+    j = s0
+    e = s0 + tm
     w = 0
-    while i < rm or j < tm:
-        if i >= rm or (j < tm and tc[j] < rc[i]):
-            nc[w] = tc[j]
-            nv[w] = tv[j]
+    while i < rm or j < e:
+        if i >= rm or (j < e and ac[j] < rc[i]):
+            nc[w] = ac[j]
+            nv[w] = av[j]
             w += 1
             j += 1
-        elif j >= tm or rc[i] < tc[j]:
+        elif j >= e or rc[i] < ac[j]:
             c = rc[i]
             t = (-f * rv[i]) % P
             if t < 0:
@@ -173,18 +227,18 @@ def _axpy_piv(S, k, q, rc, rv, rm, base):
             nv[w] = t
             w += 1
             cnt[base + c] += 1
-            _list_add(lcol, llen, base + c, k)
+            _push(S, base + c, k)
             i += 1
         else:
-            t = (tv[j] - f * rv[i]) % P
+            t = (av[j] - f * rv[i]) % P
             if t < 0:
                 t += P
             if t != 0:
-                nc[w] = tc[j]
+                nc[w] = ac[j]
                 nv[w] = t
                 w += 1
             else:
-                cnt[base + tc[j]] -= 1
+                cnt[base + ac[j]] -= 1
             i += 1
             j += 1
     _row_write(S, k, nc, nv, w)
@@ -193,10 +247,10 @@ def _axpy_piv(S, k, q, rc, rv, rm, base):
 
 @njit(cache=True)
 def _reduce(S, xc, xv, xm, oc, ov):
-    """(oc, ov)[:m] = x reduced by the store's basis (fully reduced); returns m."""
-    rcol, rval, rlen, isb, dmark, dval, stamp = S[0], S[1], S[2], S[6], S[9], S[10], S[12]
-    stamp[0] += 1
-    s = stamp[0]
+    """(oc, ov)[:m] = x reduced by the store's basis (fully reduced), sorted by column; returns m."""
+    ac, av, rs, rl, isb, dmark, dval, meta = S[0], S[1], S[2], S[3], S[9], S[12], S[13], S[14]
+    meta[0] += 1
+    s = meta[0]
     m = 0
     for i in range(xm):
         c = xc[i]
@@ -208,16 +262,15 @@ def _reduce(S, xc, xv, xm, oc, ov):
         c = xc[i]
         if isb[c]:
             f = xv[i]
-            bc = rcol[c]
-            bv = rval[c]
-            for j in range(rlen[c]):
-                k = bc[j]
+            b0 = rs[c]
+            for j in range(b0, b0 + rl[c]):
+                k = ac[j]
                 if dmark[k] != s:
                     dmark[k] = s
                     dval[k] = 0
                     oc[m] = k
                     m += 1
-                t = (dval[k] - f * bv[j]) % P
+                t = (dval[k] - f * av[j]) % P
                 if t < 0:
                     t += P
                 dval[k] = t
@@ -227,7 +280,7 @@ def _reduce(S, xc, xv, xm, oc, ov):
         if dval[c] != 0:
             oc[w] = c
             w += 1
-    if w <= 24:   # sorted by column (rows are kept sorted)
+    if w <= 24:
         for i in range(1, w):
             c = oc[i]
             j = i - 1
@@ -246,8 +299,8 @@ def _reduce(S, xc, xv, xm, oc, ov):
 def _would_determine(S, rc, rv, m):
     """Publishing r would put a hidden cell in the span: a hidden row parallel to r (same support,
     proportional), looked for among the rows holding r's rarest column."""
-    rcol, rval, rlen, lcol, llen, cnt = S[0], S[1], S[2], S[3], S[4], S[5]
-    hid, dmark, dval, stamp = S[7], S[9], S[10], S[12]
+    ac, av, rs, rl, nrow, nnext, lh, cnt = S[0], S[1], S[2], S[3], S[5], S[6], S[7], S[8]
+    hid, dmark, dval, meta = S[10], S[12], S[13], S[14]
     n = hid.shape[0]
     best = -1
     bn = 1 << 62
@@ -258,50 +311,51 @@ def _would_determine(S, rc, rv, m):
             best = rc[i]
     if bn == 0:
         return False
-    stamp[0] += 1
-    s = stamp[0]
+    meta[0] += 1
+    s = meta[0]
     for i in range(m):
         dmark[rc[i]] = s
         dval[rc[i]] = rv[i]
-    lst = lcol[n + best]
-    L = llen[n + best]
-    w = 0
-    found = False
-    for e in range(L):
-        slot = lst[e]
-        if not hid[slot - n]:
-            continue   # dropped from the list
-        lst[w] = slot
-        w += 1
-        if found or rlen[slot] != m:
+    e = lh[n + best]
+    prev = -1
+    while e >= 0:
+        slot = nrow[e]
+        nxt = nnext[e]
+        if not hid[slot - n]:   # a row no longer hidden: dropped from the list
+            if prev < 0:
+                lh[n + best] = nxt
+            else:
+                nnext[prev] = nxt
+            e = nxt
             continue
-        vc = rcol[slot]
-        vv = rval[slot]
-        k0 = vc[0]
+        prev = e
+        e = nxt
+        if rl[slot] != m:
+            continue
+        v0 = rs[slot]
+        k0 = ac[v0]
         if dmark[k0] != s:
             continue
-        a0 = vv[0]
+        a0 = av[v0]
         r0 = dval[k0]
         ok = True
-        for j in range(m):
-            c = vc[j]
-            if dmark[c] != s or (vv[j] * r0 - dval[c] * a0) % P != 0:
+        for j in range(v0, v0 + m):
+            c = ac[j]
+            if dmark[c] != s or (av[j] * r0 - dval[c] * a0) % P != 0:
                 ok = False
                 break
         if ok:
-            found = True
-    llen[n + best] = w
-    return found
+            return True
+    return False
 
 
 @njit(cache=True)
-def _publish(S, rc, rv, m, mode, rank):
-    """Add the reduced vector r to the basis: pivot (mode 0) min (rows holding c, c) as
-    Span.publish, (1) min c as eliminate, (2) min rank[c] as nullspace; normalise, eliminate it
-    from every basis and hidden row holding it (a hidden row that empties is determined)."""
-    lcol, llen, cnt, isb, hid, det = S[3], S[4], S[5], S[6], S[7], S[8]
-    n = isb.shape[0]
-    q = -1
+def _pivot(S, rc, m, mode, rank):
+    """The pivot of r: (mode 0) min (rows holding c, c) as Span.publish, (1) min c as eliminate,
+    (2) min rank[c] as nullspace."""
+    cnt = S[8]
+    n = S[9].shape[0]
+    q = rc[0]
     if mode == 0:
         bk = 1 << 62
         for i in range(m):
@@ -311,15 +365,40 @@ def _publish(S, rc, rv, m, mode, rank):
                 bk = k
                 q = c
     elif mode == 1:
-        q = rc[0]
         for i in range(m):
             if rc[i] < q:
                 q = rc[i]
     else:
-        q = rc[0]
         for i in range(m):
             if rank[rc[i]] < rank[q]:
                 q = rc[i]
+    return q
+
+
+@njit(cache=True)
+def _room(S, q, m):
+    """S with room for publishing an m-entry vector with pivot q."""
+    rl, nrow, nnext, lh = S[3], S[5], S[6], S[7]
+    n = S[9].shape[0]
+    rows = 2 * m + 2
+    nodes = m
+    for k in (q, n + q):
+        e = lh[k]
+        while e >= 0:
+            t = rl[nrow[e]] + m
+            rows += t + t // 2 + 2
+            nodes += m
+            e = nnext[e]
+    return _ensure(S, rows, nodes)
+
+
+@njit(cache=True)
+def _publish(S, rc, rv, m, q):
+    """Add the reduced vector r to the basis with pivot q (room ensured: _room): normalise,
+    eliminate it from every basis and hidden row holding q (a hidden row that empties is
+    determined)."""
+    nrow, nnext, lh, isb, hid, det = S[5], S[6], S[7], S[9], S[10], S[11]
+    n = isb.shape[0]
     fq = 0
     for i in range(m):
         if rc[i] == q:
@@ -327,42 +406,52 @@ def _publish(S, rc, rv, m, mode, rank):
     inv = _modinv(fq)
     for i in range(m):
         rv[i] = rv[i] * inv % P
-    lst = lcol[q]
-    L = llen[q]
-    for e in range(L):
-        _axpy_piv(S, lst[e], q, rc, rv, m, 0)
-    llen[q] = 0
-    lst = lcol[n + q]
-    L = llen[n + q]
-    for e in range(L):
-        slot = lst[e]
+    e = lh[q]
+    lh[q] = -1
+    while e >= 0:
+        _axpy_piv(S, nrow[e], q, rc, rv, m, 0)
+        e = nnext[e]
+    e = lh[n + q]
+    lh[n + q] = -1
+    while e >= 0:
+        slot = nrow[e]
         if hid[slot - n]:
             if _axpy_piv(S, slot, q, rc, rv, m, n) == 0:
                 hid[slot - n] = False
                 det[slot - n] = True
-    llen[n + q] = 0
+        e = nnext[e]
     _add_row(S, q, rc, rv, m, 0)
     isb[q] = True
-    return q
 
 
 @njit(cache=True)
 def _hide(S, h, rc, rv, m):
-    n = S[6].shape[0]
+    n = S[9].shape[0]
+    S = _ensure(S, 2 * m + 2, m)
     _add_row(S, n + h, rc, rv, m, n)
-    S[7][h] = True
+    S[10][h] = True
+    return S
+
+
+@njit(cache=True)
+def _add(S, rc, rv, m, mode, rank):
+    """Publish (mode 0) or eliminate (1, 2) the reduced vector r; returns the store."""
+    q = _pivot(S, rc, m, mode, rank)
+    S = _room(S, q, m)
+    _publish(S, rc, rv, m, q)
+    return S
 
 
 @njit(cache=True)
 def start_pass(S, xp, xc, xv, fh_sorted, fh_mask, shown):
     """gauss.start_pass: forced-hidden cells hidden (an empty x: determined), forced-shown
-    cells published."""
-    det, oc, ov = S[8], S[13], S[14]
+    cells published. Returns the store."""
+    det, oc, ov = S[11], S[15], S[16]
     for i in range(fh_sorted.shape[0]):
         h = fh_sorted[i]
         a, b = xp[h], xp[h + 1]
         if b > a:
-            _hide(S, h, xc[a:b], xv[a:b], b - a)
+            S = _hide(S, h, xc[a:b], xv[a:b], b - a)
         else:
             det[h] = True
     dummy = np.empty(0, np.int64)
@@ -373,14 +462,15 @@ def start_pass(S, xp, xc, xv, fh_sorted, fh_mask, shown):
         a, b = xp[s], xp[s + 1]
         m = _reduce(S, xc[a:b], xv[a:b], b - a, oc, ov)
         if m:
-            _publish(S, oc, ov, m, 0, dummy)
+            S = _add(S, oc, ov, m, 0, dummy)
+    return S
 
 
 @njit(cache=True)
 def go_on(S, xp, xc, xv, cands, fh_mask):
     """gauss.go_on: each candidate published unless that would determine a hidden cell.
-    Returns the candidates hidden, in order."""
-    oc, ov = S[13], S[14]
+    Returns (the store, the candidates hidden in order)."""
+    oc, ov = S[15], S[16]
     out = np.empty(cands.shape[0], np.int64)
     k = 0
     dummy = np.empty(0, np.int64)
@@ -393,82 +483,86 @@ def go_on(S, xp, xc, xv, cands, fh_mask):
         if m == 0:
             continue
         if _would_determine(S, oc, ov, m):
-            _hide(S, s, oc, ov, m)
+            S = _hide(S, s, oc, ov, m)
             out[k] = s
             k += 1
         else:
-            _publish(S, oc, ov, m, 0, dummy)
-    return out[:k]
+            S = _add(S, oc, ov, m, 0, dummy)
+    return S, out[:k]
 
 
 @njit(cache=True)
 def span_of(n, xp, xc, xv, cells):
     """gauss.span_of: a store whose basis spans the cells (published in order)."""
     S = new_store(n)
-    oc, ov = S[13], S[14]
+    oc, ov = S[15], S[16]
     dummy = np.empty(0, np.int64)
     for i in range(cells.shape[0]):
         s = cells[i]
         a, b = xp[s], xp[s + 1]
         m = _reduce(S, xc[a:b], xv[a:b], b - a, oc, ov)
         if m:
-            _publish(S, oc, ov, m, 0, dummy)
+            S = _add(S, oc, ov, m, 0, dummy)
     return S
 
 
 @njit(cache=True)
 def _eliminate(T, vc, vv, m):
-    """gauss.eliminate (pivot min c) of the vector into the store T; False if dependent."""
-    oc, ov = T[17], T[18]
+    """gauss.eliminate (pivot min c) of the vector into the store T: (T, False if dependent)."""
+    oc, ov = T[19], T[20]
     k = _reduce(T, vc, vv, m, oc, ov)
     if k == 0:
-        return False
-    _publish(T, oc, ov, k, 1, np.empty(0, np.int64))
-    return True
+        return T, False
+    return _add(T, oc, ov, k, 1, np.empty(0, np.int64)), True
 
 
 @njit(cache=True)
 def _clear(T):
     """T emptied for reuse as a scratch echelon form (cheaper than a new store)."""
-    T[2][:] = 0
+    T[3][:] = 0
     T[4][:] = 0
-    T[5][:] = 0
-    T[6][:] = False
-    T[7][:] = False
-    T[8][:] = False
+    T[7][:] = -1
+    T[8][:] = 0
+    T[9][:] = False
+    T[10][:] = False
+    T[11][:] = False
+    T[14][1] = 0
+    T[14][2] = 0
 
 
 @njit(cache=True)
 def in_span_with(B, T, vp, vc, vv, targets, xp, xc, xv):
     """gauss.in_span_with: targets t with x_t in span(basis of B) + span(vectors) (T: a scratch
-    store). Returns a 0/1 array over targets."""
+    store). Returns (T, a 0/1 array over targets)."""
     _clear(T)
-    oc, ov = B[13], B[14]
+    oc, ov = B[15], B[16]
     rows = False
     for i in range(vp.shape[0] - 1):
         a, b = vp[i], vp[i + 1]
         m = _reduce(B, vc[a:b], vv[a:b], b - a, oc, ov)
-        if m and _eliminate(T, oc, ov, m):
-            rows = True
+        if m:
+            T, got = _eliminate(T, oc, ov, m)
+            rows = rows or got
     out = np.zeros(targets.shape[0], np.bool_)
-    tc, tv = T[13], T[14]
+    tc, tv = T[15], T[16]
     for i in range(targets.shape[0]):
         t = targets[i]
         a, b = xp[t], xp[t + 1]
         m = _reduce(B, xc[a:b], xv[a:b], b - a, oc, ov)
         if m == 0 or (rows and _reduce(T, oc, ov, m, tc, tv) == 0):
             out[i] = True
-    return out
+    return T, out
 
 
 @njit(cache=True)
 def exposed_by(S, T, extra, vp, vc, vv, xp, xc, xv):
     """gauss.exposed_by: hidden cells of S (not in `extra`) determined once the cells `extra`
-    and the vectors are added to its published span (T: a scratch store). Returns them sorted."""
-    rcol, rval, rlen, lcol, llen, hid = S[0], S[1], S[2], S[3], S[4], S[7]
+    and the vectors are added to its published span (T: a scratch store). Returns (T, them
+    sorted)."""
+    ac, av, rs, rl, nrow, nnext, lh, hid = S[0], S[1], S[2], S[3], S[5], S[6], S[7], S[10]
     n = hid.shape[0]
     _clear(T)
-    oc, ov = S[13], S[14]
+    oc, ov = S[15], S[16]
     is_extra = np.zeros(n, np.bool_)
     for i in range(extra.shape[0]):
         is_extra[extra[i]] = True
@@ -476,51 +570,55 @@ def exposed_by(S, T, extra, vp, vc, vv, xp, xc, xv):
     for i in range(extra.shape[0]):
         e = extra[i]
         if hid[e]:
-            got = _eliminate(T, rcol[n + e], rval[n + e], rlen[n + e])
+            s0 = rs[n + e]
+            T, got = _eliminate(T, ac[s0:s0 + rl[n + e]], av[s0:s0 + rl[n + e]], rl[n + e])
         else:
             a, b = xp[e], xp[e + 1]
             m = _reduce(S, xc[a:b], xv[a:b], b - a, oc, ov)
-            got = m > 0 and _eliminate(T, oc, ov, m)
+            got = False
+            if m:
+                T, got = _eliminate(T, oc, ov, m)
         rows = rows or got
     for i in range(vp.shape[0] - 1):
         a, b = vp[i], vp[i + 1]
         m = _reduce(S, vc[a:b], vv[a:b], b - a, oc, ov)
-        if m and _eliminate(T, oc, ov, m):
-            rows = True
+        if m:
+            T, got = _eliminate(T, oc, ov, m)
+            rows = rows or got
     if not rows:
-        return np.empty(0, np.int64)
-    tisb, trlen, trcol = T[6], T[2], T[0]
+        return T, np.empty(0, np.int64)
+    tac, trs, trl, tisb = T[0], T[2], T[3], T[9]
     support = np.zeros(n, np.bool_)
     for q in range(n):
         if tisb[q]:
-            rc = trcol[q]
-            for j in range(trlen[q]):
-                support[rc[j]] = True
+            for j in range(trs[q], trs[q] + trl[q]):
+                support[tac[j]] = True
     cand = np.zeros(n, np.bool_)
     for c in range(n):
         if support[c]:
-            lst = lcol[n + c]
-            for e in range(llen[n + c]):
-                h = lst[e] - n
+            e = lh[n + c]
+            while e >= 0:
+                h = nrow[e] - n
                 if hid[h]:
                     cand[h] = True
+                e = nnext[e]
     out = np.empty(n, np.int64)
     k = 0
-    tc, tv = T[13], T[14]
+    tc, tv = T[15], T[16]
     for h in range(n):
         if not cand[h] or is_extra[h]:
             continue
-        vcol = rcol[n + h]
-        m = rlen[n + h]
+        s0 = rs[n + h]
+        m = rl[n + h]
         inside = True
-        for j in range(m):
-            if not support[vcol[j]]:
+        for j in range(s0, s0 + m):
+            if not support[ac[j]]:
                 inside = False
                 break
-        if inside and _reduce(T, vcol, rval[n + h], m, tc, tv) == 0:
+        if inside and _reduce(T, ac[s0:s0 + m], av[s0:s0 + m], m, tc, tv) == 0:
             out[k] = h
             k += 1
-    return out[:k]
+    return T, out[:k]
 
 
 @njit(cache=True)
@@ -528,27 +626,25 @@ def nullspace(n, rp, rc, rv, rank):
     """gauss.nullspace over local columns: the relation rows (CSR, in the order to add them)
     eliminated with pivot min rank; returns x as CSR (indptr, cols, vals)."""
     S = new_store(n)
-    oc, ov = S[13], S[14]
+    oc, ov = S[15], S[16]
     for i in range(rp.shape[0] - 1):
         a, b = rp[i], rp[i + 1]
         m = _reduce(S, rc[a:b], rv[a:b], b - a, oc, ov)
         if m:
-            _publish(S, oc, ov, m, 2, rank)
-    rcol, rval, rlen, isb = S[0], S[1], S[2], S[6]
+            S = _add(S, oc, ov, m, 2, rank)
+    ac, av, rs, rl, isb = S[0], S[1], S[2], S[3], S[9]
     xp = np.zeros(n + 1, np.int64)
     for v in range(n):
-        xp[v + 1] = xp[v] + (rlen[v] - 1 if isb[v] else 1)
+        xp[v + 1] = xp[v] + (rl[v] - 1 if isb[v] else 1)
     xc = np.empty(xp[n], np.int64)
     xv = np.empty(xp[n], np.int64)
     for v in range(n):
         k = xp[v]
         if isb[v]:
-            bc = rcol[v]
-            bv = rval[v]
-            for j in range(rlen[v]):
-                if bc[j] != v:
-                    xc[k] = bc[j]
-                    xv[k] = P - bv[j]
+            for j in range(rs[v], rs[v] + rl[v]):
+                if ac[j] != v:
+                    xc[k] = ac[j]
+                    xv[k] = P - av[j]
                     k += 1
         else:
             xc[k] = v
@@ -575,12 +671,12 @@ def project(n, xp, xc, xv, drop):
 
 @njit(cache=True)
 def determined(S):
-    return np.nonzero(S[8])[0]
+    return np.nonzero(S[11])[0]
 
 
 @njit(cache=True)
 def clear_determined(S):
-    S[8][:] = False
+    S[11][:] = False
 
 
 # ---- the Python side: gauss.py's functions over these arrays (global variable numbers in and out)
@@ -659,19 +755,19 @@ class KSpan:
         """The basis (pivot -> row) or the hidden vectors (cell -> row) as gauss.Span holds them
         (global numbers), for comparing with it."""
         S, ids, n = self.S, self.x.ids, self.x.n
-        alive = S[7] if hidden else S[6]
+        alive = S[10] if hidden else S[9]
         out = {}
         for i in np.nonzero(alive)[0].tolist():
             k = n + i if hidden else i
-            m = S[2][k]
-            out[int(ids[i])] = dict(zip(ids[S[0][k][:m]].tolist(), S[1][k][:m].tolist()))
+            a, b = S[2][k], S[2][k] + S[3][k]
+            out[int(ids[i])] = dict(zip(ids[S[0][a:b]].tolist(), S[1][a:b].tolist()))
         return out
 
     @determined.setter
     def determined(self, value) -> None:
         clear_determined(self.S)
         if value:
-            self.S[8][self.x.local(sorted(value))] = True
+            self.S[11][self.x.local(sorted(value))] = True
 
 
 def k_nullspace(variables, relations, rel_ids, rank) -> KX:
@@ -697,22 +793,20 @@ def k_project(x: KX, cs) -> KX:
 
 
 def k_start_pass(x: KX, forced_hidden, forced_shown) -> KSpan:
-    S = new_store(x.n)
     fh = x.local(sorted(forced_hidden))
     fm = np.zeros(x.n, np.bool_)
     fm[fh] = True
-    start_pass(S, x.xp, x.xc, x.xv, fh, fm, x.local(forced_shown))
-    return KSpan(S, x)
+    return KSpan(start_pass(new_store(x.n), x.xp, x.xc, x.xv, fh, fm, x.local(forced_shown)), x)
 
 
 def k_go_on(sp: KSpan, x: KX, candidates, forced_hidden) -> list[int]:
-    got = go_on(sp.S, x.xp, x.xc, x.xv, x.local(candidates), x.mask(forced_hidden))
+    sp.S, got = go_on(sp.S, x.xp, x.xc, x.xv, x.local(candidates), x.mask(forced_hidden))
     return x.ids[got].tolist()
 
 
 def k_exposed_by(sp: KSpan, extra, x: KX, vectors=()) -> set[int]:
     vp, vc, vv = x.vectors(list(vectors))
-    got = exposed_by(sp.S, x.scratch(), x.local(extra), vp, vc, vv, x.xp, x.xc, x.xv)
+    x._tmp, got = exposed_by(sp.S, x.scratch(), x.local(extra), vp, vc, vv, x.xp, x.xc, x.xv)
     return set(x.ids[got].tolist())
 
 
@@ -723,7 +817,7 @@ def k_span_of(x: KX, cells) -> KSpan:
 def k_in_span_with(basis: KSpan, vectors, targets, x: KX) -> set[int]:
     vp, vc, vv = x.vectors(list(vectors))
     t = list(targets)
-    got = in_span_with(basis.S, x.scratch(), vp, vc, vv, x.local(t), x.xp, x.xc, x.xv)
+    x._tmp, got = in_span_with(basis.S, x.scratch(), vp, vc, vv, x.local(t), x.xp, x.xc, x.xv)
     return {v for v, ok in zip(t, got.tolist()) if ok}
 
 
