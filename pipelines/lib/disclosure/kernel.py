@@ -9,16 +9,19 @@ nullspace min rank).
 
 Representation, per block, with local column numbers (a variable's place in the sorted block, so
 "min c" is the same column as in gauss.py):
-- X: the vectors x_v as CSR arrays (indptr, cols, vals);
-- a store: rows in slots (slot q < n: the basis row with pivot q; slot n + h: hidden cell h),
-  each an unsorted (cols, vals) pair of arrays; per column the exact number of basis and hidden
-  rows holding it (the pivot rule needs it) and a list of the rows that may hold it (entries go
-  stale when an entry cancels; every use checks the row, and a pivot column's lists are emptied
-  when it is eliminated everywhere).
+- X (KX): the vectors x_v as CSR arrays (indptr, cols, vals), each row sorted by column;
+- a store (a tuple of arrays, see new_store): rows in slots (slot q < n: the basis row with pivot
+  q; slot n + h: hidden cell h), each a sorted (cols, vals) run in one arena; per column the exact
+  number of basis and hidden rows holding it (the pivot rule needs it) and a linked list of the
+  rows that may hold it (an entry goes stale when its column cancels: every use checks the row
+  by binary search; a pivot column's lists are emptied once it is eliminated everywhere). The
+  arenas are grown (compacted) between steps, never inside one, so no typed containers and no
+  per-row reference counting are needed.
 All loops of a pass (start, candidates, publish, reduce, the parallel test), nullspace,
 exposed_by, span_of and in_span_with run compiled: Python calls the kernel once per piece of work.
-Compiled once per machine (cache=True, next to this file or in NUMBA_CACHE_DIR); later processes,
-and the engine's worker processes, load the cache.
+Compiled once per machine (cache=True: __pycache__ next to this file, or NUMBA_CACHE_DIR); about a
+minute of CPU the first time, about 2 s to load after that; the engine loads it before starting
+its worker processes (warm), which then load the cache.
 """
 from __future__ import annotations
 
