@@ -42,9 +42,10 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.lib.disclosure import gauss
 from pipelines.lib.disclosure.attack import bounds, index_relations
-from pipelines.lib.disclosure.gauss import (blocks, exposed_by, gauss_pass, go_on, in_span_with, nullspace, span_of,
-                                            start_pass)
+from pipelines.lib.disclosure.gauss import (blocks, exposed_by, gauss_pass, go_on, in_span_with, nullspace, project,
+                                            span_of, start_pass)
 from pipelines.lib.disclosure.structure import MART_BY_NAME, Structure, build_structure
 
 log = logging.getLogger(__name__)
@@ -231,6 +232,9 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     big = sorted((b for b, _ in todo if len(members[b]) >= POOL_FROM_VARS), key=lambda b: (-len(members[b]), b))
     nworkers = min(workers(), len(big))
     if nworkers > 1:
+        if gauss.KERNEL == "compiled":   # compiled (or loaded) here once: the workers load the cache
+            from pipelines.lib.disclosure import kernel
+            kernel.warm()
         def rest() -> None:   # the small blocks, here, while the workers do the large ones
             for b, _ in todo:
                 if b not in big_set:
@@ -356,9 +360,9 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
 @functools.lru_cache(maxsize=1)
 def _engine_version() -> str:
     """A digest of the engine's code: a cached decision is only reused by the same engine."""
-    from pipelines.lib.disclosure import attack, gauss
+    from pipelines.lib.disclosure import attack, gauss, kernel
     h = hashlib.sha256()
-    for mod in (sys.modules[__name__], gauss, attack):
+    for mod in (sys.modules[__name__], gauss, kernel, attack):
         h.update(Path(mod.__file__).read_bytes())
     return h.hexdigest()[:16]
 
@@ -479,8 +483,7 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
         cands = [v for v in vs if v not in H and v not in mine_set and vals[v]]
         zeros = [v for v in vs if v not in H and v not in mine_set and not vals[v]]
         if cs is not None:
-            xa = {v: ({c: y for c, y in x[v].items() if c not in cs} if cs.intersection(x[v]) else x[v])
-                  for v in vs}
+            xa = project(x, cs, vs)
             known = []
         else:
             xa, known = x, mine

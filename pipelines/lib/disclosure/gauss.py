@@ -17,12 +17,33 @@ exactly (same support, proportional entries), only against hidden vectors holdin
 rarest column. Mod p the relations can only differ from the rationals where p divides a minor
 of the 0/±1 relation matrix; the attack (attack.py) checks the result with another prime, 2^61 - 1.
 Pure functions, no I/O.
+
+This file is the reference. The engine runs the same functions compiled (kernel.py, numba; the
+same results bit for bit) when KERNEL is "compiled" (the default; env DESTINATIONS_ENGINE_KERNEL
+= python | compiled): `nullspace` then returns kernel.KX, and every function below taking that x
+(or a span made from it) runs in the kernel. The attack (attack.py) uses `eliminate` and
+`reduce_by` here, in Python, with its own prime.
 """
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 
 PRIME = (1 << 31) - 1   # products fit a machine word; the attack uses another prime
+
+
+def _kernel_choice() -> str:
+    k = os.environ.get("DESTINATIONS_ENGINE_KERNEL", "").strip() or "compiled"
+    if k not in ("python", "compiled"):
+        raise ValueError(f"DESTINATIONS_ENGINE_KERNEL={k!r}: expected python or compiled")
+    return k
+
+
+KERNEL = _kernel_choice()   # "compiled": the engine's passes in kernel.py; "python": this file
+
+
+def _compiled(x) -> bool:
+    return getattr(x, "compiled", False)
 
 Vec = dict[int, int]
 
@@ -111,6 +132,9 @@ def nullspace(variables: list[int], relations: list[tuple[int, tuple[int, ...]]]
     order the rows are added in (each row's pivot stays its smallest-rank column: eliminating a
     later pivot only adds larger-rank columns); adding relations with the most leaf-like wholes
     first makes less fill-in (a quarter to a third less time on the largest blocks)."""
+    if KERNEL == "compiled":
+        from pipelines.lib.disclosure import kernel
+        return kernel.k_nullspace(variables, relations, rel_ids, rank)
     rows: dict[int, Vec] = {}
     idx: dict[int, set[int]] = defaultdict(set)
     for ri in sorted(rel_ids, key=lambda i: rank[relations[i][0]], reverse=True):
@@ -198,6 +222,9 @@ def gauss_pass(x: dict[int, Vec], candidates: list[int], forced_hidden: set[int]
 
 def start_pass(x: dict[int, Vec], forced_hidden: set[int], forced_shown: list[int] = ()) -> Span:
     """The first part of gauss_pass: its span once the forced cells are in."""
+    if _compiled(x):
+        from pipelines.lib.disclosure import kernel
+        return kernel.k_start_pass(x, forced_hidden, forced_shown)
     sp = Span()
     for h in sorted(forced_hidden):
         r = x[h]
@@ -217,6 +244,9 @@ def start_pass(x: dict[int, Vec], forced_hidden: set[int], forced_shown: list[in
 def go_on(sp: Span, x: dict[int, Vec], candidates: list[int], forced_hidden: set[int]) -> list[int]:
     """The candidate part of gauss_pass, in place on `sp`: a pass may be run in pieces (a list
     of candidates, then the next ones) with the same result. Returns the candidates hidden."""
+    if _compiled(x):
+        from pipelines.lib.disclosure import kernel
+        return kernel.k_go_on(sp, x, candidates, forced_hidden)
     newly: list[int] = []
     for s in candidates:
         if s in forced_hidden:
@@ -236,6 +266,9 @@ def exposed_by(sp: Span, extra: list[int], x: dict[int, Vec], vectors: list[Vec]
     """Hidden cells of `sp` (not in `extra`) that become determined when the cells `extra` (and
     any `vectors`) are added to the published span: x~_h in span{x~_e}. The span itself is not
     changed."""
+    if _compiled(x):
+        from pipelines.lib.disclosure import kernel
+        return kernel.k_exposed_by(sp, extra, x, vectors)
     extra_set = set(extra)
     vecs = [sp.reduce(x[e]) if e not in sp.hid else dict(sp.hid[e]) for e in extra]
     vecs += [sp.reduce(v) for v in vectors]
@@ -263,6 +296,9 @@ def exposed_by(sp: Span, extra: list[int], x: dict[int, Vec], vectors: list[Vec]
 
 def span_of(x: dict[int, Vec], cells: list[int]) -> dict[int, Vec]:
     """A fully reduced basis of span{x_c : c in cells} (published in order, as a pass would)."""
+    if _compiled(x):
+        from pipelines.lib.disclosure import kernel
+        return kernel.k_span_of(x, cells)
     sp = Span()
     for c in cells:
         r = sp.reduce(x[c])
@@ -275,6 +311,9 @@ def in_span_with(basis: dict[int, Vec], vectors: list[Vec], targets, x: dict[int
     """The cells of `targets` with x_t in span(basis) + span(vectors), `basis` a fully reduced
     echelon form (span_of). Reducing by `basis` is a linear projection whose kernel is its span,
     so x_t is in the sum exactly when its reduction is in the span of the reduced `vectors`."""
+    if _compiled(x):
+        from pipelines.lib.disclosure import kernel
+        return kernel.k_in_span_with(basis, vectors, targets, x)
     rows: dict[int, Vec] = {}
     idx: dict[int, set[int]] = defaultdict(set)
     for v in vectors:
@@ -285,3 +324,13 @@ def in_span_with(basis: dict[int, Vec], vectors: list[Vec], targets, x: dict[int
         if not r or (rows and not reduce_by(rows, r)):
             out.add(t)
     return out
+
+
+def project(x: dict[int, Vec], cs: set[int], variables: list[int]) -> dict[int, Vec]:
+    """x with the coordinates `cs` taken out of every vector (an academy pass projects its own
+    free coordinates away)."""
+    if _compiled(x):
+        from pipelines.lib.disclosure import kernel
+        return kernel.k_project(x, cs)
+    return {v: ({c: y for c, y in x[v].items() if c not in cs} if cs.intersection(x[v]) else x[v])
+            for v in variables}

@@ -1,0 +1,199 @@
+"""The compiled elimination kernel (kernel.py) against the Python reference (gauss.py): every
+primitive on random sparse vectors built to cancel (dependent vectors, hidden vectors that empty,
+entries that sum to zero mod p), and the whole engine on random trust hierarchies."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from pipelines.lib.disclosure import gauss, kernel
+from pipelines.lib.disclosure.gauss import PRIME
+
+P = PRIME
+
+
+def _random_x(rnd: random.Random, n: int = 60, free: int = 25) -> dict[int, dict[int, int]]:
+    """x over `free` free variables (sparse global numbers, not 0..n-1): free ones are unit
+    vectors; the others random sparse rows, some sums and differences of earlier ones (so they
+    reduce to nothing or cancel entry by entry), some with entries p-1 and 1 that cancel."""
+    ids = sorted(rnd.sample(range(10, 10 * n), n))
+    fv = sorted(rnd.sample(ids, free))
+    x: dict[int, dict[int, int]] = {}
+    made: list[dict[int, int]] = []
+    for v in ids:
+        if v in fv:
+            x[v] = {v: 1}
+        elif made and rnd.random() < 0.35:   # a combination of earlier ones: dependent
+            a, b = rnd.choice(made), rnd.choice(made)
+            f = rnd.choice([1, P - 1, 2, rnd.randrange(1, P)])
+            r = dict(a)
+            for c, y in b.items():
+                r[c] = (r.get(c, 0) + f * y) % P
+            x[v] = {c: y for c, y in r.items() if y}
+        elif rnd.random() < 0.05:
+            x[v] = {}   # fixed by the structure alone
+        else:
+            cols = rnd.sample(fv, rnd.randint(1, 6))
+            x[v] = {c: rnd.choice([1, P - 1, 2, P - 2, rnd.randrange(1, P)]) for c in cols}
+        if x[v]:
+            made.append(x[v])
+    return x
+
+
+def _kx(x: dict[int, dict[int, int]]) -> kernel.KX:
+    """The same x as the kernel holds it (its rows sorted by column, as nullspace gives them)."""
+    ids = sorted(x)
+    loc = {v: i for i, v in enumerate(ids)}
+    import numpy as np
+    xp, xc, xv = [0], [], []
+    for v in ids:
+        for c in sorted(x[v]):
+            xc.append(loc[c])
+            xv.append(x[v][c])
+        xp.append(len(xc))
+    return kernel.KX(np.array(ids, np.int64), np.array(xp, np.int64), np.array(xc, np.int64), np.array(xv, np.int64))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_pass_and_its_span_equal_the_reference(seed):
+    """start_pass + go_on (in two pieces), then exposed_by, span_of, in_span_with and project:
+    the same hidden cells, determined cells, basis and hidden vectors, entry for entry."""
+    rnd = random.Random(seed)
+    x = _random_x(rnd)
+    kx = _kx(x)
+    vs = sorted(x)
+    order = vs[:]
+    rnd.shuffle(order)
+    fh = set(rnd.sample(vs, 8))
+    shown = [v for v in order[:10] if v not in fh] + rnd.sample(sorted(fh), 2)
+    cands = order[10:]
+    sp, ksp = gauss.start_pass(x, fh, shown), gauss.start_pass(kx, fh, shown)
+    assert isinstance(ksp, kernel.KSpan)
+    got, kgot = [], []
+    for piece in (cands[:15], cands[15:]):
+        got += gauss.go_on(sp, x, piece, fh)
+        kgot += gauss.go_on(ksp, kx, piece, fh)
+    assert got == kgot and got, "a pass that hides something"
+    assert sp.determined == ksp.determined
+    assert sp.basis == ksp.rows() and sp.hid == ksp.rows(hidden=True)
+    assert any(not x[v] for v in fh) or sp.determined or seed   # (some seeds determine cells)
+    # what adding cells and vectors exposes
+    extra = rnd.sample(vs, 5) + rnd.sample(sorted(sp.hid), min(2, len(sp.hid)))
+    vecs = [x[v] for v in rnd.sample(vs, 4)] + [{c: 1} for c in rnd.sample(vs, 2)]
+    for e, w in ((extra, vecs), ([], vecs), (extra, []), ([], [])):
+        assert gauss.exposed_by(sp, e, x, w) == gauss.exposed_by(ksp, e, kx, w)
+    units = [{c: 1} for c in sorted({c for r in x.values() for c in r})]   # the whole space: all exposed
+    assert gauss.exposed_by(sp, [], x, units) == gauss.exposed_by(ksp, [], kx, units) == set(sp.hid) != set()
+    # spans of cell sets, and membership with extra vectors
+    cells = rnd.sample(vs, 20)
+    b, kb = gauss.span_of(x, cells), gauss.span_of(kx, cells)
+    assert b == kb.rows()
+    for w in (vecs, [], [x[v] for v in cells[:3]]):
+        assert gauss.in_span_with(b, w, vs, x) == gauss.in_span_with(kb, w, vs, kx)
+    assert gauss.in_span_with(b, vecs, vs, x) - set(cells)   # not only the cells themselves
+    # projection of coordinates
+    cs = set(rnd.sample(sorted({c for r in x.values() for c in r}), 4))
+    xa, kxa = gauss.project(x, cs, vs), gauss.project(kx, cs, vs)
+    assert {v: r for v, r in xa.items() if r} == {v: kxa[v] for v in vs if kxa[v]}
+    newly, asp = gauss.gauss_pass(xa, cands, fh, shown)
+    knewly, kasp = gauss.gauss_pass(kxa, cands, fh, shown)
+    assert newly == knewly and asp.determined == kasp.determined and asp.basis == kasp.rows()
+
+
+def test_vectors_that_cancel_to_nothing():
+    """A vector in the published span reduces to nothing (skipped); publishing a forced-shown
+    cell that equals a hidden one empties that hidden vector (determined); entries that sum to
+    zero mod p vanish from every row."""
+    x = {10: {10: 1}, 11: {11: 1}, 12: {12: 1},
+         20: {10: 1, 11: 1}, 21: {10: P - 1, 11: P - 1},            # 21 = -20
+         22: {10: 1, 11: P - 1}, 23: {10: 2, 12: 5}, 24: {11: 1}}
+    kx = _kx(x)
+    for fh, shown, cands in (({24}, [11], [20, 21, 10, 22, 23, 12]), ({20}, [21], [10, 11, 12, 22, 23]),
+                             (set(), [], [20, 21, 22, 10, 11, 12, 23, 24])):
+        sp, ksp = gauss.start_pass(x, fh, shown), gauss.start_pass(kx, fh, shown)
+        assert gauss.go_on(sp, x, cands, fh) == gauss.go_on(ksp, kx, cands, fh)
+        assert sp.determined == ksp.determined and sp.basis == ksp.rows() and sp.hid == ksp.rows(hidden=True)
+    # 24 = x_11 hidden, 11 forced shown: determined; 21 = -20 hidden, 20 shown: determined
+    assert gauss.start_pass(kx, {24}, [11]).determined == {24}
+    assert gauss.start_pass(kx, {20}, [21]).determined == {20}
+    ksp = gauss.start_pass(kx, set(), [20, 22])
+    assert ksp.rows() == gauss.start_pass(x, set(), [20, 22]).basis
+    assert all(len(r) == 1 or 11 not in r for r in ksp.rows().values())   # 11 cancelled: p-1 + 1
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_nullspace_equals_the_reference(seed, monkeypatch):
+    """The same x (entry for entry) from random relations, whatever the rank order."""
+    rnd = random.Random(seed)
+    values_n = 40
+    rels = []
+    for _ in range(18):
+        whole = rnd.randrange(values_n)
+        parts = tuple(rnd.sample([v for v in range(values_n) if v != whole], rnd.randint(1, 4)))
+        rels.append((whole, parts))
+    rels.append((3, (3, 5)))   # a whole among its own parts
+    variables = sorted(set(range(values_n)))
+    rank = {v: (-rnd.randint(0, 3), rnd.random() < 0.5, v) for v in variables}
+    monkeypatch.setattr(gauss, "KERNEL", "python")
+    ref = gauss.nullspace(variables, rels, list(range(len(rels))), rank)
+    monkeypatch.setattr(gauss, "KERNEL", "compiled")
+    got = gauss.nullspace(variables, rels, list(range(len(rels))), rank)
+    assert isinstance(got, kernel.KX)
+    assert {v: got[v] for v in variables} == ref
+    assert any(len(r) > 1 for r in ref.values())
+
+
+def test_the_engine_gives_the_reference_result_on_random_trusts(monkeypatch):
+    """Whole engine runs with the compiled kernel equal the Python reference: hidden cells,
+    reasons, stats and unresolved blocks, on 12 random trust hierarchies side by side and a
+    generated trust's destination_measures over three leaving years (the shortcut test's
+    cases), and on a 5-academy trust whose headline cohort a redo keeps shown."""
+    import polars as pl
+
+    from pipelines.lib.disclosure.engine import protect, suppress
+    from pipelines.lib.disclosure.structure import build_structure
+    from tests.disclosure.test_engine import _mixed_cases, destination_measures, neet_not_known
+    rnd = random.Random(31)
+    relations, values, own, primary, flags, st = _mixed_cases(rnd)
+    mix = (["school_sixth_form"] * 6 + ["further_education"] * 5 + ["sixth_form_college"] * 2
+           + ["apprenticeship", "employment", "training", "neet", "not_known", "other"])
+    pupils_ = [{"urn": urn, "dest": "excluded" if (urn, i) == ("A1", 0) else rnd.choice(mix),
+                "sex": rnd.choice(["Female", "Male"]), "dis": rnd.choice(["Disadvantaged", "Not disadvantaged"])}
+               for urn, n in (("A1", 220), ("A2", 180), ("A3", 150), ("A4", 37), ("A5", 23)) for i in range(n)]
+    dm = destination_measures(pupils_)
+    st2 = build_structure({"destination_measures": dm, "neet_not_known": neet_not_known(dm)})
+    monkeypatch.setenv("DESTINATIONS_DISCLOSURE_WORKERS", "1")
+
+    def result():
+        hidden = dict(primary)
+        stats, unresolved = protect(relations, values, hidden, own, flags, flags)
+        out = [hidden, stats, unresolved]
+        for s in (st, st2):
+            res = suppress(s)
+            out += [res.cells.select("var", "hidden", "reason"),
+                    {k: v for k, v in res.stats.items() if not k.endswith("seconds")}, res.unresolved]
+        return out
+
+    monkeypatch.setattr(gauss, "KERNEL", "python")
+    ref = result()
+    monkeypatch.setattr(gauss, "KERNEL", "compiled")
+    got = result()
+    assert got[0] == ref[0] and len(got[0]) > len(primary)
+    assert got[1:3] == ref[1:3] and got[1]["academy_passes"] > 0
+    for i in (3, 6):
+        assert isinstance(got[i], pl.DataFrame) and got[i].equals(ref[i]) and got[i]["hidden"].sum() > 0
+        assert got[i + 1] == ref[i + 1] and got[i + 2] == ref[i + 2]
+    assert got[7]["headline_kept"] > 0 and got[1]["academy_passes_skipped"] > 0
+
+
+def test_the_kernel_switch():
+    import os
+    if not os.environ.get("DESTINATIONS_ENGINE_KERNEL"):
+        assert gauss.KERNEL == "compiled"   # the default: production runs the compiled kernel
+    import subprocess
+    import sys
+    env = dict(os.environ, DESTINATIONS_ENGINE_KERNEL="fortran")
+    out = subprocess.run([sys.executable, "-c", "import pipelines.lib.disclosure.gauss"], env=env,
+                         capture_output=True, text=True)
+    assert out.returncode != 0 and "DESTINATIONS_ENGINE_KERNEL='fortran'" in out.stderr
