@@ -18,7 +18,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
 .PHONY: demo test serve docs setup clean-data bench
 
-setup: $(VENV)/.synced $(DAGSTER_HOME)/dagster.yaml
+setup: $(VENV)/.synced $(VENV)/.kernel $(DAGSTER_HOME)/dagster.yaml
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -26,6 +26,11 @@ $(UV):
 
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml
 	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
+	touch $@
+
+# the disclosure engine's compiled kernel (numba), compiled once here rather than by the first run
+$(VENV)/.kernel: $(VENV)/.synced pipelines/lib/disclosure/kernel.py
+	$(BIN)/python -c "from pipelines.lib.disclosure import kernel; kernel.warm()"
 	touch $@
 
 $(DAGSTER_HOME)/dagster.yaml: config/dagster.yaml

@@ -188,15 +188,16 @@ CORE_BLOCKS = ((0x20, 0x7E), (0xA0, 0x3FF), (0x1E00, 0x1EFF), (0x2000, 0x206F), 
 def core_font(file_name: str) -> Path:
     """DejaVu cut down to CORE_BLOCKS (about 1,300 of its 6,000 glyphs, same outlines and widths):
     loading and embedding it costs a fifth of the full font's, which is most of a short document's
-    time. Made once per installed font and kept in the temp folder; the full font if it cannot be."""
+    time. Made once per installed font and kept in the user's cache folder (not the shared temp
+    folder, where another account could plant a file); the full font if it cannot be."""
     import hashlib
     import os
-    import tempfile
 
     src = FONT_DIR / file_name
     try:
         key = hashlib.sha256(src.read_bytes()).hexdigest()[:16]
-        out = Path(tempfile.gettempdir()) / "trust-destinations-fonts" / f"{src.stem}-core-{key}.ttf"
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        out = cache / "trust-destinations" / "fonts" / f"{src.stem}-core-{key}.ttf"
         if out.is_file():
             return out
         from fontTools import subset as ftsubset
