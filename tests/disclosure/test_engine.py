@@ -587,6 +587,18 @@ def test_worker_processes_give_the_serial_result(monkeypatch):
         engine.workers()
 
 
+def _redo_trust(rnd: random.Random):
+    """The structure of a 5-academy trust (one excluded pupil) whose headline cohort a redo keeps
+    shown: destination_measures and neet_not_known."""
+    mix = (["school_sixth_form"] * 6 + ["further_education"] * 5 + ["sixth_form_college"] * 2
+           + ["apprenticeship", "employment", "training", "neet", "not_known", "other"])
+    pupils_ = [{"urn": urn, "dest": "excluded" if (urn, i) == ("A1", 0) else rnd.choice(mix),
+                "sex": rnd.choice(["Female", "Male"]), "dis": rnd.choice(["Disadvantaged", "Not disadvantaged"])}
+               for urn, n in (("A1", 220), ("A2", 180), ("A3", 150), ("A4", 37), ("A5", 23)) for i in range(n)]
+    dm = destination_measures(pupils_)
+    return build_structure({"destination_measures": dm, "neet_not_known": neet_not_known(dm)})
+
+
 def test_exact_shortcuts_give_the_full_passes_result(monkeypatch):
     """The engine's shortcuts (engine.SHORTCUTS) change nothing: an academy pass is skipped
     (engine._hides_nothing) only where the full pass hides nothing, and then with the full pass's
@@ -599,13 +611,7 @@ def test_exact_shortcuts_give_the_full_passes_result(monkeypatch):
     from pipelines.lib.disclosure.gauss import gauss_pass
     rnd = random.Random(23)
     relations, values, own, primary, flags, st = _mixed_cases(rnd)
-    mix = (["school_sixth_form"] * 6 + ["further_education"] * 5 + ["sixth_form_college"] * 2
-           + ["apprenticeship", "employment", "training", "neet", "not_known", "other"])
-    pupils_ = [{"urn": urn, "dest": "excluded" if (urn, i) == ("A1", 0) else rnd.choice(mix),
-                "sex": rnd.choice(["Female", "Male"]), "dis": rnd.choice(["Disadvantaged", "Not disadvantaged"])}
-               for urn, n in (("A1", 220), ("A2", 180), ("A3", 150), ("A4", 37), ("A5", 23)) for i in range(n)]
-    dm = destination_measures(pupils_)
-    st2 = build_structure({"destination_measures": dm, "neet_not_known": neet_not_known(dm)})
+    st2 = _redo_trust(rnd)
     monkeypatch.setenv("DESTINATIONS_DISCLOSURE_WORKERS", "1")
     drop = ("academy_passes_skipped", "director_passes_reused")
 

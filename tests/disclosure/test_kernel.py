@@ -152,17 +152,10 @@ def test_the_engine_gives_the_reference_result_on_random_trusts(monkeypatch):
     import polars as pl
 
     from pipelines.lib.disclosure.engine import protect, suppress
-    from pipelines.lib.disclosure.structure import build_structure
-    from tests.disclosure.test_engine import _mixed_cases, destination_measures, neet_not_known
+    from tests.disclosure.test_engine import _mixed_cases, _redo_trust
     rnd = random.Random(31)
     relations, values, own, primary, flags, st = _mixed_cases(rnd)
-    mix = (["school_sixth_form"] * 6 + ["further_education"] * 5 + ["sixth_form_college"] * 2
-           + ["apprenticeship", "employment", "training", "neet", "not_known", "other"])
-    pupils_ = [{"urn": urn, "dest": "excluded" if (urn, i) == ("A1", 0) else rnd.choice(mix),
-                "sex": rnd.choice(["Female", "Male"]), "dis": rnd.choice(["Disadvantaged", "Not disadvantaged"])}
-               for urn, n in (("A1", 220), ("A2", 180), ("A3", 150), ("A4", 37), ("A5", 23)) for i in range(n)]
-    dm = destination_measures(pupils_)
-    st2 = build_structure({"destination_measures": dm, "neet_not_known": neet_not_known(dm)})
+    st2 = _redo_trust(rnd)
     monkeypatch.setenv("DESTINATIONS_DISCLOSURE_WORKERS", "1")
 
     def result():
