@@ -495,21 +495,6 @@ def go_on(S, xp, xc, xv, cands, fh_mask):
 
 
 @njit(cache=True)
-def span_of(n, xp, xc, xv, cells):
-    """gauss.span_of: a store whose basis spans the cells (published in order)."""
-    S = new_store(n)
-    oc, ov = S[15], S[16]
-    dummy = np.empty(0, np.int64)
-    for i in range(cells.shape[0]):
-        s = cells[i]
-        a, b = xp[s], xp[s + 1]
-        m = _reduce(S, xc[a:b], xv[a:b], b - a, oc, ov)
-        if m:
-            S = _add(S, oc, ov, m, 0, dummy)
-    return S
-
-
-@njit(cache=True)
 def _eliminate(T, vc, vv, m):
     """gauss.eliminate (pivot min c) of the vector into the store T: (T, False if dependent)."""
     oc, ov = T[19], T[20]
@@ -814,7 +799,8 @@ def k_exposed_by(sp: KSpan, extra, x: KX, vectors=()) -> set[int]:
 
 
 def k_span_of(x: KX, cells) -> KSpan:
-    return KSpan(span_of(x.n, x.xp, x.xc, x.xv, x.local(cells)), x)
+    """gauss.span_of: a pass with nothing hidden and the cells shown, in order."""
+    return k_start_pass(x, (), cells)
 
 
 def k_in_span_with(basis: KSpan, vectors, targets, x: KX) -> set[int]:
