@@ -188,10 +188,13 @@ def test_director_first_screen_figures(server, browser):
     t = nn[(nn["level"] == "trust") & (nn["leaving_year"] == year) & (nn["key_stage"] == "KS4")
            & (nn["breakdown_topic"] == "Total")].iloc[0].to_dict()
     assert contract.show(t, "neet_pct") + "%" in body
+    # a click's rerun may not have started when _settle first looks: wait for what it draws
     page.get_by_role("button", name=re.compile("^Latest intended round")).click()
+    back = page.get_by_role("button", name=re.compile("^Back to the latest actual round"))
+    back.wait_for(timeout=60_000)
     _settle(page)
-    assert "Back to the latest actual round" in _main(page)
-    page.get_by_role("button", name=re.compile("^Back to the latest actual round")).click()
+    back.click()
+    page.get_by_role("button", name=re.compile("^Latest intended round")).wait_for(timeout=60_000)
     _settle(page)
     assert f"Showing the latest actual destinations: leavers of {year}, R3" in _main(page)
 
