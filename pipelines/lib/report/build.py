@@ -216,8 +216,10 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
                         "shows in destinations, and how the academies rate their careers programmes against the "
                         "eight Gatsby Benchmarks (Compass).")
     missing = []
+    import pyarrow.compute as pc
     fm = read_mart(snap, "fsq_construct_scores",    # the trust's rows of the year only (of ~200k)
-                   equal={"academic_year": year, "level": "trust", "breakdown_topic": "Total"})
+                   where=(pc.field("academic_year") == year) & (pc.field("level") == "trust")
+                   & (pc.field("breakdown_topic") == "Total"))
     ft = careers.fsq_table(fm.rows, year, fm.published) if fm else None
     if ft is not None:
         s.tables.append(ft)

@@ -34,20 +34,17 @@ def _served_table(serving_dir: Path | contract.Snapshot, base: str, role: str):
     return None if table is None else (src.whole, table)
 
 
-def read_mart(serving_dir: Path | contract.Snapshot, base: str, equal: dict | None = None) -> Mart | None:
-    """The mart as directors read it, or None when it is not in the snapshot (yet). `equal`
-    ({column: value}) keeps only the rows a table prints, before they become Python rows; a
-    column the mart lacks is not a condition (as the pack's own filters treat it).
+def read_mart(serving_dir: Path | contract.Snapshot, base: str, where=None) -> Mart | None:
+    """The mart as directors read it, or None when it is not in the snapshot (yet). `where` as in
+    read_served: only the rows a table prints become Python rows.
 
     A name the manifest lacks raises ContractError; so does a pupil column (never in the pack)."""
     served = _served_table(serving_dir, base, AUDIENCE)
     if served is None:
         return None
     name, table = served
-    for c, value in (equal or {}).items():
-        if c in table.column_names:
-            import pyarrow.compute as pc
-            table = table.filter(pc.field(c) == value)
+    if where is not None:
+        table = table.filter(where)
     rows = table.to_pylist()  # no pyarrow.dataset (imports pandas)
     if rows and contract.PUPIL_COLUMNS & set(rows[0]):
         raise contract.ContractError(f"{name}: has pupil columns, never in the pack")
