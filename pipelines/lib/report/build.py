@@ -56,8 +56,8 @@ def _trust_name() -> str:
 
 def report_years(serving_dir: Path) -> list[str]:
     """Leaving years with actual-round destination data in the snapshot, newest first."""
-    from pipelines.lib.report.serving import AUDIENCE, _served_table
-    served = _served_table(serving_dir, DEST_MART, AUDIENCE)
+    from pipelines.lib.report.serving import served_table
+    served = served_table(serving_dir, DEST_MART)
     if served is None:
         return []
     actual = set(_actual_rounds())

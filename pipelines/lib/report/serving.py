@@ -21,7 +21,7 @@ class Mart:
     rows: list[dict]
 
 
-def _served_table(serving_dir: Path | contract.Snapshot, base: str, role: str):
+def served_table(serving_dir: Path | contract.Snapshot, base: str, role: str = AUDIENCE):
     """(mart read, pyarrow Table of its declared columns) for `base` as `role` reads it, or None
     when it is not in the snapshot yet. The one route to a served table: which mart the manifest's
     audience gives, then Snapshot.read (ContractError for a name the manifest or USES lacks, or a
@@ -39,7 +39,7 @@ def read_mart(serving_dir: Path | contract.Snapshot, base: str, where=None) -> M
     read_served: only the rows a table prints become Python rows.
 
     A name the manifest lacks raises ContractError; so does a pupil column (never in the pack)."""
-    served = _served_table(serving_dir, base, AUDIENCE)
+    served = served_table(serving_dir, base, AUDIENCE)
     if served is None:
         return None
     name, table = served
@@ -83,7 +83,7 @@ def read_served(serving_dir: Path | contract.Snapshot, base: str, role: str = AU
     become Python rows (the large marts have tens of thousands)."""
     import math
 
-    served = _served_table(serving_dir, base, role)
+    served = served_table(serving_dir, base, role)
     if served is None:
         return []
     name, table = served
