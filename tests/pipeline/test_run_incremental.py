@@ -180,3 +180,68 @@ def test_dbt_unit_tests_pass(trust, tmp_path):
     import re
     passed = re.search(r"PASS=(\d+)", proc.stdout)
     assert passed and int(passed.group(1)) >= 10 and "ERROR=0" in proc.stdout, proc.stdout[-2000:]
+
+
+def _warehouse_rows(data, sql, params=()):
+    import duckdb
+    con = duckdb.connect(str(data / "warehouse" / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+def _built_models(data) -> set[str]:
+    import json
+    results = json.loads((data / "warehouse" / "dbt" / "target" / "run_results.json").read_text())["results"]
+    return {r["unique_id"].split(".")[-1] for r in results if r["unique_id"].startswith("model.")}
+
+
+def test_corrected_return_rebuilds_fsq_scores_not_the_stored_answers(trust):
+    """One pupil's sex corrected in a return: fsq_construct_scores moves exactly that pupil's FSQ
+    answers between the Sex breakdowns, from the stored per-pupil construct counts; the FSQ
+    answers (unchanged) are not aggregated again."""
+    f = return_file(trust)
+    urn = f.relative_to(trust / "raw" / "returns").parts[0]
+    lines = f.read_bytes().split(b"\n")
+    head = lines[0].decode().split(",")
+    i_upn, i_sex = head.index("upn"), head.index("sex")
+    with_fsq = {r[0] for r in _warehouse_rows(
+        trust, "select distinct upper(trim(upn)) from raw.fsq_responses where academy_urn = ? "
+               "and construct is not null and response is not null", [urn])}
+    k = next(k for k in range(1, len(lines)) if lines[k]
+             and lines[k].decode().split(",")[i_upn].strip().upper() in with_fsq)
+    cells = lines[k].decode().split(",")
+    upn, old = cells[i_upn].strip().upper(), cells[i_sex]
+    new = "M" if old == "F" else "F"
+    label = {"F": "Female", "M": "Male"}
+    assert _warehouse_rows(trust, "select sex_label from intermediate.int_careers__pupil_characteristics "
+                                  "where upn = ?", [upn]) == [(label[old],)]
+    mine = ("select academic_year, survey_round, year_group, count(*) filter (where response is not null) "
+            "from raw.fsq_responses where academy_urn = ? and upper(trim(upn)) = ? and construct is not null "
+            "group by all")
+    surveys = {(y, r, g): n for y, r, g, n in _warehouse_rows(trust, mine, [urn, upn])}
+    scores = ("select academic_year, survey_round, year_group, breakdown, max(pupils_invited), sum(answers) "
+              "from marts.fsq_construct_scores where level = 'academy' and academy_urn = ? "
+              "and breakdown_topic = 'Sex' group by all")
+    before = {tuple(r[:4]): r[4:] for r in _warehouse_rows(trust, scores, [urn])}
+    cells[i_sex] = new
+    lines[k] = ",".join(cells).encode()
+    f.write_bytes(b"\n".join(lines))
+    rc, out = _run(trust)
+    assert rc == 0, out
+    built = _built_models(trust)
+    assert {"fsq_construct_scores", "fsq_destination_linkage", "int_careers__pupil_characteristics"} <= built
+    assert not built & {"int_careers__fsq_pupil_constructs", "int_careers__fsq_pupil_surveys",
+                        "stg_careers__fsq_responses"}, built
+    # the per-pupil construct counts are stored (a view would aggregate every answer again)
+    assert _warehouse_rows(trust, "select table_type from information_schema.tables where table_schema = "
+                                  "'intermediate' and table_name = 'int_careers__fsq_pupil_constructs'") == [("BASE TABLE",)]
+    after = {tuple(r[:4]): r[4:] for r in _warehouse_rows(trust, scores, [urn])}
+    for (year, rnd, group), answered in surveys.items():
+        was, now = (year, rnd, group, label[old]), (year, rnd, group, label[new])
+        assert after[was][0] == before[was][0] - 1 and after[now][0] == before.get(now, (0, 0))[0] + 1
+        assert after[was][1] == before[was][1] - answered, (was, before[was], after[was])
+        assert after[now][1] == before.get(now, (0, 0))[1] + answered
+    untouched = set(before) - {(y, r, g, label[s]) for y, r, g in surveys for s in (old, new)}
+    assert untouched and all(after[key] == before[key] for key in untouched)

@@ -48,10 +48,11 @@ select
     upn,
     survey_date,
     answers > 0 as responded,
-    coalesce(readiness_answers, 0) as readiness_answers,
-    coalesce(readiness_positive, 0) as readiness_positive,
+    -- bigint, not the HUGEINT sum() gives: a HUGEINT column is ~20x slower to scan (DuckDB 1.4)
+    cast(coalesce(readiness_answers, 0) as bigint) as readiness_answers,
+    cast(coalesce(readiness_positive, 0) as bigint) as readiness_positive,
     {{ pct('readiness_positive', 'readiness_answers') }} as readiness_pct,
-    coalesce(skills_answers, 0) as skills_answers,
-    coalesce(skills_positive, 0) as skills_positive,
+    cast(coalesce(skills_answers, 0) as bigint) as skills_answers,
+    cast(coalesce(skills_positive, 0) as bigint) as skills_positive,
     {{ pct('skills_positive', 'skills_answers') }} as skills_pct
 from pupils

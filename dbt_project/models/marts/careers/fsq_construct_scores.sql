@@ -48,20 +48,22 @@ cell_completion as (
 ),
 
 cell_scores as (
+    -- a pupil survey's construct rows with all five keys known (as a join to `pupils` would keep),
+    -- with the pupil's sub-groups: one join on UPN, not a second five-key join to the surveys
     select
-        pupils.academy_urn, pupils.academic_year, pupils.survey_round, pupils.year_group,
-        pupils.disadvantage_label, pupils.sen_provision_label, pupils.sex_label,
+        constructs.academy_urn, constructs.academic_year, constructs.survey_round, constructs.year_group,
+        coalesce(characteristics.disadvantage_label, 'Unknown') as disadvantage_label,
+        coalesce(characteristics.sen_provision_label, 'Unknown') as sen_provision_label,
+        coalesce(characteristics.sex_label, 'Unknown') as sex_label,
         constructs.construct,
-        count(*) filter (where pupils.counted and constructs.answers > 0) as pupils_answering,
+        count(*) filter (where constructs.answers > 0) as pupils_answering,
         sum(constructs.answers) as answers,
         sum(constructs.positive_answers) as positive_answers
-    from pupils
-    inner join constructs
-        on pupils.academy_urn = constructs.academy_urn
-        and pupils.academic_year = constructs.academic_year
-        and pupils.survey_round = constructs.survey_round
-        and pupils.year_group = constructs.year_group
-        and pupils.upn = constructs.upn
+    from constructs
+    left join characteristics using (upn)
+    where constructs.academy_urn is not null and constructs.academic_year is not null
+        and constructs.survey_round is not null and constructs.year_group is not null
+        and constructs.upn is not null
     group by all
 ),
 

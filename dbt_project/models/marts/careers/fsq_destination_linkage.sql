@@ -86,8 +86,9 @@ linked as (
         latest_fsq.fsq.survey_round as fsq_survey_round,
         latest_fsq.fsq.survey_date as fsq_survey_date,
         latest_fsq.fsq.year_group as fsq_year_group,
-        latest_fsq.fsq.readiness_answers as readiness_answers,
-        latest_fsq.fsq.readiness_positive as readiness_positive,
+        -- the mart's published type (HUGEINT) as before the pupil surveys' counts became bigint
+        cast(latest_fsq.fsq.readiness_answers as hugeint) as readiness_answers,
+        cast(latest_fsq.fsq.readiness_positive as hugeint) as readiness_positive,
         latest_fsq.fsq.readiness_pct as readiness_pct,
         latest_fsq.fsq.skills_pct as skills_pct
     from leavers
