@@ -29,6 +29,7 @@ Deterministic: variables are numbered by mart, row key and measure; every choice
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -61,6 +62,25 @@ class Result:
     rounds: int
     unresolved: dict[str, int] = field(default_factory=dict)  # block -> not converged
     stats: dict = field(default_factory=dict)                  # counts and CPU seconds of the run
+    timing: dict = field(default_factory=dict)                 # wall/CPU per step, per process (bench_engine.py)
+
+
+class _Clock:
+    """Wall and CPU seconds per named step (`steps`: name -> [wall, cpu], added up)."""
+
+    def __init__(self, timing: dict | None = None) -> None:
+        self.timing = timing if timing is not None else {}
+        self.steps = self.timing.setdefault("steps", {})
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        w, c = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            got = self.steps.setdefault(name, [0.0, 0.0])
+            got[0] += time.perf_counter() - w
+            got[1] += time.process_time() - c
 
 
 def primary_hidden(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT) -> dict[int, str]:
@@ -128,42 +148,47 @@ def _var_facts(st: Structure):
 
 def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
              max_rounds: int = 500, academies: list[str] | None = None, protect_zeros: bool = True,
-             cache: dict | None = None) -> Result:
+             cache: dict | None = None, clock: _Clock | None = None) -> Result:
     """Choose the hidden cells of every published mart: primary rules, then `protect`.
     `academies` limits the academy audiences (default: all). `cache` (block key -> decision,
     filled in place) lets a re-run skip every block whose inputs did not change."""
     t0 = time.perf_counter()
     c0 = time.process_time()
-    hidden = primary_hidden(st, min_cohort, min_count)
-    _close_rows(st, hidden)
+    clock = clock or _Clock()
+    with clock("primary rules"):
+        hidden = primary_hidden(st, min_cohort, min_count)
+        _close_rows(st, hidden)
     n_primary = len(hidden)
-    is_den, trustish, _ = _var_facts(st)
-    auds = audiences(st)
+    with clock("facts and audiences"):
+        is_den, trustish, _ = _var_facts(st)
+        auds = audiences(st)
     if academies is not None:
         auds = {k: v for k, v in auds.items() if k == "director" or k in academies}
     ident = None
     if cache is not None:
-        ident = [""] * len(st.values)
-        for v, m, k, ms in zip(st.cells["var"].to_list(), st.cells["mart"].to_list(), st.cells["row_key"].to_list(),
-                               st.cells["measure"].to_list()):
-            ident[v] = ident[v] or f"{m}|{k}|{ms}"
+        with clock("cache: cell names"):
+            ident = [""] * len(st.values)
+            for v, m, k, ms in zip(st.cells["var"].to_list(), st.cells["mart"].to_list(),
+                                   st.cells["row_key"].to_list(), st.cells["measure"].to_list()):
+                ident[v] = ident[v] or f"{m}|{k}|{ms}"
     stats, unresolved = protect(st.relations, st.values, hidden, auds, is_den, trustish, max_rounds,
-                                protect_zeros, cache=cache, ident=ident)
-    cells = st.cells.with_columns(
-        hidden=pl.col("var").is_in(sorted(hidden)),
-        reason=pl.col("var").replace_strict(hidden, default=None, return_dtype=pl.Utf8),
-    )
+                                protect_zeros, cache=cache, ident=ident, clock=clock)
+    with clock("result frame"):
+        cells = st.cells.with_columns(
+            hidden=pl.col("var").is_in(sorted(hidden)),
+            reason=pl.col("var").replace_strict(hidden, default=None, return_dtype=pl.Utf8),
+        )
     stats["primary_vars"] = n_primary
     stats["hidden_vars"] = len(hidden)
     stats["cpu_seconds"] = time.process_time() - c0
     return Result(cells=cells, seconds=time.perf_counter() - t0, rounds=stats["nonneg_rounds"],
-                  unresolved=unresolved, stats=stats)
+                  unresolved=unresolved, stats=stats, timing=clock.timing)
 
 
 def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hidden: dict[int, str],
             auds: dict[str, set[int]], is_den: list[bool], trustish: list[bool],
             max_rounds: int = 500, protect_zeros: bool = True, cache: dict | None = None,
-            ident: list[str] | None = None) -> tuple[dict, dict[str, int]]:
+            ident: list[str] | None = None, clock: _Clock | None = None) -> tuple[dict, dict[str, int]]:
     """Secondary suppression in place on `hidden` (variable -> reason; primary cells in it on
     entry): per connected block a GaussSuppression pass for directors and every academy user
     (`auds`: audience -> variables it knows), then non-negativity repairs (a hidden zero the
@@ -172,6 +197,9 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     (DfE practice: zeros are shown) and only non-zero cells are repaired and chosen.
     Returns (stats, unresolved blocks)."""
     t0 = time.perf_counter()
+    clock = clock or _Clock()
+    setup = clock("protect: setup")
+    setup.__enter__()
     n = len(values)
     n_whole = [0] * n
     for whole, _ in relations:
@@ -194,6 +222,9 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     rel_of = index_relations(relations)
     unresolved: dict[str, int] = {}
     todo: list[tuple[int, str | None]] = []
+    setup.__exit__(None, None, None)
+    keys = clock("cache: block keys and reuse")
+    keys.__enter__()
     for b in sorted(members):
         rels = block_rels[b]
         vs = members[b]
@@ -215,6 +246,7 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
                         hidden.pop(v, None)
                 continue
         todo.append((b, key))
+    keys.__exit__(None, None, None)
 
     def task(b: int, local: bool) -> tuple:
         vs, rels = members[b], block_rels[b]
@@ -229,27 +261,44 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
                 max_rounds, protect_zeros)
 
     out: dict[int, tuple] = {}
+    when: dict[int, tuple] = {}   # block -> (process, start, end, CPU seconds): bench_engine.py
+    blocks_clock = clock("blocks (all processes)")
+    blocks_clock.__enter__()
+    t_blocks = time.time()
+
+    def here(b: int) -> None:
+        out[b], when[b] = _timed_block(*task(b, True))
+        when[b] = ("main",) + when[b][1:]
+
     big = sorted((b for b, _ in todo if len(members[b]) >= POOL_FROM_VARS), key=lambda b: (-len(members[b]), b))
     nworkers = min(workers(), len(big))
     if nworkers > 1:
         if gauss.KERNEL == "compiled":   # compiled (or loaded) here once: the workers load the cache
             from pipelines.lib.disclosure import kernel
-            kernel.warm()
+            with clock("kernel load"):
+                kernel.warm()
         def rest() -> None:   # the small blocks, here, while the workers do the large ones
             for b, _ in todo:
                 if b not in big_set:
-                    out[b] = _protect_block(*task(b, True))
+                    here(b)
         big_set = set(big)
         try:
-            out.update(zip(big, _pool_map(nworkers, [task(b, False) for b in big], rest)))
+            with clock("worker payloads"):
+                payloads = [task(b, False) for b in big]
+            for b, (got, w) in zip(big, _pool_map(nworkers, payloads, rest)):
+                out[b], when[b] = got, w
         except (BrokenProcessPool, OSError) as e:   # e.g. a caller's main module that cannot be re-imported
             log.warning("disclosure engine: worker processes failed (%s); doing every block in this process", e)
             for b, _ in todo:
                 if b not in out:
-                    out[b] = _protect_block(*task(b, True))
+                    here(b)
     else:
         for b, _ in todo:
-            out[b] = _protect_block(*task(b, True))
+            here(b)
+    blocks_clock.__exit__(None, None, None)
+    _load_balance(clock.timing, when, members, t_blocks, time.time())
+    merge = clock("protect: merge")
+    merge.__enter__()
     for b, key in todo:   # merged in block order: the same result whichever process did a block
         vs = members[b]
         got, bstats, ok = out.pop(b)
@@ -264,6 +313,7 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
             unresolved[f"block {b}"] = 1
         if key is not None:
             cache[key] = {"hidden": [[ident[v], hidden[v]] for v in vs if v in hidden]}
+    merge.__exit__(None, None, None)
     log.debug("%d blocks (%d computed) in %.1fs", stats["blocks"], len(todo), time.perf_counter() - t0)
     return stats, unresolved
 
@@ -299,10 +349,36 @@ def _pool_map(nworkers: int, tasks: list[tuple], meanwhile=None) -> list:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     with ProcessPoolExecutor(nworkers, mp_context=multiprocessing.get_context("forkserver")) as pool:
-        futs = [pool.submit(_protect_block, *t) for t in tasks]
+        futs = [pool.submit(_timed_block, *t) for t in tasks]
         if meanwhile is not None:
             meanwhile()
         return [f.result() for f in futs]
+
+
+def _timed_block(*args) -> tuple:
+    """_protect_block(*args), with (process id, start, end, CPU seconds) of the call."""
+    w, c = time.time(), time.process_time()
+    got = _protect_block(*args)
+    return got, (f"pid {os.getpid()}", w, time.time(), time.process_time() - c)
+
+
+def _load_balance(timing: dict, when: dict[int, tuple], members, t0: float, t1: float) -> None:
+    """timing["processes"] (per process: blocks, variables, busy / CPU / idle seconds within
+    the blocks step) and timing["largest"] (the 12 largest blocks computed: size, process,
+    start, wall, CPU)."""
+    procs: dict[str, dict] = {}
+    for b, (who, start, end, cpu) in when.items():
+        p = procs.setdefault(who, {"blocks": 0, "vars": 0, "busy": 0.0, "cpu": 0.0})
+        p["blocks"] += 1
+        p["vars"] += len(members[b])
+        p["busy"] += end - start
+        p["cpu"] += cpu
+    for p in procs.values():
+        p["idle"] = max(0.0, (t1 - t0) - p["busy"])
+    timing["processes"] = dict(sorted(procs.items(), key=lambda kv: kv[0] != "main"))
+    big = sorted(when, key=lambda b: -len(members[b]))[:12]
+    timing["largest"] = [(len(members[b]), when[b][0], when[b][1] - t0, when[b][2] - when[b][1], when[b][3])
+                         for b in big]
 
 
 def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n_whole, headline, rel_of,
@@ -627,26 +703,30 @@ def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
     recomputes only blocks whose cells, values, relations, audiences, thresholds or engine code
     changed, and gives the same result as a run without it. Written atomically."""
     t0 = time.perf_counter()
+    clock = _Clock()
     c0 = time.process_time()
-    st = build_structure(frames)
+    with clock("structure"):
+        st = build_structure(frames)
     structure_cpu = time.process_time() - c0
     cache = None
     if cache_path is not None:
         cache_path = Path(cache_path)
-        try:
-            cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
-        except (OSError, ValueError):
-            log.warning("disclosure cache %s unreadable: starting afresh", cache_path)
-            cache = {}
+        with clock("cache: read"):
+            try:
+                cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+            except (OSError, ValueError):
+                log.warning("disclosure cache %s unreadable: starting afresh", cache_path)
+                cache = {}
         used = set()
         cache = _Tracking(cache, used)
-    res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache)
+    res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache, clock=clock)
     if cache is not None:
-        keep = {k: cache.data[k] for k in sorted(cache.used)}   # only blocks of this run
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_path.with_suffix(cache_path.suffix + ".tmp")
-        tmp.write_text(json.dumps(keep))
-        os.replace(tmp, cache_path)
+        with clock("cache: write"):
+            keep = {k: cache.data[k] for k in sorted(cache.used)}   # only blocks of this run
+            cache_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache_path.with_suffix(cache_path.suffix + ".tmp")
+            tmp.write_text(json.dumps(keep))
+            os.replace(tmp, cache_path)
     res.stats["structure_cpu_seconds"] = structure_cpu
     res.seconds = time.perf_counter() - t0
     return res
