@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import hashlib
 import json
 import logging
@@ -41,13 +42,14 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from pipelines.lib.disclosure import gauss
 from pipelines.lib.disclosure.attack import bounds, index_relations
 from pipelines.lib.disclosure.gauss import (blocks, exposed_by, gauss_pass, go_on, in_span_with, nullspace, project,
                                             span_of, start_pass)
-from pipelines.lib.disclosure.structure import MART_BY_NAME, Structure, build_structure
+from pipelines.lib.disclosure.structure import MART_BY_NAME, Structure, _components, build_structure
 
 log = logging.getLogger(__name__)
 
@@ -83,67 +85,88 @@ class _Clock:
             got[1] += time.process_time() - c
 
 
-def primary_hidden(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT) -> dict[int, str]:
-    """Variables hidden by the primary rules -> reason."""
-    reason: dict[int, str] = {}
+def _cell_arrays(st: Structure):
+    """Per cell (in cell order: by row, then measure): value (null as 0), variable, the cell of
+    its row's first measure, and whether it is its row's denominator."""
     c = st.cells
-    rows_value = {}
-    for r, m, v in zip(c["row_id"], c["measure"], c["value"]):
-        rows_value[(r, m)] = int(v or 0)
-    for mart, r, m, val, var, is_den in zip(c["mart"], c["row_id"], c["measure"], c["value"], c["var"],
-                                            c["is_denominator"]):
+    row = c["row_id"].to_numpy().astype(np.int64)
+    assert len(row) < 2 or bool((np.diff(row) >= 0).all()), "cells are not in row order"
+    n_rows = int(row[-1]) + 1 if len(row) else 0
+    first = np.searchsorted(row, np.arange(n_rows, dtype=np.int64))[row]
+    return (c["value"].fill_null(0).to_numpy().astype(np.int64), c["var"].to_numpy().astype(np.int64), first,
+            c["is_denominator"].to_numpy().astype(bool))
+
+
+def _measure_no(st: Structure, of) -> np.ndarray:
+    """Per cell: the measure number (within its mart) of `of(spec, measure)`, -1 for None."""
+    pairs = st.cells.select("mart", "measure").unique()
+    table = {}
+    for mart, m in pairs.iter_rows():
         spec = MART_BY_NAME[mart]
-        val = int(val or 0)
-        den = rows_value[(r, spec.denominator)]
-        if 1 <= den < min_cohort:
-            reason.setdefault(var, "primary row")
-            continue
-        if is_den:
-            continue
-        base_m = spec.complement_of.get(m)
-        base = rows_value[(r, base_m)] if base_m else None
-        if 1 <= val < min_count or (base is not None and base > 0 and 1 <= base - val < min_count):
-            reason[var] = "primary cell"
-    return reason
+        t = of(spec, m)
+        table[f"{mart}|{m}"] = spec.measures.index(t) if t is not None else -1
+    key = st.cells.select(pl.concat_str("mart", "measure", separator="|")).to_series()
+    return key.replace_strict(table, return_dtype=pl.Int64).to_numpy()
+
+
+def primary_hidden(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT) -> dict[int, str]:
+    """Variables hidden by the primary rules -> reason: a cell whose row's denominator is
+    1 .. min_cohort-1 ("primary row"); else a count (not the denominator) of 1 .. min_count-1,
+    or whose base minus it is 1 .. min_count-1 ("primary cell", which wins for a variable with
+    cells under both rules)."""
+    val, var, first, is_den = _cell_arrays(st)
+    den = val[first + _measure_no(st, lambda spec, m: spec.denominator)]
+    base_k = _measure_no(st, lambda spec, m: spec.complement_of.get(m))
+    base = np.where(base_k >= 0, val[first + np.maximum(base_k, 0)], 0)
+    row_rule = (den >= 1) & (den < min_cohort)
+    rest = base - val
+    cell_rule = ~row_rule & ~is_den & (((val >= 1) & (val < min_count))
+                                       | ((base_k >= 0) & (base > 0) & (rest >= 1) & (rest < min_count)))
+    n = len(st.values)
+    by_row = np.zeros(n, bool)
+    by_row[var[row_rule]] = True
+    by_cell = np.zeros(n, bool)
+    by_cell[var[cell_rule]] = True
+    return {v: ("primary cell" if c else "primary row") for v, c in
+            zip(np.nonzero(by_row | by_cell)[0].tolist(), by_cell[by_row | by_cell].tolist())}
 
 
 def _close_rows(st: Structure, hidden: dict[int, str]) -> None:
-    """A row whose denominator is hidden is hidden whole (in place)."""
-    todo = sorted(hidden)
-    while todo:
-        v = todo.pop()
-        for r in st.var_rows.get(v, ()):
-            if st.row_denominator.get(r) == v:
-                for w in st.row_vars[r]:
-                    if w not in hidden:
-                        hidden[w] = "secondary (row)"
-                        todo.append(w)
+    """A row whose denominator is hidden is hidden whole (in place), until nothing changes."""
+    _, var, first, is_den = _cell_arrays(st)
+    den_var = var[first + _measure_no(st, lambda spec, m: spec.denominator)]   # per cell: its row's
+    h = np.zeros(len(st.values), bool)
+    h[list(hidden)] = True
+    while True:
+        hit = var[h[den_var] & ~h[var]]
+        if not len(hit):
+            return
+        hit = np.unique(hit)
+        h[hit] = True
+        for w in hit.tolist():
+            hidden[w] = "secondary (row)"
 
 
 def audiences(st: Structure) -> dict[str, set[int]]:
     """Audience -> variables it knows without the published marts: directors nothing; each
     academy user all cells of its own academy rows (academy_own marts)."""
     out: dict[str, set[int]] = {"director": set()}
-    c = st.cells.filter(pl.col("academy_urn").is_not_null())
-    for urn, var in zip(c["academy_urn"], c["var"]):
-        out.setdefault(f"academy {urn}", set()).add(var)
+    got = st.cells.filter(pl.col("academy_urn").is_not_null()).group_by("academy_urn").agg(pl.col("var").unique())
+    for urn, vs in got.iter_rows():
+        out[f"academy {urn}"] = set(vs)
     return {k: out[k] for k in sorted(out, key=lambda k: (k != "director", k))}
 
 
 def _var_facts(st: Structure):
     """Per variable: value, is a row denominator, is a trust-level (or other non-academy) cell."""
     n = len(st.values)
-    is_den = [False] * n
-    for v in st.row_denominator.values():
-        is_den[v] = True
-    trustish = [False] * n
-    for v, urn in zip(st.cells["var"].to_list(), st.cells["academy_urn"].to_list()):
-        if urn is None:
-            trustish[v] = True
-    n_whole = [0] * n
-    for whole, _ in st.relations:
-        n_whole[whole] += 1
-    return is_den, trustish, n_whole
+    _, var, _, den = _cell_arrays(st)
+    is_den = np.zeros(n, bool)
+    is_den[var[den]] = True
+    trustish = np.zeros(n, bool)
+    trustish[var[st.cells["academy_urn"].is_null().to_numpy()]] = True
+    n_whole = np.bincount(np.array([w for w, _ in st.relations], np.int64), minlength=n)
+    return is_den.tolist(), trustish.tolist(), n_whole.tolist()
 
 
 def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
@@ -166,17 +189,21 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
         auds = {k: v for k, v in auds.items() if k == "director" or k in academies}
     ident = None
     if cache is not None:
-        with clock("cache: cell names"):
-            ident = [""] * len(st.values)
-            for v, m, k, ms in zip(st.cells["var"].to_list(), st.cells["mart"].to_list(),
-                                   st.cells["row_key"].to_list(), st.cells["measure"].to_list()):
-                ident[v] = ident[v] or f"{m}|{k}|{ms}"
+        with clock("cache: cell names"):   # a variable's name: its first cell's
+            _, first = np.unique(st.cells["var"].to_numpy(), return_index=True)
+            ident = st.cells[first].select(pl.concat_str("mart", "row_key", "measure", separator="|")) \
+                .to_series().to_list()
     stats, unresolved = protect(st.relations, st.values, hidden, auds, is_den, trustish, max_rounds,
                                 protect_zeros, cache=cache, ident=ident, clock=clock)
     with clock("result frame"):
+        names = sorted(set(hidden.values()))
+        code = np.full(len(st.values), -1, np.int64)
+        if hidden:
+            code[np.fromiter(hidden.keys(), np.int64, len(hidden))] = [names.index(r) for r in hidden.values()]
+        cell_code = pl.Series(code[st.cells["var"].to_numpy()])
         cells = st.cells.with_columns(
-            hidden=pl.col("var").is_in(sorted(hidden)),
-            reason=pl.col("var").replace_strict(hidden, default=None, return_dtype=pl.Utf8),
+            hidden=pl.lit(cell_code >= 0),
+            reason=pl.lit(cell_code.replace_strict(dict(enumerate(names)), default=None, return_dtype=pl.Utf8)),
         )
     stats["primary_vars"] = n_primary
     stats["hidden_vars"] = len(hidden)
@@ -201,25 +228,36 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     setup = clock("protect: setup")
     setup.__enter__()
     n = len(values)
-    n_whole = [0] * n
-    for whole, _ in relations:
-        n_whole[whole] += 1
+    vals_a = np.asarray(values, np.int64)
+    den_a, trust_a = np.asarray(is_den, bool), np.asarray(trustish, bool)
+    wholes = np.fromiter((w for w, _ in relations), np.int64, len(relations))
+    n_whole = np.bincount(wholes, minlength=n).tolist()
     # publish order = the cost of hiding, most costly first: shown zeros, the trust's denominators
     # (its headline cohorts), other denominators, then large before small
-    headline = {v for v in range(n) if is_den[v] and trustish[v] and values[v]}
-    order = sorted(range(n), key=lambda v: (values[v] != 0, v not in headline, not is_den[v], -values[v], v))
-    pos = {v: i for i, v in enumerate(order)}
-    block_of, block_rels = blocks(n, relations)
-    members: dict[int, list[int]] = {}
-    for v in order:
-        members.setdefault(block_of[v], []).append(v)   # in publish order
+    head = den_a & trust_a & (vals_a != 0)
+    headline = set(np.nonzero(head)[0].tolist())
+    order = np.lexsort((np.arange(n), -vals_a, ~den_a, ~head, vals_a != 0))
+    pos = np.empty(n, np.int64)
+    pos[order] = np.arange(n)
+    block_of = _block_of(n, relations, wholes)
+    # the blocks worth a look: a relation and a hidden cell in them (else nothing can be revealed)
+    h = np.zeros(n, bool)
+    h[np.fromiter(hidden, np.int64, len(hidden))] = True
+    live = np.zeros(int(block_of.max()) + 1 if n else 0, bool)
+    live[block_of[wholes]] = True
+    has_hidden = np.zeros_like(live)
+    has_hidden[block_of[h]] = True
+    live &= has_hidden
+    members = _group(block_of, order[live[block_of[order]]])            # in publish order
+    block_rels = _group(block_of[wholes], np.nonzero(live[block_of[wholes]])[0])
     own_in_block: dict[int, dict[str, list[int]]] = {}
     for name, known in auds.items():
-        for v in sorted(known, key=pos.__getitem__):
-            own_in_block.setdefault(block_of[v], {}).setdefault(name, []).append(v)
+        k = np.fromiter(known, np.int64, len(known))
+        k = k[live[block_of[k]]]
+        for b, vs in _group(block_of, k[np.argsort(pos[k], kind="stable")]).items():
+            own_in_block.setdefault(b, {})[name] = vs
     stats = {"blocks": 0, "academy_passes": 0, "checks": 0, "nonneg_rounds": 0, "nonneg_added": 0,
              "known_by_own": 0}
-    rel_of = index_relations(relations)
     unresolved: dict[str, int] = {}
     todo: list[tuple[int, str | None]] = []
     setup.__exit__(None, None, None)
@@ -228,8 +266,6 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     for b in sorted(members):
         rels = block_rels[b]
         vs = members[b]
-        if not rels or not any(v in hidden for v in vs):
-            continue   # nothing hidden here, or no relation can reveal it
         stats["blocks"] += 1
         key = None
         if cache is not None:
@@ -252,13 +288,12 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
         vs, rels = members[b], block_rels[b]
         if local:   # in this process: the whole-structure lists serve as they are
             return (vs, relations, rels, values, {v: hidden[v] for v in vs if v in hidden}, own_in_block.get(b, {}),
-                    is_den, trustish, n_whole, headline, rel_of, max_rounds, protect_zeros)
+                    is_den, trustish, n_whole, headline, None, max_rounds, protect_zeros)
         # to a worker: only this block's part of them (same variable and relation numbers)
         vals = {v: values[v] for v in vs}
         return (vs, {i: relations[i] for i in rels}, rels, vals, {v: hidden[v] for v in vs if v in hidden},
                 own_in_block.get(b, {}), {v: is_den[v] for v in vs}, {v: trustish[v] for v in vs},
-                {v: n_whole[v] for v in vs}, headline.intersection(vs), {v: rel_of[v] for v in vs if v in rel_of},
-                max_rounds, protect_zeros)
+                {v: n_whole[v] for v in vs}, headline.intersection(vs), None, max_rounds, protect_zeros)
 
     out: dict[int, tuple] = {}
     when: dict[int, tuple] = {}   # block -> (process, start, end, CPU seconds): bench_engine.py
@@ -316,6 +351,29 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     merge.__exit__(None, None, None)
     log.debug("%d blocks (%d computed) in %.1fs", stats["blocks"], len(todo), time.perf_counter() - t0)
     return stats, unresolved
+
+
+def _block_of(n: int, relations, wholes: np.ndarray) -> np.ndarray:
+    """gauss.blocks' block of every variable, by array work: blocks numbered by their smallest
+    variable, a variable in no relation a block of its own."""
+    lens = np.fromiter((len(p) for _, p in relations), np.int64, len(relations))
+    parts = np.fromiter(itertools.chain.from_iterable(p for _, p in relations), np.int64, int(lens.sum()))
+    roots = _components(n, np.repeat(wholes, lens), parts)
+    return np.unique(roots, return_inverse=True)[1].astype(np.int64).reshape(-1)
+
+
+def _group(key: np.ndarray, items: np.ndarray) -> dict[int, list[int]]:
+    """{k: the items (in their order) whose key[item] is k}."""
+    if not len(items):
+        return {}
+    k = key[items]
+    idx = np.argsort(k, kind="stable")
+    k, items = k[idx], items[idx]
+    cut = np.nonzero(np.diff(k))[0] + 1
+    starts = np.concatenate(([0], cut)).tolist()
+    ends = np.concatenate((cut, [len(k)])).tolist()
+    kl, il = k.tolist(), items.tolist()
+    return {kl[a]: il[a:e] for a, e in zip(starts, ends)}
 
 
 POOL_FROM_VARS = 2000   # blocks this large go to worker processes (smaller ones cost less than sending)
@@ -384,8 +442,16 @@ def _load_balance(timing: dict, when: dict[int, tuple], members, t0: float, t1: 
 def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n_whole, headline, rel_of,
                    max_rounds, protect_zeros) -> tuple[dict[int, str], dict, bool]:
     """One block's secondary suppression (see protect): (hidden cells of the block -> reason,
-    stats, converged). `relations` and `rel_of` may hold only this block's relations (a dict by
-    relation number), `values`, `is_den`, `trustish`, `n_whole` only its variables."""
+    stats, converged). `relations` may hold only this block's relations (a dict by relation
+    number), `values`, `is_den`, `trustish`, `n_whole` only its variables; `rel_of` (variable ->
+    its relations) is built from `rels` when None."""
+    if rel_of is None:
+        rel_of = {}
+        for i in rels:
+            whole, parts = relations[i]
+            rel_of.setdefault(whole, []).append(i)
+            for p in parts:
+                rel_of.setdefault(p, []).append(i)
     stats = {"academy_passes": 0, "checks": 0, "nonneg_rounds": 0, "nonneg_added": 0, "known_by_own": 0}
     rank = {v: (-n_whole[v], not trustish[v], v) for v in vs}
     x = nullspace(vs, relations, rels, rank)
