@@ -65,12 +65,14 @@ def one_run(label: str, frames: dict, cache: Path | None, prof: cProfile.Profile
     if prof:
         prof.disable()
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
-    workers_cpu = _children_cpu() - ch0
+    timing = getattr(res, "timing", None) or {}
+    # worker processes are the forkserver's children, not ours: their CPU is what they report
+    workers_cpu = sum(p["cpu"] for who, p in timing.get("processes", {}).items() if who != "main") \
+        or _children_cpu() - ch0
     hid = res.cells.filter(res.cells["hidden"]).select("var", "reason").sort("var")
     sha = hashlib.sha256(repr(hid.rows()).encode()).hexdigest()[:12]
     print(f"\n== {label}: {wall:.1f} s wall; CPU {cpu:.1f} s here + {workers_cpu:.1f} s in worker processes "
           f"= {cpu + workers_cpu:.1f} s; load {os.getloadavg()[0]:.1f}")
-    timing = getattr(res, "timing", None) or {}
     steps = timing.get("steps", {})
     if steps:
         print(f"  {'step':<34}{'wall s':>9}{'CPU s':>9}")

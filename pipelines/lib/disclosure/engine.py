@@ -31,13 +31,15 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import itertools
 import hashlib
+import itertools
 import json
 import logging
 import os
+import sqlite3
 import sys
 import time
+import zlib
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,8 +48,8 @@ import numpy as np
 import polars as pl
 
 from pipelines.lib.disclosure import gauss
-from pipelines.lib.disclosure.attack import bounds, index_relations
-from pipelines.lib.disclosure.gauss import (blocks, exposed_by, gauss_pass, go_on, in_span_with, nullspace, project,
+from pipelines.lib.disclosure.attack import bounds
+from pipelines.lib.disclosure.gauss import (exposed_by, gauss_pass, go_on, in_span_with, nullspace, project,
                                             span_of, start_pass)
 from pipelines.lib.disclosure.structure import MART_BY_NAME, Structure, _components, build_structure
 
@@ -239,7 +241,9 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     order = np.lexsort((np.arange(n), -vals_a, ~den_a, ~head, vals_a != 0))
     pos = np.empty(n, np.int64)
     pos[order] = np.arange(n)
-    block_of = _block_of(n, relations, wholes)
+    lens = np.fromiter((len(p) for _, p in relations), np.int64, len(relations))
+    parts = np.fromiter(itertools.chain.from_iterable(p for _, p in relations), np.int64, int(lens.sum()))
+    block_of = _block_of(n, wholes, lens, parts)
     # the blocks worth a look: a relation and a hidden cell in them (else nothing can be revealed)
     h = np.zeros(n, bool)
     h[np.fromiter(hidden, np.int64, len(hidden))] = True
@@ -263,14 +267,15 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     setup.__exit__(None, None, None)
     keys = clock("cache: block keys and reuse")
     keys.__enter__()
+    keyer = _BlockKeys(ident, values, hidden, is_den, trustish, wholes, lens, parts, (max_rounds, protect_zeros)) \
+        if cache is not None else None
     for b in sorted(members):
         rels = block_rels[b]
         vs = members[b]
         stats["blocks"] += 1
         key = None
         if cache is not None:
-            key = _block_key(vs, rels, relations, values, hidden, own_in_block.get(b, {}), is_den, trustish,
-                             ident, (max_rounds, protect_zeros))
+            key = keyer.key(vs, rels, own_in_block.get(b, {}))
             got = cache.get(key)
             if got is not None:
                 stats["cached_blocks"] = stats.get("cached_blocks", 0) + 1
@@ -353,11 +358,10 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     return stats, unresolved
 
 
-def _block_of(n: int, relations, wholes: np.ndarray) -> np.ndarray:
-    """gauss.blocks' block of every variable, by array work: blocks numbered by their smallest
-    variable, a variable in no relation a block of its own."""
-    lens = np.fromiter((len(p) for _, p in relations), np.int64, len(relations))
-    parts = np.fromiter(itertools.chain.from_iterable(p for _, p in relations), np.int64, int(lens.sum()))
+def _block_of(n: int, wholes: np.ndarray, lens: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """gauss.blocks' block of every variable (relations as wholes, part counts, parts), by array
+    work: blocks numbered by their smallest variable, a variable in no relation a block of its
+    own."""
     roots = _components(n, np.repeat(wholes, lens), parts)
     return np.unique(roots, return_inverse=True)[1].astype(np.int64).reshape(-1)
 
@@ -509,17 +513,49 @@ def _engine_version() -> str:
     return h.hexdigest()[:16]
 
 
-def _block_key(vs, rel_ids, relations, values, hidden, own, is_den, trustish, ident, params) -> str:
-    """Everything one block's decision depends on, by cell name (not variable number, which
-    shifts when rows elsewhere change): its cells in publish order with value, primary reason,
-    denominator and trust flags; its relations; who knows which cells; the engine and its
-    parameters."""
-    h = hashlib.sha256(repr((_engine_version(), params)).encode())
-    h.update(repr([(ident[v], values[v], hidden.get(v), is_den[v], trustish[v]) for v in vs]).encode())
-    h.update(repr(sorted((ident[relations[i][0]], tuple(ident[p] for p in relations[i][1])) for i in rel_ids))
-             .encode())
-    h.update(repr(sorted((name, tuple(ident[v] for v in mine)) for name, mine in own.items())).encode())
-    return h.hexdigest()
+_M1, _M2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9)
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """A 64-bit finaliser (splitmix64), element-wise: spreads every input bit over the output."""
+    with np.errstate(over="ignore"):
+        h = (h ^ (h >> np.uint64(30))) * _M2
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return h ^ (h >> np.uint64(31))
+
+
+class _BlockKeys:
+    """Block keys: a digest of everything one block's decision depends on, by cell name (not
+    variable number, which shifts when rows elsewhere change): its cells in publish order with
+    value, primary reason, denominator and trust flags; its relations (as a multiset, each an
+    order-free digest of its whole and parts); who knows which cells; the engine and its
+    parameters. Per-variable and per-relation digests (128 bits: two seeds) are made once for
+    the whole structure by array work, so a block's key costs a few array copies."""
+
+    def __init__(self, ident, values, hidden, is_den, trustish, wholes, lens, parts, params) -> None:
+        n = len(values)
+        state = pl.DataFrame({"ident": ident, "value": values, "reason": [hidden.get(v) for v in range(n)],
+                              "den": is_den, "trust": trustish},
+                             schema={"ident": pl.Utf8, "value": pl.Int64, "reason": pl.Utf8, "den": pl.Boolean,
+                                     "trust": pl.Boolean})
+        self.state = np.stack([state.hash_rows(seed=s).to_numpy() for s in (11, 12)], axis=1)
+        names = pl.Series(ident, dtype=pl.Utf8)
+        self.ident = np.stack([names.hash(seed=s).to_numpy() for s in (13, 14)], axis=1)
+        acc = np.zeros((len(wholes), 2), np.uint64)
+        with np.errstate(over="ignore"):
+            np.add.at(acc, np.repeat(np.arange(len(wholes)), lens), _mix(self.ident[parts]))
+            self.rel = _mix(_mix(self.ident[wholes] ^ _M1) + acc)
+        self.head = hashlib.sha256(repr((_engine_version(), params, pl.__version__)).encode()).digest()
+
+    def key(self, vs: list[int], rels: list[int], own: dict[str, list[int]]) -> str:
+        h = hashlib.sha256(self.head)
+        h.update(self.state[vs].tobytes())
+        r = self.rel[rels]
+        h.update(r[np.lexsort((r[:, 1], r[:, 0]))].tobytes())
+        for name in sorted(own):
+            h.update(name.encode() + b"\0")
+            h.update(self.ident[own[name]].tobytes())
+        return h.hexdigest()
 
 
 def _own_coords(x, mine: list[int]) -> set[int] | None:
@@ -776,40 +812,86 @@ def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
     structure_cpu = time.process_time() - c0
     cache = None
     if cache_path is not None:
-        cache_path = Path(cache_path)
-        with clock("cache: read"):
-            try:
-                cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
-            except (OSError, ValueError):
-                log.warning("disclosure cache %s unreadable: starting afresh", cache_path)
-                cache = {}
-        used = set()
-        cache = _Tracking(cache, used)
-    res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache, clock=clock)
-    if cache is not None:
-        with clock("cache: write"):
-            keep = {k: cache.data[k] for k in sorted(cache.used)}   # only blocks of this run
-            cache_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache_path.with_suffix(cache_path.suffix + ".tmp")
-            tmp.write_text(json.dumps(keep))
-            os.replace(tmp, cache_path)
+        with clock("cache: open"):
+            cache = BlockCache(Path(cache_path))
+    try:
+        res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache, clock=clock)
+        if cache is not None:
+            with clock("cache: write"):
+                cache.save()
+    finally:
+        if cache is not None:
+            cache.close()
     res.stats["structure_cpu_seconds"] = structure_cpu
     res.seconds = time.perf_counter() - t0
     return res
 
 
-class _Tracking:
-    """A dict-like cache that remembers which keys this run used."""
+class BlockCache:
+    """The per-block decisions of the last run, in one SQLite file (table `decisions`: block key
+    -> the block's hidden cells as zlib-compressed JSON [[cell name, reason], ...]). Read lazily,
+    one key at a time (only this run's blocks are looked up); `save` is one transaction: new
+    decisions inserted, those this run did not use deleted, so a re-run after a small change
+    writes a few rows, never the whole file, and a crash leaves the previous state. A file that
+    is not a readable cache (corrupt, or the JSON file of earlier versions) is replaced, with a
+    warning: the run starts afresh. Behaves as a dict for protect (get, item assignment)."""
 
-    def __init__(self, data: dict, used: set) -> None:
-        self.data, self.used = data, used
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.used: set[str] = set()
+        self.new: dict[str, bytes] = {}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        legacy = path.with_suffix(".json")   # the whole-file JSON cache of earlier versions
+        if path.suffix == ".sqlite" and legacy.exists():
+            log.info("disclosure cache: %s replaced by %s (blocks are recomputed once)", legacy, path)
+            legacy.unlink(missing_ok=True)
+        try:
+            self.con = self._open()
+        except sqlite3.DatabaseError as e:
+            log.warning("disclosure cache %s unreadable (%s): starting afresh", path, e)
+            for p in (path, Path(f"{path}-journal")):
+                p.unlink(missing_ok=True)
+            self.con = self._open()
 
-    def get(self, key):
-        got = self.data.get(key)
+    def _open(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            con.execute("create table if not exists decisions (key text primary key, hidden blob not null)")
+            con.execute("select count(*) from decisions").fetchone()
+        except sqlite3.DatabaseError:
+            con.close()
+            raise
+        return con
+
+    def get(self, key: str):
+        try:
+            row = self.con.execute("select hidden from decisions where key = ?", (key,)).fetchone()
+            got = None if row is None else {"hidden": json.loads(zlib.decompress(row[0]))}
+        except (sqlite3.DatabaseError, zlib.error, ValueError) as e:   # a damaged entry: recompute it
+            log.warning("disclosure cache %s: entry unreadable (%s): recomputing its block", self.path, e)
+            got = None
         if got is not None:
             self.used.add(key)
         return got
 
-    def __setitem__(self, key, value) -> None:
-        self.data[key] = value
+    def __setitem__(self, key: str, value: dict) -> None:
+        self.new[key] = zlib.compress(json.dumps(value["hidden"], separators=(",", ":")).encode(), 1)
         self.used.add(key)
+
+    def save(self) -> None:
+        con = self.con
+        con.execute("begin immediate")
+        try:
+            con.executemany("insert or replace into decisions values (?, ?)", self.new.items())
+            con.execute("create temp table if not exists used (key text primary key)")
+            con.execute("delete from used")
+            con.executemany("insert into used values (?)", ((k,) for k in self.used))
+            con.execute("delete from decisions where key not in (select key from used)")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        self.new = {}
+
+    def close(self) -> None:
+        self.con.close()
