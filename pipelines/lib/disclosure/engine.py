@@ -315,8 +315,10 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     if nworkers > 1:
         if gauss.KERNEL == "compiled":   # compiled (or loaded) here once: the workers load the cache
             from pipelines.lib.disclosure import kernel
+            from pipelines.lib.disclosure import intervals
             with clock("kernel load"):
                 kernel.warm()
+                intervals.warm()
         def rest() -> None:   # the small blocks, here, while the workers do the large ones
             for b, _ in todo:
                 if b not in big_set:
@@ -457,6 +459,10 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
             for p in parts:
                 rel_of.setdefault(p, []).append(i)
     stats = {"academy_passes": 0, "checks": 0, "nonneg_rounds": 0, "nonneg_added": 0, "known_by_own": 0}
+    iv = None
+    if gauss.KERNEL == "compiled":   # the interval bounds compiled too (intervals.py; attack.py is the reference)
+        from pipelines.lib.disclosure.intervals import BlockIntervals
+        iv = BlockIntervals(relations, rels, vs, values)
     rank = {v: (-n_whole[v], not trustish[v], v) for v in vs}
     x = nullspace(vs, relations, rels, rank)
     unavoidable: dict[str, set[int]] = {}
@@ -472,7 +478,7 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
         # a hidden zero the published cells pin (a shown zero total, a whole used up by its
         # shown parts) is shown: hiding it protects nothing; shown, the next pass protects
         # whatever it pinned through it
-        freed = sorted(sp.determined | set(_pinned_zeros(relations, values, rel_of, vs, hidden)))
+        freed = sorted(sp.determined | set(_pinned_zeros(relations, values, rel_of, vs, hidden, iv)))
         if freed:
             _release(freed, hidden, released, stats)
             if SHORTCUTS and len(freed) == len(sp.determined):
@@ -490,7 +496,7 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
             continue
         # non-negativity for academy users: a hidden zero they pin with their own cells
         extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own, is_den,
-                                unavoidable, alone_done, protect_zeros, set(released), headline)
+                                unavoidable, alone_done, protect_zeros, set(released), headline, iv)
         if not extra:
             ok = True
             break
@@ -506,9 +512,9 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
 @functools.lru_cache(maxsize=1)
 def _engine_version() -> str:
     """A digest of the engine's code: a cached decision is only reused by the same engine."""
-    from pipelines.lib.disclosure import attack, gauss, kernel
+    from pipelines.lib.disclosure import attack, gauss, intervals, kernel
     h = hashlib.sha256()
-    for mod in (sys.modules[__name__], gauss, kernel, attack):
+    for mod in (sys.modules[__name__], gauss, kernel, intervals, attack, sys.modules[Structure.__module__]):
         h.update(Path(mod.__file__).read_bytes())
     return h.hexdigest()[:16]
 
@@ -569,12 +575,12 @@ def _own_coords(x, mine: list[int]) -> set[int] | None:
     return coords
 
 
-def _pinned_zeros(relations, vals, rel_of, vs, hidden) -> list[int]:
+def _pinned_zeros(relations, vals, rel_of, vs, hidden, iv=None) -> list[int]:
     """Hidden zeros of the block the published cells pin (interval attack as a director)."""
     H = {v for v in vs if v in hidden}
     if not any(vals[v] == 0 for v in H):
         return []
-    return sorted(v for v in _pinned(relations, vals, H, rel_of) if vals[v] == 0)
+    return sorted(v for v in _pinned(relations, vals, H, rel_of, iv=iv) if vals[v] == 0)
 
 
 def _release(freed: list[int], hidden: dict[int, str], released: list[int], stats) -> None:
@@ -740,7 +746,7 @@ def _hides_nothing(x, vs, vals, H, H0, mine_set, own_vecs, exposed_all, spans, s
 def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: dict[int, str],
                     own: dict[str, list[int]], is_den: list[bool], unavoidable: dict[str, set[int]],
                     alone_done: set[str], protect_zeros: bool = True, released: set[int] = frozenset(),
-                    headline: set[int] = frozenset()) -> list[int]:
+                    headline: set[int] = frozenset(), iv=None) -> list[int]:
     """For every hidden cell the full attack (with non-negativity) still pins, one more shown
     cell to hide: the smallest non-zero shown cell of a relation around it (not a denominator
     if avoidable, a trust denominator (`headline`) last; a zero, the relation's whole first,
@@ -758,13 +764,14 @@ def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: d
         if not zeros - known:
             continue
         if base is None:
-            base = bounds(relations, vals, H, rel_of)   # the directors' fixpoint, once
-        got = _pinned(relations, vals, H - known, rel_of, base, H & known)
+            # the directors' fixpoint, once
+            base = iv.bounds(iv.mask(H)) if iv is not None else bounds(relations, vals, H, rel_of)
+        got = _pinned(relations, vals, H - known, rel_of, base, H & known, iv)
         if got and name != "director" and name not in alone_done:
             # what its own cells alone pin (everything else unknown) is not a disclosure
             alone_done.add(name)
             unavoidable.setdefault(name, set()).update(_pinned(relations, vals, set(vs) - known, rel_of,
-                                                               newly_known=known))
+                                                               newly_known=known, iv=iv))
         for v in sorted(set(got) - unavoidable.get(name, set())):
             if not protect_zeros and vals[v] == 0:
                 continue
@@ -789,11 +796,15 @@ def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: d
     return sorted(extra)
 
 
-def _pinned(relations, vals: list[int], unknown: set[int], rel_of, base=None, newly_known=None) -> set[int]:
+def _pinned(relations, vals: list[int], unknown: set[int], rel_of, base=None, newly_known=None,
+            iv=None) -> set[int]:
     """Unknown cells pinned by interval propagation with non-negativity (the attack's first
     step; `base`, `newly_known`: see attack.bounds). With no cell linearly determined, the attack
     pins something only if this does: its sign rule is the interval rule on one relation, and
-    its linear step finds nothing until an interval pins a cell."""
+    its linear step finds nothing until an interval pins a cell. `iv` (intervals.BlockIntervals):
+    the same rules compiled (then `base` is its bounds)."""
+    if iv is not None:
+        return iv.pinned(iv.mask(unknown), base, None if newly_known is None else iv.mask(newly_known))
     lo, hi = bounds(relations, vals, unknown, rel_of, base, newly_known)
     return {v for v in unknown if lo[v] == hi[v]}
 
