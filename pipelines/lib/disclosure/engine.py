@@ -277,12 +277,13 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
         if cache is not None:
             key = keyer.key(vs, rels, own_in_block.get(b, {}))
             got = cache.get(key)
-            if got is not None:
+            if got is not None and len(got[1]) == len(vs):
+                # the decision by place in the block's publish order (the key holds the cells in it)
                 stats["cached_blocks"] = stats.get("cached_blocks", 0) + 1
-                by_ident = dict(got["hidden"])
-                for v in vs:
-                    if ident[v] in by_ident:
-                        hidden[v] = by_ident[ident[v]]
+                reasons, codes = got
+                for v, c in zip(vs, codes.tolist()):
+                    if c:
+                        hidden[v] = reasons[c - 1]
                     else:
                         hidden.pop(v, None)
                 continue
@@ -354,7 +355,9 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
         if not ok:
             unresolved[f"block {b}"] = 1
         if key is not None:
-            cache[key] = {"hidden": [[ident[v], hidden[v]] for v in vs if v in hidden]}
+            reasons = sorted({hidden[v] for v in vs if v in hidden})
+            code = {r: i + 1 for i, r in enumerate(reasons)}
+            cache[key] = (reasons, np.array([code.get(hidden.get(v), 0) for v in vs], np.uint8))
     merge.__exit__(None, None, None)
     log.debug("%d blocks (%d computed) in %.1fs", stats["blocks"], len(todo), time.perf_counter() - t0)
     return stats, unresolved
@@ -840,7 +843,9 @@ def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
 
 class BlockCache:
     """The per-block decisions of the last run, in one SQLite file (table `decisions`: block key
-    -> the block's hidden cells as zlib-compressed JSON [[cell name, reason], ...]). Read lazily,
+    -> (reasons, one code per cell of the block in publish order: 0 shown, i hidden for
+    reasons[i - 1]), zlib-compressed: the JSON list of reasons, a newline, one byte per cell;
+    the key names the cells in that order, so places stand for cells). Read lazily,
     one key at a time (only this run's blocks are looked up); `save` is one transaction: new
     decisions inserted, those this run did not use deleted, so a re-run after a small change
     writes a few rows, never the whole file, and a crash leaves the previous state. A file that
@@ -877,7 +882,15 @@ class BlockCache:
     def get(self, key: str):
         try:
             row = self.con.execute("select hidden from decisions where key = ?", (key,)).fetchone()
-            got = None if row is None else {"hidden": json.loads(zlib.decompress(row[0]))}
+            got = None
+            if row is not None:
+                raw = zlib.decompress(row[0])
+                cut = raw.index(b"\n")
+                reasons = json.loads(raw[:cut])
+                codes = np.frombuffer(raw[cut + 1:], np.uint8)
+                if codes.max(initial=0) > len(reasons) or not all(isinstance(r, str) for r in reasons):
+                    raise ValueError("a code without a reason")
+                got = (reasons, codes)
         except (sqlite3.DatabaseError, zlib.error, ValueError) as e:   # a damaged entry: recompute it
             log.warning("disclosure cache %s: entry unreadable (%s): recomputing its block", self.path, e)
             got = None
@@ -885,8 +898,9 @@ class BlockCache:
             self.used.add(key)
         return got
 
-    def __setitem__(self, key: str, value: dict) -> None:
-        self.new[key] = zlib.compress(json.dumps(value["hidden"], separators=(",", ":")).encode(), 1)
+    def __setitem__(self, key: str, value: tuple) -> None:
+        reasons, codes = value
+        self.new[key] = zlib.compress(json.dumps(reasons).encode() + b"\n" + np.asarray(codes, np.uint8).tobytes(), 6)
         self.used.add(key)
 
     def save(self) -> None:
