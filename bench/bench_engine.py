@@ -107,7 +107,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.workers:
         os.environ["DESTINATIONS_DISCLOSURE_WORKERS"] = str(args.workers)
-    cache = args.cache or Path(tempfile.mkdtemp(prefix="bench-engine-")) / "disclosure-cache.json"
+    cache = args.cache or Path(tempfile.mkdtemp(prefix="bench-engine-")) / "disclosure-cache.sqlite"
     prof = cProfile.Profile() if args.cprofile else None
     w0 = time.perf_counter()
     frames = load_frames(args.warehouse)
