@@ -24,7 +24,11 @@ secondary  per connected block of cells (gauss.py, GaussSuppression-style), repe
            (counted in stats["known_by_own"]). Only the primary row rule hides whole rows; a
            share must be withheld where its count or its denominator is hidden.
 cache      run(cache_path=...) stores each block's decision under a key of everything it
-           depends on, so a re-run recomputes only changed blocks (same result as cold).
+           depends on (BlockCache: one SQLite file, changed entries written), so a re-run
+           recomputes only changed blocks (same result as cold).
+speed      the elimination (kernel.py) and the interval bounds (intervals.py) are compiled; the
+           steps around them (structure, primary rules, facts, order, blocks, keys, result) are
+           array work; Result.timing has wall/CPU per step and process (bench/bench_engine.py).
 Deterministic: variables are numbered by mart, row key and measure; every choice is a sort.
 """
 from __future__ import annotations
