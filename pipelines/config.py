@@ -81,7 +81,7 @@ def dbt_env(p: Paths) -> None:
         "DESTINATIONS_WAREHOUSE_PATH": str(p.warehouse),
         "DBT_LOG_PATH": str(p.dbt_dir / "logs"),
         "DBT_TARGET_PATH": str(p.dbt_dir / "target"),
-        "DESTINATIONS_DISCLOSURE_CACHE": str(p.warehouse_dir / "disclosure-cache.json"),
+        "DESTINATIONS_DISCLOSURE_CACHE": str(p.warehouse_dir / "disclosure-cache.sqlite"),
     })
 
 

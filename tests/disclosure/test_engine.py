@@ -364,7 +364,7 @@ def test_cache_gives_the_cold_result_and_skips_unchanged_blocks(tmp_path):
         return pl.concat([a, b])
 
     key = ["mart", "row_key", "measure", "hidden", "reason"]
-    cache = tmp_path / "disclosure-cache.json"
+    cache = tmp_path / "disclosure-cache.sqlite"
     first = run({"neet_risk_rates": trust(8)}, cache_path=cache)
     assert cache.exists() and first.stats.get("cached_blocks", 0) == 0
     again = run({"neet_risk_rates": trust(8)}, cache_path=cache)

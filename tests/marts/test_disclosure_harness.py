@@ -104,3 +104,23 @@ def test_published_marts_are_the_same_cells_run_after_run(demo_warehouse):
         con.execute("drop schema run_before cascade")
     finally:
         con.close()
+
+
+def test_the_array_structure_equals_the_row_by_row_reference_on_every_mart(demo_warehouse):
+    """build_structure (array work) gives the former row-by-row loops' cells, variables,
+    relations and relation names on every mart of the generated trust (repeated frame totals,
+    links across marts, FSQ bands, goals), and the primary rules and row closure theirs."""
+    from types import SimpleNamespace
+
+    from pipelines.lib.disclosure.engine import _close_rows, primary_hidden
+    from tests.disclosure import engine_reference as ref
+    warehouse, _ = demo_warehouse
+    unpub, _ = _marts(warehouse)
+    st, want = build_structure(unpub), SimpleNamespace(**ref.reference_structure(unpub))
+    assert st.cells.equals(want.cells) and st.values == want.values
+    assert st.relations == want.relations and st.relation_names == want.relation_names
+    assert len(set(st.relation_names)) >= 20
+    got, exp = primary_hidden(st), ref.primary_hidden(want)
+    _close_rows(st, got)
+    ref._close_rows(want, exp)
+    assert got == exp and set(got.values()) >= {"primary row", "primary cell"}

@@ -24,7 +24,7 @@ def test_runner_and_dbt_asset_point_dbt_at_the_same_data_directory(tmp_path, mon
                          "DESTINATIONS_WAREHOUSE_PATH": str(root / "warehouse" / "warehouse.duckdb"),
                          "DBT_LOG_PATH": str(root / "warehouse" / "dbt" / "logs"),
                          "DBT_TARGET_PATH": str(root / "warehouse" / "dbt" / "target"),
-                         "DESTINATIONS_DISCLOSURE_CACHE": str(root / "warehouse" / "disclosure-cache.json")}
+                         "DESTINATIONS_DISCLOSURE_CACHE": str(root / "warehouse" / "disclosure-cache.sqlite")}
 
 
 def test_manifest_parse_ignores_a_data_directorys_dbt_target(tmp_path, monkeypatch):

@@ -24,29 +24,38 @@ secondary  per connected block of cells (gauss.py, GaussSuppression-style), repe
            (counted in stats["known_by_own"]). Only the primary row rule hides whole rows; a
            share must be withheld where its count or its denominator is hidden.
 cache      run(cache_path=...) stores each block's decision under a key of everything it
-           depends on, so a re-run recomputes only changed blocks (same result as cold).
+           depends on (BlockCache: one SQLite file, changed entries written), so a re-run
+           recomputes only changed blocks (same result as cold).
+speed      the elimination (kernel.py) and the interval bounds (intervals.py) are compiled; the
+           steps around them (structure, primary rules, facts, order, blocks, keys, result) are
+           array work; Result.timing has wall/CPU per step and process (bench/bench_engine.py).
 Deterministic: variables are numbered by mart, row key and measure; every choice is a sort.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import itertools
 import json
 import logging
 import os
+import sqlite3
 import sys
 import time
+import zlib
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from pipelines.lib.disclosure import gauss
-from pipelines.lib.disclosure.attack import bounds, index_relations
-from pipelines.lib.disclosure.gauss import (blocks, exposed_by, gauss_pass, go_on, in_span_with, nullspace, project,
+from pipelines.lib.disclosure.attack import bounds
+from pipelines.lib.disclosure.gauss import (exposed_by, gauss_pass, go_on, in_span_with, nullspace, project,
                                             span_of, start_pass)
-from pipelines.lib.disclosure.structure import MART_BY_NAME, Structure, build_structure
+from pipelines.lib.disclosure.structure import MART_BY_NAME, Structure, _components, build_structure
 
 log = logging.getLogger(__name__)
 
@@ -61,109 +70,158 @@ class Result:
     rounds: int
     unresolved: dict[str, int] = field(default_factory=dict)  # block -> not converged
     stats: dict = field(default_factory=dict)                  # counts and CPU seconds of the run
+    timing: dict = field(default_factory=dict)                 # wall/CPU per step, per process (bench_engine.py)
+
+
+class _Clock:
+    """Wall and CPU seconds per named step (`steps`: name -> [wall, cpu], added up)."""
+
+    def __init__(self, timing: dict | None = None) -> None:
+        self.timing = timing if timing is not None else {}
+        self.steps = self.timing.setdefault("steps", {})
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        w, c = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            got = self.steps.setdefault(name, [0.0, 0.0])
+            got[0] += time.perf_counter() - w
+            got[1] += time.process_time() - c
+
+
+def _cell_arrays(st: Structure):
+    """Per cell (in cell order: by row, then measure): value (null as 0), variable, the cell of
+    its row's first measure, and whether it is its row's denominator."""
+    c = st.cells
+    row = c["row_id"].to_numpy().astype(np.int64)
+    assert len(row) < 2 or bool((np.diff(row) >= 0).all()), "cells are not in row order"
+    n_rows = int(row[-1]) + 1 if len(row) else 0
+    first = np.searchsorted(row, np.arange(n_rows, dtype=np.int64))[row]
+    return (c["value"].fill_null(0).to_numpy().astype(np.int64), c["var"].to_numpy().astype(np.int64), first,
+            c["is_denominator"].to_numpy().astype(bool))
+
+
+def _measure_no(st: Structure, of) -> np.ndarray:
+    """Per cell: the measure number (within its mart) of `of(spec, measure)`, -1 for None."""
+    pairs = st.cells.select("mart", "measure").unique()
+    table = {}
+    for mart, m in pairs.iter_rows():
+        spec = MART_BY_NAME[mart]
+        t = of(spec, m)
+        table[f"{mart}|{m}"] = spec.measures.index(t) if t is not None else -1
+    key = st.cells.select(pl.concat_str("mart", "measure", separator="|")).to_series()
+    return key.replace_strict(table, return_dtype=pl.Int64).to_numpy()
 
 
 def primary_hidden(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT) -> dict[int, str]:
-    """Variables hidden by the primary rules -> reason."""
-    reason: dict[int, str] = {}
-    c = st.cells
-    rows_value = {}
-    for r, m, v in zip(c["row_id"], c["measure"], c["value"]):
-        rows_value[(r, m)] = int(v or 0)
-    for mart, r, m, val, var, is_den in zip(c["mart"], c["row_id"], c["measure"], c["value"], c["var"],
-                                            c["is_denominator"]):
-        spec = MART_BY_NAME[mart]
-        val = int(val or 0)
-        den = rows_value[(r, spec.denominator)]
-        if 1 <= den < min_cohort:
-            reason.setdefault(var, "primary row")
-            continue
-        if is_den:
-            continue
-        base_m = spec.complement_of.get(m)
-        base = rows_value[(r, base_m)] if base_m else None
-        if 1 <= val < min_count or (base is not None and base > 0 and 1 <= base - val < min_count):
-            reason[var] = "primary cell"
-    return reason
+    """Variables hidden by the primary rules -> reason: a cell whose row's denominator is
+    1 .. min_cohort-1 ("primary row"); else a count (not the denominator) of 1 .. min_count-1,
+    or whose base minus it is 1 .. min_count-1 ("primary cell", which wins for a variable with
+    cells under both rules)."""
+    val, var, first, is_den = _cell_arrays(st)
+    den = val[first + _measure_no(st, lambda spec, m: spec.denominator)]
+    base_k = _measure_no(st, lambda spec, m: spec.complement_of.get(m))
+    base = np.where(base_k >= 0, val[first + np.maximum(base_k, 0)], 0)
+    row_rule = (den >= 1) & (den < min_cohort)
+    rest = base - val
+    cell_rule = ~row_rule & ~is_den & (((val >= 1) & (val < min_count))
+                                       | ((base_k >= 0) & (base > 0) & (rest >= 1) & (rest < min_count)))
+    n = len(st.values)
+    by_row = np.zeros(n, bool)
+    by_row[var[row_rule]] = True
+    by_cell = np.zeros(n, bool)
+    by_cell[var[cell_rule]] = True
+    return {v: ("primary cell" if c else "primary row") for v, c in
+            zip(np.nonzero(by_row | by_cell)[0].tolist(), by_cell[by_row | by_cell].tolist())}
 
 
 def _close_rows(st: Structure, hidden: dict[int, str]) -> None:
-    """A row whose denominator is hidden is hidden whole (in place)."""
-    todo = sorted(hidden)
-    while todo:
-        v = todo.pop()
-        for r in st.var_rows.get(v, ()):
-            if st.row_denominator.get(r) == v:
-                for w in st.row_vars[r]:
-                    if w not in hidden:
-                        hidden[w] = "secondary (row)"
-                        todo.append(w)
+    """A row whose denominator is hidden is hidden whole (in place), until nothing changes."""
+    _, var, first, is_den = _cell_arrays(st)
+    den_var = var[first + _measure_no(st, lambda spec, m: spec.denominator)]   # per cell: its row's
+    h = np.zeros(len(st.values), bool)
+    h[list(hidden)] = True
+    while True:
+        hit = var[h[den_var] & ~h[var]]
+        if not len(hit):
+            return
+        hit = np.unique(hit)
+        h[hit] = True
+        for w in hit.tolist():
+            hidden[w] = "secondary (row)"
 
 
 def audiences(st: Structure) -> dict[str, set[int]]:
     """Audience -> variables it knows without the published marts: directors nothing; each
     academy user all cells of its own academy rows (academy_own marts)."""
     out: dict[str, set[int]] = {"director": set()}
-    c = st.cells.filter(pl.col("academy_urn").is_not_null())
-    for urn, var in zip(c["academy_urn"], c["var"]):
-        out.setdefault(f"academy {urn}", set()).add(var)
+    got = st.cells.filter(pl.col("academy_urn").is_not_null()).group_by("academy_urn").agg(pl.col("var").unique())
+    for urn, vs in got.iter_rows():
+        out[f"academy {urn}"] = set(vs)
     return {k: out[k] for k in sorted(out, key=lambda k: (k != "director", k))}
 
 
 def _var_facts(st: Structure):
     """Per variable: value, is a row denominator, is a trust-level (or other non-academy) cell."""
     n = len(st.values)
-    is_den = [False] * n
-    for v in st.row_denominator.values():
-        is_den[v] = True
-    trustish = [False] * n
-    for v, urn in zip(st.cells["var"].to_list(), st.cells["academy_urn"].to_list()):
-        if urn is None:
-            trustish[v] = True
-    n_whole = [0] * n
-    for whole, _ in st.relations:
-        n_whole[whole] += 1
-    return is_den, trustish, n_whole
+    _, var, _, den = _cell_arrays(st)
+    is_den = np.zeros(n, bool)
+    is_den[var[den]] = True
+    trustish = np.zeros(n, bool)
+    trustish[var[st.cells["academy_urn"].is_null().to_numpy()]] = True
+    n_whole = np.bincount(np.array([w for w, _ in st.relations], np.int64), minlength=n)
+    return is_den.tolist(), trustish.tolist(), n_whole.tolist()
 
 
 def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
              max_rounds: int = 500, academies: list[str] | None = None, protect_zeros: bool = True,
-             cache: dict | None = None) -> Result:
+             cache: dict | None = None, clock: _Clock | None = None) -> Result:
     """Choose the hidden cells of every published mart: primary rules, then `protect`.
     `academies` limits the academy audiences (default: all). `cache` (block key -> decision,
     filled in place) lets a re-run skip every block whose inputs did not change."""
     t0 = time.perf_counter()
     c0 = time.process_time()
-    hidden = primary_hidden(st, min_cohort, min_count)
-    _close_rows(st, hidden)
+    clock = clock or _Clock()
+    with clock("primary rules"):
+        hidden = primary_hidden(st, min_cohort, min_count)
+        _close_rows(st, hidden)
     n_primary = len(hidden)
-    is_den, trustish, _ = _var_facts(st)
-    auds = audiences(st)
+    with clock("facts and audiences"):
+        is_den, trustish, _ = _var_facts(st)
+        auds = audiences(st)
     if academies is not None:
         auds = {k: v for k, v in auds.items() if k == "director" or k in academies}
     ident = None
     if cache is not None:
-        ident = [""] * len(st.values)
-        for v, m, k, ms in zip(st.cells["var"].to_list(), st.cells["mart"].to_list(), st.cells["row_key"].to_list(),
-                               st.cells["measure"].to_list()):
-            ident[v] = ident[v] or f"{m}|{k}|{ms}"
+        with clock("cache: cell names"):   # a variable's name: its first cell's
+            _, first = np.unique(st.cells["var"].to_numpy(), return_index=True)
+            ident = st.cells[first].select(pl.concat_str("mart", "row_key", "measure", separator="|")) \
+                .to_series().to_list()
     stats, unresolved = protect(st.relations, st.values, hidden, auds, is_den, trustish, max_rounds,
-                                protect_zeros, cache=cache, ident=ident)
-    cells = st.cells.with_columns(
-        hidden=pl.col("var").is_in(sorted(hidden)),
-        reason=pl.col("var").replace_strict(hidden, default=None, return_dtype=pl.Utf8),
-    )
+                                protect_zeros, cache=cache, ident=ident, clock=clock)
+    with clock("result frame"):
+        names = sorted(set(hidden.values()))
+        code = np.full(len(st.values), -1, np.int64)
+        if hidden:
+            code[np.fromiter(hidden.keys(), np.int64, len(hidden))] = [names.index(r) for r in hidden.values()]
+        cell_code = pl.Series(code[st.cells["var"].to_numpy()])
+        cells = st.cells.with_columns(
+            hidden=pl.lit(cell_code >= 0),
+            reason=pl.lit(cell_code.replace_strict(dict(enumerate(names)), default=None, return_dtype=pl.Utf8)),
+        )
     stats["primary_vars"] = n_primary
     stats["hidden_vars"] = len(hidden)
     stats["cpu_seconds"] = time.process_time() - c0
     return Result(cells=cells, seconds=time.perf_counter() - t0, rounds=stats["nonneg_rounds"],
-                  unresolved=unresolved, stats=stats)
+                  unresolved=unresolved, stats=stats, timing=clock.timing)
 
 
 def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hidden: dict[int, str],
             auds: dict[str, set[int]], is_den: list[bool], trustish: list[bool],
             max_rounds: int = 500, protect_zeros: bool = True, cache: dict | None = None,
-            ident: list[str] | None = None) -> tuple[dict, dict[str, int]]:
+            ident: list[str] | None = None, clock: _Clock | None = None) -> tuple[dict, dict[str, int]]:
     """Secondary suppression in place on `hidden` (variable -> reason; primary cells in it on
     entry): per connected block a GaussSuppression pass for directors and every academy user
     (`auds`: audience -> variables it knows), then non-negativity repairs (a hidden zero the
@@ -172,84 +230,122 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     (DfE practice: zeros are shown) and only non-zero cells are repaired and chosen.
     Returns (stats, unresolved blocks)."""
     t0 = time.perf_counter()
+    clock = clock or _Clock()
+    setup = clock("protect: setup")
+    setup.__enter__()
     n = len(values)
-    n_whole = [0] * n
-    for whole, _ in relations:
-        n_whole[whole] += 1
+    vals_a = np.asarray(values, np.int64)
+    den_a, trust_a = np.asarray(is_den, bool), np.asarray(trustish, bool)
+    wholes = np.fromiter((w for w, _ in relations), np.int64, len(relations))
+    n_whole = np.bincount(wholes, minlength=n).tolist()
     # publish order = the cost of hiding, most costly first: shown zeros, the trust's denominators
     # (its headline cohorts), other denominators, then large before small
-    headline = {v for v in range(n) if is_den[v] and trustish[v] and values[v]}
-    order = sorted(range(n), key=lambda v: (values[v] != 0, v not in headline, not is_den[v], -values[v], v))
-    pos = {v: i for i, v in enumerate(order)}
-    block_of, block_rels = blocks(n, relations)
-    members: dict[int, list[int]] = {}
-    for v in order:
-        members.setdefault(block_of[v], []).append(v)   # in publish order
+    head = den_a & trust_a & (vals_a != 0)
+    headline = set(np.nonzero(head)[0].tolist())
+    order = np.lexsort((np.arange(n), -vals_a, ~den_a, ~head, vals_a != 0))
+    pos = np.empty(n, np.int64)
+    pos[order] = np.arange(n)
+    lens = np.fromiter((len(p) for _, p in relations), np.int64, len(relations))
+    parts = np.fromiter(itertools.chain.from_iterable(p for _, p in relations), np.int64, int(lens.sum()))
+    block_of = _block_of(n, wholes, lens, parts)
+    # the blocks worth a look: a relation and a hidden cell in them (else nothing can be revealed)
+    h = np.zeros(n, bool)
+    h[np.fromiter(hidden, np.int64, len(hidden))] = True
+    live = np.zeros(int(block_of.max()) + 1 if n else 0, bool)
+    live[block_of[wholes]] = True
+    has_hidden = np.zeros_like(live)
+    has_hidden[block_of[h]] = True
+    live &= has_hidden
+    members = _group(block_of, order[live[block_of[order]]])            # in publish order
+    block_rels = _group(block_of[wholes], np.nonzero(live[block_of[wholes]])[0])
     own_in_block: dict[int, dict[str, list[int]]] = {}
     for name, known in auds.items():
-        for v in sorted(known, key=pos.__getitem__):
-            own_in_block.setdefault(block_of[v], {}).setdefault(name, []).append(v)
+        k = np.fromiter(known, np.int64, len(known))
+        k = k[live[block_of[k]]]
+        for b, vs in _group(block_of, k[np.argsort(pos[k], kind="stable")]).items():
+            own_in_block.setdefault(b, {})[name] = vs
     stats = {"blocks": 0, "academy_passes": 0, "checks": 0, "nonneg_rounds": 0, "nonneg_added": 0,
              "known_by_own": 0}
-    rel_of = index_relations(relations)
     unresolved: dict[str, int] = {}
     todo: list[tuple[int, str | None]] = []
+    setup.__exit__(None, None, None)
+    keys = clock("cache: block keys and reuse")
+    keys.__enter__()
+    keyer = _BlockKeys(ident, values, hidden, is_den, trustish, wholes, lens, parts, (max_rounds, protect_zeros)) \
+        if cache is not None else None
     for b in sorted(members):
         rels = block_rels[b]
         vs = members[b]
-        if not rels or not any(v in hidden for v in vs):
-            continue   # nothing hidden here, or no relation can reveal it
         stats["blocks"] += 1
         key = None
         if cache is not None:
-            key = _block_key(vs, rels, relations, values, hidden, own_in_block.get(b, {}), is_den, trustish,
-                             ident, (max_rounds, protect_zeros))
+            key = keyer.key(vs, rels, own_in_block.get(b, {}))
             got = cache.get(key)
-            if got is not None:
+            if got is not None and len(got[1]) == len(vs):
+                # the decision by place in the block's publish order (the key holds the cells in it)
                 stats["cached_blocks"] = stats.get("cached_blocks", 0) + 1
-                by_ident = dict(got["hidden"])
-                for v in vs:
-                    if ident[v] in by_ident:
-                        hidden[v] = by_ident[ident[v]]
+                reasons, codes = got
+                for v, c in zip(vs, codes.tolist()):
+                    if c:
+                        hidden[v] = reasons[c - 1]
                     else:
                         hidden.pop(v, None)
                 continue
         todo.append((b, key))
+    keys.__exit__(None, None, None)
 
     def task(b: int, local: bool) -> tuple:
         vs, rels = members[b], block_rels[b]
         if local:   # in this process: the whole-structure lists serve as they are
             return (vs, relations, rels, values, {v: hidden[v] for v in vs if v in hidden}, own_in_block.get(b, {}),
-                    is_den, trustish, n_whole, headline, rel_of, max_rounds, protect_zeros)
+                    is_den, trustish, n_whole, headline, None, max_rounds, protect_zeros)
         # to a worker: only this block's part of them (same variable and relation numbers)
         vals = {v: values[v] for v in vs}
         return (vs, {i: relations[i] for i in rels}, rels, vals, {v: hidden[v] for v in vs if v in hidden},
                 own_in_block.get(b, {}), {v: is_den[v] for v in vs}, {v: trustish[v] for v in vs},
-                {v: n_whole[v] for v in vs}, headline.intersection(vs), {v: rel_of[v] for v in vs if v in rel_of},
-                max_rounds, protect_zeros)
+                {v: n_whole[v] for v in vs}, headline.intersection(vs), None, max_rounds, protect_zeros)
 
     out: dict[int, tuple] = {}
+    when: dict[int, tuple] = {}   # block -> (process, start, end, CPU seconds): bench_engine.py
+    blocks_clock = clock("blocks (all processes)")
+    blocks_clock.__enter__()
+    t_blocks = time.time()
+
+    def here(b: int) -> None:
+        out[b], when[b] = _timed_block(*task(b, True))
+        when[b] = ("main",) + when[b][1:]
+
     big = sorted((b for b, _ in todo if len(members[b]) >= POOL_FROM_VARS), key=lambda b: (-len(members[b]), b))
     nworkers = min(workers(), len(big))
     if nworkers > 1:
         if gauss.KERNEL == "compiled":   # compiled (or loaded) here once: the workers load the cache
             from pipelines.lib.disclosure import kernel
-            kernel.warm()
+            from pipelines.lib.disclosure import intervals
+            with clock("kernel load"):
+                kernel.warm()
+                intervals.warm()
         def rest() -> None:   # the small blocks, here, while the workers do the large ones
             for b, _ in todo:
                 if b not in big_set:
-                    out[b] = _protect_block(*task(b, True))
+                    here(b)
         big_set = set(big)
         try:
-            out.update(zip(big, _pool_map(nworkers, [task(b, False) for b in big], rest)))
+            with clock("worker payloads"):
+                payloads = [task(b, False) for b in big]
+            for b, (got, w) in zip(big, _pool_map(nworkers, payloads, rest)):
+                out[b], when[b] = got, w
         except (BrokenProcessPool, OSError) as e:   # e.g. a caller's main module that cannot be re-imported
             log.warning("disclosure engine: worker processes failed (%s); doing every block in this process", e)
             for b, _ in todo:
                 if b not in out:
-                    out[b] = _protect_block(*task(b, True))
+                    here(b)
     else:
         for b, _ in todo:
-            out[b] = _protect_block(*task(b, True))
+            here(b)
+    blocks_clock.__exit__(None, None, None)
+    _load_balance(clock.timing, when, members, t_blocks, time.time())
+    merge = clock("protect: merge")
+    merge.__enter__()
     for b, key in todo:   # merged in block order: the same result whichever process did a block
         vs = members[b]
         got, bstats, ok = out.pop(b)
@@ -263,9 +359,34 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
         if not ok:
             unresolved[f"block {b}"] = 1
         if key is not None:
-            cache[key] = {"hidden": [[ident[v], hidden[v]] for v in vs if v in hidden]}
+            reasons = sorted({hidden[v] for v in vs if v in hidden})
+            code = {r: i + 1 for i, r in enumerate(reasons)}
+            cache[key] = (reasons, np.array([code.get(hidden.get(v), 0) for v in vs], np.uint8))
+    merge.__exit__(None, None, None)
     log.debug("%d blocks (%d computed) in %.1fs", stats["blocks"], len(todo), time.perf_counter() - t0)
     return stats, unresolved
+
+
+def _block_of(n: int, wholes: np.ndarray, lens: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """gauss.blocks' block of every variable (relations as wholes, part counts, parts), by array
+    work: blocks numbered by their smallest variable, a variable in no relation a block of its
+    own."""
+    roots = _components(n, np.repeat(wholes, lens), parts)
+    return np.unique(roots, return_inverse=True)[1].astype(np.int64).reshape(-1)
+
+
+def _group(key: np.ndarray, items: np.ndarray) -> dict[int, list[int]]:
+    """{k: the items (in their order) whose key[item] is k}."""
+    if not len(items):
+        return {}
+    k = key[items]
+    idx = np.argsort(k, kind="stable")
+    k, items = k[idx], items[idx]
+    cut = np.nonzero(np.diff(k))[0] + 1
+    starts = np.concatenate(([0], cut)).tolist()
+    ends = np.concatenate((cut, [len(k)])).tolist()
+    kl, il = k.tolist(), items.tolist()
+    return {kl[a]: il[a:e] for a, e in zip(starts, ends)}
 
 
 POOL_FROM_VARS = 2000   # blocks this large go to worker processes (smaller ones cost less than sending)
@@ -299,18 +420,56 @@ def _pool_map(nworkers: int, tasks: list[tuple], meanwhile=None) -> list:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     with ProcessPoolExecutor(nworkers, mp_context=multiprocessing.get_context("forkserver")) as pool:
-        futs = [pool.submit(_protect_block, *t) for t in tasks]
+        futs = [pool.submit(_timed_block, *t) for t in tasks]
         if meanwhile is not None:
             meanwhile()
         return [f.result() for f in futs]
 
 
+def _timed_block(*args) -> tuple:
+    """_protect_block(*args), with (process id, start, end, CPU seconds) of the call."""
+    w, c = time.time(), time.process_time()
+    got = _protect_block(*args)
+    return got, (f"pid {os.getpid()}", w, time.time(), time.process_time() - c)
+
+
+def _load_balance(timing: dict, when: dict[int, tuple], members, t0: float, t1: float) -> None:
+    """timing["processes"] (per process: blocks, variables, busy / CPU / idle seconds within
+    the blocks step) and timing["largest"] (the 12 largest blocks computed: size, process,
+    start, wall, CPU)."""
+    procs: dict[str, dict] = {}
+    for b, (who, start, end, cpu) in when.items():
+        p = procs.setdefault(who, {"blocks": 0, "vars": 0, "busy": 0.0, "cpu": 0.0})
+        p["blocks"] += 1
+        p["vars"] += len(members[b])
+        p["busy"] += end - start
+        p["cpu"] += cpu
+    for p in procs.values():
+        p["idle"] = max(0.0, (t1 - t0) - p["busy"])
+    timing["processes"] = dict(sorted(procs.items(), key=lambda kv: kv[0] != "main"))
+    big = sorted(when, key=lambda b: -len(members[b]))[:12]
+    timing["largest"] = [(len(members[b]), when[b][0], when[b][1] - t0, when[b][2] - when[b][1], when[b][3])
+                         for b in big]
+
+
 def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n_whole, headline, rel_of,
                    max_rounds, protect_zeros) -> tuple[dict[int, str], dict, bool]:
     """One block's secondary suppression (see protect): (hidden cells of the block -> reason,
-    stats, converged). `relations` and `rel_of` may hold only this block's relations (a dict by
-    relation number), `values`, `is_den`, `trustish`, `n_whole` only its variables."""
+    stats, converged). `relations` may hold only this block's relations (a dict by relation
+    number), `values`, `is_den`, `trustish`, `n_whole` only its variables; `rel_of` (variable ->
+    its relations) is built from `rels` when None."""
+    if rel_of is None:
+        rel_of = {}
+        for i in rels:
+            whole, parts = relations[i]
+            rel_of.setdefault(whole, []).append(i)
+            for p in parts:
+                rel_of.setdefault(p, []).append(i)
     stats = {"academy_passes": 0, "checks": 0, "nonneg_rounds": 0, "nonneg_added": 0, "known_by_own": 0}
+    iv = None
+    if gauss.KERNEL == "compiled":   # the interval bounds compiled too (intervals.py; attack.py is the reference)
+        from pipelines.lib.disclosure.intervals import BlockIntervals
+        iv = BlockIntervals(relations, rels, vs, values)
     rank = {v: (-n_whole[v], not trustish[v], v) for v in vs}
     x = nullspace(vs, relations, rels, rank)
     unavoidable: dict[str, set[int]] = {}
@@ -326,7 +485,7 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
         # a hidden zero the published cells pin (a shown zero total, a whole used up by its
         # shown parts) is shown: hiding it protects nothing; shown, the next pass protects
         # whatever it pinned through it
-        freed = sorted(sp.determined | set(_pinned_zeros(relations, values, rel_of, vs, hidden)))
+        freed = sorted(sp.determined | set(_pinned_zeros(relations, values, rel_of, vs, hidden, iv)))
         if freed:
             _release(freed, hidden, released, stats)
             if SHORTCUTS and len(freed) == len(sp.determined):
@@ -344,7 +503,7 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
             continue
         # non-negativity for academy users: a hidden zero they pin with their own cells
         extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own, is_den,
-                                unavoidable, alone_done, protect_zeros, set(released), headline)
+                                unavoidable, alone_done, protect_zeros, set(released), headline, iv)
         if not extra:
             ok = True
             break
@@ -360,24 +519,56 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
 @functools.lru_cache(maxsize=1)
 def _engine_version() -> str:
     """A digest of the engine's code: a cached decision is only reused by the same engine."""
-    from pipelines.lib.disclosure import attack, gauss, kernel
+    from pipelines.lib.disclosure import attack, gauss, intervals, kernel
     h = hashlib.sha256()
-    for mod in (sys.modules[__name__], gauss, kernel, attack):
+    for mod in (sys.modules[__name__], gauss, kernel, intervals, attack, sys.modules[Structure.__module__]):
         h.update(Path(mod.__file__).read_bytes())
     return h.hexdigest()[:16]
 
 
-def _block_key(vs, rel_ids, relations, values, hidden, own, is_den, trustish, ident, params) -> str:
-    """Everything one block's decision depends on, by cell name (not variable number, which
-    shifts when rows elsewhere change): its cells in publish order with value, primary reason,
-    denominator and trust flags; its relations; who knows which cells; the engine and its
-    parameters."""
-    h = hashlib.sha256(repr((_engine_version(), params)).encode())
-    h.update(repr([(ident[v], values[v], hidden.get(v), is_den[v], trustish[v]) for v in vs]).encode())
-    h.update(repr(sorted((ident[relations[i][0]], tuple(ident[p] for p in relations[i][1])) for i in rel_ids))
-             .encode())
-    h.update(repr(sorted((name, tuple(ident[v] for v in mine)) for name, mine in own.items())).encode())
-    return h.hexdigest()
+_M1, _M2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9)
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """A 64-bit finaliser (splitmix64), element-wise: spreads every input bit over the output."""
+    with np.errstate(over="ignore"):
+        h = (h ^ (h >> np.uint64(30))) * _M2
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return h ^ (h >> np.uint64(31))
+
+
+class _BlockKeys:
+    """Block keys: a digest of everything one block's decision depends on, by cell name (not
+    variable number, which shifts when rows elsewhere change): its cells in publish order with
+    value, primary reason, denominator and trust flags; its relations (as a multiset, each an
+    order-free digest of its whole and parts); who knows which cells; the engine and its
+    parameters. Per-variable and per-relation digests (128 bits: two seeds) are made once for
+    the whole structure by array work, so a block's key costs a few array copies."""
+
+    def __init__(self, ident, values, hidden, is_den, trustish, wholes, lens, parts, params) -> None:
+        n = len(values)
+        state = pl.DataFrame({"ident": ident, "value": values, "reason": [hidden.get(v) for v in range(n)],
+                              "den": is_den, "trust": trustish},
+                             schema={"ident": pl.Utf8, "value": pl.Int64, "reason": pl.Utf8, "den": pl.Boolean,
+                                     "trust": pl.Boolean})
+        self.state = np.stack([state.hash_rows(seed=s).to_numpy() for s in (11, 12)], axis=1)
+        names = pl.Series(ident, dtype=pl.Utf8)
+        self.ident = np.stack([names.hash(seed=s).to_numpy() for s in (13, 14)], axis=1)
+        acc = np.zeros((len(wholes), 2), np.uint64)
+        with np.errstate(over="ignore"):
+            np.add.at(acc, np.repeat(np.arange(len(wholes)), lens), _mix(self.ident[parts]))
+            self.rel = _mix(_mix(self.ident[wholes] ^ _M1) + acc)
+        self.head = hashlib.sha256(repr((_engine_version(), params, pl.__version__)).encode()).digest()
+
+    def key(self, vs: list[int], rels: list[int], own: dict[str, list[int]]) -> str:
+        h = hashlib.sha256(self.head)
+        h.update(self.state[vs].tobytes())
+        r = self.rel[rels]
+        h.update(r[np.lexsort((r[:, 1], r[:, 0]))].tobytes())
+        for name in sorted(own):
+            h.update(name.encode() + b"\0")
+            h.update(self.ident[own[name]].tobytes())
+        return h.hexdigest()
 
 
 def _own_coords(x, mine: list[int]) -> set[int] | None:
@@ -391,12 +582,12 @@ def _own_coords(x, mine: list[int]) -> set[int] | None:
     return coords
 
 
-def _pinned_zeros(relations, vals, rel_of, vs, hidden) -> list[int]:
+def _pinned_zeros(relations, vals, rel_of, vs, hidden, iv=None) -> list[int]:
     """Hidden zeros of the block the published cells pin (interval attack as a director)."""
     H = {v for v in vs if v in hidden}
     if not any(vals[v] == 0 for v in H):
         return []
-    return sorted(v for v in _pinned(relations, vals, H, rel_of) if vals[v] == 0)
+    return sorted(v for v in _pinned(relations, vals, H, rel_of, iv=iv) if vals[v] == 0)
 
 
 def _release(freed: list[int], hidden: dict[int, str], released: list[int], stats) -> None:
@@ -562,7 +753,7 @@ def _hides_nothing(x, vs, vals, H, H0, mine_set, own_vecs, exposed_all, spans, s
 def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: dict[int, str],
                     own: dict[str, list[int]], is_den: list[bool], unavoidable: dict[str, set[int]],
                     alone_done: set[str], protect_zeros: bool = True, released: set[int] = frozenset(),
-                    headline: set[int] = frozenset()) -> list[int]:
+                    headline: set[int] = frozenset(), iv=None) -> list[int]:
     """For every hidden cell the full attack (with non-negativity) still pins, one more shown
     cell to hide: the smallest non-zero shown cell of a relation around it (not a denominator
     if avoidable, a trust denominator (`headline`) last; a zero, the relation's whole first,
@@ -580,13 +771,14 @@ def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: d
         if not zeros - known:
             continue
         if base is None:
-            base = bounds(relations, vals, H, rel_of)   # the directors' fixpoint, once
-        got = _pinned(relations, vals, H - known, rel_of, base, H & known)
+            # the directors' fixpoint, once
+            base = iv.bounds(iv.mask(H)) if iv is not None else bounds(relations, vals, H, rel_of)
+        got = _pinned(relations, vals, H - known, rel_of, base, H & known, iv)
         if got and name != "director" and name not in alone_done:
             # what its own cells alone pin (everything else unknown) is not a disclosure
             alone_done.add(name)
             unavoidable.setdefault(name, set()).update(_pinned(relations, vals, set(vs) - known, rel_of,
-                                                               newly_known=known))
+                                                               newly_known=known, iv=iv))
         for v in sorted(set(got) - unavoidable.get(name, set())):
             if not protect_zeros and vals[v] == 0:
                 continue
@@ -611,11 +803,15 @@ def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: d
     return sorted(extra)
 
 
-def _pinned(relations, vals: list[int], unknown: set[int], rel_of, base=None, newly_known=None) -> set[int]:
+def _pinned(relations, vals: list[int], unknown: set[int], rel_of, base=None, newly_known=None,
+            iv=None) -> set[int]:
     """Unknown cells pinned by interval propagation with non-negativity (the attack's first
     step; `base`, `newly_known`: see attack.bounds). With no cell linearly determined, the attack
     pins something only if this does: its sign rule is the interval rule on one relation, and
-    its linear step finds nothing until an interval pins a cell."""
+    its linear step finds nothing until an interval pins a cell. `iv` (intervals.BlockIntervals):
+    the same rules compiled (then `base` is its bounds)."""
+    if iv is not None:
+        return iv.pinned(iv.mask(unknown), base, None if newly_known is None else iv.mask(newly_known))
     lo, hi = bounds(relations, vals, unknown, rel_of, base, newly_known)
     return {v for v in unknown if lo[v] == hi[v]}
 
@@ -627,43 +823,104 @@ def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
     recomputes only blocks whose cells, values, relations, audiences, thresholds or engine code
     changed, and gives the same result as a run without it. Written atomically."""
     t0 = time.perf_counter()
+    clock = _Clock()
     c0 = time.process_time()
-    st = build_structure(frames)
+    with clock("structure"):
+        st = build_structure(frames)
     structure_cpu = time.process_time() - c0
     cache = None
     if cache_path is not None:
-        cache_path = Path(cache_path)
-        try:
-            cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
-        except (OSError, ValueError):
-            log.warning("disclosure cache %s unreadable: starting afresh", cache_path)
-            cache = {}
-        used = set()
-        cache = _Tracking(cache, used)
-    res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache)
-    if cache is not None:
-        keep = {k: cache.data[k] for k in sorted(cache.used)}   # only blocks of this run
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_path.with_suffix(cache_path.suffix + ".tmp")
-        tmp.write_text(json.dumps(keep))
-        os.replace(tmp, cache_path)
+        with clock("cache: open"):
+            cache = BlockCache(Path(cache_path))
+    try:
+        res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache, clock=clock)
+        if cache is not None:
+            with clock("cache: write"):
+                cache.save()
+    finally:
+        if cache is not None:
+            cache.close()
     res.stats["structure_cpu_seconds"] = structure_cpu
     res.seconds = time.perf_counter() - t0
     return res
 
 
-class _Tracking:
-    """A dict-like cache that remembers which keys this run used."""
+class BlockCache:
+    """The per-block decisions of the last run, in one SQLite file (table `decisions`: block key
+    -> (reasons, one code per cell of the block in publish order: 0 shown, i hidden for
+    reasons[i - 1]), zlib-compressed: the JSON list of reasons, a newline, one byte per cell;
+    the key names the cells in that order, so places stand for cells). Read lazily,
+    one key at a time (only this run's blocks are looked up); `save` is one transaction: new
+    decisions inserted, those this run did not use deleted, so a re-run after a small change
+    writes a few rows, never the whole file, and a crash leaves the previous state. A file that
+    is not a readable cache (corrupt, or the JSON file of earlier versions) is replaced, with a
+    warning: the run starts afresh. Behaves as a dict for protect (get, item assignment)."""
 
-    def __init__(self, data: dict, used: set) -> None:
-        self.data, self.used = data, used
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.used: set[str] = set()
+        self.new: dict[str, bytes] = {}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        legacy = path.with_suffix(".json")   # the whole-file JSON cache of earlier versions
+        if path.suffix == ".sqlite" and legacy.exists():
+            log.info("disclosure cache: %s replaced by %s (blocks are recomputed once)", legacy, path)
+            legacy.unlink(missing_ok=True)
+        try:
+            self.con = self._open()
+        except sqlite3.DatabaseError as e:
+            log.warning("disclosure cache %s unreadable (%s): starting afresh", path, e)
+            for p in (path, Path(f"{path}-journal")):
+                p.unlink(missing_ok=True)
+            self.con = self._open()
 
-    def get(self, key):
-        got = self.data.get(key)
+    def _open(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            con.execute("create table if not exists decisions (key text primary key, hidden blob not null)")
+            con.execute("select count(*) from decisions").fetchone()
+        except sqlite3.DatabaseError:
+            con.close()
+            raise
+        return con
+
+    def get(self, key: str):
+        try:
+            row = self.con.execute("select hidden from decisions where key = ?", (key,)).fetchone()
+            got = None
+            if row is not None:
+                raw = zlib.decompress(row[0])
+                cut = raw.index(b"\n")
+                reasons = json.loads(raw[:cut])
+                codes = np.frombuffer(raw[cut + 1:], np.uint8)
+                if codes.max(initial=0) > len(reasons) or not all(isinstance(r, str) for r in reasons):
+                    raise ValueError("a code without a reason")
+                got = (reasons, codes)
+        except (sqlite3.DatabaseError, zlib.error, ValueError) as e:   # a damaged entry: recompute it
+            log.warning("disclosure cache %s: entry unreadable (%s): recomputing its block", self.path, e)
+            got = None
         if got is not None:
             self.used.add(key)
         return got
 
-    def __setitem__(self, key, value) -> None:
-        self.data[key] = value
+    def __setitem__(self, key: str, value: tuple) -> None:
+        reasons, codes = value
+        self.new[key] = zlib.compress(json.dumps(reasons).encode() + b"\n" + np.asarray(codes, np.uint8).tobytes(), 6)
         self.used.add(key)
+
+    def save(self) -> None:
+        con = self.con
+        con.execute("begin immediate")
+        try:
+            con.executemany("insert or replace into decisions values (?, ?)", self.new.items())
+            con.execute("create temp table if not exists used (key text primary key)")
+            con.execute("delete from used")
+            con.executemany("insert into used values (?)", ((k,) for k in self.used))
+            con.execute("delete from decisions where key not in (select key from used)")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        self.new = {}
+
+    def close(self) -> None:
+        self.con.close()

@@ -16,9 +16,11 @@ is an error in this file (the harness would be unsound), never silently dropped.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
 import polars as pl
 
 DESTINATION_COUNTS = ("cohort", "education", "school_sixth_form", "sixth_form_college", "further_education",
@@ -296,19 +298,96 @@ class Structure:
     cells: pl.DataFrame            # mart, row_id, row_key, measure, measure_order, value, var, academy_urn, ...
     values: list[int]              # value of each variable
     relations: list[tuple[int, tuple[int, ...]]]   # (whole var, part vars), sound on the data
-    row_denominator: dict[int, int]                # row id -> variable of its denominator
-    row_vars: dict[int, list[int]]                 # row id -> variables of its cells
-    var_rows: dict[int, list[int]]                 # variable -> rows it appears in
     relation_names: list[str] = field(default_factory=list)
+
+    @functools.cached_property
+    def row_denominator(self) -> dict[int, int]:
+        """row id -> variable of its denominator."""
+        d = self.cells.filter(pl.col("is_denominator"))
+        return dict(zip(d["row_id"].to_list(), d["var"].to_list()))
+
+    @functools.cached_property
+    def row_vars(self) -> dict[int, list[int]]:
+        """row id -> variables of its cells (in measure order)."""
+        out: dict[int, list[int]] = {}
+        for r, v in zip(self.cells["row_id"].to_list(), self.cells["var"].to_list()):
+            out.setdefault(r, []).append(v)
+        return out
+
+    @functools.cached_property
+    def var_rows(self) -> dict[int, list[int]]:
+        """variable -> rows it appears in."""
+        out: dict[int, list[int]] = {}
+        for r, v in zip(self.cells["row_id"].to_list(), self.cells["var"].to_list()):
+            out.setdefault(v, []).append(r)
+        return out
 
 
 def _q(name: str) -> str:
     return f'"{name}"'
 
 
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For every node 0..n-1 the smallest node of its connected component (edges a[i]-b[i]):
+    what a union-find that always hangs the larger root under the smaller one ends with."""
+    lab = np.arange(n, dtype=np.int64)
+    if not len(a):
+        return lab
+    while True:
+        m = np.minimum(lab[a], lab[b])
+        new = lab.copy()
+        np.minimum.at(new, a, m)
+        np.minimum.at(new, b, m)
+        while True:   # pointer jumping: every label to its label's label
+            nxt = new[new]
+            if np.array_equal(nxt, new):
+                break
+            new = nxt
+        if np.array_equal(new, lab):
+            return lab
+        lab = new
+
+
+class _Relations:
+    """Relations as arrays (whole, parts in CSR), checked on the data as they are added; the
+    parts of each relation sorted, the whole left out of its own parts (as a tuple would)."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+        self.chunks: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(self, name: str, whole: np.ndarray, seg: np.ndarray, parts: np.ndarray) -> None:
+        """Relations `whole[i] = sum(parts[seg == i])` (seg: the relation of each part entry)."""
+        keep = parts != whole[seg]
+        seg, parts = seg[keep], parts[keep]
+        order = np.lexsort((parts, seg))
+        seg, parts = seg[order], parts[order]
+        total = np.zeros(len(whole), dtype=np.int64)
+        np.add.at(total, seg, self.values[parts])
+        bad = np.nonzero(total != self.values[whole])[0]
+        assert not len(bad), (
+            f"relation '{name}' does not hold: {self.values[whole[bad[0]]]} <> {total[bad[0]]}; "
+            "the disclosure structure is wrong")
+        counts = np.bincount(seg, minlength=len(whole))
+        self.chunks.append((name, whole, np.concatenate(([0], np.cumsum(counts))), parts))
+
+    def result(self) -> tuple[list[tuple[int, tuple[int, ...]]], list[str]]:
+        """(relations: one copy of each, sorted; the name of each: the first rule that gave it)."""
+        seen: dict = {}
+        for name, whole, off, parts in self.chunks:
+            w, o, p = whole.tolist(), off.tolist(), parts.tolist()
+            for i, wi in enumerate(w):
+                a, b = o[i], o[i + 1]
+                if b > a:
+                    seen.setdefault((wi, tuple(p[a:b])), name)
+        rels = sorted(seen)
+        return rels, [seen[r] for r in rels]
+
+
 def build_structure(frames: dict[str, pl.DataFrame | object]) -> Structure:
     """Cells, variables and relations for the marts in `frames` (unpublished mart name -> rows).
-    Raises AssertionError naming the relation if a relation does not hold on the data."""
+    Raises AssertionError naming the relation if a relation does not hold on the data.
+    The rows, cells, links and rollup groups come from SQL; numbering and checks are array work."""
     con = duckdb.connect()
     try:
         present = [m for m in MARTS + (PUBLIC_STATEMENT,) if m.name in frames]
@@ -334,109 +413,87 @@ def build_structure(frames: dict[str, pl.DataFrame | object]) -> Structure:
                 join rows as r using (mart_order, row_key)""")
         cell_sql = []
         for mi, spec in enumerate(present):
-            urn = "academy_urn" if True else "null"
             for k, meas in enumerate(spec.measures):
                 cell_sql.append(
                     f"select '{spec.name}' as mart, {mi} as mart_order, row_id, row_key, '{meas}' as measure, "
                     f"{k} as measure_order, cast({meas} as bigint) as value, "
-                    f"case when level = 'academy' then cast({urn} as varchar) end as academy_urn, "
+                    f"case when level = 'academy' then cast(academy_urn as varchar) end as academy_urn, "
                     f"'{spec.denominator}' = '{meas}' as is_denominator from {_q(spec.name)}")
-        con.execute("create table cells as select row_number() over (order by row_id, measure_order) - 1 as cell_id, "
-                    "* from (" + " union all ".join(cell_sql) + ")")
-        n_cells = con.execute("select count(*) from cells").fetchone()[0]
+        # cells numbered by row, then measure
+        cells = con.execute("select * from (" + " union all ".join(cell_sql) + ") order by row_id, measure_order").pl()
+        cells = cells.with_row_index("cell_id").with_columns(pl.col("cell_id").cast(pl.Int64))
+        n_cells = cells.height
+        cell_value = cells["value"].fill_null(0).to_numpy().astype(np.int64)
+        cell_row = cells["row_id"].to_numpy().astype(np.int64)
+        n_rows = int(cell_row[-1]) + 1 if n_cells else 0
+        # a row's cells are consecutive, in measure order: cell of (row, measure k) = first + k
+        row_first = np.searchsorted(cell_row, np.arange(n_rows, dtype=np.int64))
+        measure_no = {spec.name: {m: k for k, m in enumerate(spec.measures)} for spec in present}
 
-        ids = con.execute("select cell_id, row_id, measure, value from cells order by cell_id").fetchall()
-        cell_id_of = {(r, m): i for i, r, m, _ in ids}
-        cell_value = [int(v or 0) for _, _, _, v in ids]
+        def rows_of(sql: str) -> np.ndarray:
+            return con.execute(sql).fetchnumpy()
 
-        # links -> union-find over cells
-        parent = list(range(n_cells))
-
-        def find(x: int) -> int:
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
+        # links -> connected cells are one variable (numbered by their first cell)
+        la, lb = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
         for link in LINKS:
             if link.a not in frames or link.b not in frames:
                 continue
-            on = _on(link.match)
+            got = rows_of(f"""
+                select a.row_id as ra, min(b.row_id) as rb
+                from {_q(link.a)} as a join {_q(link.b)} as b on {_on(link.match)}
+                where {link.where} and a.row_id <> b.row_id
+                group by a.row_id order by a.row_id
+            """)
+            ra, rb = np.asarray(got["ra"], np.int64), np.asarray(got["rb"], np.int64)
             for ma, mb in link.measures:
-                pairs = con.execute(f"""
-                    select a.row_id, min(b.row_id)
-                    from {_q(link.a)} as a join {_q(link.b)} as b on {on}
-                    where {link.where} and a.row_id <> b.row_id
-                    group by a.row_id
-                """).fetchall()
-                for ra, rb in pairs:
-                    x, y = cell_id_of[(ra, ma)], cell_id_of[(rb, mb)]
-                    assert cell_value[x] == cell_value[y], (
-                        f"link {link.a}.{ma} = {link.b}.{mb} does not hold "
-                        f"({cell_value[x]} <> {cell_value[y]}); the disclosure structure is wrong")
-                    rx, ry = find(x), find(y)
-                    if rx != ry:
-                        parent[max(rx, ry)] = min(rx, ry)
-        roots = [find(i) for i in range(n_cells)]
-        var_of_root: dict[int, int] = {}
-        var = []
-        for r in roots:
-            var.append(var_of_root.setdefault(r, len(var_of_root)))
-        cells = con.execute("select * from cells order by cell_id").pl().with_columns(
-            var=pl.Series(var, dtype=pl.Int64))
-        values = [0] * len(var_of_root)
-        for v, val in zip(var, cell_value):
-            values[v] = val
-        cell_var = {key: var[i] for key, i in cell_id_of.items()}
+                x = row_first[ra] + measure_no[link.a][ma]
+                y = row_first[rb] + measure_no[link.b][mb]
+                bad = np.nonzero(cell_value[x] != cell_value[y])[0]
+                assert not len(bad), (
+                    f"link {link.a}.{ma} = {link.b}.{mb} does not hold "
+                    f"({cell_value[x[bad[0]]]} <> {cell_value[y[bad[0]]]}); the disclosure structure is wrong")
+                la.append(x)
+                lb.append(y)
+        roots = _components(n_cells, np.concatenate(la), np.concatenate(lb))
+        _, var = np.unique(roots, return_inverse=True)   # a root is its component's first cell
+        var = var.astype(np.int64)
+        cells = cells.with_columns(var=pl.Series(var, dtype=pl.Int64))
+        values_a = np.zeros(int(var.max()) + 1 if n_cells else 0, dtype=np.int64)
+        values_a[var] = cell_value
 
-        relations: list[tuple[int, tuple[int, ...]]] = []
-        names: list[str] = []
-
-        def add(whole: int, parts: list[int], name: str) -> None:
-            parts_t = tuple(sorted(p for p in parts if p != whole))
-            total = sum(values[p] for p in parts_t)
-            assert values[whole] == total, (
-                f"relation '{name}' does not hold: {values[whole]} <> {total}; the disclosure structure is wrong")
-            if parts_t:
-                relations.append((whole, parts_t))
-                names.append(name)
-
+        rel = _Relations(values_a)
         for spec in present:
-            rows = con.execute(f"select row_id from {_q(spec.name)} order by row_id").fetchall()
-            for (rid,) in rows:
-                for whole, parts in spec.within_row:
-                    add(cell_var[(rid, whole)], [cell_var[(rid, p)] for p in parts], f"{spec.name}: {whole} row")
+            rows = np.asarray(rows_of(f"select row_id from {_q(spec.name)} order by row_id")["row_id"], np.int64)
+            first = row_first[rows]
+            for whole, parts in spec.within_row:
+                k = len(parts)
+                pk = np.array([measure_no[spec.name][p] for p in parts], np.int64)
+                rel.add(f"{spec.name}: {whole} row", var[first + measure_no[spec.name][whole]],
+                        np.repeat(np.arange(len(rows), dtype=np.int64), k),
+                        var[(first[:, None] + pk[None, :]).ravel()])
             for ru in spec.rollups:
-                on = _on(ru.match)
                 groups = ", ".join(("w.row_id",) + ru.group)
                 whole_rel = _q(spec.name)
                 if ru.whole_one_per:
                     whole_rel = (f"(select * from {_q(spec.name)} qualify row_number() over "
                                  f"(partition by {', '.join(ru.whole_one_per)} order by row_id) = 1)")
                 got = con.execute(f"""
-                    select w.row_id, list(distinct p.row_id order by p.row_id)
-                    from {_q(spec.name)} as p join {whole_rel} as w on {on}
+                    select w.row_id as wrow, list(distinct p.row_id order by p.row_id) as prows
+                    from {_q(spec.name)} as p join {whole_rel} as w on {_on(ru.match)}
                     where ({ru.parts}) and ({ru.whole})
                     group by {groups} order by all
-                """).fetchall()
-                pairs = ru.measures or tuple((m, m) for m in spec.measures)
-                for wrow, prow in got:
-                    for wm, pm in pairs:
-                        add(cell_var[(wrow, wm)], [cell_var[(p, pm)] for p in prow], f"{spec.name}: {ru.name}")
-        # one copy of each relation
-        seen = {}
-        for rel, name in zip(relations, names):
-            seen.setdefault(rel, name)
-        rels = sorted(seen)
-        row_den = {}
-        row_vars: dict[int, list[int]] = {}
-        var_rows: dict[int, list[int]] = {}
-        for r, v, den in zip(cells["row_id"], cells["var"], cells["is_denominator"]):
-            row_vars.setdefault(r, []).append(v)
-            var_rows.setdefault(v, []).append(r)
-            if den:
-                row_den[r] = v
-        return Structure(cells=cells, values=values, relations=rels, row_denominator=row_den,
-                         row_vars=row_vars, var_rows=var_rows, relation_names=[seen[r] for r in rels])
+                """).arrow()
+                if hasattr(got, "read_all"):
+                    got = got.read_all()
+                wrow = np.asarray(got["wrow"].to_numpy(), np.int64)
+                lists = got["prows"].combine_chunks()
+                offs = np.asarray(lists.offsets.to_numpy(), np.int64)
+                prow = np.asarray(lists.values.to_numpy(), np.int64)[offs[0]:offs[-1]]
+                seg = np.repeat(np.arange(len(wrow), dtype=np.int64), np.diff(offs))
+                for wm, pm in ru.measures or tuple((m, m) for m in spec.measures):
+                    rel.add(f"{spec.name}: {ru.name}", var[row_first[wrow] + measure_no[spec.name][wm]], seg,
+                            var[row_first[prow] + measure_no[spec.name][pm]])
+        rels, names = rel.result()
+        return Structure(cells=cells, values=values_a.tolist(), relations=rels, relation_names=names)
     finally:
         con.close()

@@ -1,0 +1,190 @@
+"""The interval bounds the engine needs per block (attack.bounds / attack._intervals), compiled.
+
+The engine asks, many times per block, which hidden cells the published ones pin by interval
+propagation with non-negativity (hidden zeros to release; cells an academy still pins). attack.py
+keeps its own Python implementation: it is the independent check of the published pattern and
+is not changed. This is a second implementation of the same rules for the engine only, step for
+step (the same queue order, the same rule order, the same updates), over arrays with local
+numbers; tests/disclosure/test_fast_paths.py compares the two on random relations.
+
+Rules, for `whole = sum(parts)` (exact integers; an infinite upper bound is counted, never
+subtracted): lo(whole) >= sum lo(parts), hi(whole) <= sum hi(parts), lo(part) >= lo(whole) -
+sum hi(other parts), hi(part) <= hi(whole) - sum lo(other parts); repeated from a queue of
+relations until nothing changes (monotone: the fixpoint does not depend on the order).
+Compiled once per machine (numba cache=True, next to this file or in NUMBA_CACHE_DIR).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+INF = np.int64(1) << np.int64(62)   # an infinite upper bound (sums of finite bounds stay far below)
+
+
+@njit(cache=True)
+def fixpoint(W, PP, PV, RP, RV, val, unk, lo, hi, queue):
+    """lo/hi (per local variable; only unknown ones are read or written) tightened in place.
+    Relation r: whole W[r], parts PV[PP[r]:PP[r+1]]; relations holding variable v:
+    RV[RP[v]:RP[v+1]] (ascending); `queue`: the first relations, ascending (taken from the end,
+    as attack._intervals pops its sorted list)."""
+    nrel = W.shape[0]
+    queued = np.zeros(nrel, np.bool_)
+    stack = np.empty(nrel, np.int64)
+    top = 0
+    for r in queue:
+        stack[top] = r
+        top += 1
+        queued[r] = True
+    maxp = 1
+    for r in range(nrel):
+        if PP[r + 1] - PP[r] + 1 > maxp:
+            maxp = PP[r + 1] - PP[r] + 1
+    ba = np.empty(maxp, np.int64)
+    bb = np.empty(maxp, np.int64)
+    changed = np.empty(maxp, np.int64)
+    while top:
+        top -= 1
+        ri = stack[top]
+        queued[ri] = False
+        whole = W[ri]
+        w_unknown = unk[whole]
+        if w_unknown:
+            wlo = lo[whole]
+            whi = hi[whole]
+        else:
+            wlo = val[whole]
+            whi = val[whole]
+        plo = 0
+        phi = 0
+        n_inf = 0
+        any_unknown = w_unknown
+        k = 0
+        for j in range(PP[ri], PP[ri + 1]):
+            p = PV[j]
+            if unk[p]:
+                a = lo[p]
+                b = hi[p]
+                any_unknown = True
+            else:
+                a = val[p]
+                b = val[p]
+            plo += a
+            if b >= INF:
+                n_inf += 1
+            else:
+                phi += b
+            ba[k] = a
+            bb[k] = b
+            k += 1
+        if not any_unknown:
+            continue
+        nch = 0
+        if w_unknown:
+            c = False
+            if plo > wlo:
+                lo[whole] = plo
+                c = True
+            if n_inf == 0 and phi < whi:
+                hi[whole] = phi
+                c = True
+            if c:
+                changed[nch] = whole
+                nch += 1
+        k = 0
+        for j in range(PP[ri], PP[ri + 1]):
+            p = PV[j]
+            a = ba[k]
+            b = bb[k]
+            k += 1
+            if not unk[p]:
+                continue
+            c = False
+            if b >= INF:
+                if n_inf == 1 and wlo - phi > a:
+                    lo[p] = wlo - phi
+                    c = True
+            elif n_inf == 0 and wlo - (phi - b) > a:
+                lo[p] = wlo - (phi - b)
+                c = True
+            if whi < INF:
+                nh = whi - (plo - a)
+                if nh < b:
+                    hi[p] = nh
+                    c = True
+            if c:
+                changed[nch] = p
+                nch += 1
+        for i in range(nch):
+            v = changed[i]
+            for j in range(RP[v], RP[v + 1]):
+                r2 = RV[j]
+                if not queued[r2]:
+                    stack[top] = r2
+                    top += 1
+                    queued[r2] = True
+
+
+class BlockIntervals:
+    """One block's relations as arrays, for attack.bounds-style questions in global numbers."""
+
+    def __init__(self, relations, rels: list[int], vs: list[int], vals) -> None:
+        self.ids = np.array(sorted(vs), np.int64)
+        loc = {v: i for i, v in enumerate(self.ids.tolist())}
+        n, m = len(self.ids), len(rels)
+        self.W = np.empty(m, np.int64)
+        pp = [0]
+        pv: list[int] = []
+        for k, ri in enumerate(rels):
+            whole, parts = relations[ri]
+            self.W[k] = loc[whole]
+            pv.extend(loc[p] for p in parts)
+            pp.append(len(pv))
+        self.PP, self.PV = np.array(pp, np.int64), np.array(pv, np.int64)
+        # relations of each variable, ascending (a variable twice in one relation: listed twice)
+        owner = np.concatenate((self.W, self.PV))
+        rel = np.concatenate((np.arange(m, dtype=np.int64), np.repeat(np.arange(m, dtype=np.int64), np.diff(self.PP))))
+        order = np.lexsort((rel, owner))
+        self.RV = rel[order]
+        self.RP = np.concatenate(([0], np.cumsum(np.bincount(owner, minlength=n)))).astype(np.int64)
+        self.val = np.array([vals[v] for v in self.ids.tolist()], np.int64)
+        self.n = n
+
+    def mask(self, vars_) -> np.ndarray:
+        m = np.zeros(self.n, np.bool_)
+        if vars_:
+            m[np.searchsorted(self.ids, np.fromiter(vars_, np.int64, len(vars_)))] = True
+        return m
+
+    def _around(self, mask: np.ndarray) -> np.ndarray:
+        """Relations holding a variable of `mask`, ascending."""
+        v = np.nonzero(mask)[0]
+        if not len(v):
+            return np.empty(0, np.int64)
+        starts, ends = self.RP[v], self.RP[v + 1]
+        idx = np.concatenate([np.arange(a, b) for a, b in zip(starts.tolist(), ends.tolist())]) \
+            if len(v) else np.empty(0, np.int64)
+        return np.unique(self.RV[idx])
+
+    def bounds(self, unknown: np.ndarray, base=None, newly_known: np.ndarray | None = None):
+        """attack.bounds over this block: (lo, hi) arrays (local numbers; meaningful for
+        `unknown`), from [0, inf) or from `base` (a fixpoint for a superset whose extra cells
+        `newly_known` are now known)."""
+        if base is None:
+            lo = np.zeros(self.n, np.int64)
+            hi = np.full(self.n, INF, np.int64)
+        else:
+            lo, hi = base[0].copy(), base[1].copy()
+        start = self._around(unknown if newly_known is None else newly_known)
+        fixpoint(self.W, self.PP, self.PV, self.RP, self.RV, self.val, unknown, lo, hi, start)
+        return lo, hi
+
+    def pinned(self, unknown: np.ndarray, base=None, newly_known: np.ndarray | None = None) -> set[int]:
+        """Unknown cells (global numbers) the interval rules pin (lo == hi)."""
+        lo, hi = self.bounds(unknown, base, newly_known)
+        return set(self.ids[unknown & (lo == hi)].tolist())
+
+
+def warm() -> None:
+    """Compile (first time on a machine) or load the cached fixpoint, on a 3-cell block."""
+    iv = BlockIntervals([(0, (1, 2))], [0], [0, 1, 2], [0, 0, 0])
+    assert iv.pinned(iv.mask([1, 2])) == {1, 2}
