@@ -28,9 +28,9 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml
 	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	touch $@
 
-# the disclosure engine's compiled kernel (numba), compiled once here rather than by the first run
-$(VENV)/.kernel: $(VENV)/.synced pipelines/lib/disclosure/kernel.py
-	$(BIN)/python -c "from pipelines.lib.disclosure import kernel; kernel.warm()"
+# the disclosure engine's compiled kernel and interval bounds (numba), compiled once here rather than by the first run
+$(VENV)/.kernel: $(VENV)/.synced pipelines/lib/disclosure/kernel.py pipelines/lib/disclosure/intervals.py
+	$(BIN)/python -c "from pipelines.lib.disclosure import intervals, kernel; kernel.warm(); intervals.warm()"
 	touch $@
 
 $(DAGSTER_HOME)/dagster.yaml: config/dagster.yaml
