@@ -309,18 +309,20 @@ class Structure:
     @functools.cached_property
     def row_vars(self) -> dict[int, list[int]]:
         """row id -> variables of its cells (in measure order)."""
-        out: dict[int, list[int]] = {}
-        for r, v in zip(self.cells["row_id"].to_list(), self.cells["var"].to_list()):
-            out.setdefault(r, []).append(v)
-        return out
+        return _lists_by(self.cells["row_id"].to_list(), self.cells["var"].to_list())
 
     @functools.cached_property
     def var_rows(self) -> dict[int, list[int]]:
         """variable -> rows it appears in."""
-        out: dict[int, list[int]] = {}
-        for r, v in zip(self.cells["row_id"].to_list(), self.cells["var"].to_list()):
-            out.setdefault(v, []).append(r)
-        return out
+        return _lists_by(self.cells["var"].to_list(), self.cells["row_id"].to_list())
+
+
+def _lists_by(keys: list[int], values: list[int]) -> dict[int, list[int]]:
+    """key -> its values, in the order given."""
+    out: dict[int, list[int]] = {}
+    for k, v in zip(keys, values):
+        out.setdefault(k, []).append(v)
+    return out
 
 
 def _q(name: str) -> str:
