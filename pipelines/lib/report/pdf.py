@@ -10,6 +10,7 @@ import matplotlib
 from fpdf import FPDF
 from PIL import Image
 
+from pipelines.lib.report import pdffonts
 from pipelines.lib.report.model import Pack, Section, Table
 
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
@@ -30,6 +31,10 @@ class _PDF(FPDF):
         self.set_text_color(110, 110, 110)
         self.cell(0, 5, f"{self.footer_text}   |   page {self.page_no()} of {{nb}}", align="C")
         self.set_text_color(0, 0, 0)
+
+    def output(self, name="", *, linearize=False, output_producer_class=pdffonts.Output):
+        """fpdf's output, with the font subsets made once per process (pdffonts)."""
+        return super().output(name, linearize=linearize, output_producer_class=output_producer_class)
 
 
 def _heading(pdf: FPDF, text: str, size: float = 14) -> None:
@@ -225,7 +230,7 @@ def new_pdf(title: str, author: str, footer: str, creation_date: datetime | None
     pdf = _PDF(orientation="P", unit="mm", format="A4")
     pdf.set_compression(True)
     for style, name in FONTS.items():
-        pdf.add_font("DejaVu", style, str(core_font(name) if core_fonts else FONT_DIR / name))
+        pdffonts.add_font(pdf, "DejaVu", style, core_font(name) if core_fonts else FONT_DIR / name)
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(True, margin=16)
     pdf.set_title(title)
