@@ -100,3 +100,28 @@ def test_only_documents_whose_figures_changed_are_rendered_again(public_built, t
     next(packs.glob(f"{SPECIAL}-*.pdf")).unlink()
     fourth = {w["academy_urn"]: w["rendered"] for w in write_governor_packs(serving, "2024-25", packs, trust_name="T")}
     assert fourth == {SECONDARY: False, SPECIAL: True}
+
+
+def test_worker_processes_draw_the_same_files(public_built, tmp_path, monkeypatch):
+    """Governor packs and statements drawn by worker processes as well as this one: the same files
+    (bytes, the creation time aside) as drawn one after another here, and the same digests."""
+    import json
+
+    from pipelines.lib.public.governors import write_governor_packs
+    from pipelines.lib.public.statement import write_statements
+    from pipelines.lib.report import workers
+
+    def draw(n: int):
+        monkeypatch.setenv("DESTINATIONS_DOCUMENT_WORKERS", str(n))
+        out = tmp_path / f"p{n}"
+        write_governor_packs(public_built.serving, "2024-25", out / "gov", trust_name="T")
+        write_statements(public_built.serving, "2024-25", out / "pub", "T")
+        stamp = re.compile(rb"/CreationDate \(D:[^)]*\)|/ID \[<[0-9A-F]+><[0-9A-F]+>\]")   # the time, and the id made from it
+        return {str(f.relative_to(out)): stamp.sub(b"", f.read_bytes()) for f in sorted(out.rglob("*"))
+                if f.is_file()}
+
+    monkeypatch.setattr(workers, "POOL_FROM", 1)
+    serial, pooled = draw(1), draw(2)
+    assert sorted(serial) == sorted(pooled) and len([f for f in serial if f.endswith(".pdf")]) == 4
+    assert serial == pooled
+    assert json.loads(pooled["gov/.built.json"]) and json.loads(pooled["pub/.built.json"])

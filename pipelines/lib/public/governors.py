@@ -17,6 +17,7 @@ from pipelines.lib.public.statement import slug
 from pipelines.lib.report.model import SUPPRESSED, Column, Section, Table
 from pipelines.lib.report.pdf import _heading, _para, draw_pdf, render_section
 from pipelines.lib.report.serving import read_served
+from pipelines.lib.report.workers import draw_all
 
 SHORT = contract.measure_labels(short=True)     # one label per measure (dbt seed `measures`)
 DEST_MEASURES = [(m, SHORT[m]) for m in ("positive", "education", "school_sixth_form", "further_education",
@@ -259,7 +260,7 @@ def write_governor_packs(serving: Path, year: str, out_dir: Path, urns: list[str
         if unknown:
             raise GovernorPackError(f"No actual destinations for {year} for URN(s) {', '.join(sorted(unknown))}.")
         academies = [a for a in academies if a[0] in set(urns)]
-    written = []
+    written, todo = [], []
     built = BuiltDocuments(out_dir)
     for urn, name in academies:
         trust_too = lambda rows: rows.get(urn, []) + rows.get(None, [])   # noqa: E731 - its rows + the trust's
@@ -271,11 +272,19 @@ def write_governor_packs(serving: Path, year: str, out_dir: Path, urns: list[str
                     similar_section(comp.get(urn, []), sim.get(urn, []), urn))
         path = out_dir / f"{urn}-{slug(name)}-governors-{year}.pdf"
         digest = built.digest(name, trust_name, year, rnd, sections)
-        if built.unchanged(path.name, digest, path):     # same figures: the pack already says this
-            written.append({"academy_urn": urn, "academy_name": name, "pdf": path, "rendered": False})
-            continue
-        save_pdf(draw_pdf(lambda core: _draw_pack(name, trust_name, year, rnd, sections, core)), path)
+        same = built.unchanged(path.name, digest, path)       # same figures: the pack already says this
+        written.append({"academy_urn": urn, "academy_name": name, "pdf": path, "rendered": not same})
+        if not same:
+            todo.append(((name, trust_name, year, rnd, sections, path), digest))
+    draw_all(write_pack, [job for job, _ in todo])
+    for (*_, path), digest in todo:                           # recorded once its file is written
         built.record(path.name, digest)
-        written.append({"academy_urn": urn, "academy_name": name, "pdf": path, "rendered": True})
     built.save()
     return written
+
+
+def write_pack(job: tuple) -> Path:
+    """Draw one governor pack and write it (temp file, rename): (name, trust name, year, round,
+    sections, path)."""
+    name, trust_name, year, rnd, sections, path = job
+    return save_pdf(draw_pdf(lambda core: _draw_pack(name, trust_name, year, rnd, sections, core)), path)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pipelines.lib.report.built import BuiltDocuments
 from pipelines.lib.report.serving import read_served
+from pipelines.lib.report.workers import draw_all
 
 MART = "public_destination_statement"
 KS_HEADINGS = {"KS4": ("After Year 11 (key stage 4)", "pupils who left Year 11"),
@@ -282,6 +283,15 @@ def _draw_pdf(st: Statement, core_fonts: bool):
     return pdf
 
 
+def write_statement(job: tuple) -> None:
+    """Write one statement's HTML and PDF (each a temp file, renamed): (statement, html path, pdf path)."""
+    st, h, p = job
+    tmp = h.with_name(f".{h.name}.tmp")
+    tmp.write_text(render_html(st), encoding="utf-8")
+    tmp.replace(h)
+    render_pdf(st, p)
+
+
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
 
@@ -290,24 +300,21 @@ def write_statements(serving: Path, year: str, out_dir: Path, trust_name: str = 
     """Write <URN>-<name>.html and .pdf per academy and an index.html; returns what was written."""
     statements = build_statements(load_rows(serving), year, trust_name)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    written, todo = [], []
     built = BuiltDocuments(out_dir)
     for st in statements:
         stem = f"{st.academy_urn}-{slug(st.academy_name)}"
         h, p = out_dir / f"{stem}.html", out_dir / f"{stem}.pdf"
         # the publication date aside, same statement: keep the files (and the date they were published)
         digest = built.digest(dataclasses.replace(st, generated_on=""))
-        if built.unchanged(stem, digest, h, p):
-            written.append({"academy_urn": st.academy_urn, "academy_name": st.academy_name, "html": h, "pdf": p,
-                            "rendered": False})
-            continue
-        tmp = h.with_name(f".{h.name}.tmp")
-        tmp.write_text(render_html(st), encoding="utf-8")
-        tmp.replace(h)
-        render_pdf(st, p)
-        built.record(stem, digest)
+        same = built.unchanged(stem, digest, h, p)
         written.append({"academy_urn": st.academy_urn, "academy_name": st.academy_name, "html": h, "pdf": p,
-                        "rendered": True})
+                        "rendered": not same})
+        if not same:
+            todo.append(((st, h, p), stem, digest))
+    draw_all(write_statement, [job for job, _, _ in todo])
+    for _, stem, digest in todo:                              # recorded once its files are written
+        built.record(stem, digest)
     built.save()
     links = "".join(f'<li><a href="{w["html"].name}">{html.escape(w["academy_name"])}</a> '
                     f'(<a href="{w["pdf"].name}">PDF</a>)</li>' for w in written)
