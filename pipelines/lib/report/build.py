@@ -76,7 +76,7 @@ def _rows(snap: contract.Snapshot, base: str) -> list[dict]:
     return m.rows if m else []
 
 
-def _trend_chart(t, chart_dir: Path) -> Chart | None:
+def _trend_chart(t, chart_dir: Path, later: charts.Later) -> Chart | None:
     by: dict[str, list] = {}
     for r in t.rows:
         by.setdefault(r[0], []).append(r)
@@ -89,16 +89,16 @@ def _trend_chart(t, chart_dir: Path) -> Chart | None:
     ks0 = "KS4" if "KS4" in by else next(iter(by))
     refs = {"England (NCCIS)": [col[ks0].get(y, [None] * 7)[6] for y in years],
             "Trust's LAs": [col[ks0].get(y, [None] * 7)[5] for y in years]}
-    p = charts.trend_panels(chart_dir / "trend.png", years,
-                            [(contract.measure_labels()["positive"], eet, {}), (f"NEET (comparators: {ks0})",
-                                                                                  neet, refs)],
-                            f"Trust, actual destinations by leaving year, {years[0]} to {years[-1]}")
+    p = later.add(charts.trend_panels, chart_dir / "trend.png", years,
+                  [(contract.measure_labels()["positive"], eet, {}), (f"NEET (comparators: {ks0})", neet, refs)],
+                  f"Trust, actual destinations by leaving year, {years[0]} to {years[-1]}")
     return Chart(str(p), "Five-year trend by key stage (solid); NEET against England and the trust's local "
                          "authorities (dashed). Withheld (c) years are gaps in the lines.")
 
 
 def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -> Pack:
     snap = contract.Snapshot(serving_dir)  # one resolved folder for every file of this pack
+    later = charts.Later()                 # the charts, drawn together once the pack is assembled
     dm = read_mart(snap, DEST_MART)
     if dm is None:
         raise ReportDataError(f"No {DEST_MART} in the serving snapshot {serving_dir}: run `destinations run` first.")
@@ -122,7 +122,7 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
     s.paragraphs.append("The trust's leavers in education, employment or training (EET) and NEET in the autumn after "
                         "leaving, for the last five leaving years, against England and the trust's local authorities.")
     tt = content.trend_table(figs)
-    ch = _trend_chart(tt, chart_dir)
+    ch = _trend_chart(tt, chart_dir, later)
     if ch:
         s.charts.append(ch)
     s.tables.append(tt)
@@ -150,10 +150,9 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
             vals.append(row[3])
             marks.append(row[-2])
         if labels:
-            p = charts.bars_with_markers(chart_dir / f"eet_by_subgroup_{ks.replace('-', '_')}.png", labels, vals,
-                                         marks, f"{content.KS_LEAVERS[ks].capitalize()}: % in education, employment "
-                                         f"or training, {year}", "Trust (autumn snapshot)",
-                                         "National (DfE sustained)", xmax=100)
+            p = later.add(charts.bars_with_markers, chart_dir / f"eet_by_subgroup_{ks.replace('-', '_')}.png",
+                          labels, vals, marks, f"{content.KS_LEAVERS[ks].capitalize()}: % in education, employment "
+                          f"or training, {year}", "Trust (autumn snapshot)", "National (DfE sustained)", xmax=100)
             s.charts.append(Chart(str(p), f"Trust {content.KS_LEAVERS[ks]}: EET % by sub-group; diamonds: "
                                           "national figure for the same group where published. c = withheld."))
         s.tables.append(t)
@@ -172,10 +171,10 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
     for t in neet_tables:
         if t.id.startswith("NEET by academy"):
             ks = "KS4" if t.id.endswith("KS4") else "16-18"
-            p = charts.bars_with_markers(chart_dir / f"neet_by_academy_{ks.replace('-', '_')}.png",
-                                         [r[0] for r in t.rows], [r[2] for r in t.rows], [r[6] for r in t.rows],
-                                         f"{content.KS_LEAVERS[ks].capitalize()}: % NEET, {year}",
-                                         "NEET %", "Local authority (trust: LAs weighted by leavers)")
+            p = later.add(charts.bars_with_markers, chart_dir / f"neet_by_academy_{ks.replace('-', '_')}.png",
+                          [r[0] for r in t.rows], [r[2] for r in t.rows], [r[6] for r in t.rows],
+                          f"{content.KS_LEAVERS[ks].capitalize()}: % NEET, {year}",
+                          "NEET %", "Local authority (trust: LAs weighted by leavers)")
             s.charts.append(Chart(str(p), "% NEET by academy and for the trust; diamonds: the local authority "
                                           "comparator (NCCIS 16-17). c = withheld."))
     s.tables += neet_tables
@@ -203,9 +202,9 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
         else:
             s.paragraphs.append("The trust's goals for countering stereotypes in the routes leavers enter "
                                 "(trust configuration), with the target and a national comparator.")
-            p = charts.bars_with_markers(chart_dir / "goals.png", [r[0] for r in t.rows], [r[3] for r in t.rows],
-                                         [r[4] for r in t.rows], f"Stereotype-countering goals, {year}",
-                                         "Trust", "Target", xmax=100)
+            p = later.add(charts.bars_with_markers, chart_dir / "goals.png", [r[0] for r in t.rows],
+                          [r[3] for r in t.rows], [r[4] for r in t.rows], f"Stereotype-countering goals, {year}",
+                          "Trust", "Target", xmax=100)
             s.charts.append(Chart(str(p), "Trust figure per goal; diamonds: the trust's target. c = withheld."))
             s.tables.append(t)
     sections.append(s)
@@ -239,14 +238,14 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
                   "National": [chart[fw].get(i, (None, None))[1] for i in range(1, 9)]}
         if all(v is None for v in series["National"]):
             del series["National"]  # 2025 framework: no comparable national figure
-        p = charts.grouped_bars(chart_dir / "compass.png", [f"BM{i}" for i in range(1, 9)], series,
-                                f"Compass {year} ({fw} framework): % of academies fully achieving each benchmark")
+        p = later.add(charts.grouped_bars, chart_dir / "compass.png", [f"BM{i}" for i in range(1, 9)], series,
+                      f"Compass {year} ({fw} framework): % of academies fully achieving each benchmark")
         s.charts.append(Chart(str(p), "Share of academies fully achieving each Gatsby Benchmark in their latest "
                                       "evaluation of the year, against the national share where published."))
     elif ct is not None:
-        p = charts.grouped_bars(chart_dir / "compass.png", [f"BM{i}" for i in range(1, 9)],
-                                {"Trust average % achieved": [trust_avg.get(i) for i in range(1, 9)]},
-                                f"Compass: Gatsby Benchmarks, trust average, {year}")
+        p = later.add(charts.grouped_bars, chart_dir / "compass.png", [f"BM{i}" for i in range(1, 9)],
+                      {"Trust average % achieved": [trust_avg.get(i) for i in range(1, 9)]},
+                      f"Compass: Gatsby Benchmarks, trust average, {year}")
         s.charts.append(Chart(str(p), "Average % of each benchmark's criteria achieved across academies "
                                       "(latest evaluation of each)."))
     if cnt is not None:
@@ -290,6 +289,7 @@ def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -
             if any(v in (SUPPRESSED, "z") for r in t.rows for v in r) and not any("c = withheld" in n for n in t.notes):
                 t.notes.append(content.rule_text())
     found = content.findings(figs, goal_summary)
+    later.draw()
     return Pack(year=year, trust_name=_trust_name(), round=rnd, findings=found, sections=sections,
                 sources=sorted(sources), generated_at=generated_at,
                 xlsx_only={"appendix": content.appendix_sheet(figs)}, key_table=content.key_figures(figs))

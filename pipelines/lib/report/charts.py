@@ -14,9 +14,35 @@ plt.rcParams.update({"font.family": "DejaVu Sans", "font.size": 9, "svg.hashsalt
 
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150, bbox_inches="tight", metadata={"Software": None})
+    tmp = path.with_name(f".{path.name}.tmp")     # a killed run leaves no half-written chart
+    fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
+    tmp.replace(path)
     return path
+
+
+class Later:
+    """The charts of one document, asked for as it is assembled and drawn together by draw():
+    this process and a worker process share them, the charts with the most bars first (the
+    academies' chart of a large trust costs more than the rest together)."""
+
+    def __init__(self):
+        self.jobs: list[tuple] = []
+
+    def add(self, chart, path: Path, *args, **kw) -> Path:
+        """chart(path, *args, **kw) (a chart function of this module), drawn by draw()."""
+        self.jobs.append((chart.__name__, path, args, kw))
+        return path
+
+    def draw(self) -> None:
+        from pipelines.lib.report.workers import draw_all
+        draw_all(draw_chart, sorted(self.jobs, key=lambda j: -len(j[2][0])), pool_from=2)
+        self.jobs = []
+
+
+def draw_chart(job: tuple) -> Path:
+    name, path, args, kw = job
+    return globals()[name](path, *args, **kw)
 
 
 def bars_with_markers(path: Path, labels: list[str], values: list, markers: list, title: str,
