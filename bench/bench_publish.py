@@ -13,7 +13,8 @@ written). Times, wall and CPU seconds per step, in that order:
   d. one+trust: another academy's figures and the trust's totals changed, as a real corrected return
               changes them: every governor pack shows the trust's figures, so all are drawn again,
               one statement and the trustee pack.
-Prints one table and, with --profile, the top of a cProfile of that step in case (a).
+Prints one table (cpu: this process; cpu with workers: with the document worker processes) and,
+with --profile, the top of a cProfile of that step in case (a).
 """
 from __future__ import annotations
 
@@ -105,6 +106,29 @@ def _change_one_academy(serving: Path, trust_too: bool = False) -> str:
     return urn
 
 
+def tree_cpu() -> float:
+    """CPU seconds of this process and every process under it (worker processes, and the ones
+    they started and reaped), from /proc; this process's own when /proc is not there."""
+    try:
+        tick = os.sysconf("SC_CLK_TCK")
+        stat = {}
+        for d in Path("/proc").iterdir():
+            if d.name.isdigit():
+                try:
+                    f = (d / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                stat[int(d.name)] = (int(f[1]), sum(int(x) for x in f[11:15]))   # ppid; utime stime cutime cstime
+        mine, total, grew = {os.getpid()}, 0, True
+        while grew:
+            more = {p for p, (pp, _) in stat.items() if pp in mine} - mine
+            grew = bool(more)
+            mine |= more
+        return sum(stat[p][1] for p in mine if p in stat) / tick
+    except (OSError, ValueError, IndexError):
+        return time.process_time()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True, type=Path)
@@ -131,7 +155,7 @@ def main() -> int:
             note = f" ({_change_one_academy(serving, trust_too=True)})"
         for name, fn in _steps(serving, reports).items():
             pr = cProfile.Profile() if (prof == name and case == "a. full") else None
-            w0, c0 = time.perf_counter(), time.process_time()
+            w0, c0, t0 = time.perf_counter(), time.process_time(), tree_cpu()
             if pr:
                 pr.enable()
             n = fn()
@@ -139,7 +163,8 @@ def main() -> int:
                 pr.disable()
             results.append((case + note, name, time.perf_counter() - w0, time.process_time() - c0, n))
             print(f"{case + note:<22} {name:<18} wall {results[-1][2]:6.1f} s  cpu {results[-1][3]:6.1f} s  "
-                  f"rendered {n}", flush=True)
+                  f"cpu with workers {tree_cpu() - t0:6.1f} s  rendered {n}  load {os.getloadavg()[0]:.1f}",
+                  flush=True)
             if pr:
                 pstats.Stats(pr).sort_stats("cumulative").print_stats(25)
     print(f"\nreports in {reports}")
