@@ -400,17 +400,8 @@ SHORTCUTS = True
 def workers() -> int:
     """Processes for the engine's blocks: env DESTINATIONS_DISCLOSURE_WORKERS, default the cores
     this process may use; 1 = everything in this process."""
-    env = os.environ.get("DESTINATIONS_DISCLOSURE_WORKERS", "").strip()
-    if env:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            raise ValueError(f"DESTINATIONS_DISCLOSURE_WORKERS={env!r}: expected a whole number of processes (1 = "
-                             "no worker processes)") from None
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:   # not Linux
-        return os.cpu_count() or 1
+    from pipelines.lib.cores import processes
+    return processes("DESTINATIONS_DISCLOSURE_WORKERS")
 
 
 def _pool_map(nworkers: int, tasks: list[tuple], meanwhile=None) -> list:

@@ -8,7 +8,6 @@ copy mid-flight. Each worker writes its document's files itself, atomically (tem
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 
 POOL_FROM = 8      # fewer documents than this are drawn here alone (a worker takes ~1 s to start)
@@ -17,17 +16,8 @@ POOL_FROM = 8      # fewer documents than this are drawn here alone (a worker ta
 def processes() -> int:
     """Processes drawing documents, this one included: env DESTINATIONS_DOCUMENT_WORKERS, default
     the cores this process may use; 1 = this process alone."""
-    env = os.environ.get("DESTINATIONS_DOCUMENT_WORKERS", "").strip()
-    if env:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            raise ValueError(f"DESTINATIONS_DOCUMENT_WORKERS={env!r}: expected a whole number of processes "
-                             "(1 = no worker processes)") from None
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:   # not Linux
-        return os.cpu_count() or 1
+    from pipelines.lib.cores import processes
+    return processes("DESTINATIONS_DOCUMENT_WORKERS")
 
 
 def draw_all(draw: Callable, jobs: Sequence, pool_from: int | None = None) -> list:

@@ -1,0 +1,20 @@
+"""How many processes a step may use: one rule for the disclosure engine and the documents."""
+from __future__ import annotations
+
+import os
+
+
+def processes(env_var: str) -> int:
+    """Processes for a step, this one included: the whole number in env `env_var`, default the
+    cores this process may use; 1 = no worker processes."""
+    env = os.environ.get(env_var, "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise ValueError(f"{env_var}={env!r}: expected a whole number of processes (1 = no worker "
+                             "processes)") from None
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:   # not Linux
+        return os.cpu_count() or 1
