@@ -1,7 +1,7 @@
 """Where the disclosure engine's time goes, step by step, outside and inside the compiled kernel.
 
     .venv/bin/python bench/bench_engine.py --warehouse FULL.duckdb [--then CHANGED.duckdb]
-        [--cache FILE] [--workers N] [--cprofile OUT.txt] [--cells-out OUT.parquet]
+        [--cache FILE] [--workers N] [--by-partition] [--cprofile OUT.txt] [--cells-out OUT.parquet]
 
 (a) `engine.run` on the marts of FULL (schema `marts`, one table per structure.MARTS name), cold,
 with a fresh cache file (--cache, default a new temporary file); (b) with --then: the marts of
@@ -56,12 +56,12 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def one_run(label: str, frames: dict, cache: Path | None, prof: cProfile.Profile | None):
+def one_run(label: str, frames: dict, cache: Path | None, prof: cProfile.Profile | None, by_partition: bool = False):
     ch0 = _children_cpu()
     c0, w0 = time.process_time(), time.perf_counter()
     if prof:
         prof.enable()
-    res = engine.run(frames, cache_path=cache)
+    res = engine.run(frames, cache_path=cache, by_partition=by_partition and cache is not None)
     if prof:
         prof.disable()
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
@@ -69,7 +69,9 @@ def one_run(label: str, frames: dict, cache: Path | None, prof: cProfile.Profile
     # worker processes are the forkserver's children, not ours: their CPU is what they report
     workers_cpu = sum(p["cpu"] for who, p in timing.get("processes", {}).items() if who != "main") \
         or _children_cpu() - ch0
-    hid = res.cells.filter(res.cells["hidden"]).select("var", "reason").sort("var")
+    # by variable (the `large` whole-structure check); a partition run has no variable numbers: by cell
+    ident = ["var"] if "var" in res.cells.columns else ["mart", "row_key", "measure"]
+    hid = res.cells.filter(res.cells["hidden"]).select(*ident, "reason").sort(ident)
     sha = hashlib.sha256(repr(hid.rows()).encode()).hexdigest()[:12]
     print(f"\n== {label}: {wall:.1f} s wall; CPU {cpu:.1f} s here + {workers_cpu:.1f} s in worker processes "
           f"= {cpu + workers_cpu:.1f} s; load {os.getloadavg()[0]:.1f}")
@@ -101,6 +103,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, help="DESTINATIONS_DISCLOSURE_WORKERS for the runs")
     ap.add_argument("--cold-then", action="store_true", help="also run the second warehouse cold (no cache) "
                     "and check it gives the cached run's cells")
+    ap.add_argument("--by-partition", action="store_true", help="run as the dbt model does: partitions "
+                    "whose rows are unchanged come from the cache (engine.run by_partition)")
     ap.add_argument("--cprofile", type=Path, help="write the top of a cProfile of this process here")
     ap.add_argument("--cells-out", type=Path, help="write (mart, row_key, measure, hidden, reason) of the last "
                     "run here (Parquet)")
@@ -113,16 +117,16 @@ def main() -> None:
     frames = load_frames(args.warehouse)
     print(f"frames of {args.warehouse}: {sum(f.height for f in frames.values())} rows "
           f"({time.perf_counter() - w0:.1f} s); cache {cache}; workers {engine.workers()}")
-    res, _ = one_run("(a) cold, fresh cache", frames, cache, prof)
+    res, _ = one_run("(a) cold, fresh cache", frames, cache, prof, args.by_partition)
     if args.then:
         frames2 = load_frames(args.then)
-        res, _ = one_run(f"(b) {args.then.name} with the cache of (a)", frames2, cache, prof)
+        res, _ = one_run(f"(b) {args.then.name} with the cache of (a)", frames2, cache, prof, args.by_partition)
         if args.cold_then:
             cold, _ = one_run(f"(b') {args.then.name} cold, no cache", frames2, None, None)
             cols = ["mart", "row_key", "measure", "hidden", "reason"]
             a, b = res.cells.select(cols), cold.cells.select(cols)
-            print(f"  cached vs cold: {a.join(b, on=cols, how='anti').height} + "
-                  f"{b.join(a, on=cols, how='anti').height} rows differ")
+            print(f"  cached vs cold: {a.join(b, on=cols, how='anti', nulls_equal=True).height} + "
+                  f"{b.join(a, on=cols, how='anti', nulls_equal=True).height} rows differ")
     if args.cells_out:
         res.cells.select("mart", "row_key", "measure", "hidden", "reason").write_parquet(args.cells_out)
     if prof:

@@ -45,7 +45,7 @@ def test_structure_primary_rules_and_facts_equal_the_loops(seed):
     audiences give the reference loops' results, reasons included."""
     frames = _frames_with_links(seed)
     st, want = build_structure(frames), _reference(frames)
-    assert st.cells.equals(want.cells)
+    assert st.cells.drop("partition_label").equals(want.cells)
     assert st.values == want.values and st.relations == want.relations and len(st.relations) > 100
     assert st.relation_names == want.relation_names
     assert (st.row_denominator, st.row_vars, st.var_rows) == (want.row_denominator, want.row_vars, want.var_rows)

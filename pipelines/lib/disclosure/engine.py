@@ -25,7 +25,9 @@ secondary  per connected block of cells (gauss.py, GaussSuppression-style), repe
            share must be withheld where its count or its denominator is hidden.
 cache      run(cache_path=...) stores each block's decision under a key of everything it
            depends on (BlockCache: one SQLite file, changed entries written), so a re-run
-           recomputes only changed blocks (same result as cold).
+           recomputes only changed blocks (same result as cold); with by_partition it also
+           keeps each partition's cells (structure.MartSpec.partition: no relation crosses
+           one) and builds the structure of changed partitions only.
 speed      the elimination (kernel.py) and the interval bounds (intervals.py) are compiled; the
            steps around them (structure, primary rules, facts, order, blocks, keys, result) are
            array work; Result.timing has wall/CPU per step and process (bench/bench_engine.py).
@@ -177,10 +179,11 @@ def _var_facts(st: Structure):
 
 def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
              max_rounds: int = 500, academies: list[str] | None = None, protect_zeros: bool = True,
-             cache: dict | None = None, clock: _Clock | None = None) -> Result:
+             cache: dict | None = None, clock: _Clock | None = None, block_keys: dict | None = None) -> Result:
     """Choose the hidden cells of every published mart: primary rules, then `protect`.
     `academies` limits the academy audiences (default: all). `cache` (block key -> decision,
-    filled in place) lets a re-run skip every block whose inputs did not change."""
+    filled in place) lets a re-run skip every block whose inputs did not change; `block_keys`
+    (filled in place) gets each block's key -> one of its variables."""
     t0 = time.perf_counter()
     c0 = time.process_time()
     clock = clock or _Clock()
@@ -200,7 +203,7 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
             ident = st.cells[first].select(pl.concat_str("mart", "row_key", "measure", separator="|")) \
                 .to_series().to_list()
     stats, unresolved = protect(st.relations, st.values, hidden, auds, is_den, trustish, max_rounds,
-                                protect_zeros, cache=cache, ident=ident, clock=clock)
+                                protect_zeros, cache=cache, ident=ident, clock=clock, block_keys=block_keys)
     with clock("result frame"):
         names = sorted(set(hidden.values()))
         code = np.full(len(st.values), -1, np.int64)
@@ -221,7 +224,8 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
 def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hidden: dict[int, str],
             auds: dict[str, set[int]], is_den: list[bool], trustish: list[bool],
             max_rounds: int = 500, protect_zeros: bool = True, cache: dict | None = None,
-            ident: list[str] | None = None, clock: _Clock | None = None) -> tuple[dict, dict[str, int]]:
+            ident: list[str] | None = None, clock: _Clock | None = None,
+            block_keys: dict | None = None) -> tuple[dict, dict[str, int]]:
     """Secondary suppression in place on `hidden` (variable -> reason; primary cells in it on
     entry): per connected block a GaussSuppression pass for directors and every academy user
     (`auds`: audience -> variables it knows), then non-negativity repairs (a hidden zero the
@@ -280,6 +284,8 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
         key = None
         if cache is not None:
             key = keyer.key(vs, rels, own_in_block.get(b, {}))
+            if block_keys is not None:
+                block_keys[key] = vs[0]
             got = cache.get(key)
             if got is not None and len(got[1]) == len(vs):
                 # the decision by place in the block's publish order (the key holds the cells in it)
@@ -808,32 +814,113 @@ def _pinned(relations, vals: list[int], unknown: set[int], rel_of, base=None, ne
 
 
 def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
-        protect_zeros: bool = True, cache_path: str | Path | None = None) -> Result:
+        protect_zeros: bool = True, cache_path: str | Path | None = None, by_partition: bool = False) -> Result:
     """Structure + suppression for the unpublished marts in `frames` (name -> rows).
-    `cache_path`: a JSON file of per-block decisions (block key -> hidden cells); a re-run
-    recomputes only blocks whose cells, values, relations, audiences, thresholds or engine code
-    changed, and gives the same result as a run without it. Written atomically."""
+    `cache_path`: a file of per-block decisions (BlockCache); a re-run recomputes only blocks
+    whose cells, values, relations, audiences, thresholds or engine code changed, and gives the
+    same result as a run without it. With `by_partition` (and a cache) the cache also keeps each
+    partition's result (structure.MartSpec.partition: no relation crosses one) under a digest of
+    its rows, and a re-run builds the structure of the changed partitions only; the result then
+    has the output columns only (mart, row_key, measure, measure_order, value, hidden, reason)."""
     t0 = time.perf_counter()
     clock = _Clock()
-    c0 = time.process_time()
-    with clock("structure"):
-        st = build_structure(frames)
-    structure_cpu = time.process_time() - c0
     cache = None
     if cache_path is not None:
         with clock("cache: open"):
             cache = BlockCache(Path(cache_path))
     try:
-        res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache, clock=clock)
+        if by_partition and cache is not None:
+            res = _run_by_partition(frames, min_cohort, min_count, protect_zeros, cache, clock)
+        else:
+            c0 = time.process_time()
+            with clock("structure"):
+                st = build_structure(frames)
+            structure_cpu = time.process_time() - c0
+            res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache, clock=clock)
+            res.stats["structure_cpu_seconds"] = structure_cpu
         if cache is not None:
             with clock("cache: write"):
                 cache.save()
     finally:
         if cache is not None:
             cache.close()
-    res.stats["structure_cpu_seconds"] = structure_cpu
     res.seconds = time.perf_counter() - t0
     return res
+
+
+OUTPUT_COLUMNS = ("mart", "row_key", "measure", "measure_order", "value", "hidden", "reason")
+
+
+def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zeros: bool, cache: "BlockCache",
+                      clock: _Clock) -> Result:
+    """run() over the partitions whose rows changed; the others' cells come from the cache."""
+    from pipelines.lib.disclosure.structure import check_partitions, partition_labels
+    check_partitions()
+    present = [m for m in MART_BY_NAME.values() if m.name in frames]
+    with clock("partitions: digests"):
+        frames = {m.name: _as_polars(frames[m.name]) for m in present}
+        labels = {m.name: partition_labels(m, frames[m.name]) for m in present}
+        head = repr(("partition v1", _engine_version(), min_cohort, min_count, protect_zeros, pl.__version__))
+        digests, expected = _partition_digests(present, frames, labels, head)
+    with clock("partitions: reuse"):
+        kept, reused = cache.reuse_partitions(digests, expected)
+    changed = sorted(set(digests) - set(reused))
+    stats: dict = {"partitions": len(digests), "partitions_reused": len(reused)}
+    unresolved: dict[str, int] = {}
+    rounds = 0
+    if changed:
+        with clock("structure"):
+            st = build_structure({m.name: frames[m.name].filter(labels[m.name].is_in(changed)) for m in present})
+        keys: dict[str, int] = {}
+        res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache, clock=clock,
+                       block_keys=keys)
+        stats |= res.stats
+        unresolved, rounds = res.unresolved, res.rounds
+        with clock("partitions: store"):
+            new = res.cells.select(*OUTPUT_COLUMNS, "partition_label")
+            got = set(new["partition_label"].unique().to_list())
+            assert got <= set(changed), f"cells of partitions {sorted(got - set(changed))[:3]} were not asked for"
+            var_part = np.empty(len(st.values), object)
+            var_part[st.cells["var"].to_numpy()] = st.cells["partition_label"].to_numpy()
+            block_keys: dict[str, list[str]] = {}
+            for key, v in keys.items():
+                block_keys.setdefault(var_part[v], []).append(key)
+            for label, part in new.partition_by("partition_label", as_dict=True, include_key=False).items():
+                label = label[0] if isinstance(label, tuple) else label
+                cache.store_partition(label, digests[label], part, block_keys.get(label, []))
+            kept.append(new.drop("partition_label"))
+    cells = pl.concat(kept, how="vertical") if kept else pl.DataFrame(
+        schema={"mart": pl.Utf8, "row_key": pl.Utf8, "measure": pl.Utf8, "measure_order": pl.Int32,
+                "value": pl.Int64, "hidden": pl.Boolean, "reason": pl.Utf8})
+    return Result(cells=cells, seconds=0.0, rounds=rounds, unresolved=unresolved, stats=stats, timing=clock.timing)
+
+
+def _as_polars(frame) -> pl.DataFrame:
+    if isinstance(frame, pl.DataFrame):
+        return frame
+    if hasattr(frame, "pl"):            # a DuckDB relation
+        return frame.pl()
+    return pl.from_pandas(frame) if hasattr(frame, "to_numpy") and hasattr(frame, "columns") else pl.DataFrame(frame)
+
+
+def _partition_digests(present, frames: dict[str, pl.DataFrame], labels: dict[str, pl.Series], head: str
+                       ) -> tuple[dict[str, str], dict[str, int]]:
+    """Per partition label: a digest (SHA-256) of every row of every mart in it (all columns,
+    as a multiset: two 64-bit row hashes, sorted), and the number of cells it has."""
+    hashers: dict[str, "hashlib._Hash"] = {}
+    expected: dict[str, int] = {}
+    for spec in present:
+        f = frames[spec.name]
+        schema = repr([(c, str(t)) for c, t in f.schema.items()]).encode()
+        h = pl.DataFrame({"label": labels[spec.name], "a": f.hash_rows(seed=21), "b": f.hash_rows(seed=22)})
+        for (label,), g in h.sort("label", "a", "b").partition_by("label", as_dict=True, maintain_order=True).items():
+            d = hashers.get(label)
+            if d is None:
+                d = hashers[label] = hashlib.sha256(head.encode())
+            d.update(spec.name.encode() + b"\0" + schema + b"\0")
+            d.update(np.ascontiguousarray(g.select("a", "b").to_numpy()).tobytes())
+            expected[label] = expected.get(label, 0) + g.height * len(spec.measures)
+    return {k: d.hexdigest() for k, d in hashers.items()}, expected
 
 
 class BlockCache:
@@ -851,6 +938,8 @@ class BlockCache:
         self.path = path
         self.used: set[str] = set()
         self.new: dict[str, bytes] = {}
+        self.parts_kept: set[str] | None = None      # partition labels reused (None: no partition run)
+        self.parts_new: dict[str, tuple[str, bytes, bytes]] = {}
         path.parent.mkdir(parents=True, exist_ok=True)
         legacy = path.with_suffix(".json")   # the whole-file JSON cache of earlier versions
         if path.suffix == ".sqlite" and legacy.exists():
@@ -868,6 +957,8 @@ class BlockCache:
         con = sqlite3.connect(self.path, isolation_level=None)
         try:
             con.execute("create table if not exists decisions (key text primary key, hidden blob not null)")
+            con.execute("create table if not exists partitions (label text primary key, digest text not null, "
+                        "cells blob not null, blocks blob not null)")
             con.execute("select count(*) from decisions").fetchone()
         except sqlite3.DatabaseError:
             con.close()
@@ -898,11 +989,59 @@ class BlockCache:
         self.new[key] = zlib.compress(json.dumps(reasons).encode() + b"\n" + np.asarray(codes, np.uint8).tobytes(), 6)
         self.used.add(key)
 
+    def reuse_partitions(self, digests: dict[str, str], expected: dict[str, int]) -> tuple[list[pl.DataFrame], list[str]]:
+        """The stored cells of every partition whose digest is unchanged (and whose entry reads
+        back whole: the cells it should have, the output columns); their blocks' decisions are
+        kept. Returns (cell frames, labels reused)."""
+        import io
+        self.parts_kept = set()
+        frames, reused = [], []
+        for label in sorted(digests):
+            try:
+                row = self.con.execute("select cells, blocks from partitions where label = ? and digest = ?",
+                                       (label, digests[label])).fetchone()
+                if row is None:
+                    continue
+                seal, *keys = zlib.decompress(row[1]).decode().split("\n")
+                if seal != self._seal(label, digests[label], row[0]):
+                    raise ValueError("its cells are not the ones stored for it")
+                cells = pl.read_ipc(io.BytesIO(row[0]))
+                if cells.height != expected.get(label) or tuple(cells.columns) != OUTPUT_COLUMNS:
+                    raise ValueError(f"{cells.height} cells, {expected.get(label)} expected")
+            except Exception as e:   # noqa: BLE001 - a damaged entry: recompute its partition
+                log.warning("disclosure cache %s: partition %s unreadable (%s): recomputing it", self.path, label, e)
+                continue
+            frames.append(cells)
+            reused.append(label)
+            self.parts_kept.add(label)
+            self.used.update(keys)
+        return frames, reused
+
+    def store_partition(self, label: str, digest: str, cells: pl.DataFrame, keys: list[str]) -> None:
+        import io
+        buf = io.BytesIO()
+        cells.select(OUTPUT_COLUMNS).write_ipc(buf, compression="zstd")
+        blob = buf.getvalue()
+        lines = [self._seal(label, digest, blob)] + sorted(keys)
+        self.parts_new[label] = (digest, blob, zlib.compress("\n".join(lines).encode(), 6))
+
+    @staticmethod
+    def _seal(label: str, digest: str, cells: bytes) -> str:
+        """Ties a partition entry's cells to its label and digest (a swapped or damaged entry is recomputed)."""
+        return hashlib.sha256(label.encode() + b"\0" + digest.encode() + b"\0" + cells).hexdigest()
+
     def save(self) -> None:
         con = self.con
         con.execute("begin immediate")
         try:
             con.executemany("insert or replace into decisions values (?, ?)", self.new.items())
+            if self.parts_kept is not None:   # a partition run: keep the partitions it reused or made
+                con.executemany("insert or replace into partitions values (?, ?, ?, ?)",
+                                ((k, d, c, b) for k, (d, c, b) in self.parts_new.items()))
+                con.execute("create temp table if not exists kept (label text primary key)")
+                con.execute("delete from kept")
+                con.executemany("insert into kept values (?)", ((k,) for k in self.parts_kept | set(self.parts_new)))
+                con.execute("delete from partitions where label not in (select label from kept)")
             con.execute("create temp table if not exists used (key text primary key)")
             con.execute("delete from used")
             con.executemany("insert into used values (?)", ((k,) for k in self.used))
@@ -912,6 +1051,7 @@ class BlockCache:
             con.execute("rollback")
             raise
         self.new = {}
+        self.parts_new = {}
 
     def close(self) -> None:
         self.con.close()

@@ -73,6 +73,9 @@ class MartSpec:
     complement_of: dict[str, str] = field(default_factory=dict)
     within_row: tuple[tuple[str, tuple[str, ...]], ...] = ()
     rollups: tuple[Rollup, ...] = ()
+    # key columns no relation crosses: rows that differ in them never share a block, so the
+    # engine can reuse a partition's decisions while its rows are unchanged (check_partitions)
+    partition: tuple[str, ...] = ("leaving_year",)
 
     @property
     def published(self) -> str:
@@ -85,6 +88,17 @@ def row_key_sql(keys: tuple[str, ...] | list[str], alias: str | None = None) -> 
     pre = f"{alias}." if alias else ""
     parts = ", ".join(f"coalesce(cast({pre}{k} as varchar), '~')" for k in keys)
     return f"concat_ws('|', {parts})"
+
+
+def partition_sql(spec: MartSpec) -> str:
+    """A row's partition label: `<partition columns>=<their values as in the row key>`."""
+    return f"'{','.join(spec.partition)}=' || {row_key_sql(spec.partition)}"
+
+
+def partition_labels(spec: MartSpec, frame: pl.DataFrame) -> pl.Series:
+    """partition_sql's label for every row of a polars frame (the same text)."""
+    values = pl.concat_str([pl.col(c).cast(pl.Utf8).fill_null("~") for c in spec.partition], separator="|")
+    return frame.select(pl.concat_str([pl.lit(",".join(spec.partition) + "="), values])).to_series()
 
 
 def _eq(cols) -> tuple[tuple[str, str], ...]:
@@ -166,6 +180,7 @@ MARTS: tuple[MartSpec, ...] = (
         measures=("pupils_responding", "pupils_invited", "pupils_answering", "answers", "positive_answers"),
         denominator="pupils_responding",
         complement_of={"positive_answers": "answers"},
+        partition=("academic_year", "survey_round", "year_group"),
         rollups=_breakdown_rollups(("level", "academy_urn", "academic_year", "survey_round", "year_group",
                                     "construct"),
                                    ("academic_year", "survey_round", "year_group", "construct"),
@@ -292,6 +307,28 @@ LINKS: tuple[Link, ...] = (
 )
 
 
+def check_partitions(specs: tuple[MartSpec, ...] = MARTS, links: tuple[Link, ...] = LINKS) -> None:
+    """No relation crosses a partition, by construction: every partition column is a key, every
+    rollup matches parts to wholes on each partition column, every link joins marts partitioned
+    alike on each. Raises AssertionError naming the first rule that does not."""
+    by = {m.name: m for m in specs}
+    for spec in specs:
+        missing = [c for c in spec.partition if c not in spec.keys]
+        assert not missing, f"{spec.name}: partition column(s) {missing} are not row keys"
+        for ru in spec.rollups:
+            for c in spec.partition:
+                assert (f"p.{c}", f"w.{c}") in ru.match, \
+                    f"{spec.name}: rollup '{ru.name}' does not match parts to wholes on partition column {c}"
+    for link in links:
+        if link.a not in by or link.b not in by:
+            continue
+        a, b = by[link.a], by[link.b]
+        assert a.partition == b.partition, f"link {a.name} - {b.name} joins marts partitioned differently"
+        for c in a.partition:
+            assert (f"a.{c}", f"b.{c}") in link.match, \
+                f"link {a.name} - {b.name} does not match on partition column {c}"
+
+
 @dataclass
 class Structure:
     """Cells, variables and relations of all published marts, ready for the engine and harness."""
@@ -373,6 +410,18 @@ class _Relations:
         counts = np.bincount(seg, minlength=len(whole))
         self.chunks.append((name, whole, np.concatenate(([0], np.cumsum(counts))), parts))
 
+    def check_within(self, cell_part: np.ndarray, var: np.ndarray) -> None:
+        """Every variable (linked cells) and every relation keeps to one partition (check_partitions
+        on the data: the engine's reuse of unchanged partitions rests on it)."""
+        part = np.full(len(self.values), -1, np.int64)
+        part[var] = cell_part
+        bad = np.nonzero(part[var] != cell_part)[0]
+        assert not len(bad), f"a link joins cells of two partitions (cell {int(bad[0])}); the disclosure structure is wrong"
+        for name, whole, off, parts in self.chunks:
+            seg = np.repeat(np.arange(len(whole), dtype=np.int64), np.diff(off))
+            bad = np.nonzero(part[parts] != part[whole[seg]])[0]
+            assert not len(bad), f"relation '{name}' joins cells of two partitions; the disclosure structure is wrong"
+
     def result(self) -> tuple[list[tuple[int, tuple[int, ...]]], list[str]]:
         """(relations: one copy of each, sorted; the name of each: the first rule that gave it)."""
         seen: dict = {}
@@ -420,7 +469,8 @@ def build_structure(frames: dict[str, pl.DataFrame | object]) -> Structure:
                     f"select '{spec.name}' as mart, {mi} as mart_order, row_id, row_key, '{meas}' as measure, "
                     f"{k} as measure_order, cast({meas} as bigint) as value, "
                     f"case when level = 'academy' then cast(academy_urn as varchar) end as academy_urn, "
-                    f"'{spec.denominator}' = '{meas}' as is_denominator from {_q(spec.name)}")
+                    f"'{spec.denominator}' = '{meas}' as is_denominator, {partition_sql(spec)} as partition_label "
+                    f"from {_q(spec.name)}")
         # cells numbered by row, then measure
         cells = con.execute("select * from (" + " union all ".join(cell_sql) + ") order by row_id, measure_order").pl()
         cells = cells.with_row_index("cell_id").with_columns(pl.col("cell_id").cast(pl.Int64))
@@ -495,6 +545,7 @@ def build_structure(frames: dict[str, pl.DataFrame | object]) -> Structure:
                 for wm, pm in ru.measures or tuple((m, m) for m in spec.measures):
                     rel.add(f"{spec.name}: {ru.name}", var[row_first[wrow] + measure_no[spec.name][wm]], seg,
                             var[row_first[prow] + measure_no[spec.name][pm]])
+        rel.check_within(cells["partition_label"].cast(pl.Categorical).to_physical().to_numpy().astype(np.int64), var)
         rels, names = rel.result()
         return Structure(cells=cells, values=values_a.tolist(), relations=rels, relation_names=names)
     finally:

@@ -3,8 +3,9 @@
 (macro td_publish), so suppression is chosen once, jointly across the linked marts, for every
 audience. Thresholds: dbt vars td:suppression:min_cohort / td:suppression:min_count.
 DESTINATIONS_DISCLOSURE_CACHE (set by the pipeline's dbt resource: a file beside the warehouse)
-keeps each block's decision, so a rebuild recomputes only blocks whose cells changed; the result
-is the same as a cold run. Unset (tests, dbt by hand): cold run."""
+keeps each block's decision and each partition's cells (a leaving year; FSQ: academic year x
+survey round x year group), so a rebuild builds the structure of changed partitions only and
+recomputes only blocks whose cells changed; the result is the same as a cold run. Unset (tests, dbt by hand): cold run."""
 import os
 
 from pipelines.lib.disclosure.engine import run
@@ -31,7 +32,7 @@ def model(dbt, session):
         raise ValueError(f"int_disclosure__cells: no ref for mart(s) {', '.join(missing)} of the disclosure structure")
     frames = {spec.name: refs[spec.name].pl() for spec in MARTS}
     result = run(frames, min_cohort=int(dbt.config.get("min_cohort")), min_count=int(dbt.config.get("min_count")),
-                 cache_path=os.environ.get("DESTINATIONS_DISCLOSURE_CACHE") or None)
+                 cache_path=os.environ.get("DESTINATIONS_DISCLOSURE_CACHE") or None, by_partition=True)
     return result.cells.select(
         "mart", "row_key", "measure", "measure_order", "value", "hidden", "reason",
     ).sort("mart", "row_key", "measure_order").to_arrow()

@@ -7,7 +7,10 @@ from pipelines.lib.disclosure.public import statement_cells
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    cells = statement_cells(dbt.ref("destination_measures").pl(), dbt.ref("int_disclosure__cells").pl(),
+    # only the published cells a statement can print: academy Total rows of destination_measures
+    published = dbt.ref("int_disclosure__cells").filter(
+        "mart = 'destination_measures' and row_key like 'academy|%|Total|Total'")
+    cells = statement_cells(dbt.ref("destination_measures").pl(), published.pl(),
                             min_cohort=int(dbt.config.get("min_cohort")),
                             min_count=int(dbt.config.get("min_count")))
     return cells.to_arrow()

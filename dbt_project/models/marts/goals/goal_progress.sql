@@ -1,9 +1,12 @@
 -- Progress on each stereotype-countering goal per level x academy x leaving year x round:
 -- numerator, denominator, share, target, national comparator, on track.
+-- Rebuilt per leaving year (macros/by_leaving_year.sql).
+{{ config(**by_leaving_year()) }}
 with
 
 pupils as (
     select * from {{ ref('int_destinations__pupil_rounds') }}
+    where {{ leaving_years_changed() }}
 ),
 
 goals as (

@@ -1,9 +1,12 @@
 -- Sankey-ready flows: intended group -> actual group, pupils per level x academy x leaving
 -- year x key stage x intended round. frame_pupils = all pupils of that level x ... x round.
+-- Rebuilt per leaving year (macros/by_leaving_year.sql).
+{{ config(**by_leaving_year()) }}
 with
 
 pupils as (
     select * from {{ ref('destination_reconciliation') }}
+    where {{ leaving_years_changed() }}
 ),
 
 academy_flows as (

@@ -2,10 +2,13 @@
 -- round x breakdown. Denominator: pupils in the intended or the actual return.
 {%- set outcomes = reconciliation_outcomes() %}
 
+-- Rebuilt per leaving year (macros/by_leaving_year.sql).
+{{ config(**by_leaving_year()) }}
 with
 
 pupils as (
     select * from {{ ref('destination_reconciliation') }}
+    where {{ leaving_years_changed() }}
 ),
 
 by_breakdown as (

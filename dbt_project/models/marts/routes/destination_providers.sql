@@ -2,12 +2,14 @@
 -- return's `provider` column), in actual rounds, per level x academy x leaving year x key
 -- stage x round x destination group. Rows without a provider are left out; `frame_pupils` =
 -- the pupils with a provider in the frame and destination group.
-
+-- Rebuilt per leaving year (macros/by_leaving_year.sql).
+{{ config(**by_leaving_year()) }}
 with
 
 pupils as (
     select * replace (trim(provider) as provider) from {{ ref('int_destinations__pupil_rounds') }}
-    where key_stage is not null
+    where {{ leaving_years_changed() }}
+      and key_stage is not null
       and round_kind = 'actual'
       and nullif(trim(provider), '') is not null
 ),

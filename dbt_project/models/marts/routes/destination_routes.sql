@@ -1,12 +1,14 @@
 -- Leavers by occupational route (the return's `route` column), per level x academy x
 -- leaving year x key stage x round. Pupils whose destination has no route (NEET, not known,
 -- 'Not applicable' or blank) are left out; `frame_pupils` = the pupils with a route in the frame.
-
+-- Rebuilt per leaving year (macros/by_leaving_year.sql).
+{{ config(**by_leaving_year()) }}
 with
 
 pupils as (
     select * from {{ ref('int_destinations__pupil_rounds') }}
-    where key_stage is not null
+    where {{ leaving_years_changed() }}
+      and key_stage is not null
       and route is not null
       and route <> 'Not applicable'
 ),

@@ -1,0 +1,144 @@
+"""The engine's partitions: no relation crosses one (by construction and on the data), and a run
+that reuses unchanged partitions from the cache gives exactly the cold run's cells."""
+from __future__ import annotations
+
+import dataclasses
+import random
+import sqlite3
+
+import polars as pl
+import pytest
+
+from pipelines.lib.disclosure import engine
+from pipelines.lib.disclosure.structure import (LINKS, MARTS, Link, build_structure, check_partitions,
+                                                partition_labels)
+from tests.disclosure.test_engine import destination_measures, neet_not_known, neet_risk_rates, pupils
+
+KEY = ["mart", "row_key", "measure"]
+OUT = list(engine.OUTPUT_COLUMNS)
+
+
+def _pupils(seed: int) -> list[dict]:
+    rnd = random.Random(seed)
+    mix = ["school_sixth_form"] * 6 + ["further_education"] * 5 + ["apprenticeship", "neet", "not_known"]
+    return [{"urn": urn, "dest": rnd.choice(mix), "sex": rnd.choice(["Female", "Male"]),
+             "dis": rnd.choice(["Disadvantaged", "Not disadvantaged"])}
+            for urn, n in (("A1", 50), ("A2", 23), ("A3", 8)) for _ in range(n)]
+
+
+def _frames(seed: int = 5, years=("2023-24", "2024-25", "2025-26"), flip: str | None = None) -> dict:
+    """destination_measures + neet_not_known (linked) and neet_risk_rates over three leaving years;
+    `flip`: in that year one pupil of A3 changes destination (one corrected return)."""
+    dms, nrrs = [], []
+    for k, year in enumerate(years):
+        rows = _pupils(seed + k)
+        if year == flip:
+            rows[-1] = {**rows[-1], "dest": "neet" if rows[-1]["dest"] != "neet" else "further_education"}
+        dms.append(destination_measures(rows).with_columns(leaving_year=pl.lit(year)))
+        nrrs.append(neet_risk_rates(pupils(seed + k)).with_columns(leaving_year=pl.lit(year)))
+    dm = pl.concat(dms)
+    return {"destination_measures": dm, "neet_not_known": neet_not_known(dm), "neet_risk_rates": pl.concat(nrrs)}
+
+
+def _sorted(cells: pl.DataFrame) -> pl.DataFrame:
+    return cells.select(OUT).sort(KEY)
+
+
+def test_no_relation_of_the_marts_crosses_a_partition():
+    check_partitions()
+    bad = dataclasses.replace(MARTS[0], rollups=tuple(
+        dataclasses.replace(r, match=tuple(m for m in r.match if m != ("p.leaving_year", "w.leaving_year")))
+        for r in MARTS[0].rollups))
+    with pytest.raises(AssertionError, match="does not match parts to wholes on partition column leaving_year"):
+        check_partitions((bad,) + MARTS[1:])
+    loose = Link("destination_measures", "neet_not_known", LINKS[0].measures,
+                 tuple(m for m in LINKS[0].match if m[0] != "a.leaving_year"))
+    with pytest.raises(AssertionError, match="does not match on partition column leaving_year"):
+        check_partitions(MARTS, (loose,))
+
+
+def test_the_data_check_refuses_a_relation_or_link_across_partitions():
+    """build_structure checks on the data too: a whole and its parts, and linked cells, share a
+    partition label; and the polars labels equal the SQL labels of the cells."""
+    import numpy as np
+
+    from pipelines.lib.disclosure.structure import _Relations
+    frames = _frames(years=("2024-25",))
+    st = build_structure(frames)
+    assert st.cells["partition_label"].unique().to_list() == ["leaving_year=2024-25"]
+    for spec in MARTS:
+        if spec.name in frames:
+            assert set(partition_labels(spec, frames[spec.name])) == {"leaving_year=2024-25"}
+    rel = _Relations(np.array([5, 2, 3], np.int64))
+    rel.add("trust total", np.array([0]), np.array([0, 0]), np.array([1, 2]))
+    var = np.arange(3, dtype=np.int64)
+    rel.check_within(np.array([0, 0, 0]), var)
+    with pytest.raises(AssertionError, match="relation 'trust total' joins cells of two partitions"):
+        rel.check_within(np.array([0, 0, 1]), var)
+    with pytest.raises(AssertionError, match="a link joins cells of two partitions"):
+        rel.check_within(np.array([0, 0, 1, 0]), np.array([0, 1, 2, 2]))
+
+
+def test_a_partition_run_equals_the_cold_run_and_recomputes_only_what_changed(tmp_path):
+    path = tmp_path / "cache.sqlite"
+    frames = _frames()
+    cold = engine.run(frames)
+    first = engine.run(frames, cache_path=path, by_partition=True)
+    assert first.stats["partitions"] == 3 and first.stats["partitions_reused"] == 0
+    assert _sorted(first.cells).equals(_sorted(cold.cells)) and cold.cells["hidden"].sum() > 20
+
+    again = engine.run(frames, cache_path=path, by_partition=True)
+    assert again.stats == {"partitions": 3, "partitions_reused": 3}     # no structure built at all
+    assert _sorted(again.cells).equals(_sorted(cold.cells))
+
+    changed = _frames(flip="2024-25")
+    cold2 = engine.run(changed)
+    diff = _sorted(cold2.cells).join(_sorted(cold.cells), on=KEY).filter(
+        (pl.col("value") != pl.col("value_right")) | (pl.col("hidden") != pl.col("hidden_right")))
+    assert diff["row_key"].str.contains("2024-25").all() and diff.height > 0
+    third = engine.run(changed, cache_path=path, by_partition=True)
+    assert third.stats["partitions_reused"] == 2 and third.stats["blocks"] > 0
+    assert _sorted(third.cells).equals(_sorted(cold2.cells))
+    with sqlite3.connect(path) as con:   # the old 2024-25 entry was replaced, nothing else is left over
+        assert con.execute("select count(*) from partitions").fetchone()[0] == 3
+    # and back: the first result again; in 2024-25 only the block the pupil is in is recomputed
+    back = engine.run(frames, cache_path=path, by_partition=True)
+    assert back.stats["partitions_reused"] == 2 and back.stats["cached_blocks"] == back.stats["blocks"] - 1 >= 1
+    assert _sorted(back.cells).equals(_sorted(cold.cells))
+
+
+def test_a_damaged_or_short_partition_entry_is_recomputed(tmp_path):
+    path = tmp_path / "cache.sqlite"
+    frames = _frames()
+    cold = engine.run(frames)
+    engine.run(frames, cache_path=path, by_partition=True)
+    with sqlite3.connect(path) as con:
+        con.execute("update partitions set cells = x'00ff' where label = 'leaving_year=2023-24'")
+        good = con.execute("select cells from partitions where label = 'leaving_year=2024-25'").fetchone()[0]
+        con.execute("update partitions set cells = ? where label = 'leaving_year=2025-26'", (good,))
+    got = engine.run(frames, cache_path=path, by_partition=True)
+    assert got.stats["partitions_reused"] == 1     # 2023-24 unreadable, 2025-26 holds another year's cells
+    assert _sorted(got.cells).equals(_sorted(cold.cells))
+
+
+def test_any_change_to_a_row_changes_its_partition_digest():
+    """Every column counts, not only keys and measures (a conservative digest)."""
+    frames = _frames()
+    present = [m for m in MARTS if m.name in frames]
+    labels = {m.name: partition_labels(m, frames[m.name]) for m in present}
+    base, expected = engine._partition_digests(present, frames, labels, "h")
+    assert set(base) == {"leaving_year=2023-24", "leaving_year=2024-25", "leaving_year=2025-26"}
+    nrr = frames["neet_risk_rates"]
+    assert expected["leaving_year=2025-26"] == sum(
+        frames[m.name].filter(pl.col("leaving_year") == "2025-26").height * len(m.measures) for m in present)
+    # one academy row of 2025-26 stops counting in the trust totals: not a key, not a measure
+    edited = {**frames, "neet_risk_rates": nrr.with_columns(
+        counts_in_trust_totals=pl.when(pl.int_range(pl.len()) == nrr.with_row_index().filter(
+            (pl.col("leaving_year") == "2025-26") & (pl.col("level") == "academy"))["index"][0])
+        .then(pl.lit(False)).otherwise(pl.col("counts_in_trust_totals")))}
+    got, _ = engine._partition_digests(present, edited, {m.name: partition_labels(m, edited[m.name])
+                                                         for m in present}, "h")
+    assert got["leaving_year=2025-26"] != base["leaving_year=2025-26"]
+    assert got["leaving_year=2024-25"] == base["leaving_year=2024-25"]
+    assert engine._partition_digests(present, frames, labels, "other engine")[0]["leaving_year=2024-25"] \
+        != base["leaving_year=2024-25"]
