@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date
+from typing import Callable, Iterable
 
 import polars as pl
 
 from pipelines.lib.careers.fsq import max_invalid_share
 from pipelines.lib.careers.reading import academic_year_of, map_unique as _mapu, parse_date, parse_int, read_grid, term_of
 from pipelines.lib.careers.results import BatchFeedback, FileResult, file_problem, file_verdict
+from pipelines.lib.intake.guard import Limits
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns.spec import norm_header
 
@@ -66,27 +68,37 @@ def validate_compass(data: bytes, name: str, academy_urn: str, known_urns: set[s
     return validate_compass_batch([(data, name, academy_urn)], known_urns, today)[0]
 
 
-def validate_compass_batch(files: list[tuple[bytes, str, str]], known_urns: set[str] | None = None,
-                           today: date | None = None, chunk_rows: int | None = None) -> list[FileResult]:
-    """Validate many exports [(data, name, urn)]: each file is read on its own, then the rows of all
-    the files are parsed and checked together, one vectorised pass per rule (one frame per
-    `chunk_rows` rows); each file's feedback comes from its own rows, exactly as if checked alone."""
+def validate_compass_batch(files: Iterable[tuple[bytes, str, str]], known_urns: set[str] | None = None,
+                           today: date | None = None, chunk_rows: int | None = None,
+                           on_checked: Callable[[list[FileResult]], None] | None = None,
+                           limits: Limits | None = None) -> list[FileResult]:
+    """Validate many exports [(data, name, urn)] (any iterable: read as it goes): each file is read on
+    its own, then the rows of all the files are parsed and checked together, one vectorised pass per
+    rule (one frame per `chunk_rows` rows); each file's feedback comes from its own rows, exactly as if
+    checked alone. `on_checked(results)` is called with each checked chunk's results."""
     today = today or date.today()
+    limits = limits or Limits.from_config()
     out: list[FileResult] = []
     chunk: list[tuple[FileResult, pl.DataFrame]] = []
     size, limit = 0, chunk_rows or CHUNK_ROWS
+
+    def check(chunk):
+        _check_files(chunk, today)
+        if on_checked:
+            on_checked([res for res, _ in chunk])
+
     for d, n, u in files:
-        res, frame = _prepare(d, n, u, known_urns)
+        res, frame = _prepare(d, n, u, known_urns, limits)
         out.append(res)
         if frame is None:
             continue
         if chunk and size + frame.height > limit:
-            _check_files(chunk, today)
+            check(chunk)
             chunk, size = [], 0
         chunk.append((res, frame))
         size += frame.height
     if chunk:
-        _check_files(chunk, today)
+        check(chunk)
     return out
 
 
@@ -98,8 +110,8 @@ def _gx_frame(frame: pl.DataFrame) -> pl.DataFrame:
                         "percent_achieved", pl.col("criterion_status").str.to_lowercase())
 
 
-def _prepare(data: bytes, name: str, academy_urn: str,
-             known_urns: set[str] | None) -> tuple[FileResult, pl.DataFrame | None]:
+def _prepare(data: bytes, name: str, academy_urn: str, known_urns: set[str] | None,
+             limits: Limits) -> tuple[FileResult, pl.DataFrame | None]:
     """File-level checks and reading; (result, frame of raw text or None when rejected)."""
     res = FileResult("compass", name, academy_urn, None, hashlib.sha256(data).hexdigest(), layout="compass")
     if known_urns is not None and academy_urn not in known_urns:
@@ -107,7 +119,7 @@ def _prepare(data: bytes, name: str, academy_urn: str,
             name, "unknown_academy", f"the folder '{academy_urn}' is not the URN of an academy in the trust register",
             "put the file in the folder named after the academy's 6-digit URN (raw/compass/<URN>/)"))
         return res, None
-    grid, cols = read_grid(data, name, ALIASES, REQUIRED, what="Compass export")
+    grid, cols = read_grid(data, name, ALIASES, REQUIRED, what="Compass export", limits=limits)
     res.problems += grid.problems
     res.rows_total = grid.height
     if grid.rejected:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 from functools import lru_cache
+from typing import Callable, Iterable
 
 import polars as pl
 
@@ -17,6 +18,7 @@ import pipelines.config as cfg
 from pipelines.lib.careers.fsq_config import FsqConfig, load_fsq_config
 from pipelines.lib.careers.reading import map_unique as _mapu, parse_date, parse_int, read_grid, term_of
 from pipelines.lib.careers.results import BatchFeedback, FileResult, file_problem, file_verdict
+from pipelines.lib.intake.guard import Limits
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns.spec import norm_header
 from pipelines.lib.upn import check_letter_problems, is_temporary as _is_temporary
@@ -151,37 +153,46 @@ def validate_fsq(data: bytes, name: str, academy_urn: str, academic_year: str,
     return validate_fsq_batch([(data, name, academy_urn, academic_year)], known_urns, conf, today)[0]
 
 
-def validate_fsq_batch(files: list[tuple[bytes, str, str, str]], known_urns: set[str] | None = None,
+def validate_fsq_batch(files: Iterable[tuple[bytes, str, str, str]], known_urns: set[str] | None = None,
                        conf: FsqConfig | None = None, today: date | None = None,
-                       chunk_rows: int | None = None) -> list[FileResult]:
-    """Validate many exports [(data, name, urn, academic_year)].
+                       chunk_rows: int | None = None, on_checked: Callable[[list[FileResult]], None] | None = None,
+                       limits: Limits | None = None) -> list[FileResult]:
+    """Validate many exports [(data, name, urn, academic_year)] (any iterable: read as it goes).
 
     Each file is read on its own (header, layout); then the answers of all the files are parsed and
     checked together, in one frame per `chunk_rows` answers: every rule is one vectorised pass, and
-    each file's feedback comes from its own rows (`_file`), exactly as if it were checked alone."""
+    each file's feedback comes from its own rows (`_file`), exactly as if it were checked alone.
+    `on_checked(results)` is called with each checked chunk's results (e.g. to load their rows)."""
     conf = conf or load_fsq_config()
     today = today or date.today()
+    limits = limits or Limits.from_config()
     out: list[FileResult] = []
     chunk: list[tuple[FileResult, pl.DataFrame]] = []
     size = 0
     limit = chunk_rows or CHUNK_ROWS
+
+    def check(chunk):
+        _check_files(chunk, conf, today)
+        if on_checked:
+            on_checked([res for res, _ in chunk])
+
     for d, n, u, y in files:
-        res, frame = _prepare(d, n, u, y, known_urns, conf)
+        res, frame = _prepare(d, n, u, y, known_urns, conf, limits)
         out.append(res)
         if frame is None:
             continue
         if chunk and size + frame.height > limit:
-            _check_files(chunk, conf, today)
+            check(chunk)
             chunk, size = [], 0
         chunk.append((res, frame))
         size += frame.height
     if chunk:
-        _check_files(chunk, conf, today)
+        check(chunk)
     return out
 
 
 def _prepare(data: bytes, name: str, academy_urn: str, academic_year: str, known_urns: set[str] | None,
-             conf: FsqConfig) -> tuple[FileResult, pl.DataFrame | None]:
+             conf: FsqConfig, limits: Limits) -> tuple[FileResult, pl.DataFrame | None]:
     """File-level checks, reading and normalising; (result, long frame or None when rejected)."""
     res = FileResult("fsq", name, academy_urn, academic_year, hashlib.sha256(data).hexdigest())
     if known_urns is not None and academy_urn not in known_urns:
@@ -196,7 +207,7 @@ def _prepare(data: bytes, name: str, academy_urn: str, academic_year: str, known
         return res, None
     item_keys = frozenset(norm_header(i) for i in conf.items)
     grid, cols = read_grid(data, name, ALIASES, ["upn", "year_group", "survey_date"],
-                           is_extra_key=item_keys.__contains__, what="FSQ export")
+                           is_extra_key=item_keys.__contains__, what="FSQ export", limits=limits)
     res.problems += grid.problems
     res.rows_total = grid.height
     if grid.rejected:
