@@ -16,7 +16,7 @@ import polars as pl
 
 from pipelines.lib.careers.fsq import max_invalid_share
 from pipelines.lib.careers.reading import academic_year_of, map_unique as _mapu, parse_date, parse_int, read_grid, term_of
-from pipelines.lib.careers.results import BatchFeedback, FileResult, file_problem, file_verdict
+from pipelines.lib.careers.results import BatchFeedback, FileResult, file_problem, file_slices, file_verdict
 from pipelines.lib.intake.guard import Limits
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns.spec import norm_header
@@ -125,11 +125,8 @@ def _prepare(data: bytes, name: str, academy_urn: str, known_urns: set[str] | No
     if grid.rejected:
         return res, None
     res.headers = {f: grid.header[j] for f, j in cols.items()}
-    n = grid.body.height
-    raw = {f: grid.column(cols[f]) if f in cols else pl.repeat(None, n, dtype=pl.Utf8, eager=True)
-           for f in REQUIRED + OPTIONAL}
-    return res, pl.DataFrame({"_row": grid.body["_row"], **{f"{f}_raw": pl.Series(v, dtype=pl.Utf8)
-                                                           for f, v in raw.items()}})
+    return res, grid.body.select("_row", *[(pl.col(f"c{cols[f]}").cast(pl.Utf8) if f in cols else pl.lit(None, pl.Utf8))
+                                           .alias(f"{f}_raw") for f in REQUIRED + OPTIONAL])
 
 
 def _parse(frame: pl.DataFrame) -> pl.DataFrame:
@@ -175,9 +172,9 @@ def _check_files(chunk: list[tuple[FileResult, pl.DataFrame]], today: date) -> N
         "framework_version", "benchmark", "criterion",
         pl.col("criterion_status").str.to_lowercase().replace(STATUS).alias("criterion_status"),
         "percent_achieved", per_file("file").alias("source_file"), per_file("sha256").alias("file_sha256"),
-        pl.col("_row").alias("source_row")).cast(RAW_SCHEMA).partition_by("_file", as_dict=True, include_key=False)
-    for f in keep:
-        results[f].rows = rows.get((f,), pl.DataFrame(schema=RAW_SCHEMA))
+        pl.col("_row").alias("source_row")).cast(RAW_SCHEMA)
+    for f, frame in zip(keep, file_slices(rows, keep)):
+        results[f].rows = frame
         results[f].rows_loaded = results[f].rows.height
 
 

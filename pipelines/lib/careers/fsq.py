@@ -17,7 +17,7 @@ import polars as pl
 import pipelines.config as cfg
 from pipelines.lib.careers.fsq_config import FsqConfig, load_fsq_config
 from pipelines.lib.careers.reading import map_unique as _mapu, parse_date, parse_int, read_grid, term_of
-from pipelines.lib.careers.results import BatchFeedback, FileResult, file_problem, file_verdict
+from pipelines.lib.careers.results import BatchFeedback, FileResult, file_problem, file_slices, file_verdict
 from pipelines.lib.intake.guard import Limits
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns.spec import norm_header
@@ -252,9 +252,12 @@ def _check_files(chunk: list[tuple[FileResult, pl.DataFrame]], conf: FsqConfig, 
     if not keep:
         return
     good = big.filter(~bad & pl.col("_file").is_in(keep))
-    rows = _to_raw(good, conf, results).partition_by("_file", as_dict=True, include_key=False)
-    for f in keep:
-        results[f].rows = rows.get((f,), pl.DataFrame(schema=RAW_SCHEMA))
+    for f, rows in zip(keep, file_slices(_to_raw(good, conf), keep)):
+        res = results[f]
+        # the file's own columns, added to its slice (cheaper than joining them to every row)
+        results[f].rows = rows.with_columns(
+            academy_urn=pl.lit(res.academy_urn, pl.Utf8), academic_year=pl.lit(res.academic_year, pl.Utf8),
+            source_file=pl.lit(res.file, pl.Utf8), file_sha256=pl.lit(res.sha256, pl.Utf8)).select(list(RAW_SCHEMA))
 
 
 def _row_checks(big: pl.DataFrame, fb: BatchFeedback, conf: FsqConfig, results: list[FileResult],
@@ -337,19 +340,12 @@ def _row_checks(big: pl.DataFrame, fb: BatchFeedback, conf: FsqConfig, results: 
     return bad
 
 
-def _to_raw(good: pl.DataFrame, conf: FsqConfig, results: list[FileResult]) -> pl.DataFrame:
-    """The rows to land (raw.fsq_responses shape) of every file, with `_file`."""
+def _to_raw(good: pl.DataFrame, conf: FsqConfig) -> pl.DataFrame:
+    """The rows to land (raw.fsq_responses values that vary by row) of every file, with `_file`."""
     construct = {i: s["construct"] for i, s in conf.items.items()}
     score = {label: code for code, label in conf.scale.items()}
-
-    files = pl.DataFrame({"_file": range(len(results)), "academy_urn": [r.academy_urn for r in results],
-                          "academic_year": [r.academic_year for r in results],
-                          "source_file": [r.file for r in results], "file_sha256": [r.sha256 for r in results]},
-                         schema_overrides={"_file": pl.Int32})
-    good = good.join(files, on="_file", how="left", maintain_order="left")
     out = good.select(
-        "_file", "academy_urn", "academic_year",
-        "survey_date", _mapu(pl.col("survey_date"), term_of, pl.Utf8).alias("survey_round"),
+        "_file", "survey_date", _mapu(pl.col("survey_date"), term_of, pl.Utf8).alias("survey_round"),
         "upn", _mapu(pl.col("upn"), is_temporary, pl.Boolean).alias("upn_is_temporary"),
         pl.col("year_group").cast(pl.Int32), "item_id",
         pl.col("item_id").replace_strict(construct, default=None, return_dtype=pl.Utf8).alias("construct"),
@@ -357,5 +353,5 @@ def _to_raw(good: pl.DataFrame, conf: FsqConfig, results: list[FileResult]) -> p
         pl.col("response").replace_strict(score, default=None, return_dtype=pl.Int32).alias("response_score"),
         pl.when(pl.col("response").is_null()).then(None)
         .otherwise(pl.col("response").is_in(sorted(conf.positive))).alias("is_positive"),
-        "source_file", "file_sha256", pl.col("_row").cast(pl.Int32).alias("source_row"))
-    return out.cast(RAW_SCHEMA)
+        pl.col("_row").cast(pl.Int32).alias("source_row"))
+    return out.cast({c: t for c, t in RAW_SCHEMA.items() if c in out.columns})

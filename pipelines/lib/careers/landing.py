@@ -151,14 +151,22 @@ def _write_feedback(paths: Paths, res: FileResult, rel: str, limits: Limits) -> 
     return str(sidecar(base, ".feedback.html").relative_to(paths.root))
 
 
-def _file_row(res: FileResult, rel: str, config_sha: str, fb: str) -> pl.DataFrame:
+FILE_ROW_SCHEMA = {
+    "kind": pl.Utf8, "source_file": pl.Utf8, "academy_urn": pl.Utf8, "academic_year": pl.Utf8,
+    "file_sha256": pl.Utf8, "config_sha256": pl.Utf8, "status": pl.Utf8, "rows_total": pl.Int64,
+    "rows_loaded": pl.Int64, "file_problems": pl.Int64, "errors": pl.Int64, "warnings": pl.Int64,
+    "feedback_file": pl.Utf8, "checked_at": pl.Datetime("us")}
+
+
+def _file_row(res: FileResult, rel: str, config_sha: str, fb: str) -> dict:
+    """The file's row in raw.careers_files (the rows of a run become one frame: `FILE_ROW_SCHEMA`)."""
     c = res.counts()
-    return pl.DataFrame([{
+    return {
         "kind": res.kind, "source_file": rel, "academy_urn": res.academy_urn, "academic_year": res.academic_year,
         "file_sha256": res.sha256, "config_sha256": config_sha, "status": res.status,
         "rows_total": res.rows_total, "rows_loaded": res.rows_loaded, "file_problems": c["file"],
         "errors": c["error"], "warnings": c["warning"], "feedback_file": fb,
-        "checked_at": datetime.now(timezone.utc).replace(tzinfo=None)}])
+        "checked_at": datetime.now(timezone.utc).replace(tzinfo=None)}
 
 
 class _Loader:
@@ -215,10 +223,10 @@ class _Loader:
             pending, self.pending = self.pending, None
             pending.result()
 
-    def finish(self, file_rows: list[pl.DataFrame]) -> None:
+    def finish(self, file_rows: list[dict]) -> None:
         self._wait()
         if file_rows:
-            files = pl.concat(file_rows, how="vertical_relaxed")
+            files = pl.DataFrame(file_rows, schema=FILE_ROW_SCHEMA)
             self.con.register("_files", files.to_arrow())
             try:
                 self.con.execute("delete from raw.careers_files where kind = ? and source_file in "

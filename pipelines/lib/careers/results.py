@@ -111,6 +111,21 @@ class BatchFeedback:
                 file=res.file, row=int(first), column=self.column(f, "item_id", qq), value=str(item)[:60]))
 
 
+def file_slices(frame: pl.DataFrame, files: list[int]) -> list[pl.DataFrame]:
+    """Each of `files`' rows of `frame` (tagged `_file`, in file order, as the checks keep them), as
+    zero-copy slices without `_file`; cheaper than `partition_by` on millions of rows."""
+    if not frame["_file"].is_sorted():
+        parts = frame.partition_by("_file", as_dict=True, include_key=False)
+        return [parts.get((f,), frame.drop("_file").head(0)) for f in files]
+    counts = dict(frame["_file"].value_counts().iter_rows())
+    body, out, start = frame.drop("_file"), [], 0
+    for f in files:
+        n = counts.get(f, 0)
+        out.append(body.slice(start, n))
+        start += n
+    return out
+
+
 def sort_problems(problems: list[Problem]) -> list[Problem]:
     order = {"file": 0, "error": 1, "warning": 2}
     return sorted(problems, key=lambda p: (order[p.severity], p.row if p.row is not None else -1, p.rule))
