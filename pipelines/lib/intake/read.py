@@ -281,16 +281,23 @@ NEEDS_TRIM = r"^\s|\s$|\x{a0}"
 
 
 def _clean_body(df: pl.DataFrame, header_row: int) -> pl.DataFrame:
-    """Text columns cleaned (`clean_cells`); _row = Excel row; blank rows dropped. Columns without a
-    cell to trim (nearly all) are only checked, not rewritten: the same cells for a third of the work."""
+    """Text columns cleaned (`clean_cells`); _row = Excel row; blank rows dropped. One pass finds what
+    there is to do (nearly every export: nothing), so clean columns and rows are not copied."""
     row = _row_numbers(df, header_row)
     if not df.width:
         return df.with_columns(row).head(0)
     cols = df.columns
-    dirty = df.select(pl.col(cols).str.contains(NEEDS_TRIM).any()).row(0)
-    trim = [c for c, d in zip(cols, dirty) if d]
-    frame = clean_cells(df.lazy(), trim) if trim else df.lazy()
-    rest = pl.col([c for c in cols if c not in trim])
-    if len(trim) < len(cols):
-        frame = frame.with_columns(pl.when(rest != "").then(rest).name.keep())
-    return frame.with_columns(row).filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cols])).collect()
+    found = df.select(pl.col(cols).str.contains(NEEDS_TRIM).any().name.suffix("\0trim"),
+                      (pl.col(cols) == "").any().name.suffix("\0empty"),
+                      pl.all_horizontal(pl.col(cols).is_null()).any().alias("\0blank")).row(0, named=True)
+    trim = [c for c in cols if found[f"{c}\0trim"]]
+    empty = [c for c in cols if found[f"{c}\0empty"] and c not in trim]
+    frame = df.lazy()
+    if trim:
+        frame = clean_cells(frame, trim)
+    if empty:
+        frame = frame.with_columns(pl.when(pl.col(empty) != "").then(pl.col(empty)).name.keep())
+    frame = frame.with_columns(row)
+    if trim or empty or found["\0blank"]:   # a cell just emptied may leave a blank row
+        frame = frame.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cols]))
+    return frame.collect()
