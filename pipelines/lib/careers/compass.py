@@ -16,7 +16,8 @@ import polars as pl
 
 from pipelines.lib.careers.fsq import max_invalid_share
 from pipelines.lib.careers.reading import academic_year_of, map_unique as _mapu, parse_date, parse_int, read_grid, term_of
-from pipelines.lib.careers.results import BatchFeedback, FileResult, file_problem, file_slices, file_verdict
+from pipelines.lib.careers.results import (BatchFeedback, FileResult, file_problem, file_slices, file_verdict,
+                                          read_ahead)
 from pipelines.lib.intake.guard import Limits
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns.spec import norm_header
@@ -87,8 +88,10 @@ def validate_compass_batch(files: Iterable[tuple[bytes, str, str]], known_urns: 
         if on_checked:
             on_checked([res for res, _ in chunk])
 
-    for d, n, u in files:
-        res, frame = _prepare(d, n, u, known_urns, limits)
+    def prepare(d, n, u):
+        return _prepare(d, n, u, known_urns, limits)
+
+    for res, frame in read_ahead(files, prepare):
         out.append(res)
         if frame is None:
             continue

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
-from functools import lru_cache
 from typing import Callable, Iterable
 
 import polars as pl
@@ -17,14 +16,13 @@ import polars as pl
 import pipelines.config as cfg
 from pipelines.lib.careers.fsq_config import FsqConfig, load_fsq_config
 from pipelines.lib.careers.reading import map_unique as _mapu, parse_date, parse_int, read_grid, term_of
-from pipelines.lib.careers.results import BatchFeedback, FileResult, file_problem, file_slices, file_verdict
+from pipelines.lib.careers.results import (BatchFeedback, FileResult, file_problem, file_slices, file_verdict,
+                                          read_ahead)
 from pipelines.lib.intake.guard import Limits
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns.spec import norm_header
-from pipelines.lib.upn import check_letter_problems, is_temporary as _is_temporary
+from pipelines.lib.upn import check_letter_problems
 
-# the same pupils appear in many files of a run: check each UPN once per process
-is_temporary = lru_cache(maxsize=500_000)(_is_temporary)
 
 FIELDS = ["upn", "year_group", "survey_date", "item_id", "response"]
 ALIASES = {norm_header(a): f for f, names in {
@@ -112,7 +110,7 @@ def _normalise(grid, cols: dict[str, int], conf: FsqConfig, name: str) -> tuple[
 
 
 RAW_TEXT = ("upn_raw", "year_group_raw", "survey_date_raw", "item_raw", "response_raw")
-CHUNK_ROWS = 2_000_000   # answers checked in one frame (files are never split; bounds memory at any scale)
+CHUNK_ROWS = 1_000_000   # answers checked in one frame (files are never split; bounds memory at any scale)
 
 
 def _parse(frame: pl.DataFrame, conf: FsqConfig) -> pl.DataFrame:
@@ -176,8 +174,10 @@ def validate_fsq_batch(files: Iterable[tuple[bytes, str, str, str]], known_urns:
         if on_checked:
             on_checked([res for res, _ in chunk])
 
-    for d, n, u, y in files:
-        res, frame = _prepare(d, n, u, y, known_urns, conf, limits)
+    def prepare(d, n, u, y):
+        return _prepare(d, n, u, y, known_urns, conf, limits)
+
+    for res, frame in read_ahead(files, prepare):
         out.append(res)
         if frame is None:
             continue
@@ -328,8 +328,8 @@ def _row_checks(big: pl.DataFrame, fb: BatchFeedback, conf: FsqConfig, results: 
     bad = bad | dup
     # one year group per pupil per file
     multi = (big.filter(pl.col("year_group").is_not_null() & pl.col("upn").is_not_null())
-             .group_by("_file", "upn").agg(pl.col("year_group").n_unique().alias("n"))
-             .filter(pl.col("n") > 1).select("_file", "upn", pl.lit(True).alias("_multi")))
+             .group_by("_file", "upn").agg(lo=pl.col("year_group").min(), hi=pl.col("year_group").max())
+             .filter(pl.col("lo") != pl.col("hi")).select("_file", "upn", pl.lit(True).alias("_multi")))
     if multi.height:
         flagged = big.select("_file", "upn").join(multi, on=["_file", "upn"], how="left",
                                                   maintain_order="left")["_multi"].fill_null(False)
@@ -346,7 +346,8 @@ def _to_raw(good: pl.DataFrame, conf: FsqConfig) -> pl.DataFrame:
     score = {label: code for code, label in conf.scale.items()}
     out = good.select(
         "_file", "survey_date", _mapu(pl.col("survey_date"), term_of, pl.Utf8).alias("survey_round"),
-        "upn", _mapu(pl.col("upn"), is_temporary, pl.Boolean).alias("upn_is_temporary"),
+        # upn.is_temporary vectorised: 13 characters, the last a letter (Python's isalpha = \p{L})
+        "upn", pl.col("upn").str.contains(r"(?s)^.{12}\p{L}$").alias("upn_is_temporary"),
         pl.col("year_group").cast(pl.Int32), "item_id",
         pl.col("item_id").replace_strict(construct, default=None, return_dtype=pl.Utf8).alias("construct"),
         "response",

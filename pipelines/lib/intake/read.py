@@ -149,9 +149,13 @@ def _xlsx_grids(data: bytes) -> list[tuple[str, _Grid]]:
         sheet = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
         if sheet.visible != "visible" or sheet.width == 0 or sheet.height == 0:
             continue
-        frame = sheet.to_polars().with_columns(   # date cells as ISO dates (with a time only if any)
-            pl.all().str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", "$1")
-            .str.replace(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})$", "${1}T$2"))
+        frame = sheet.to_polars()
+        # date cells as ISO dates (with a time only if any); only columns with a 19-character cell can hold one
+        stamps = [c for c, n in frame.select((pl.all().str.len_chars() == 19).any()).row(0, named=True).items() if n]
+        if stamps:
+            frame = frame.with_columns(
+                pl.col(stamps).str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", "$1")
+                .str.replace(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})$", "${1}T$2"))
         out.append((name, _Frame(frame)))
     return out
 
