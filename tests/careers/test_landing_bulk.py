@@ -55,3 +55,73 @@ def test_many_files_one_run_and_quiet_feedback(tmp_path):
     text = (paths.feedback / "fsq" / "140002" / "2024-25" / "fsq.csv.feedback.txt").read_text()
     assert "response_off_scale" in text or "not on the agreement scale" in text
     con.close()
+
+
+def _trust(tmp_path, n_files: int = 4):
+    """Academies 140001/140002, FSQ files of 3 answers each (one file with an off-scale answer)."""
+    write_register(tmp_path, academies())
+    paths = cfg.paths(tmp_path)
+    for k in range(n_files):
+        f = paths.fsq / ("140001", "140002")[k % 2] / "2024-25" / f"fsq{k}.csv"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(_csv([(UPNS[k % 4], 11, "2024-10-10", item, "Maybe" if k == 1 and item == "CK02" else "Agree")
+                            for item in ("CK01", "CK02", "CK03")]))
+    paths.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    return paths
+
+
+def _rows(con):
+    return con.execute("select * exclude (file_modified_at) from raw.fsq_responses order by all").fetchall()
+
+
+def _files(con):
+    return con.execute("select * exclude (checked_at) from raw.careers_files order by all").fetchall()
+
+
+def test_chunk_by_chunk_loads_the_same_rows_as_one_chunk(tmp_path, monkeypatch):
+    from pipelines.lib.careers import fsq
+
+    one = _trust(tmp_path / "one")
+    con1 = duckdb.connect(str(one.warehouse))
+    land("fsq", one, con1, today=TODAY)
+    many = _trust(tmp_path / "many")
+    con2 = duckdb.connect(str(many.warehouse))
+    monkeypatch.setattr(fsq, "CHUNK_ROWS", 2)   # every file its own chunk, inserted one after another
+    res = land("fsq", many, con2, today=TODAY)
+    assert sorted(r.status for r in res) == ["accepted", "accepted", "accepted", "rejected"]   # 1 of 3 off the scale
+    assert all(r.rows is None for r in res)   # handed to the warehouse chunk by chunk, not kept
+    assert len(_rows(con2)) == 9 and _rows(con1) == _rows(con2)
+    # the same files (names differ only by data directory), the same verdicts and counts
+    assert [r[:2] + r[3:] for r in _files(con1)] == [r[:2] + r[3:] for r in _files(con2)]
+
+
+def test_a_failed_chunk_insert_loses_nothing_loaded_before(tmp_path, monkeypatch):
+    from pipelines.lib.careers import fsq, landing
+
+    paths = _trust(tmp_path)
+    con = duckdb.connect(str(paths.warehouse))
+    land("fsq", paths, con, today=TODAY)
+    before, files_before = _rows(con), _files(con)
+    for k in range(4):   # every file corrected: each has one answer fewer
+        f = paths.fsq / ("140001", "140002")[k % 2] / "2024-25" / f"fsq{k}.csv"
+        f.write_bytes(_csv([(UPNS[k % 4], 11, "2024-10-10", "CK01", "Agree")]))
+    monkeypatch.setattr(fsq, "CHUNK_ROWS", 1)
+    real, calls = landing._Loader._insert, []
+
+    def insert(self, incoming):
+        calls.append(incoming.height)
+        if len(calls) == 3:   # the disk fills up while the third chunk is written
+            raise OSError("No space left on device")
+        return real(self, incoming)
+
+    monkeypatch.setattr(landing._Loader, "_insert", insert)
+    try:
+        land("fsq", paths, con, today=TODAY)
+        raise AssertionError("the failed insert must fail the landing")
+    except OSError:
+        pass
+    # the two chunks inserted before the failure are rolled back with it: the warehouse is as it was
+    assert calls == [1, 1, 1] and _rows(con) == before and _files(con) == files_before
+    monkeypatch.setattr(landing._Loader, "_insert", real)
+    land("fsq", paths, con, today=TODAY)
+    assert len(_rows(con)) == 4

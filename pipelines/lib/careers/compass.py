@@ -10,12 +10,15 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date
+from typing import Callable, Iterable
 
 import polars as pl
 
 from pipelines.lib.careers.fsq import max_invalid_share
 from pipelines.lib.careers.reading import academic_year_of, map_unique as _mapu, parse_date, parse_int, read_grid, term_of
-from pipelines.lib.careers.results import BatchFeedback, FileResult, file_problem, file_verdict
+from pipelines.lib.careers.results import (BatchFeedback, FileResult, file_problem, file_slices, file_verdict,
+                                          read_ahead)
+from pipelines.lib.intake.guard import Limits
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns.spec import norm_header
 
@@ -66,27 +69,39 @@ def validate_compass(data: bytes, name: str, academy_urn: str, known_urns: set[s
     return validate_compass_batch([(data, name, academy_urn)], known_urns, today)[0]
 
 
-def validate_compass_batch(files: list[tuple[bytes, str, str]], known_urns: set[str] | None = None,
-                           today: date | None = None, chunk_rows: int | None = None) -> list[FileResult]:
-    """Validate many exports [(data, name, urn)]: each file is read on its own, then the rows of all
-    the files are parsed and checked together, one vectorised pass per rule (one frame per
-    `chunk_rows` rows); each file's feedback comes from its own rows, exactly as if checked alone."""
+def validate_compass_batch(files: Iterable[tuple[bytes, str, str]], known_urns: set[str] | None = None,
+                           today: date | None = None, chunk_rows: int | None = None,
+                           on_checked: Callable[[list[FileResult]], None] | None = None,
+                           limits: Limits | None = None) -> list[FileResult]:
+    """Validate many exports [(data, name, urn)] (any iterable: read as it goes): each file is read on
+    its own, then the rows of all the files are parsed and checked together, one vectorised pass per
+    rule (one frame per `chunk_rows` rows); each file's feedback comes from its own rows, exactly as if
+    checked alone. `on_checked(results)` is called with each checked chunk's results."""
     today = today or date.today()
+    limits = limits or Limits.from_config()
     out: list[FileResult] = []
     chunk: list[tuple[FileResult, pl.DataFrame]] = []
     size, limit = 0, chunk_rows or CHUNK_ROWS
-    for d, n, u in files:
-        res, frame = _prepare(d, n, u, known_urns)
+
+    def check(chunk):
+        _check_files(chunk, today)
+        if on_checked:
+            on_checked([res for res, _ in chunk])
+
+    def prepare(d, n, u):
+        return _prepare(d, n, u, known_urns, limits)
+
+    for res, frame in read_ahead(files, prepare):
         out.append(res)
         if frame is None:
             continue
         if chunk and size + frame.height > limit:
-            _check_files(chunk, today)
+            check(chunk)
             chunk, size = [], 0
         chunk.append((res, frame))
         size += frame.height
     if chunk:
-        _check_files(chunk, today)
+        check(chunk)
     return out
 
 
@@ -98,8 +113,8 @@ def _gx_frame(frame: pl.DataFrame) -> pl.DataFrame:
                         "percent_achieved", pl.col("criterion_status").str.to_lowercase())
 
 
-def _prepare(data: bytes, name: str, academy_urn: str,
-             known_urns: set[str] | None) -> tuple[FileResult, pl.DataFrame | None]:
+def _prepare(data: bytes, name: str, academy_urn: str, known_urns: set[str] | None,
+             limits: Limits) -> tuple[FileResult, pl.DataFrame | None]:
     """File-level checks and reading; (result, frame of raw text or None when rejected)."""
     res = FileResult("compass", name, academy_urn, None, hashlib.sha256(data).hexdigest(), layout="compass")
     if known_urns is not None and academy_urn not in known_urns:
@@ -107,17 +122,14 @@ def _prepare(data: bytes, name: str, academy_urn: str,
             name, "unknown_academy", f"the folder '{academy_urn}' is not the URN of an academy in the trust register",
             "put the file in the folder named after the academy's 6-digit URN (raw/compass/<URN>/)"))
         return res, None
-    grid, cols = read_grid(data, name, ALIASES, REQUIRED, what="Compass export")
+    grid, cols = read_grid(data, name, ALIASES, REQUIRED, what="Compass export", limits=limits)
     res.problems += grid.problems
     res.rows_total = grid.height
     if grid.rejected:
         return res, None
     res.headers = {f: grid.header[j] for f, j in cols.items()}
-    n = grid.body.height
-    raw = {f: grid.column(cols[f]) if f in cols else pl.repeat(None, n, dtype=pl.Utf8, eager=True)
-           for f in REQUIRED + OPTIONAL}
-    return res, pl.DataFrame({"_row": grid.body["_row"], **{f"{f}_raw": pl.Series(v, dtype=pl.Utf8)
-                                                           for f, v in raw.items()}})
+    return res, grid.body.select("_row", *[(pl.col(f"c{cols[f]}").cast(pl.Utf8) if f in cols else pl.lit(None, pl.Utf8))
+                                           .alias(f"{f}_raw") for f in REQUIRED + OPTIONAL])
 
 
 def _parse(frame: pl.DataFrame) -> pl.DataFrame:
@@ -163,9 +175,9 @@ def _check_files(chunk: list[tuple[FileResult, pl.DataFrame]], today: date) -> N
         "framework_version", "benchmark", "criterion",
         pl.col("criterion_status").str.to_lowercase().replace(STATUS).alias("criterion_status"),
         "percent_achieved", per_file("file").alias("source_file"), per_file("sha256").alias("file_sha256"),
-        pl.col("_row").alias("source_row")).cast(RAW_SCHEMA).partition_by("_file", as_dict=True, include_key=False)
-    for f in keep:
-        results[f].rows = rows.get((f,), pl.DataFrame(schema=RAW_SCHEMA))
+        pl.col("_row").alias("source_row")).cast(RAW_SCHEMA)
+    for f, frame in zip(keep, file_slices(rows, keep)):
+        results[f].rows = frame
         results[f].rows_loaded = results[f].rows.height
 
 

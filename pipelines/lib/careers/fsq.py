@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
-from functools import lru_cache
+from typing import Callable, Iterable
 
 import polars as pl
 
 import pipelines.config as cfg
 from pipelines.lib.careers.fsq_config import FsqConfig, load_fsq_config
 from pipelines.lib.careers.reading import map_unique as _mapu, parse_date, parse_int, read_grid, term_of
-from pipelines.lib.careers.results import BatchFeedback, FileResult, file_problem, file_verdict
+from pipelines.lib.careers.results import (BatchFeedback, FileResult, file_problem, file_slices, file_verdict,
+                                          read_ahead)
+from pipelines.lib.intake.guard import Limits
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns.spec import norm_header
-from pipelines.lib.upn import check_letter_problems, is_temporary as _is_temporary
+from pipelines.lib.upn import check_letter_problems
 
-# the same pupils appear in many files of a run: check each UPN once per process
-is_temporary = lru_cache(maxsize=500_000)(_is_temporary)
 
 FIELDS = ["upn", "year_group", "survey_date", "item_id", "response"]
 ALIASES = {norm_header(a): f for f, names in {
@@ -110,7 +110,7 @@ def _normalise(grid, cols: dict[str, int], conf: FsqConfig, name: str) -> tuple[
 
 
 RAW_TEXT = ("upn_raw", "year_group_raw", "survey_date_raw", "item_raw", "response_raw")
-CHUNK_ROWS = 2_000_000   # answers checked in one frame (files are never split; bounds memory at any scale)
+CHUNK_ROWS = 1_000_000   # answers checked in one frame (files are never split; bounds memory at any scale)
 
 
 def _parse(frame: pl.DataFrame, conf: FsqConfig) -> pl.DataFrame:
@@ -151,37 +151,48 @@ def validate_fsq(data: bytes, name: str, academy_urn: str, academic_year: str,
     return validate_fsq_batch([(data, name, academy_urn, academic_year)], known_urns, conf, today)[0]
 
 
-def validate_fsq_batch(files: list[tuple[bytes, str, str, str]], known_urns: set[str] | None = None,
+def validate_fsq_batch(files: Iterable[tuple[bytes, str, str, str]], known_urns: set[str] | None = None,
                        conf: FsqConfig | None = None, today: date | None = None,
-                       chunk_rows: int | None = None) -> list[FileResult]:
-    """Validate many exports [(data, name, urn, academic_year)].
+                       chunk_rows: int | None = None, on_checked: Callable[[list[FileResult]], None] | None = None,
+                       limits: Limits | None = None) -> list[FileResult]:
+    """Validate many exports [(data, name, urn, academic_year)] (any iterable: read as it goes).
 
     Each file is read on its own (header, layout); then the answers of all the files are parsed and
     checked together, in one frame per `chunk_rows` answers: every rule is one vectorised pass, and
-    each file's feedback comes from its own rows (`_file`), exactly as if it were checked alone."""
+    each file's feedback comes from its own rows (`_file`), exactly as if it were checked alone.
+    `on_checked(results)` is called with each checked chunk's results (e.g. to load their rows)."""
     conf = conf or load_fsq_config()
     today = today or date.today()
+    limits = limits or Limits.from_config()
     out: list[FileResult] = []
     chunk: list[tuple[FileResult, pl.DataFrame]] = []
     size = 0
     limit = chunk_rows or CHUNK_ROWS
-    for d, n, u, y in files:
-        res, frame = _prepare(d, n, u, y, known_urns, conf)
+
+    def check(chunk):
+        _check_files(chunk, conf, today)
+        if on_checked:
+            on_checked([res for res, _ in chunk])
+
+    def prepare(d, n, u, y):
+        return _prepare(d, n, u, y, known_urns, conf, limits)
+
+    for res, frame in read_ahead(files, prepare):
         out.append(res)
         if frame is None:
             continue
         if chunk and size + frame.height > limit:
-            _check_files(chunk, conf, today)
+            check(chunk)
             chunk, size = [], 0
         chunk.append((res, frame))
         size += frame.height
     if chunk:
-        _check_files(chunk, conf, today)
+        check(chunk)
     return out
 
 
 def _prepare(data: bytes, name: str, academy_urn: str, academic_year: str, known_urns: set[str] | None,
-             conf: FsqConfig) -> tuple[FileResult, pl.DataFrame | None]:
+             conf: FsqConfig, limits: Limits) -> tuple[FileResult, pl.DataFrame | None]:
     """File-level checks, reading and normalising; (result, long frame or None when rejected)."""
     res = FileResult("fsq", name, academy_urn, academic_year, hashlib.sha256(data).hexdigest())
     if known_urns is not None and academy_urn not in known_urns:
@@ -196,7 +207,7 @@ def _prepare(data: bytes, name: str, academy_urn: str, academic_year: str, known
         return res, None
     item_keys = frozenset(norm_header(i) for i in conf.items)
     grid, cols = read_grid(data, name, ALIASES, ["upn", "year_group", "survey_date"],
-                           is_extra_key=item_keys.__contains__, what="FSQ export")
+                           is_extra_key=item_keys.__contains__, what="FSQ export", limits=limits)
     res.problems += grid.problems
     res.rows_total = grid.height
     if grid.rejected:
@@ -241,9 +252,12 @@ def _check_files(chunk: list[tuple[FileResult, pl.DataFrame]], conf: FsqConfig, 
     if not keep:
         return
     good = big.filter(~bad & pl.col("_file").is_in(keep))
-    rows = _to_raw(good, conf, results).partition_by("_file", as_dict=True, include_key=False)
-    for f in keep:
-        results[f].rows = rows.get((f,), pl.DataFrame(schema=RAW_SCHEMA))
+    for f, rows in zip(keep, file_slices(_to_raw(good, conf), keep)):
+        res = results[f]
+        # the file's own columns, added to its slice (cheaper than joining them to every row)
+        results[f].rows = rows.with_columns(
+            academy_urn=pl.lit(res.academy_urn, pl.Utf8), academic_year=pl.lit(res.academic_year, pl.Utf8),
+            source_file=pl.lit(res.file, pl.Utf8), file_sha256=pl.lit(res.sha256, pl.Utf8)).select(list(RAW_SCHEMA))
 
 
 def _row_checks(big: pl.DataFrame, fb: BatchFeedback, conf: FsqConfig, results: list[FileResult],
@@ -314,8 +328,8 @@ def _row_checks(big: pl.DataFrame, fb: BatchFeedback, conf: FsqConfig, results: 
     bad = bad | dup
     # one year group per pupil per file
     multi = (big.filter(pl.col("year_group").is_not_null() & pl.col("upn").is_not_null())
-             .group_by("_file", "upn").agg(pl.col("year_group").n_unique().alias("n"))
-             .filter(pl.col("n") > 1).select("_file", "upn", pl.lit(True).alias("_multi")))
+             .group_by("_file", "upn").agg(lo=pl.col("year_group").min(), hi=pl.col("year_group").max())
+             .filter(pl.col("lo") != pl.col("hi")).select("_file", "upn", pl.lit(True).alias("_multi")))
     if multi.height:
         flagged = big.select("_file", "upn").join(multi, on=["_file", "upn"], how="left",
                                                   maintain_order="left")["_multi"].fill_null(False)
@@ -326,25 +340,19 @@ def _row_checks(big: pl.DataFrame, fb: BatchFeedback, conf: FsqConfig, results: 
     return bad
 
 
-def _to_raw(good: pl.DataFrame, conf: FsqConfig, results: list[FileResult]) -> pl.DataFrame:
-    """The rows to land (raw.fsq_responses shape) of every file, with `_file`."""
+def _to_raw(good: pl.DataFrame, conf: FsqConfig) -> pl.DataFrame:
+    """The rows to land (raw.fsq_responses values that vary by row) of every file, with `_file`."""
     construct = {i: s["construct"] for i, s in conf.items.items()}
     score = {label: code for code, label in conf.scale.items()}
-
-    files = pl.DataFrame({"_file": range(len(results)), "academy_urn": [r.academy_urn for r in results],
-                          "academic_year": [r.academic_year for r in results],
-                          "source_file": [r.file for r in results], "file_sha256": [r.sha256 for r in results]},
-                         schema_overrides={"_file": pl.Int32})
-    good = good.join(files, on="_file", how="left", maintain_order="left")
     out = good.select(
-        "_file", "academy_urn", "academic_year",
-        "survey_date", _mapu(pl.col("survey_date"), term_of, pl.Utf8).alias("survey_round"),
-        "upn", _mapu(pl.col("upn"), is_temporary, pl.Boolean).alias("upn_is_temporary"),
+        "_file", "survey_date", _mapu(pl.col("survey_date"), term_of, pl.Utf8).alias("survey_round"),
+        # upn.is_temporary vectorised: 13 characters, the last a letter (Python's isalpha = \p{L})
+        "upn", pl.col("upn").str.contains(r"(?s)^.{12}\p{L}$").alias("upn_is_temporary"),
         pl.col("year_group").cast(pl.Int32), "item_id",
         pl.col("item_id").replace_strict(construct, default=None, return_dtype=pl.Utf8).alias("construct"),
         "response",
         pl.col("response").replace_strict(score, default=None, return_dtype=pl.Int32).alias("response_score"),
         pl.when(pl.col("response").is_null()).then(None)
         .otherwise(pl.col("response").is_in(sorted(conf.positive))).alias("is_positive"),
-        "source_file", "file_sha256", pl.col("_row").cast(pl.Int32).alias("source_row"))
-    return out.cast(RAW_SCHEMA)
+        pl.col("_row").cast(pl.Int32).alias("source_row"))
+    return out.cast({c: t for c, t in RAW_SCHEMA.items() if c in out.columns})

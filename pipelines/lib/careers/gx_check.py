@@ -98,6 +98,7 @@ def evaluate_polars(name: str, frame, parameters: dict | None = None) -> list[Fa
     payload = json.loads(load_suite_payload(name))
     frame = frame.with_columns(pl.col(pl.Float32, pl.Float64).fill_nan(None))   # pandas reads NaN as missing
     out: list[Failure] = []
+    uniques: dict[str, pl.Series] = {}   # each column's distinct values, found once for all its checks
     for e in payload["expectations"]:
         kind, kw, meta = e["type"], _resolve(e.get("kwargs", {}), parameters), dict(e.get("meta") or {})
         if set(kw) & NOT_PER_VALUE_KWARGS:
@@ -114,7 +115,9 @@ def evaluate_polars(name: str, frame, parameters: dict | None = None) -> list[Fa
             continue
         # a per-value check: decided once per distinct value, then mapped back to the rows
         col = frame[kw["column"]]
-        uniq = col.unique()
+        uniq = uniques.get(kw["column"])
+        if uniq is None:
+            uniq = uniques[kw["column"]] = col.unique()
         hit = uniq.filter(fn(pl.DataFrame({kw["column"]: uniq}), kw).fill_null(False))
         if len(hit):
             bad = col.is_in(hit.drop_nulls().implode()).fill_null(False)

@@ -20,8 +20,7 @@ from pipelines.lib.careers.compass import validate_compass_batch
 from pipelines.lib.careers.fsq import validate_fsq_batch
 from pipelines.lib.careers.fsq_config import FsqConfig, config_path, load_fsq_config
 from pipelines.lib.careers.results import FileResult, file_problem
-from pipelines.lib.intake.guard import Limits, Refused
-from pipelines.lib.intake.read import file_bytes
+from pipelines.lib.intake.guard import Limits, Refused, check_size
 from pipelines.lib.intake.store import quarantine, sha256_file, sidecar
 from pipelines.lib.warehouse import replace_table
 
@@ -130,7 +129,7 @@ def _without_checked(text: str) -> str:
     return "\n".join(ln for ln in text.split("\n") if not ln.startswith("Checked "))
 
 
-def _write_feedback(paths: Paths, res: FileResult, rel: str) -> str:
+def _write_feedback(paths: Paths, res: FileResult, rel: str, limits: Limits) -> str:
     """feedback/<rel>.feedback.{txt,html}; rejected files also go to quarantine/<rel> with it.
 
     Files are rewritten only when what they say changes (not for a new check time alone)."""
@@ -143,7 +142,7 @@ def _write_feedback(paths: Paths, res: FileResult, rel: str) -> str:
         q = paths.quarantine / (rel[len("raw/"):] if rel.startswith("raw/") else rel)
         q.parent.mkdir(parents=True, exist_ok=True)
         src = paths.root / rel
-        too_big = src.stat().st_size > Limits.from_config().max_file_bytes   # reported, not copied
+        too_big = src.stat().st_size > limits.max_file_bytes   # reported, not copied
         if not too_big and not (q.exists() and q.stat().st_size == src.stat().st_size
                                 and q.read_bytes() == src.read_bytes()):
             quarantine(q, data=src.read_bytes())  # the original stays in the landing zone, re-checked each run
@@ -152,109 +151,169 @@ def _write_feedback(paths: Paths, res: FileResult, rel: str) -> str:
     return str(sidecar(base, ".feedback.html").relative_to(paths.root))
 
 
-def _file_row(res: FileResult, rel: str, config_sha: str, fb: str) -> pl.DataFrame:
+FILE_ROW_SCHEMA = {
+    "kind": pl.Utf8, "source_file": pl.Utf8, "academy_urn": pl.Utf8, "academic_year": pl.Utf8,
+    "file_sha256": pl.Utf8, "config_sha256": pl.Utf8, "status": pl.Utf8, "rows_total": pl.Int64,
+    "rows_loaded": pl.Int64, "file_problems": pl.Int64, "errors": pl.Int64, "warnings": pl.Int64,
+    "feedback_file": pl.Utf8, "checked_at": pl.Datetime("us")}
+
+
+def _file_row(res: FileResult, rel: str, config_sha: str, fb: str) -> dict:
+    """The file's row in raw.careers_files (the rows of a run become one frame: `FILE_ROW_SCHEMA`)."""
     c = res.counts()
-    return pl.DataFrame([{
+    return {
         "kind": res.kind, "source_file": rel, "academy_urn": res.academy_urn, "academic_year": res.academic_year,
         "file_sha256": res.sha256, "config_sha256": config_sha, "status": res.status,
         "rows_total": res.rows_total, "rows_loaded": res.rows_loaded, "file_problems": c["file"],
         "errors": c["error"], "warnings": c["warning"], "feedback_file": fb,
-        "checked_at": datetime.now(timezone.utc).replace(tzinfo=None)}])
+        "checked_at": datetime.now(timezone.utc).replace(tzinfo=None)}
 
 
-def _load(con: duckdb.DuckDBPyConnection, kind: str, table: str, loads: list[pl.DataFrame],
-          file_rows: list[pl.DataFrame]) -> None:
-    """In one transaction: each accepted file's rows replace its earlier rows (one bulk delete and
-    one bulk insert), and every checked file's row in raw.careers_files is replaced. A failure
-    rolls everything back, so nothing already loaded is lost; a rejected file's earlier rows stay."""
-    if not file_rows:
-        return
-    files = pl.concat(file_rows, how="vertical_relaxed")
-    # one bulk insert (measured on the large trust's answers, CPU per 1 M rows): DuckDB's parallel
-    # insert costs ~2x a single thread's; plain large strings convert faster than polars' string views;
-    # dictionary compression alone writes the same bytes as the automatic choice for 2/3 of the CPU
-    threads = con.execute("select current_setting('threads')").fetchone()[0]
-    con.execute("set threads = 1")
-    con.execute("set force_compression = 'dictionary'")
-    con.execute("begin transaction")
-    try:
+class _Loader:
+    """Loads checked files into `table` inside one transaction, chunk by chunk as they are checked.
+
+    Each accepted file's rows replace its earlier rows (a delete and a bulk insert per chunk of
+    files); a rejected file's earlier rows stay. A chunk is inserted on one worker thread while the
+    next chunk is read and checked (polars and DuckDB both release the GIL), so on two cores the
+    insert costs little wall time; memory holds at most two chunks. `finish` writes every checked
+    file's row in raw.careers_files and commits; any failure rolls everything back, so nothing
+    already loaded is lost."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, kind: str, table: str):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.con, self.kind, self.table = con, kind, table
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="careers-insert")
+        self.pending = None
+        # one bulk insert (measured on the large trust's answers, CPU per 1 M rows): DuckDB's parallel
+        # insert costs ~2x a single thread's; plain large strings convert faster than polars' string
+        # views; dictionary compression alone writes the same bytes as the automatic choice for 2/3 of the CPU
+        self.threads = con.execute("select current_setting('threads')").fetchone()[0]
+        con.execute("set threads = 1")
+        con.execute("set force_compression = 'dictionary'")
+        con.execute("begin transaction")
+
+    def rows(self, results: list[FileResult], mtimes: dict[str, datetime]) -> None:
+        """Queue the rows of the accepted files among `results` (then dropped from the results)."""
+        loads = [res.rows.with_columns(source_file=pl.lit(res.file), file_modified_at=pl.lit(mtimes[res.file]))
+                 for res in results if not res.rejected and res.rows is not None]
+        for res in results:
+            res.rows = None
+        self._wait()
         if loads:
-            incoming = pl.concat(loads, how="vertical_relaxed")
+            self.pending = self.pool.submit(self._insert, pl.concat(loads, how="vertical_relaxed"))
+
+    def _insert(self, incoming: pl.DataFrame) -> None:
+        con = self.con
+        try:
             con.register("_loaded_files", incoming.select(pl.col("source_file").unique()).to_arrow())
-            con.execute(f"delete from {table} where source_file in (select source_file from _loaded_files)")
+            con.execute(f"delete from {self.table} where source_file in (select source_file from _loaded_files)")
             con.register("_incoming", incoming.to_arrow(compat_level=pl.CompatLevel.oldest()))
             cols = ", ".join(incoming.columns)
-            con.execute(f"insert into {table} ({cols}) select {cols} from _incoming")
-        con.register("_files", files.to_arrow())
-        con.execute("delete from raw.careers_files where kind = ? and source_file in "
-                    "(select source_file from _files)", [kind])
-        cols = ", ".join(files.columns)
-        con.execute(f"insert into raw.careers_files ({cols}) select {cols} from _files")
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
-    finally:
-        con.execute(f"set threads = {int(threads)}")
-        con.execute("reset force_compression")
-        for view in ("_loaded_files", "_incoming", "_files"):
+            con.execute(f"insert into {self.table} ({cols}) select {cols} from _incoming")
+        finally:
+            for view in ("_loaded_files", "_incoming"):
+                try:
+                    con.unregister(view)
+                except Exception:  # noqa: BLE001
+                    pass
+
+    def _wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+
+    def finish(self, file_rows: list[dict]) -> None:
+        self._wait()
+        if file_rows:
+            files = pl.DataFrame(file_rows, schema=FILE_ROW_SCHEMA)
+            self.con.register("_files", files.to_arrow())
             try:
-                con.unregister(view)
-            except Exception:  # noqa: BLE001
-                pass
+                self.con.execute("delete from raw.careers_files where kind = ? and source_file in "
+                                 "(select source_file from _files)", [self.kind])
+                cols = ", ".join(files.columns)
+                self.con.execute(f"insert into raw.careers_files ({cols}) select {cols} from _files")
+            finally:
+                self.con.unregister("_files")
+        self.con.execute("commit")
+
+    def abort(self) -> None:
+        try:
+            self._wait()
+        except Exception:  # noqa: BLE001 - the first failure is the one raised
+            pass
+        self.con.execute("rollback")
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+        self.con.execute(f"set threads = {int(self.threads)}")
+        self.con.execute("reset force_compression")
 
 
 def land(kind: str, paths: Paths, con: duckdb.DuckDBPyConnection, conf: FsqConfig | None = None,
          today: date | None = None, log=None) -> list[FileResult]:
-    """Validate and load every file under raw/fsq (kind='fsq') or raw/compass (kind='compass')."""
+    """Validate and load every file under raw/fsq (kind='fsq') or raw/compass (kind='compass').
+
+    Files are found and hashed first (streamed: unchanged files are never read into memory), then
+    read and checked in chunks (`validate_*_batch`), each chunk loaded as soon as it is checked."""
     ensure_careers_tables(con)
     conf = conf or load_fsq_config()
+    limits = Limits.from_config()
     config_sha = hashlib.sha256(config_path().read_bytes()).hexdigest()[:16] if kind == "fsq" else "-"
     root = paths.fsq if kind == "fsq" else paths.compass
     table = "raw.fsq_responses" if kind == "fsq" else "raw.compass_evaluations"
+    depth = 3 if kind == "fsq" else 2
     urns = known_urns(paths)
     seen = {(r[0], r[1]): r[2] for r in con.execute(
         "select source_file, file_sha256 || '/' || config_sha256, status from raw.careers_files where kind = ?",
         [kind]).fetchall()}
-    todo, results = [], []
-    for path in _discover(root, 3 if kind == "fsq" else 2):
+    todo, results, mtimes = [], [], {}
+    for path in _discover(root, depth):
         rel = str(path.relative_to(paths.root))
         parts = path.relative_to(root).parts
+        st = path.stat()
         try:
-            data = file_bytes(path)
+            check_size(st.st_size, limits)
         except Refused as exc:   # too large to read: reported, never read into memory
             res = FileResult(kind, rel, parts[0] if len(parts) > 1 else "", None, sha256_file(path))
             res.problems.append(file_problem(rel, exc.rule, str(exc), exc.fix))
-            results.append((path, res))
+            results.append(res)
             continue
-        sha = hashlib.sha256(data).hexdigest()
+        sha = sha256_file(path)
         if seen.get((rel, f"{sha}/{config_sha}"), "rejected") != "rejected":
             continue  # unchanged since it was accepted
-        if len(parts) == (3 if kind == "fsq" else 2):
-            todo.append((path, rel, parts, data))
+        mtimes[rel] = datetime.fromtimestamp(st.st_mtime, timezone.utc).replace(tzinfo=None)
+        if len(parts) == depth:
+            todo.append((path, rel, parts))
             continue
         where = "raw/fsq/<URN>/<YYYY-YY>/<file>" if kind == "fsq" else "raw/compass/<URN>/<file>"
         res = FileResult(kind, rel, parts[0] if len(parts) > 1 else "", None, sha)
         res.problems.append(file_problem(rel, "misfiled", f"the file is not in a folder {where}, so it "
                                          "cannot be matched to an academy", f"move it to {where}"))
-        results.append((path, res))
-    if kind == "fsq":
-        checked = validate_fsq_batch([(d, rel, parts[0], parts[1]) for _, rel, parts, d in todo], urns, conf, today)
-    else:
-        checked = validate_compass_batch([(d, rel, parts[0]) for _, rel, parts, d in todo], urns, today)
-    results += [(t[0], r) for t, r in zip(todo, checked)]
-    loads, file_rows = [], []
-    for path, res in results:
-        rel = res.file
-        fb = _write_feedback(paths, res, rel)
-        if not res.rejected and res.rows is not None:
-            mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).replace(tzinfo=None)
-            loads.append(res.rows.with_columns(source_file=pl.lit(rel), file_modified_at=pl.lit(mtime)))
-        file_rows.append(_file_row(res, rel, config_sha, fb))
-        if log:
-            log(f"{res.status}: {rel} ({res.rows_loaded}/{res.rows_total} rows)")
-    _load(con, kind, table, loads, file_rows)
-    results = [r for _, r in results]
+        results.append(res)
+    loader = _Loader(con, kind, table)
+    try:
+        # each file's bytes are read only when its turn comes (a chunk at a time)
+        if kind == "fsq":
+            results += validate_fsq_batch(((path.read_bytes(), rel, parts[0], parts[1]) for path, rel, parts in todo),
+                                          urns, conf, today, on_checked=lambda rs: loader.rows(rs, mtimes),
+                                          limits=limits)
+        else:
+            results += validate_compass_batch(((path.read_bytes(), rel, parts[0]) for path, rel, parts in todo),
+                                              urns, today, on_checked=lambda rs: loader.rows(rs, mtimes),
+                                              limits=limits)
+        file_rows = []
+        for res in results:
+            fb = _write_feedback(paths, res, res.file, limits)
+            file_rows.append(_file_row(res, res.file, config_sha, fb))
+            if log:
+                log(f"{res.status}: {res.file} ({res.rows_loaded}/{res.rows_total} rows)")
+        loader.finish(file_rows)
+    except BaseException:
+        loader.abort()
+        raise
+    finally:
+        loader.close()
     if kind == "fsq":
         items, bands = config_tables(conf)
         replace_table(con, "raw.fsq_items", items)

@@ -8,9 +8,9 @@ from pipelines.lib.problems import Problem
 
 
 def read_grid(data: bytes, name: str, aliases: dict[str, str], required: list[str],
-              is_extra_key=lambda key: False, what: str = "export") -> tuple[Table, dict[str, int]]:
+              is_extra_key=lambda key: False, what: str = "export", limits=None) -> tuple[Table, dict[str, int]]:
     """The table (header row = most known column names) and {field: column index}."""
-    t = read_table(data, name, aliases, required, is_extra_key=is_extra_key, what=what)
+    t = read_table(data, name, aliases, required, is_extra_key=is_extra_key, what=what, limits=limits)
     if t.rejected:
         return t, {}
     for f in required:

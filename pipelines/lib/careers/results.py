@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
 
 import polars as pl
 
@@ -109,6 +110,38 @@ class BatchFeedback:
             self.problems[f].append(Problem(
                 "warning", "item_unknown", f"{meta['message']} ({n} answers, first at row {int(first)})", meta["fix"],
                 file=res.file, row=int(first), column=self.column(f, "item_id", qq), value=str(item)[:60]))
+
+
+def read_ahead(items: Iterable[tuple], fn: Callable, workers: int = 2, ahead: int = 8) -> Iterator:
+    """`fn(*item)` for each item, in order, computed up to `ahead` items ahead by `workers` threads
+    (reading a file is mostly polars, fastexcel and zlib, which release the GIL), so files are read
+    on both cores while the caller checks the previous chunk. Memory: `ahead` files at most."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="careers-read") as pool:
+        queue: deque = deque()
+        for item in items:
+            queue.append(pool.submit(fn, *item))
+            if len(queue) >= ahead:
+                yield queue.popleft().result()
+        while queue:
+            yield queue.popleft().result()
+
+
+def file_slices(frame: pl.DataFrame, files: list[int]) -> list[pl.DataFrame]:
+    """Each of `files`' rows of `frame` (tagged `_file`, in file order, as the checks keep them), as
+    zero-copy slices without `_file`; cheaper than `partition_by` on millions of rows."""
+    if not frame["_file"].is_sorted():
+        parts = frame.partition_by("_file", as_dict=True, include_key=False)
+        return [parts.get((f,), frame.drop("_file").head(0)) for f in files]
+    counts = dict(frame["_file"].value_counts().iter_rows())
+    body, out, start = frame.drop("_file"), [], 0
+    for f in files:
+        n = counts.get(f, 0)
+        out.append(body.slice(start, n))
+        start += n
+    return out
 
 
 def sort_problems(problems: list[Problem]) -> list[Problem]:

@@ -149,9 +149,13 @@ def _xlsx_grids(data: bytes) -> list[tuple[str, _Grid]]:
         sheet = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
         if sheet.visible != "visible" or sheet.width == 0 or sheet.height == 0:
             continue
-        frame = sheet.to_polars().with_columns(   # date cells as ISO dates (with a time only if any)
-            pl.all().str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", "$1")
-            .str.replace(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})$", "${1}T$2"))
+        frame = sheet.to_polars()
+        # date cells as ISO dates (with a time only if any); only columns with a 19-character cell can hold one
+        stamps = [c for c, n in frame.select((pl.all().str.len_chars() == 19).any()).row(0, named=True).items() if n]
+        if stamps:
+            frame = frame.with_columns(
+                pl.col(stamps).str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", "$1")
+                .str.replace(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})$", "${1}T$2"))
         out.append((name, _Frame(frame)))
     return out
 
@@ -275,11 +279,29 @@ def clean_cells(frame: pl.LazyFrame, columns: list[str]) -> pl.LazyFrame:
             .with_columns(pl.when(cells != "").then(cells).name.keep()))
 
 
+# a cell that `clean_cells` would change other than '' -> null: whitespace (NBSP included) at either
+# end, or a NBSP anywhere (Rust's regex \s and polars' strip_chars() both mean Unicode White_Space)
+NEEDS_TRIM = r"^\s|\s$|\x{a0}"
+
+
 def _clean_body(df: pl.DataFrame, header_row: int) -> pl.DataFrame:
-    """Text columns cleaned (`clean_cells`); _row = Excel row; blank rows dropped."""
+    """Text columns cleaned (`clean_cells`); _row = Excel row; blank rows dropped. One pass finds what
+    there is to do (nearly every export: nothing), so clean columns and rows are not copied."""
     row = _row_numbers(df, header_row)
     if not df.width:
         return df.with_columns(row).head(0)
     cols = df.columns
-    return (clean_cells(df.lazy(), cols).with_columns(row)
-            .filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cols])).collect())
+    found = df.select(pl.col(cols).str.contains(NEEDS_TRIM).any().name.suffix("\0trim"),
+                      (pl.col(cols) == "").any().name.suffix("\0empty"),
+                      pl.all_horizontal(pl.col(cols).is_null()).any().alias("\0blank")).row(0, named=True)
+    trim = [c for c in cols if found[f"{c}\0trim"]]
+    empty = [c for c in cols if found[f"{c}\0empty"] and c not in trim]
+    frame = df.lazy()
+    if trim:
+        frame = clean_cells(frame, trim)
+    if empty:
+        frame = frame.with_columns(pl.when(pl.col(empty) != "").then(pl.col(empty)).name.keep())
+    frame = frame.with_columns(row)
+    if trim or empty or found["\0blank"]:   # a cell just emptied may leave a blank row
+        frame = frame.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cols]))
+    return frame.collect()
