@@ -121,8 +121,27 @@ def test_a_damaged_or_short_partition_entry_is_recomputed(tmp_path):
     assert _sorted(got.cells).equals(_sorted(cold.cells))
 
 
+def test_the_engine_digests_every_column_the_structure_reads_and_nothing_else(tmp_path):
+    """A shown percentage's noise is no change; a column the structure reads is digested, and a
+    structure that read a column the list missed would fail (build_structure sees only the list)."""
+    from pipelines.lib.disclosure.structure import structure_columns
+    spec = {m.name: m for m in MARTS}["neet_risk_rates"]
+    assert {"counts_in_trust_totals", "level", "academy_urn", "pupils", "flagged"} <= set(structure_columns(spec))
+    assert "breakdown_topic" not in structure_columns({m.name: m for m in MARTS}["destination_reconciliation_flows"])
+    path = tmp_path / "cache.sqlite"
+    frames = _frames()
+    engine.run(frames, cache_path=path, by_partition=True)
+    noisy = {**frames, "neet_risk_rates": frames["neet_risk_rates"].with_columns(flagged_pct=pl.lit(0.1) + 0.2)}
+    assert engine.run(noisy, cache_path=path, by_partition=True).stats == {"partitions": 3, "partitions_reused": 3}
+    # build_structure sees only the list: a column it reads but the list missed fails loudly
+    cols = [c for c in frames["neet_risk_rates"].columns
+            if c in structure_columns(spec) and c != "counts_in_trust_totals"]
+    with pytest.raises(Exception, match="counts_in_trust_totals"):
+        build_structure({"neet_risk_rates": frames["neet_risk_rates"].select(cols)})
+
+
 def test_any_change_to_a_row_changes_its_partition_digest():
-    """Every column counts, not only keys and measures (a conservative digest)."""
+    """Every column given counts, not only keys and measures."""
     frames = _frames()
     present = [m for m in MARTS if m.name in frames]
     labels = {m.name: partition_labels(m, frames[m.name]) for m in present}

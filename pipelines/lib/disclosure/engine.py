@@ -854,11 +854,14 @@ OUTPUT_COLUMNS = ("mart", "row_key", "measure", "measure_order", "value", "hidde
 def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zeros: bool, cache: "BlockCache",
                       clock: _Clock) -> Result:
     """run() over the partitions whose rows changed; the others' cells come from the cache."""
-    from pipelines.lib.disclosure.structure import check_partitions, partition_labels
+    from pipelines.lib.disclosure.structure import check_partitions, partition_labels, structure_columns
     check_partitions()
     present = [m for m in MART_BY_NAME.values() if m.name in frames]
     with clock("partitions: digests"):
+        # only what the structure reads: digested, and all build_structure is given
         frames = {m.name: _as_polars(frames[m.name]) for m in present}
+        frames = {m.name: frames[m.name].select([c for c in frames[m.name].columns if c in set(structure_columns(m))])
+                  for m in present}
         labels = {m.name: partition_labels(m, frames[m.name]) for m in present}
         head = repr(("partition v1", _engine_version(), min_cohort, min_count, protect_zeros, pl.__version__))
         digests, expected = _partition_digests(present, frames, labels, head)

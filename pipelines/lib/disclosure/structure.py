@@ -17,6 +17,7 @@ is an error in this file (the harness would be unsound), never silently dropped.
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass, field
 
 import duckdb
@@ -305,6 +306,21 @@ LINKS: tuple[Link, ...] = (
          tuple((f"a.{c}", f"b.{c}") for c in ("level", "academy_urn", "academic_year", "survey_round",
                                               "year_group", "breakdown_topic", "breakdown"))),
 )
+
+
+def structure_columns(spec: MartSpec, links: tuple[Link, ...] | None = None) -> list[str]:
+    """Every column build_structure reads of a mart: its keys and measures, level and academy_urn,
+    and the columns its rollups and links name (p. / w. / a. / b.<column>). The engine digests
+    these only (a shown percentage's rounding noise is no change) and gives build_structure these
+    only, so a column the structure reads but this list misses fails loudly, never silently."""
+    import re
+    said = [("pw", " ".join((ru.parts, ru.whole, *itertools.chain.from_iterable(ru.match)))) for ru in spec.rollups]
+    for link in LINKS if links is None else links:
+        for alias, mart in (("a", link.a), ("b", link.b)):
+            if mart == spec.name:
+                said.append((alias, " ".join((link.where, *itertools.chain.from_iterable(link.match)))))
+    named = {c for aliases, text in said for c in re.findall(rf"\b[{aliases}]\.([A-Za-z_][A-Za-z0-9_]*)", text)}
+    return list(dict.fromkeys((*spec.keys, *spec.measures, "level", "academy_urn", *sorted(named))))
 
 
 def check_partitions(specs: tuple[MartSpec, ...] = MARTS, links: tuple[Link, ...] = LINKS) -> None:
