@@ -24,6 +24,11 @@ def is_temporary(upn: str) -> bool:
     return len(upn) == 13 and upn[-1].isalpha()
 
 
+def is_temporary_expr(upn):
+    """is_temporary over a polars column: 13 characters, the last a letter (isalpha = \\p{L})."""
+    return upn.str.contains(r"(?s)^.{12}\p{L}$")
+
+
 def upn_problem(upn: str | None) -> str | None:
     """None when valid, else a plain-English reason."""
     if upn is None or str(upn).strip() == "":

@@ -29,3 +29,12 @@ def test_temporary_upn_letter_takes_its_index():
 def test_make_upn_round_trip():
     u = make_upn(352, 4001, 19, 7)
     assert len(u) == 13 and upn_problem(u) is None and u[1:4] == "352"
+
+
+def test_the_column_rule_for_temporary_upns_agrees_with_is_temporary():
+    import polars as pl
+
+    from pipelines.lib.upn import is_temporary_expr
+    upns = ["A12345678901B", "A123456789012", "A12345678901", "A12345678901BC", "A12345678901é", "A1234567890\nB"]
+    got = pl.DataFrame({"u": upns}).select(is_temporary_expr(pl.col("u")))["u"].to_list()
+    assert got == [is_temporary(u) for u in upns] == [True, False, False, False, True, True]

@@ -21,7 +21,7 @@ from pipelines.lib.careers.results import (BatchFeedback, FileResult, file_probl
 from pipelines.lib.intake.guard import Limits
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns.spec import norm_header
-from pipelines.lib.upn import check_letter_problems
+from pipelines.lib.upn import check_letter_problems, is_temporary_expr
 
 
 FIELDS = ["upn", "year_group", "survey_date", "item_id", "response"]
@@ -346,8 +346,7 @@ def _to_raw(good: pl.DataFrame, conf: FsqConfig) -> pl.DataFrame:
     score = {label: code for code, label in conf.scale.items()}
     out = good.select(
         "_file", "survey_date", _mapu(pl.col("survey_date"), term_of, pl.Utf8).alias("survey_round"),
-        # upn.is_temporary vectorised: 13 characters, the last a letter (Python's isalpha = \p{L})
-        "upn", pl.col("upn").str.contains(r"(?s)^.{12}\p{L}$").alias("upn_is_temporary"),
+        "upn", is_temporary_expr(pl.col("upn")).alias("upn_is_temporary"),
         pl.col("year_group").cast(pl.Int32), "item_id",
         pl.col("item_id").replace_strict(construct, default=None, return_dtype=pl.Utf8).alias("construct"),
         "response",

@@ -860,8 +860,8 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
     with clock("partitions: digests"):
         # only what the structure reads: digested, and all build_structure is given
         frames = {m.name: _as_polars(frames[m.name]) for m in present}
-        frames = {m.name: frames[m.name].select([c for c in frames[m.name].columns if c in set(structure_columns(m))])
-                  for m in present}
+        frames = {m.name: frames[m.name].select([c for c in frames[m.name].columns if c in wanted])
+                  for m in present for wanted in [set(structure_columns(m))]}
         labels = {m.name: partition_labels(m, frames[m.name]) for m in present}
         head = repr(("partition v1", _engine_version(), min_cohort, min_count, protect_zeros, pl.__version__))
         digests, expected = _partition_digests(present, frames, labels, head)
@@ -899,11 +899,7 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
 
 
 def _as_polars(frame) -> pl.DataFrame:
-    if isinstance(frame, pl.DataFrame):
-        return frame
-    if hasattr(frame, "pl"):            # a DuckDB relation
-        return frame.pl()
-    return pl.from_pandas(frame) if hasattr(frame, "to_numpy") and hasattr(frame, "columns") else pl.DataFrame(frame)
+    return frame.pl() if hasattr(frame, "pl") else pl.DataFrame(frame)   # a DuckDB relation, or frame-like
 
 
 def _partition_digests(present, frames: dict[str, pl.DataFrame], labels: dict[str, pl.Series], head: str
