@@ -190,3 +190,35 @@ def test_the_kernel_switch():
     out = subprocess.run([sys.executable, "-c", "import pipelines.lib.disclosure.gauss"], env=env,
                          capture_output=True, text=True)
     assert out.returncode != 0 and "DESTINATIONS_ENGINE_KERNEL='fortran'" in out.stderr
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_own_coords_and_packed_vectors_equal_the_reference(seed, monkeypatch):
+    """KX.own_coords (array work) gives engine._own_coords' answer on dict vectors: a set of unit
+    coordinates, or None when one own vector reaches outside them; packed vectors (converted once)
+    give exposed_by and in_span_with the same answers as the dicts."""
+    from pipelines.lib.disclosure import engine
+    rnd = random.Random(100 + seed)
+    x = _random_x(rnd)
+    kx = _kx(x)
+    units = [v for v in x if x[v] == {v: 1}]
+    sums = [v for v in x if x[v] and set(x[v]) <= set(units[:6]) and x[v] != {v: 1}]
+    cases = [units[:6] + sums, units[:6] + [v for v in x if v not in units][:2], units[3:9],
+             [v for v in x if not x[v]][:1] + units[:2], []]
+    got_none = got_set = 0
+    for mine in cases:
+        monkeypatch.setattr(gauss, "KERNEL", "python")
+        ref = engine._own_coords(x, mine)
+        assert kx.own_coords(mine) == ref
+        got_none += ref is None
+        got_set += bool(ref)
+        if ref:
+            vecs = [{c: 1} for c in sorted(ref)]
+            fh = set(rnd.sample(sorted(set(x) - set(mine)), 10))
+            sp = gauss.start_pass(kx, fh, [])
+            gauss.go_on(sp, kx, [v for v in sorted(x) if v not in fh], fh)
+            assert kernel.k_exposed_by(sp, [], kx, kx.pack(vecs)) == kernel.k_exposed_by(sp, [], kx, vecs)
+            basis = kernel.k_span_of(kx, sorted(x)[:20])
+            assert kernel.k_in_span_with(basis, kx.pack(vecs), sorted(x), kx) == \
+                kernel.k_in_span_with(basis, vecs, sorted(x), kx)
+    assert got_none and got_set

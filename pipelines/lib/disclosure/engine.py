@@ -473,6 +473,9 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
     alone_done: set[str] = set()
     released: list[int] = []
     coords = {name: _own_coords(x, mine) for name, mine in own.items() if name != "director"}
+    # each academy's own vectors, made (and for the kernel converted) once per block
+    own_vecs = {name: _pack(x, [{c: 1} for c in sorted(cs)] if cs is not None else [x[v] for v in own[name]])
+                for name, cs in coords.items()}
     ok = False
     sp = None
     for _ in range(max_rounds):
@@ -493,7 +496,7 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
                 sp = None
             continue
         # academy users: a pass for each whose own cells expose a hidden cell
-        if _academy_round(x, vs, values, hidden, own, coords, sp, stats, unavoidable,
+        if _academy_round(x, vs, values, hidden, own, coords, own_vecs, sp, stats, unavoidable,
                           headline=headline if protect_zeros else None, trustish=trustish,
                           released=set(released)):
             sp = None
@@ -572,11 +575,18 @@ def _own_coords(x, mine: list[int]) -> set[int] | None:
     """The free coordinates an academy's own cells span, when that span is exactly those
     coordinates (its own leaves are free variables and its own wholes sum only them, which
     build_structure's column order gives); None otherwise."""
+    if getattr(x, "compiled", False):
+        return x.own_coords(mine)
     coords = {v for v in mine if x[v] == {v: 1}}
     for v in mine:
         if not coords.issuperset(x[v]):
             return None
     return coords
+
+
+def _pack(x, vecs: list[dict]) -> list[dict]:
+    """`vecs` for repeated use with x: for the compiled kernel, converted to its arrays once."""
+    return x.pack(vecs) if getattr(x, "compiled", False) else vecs
 
 
 def _pinned_zeros(relations, vals, rel_of, vs, hidden, iv=None) -> list[int]:
@@ -617,7 +627,7 @@ def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str]):
 
 
 def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], own: dict[str, list[int]], coords,
-                   sp, stats, unavoidable: dict[str, set[int]], headline: set[int] | None = None,
+                   own_vecs_of, sp, stats, unavoidable: dict[str, set[int]], headline: set[int] | None = None,
                    trustish: list[bool] | None = None, released: set[int] = frozenset()) -> bool:
     """Each academy is checked against the directors' published span `sp` (does adding its own
     cells determine a hidden cell?); only where it does, an academy pass runs: its own cells'
@@ -654,7 +664,7 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
         mine_set = set(mine)
         stats["checks"] += 1
         cs = coords[name]
-        own_vecs = [{c: 1} for c in sorted(cs)] if cs is not None else [x[v] for v in mine]
+        own_vecs = own_vecs_of[name]
         if cs is not None:
             exposed = exposed_by(sp, [], x, own_vecs)
         else:

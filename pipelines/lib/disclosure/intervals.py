@@ -160,9 +160,8 @@ class BlockIntervals:
         v = np.nonzero(mask)[0]
         if not len(v):
             return np.empty(0, np.int64)
-        starts, ends = self.RP[v], self.RP[v + 1]
-        idx = np.concatenate([np.arange(a, b) for a, b in zip(starts.tolist(), ends.tolist())]) \
-            if len(v) else np.empty(0, np.int64)
+        starts, lens = self.RP[v], self.RP[v + 1] - self.RP[v]
+        idx = np.repeat(starts - np.concatenate(([0], np.cumsum(lens)[:-1])), lens) + np.arange(int(lens.sum()))
         return np.unique(self.RV[idx])
 
     def bounds(self, unknown: np.ndarray, base=None, newly_known: np.ndarray | None = None):

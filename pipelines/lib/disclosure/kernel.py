@@ -710,6 +710,26 @@ class KX:
             vp.append(len(cols))
         return np.array(vp, np.int64), self.local(cols), np.array(vals, np.int64)
 
+    def own_coords(self, mine) -> set[int] | None:
+        """engine._own_coords over the arrays: the cells of `mine` whose x is their own unit
+        vector, when every x of `mine` lies within them; else None."""
+        li = self.local(mine)
+        a, b = self.xp[li], self.xp[li + 1]
+        lens = b - a
+        unit = lens == 1
+        at = a[unit]
+        unit[unit] = (self.xc[at] == li[unit]) & (self.xv[at] == 1)
+        inside = np.zeros(self.n, np.bool_)
+        inside[li[unit]] = True
+        entries = np.repeat(a - np.concatenate(([0], np.cumsum(lens)[:-1])), lens) + np.arange(int(lens.sum()))
+        if not inside[self.xc[entries]].all():
+            return None
+        return set(self.ids[li[unit]].tolist())
+
+    def pack(self, vecs) -> "Packed":
+        """Vectors converted once for repeated kernel calls (exposed_by, in_span_with)."""
+        return Packed(vecs, self.vectors(vecs))
+
     def __getitem__(self, v: int) -> dict[int, int]:
         if self._dicts is None:   # all at once: cheaper than one at a time
             ids, xp = self.ids.tolist(), self.xp.tolist()
@@ -726,6 +746,19 @@ class KX:
 
     def __len__(self) -> int:
         return self.n
+
+
+class Packed(list):
+    """A list of dict vectors with their CSR form over one block's local columns (KX.pack)."""
+
+    def __init__(self, vecs, csr) -> None:
+        super().__init__(vecs)
+        self.csr = csr
+
+
+def _csr(x: KX, vectors):
+    got = getattr(vectors, "csr", None)
+    return got if got is not None else x.vectors(list(vectors))
 
 
 class KSpan:
@@ -793,7 +826,7 @@ def k_go_on(sp: KSpan, x: KX, candidates, forced_hidden) -> list[int]:
 
 
 def k_exposed_by(sp: KSpan, extra, x: KX, vectors=()) -> set[int]:
-    vp, vc, vv = x.vectors(list(vectors))
+    vp, vc, vv = _csr(x, vectors)
     x._tmp, got = exposed_by(sp.S, x.scratch(), x.local(extra), vp, vc, vv, x.xp, x.xc, x.xv)
     return set(x.ids[got].tolist())
 
@@ -804,7 +837,7 @@ def k_span_of(x: KX, cells) -> KSpan:
 
 
 def k_in_span_with(basis: KSpan, vectors, targets, x: KX) -> set[int]:
-    vp, vc, vv = x.vectors(list(vectors))
+    vp, vc, vv = _csr(x, vectors)
     t = list(targets)
     x._tmp, got = in_span_with(basis.S, x.scratch(), vp, vc, vv, x.local(t), x.xp, x.xc, x.xv)
     return {v for v, ok in zip(t, got.tolist()) if ok}
