@@ -456,12 +456,7 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
     number), `values`, `is_den`, `trustish`, `n_whole` only its variables; `rel_of` (variable ->
     its relations) is built from `rels` when None."""
     if rel_of is None:
-        rel_of = {}
-        for i in rels:
-            whole, parts = relations[i]
-            rel_of.setdefault(whole, []).append(i)
-            for p in parts:
-                rel_of.setdefault(p, []).append(i)
+        rel_of = _RelationsOf(relations, rels)
     stats = {"academy_passes": 0, "checks": 0, "nonneg_rounds": 0, "nonneg_added": 0, "known_by_own": 0}
     iv = None
     if gauss.KERNEL == "compiled":   # the interval bounds compiled too (intervals.py; attack.py is the reference)
@@ -514,6 +509,39 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
         sp = None
     stats["known_by_own"] += sum(len(u) for u in unavoidable.values())
     return hidden, stats, ok
+
+
+class _RelationsOf(dict):
+    """variable -> the block's relations holding it, built on first use: with the compiled
+    interval bounds only a repair (a pinned cell) reads it, and most blocks have none."""
+
+    def __init__(self, relations, rels) -> None:
+        super().__init__()
+        self._todo = (relations, rels)
+
+    def _build(self) -> None:
+        relations, rels = self._todo
+        self._todo = None
+        for i in rels:
+            whole, parts = relations[i]
+            self.setdefault(whole, []).append(i)
+            for p in parts:
+                self.setdefault(p, []).append(i)
+
+    def get(self, v, default=None):
+        if self._todo is not None:
+            self._build()
+        return super().get(v, default)
+
+    def __getitem__(self, v):
+        if self._todo is not None:
+            self._build()
+        return super().__getitem__(v)
+
+    def __contains__(self, v) -> bool:
+        if self._todo is not None:
+            self._build()
+        return super().__contains__(v)
 
 
 @functools.lru_cache(maxsize=1)
