@@ -714,6 +714,13 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
         else:
             xa, known = x, mine
         fh = H - mine_set
+        # rows for the hidden cells the pass can determine only (E of _hides_nothing): a cell
+        # outside span(shown cells + own cells) stays outside every span the pass publishes, so
+        # its row never decides anything; with ~10k hidden cells in a block and a handful in E,
+        # this is most of a pass's work
+        got = spans.get("exposed")
+        if SHORTCUTS and got is not None and got[:2] == (name, len(H)):
+            fh = got[2]
         redo = bool(headline and zeros)
         first = [v for v in cands if v in headline] if redo else []
         # the headline cells lead the candidates (publish order), so the pass has hidden every
@@ -777,6 +784,7 @@ def _hides_nothing(x, vs, vals, H, H0, mine_set, own_vecs, exposed_all, spans, s
     n_zeros = sum(1 for v in H - H0 if not vals[v])
     if spans.get("zeros", (None,))[0] != n_zeros:
         spans["zeros"] = (n_zeros, span_of(x, [v for v in vs if v not in H and not vals[v]]))
+    spans["exposed"] = (name, len(H), E)   # the only hidden cells the pass can determine
     determined = in_span_with(spans["zeros"][1], own_vecs, E, x)
     if determined != E:
         return False
