@@ -860,14 +860,19 @@ def _pinned(relations, vals: list[int], unknown: set[int], rel_of, base=None, ne
 
 
 def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
-        protect_zeros: bool = True, cache_path: str | Path | None = None, by_partition: bool = False) -> Result:
+        protect_zeros: bool = True, cache_path: str | Path | None = None, by_partition: bool = False,
+        written: dict[str, str] | None = None) -> Result:
     """Structure + suppression for the unpublished marts in `frames` (name -> rows).
     `cache_path`: a file of per-block decisions (BlockCache); a re-run recomputes only blocks
     whose cells, values, relations, audiences, thresholds or engine code changed, and gives the
     same result as a run without it. With `by_partition` (and a cache) the cache also keeps each
     partition's result (structure.MartSpec.partition: no relation crosses one) under a digest of
     its rows, and a re-run builds the structure of the changed partitions only; the result then
-    has the output columns only (mart, row_key, measure, measure_order, value, hidden, reason)."""
+    has the output columns only (mart, row_key, measure, measure_order, value, hidden, reason).
+    `written` (with by_partition: partition label -> digest of the cells a table already holds)
+    makes the result incremental: it holds only the partitions whose digest differs from the
+    table's (or that the table lacks), with two more columns, partition_label and
+    partition_digest; stats["partitions_dropped"] lists the table's labels no longer present."""
     t0 = time.perf_counter()
     clock = _Clock()
     cache = None
@@ -876,7 +881,7 @@ def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
             cache = BlockCache(Path(cache_path))
     try:
         if by_partition and cache is not None:
-            res = _run_by_partition(frames, min_cohort, min_count, protect_zeros, cache, clock)
+            res = _run_by_partition(frames, min_cohort, min_count, protect_zeros, cache, clock, written)
         else:
             c0 = time.process_time()
             with clock("structure"):
@@ -898,8 +903,9 @@ OUTPUT_COLUMNS = ("mart", "row_key", "measure", "measure_order", "value", "hidde
 
 
 def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zeros: bool, cache: "BlockCache",
-                      clock: _Clock) -> Result:
-    """run() over the partitions whose rows changed; the others' cells come from the cache."""
+                      clock: _Clock, written: dict[str, str] | None = None) -> Result:
+    """run() over the partitions whose rows changed; the others' cells come from the cache
+    (with `written`, only those the table does not hold already: see run)."""
     from pipelines.lib.disclosure.structure import check_partitions, partition_labels, structure_columns
     check_partitions()
     present = [m for m in MART_BY_NAME.values() if m.name in frames]
@@ -911,10 +917,19 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
         labels = {m.name: partition_labels(m, frames[m.name]) for m in present}
         head = repr(("partition v1", _engine_version(), min_cohort, min_count, protect_zeros, pl.__version__))
         digests, expected = _partition_digests(present, frames, labels, head)
+    # partitions the table already holds as they are now: checked in the cache, not loaded
+    held = {label for label, d in (written or {}).items() if digests.get(label) == d}
     with clock("partitions: reuse"):
-        kept, reused = cache.reuse_partitions(digests, expected)
+        kept, reused = cache.reuse_partitions(digests, expected, load=set(digests) - held)
     changed = sorted(set(digests) - set(reused))
+    if written is not None:
+        loaded = [label for label in reused if label not in held]
+        kept = [f.with_columns(partition_label=pl.lit(label), partition_digest=pl.lit(digests[label]))
+                for f, label in zip(kept, loaded)]
     stats: dict = {"partitions": len(digests), "partitions_reused": len(reused)}
+    if written is not None:
+        stats["partitions_held"] = len(held.intersection(reused))
+        stats["partitions_dropped"] = sorted(set(written) - set(digests))
     unresolved: dict[str, int] = {}
     rounds = 0
     if changed:
@@ -937,10 +952,16 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
             for label, part in new.partition_by("partition_label", as_dict=True, include_key=False).items():
                 label = label[0] if isinstance(label, tuple) else label
                 cache.store_partition(label, digests[label], part, block_keys.get(label, []))
-            kept.append(new.drop("partition_label"))
-    cells = pl.concat(kept, how="vertical") if kept else pl.DataFrame(
-        schema={"mart": pl.Utf8, "row_key": pl.Utf8, "measure": pl.Utf8, "measure_order": pl.Int32,
-                "value": pl.Int64, "hidden": pl.Boolean, "reason": pl.Utf8})
+            if written is None:
+                kept.append(new.drop("partition_label"))
+            else:   # a partition recomputed with the digest the table holds: the same cells, kept there
+                kept.append(new.filter(~pl.col("partition_label").is_in(sorted(held))).with_columns(partition_digest=pl.col("partition_label").replace_strict(
+                    digests, return_dtype=pl.Utf8)))
+    schema = {"mart": pl.Utf8, "row_key": pl.Utf8, "measure": pl.Utf8, "measure_order": pl.Int32,
+              "value": pl.Int64, "hidden": pl.Boolean, "reason": pl.Utf8}
+    if written is not None:
+        schema |= {"partition_label": pl.Utf8, "partition_digest": pl.Utf8}
+    cells = pl.concat([f.select(list(schema)) for f in kept], how="vertical") if kept else pl.DataFrame(schema=schema)
     return Result(cells=cells, seconds=0.0, rounds=rounds, unresolved=unresolved, stats=stats, timing=clock.timing)
 
 
@@ -1034,10 +1055,12 @@ class BlockCache:
         self.new[key] = zlib.compress(json.dumps(reasons).encode() + b"\n" + np.asarray(codes, np.uint8).tobytes(), 6)
         self.used.add(key)
 
-    def reuse_partitions(self, digests: dict[str, str], expected: dict[str, int]) -> tuple[list[pl.DataFrame], list[str]]:
+    def reuse_partitions(self, digests: dict[str, str], expected: dict[str, int],
+                         load: set[str] | None = None) -> tuple[list[pl.DataFrame], list[str]]:
         """The stored cells of every partition whose digest is unchanged (and whose entry reads
         back whole: the cells it should have, the output columns); their blocks' decisions are
-        kept. Returns (cell frames, labels reused)."""
+        kept. Returns (cell frames, labels reused). `load`: the labels whose cells are wanted
+        (default all); the others are only checked (entry, seal), and give no frame."""
         import io
         self.parts_kept = set()
         frames, reused = [], []
@@ -1050,13 +1073,16 @@ class BlockCache:
                 seal, *keys = zlib.decompress(row[1]).decode().split("\n")
                 if seal != self._seal(label, digests[label], row[0]):
                     raise ValueError("its cells are not the ones stored for it")
-                cells = pl.read_ipc(io.BytesIO(row[0]))
-                if cells.height != expected.get(label) or tuple(cells.columns) != OUTPUT_COLUMNS:
-                    raise ValueError(f"{cells.height} cells, {expected.get(label)} expected")
+                cells = None
+                if load is None or label in load:
+                    cells = pl.read_ipc(io.BytesIO(row[0]))
+                    if cells.height != expected.get(label) or tuple(cells.columns) != OUTPUT_COLUMNS:
+                        raise ValueError(f"{cells.height} cells, {expected.get(label)} expected")
             except Exception as e:   # noqa: BLE001 - a damaged entry: recompute its partition
                 log.warning("disclosure cache %s: partition %s unreadable (%s): recomputing it", self.path, label, e)
                 continue
-            frames.append(cells)
+            if cells is not None:
+                frames.append(cells)
             reused.append(label)
             self.parts_kept.add(label)
             self.used.update(keys)

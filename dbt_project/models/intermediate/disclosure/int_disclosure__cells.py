@@ -4,16 +4,27 @@
 audience. Thresholds: dbt vars td:suppression:min_cohort / td:suppression:min_count.
 DESTINATIONS_DISCLOSURE_CACHE (set by the pipeline's dbt resource: a file beside the warehouse)
 keeps each block's decision and each partition's cells (a leaving year; FSQ: academic year x
-survey round x year group), so a rebuild builds the structure of changed partitions only and
-recomputes only blocks whose cells changed; the result is the same as a cold run. Unset (tests, dbt by hand): cold run."""
+survey round x year group), so a rebuild
+builds the structure of changed partitions only and recomputes only blocks whose cells changed;
+the result is the same as a cold run. Unset (tests, dbt by hand): a cache in a temporary folder,
+i.e. a cold run.
+
+Incremental by partition: each row carries its partition's label and digest (of the rows the
+engine read, its code and thresholds). A rebuild returns only the partitions whose digest the
+table does not hold yet (delete+insert on partition_label, in dbt's transaction), so a corrected
+return rewrites its leaving year's cells, not all of them; a partition no longer present (e.g.
+a leaving year past retention) is deleted. A partition the table holds with its current digest
+holds exactly the cells the engine would give it now (they are a function of that digest)."""
 import os
+import tempfile
 
 from pipelines.lib.disclosure.engine import run
 from pipelines.lib.disclosure.structure import MARTS
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(materialized="incremental", incremental_strategy="delete+insert", unique_key="partition_label",
+               on_schema_change="fail")
     # dbt needs literal refs: one per mart of structure.MARTS (a test checks the two lists agree)
     refs = {
         "destination_measures": dbt.ref("destination_measures"),
@@ -31,8 +42,20 @@ def model(dbt, session):
     if missing:
         raise ValueError(f"int_disclosure__cells: no ref for mart(s) {', '.join(missing)} of the disclosure structure")
     frames = {spec.name: refs[spec.name].pl() for spec in MARTS}
-    result = run(frames, min_cohort=int(dbt.config.get("min_cohort")), min_count=int(dbt.config.get("min_count")),
-                 cache_path=os.environ.get("DESTINATIONS_DISCLOSURE_CACHE") or None, by_partition=True)
+    written = {}
+    if dbt.is_incremental:   # label -> digest of the cells the table holds (one digest per label)
+        written = {label: low for label, low, high in session.execute(
+            f"select partition_label, min(partition_digest), max(partition_digest) from {dbt.this} group by 1"
+        ).fetchall() if low == high}
+    with tempfile.TemporaryDirectory(prefix="disclosure-") as tmp:
+        cache = os.environ.get("DESTINATIONS_DISCLOSURE_CACHE") or os.path.join(tmp, "cache.sqlite")
+        result = run(frames, min_cohort=int(dbt.config.get("min_cohort")), min_count=int(dbt.config.get("min_count")),
+                     cache_path=cache, by_partition=True, written=written)
+    dropped = result.stats.get("partitions_dropped") or []
+    if dbt.is_incremental and dropped:
+        session.execute(f"delete from {dbt.this} where partition_label in ({', '.join('?' for _ in dropped)})",
+                        dropped)
     return result.cells.select(
-        "mart", "row_key", "measure", "measure_order", "value", "hidden", "reason",
+        "mart", "row_key", "measure", "measure_order", "value", "hidden", "reason", "partition_label",
+        "partition_digest",
     ).sort("mart", "row_key", "measure_order").to_arrow()
