@@ -71,3 +71,21 @@ def test_a_rebuild_rewrites_only_the_partitions_that_changed(demo_warehouse, tmp
         con.close()
     run_dbt(warehouse, "run", "--select", "int_disclosure__cells")
     assert _diff(warehouse, "incr.before", CELLS) == (0, 0)
+
+
+def test_a_table_from_before_partitions_is_rewritten_whole(demo_warehouse, tmp_path, monkeypatch):
+    """A warehouse built by an earlier version (no partition columns, and some stale cells) is
+    upgraded by the next build: every partition written, the columns added, nothing left over."""
+    warehouse, _ = demo_warehouse
+    monkeypatch.setenv("DESTINATIONS_DISCLOSURE_CACHE", str(tmp_path / "disclosure-cache.sqlite"))
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("create schema if not exists incr")
+        con.execute(f"create or replace table incr.before_old as select * from {CELLS}")
+        con.execute(f"create or replace table {CELLS} as select * exclude (partition_label, partition_digest) "
+                    f"from incr.before_old")
+        con.execute(f"update {CELLS} set hidden = not hidden where measure_order = 0")
+    finally:
+        con.close()
+    run_dbt(warehouse, "run", "--select", "int_disclosure__cells")
+    assert _diff(warehouse, "incr.before_old", CELLS) == (0, 0)

@@ -24,7 +24,7 @@ from pipelines.lib.disclosure.structure import MARTS
 
 def model(dbt, session):
     dbt.config(materialized="incremental", incremental_strategy="delete+insert", unique_key="partition_label",
-               on_schema_change="fail")
+               on_schema_change="sync_all_columns")
     # dbt needs literal refs: one per mart of structure.MARTS (a test checks the two lists agree)
     refs = {
         "destination_measures": dbt.ref("destination_measures"),
@@ -44,9 +44,15 @@ def model(dbt, session):
     frames = {spec.name: refs[spec.name].pl() for spec in MARTS}
     written = {}
     if dbt.is_incremental:   # label -> digest of the cells the table holds (one digest per label)
-        written = {label: low for label, low, high in session.execute(
-            f"select partition_label, min(partition_digest), max(partition_digest) from {dbt.this} group by 1"
-        ).fetchall() if low == high}
+        columns = {d[0] for d in session.execute(f"select * from {dbt.this} limit 0").description}
+        if not {"partition_label", "partition_digest"} <= columns:
+            # a table from before partitions: emptied here, its columns added by dbt, every partition written
+            session.execute(f"delete from {dbt.this}")
+        else:
+            session.execute(f"delete from {dbt.this} where partition_label is null or partition_digest is null")
+            written = {label: low for label, low, high in session.execute(
+                f"select partition_label, min(partition_digest), max(partition_digest) from {dbt.this} group by 1"
+            ).fetchall() if low == high}
     with tempfile.TemporaryDirectory(prefix="disclosure-") as tmp:
         cache = os.environ.get("DESTINATIONS_DISCLOSURE_CACHE") or os.path.join(tmp, "cache.sqlite")
         result = run(frames, min_cohort=int(dbt.config.get("min_cohort")), min_count=int(dbt.config.get("min_count")),
