@@ -899,7 +899,9 @@ def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
     return res
 
 
-OUTPUT_COLUMNS = ("mart", "row_key", "measure", "measure_order", "value", "hidden", "reason")
+OUTPUT_SCHEMA = {"mart": pl.Utf8, "row_key": pl.Utf8, "measure": pl.Utf8, "measure_order": pl.Int32,
+                 "value": pl.Int64, "hidden": pl.Boolean, "reason": pl.Utf8}
+OUTPUT_COLUMNS = tuple(OUTPUT_SCHEMA)
 
 
 def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zeros: bool, cache: "BlockCache",
@@ -957,8 +959,7 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
             else:   # a partition recomputed with the digest the table holds: the same cells, kept there
                 kept.append(new.filter(~pl.col("partition_label").is_in(sorted(held))).with_columns(partition_digest=pl.col("partition_label").replace_strict(
                     digests, return_dtype=pl.Utf8)))
-    schema = {"mart": pl.Utf8, "row_key": pl.Utf8, "measure": pl.Utf8, "measure_order": pl.Int32,
-              "value": pl.Int64, "hidden": pl.Boolean, "reason": pl.Utf8}
+    schema = dict(OUTPUT_SCHEMA)
     if written is not None:
         schema |= {"partition_label": pl.Utf8, "partition_digest": pl.Utf8}
     cells = pl.concat([f.select(list(schema)) for f in kept], how="vertical") if kept else pl.DataFrame(schema=schema)
