@@ -161,3 +161,38 @@ def test_any_change_to_a_row_changes_its_partition_digest():
     assert got["leaving_year=2024-25"] == base["leaving_year=2024-25"]
     assert engine._partition_digests(present, frames, labels, "other engine")[0]["leaving_year=2024-25"] \
         != base["leaving_year=2024-25"]
+
+
+def test_a_run_given_what_a_table_holds_returns_only_what_it_lacks(tmp_path):
+    """engine.run(..., written=label -> digest): the partitions a table already holds with their
+    current digest are left out (and not even read from the cache), a stale or missing one is
+    returned whole, a label no longer present is listed to delete; the same cells as a cold run."""
+    path = tmp_path / "cache.sqlite"
+    frames = _frames()
+    cold = _sorted(engine.run(frames).cells)
+    full = engine.run(frames, cache_path=path, by_partition=True, written={})
+    assert set(full.cells["partition_label"]) == {f"leaving_year={y}" for y in ("2023-24", "2024-25", "2025-26")}
+    assert _sorted(full.cells.drop("partition_label", "partition_digest")).equals(cold)
+    held = dict(full.cells.select("partition_label", "partition_digest").unique().iter_rows())
+    assert len(set(held.values())) == 3
+
+    again = engine.run(frames, cache_path=path, by_partition=True, written=held)
+    assert again.cells.height == 0 and again.stats["partitions_held"] == 3 and again.stats["partitions_dropped"] == []
+
+    stale = dict(held, **{"leaving_year=2024-25": "stale", "leaving_year=1999-00": "gone"})
+    del stale["leaving_year=2023-24"]
+    got = engine.run(frames, cache_path=path, by_partition=True, written=stale)
+    assert set(got.cells["partition_label"]) == {"leaving_year=2023-24", "leaving_year=2024-25"}
+    assert got.stats["partitions_held"] == 1 and got.stats["partitions_dropped"] == ["leaving_year=1999-00"]
+    want = cold.filter(~pl.col("row_key").str.contains("2025-26"))
+    assert _sorted(got.cells.drop("partition_label", "partition_digest")).equals(want) and want.height > 0
+    assert dict(got.cells.select("partition_label", "partition_digest").unique().iter_rows()) == \
+        {k: held[k] for k in ("leaving_year=2023-24", "leaving_year=2024-25")}
+
+    # a changed year: recomputed and returned with its new digest, though the table held the old one
+    changed = _frames(flip="2024-25")
+    third = engine.run(changed, cache_path=path, by_partition=True, written=held)
+    assert set(third.cells["partition_label"]) == {"leaving_year=2024-25"}
+    assert third.cells["partition_digest"][0] != held["leaving_year=2024-25"]
+    assert _sorted(third.cells.drop("partition_label", "partition_digest")).equals(
+        _sorted(engine.run(changed).cells).filter(pl.col("row_key").str.contains("2024-25")))
