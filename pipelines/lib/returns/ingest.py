@@ -198,20 +198,11 @@ def _parse_ts(text: str | None) -> datetime | None:
     return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
 
 
-_DIGESTS: dict[str, object] = {}
-
-
 def _file_sha(path: Path, cache_dir: Path | None = None) -> str:
     """The file's submitted SHA-256 (retention-rewritten files keep their submission's hash). The hash
     comes from the run's digest cache (size, mtime, change time and inode) when the file is unchanged, so it is not re-read."""
-    actual = None
-    if cache_dir is not None:
-        from pipelines.lib.runstate import CACHE_FILE, DigestCache
-        key = str(cache_dir)
-        cache = _DIGESTS.get(key)
-        if cache is None:
-            cache = _DIGESTS[key] = DigestCache(cache_dir / CACHE_FILE)
-        actual = cache.digest(path)
+    from pipelines.lib.runstate import file_digest
+    actual = file_digest(path, cache_dir) if cache_dir is not None else None
     return store.submitted_sha(path, actual)
 
 
