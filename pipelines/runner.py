@@ -411,6 +411,7 @@ def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[
         con.execute("begin transaction")
         try:
             load_all(True)
+            os.sync()    # every partition's feedback on disk before the commit that records it (one sync, not one each)
             con.execute("commit")
         except Exception as exc:  # noqa: BLE001 - one partition failed: load the others one by one
             con.execute("rollback")
