@@ -379,6 +379,9 @@ def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[
     try:
         # DuckDB's default cache is 80 % of RAM; the load needs little (rows go to disk as they come)
         con.execute(f"set memory_limit = '{os.environ.get('DESTINATIONS_INGEST_MEMORY', '2GB')}'")
+        # one thread: the load's inserts are many small frames (a partition each), which DuckDB's parallel
+        # insert makes ~2.5x slower (measured at `large`: 1.4 s -> 0.6 s for 289k rows); its queries are small
+        con.execute("set threads = 1")
         ensure_return_tables(con)
 
         def load_all(one_transaction: bool) -> None:
@@ -408,6 +411,7 @@ def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[
         con.execute("begin transaction")
         try:
             load_all(True)
+            os.sync()    # every partition's feedback on disk before the commit that records it (one sync, not one each)
             con.execute("commit")
         except Exception as exc:  # noqa: BLE001 - one partition failed: load the others one by one
             con.execute("rollback")

@@ -89,6 +89,23 @@ class DigestCache:
         os.replace(tmp, self.path)
 
 
+_CACHES: dict[str, DigestCache] = {}
+
+
+def file_digest(path: Path | str, cache_dir: Path | None, st: os.stat_result | None = None) -> str:
+    """SHA-256 of a file, from the digest cache in `cache_dir` (the warehouse folder, where `scan` left
+    it) when the file is unchanged since it was hashed, so an ingest step does not read the file
+    again only to hash it; read and hashed otherwise (or when `cache_dir` is None)."""
+    if cache_dir is None:
+        from pipelines.lib.intake.store import sha256_file
+        return sha256_file(Path(path))
+    key = str(cache_dir)
+    cache = _CACHES.get(key)
+    if cache is None:
+        cache = _CACHES[key] = DigestCache(Path(cache_dir) / CACHE_FILE)
+    return cache.digest(path, st)
+
+
 def _skipped(entry: os.DirEntry) -> bool:
     return entry.name.startswith(".") or (entry.name in SKIP_DIRS and entry.is_dir())
 

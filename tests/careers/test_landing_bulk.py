@@ -125,3 +125,34 @@ def test_a_failed_chunk_insert_loses_nothing_loaded_before(tmp_path, monkeypatch
     monkeypatch.setattr(landing._Loader, "_insert", real)
     land("fsq", paths, con, today=TODAY)
     assert len(_rows(con)) == 4
+
+
+def test_one_log_line_per_rejected_file_and_the_file_columns_of_every_row(tmp_path):
+    import hashlib
+    from datetime import datetime, timezone
+
+    from pipelines.lib import runstate
+
+    paths = _trust(tmp_path)
+    runstate.scan(paths)          # the run's digest cache: the careers files are not hashed again
+    con = duckdb.connect(str(paths.warehouse))
+    lines: list[str] = []
+    res = land("fsq", paths, con, today=TODAY, log=lines.append)
+    assert lines == ["rejected: raw/fsq/140002/2024-25/fsq1.csv (0/3 rows)",
+                     "fsq: 4 file(s) checked (3 accepted, 1 rejected); 9 rows loaded"]
+    assert sorted(r.status for r in res) == ["accepted", "accepted", "accepted", "rejected"]
+    # each row names its own file, that file's bytes' SHA-256 and its modification time
+    for source, sha, modified, n in con.execute(
+            "select source_file, file_sha256, file_modified_at, count(*) from raw.fsq_responses group by all").fetchall():
+        f = paths.root / source
+        assert sha == hashlib.sha256(f.read_bytes()).hexdigest() and n == 3
+        assert modified == datetime.fromtimestamp(f.stat().st_mtime, timezone.utc).replace(tzinfo=None)
+    for source, sha in con.execute("select source_file, file_sha256 from raw.careers_files").fetchall():
+        assert sha == hashlib.sha256((paths.root / source).read_bytes()).hexdigest()
+    # a file changed after the scan is hashed again, not taken from the cache
+    f = paths.fsq / "140001" / "2024-25" / "fsq0.csv"
+    f.write_bytes(_csv([(UPNS[0], 11, "2024-10-10", "CK01", "Disagree")]))
+    land("fsq", paths, con, today=TODAY)
+    assert con.execute("select distinct file_sha256 from raw.fsq_responses where source_file = ?",
+                       [str(f.relative_to(paths.root))]).fetchall() == [(hashlib.sha256(f.read_bytes()).hexdigest(),)]
+    con.close()

@@ -73,7 +73,8 @@ def validate_compass_batch(files: Iterable[tuple[bytes, str, str]], known_urns: 
                            today: date | None = None, chunk_rows: int | None = None,
                            on_checked: Callable[[list[FileResult]], None] | None = None,
                            limits: Limits | None = None) -> list[FileResult]:
-    """Validate many exports [(data, name, urn)] (any iterable: read as it goes): each file is read on
+    """Validate many exports [(data, name, urn)] (any iterable: read as it goes; a fourth element, when
+    given, is the SHA-256 of the data, so it is not hashed again): each file is read on
     its own, then the rows of all the files are parsed and checked together, one vectorised pass per
     rule (one frame per `chunk_rows` rows); each file's feedback comes from its own rows, exactly as if
     checked alone. `on_checked(results)` is called with each checked chunk's results."""
@@ -88,8 +89,8 @@ def validate_compass_batch(files: Iterable[tuple[bytes, str, str]], known_urns: 
         if on_checked:
             on_checked([res for res, _ in chunk])
 
-    def prepare(d, n, u):
-        return _prepare(d, n, u, known_urns, limits)
+    def prepare(d, n, u, sha=None):
+        return _prepare(d, n, u, known_urns, limits, sha)
 
     for res, frame in read_ahead(files, prepare):
         out.append(res)
@@ -114,9 +115,10 @@ def _gx_frame(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _prepare(data: bytes, name: str, academy_urn: str, known_urns: set[str] | None,
-             limits: Limits) -> tuple[FileResult, pl.DataFrame | None]:
-    """File-level checks and reading; (result, frame of raw text or None when rejected)."""
-    res = FileResult("compass", name, academy_urn, None, hashlib.sha256(data).hexdigest(), layout="compass")
+             limits: Limits, sha: str | None = None) -> tuple[FileResult, pl.DataFrame | None]:
+    """File-level checks and reading; (result, frame of raw text or None when rejected). `sha`: the
+    SHA-256 of `data` when the caller already has it (else computed here)."""
+    res = FileResult("compass", name, academy_urn, None, sha or hashlib.sha256(data).hexdigest(), layout="compass")
     if known_urns is not None and academy_urn not in known_urns:
         res.problems.append(file_problem(
             name, "unknown_academy", f"the folder '{academy_urn}' is not the URN of an academy in the trust register",

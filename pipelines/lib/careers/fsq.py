@@ -155,7 +155,8 @@ def validate_fsq_batch(files: Iterable[tuple[bytes, str, str, str]], known_urns:
                        conf: FsqConfig | None = None, today: date | None = None,
                        chunk_rows: int | None = None, on_checked: Callable[[list[FileResult]], None] | None = None,
                        limits: Limits | None = None) -> list[FileResult]:
-    """Validate many exports [(data, name, urn, academic_year)] (any iterable: read as it goes).
+    """Validate many exports [(data, name, urn, academic_year)] (any iterable: read as it goes; a
+    fifth element, when given, is the SHA-256 of the data, so it is not hashed again).
 
     Each file is read on its own (header, layout); then the answers of all the files are parsed and
     checked together, in one frame per `chunk_rows` answers: every rule is one vectorised pass, and
@@ -174,8 +175,8 @@ def validate_fsq_batch(files: Iterable[tuple[bytes, str, str, str]], known_urns:
         if on_checked:
             on_checked([res for res, _ in chunk])
 
-    def prepare(d, n, u, y):
-        return _prepare(d, n, u, y, known_urns, conf, limits)
+    def prepare(d, n, u, y, sha=None):
+        return _prepare(d, n, u, y, known_urns, conf, limits, sha)
 
     for res, frame in read_ahead(files, prepare):
         out.append(res)
@@ -192,9 +193,10 @@ def validate_fsq_batch(files: Iterable[tuple[bytes, str, str, str]], known_urns:
 
 
 def _prepare(data: bytes, name: str, academy_urn: str, academic_year: str, known_urns: set[str] | None,
-             conf: FsqConfig, limits: Limits) -> tuple[FileResult, pl.DataFrame | None]:
-    """File-level checks, reading and normalising; (result, long frame or None when rejected)."""
-    res = FileResult("fsq", name, academy_urn, academic_year, hashlib.sha256(data).hexdigest())
+             conf: FsqConfig, limits: Limits, sha: str | None = None) -> tuple[FileResult, pl.DataFrame | None]:
+    """File-level checks, reading and normalising; (result, long frame or None when rejected).
+    `sha`: the SHA-256 of `data` when the caller already has it (else computed here)."""
+    res = FileResult("fsq", name, academy_urn, academic_year, sha or hashlib.sha256(data).hexdigest())
     if known_urns is not None and academy_urn not in known_urns:
         res.problems.append(file_problem(
             name, "unknown_academy", f"the folder '{academy_urn}' is not the URN of an academy in the trust register",

@@ -21,7 +21,8 @@ from pipelines.lib.careers.fsq import validate_fsq_batch
 from pipelines.lib.careers.fsq_config import FsqConfig, config_path, load_fsq_config
 from pipelines.lib.careers.results import FileResult, file_problem
 from pipelines.lib.intake.guard import Limits, Refused, check_size
-from pipelines.lib.intake.store import quarantine, sha256_file, sidecar
+from pipelines.lib.intake.store import quarantine, sidecar
+from pipelines.lib.runstate import file_digest
 from pipelines.lib.warehouse import replace_table
 
 FSQ_DDL = """
@@ -151,6 +152,16 @@ def _write_feedback(paths: Paths, res: FileResult, rel: str, limits: Limits) -> 
     return str(sidecar(base, ".feedback.html").relative_to(paths.root))
 
 
+def summary(kind: str, results: list[FileResult]) -> str:
+    """One line for a run's files: how many were checked, by status, and the rows loaded."""
+    by: dict[str, int] = {}
+    for r in results:
+        by[r.status] = by.get(r.status, 0) + 1
+    statuses = ", ".join(f"{n:,} {status}" for status, n in sorted(by.items()))
+    return (f"{kind}: {len(results):,} file(s) checked" + (f" ({statuses})" if statuses else "")
+            + f"; {sum(r.rows_loaded for r in results):,} rows loaded")
+
+
 FILE_ROW_SCHEMA = {
     "kind": pl.Utf8, "source_file": pl.Utf8, "academy_urn": pl.Utf8, "academic_year": pl.Utf8,
     "file_sha256": pl.Utf8, "config_sha256": pl.Utf8, "status": pl.Utf8, "rows_total": pl.Int64,
@@ -195,13 +206,20 @@ class _Loader:
 
     def rows(self, results: list[FileResult], mtimes: dict[str, datetime]) -> None:
         """Queue the rows of the accepted files among `results` (then dropped from the results)."""
-        loads = [res.rows.with_columns(source_file=pl.lit(res.file), file_modified_at=pl.lit(mtimes[res.file]))
-                 for res in results if not res.rejected and res.rows is not None]
+        loads = [res for res in results if not res.rejected and res.rows is not None and res.rows.height]
+        # each row's file and modification time, added once to all the files' rows (not file by file)
+        frame = None
+        if loads:
+            which = pl.Series(range(len(loads)), dtype=pl.Int32).repeat_by(
+                pl.Series([res.rows.height for res in loads], dtype=pl.UInt32)).explode()
+            frame = pl.concat([res.rows for res in loads], how="vertical_relaxed").with_columns(
+                source_file=pl.Series([res.file for res in loads], dtype=pl.Utf8).gather(which),
+                file_modified_at=pl.Series([mtimes[res.file] for res in loads], dtype=pl.Datetime("us")).gather(which))
         for res in results:
             res.rows = None
         self._wait()
-        if loads:
-            self.pending = self.pool.submit(self._insert, pl.concat(loads, how="vertical_relaxed"))
+        if frame is not None:
+            self.pending = self.pool.submit(self._insert, frame)
 
     def _insert(self, incoming: pl.DataFrame) -> None:
         con = self.con
@@ -254,8 +272,10 @@ def land(kind: str, paths: Paths, con: duckdb.DuckDBPyConnection, conf: FsqConfi
          today: date | None = None, log=None) -> list[FileResult]:
     """Validate and load every file under raw/fsq (kind='fsq') or raw/compass (kind='compass').
 
-    Files are found and hashed first (streamed: unchanged files are never read into memory), then
-    read and checked in chunks (`validate_*_batch`), each chunk loaded as soon as it is checked."""
+    Files are found and hashed first (streamed: unchanged files are never read into memory; the hash
+    comes from the run's digest cache when `destinations run` has just hashed the file), then read and
+    checked in chunks (`validate_*_batch`), each chunk loaded as soon as it is checked. `log` gets one
+    line per rejected file and a summary (not a line per file: a Dagster log event costs ~1 ms)."""
     ensure_careers_tables(con)
     conf = conf or load_fsq_config()
     limits = Limits.from_config()
@@ -264,6 +284,7 @@ def land(kind: str, paths: Paths, con: duckdb.DuckDBPyConnection, conf: FsqConfi
     table = "raw.fsq_responses" if kind == "fsq" else "raw.compass_evaluations"
     depth = 3 if kind == "fsq" else 2
     urns = known_urns(paths)
+    cache_dir = paths.warehouse_dir if paths.warehouse_dir.is_dir() else None
     seen = {(r[0], r[1]): r[2] for r in con.execute(
         "select source_file, file_sha256 || '/' || config_sha256, status from raw.careers_files where kind = ?",
         [kind]).fetchall()}
@@ -275,16 +296,16 @@ def land(kind: str, paths: Paths, con: duckdb.DuckDBPyConnection, conf: FsqConfi
         try:
             check_size(st.st_size, limits)
         except Refused as exc:   # too large to read: reported, never read into memory
-            res = FileResult(kind, rel, parts[0] if len(parts) > 1 else "", None, sha256_file(path))
+            res = FileResult(kind, rel, parts[0] if len(parts) > 1 else "", None, file_digest(path, cache_dir, st))
             res.problems.append(file_problem(rel, exc.rule, str(exc), exc.fix))
             results.append(res)
             continue
-        sha = sha256_file(path)
+        sha = file_digest(path, cache_dir, st)
         if seen.get((rel, f"{sha}/{config_sha}"), "rejected") != "rejected":
             continue  # unchanged since it was accepted
         mtimes[rel] = datetime.fromtimestamp(st.st_mtime, timezone.utc).replace(tzinfo=None)
         if len(parts) == depth:
-            todo.append((path, rel, parts))
+            todo.append((path, rel, parts, sha))
             continue
         where = "raw/fsq/<URN>/<YYYY-YY>/<file>" if kind == "fsq" else "raw/compass/<URN>/<file>"
         res = FileResult(kind, rel, parts[0] if len(parts) > 1 else "", None, sha)
@@ -295,20 +316,23 @@ def land(kind: str, paths: Paths, con: duckdb.DuckDBPyConnection, conf: FsqConfi
     try:
         # each file's bytes are read only when its turn comes (a chunk at a time)
         if kind == "fsq":
-            results += validate_fsq_batch(((path.read_bytes(), rel, parts[0], parts[1]) for path, rel, parts in todo),
+            results += validate_fsq_batch(((path.read_bytes(), rel, parts[0], parts[1], sha)
+                                           for path, rel, parts, sha in todo),
                                           urns, conf, today, on_checked=lambda rs: loader.rows(rs, mtimes),
                                           limits=limits)
         else:
-            results += validate_compass_batch(((path.read_bytes(), rel, parts[0]) for path, rel, parts in todo),
+            results += validate_compass_batch(((path.read_bytes(), rel, parts[0], sha) for path, rel, parts, sha in todo),
                                               urns, today, on_checked=lambda rs: loader.rows(rs, mtimes),
                                               limits=limits)
         file_rows = []
         for res in results:
             fb = _write_feedback(paths, res, res.file, limits)
             file_rows.append(_file_row(res, res.file, config_sha, fb))
-            if log:
+            if log and res.rejected:
                 log(f"{res.status}: {res.file} ({res.rows_loaded}/{res.rows_total} rows)")
         loader.finish(file_rows)
+        if log:
+            log(summary(kind, results))
     except BaseException:
         loader.abort()
         raise

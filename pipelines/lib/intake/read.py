@@ -226,6 +226,10 @@ def read_table(data: bytes, name: str, aliases: dict[str, str], required: list[s
         best = None   # (score, sheet, grid, header index, header cells)
         for sheet, grid in _grids(data, name, table, limits):
             for i, row in enumerate(grid.head(HEADER_SCAN_ROWS)):
+                # a row scores at most 1 a cell: one no longer than the best so far cannot beat it
+                # (the usual file: header first, data rows as wide; its data cells need not be read)
+                if best is not None and len(row) <= best[0]:
+                    continue
                 keys = [norm(c) for c in row if clean(c) is not None]
                 score = len({aliases[k] for k in keys if k in aliases}) + 0.5 * sum(
                     1 for k in keys if k not in aliases and is_extra_key(k))

@@ -198,20 +198,11 @@ def _parse_ts(text: str | None) -> datetime | None:
     return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
 
 
-_DIGESTS: dict[str, object] = {}
-
-
 def _file_sha(path: Path, cache_dir: Path | None = None) -> str:
     """The file's submitted SHA-256 (retention-rewritten files keep their submission's hash). The hash
     comes from the run's digest cache (size, mtime, change time and inode) when the file is unchanged, so it is not re-read."""
-    actual = None
-    if cache_dir is not None:
-        from pipelines.lib.runstate import CACHE_FILE, DigestCache
-        key = str(cache_dir)
-        cache = _DIGESTS.get(key)
-        if cache is None:
-            cache = _DIGESTS[key] = DigestCache(cache_dir / CACHE_FILE)
-        actual = cache.digest(path)
+    from pipelines.lib.runstate import file_digest
+    actual = file_digest(path, cache_dir) if cache_dir is not None else None
     return store.submitted_sha(path, actual)
 
 
@@ -417,7 +408,8 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     academy) is not read again: its rows, submission record and problems stay as loaded. Only new
     files after them are read and checked, against the rows already loaded; any other change
     (a file removed or edited in place, the register changed) replays the whole partition.
-    `full` replays it regardless; `transaction=False` leaves the transaction to the caller.
+    `full` replays it regardless; `transaction=False` leaves the transaction to the caller, which
+    calls os.sync() before it commits (the feedback files written here reach the disk first).
     """
     log = log or (lambda msg: None)
     now = now or store.utc_now()
@@ -733,8 +725,10 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     if row_change is not None:
         changes.insert(0, ("raw.destination_returns", *row_change))
     # The feedback written above without fsync reaches the disk before the commit that records it as
-    # done: after a power cut the warehouse never says "checked" over an empty feedback file.
-    os.sync()
+    # done: after a power cut the warehouse never says "checked" over an empty feedback file. A caller
+    # holding the transaction (transaction=False) syncs once before its own commit.
+    if transaction:
+        os.sync()
     _write(con, changes, transaction)
     out.rows_loaded = con.execute(f"select count(*) from raw.destination_returns where {part}", params).fetchone()[0]
     loads = pl.DataFrame([{"leaving_year": leaving_year, "round": round_id, "fingerprint": fp_after,
