@@ -23,13 +23,20 @@ def _diff(warehouse, table_a: str, table_b: str) -> tuple[int, int]:
         con.close()
 
 
-def test_a_rebuild_rewrites_only_the_partitions_that_changed(demo_warehouse, tmp_path, monkeypatch):
-    warehouse, _ = demo_warehouse
+def _keep_a_copy(warehouse, name: str, tmp_path, monkeypatch) -> duckdb.DuckDBPyConnection:
+    """A copy of the cells as incr.<name>, a cache of this test's own for the rebuilds; an open
+    connection for the test's edits."""
     monkeypatch.setenv("DESTINATIONS_DISCLOSURE_CACHE", str(tmp_path / "disclosure-cache.sqlite"))
     con = duckdb.connect(str(warehouse))
+    con.execute("create schema if not exists incr")
+    con.execute(f"create or replace table incr.{name} as select * from {CELLS}")
+    return con
+
+
+def test_a_rebuild_rewrites_only_the_partitions_that_changed(demo_warehouse, tmp_path, monkeypatch):
+    warehouse, _ = demo_warehouse
+    con = _keep_a_copy(warehouse, "before", tmp_path, monkeypatch)
     try:
-        con.execute("create schema if not exists incr")
-        con.execute(f"create or replace table incr.before as select * from {CELLS}")
         # by shown cells, most first: the partition left alone needs some
         labels = [r[0] for r in con.execute(f"select partition_label from {CELLS} group by 1 "
                                             f"order by count(*) filter (where not hidden) desc, 1").fetchall()]
@@ -77,11 +84,8 @@ def test_a_table_from_before_partitions_is_rewritten_whole(demo_warehouse, tmp_p
     """A warehouse built by an earlier version (no partition columns, and some stale cells) is
     upgraded by the next build: every partition written, the columns added, nothing left over."""
     warehouse, _ = demo_warehouse
-    monkeypatch.setenv("DESTINATIONS_DISCLOSURE_CACHE", str(tmp_path / "disclosure-cache.sqlite"))
-    con = duckdb.connect(str(warehouse))
+    con = _keep_a_copy(warehouse, "before_old", tmp_path, monkeypatch)
     try:
-        con.execute("create schema if not exists incr")
-        con.execute(f"create or replace table incr.before_old as select * from {CELLS}")
         con.execute(f"create or replace table {CELLS} as select * exclude (partition_label, partition_digest) "
                     f"from incr.before_old")
         con.execute(f"update {CELLS} set hidden = not hidden where measure_order = 0")
