@@ -8,6 +8,7 @@ Unchanged files (same bytes, same construct mapping, accepted before) are not re
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -154,9 +155,7 @@ def _write_feedback(paths: Paths, res: FileResult, rel: str, limits: Limits) -> 
 
 def summary(kind: str, results: list[FileResult]) -> str:
     """One line for a run's files: how many were checked, by status, and the rows loaded."""
-    by: dict[str, int] = {}
-    for r in results:
-        by[r.status] = by.get(r.status, 0) + 1
+    by = Counter(r.status for r in results)
     statuses = ", ".join(f"{n:,} {status}" for status, n in sorted(by.items()))
     return (f"{kind}: {len(results):,} file(s) checked" + (f" ({statuses})" if statuses else "")
             + f"; {sum(r.rows_loaded for r in results):,} rows loaded")

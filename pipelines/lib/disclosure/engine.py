@@ -924,10 +924,9 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
     with clock("partitions: reuse"):
         kept, reused = cache.reuse_partitions(digests, expected, load=set(digests) - held)
     changed = sorted(set(digests) - set(reused))
-    if written is not None:
-        loaded = [label for label in reused if label not in held]
-        kept = [f.with_columns(partition_label=pl.lit(label), partition_digest=pl.lit(digests[label]))
-                for f, label in zip(kept, loaded)]
+    loaded = [label for label in reused if label not in held]   # kept's frames, in order
+    kept = [f.with_columns(partition_label=pl.lit(label), partition_digest=pl.lit(digests[label]))
+            for f, label in zip(kept, loaded)]
     stats: dict = {"partitions": len(digests), "partitions_reused": len(reused)}
     if written is not None:
         stats["partitions_held"] = len(held.intersection(reused))
@@ -954,15 +953,13 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
             for label, part in new.partition_by("partition_label", as_dict=True, include_key=False).items():
                 label = label[0] if isinstance(label, tuple) else label
                 cache.store_partition(label, digests[label], part, block_keys.get(label, []))
-            if written is None:
-                kept.append(new.drop("partition_label"))
-            else:   # a partition recomputed with the digest the table holds: the same cells, kept there
-                kept.append(new.filter(~pl.col("partition_label").is_in(sorted(held))).with_columns(partition_digest=pl.col("partition_label").replace_strict(
-                    digests, return_dtype=pl.Utf8)))
-    schema = dict(OUTPUT_SCHEMA)
-    if written is not None:
-        schema |= {"partition_label": pl.Utf8, "partition_digest": pl.Utf8}
+            # a partition recomputed with the digest the table holds has the same cells: kept there
+            kept.append(new.filter(~pl.col("partition_label").is_in(sorted(held))).with_columns(
+                partition_digest=pl.col("partition_label").replace_strict(digests, return_dtype=pl.Utf8)))
+    schema = OUTPUT_SCHEMA | {"partition_label": pl.Utf8, "partition_digest": pl.Utf8}
     cells = pl.concat([f.select(list(schema)) for f in kept], how="vertical") if kept else pl.DataFrame(schema=schema)
+    if written is None:
+        cells = cells.select(OUTPUT_COLUMNS)
     return Result(cells=cells, seconds=0.0, rounds=rounds, unresolved=unresolved, stats=stats, timing=clock.timing)
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from pipelines.lib.disclosure.kernel import ranges
+
 INF = np.int64(1) << np.int64(62)   # an infinite upper bound (sums of finite bounds stay far below)
 
 
@@ -160,9 +162,7 @@ class BlockIntervals:
         v = np.nonzero(mask)[0]
         if not len(v):
             return np.empty(0, np.int64)
-        starts, lens = self.RP[v], self.RP[v + 1] - self.RP[v]
-        idx = np.repeat(starts - np.concatenate(([0], np.cumsum(lens)[:-1])), lens) + np.arange(int(lens.sum()))
-        return np.unique(self.RV[idx])
+        return np.unique(self.RV[ranges(self.RP[v], self.RP[v + 1] - self.RP[v])])
 
     def bounds(self, unknown: np.ndarray, base=None, newly_known: np.ndarray | None = None):
         """attack.bounds over this block: (lo, hi) arrays (local numbers; meaningful for

@@ -669,6 +669,12 @@ def clear_determined(S):
 
 # ---- the Python side: gauss.py's functions over these arrays (global variable numbers in and out)
 
+def ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """The positions starts[i] .. starts[i] + lens[i] - 1 for every i, one after another (the
+    entries of CSR rows, without a Python loop)."""
+    return np.repeat(starts - np.concatenate(([0], np.cumsum(lens)[:-1])), lens) + np.arange(int(lens.sum()))
+
+
 class KX:
     """x (variable -> vector over the free variables) as CSR arrays over one block's local
     columns, read as gauss.py's dict of dicts where the engine needs that (built per variable on
@@ -721,8 +727,7 @@ class KX:
         unit[unit] = (self.xc[at] == li[unit]) & (self.xv[at] == 1)
         inside = np.zeros(self.n, np.bool_)
         inside[li[unit]] = True
-        entries = np.repeat(a - np.concatenate(([0], np.cumsum(lens)[:-1])), lens) + np.arange(int(lens.sum()))
-        if not inside[self.xc[entries]].all():
+        if not inside[self.xc[ranges(a, lens)]].all():
             return None
         return set(self.ids[li[unit]].tolist())
 

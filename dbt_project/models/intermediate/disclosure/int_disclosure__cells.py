@@ -57,11 +57,9 @@ def model(dbt, session):
         cache = os.environ.get("DESTINATIONS_DISCLOSURE_CACHE") or os.path.join(tmp, "cache.sqlite")
         result = run(frames, min_cohort=int(dbt.config.get("min_cohort")), min_count=int(dbt.config.get("min_count")),
                      cache_path=cache, by_partition=True, written=written)
-    dropped = result.stats.get("partitions_dropped") or []
-    if dbt.is_incremental and dropped:
+    dropped = result.stats["partitions_dropped"]   # labels the table holds that no longer exist
+    if dropped:
         session.execute(f"delete from {dbt.this} where partition_label in ({', '.join('?' for _ in dropped)})",
                         dropped)
-    return result.cells.select(
-        "mart", "row_key", "measure", "measure_order", "value", "hidden", "reason", "partition_label",
-        "partition_digest",
-    ).sort("mart", "row_key", "measure_order").to_arrow()
+    # engine.OUTPUT_SCHEMA's columns, then partition_label and partition_digest
+    return result.cells.sort("mart", "row_key", "measure_order").to_arrow()
