@@ -599,6 +599,18 @@ def _redo_trust(rnd: random.Random):
     return build_structure({"destination_measures": dm, "neet_not_known": neet_not_known(dm)})
 
 
+def _skip_trust():
+    """A 5-academy trust (destination_measures and neet_not_known) where, after an academy round,
+    the directors' intervals pin hidden zeros: the directors' pass there is skipped."""
+    rnd = random.Random(31)
+    dests = list(LEAVES[:10]) + ["neet", "not_known", "excluded"]
+    sizes = [rnd.choice([5, 9, 14, 23, 37, 60]) for _ in range(rnd.choice([5, 6, 8]))]
+    pupils_ = [{"urn": f"A{i}", "dest": rnd.choice(dests), "sex": rnd.choice(["Female", "Male"]),
+                "dis": rnd.choice(["Disadvantaged", "Not disadvantaged"])} for i, n in enumerate(sizes) for _ in range(n)]
+    dm = destination_measures(pupils_)
+    return build_structure({"destination_measures": dm, "neet_not_known": neet_not_known(dm)})
+
+
 def test_exact_shortcuts_give_the_full_passes_result(monkeypatch):
     """The engine's shortcuts (engine.SHORTCUTS) change nothing: an academy pass is skipped
     (engine._hides_nothing) only where the full pass hides nothing, and then with the full pass's
@@ -606,21 +618,23 @@ def test_exact_shortcuts_give_the_full_passes_result(monkeypatch):
     the directors' span reused, passes stopped after their headline cells) the hidden cells,
     reasons and stats equal those of every pass run in full: on 12 random trust hierarchies side
     by side, a generated 3-academy trust's destination_measures over three leaving years, and a
-    5-academy trust whose headline cohort a redo keeps shown."""
+    5-academy trust whose headline cohort a redo keeps shown, and one where a directors' pass after
+    an academy round is skipped (every such pass checked to hide and determine nothing)."""
     import pipelines.lib.disclosure.engine as engine
     from pipelines.lib.disclosure.gauss import gauss_pass
     rnd = random.Random(23)
     relations, values, own, primary, flags, st = _mixed_cases(rnd)
     st2 = _redo_trust(rnd)
+    st3 = _skip_trust()
     monkeypatch.setenv("DESTINATIONS_DISCLOSURE_WORKERS", "1")
-    drop = ("academy_passes_skipped", "director_passes_reused")
+    drop = ("academy_passes_skipped", "director_passes_reused", "director_passes_skipped")
 
     def result():
         hidden = dict(primary)
         stats, unresolved = protect(relations, values, hidden, own, flags, flags)
         out = [hidden, {k: v for k, v in stats.items() if k not in drop}, unresolved]
         taken = {k: stats.get(k, 0) for k in drop}
-        for s in (st, st2):
+        for s in (st, st2, st3):
             res = suppress(s)
             out += [res.cells.select("var", "hidden", "reason"),
                     {k: v for k, v in res.stats.items() if not k.endswith("seconds") and k not in drop}]
@@ -648,8 +662,24 @@ def test_exact_shortcuts_give_the_full_passes_result(monkeypatch):
         decisions.append((skip, len(H) == len(H0)))
         return skip
 
+    real_round = engine._academy_round
+    after_rounds = []
+
+    def round_checked(x, vs, vals, hidden, *args, **kw):
+        # the directors' pass after a round that hid cells hides and determines nothing (the
+        # claim that lets _protect_block skip it): run it on a copy to see
+        hid = real_round(x, vs, vals, hidden, *args, **kw)
+        if hid:
+            trial = dict(hidden)
+            sp = engine._director_pass(x, vs, vals, trial)
+            assert trial == hidden and not sp.determined
+            after_rounds.append(len(hidden))
+        return hid
+
     monkeypatch.setattr(engine, "_hides_nothing", checked)
+    monkeypatch.setattr(engine, "_academy_round", round_checked)
     got, taken = result()
+    assert after_rounds and taken["director_passes_skipped"] > 0, (after_rounds, taken)
     assert (True, True) in decisions and (True, False) in decisions and (False, False) in decisions
     assert taken["director_passes_reused"] > 0 and got[6]["headline_kept"] > 0, (taken, got[6])
     monkeypatch.setattr(engine, "SHORTCUTS", False)   # every pass in full
@@ -657,6 +687,6 @@ def test_exact_shortcuts_give_the_full_passes_result(monkeypatch):
     assert taken == {k: 0 for k in drop}
     assert got[0] == full[0] and len(got[0]) > len(primary)
     assert got[1:3] == full[1:3] and got[1]["academy_passes"] > 0
-    for a, b in ((got[3], full[3]), (got[5], full[5])):
+    for a, b in ((got[3], full[3]), (got[5], full[5]), (got[7], full[7])):
         assert a.equals(b) and a["hidden"].sum() > 0
-    assert got[4] == full[4] and got[6] == full[6]
+    assert got[4] == full[4] and got[6] == full[6] and got[8] == full[8]

@@ -454,7 +454,25 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
     """One block's secondary suppression (see protect): (hidden cells of the block -> reason,
     stats, converged). `relations` may hold only this block's relations (a dict by relation
     number), `values`, `is_den`, `trustish`, `n_whole` only its variables; `rel_of` (variable ->
-    its relations) is built from `rels` when None."""
+    its relations) is built from `rels` when None.
+
+    The directors' pass that follows an academy round which hid cells is not run when hidden
+    zeros are pinned (it would be redone once they are released): it would hide and determine
+    nothing.
+
+    Claim: that pass hides nothing and determines nothing. Proof. The round starts after a
+    directors' pass that left `determined` empty and no zero pinned (else they would have been
+    released first), so no hidden cell is in span(S0), S0 the cells shown then. The round only
+    hides cells, so the cells shown after it, S1, are within S0: a cell hidden before the round
+    stays outside span(S1). A cell an academy pass hid has its row in that pass from the moment
+    it is hidden, and the pass never lets a hidden row into its published span, which holds the
+    cells shown after the pass (and the academy's own): so it is outside span(S1) too. The next
+    directors' pass publishes cells of S1 only (shown zeros first, then the rest in order), so
+    every span it builds lies in span(S1) and holds no hidden cell: it hides nothing, and
+    determines nothing. So the zeros pinned after it are the zeros pinned before it, and when
+    there are some, releasing them without the pass is what the pass and the release would do.
+    (Checked against the pass itself in tests/disclosure/test_engine.py.)
+    """
     if rel_of is None:
         rel_of = _RelationsOf(relations, rels)
     stats = {"academy_passes": 0, "checks": 0, "nonneg_rounds": 0, "nonneg_added": 0, "known_by_own": 0}
@@ -473,14 +491,32 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
                 for name, cs in coords.items()}
     ok = False
     sp = None
+    after_round = False   # the last step was an academy round that hid cells
     for _ in range(max_rounds):
+        pinned = None
+        if sp is None and SHORTCUTS and after_round:
+            # the directors' pass after an academy round hides and determines nothing
+            # (see the docstring): when zeros are pinned it would be redone once they are
+            # released, so it is not run; when none are, it runs (its span is needed) and they
+            # are not looked for again
+            after_round = False
+            pinned = _pinned_zeros(relations, values, rel_of, vs, hidden, iv)
+            if pinned:
+                _release(pinned, hidden, released, stats)
+                stats["director_passes_skipped"] = stats.get("director_passes_skipped", 0) + 1
+                continue
         # directors: a GaussSuppression pass over everything hidden so far
         if sp is None:
+            n_hidden = len(hidden)
             sp = _director_pass(x, vs, values, hidden)
+            if len(hidden) != n_hidden or sp.determined:
+                pinned = None   # (never after a round: then the zeros pinned are looked for again)
         # a hidden zero the published cells pin (a shown zero total, a whole used up by its
         # shown parts) is shown: hiding it protects nothing; shown, the next pass protects
         # whatever it pinned through it
-        freed = sorted(sp.determined | set(_pinned_zeros(relations, values, rel_of, vs, hidden, iv)))
+        if pinned is None:
+            pinned = _pinned_zeros(relations, values, rel_of, vs, hidden, iv)
+        freed = sorted(sp.determined | set(pinned))
         if freed:
             _release(freed, hidden, released, stats)
             if SHORTCUTS and len(freed) == len(sp.determined):
@@ -495,6 +531,7 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
                           headline=headline if protect_zeros else None, trustish=trustish,
                           released=set(released)):
             sp = None
+            after_round = True
             continue
         # non-negativity for academy users: a hidden zero they pin with their own cells
         extra = _nonneg_repairs(relations, values, rel_of, vs, hidden, own, is_den,
