@@ -368,7 +368,20 @@ def pack_inputs_digest(serving_dir: Path, year: str) -> str | None:
 def write_trustee_pack(serving_dir: Path, year: str, out_dir: Path) -> dict:
     """The trustee pack for `year` in out_dir, drawn only when what it is drawn from changed (see
     pack_inputs_digest) or a file of it is missing: {"rendered": bool, "pdf", "xlsx", "summary"}."""
+    from pipelines.lib.report.documents import draw_batch
+    return draw_batch(trustee_batch(serving_dir, year, out_dir))
+
+
+def _build_pack_job(job: tuple) -> dict:
+    year, out_dir, serving_dir = job
+    return build_pack(year, out_dir, serving_dir)
+
+
+def trustee_batch(serving_dir: Path, year: str, out_dir: Path):
+    """The trustee pack to draw, if it must be (see write_trustee_pack), as a batch for
+    report.documents; its result is what write_trustee_pack returns."""
     from pipelines.lib.report.built import BuiltDocuments
+    from pipelines.lib.report.documents import Batch, drawn
 
     out_dir = Path(out_dir)
     files = {"pdf": out_dir / f"trustee_report_{year}.pdf", "xlsx": out_dir / f"trustee_report_{year}.xlsx",
@@ -376,13 +389,16 @@ def write_trustee_pack(serving_dir: Path, year: str, out_dir: Path) -> dict:
     built = BuiltDocuments(out_dir)
     key = f"trustee_report_{year}"
     digest = pack_inputs_digest(serving_dir, year)
-    if digest is not None and built.unchanged(key, digest, *files.values()):
-        return {"rendered": False, **files}
-    out = build_pack(year, out_dir, serving_dir)
-    if digest is not None:
-        built.record(key, digest)
-        built.save()
-    return {"rendered": True, **out}
+    same = digest is not None and built.unchanged(key, digest, *files.values())
+
+    def finish(results: list) -> dict:
+        if same:
+            return {"rendered": False, **files}
+        if drawn(results[0]) and digest is not None:
+            built.record(key, digest)
+            built.save()
+        return {"rendered": True, **(results[0] if drawn(results[0]) else files)}
+    return Batch("trustee pack", _build_pack_job, [] if same else [(year, out_dir, Path(serving_dir))], finish)
 
 
 def build_pack(year: str, out_dir: Path, serving_dir: Path, generated_at: datetime | None = None) -> dict:
