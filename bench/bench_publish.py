@@ -1,6 +1,6 @@
 """Benchmark: the publish steps (governor packs, public statements, trustee pack) on a built snapshot.
 
-    .venv/bin/python bench/bench_publish.py --data DIR [--work /tmp/x] [--profile gov|pub|trustee]
+    .venv/bin/python bench/bench_publish.py --data DIR [--work /tmp/x] [--profile gov|pub|trustee] [--together]
 
 DIR is a data directory after `destinations run` (its warehouse/serving snapshot is copied, never
 written). Times, wall and CPU seconds per step, in that order:
@@ -64,6 +64,30 @@ def _steps(serving: Path, reports: Path):
         return int(write_trustee_pack(serving, year, reports / year)["rendered"])
 
     return {"governor packs": gov, "public statements": pub, "trustee pack": trustee}
+
+
+def _together(serving: Path, reports: Path):
+    """The three kinds drawn in one list, as the pipeline's `documents` step draws them."""
+    from pipelines.lib.public.governors import governor_batch
+    from pipelines.lib.public.statement import load_rows, statement_batch, statement_years
+    from pipelines.lib.report import report_years
+    from pipelines.lib.report.build import trustee_batch
+    from pipelines.lib.report.documents import draw_batches
+
+    year = report_years(serving)[0]
+    pub_year = statement_years(load_rows(serving))[0]
+
+    def all_kinds():
+        batches = [trustee_batch(serving, year, reports / year),
+                   governor_batch(serving, year, reports / "governors" / year),
+                   statement_batch(serving, pub_year, reports / "public" / pub_year, "Bench Trust")]
+        out = draw_batches(batches)
+        bad = [v for v in out.values() if isinstance(v, BaseException)]
+        if bad:
+            raise bad[0]
+        return len([b for b in batches for _ in b.jobs])
+
+    return {"all documents": all_kinds}
 
 
 def _change_one_academy(serving: Path, trust_too: bool = False) -> str:
@@ -135,6 +159,8 @@ def main() -> int:
     ap.add_argument("--work", type=Path)
     ap.add_argument("--profile", choices=["governor packs", "public statements", "trustee pack", "gov", "pub",
                                           "trustee"])
+    ap.add_argument("--together", action="store_true",
+                    help="draw the three kinds in one list (the pipeline's documents step), not one after another")
     args = ap.parse_args()
     os.environ.setdefault("DESTINATIONS_DATA_DIR", str(args.data))
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-publish-"))
@@ -153,7 +179,7 @@ def main() -> int:
             note = f" ({_change_one_academy(serving)})"
         if case.startswith("d."):
             note = f" ({_change_one_academy(serving, trust_too=True)})"
-        for name, fn in _steps(serving, reports).items():
+        for name, fn in (_together if args.together else _steps)(serving, reports).items():
             pr = cProfile.Profile() if (prof == name and case == "a. full") else None
             w0, c0, t0 = time.perf_counter(), time.process_time(), tree_cpu()
             if pr:

@@ -69,15 +69,14 @@ MARKERS = (
     ("step academies", "ingest"),
     ("step warehouse_models started", "dbt"), ("step warehouse_models done", "checks"),
     ("step serving_snapshot started", "publish"), ("step serving_snapshot done", "after publish"),
-    ("step governor_packs started", "report"), ("step public_statements started", "report"),
-    ("step trustee_report started", "report"), ("step trustee_report done", "after report"),
-    ("step trustee_report FAILED", "after report"),
+    ("step documents started", "report"), ("step documents done", "after report"),
+    ("step documents FAILED", "after report"),
 )
 # each phase: the progress line that starts it and the one that ends it
 WINDOWS = {"ingest": ("] ingest returns", "] load pipeline definitions"),
            "dbt": ("step warehouse_models started", "step warehouse_models "),
            "publish": ("step serving_snapshot started", "step serving_snapshot "),
-           "report": ("step trustee_report started", "step trustee_report ")}
+           "report": ("step documents started", "step documents ")}
 # phase lengths (s) when no calibration run is at hand (an --reuse folder from an older script)
 FALLBACK_WINDOWS = {"ingest": 1.0, "dbt": 30.0, "publish": 1.0, "report": 5.0}
 STAMP = re.compile(r"^\[\s*([0-9.]+)s\]")

@@ -44,6 +44,7 @@ GROUP_ASSETS = {
 MULTI_ASSETS = [
     ["benchmark_measures_raw", "gias_links", "gias_establishments", "gias_establishment_types"],
     ["fsq_responses", "fsq_items", "fsq_readiness_bands"],
+    ["trustee_report", "governor_packs", "public_statements"],      # one step: documents
 ]
 RETURNS_DOWNSTREAM = ["destination_returns", "return_submissions", "return_problems", "missing_returns"]
 DATED = ["missing_returns", "return_status"]      # read today's date

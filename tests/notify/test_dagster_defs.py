@@ -22,7 +22,10 @@ def test_assets_schedules_and_default_status():
     # the build job (what `destinations run` executes) writes the public pages, packs and reminders
     build = d.resolve_job_def("build_warehouse")
     names = {n.name for n in build.graph.node_defs}
-    assert {"public_statements", "governor_packs", "return_reminders"} <= names
+    assert {"documents", "return_reminders"} <= names                  # the packs and statements: one step
+    docs = d.resolve_assets_def("governor_packs")
+    assert docs.node_def.name == "documents"
+    assert {k.to_user_string() for k in docs.keys} == {"trustee_report", "governor_packs", "public_statements"}
 
 
 def test_return_reminders_asset_writes_the_outbox(tmp_path, monkeypatch):

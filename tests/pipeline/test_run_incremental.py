@@ -127,7 +127,7 @@ def test_run_killed_during_dbt_is_finished_by_the_next(trust):
     # killed while loading returns, then the next run killed while dbt builds, then the next one
     # while it writes the trustee pack (after the new snapshot was published)
     for marker, after in (("] ingest returns", 0.3), ("step warehouse_models started", 3.0),
-                          ("step trustee_report started", 0.5)):
+                          ("step documents started", 0.5)):
         proc = subprocess.Popen([os.path.join(REPO, ".venv", "bin", "destinations"), "run"], env=env_for(trust),
                                 cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 start_new_session=True)

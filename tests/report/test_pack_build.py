@@ -67,15 +67,18 @@ def test_cli_exit_codes(built, tmp_path, monkeypatch, capsys):
 def test_dagster_asset_builds_latest_year(built, tmp_path):
     import dagster as dg
 
-    from pipelines.defs.publish.report import trustee_report
+    from pipelines.defs.publish.documents import documents
     from pipelines.defs.resources import WarehouseResource
     data = tmp_path / "data"
     shutil.copytree(built.serving, data / "warehouse" / "serving")
-    res = dg.materialize([trustee_report], resources={"warehouse": WarehouseResource(data_dir=str(data))})
+    res = dg.materialize([documents], resources={"warehouse": WarehouseResource(data_dir=str(data))})
     assert res.success
-    md = res.asset_materializations_for_node("trustee_report")[0].metadata
-    assert md["leaving_year"].value == built.year and md["skipped"].value is False
+    md = {m.asset_key.to_user_string(): m.metadata for m in res.asset_materializations_for_node("documents")}
+    assert set(md) == {"trustee_report", "governor_packs", "public_statements"}
+    assert md["trustee_report"]["leaving_year"].value == built.year and md["trustee_report"]["skipped"].value is False
     assert (data / "reports" / built.year / f"trustee_report_{built.year}.pdf").exists()
+    assert md["governor_packs"]["academies"].value == md["governor_packs"]["drawn"].value > 0
+    assert len(list((data / "reports" / "governors" / built.year).glob("*.pdf"))) == md["governor_packs"]["academies"].value
 
 
 def test_render_pages_for_review(built):

@@ -126,3 +126,23 @@ def test_charts_are_in_the_workbook(built):
     wb = load_workbook(str(built.out["xlsx"]))
     with_images = {ws.title for ws in wb.worksheets if ws._images}
     assert {"Trend", "Destinations KS4", "NEET by academy KS4"} <= with_images
+
+
+def test_figures_from_the_rows_they_use_are_the_figures_from_every_row(built):
+    """assemble reads only the rows load_figures uses (content.figure_rows): the same figures,
+    academy names included, as from every row of the four marts."""
+    from pipelines.lib.report import build, content
+    from pipelines.lib.report.serving import read_mart
+
+    snap = contract.Snapshot(built.serving)
+    rnd = build._pick_round(read_mart(snap, build.DEST_MART).rows, built.year)
+    keep = content.figure_rows(built.year, rnd)
+    every = [build._rows(snap, m) for m in ("destination_measures", "neet_not_known", "benchmark_national_comparison",
+                                           "destination_gaps", "neet_la_comparator")]
+    some = [build._rows(snap, m, keep) for m in ("destination_measures", "neet_not_known",
+                                                 "benchmark_national_comparison", "destination_gaps",
+                                                 "neet_la_comparator")]
+    assert all(len(s) < len(e) for s, e in zip(some[:4], every[:4]))          # rows were left out
+    whole = content.load_figures(built.year, rnd, *every)
+    part = content.load_figures(built.year, rnd, *some, names=every[0])
+    assert part == whole and part.academy_names and part.trend_dm and part.dm

@@ -55,3 +55,29 @@ def test_a_document_keeps_its_own_glyphs(monkeypatch):
     assert "Z" not in used["dejavu"] and "q" not in used["dejavu"]
     assert a.fonts["dejavu"].ttfont is not b.fonts["dejavu"].ttfont
     assert a.fonts["dejavu"].cw is not b.fonts["dejavu"].cw
+
+
+def test_remembered_text_widths_are_fpdfs():
+    """A text's width is remembered per font file only when the file has all its characters (fpdf
+    records a missing one on lookup); each width is the one fpdf's own method gives."""
+    from fpdf.fonts import TTFFont
+
+    from pipelines.lib.report.pdf import core_font
+    pdf = FPDF()
+    pdffonts.add_font(pdf, "D", "", core_font("DejaVuSans.ttf"))
+    font = pdf.fonts["d"]
+    memo = pdffonts._widths[font.ttffile][1]
+    memo.clear()
+    for text in TEXTS + ["c", "", "12.5%"]:
+        assert font.get_text_width(text, 9.5, None) == TTFFont.get_text_width(font, text, 9.5, None)
+        assert text in memo
+    assert font.get_text_width(TEXTS[0], 7, None) == TTFFont.get_text_width(font, TEXTS[0], 7, None)
+    missing = "Ysgol 一"                       # a character the core font lacks
+    before = len(font.cw)
+    assert font.get_text_width(missing, 9.5, None)[1] == pytest.approx(
+        TTFFont.get_text_width(font, missing, 9.5, None)[1])
+    assert missing not in memo and len(font.cw) == before + 1      # recorded as fpdf records it
+    other = FPDF()                               # another document: its own widths, the memo shared
+    pdffonts.add_font(other, "D", "", core_font("DejaVuSans.ttf"))
+    assert other.fonts["d"].get_text_width(TEXTS[2], 9.5, None) == TTFFont.get_text_width(font, TEXTS[2], 9.5, None)
+    assert len(other.fonts["d"].cw) == before

@@ -41,3 +41,35 @@ def test_a_failing_document_fails_the_call(monkeypatch):
     monkeypatch.setenv("DESTINATIONS_DOCUMENT_WORKERS", "2")
     with pytest.raises(ValueError, match="job 7"):
         workers.draw_all(fail_on_seven, list(range(12)), pool_from=1)
+
+
+def slow_first(n: int) -> tuple[int, int]:
+    """Job 0 is long (as the trustee pack is among the governor packs); the rest are short."""
+    import time
+    time.sleep(2.0 if n == 0 else 0.01)
+    return n, os.getpid()
+
+
+def test_workers_keep_drawing_while_this_process_draws_a_long_job(monkeypatch):
+    monkeypatch.setenv("DESTINATIONS_DOCUMENT_WORKERS", "2")
+    got = workers.draw_all(slow_first, list(range(40)), pool_from=1)
+    assert [n for n, _ in got] == list(range(40))
+    assert got[0][1] == os.getpid()                         # the first (long) job: drawn here
+    by_worker = sum(1 for _, p in got[1:] if p != os.getpid())
+    assert by_worker >= 30, got                             # the workers were fed meanwhile
+
+
+def nested(n: int) -> list[tuple[int, int]]:
+    """A job that draws its own parts with draw_all (as the trustee pack draws its charts)."""
+    return [(n, os.getpid())] + workers.draw_all(square_with_pid, list(range(10)), pool_from=1)
+
+
+def test_a_draw_all_inside_a_job_shares_the_workers(monkeypatch):
+    monkeypatch.setenv("DESTINATIONS_DOCUMENT_WORKERS", "2")
+    got = workers.draw_all(nested, list(range(12)), pool_from=1)
+    pids = {p for parts in got for _, p in parts}
+    assert len(pids) == 2 and os.getpid() in pids          # no second pool, no pool inside a worker
+    for n, parts in enumerate(got):
+        assert parts[0][0] == n and [v for v, _ in parts[1:]] == [k * k for k in range(10)]
+        if parts[0][1] != os.getpid():                      # drawn in a worker: its parts there too
+            assert {p for _, p in parts} == {parts[0][1]}

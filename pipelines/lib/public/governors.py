@@ -13,11 +13,11 @@ from pathlib import Path
 from pipelines.lib import serving_contract as contract
 from pipelines.lib.public.pdfdoc import new_pdf, save_pdf
 from pipelines.lib.report.built import BuiltDocuments
+from pipelines.lib.report.documents import Batch, draw_batch, drawn
 from pipelines.lib.public.statement import slug
 from pipelines.lib.report.model import SUPPRESSED, Column, Section, Table
 from pipelines.lib.report.pdf import _heading, _para, draw_pdf, render_section
 from pipelines.lib.report.serving import read_served
-from pipelines.lib.report.workers import draw_all
 
 SHORT = contract.measure_labels(short=True)     # one label per measure (dbt seed `measures`)
 DEST_MEASURES = [(m, SHORT[m]) for m in ("positive", "education", "school_sixth_form", "further_education",
@@ -225,7 +225,14 @@ def write_governor_packs(serving: Path, year: str, out_dir: Path, urns: list[str
                          trust_name: str | None = None) -> list[dict]:
     """A pack per academy with actual destinations for `year`; a pack whose content (digest of its
     sections) is unchanged and whose file exists is not drawn again. Each mart is read once, only
-    the rows the packs read, and indexed by academy once."""
+    the rows the packs read, and indexed by academy once. Returns what was written."""
+    return draw_batch(governor_batch(serving, year, out_dir, urns, trust_name))
+
+
+def governor_batch(serving: Path, year: str, out_dir: Path, urns: list[str] | None = None,
+                   trust_name: str | None = None) -> Batch:
+    """The governor packs to draw (see write_governor_packs), as a batch for report.documents;
+    its result is the list write_governor_packs returns."""
     import pyarrow.compute as pc
 
     if trust_name is None:
@@ -276,11 +283,14 @@ def write_governor_packs(serving: Path, year: str, out_dir: Path, urns: list[str
         written.append({"academy_urn": urn, "academy_name": name, "pdf": path, "rendered": not same})
         if not same:
             todo.append(((name, trust_name, year, rnd, sections, path), digest))
-    draw_all(write_pack, [job for job, _ in todo])
-    for (*_, path), digest in todo:                           # recorded once its file is written
-        built.record(path.name, digest)
-    built.save()
-    return written
+
+    def finish(results: list) -> list[dict]:
+        for ((*_, path), digest), r in zip(todo, results):   # recorded once its file is written
+            if drawn(r):
+                built.record(path.name, digest)
+        built.save()
+        return written
+    return Batch("governor packs", write_pack, [job for job, _ in todo], finish)
 
 
 def write_pack(job: tuple) -> Path:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pipelines.lib.report.built import BuiltDocuments
 from pipelines.lib.report.serving import read_served
-from pipelines.lib.report.workers import draw_all
+from pipelines.lib.report.documents import Batch, draw_batch, drawn
 
 MART = "public_destination_statement"
 KS_HEADINGS = {"KS4": ("After Year 11 (key stage 4)", "pupils who left Year 11"),
@@ -297,7 +297,14 @@ def slug(text: str) -> str:
 
 
 def write_statements(serving: Path, year: str, out_dir: Path, trust_name: str = "") -> list[dict]:
-    """Write <URN>-<name>.html and .pdf per academy and an index.html; returns what was written."""
+    """Write <URN>-<name>.html and .pdf per academy and an index.html; returns what was written.
+    A statement whose content is unchanged (the publication date aside) is not drawn again."""
+    return draw_batch(statement_batch(serving, year, out_dir, trust_name))
+
+
+def statement_batch(serving: Path, year: str, out_dir: Path, trust_name: str = "") -> Batch:
+    """The statements to draw (see write_statements), as a batch for report.documents; its
+    finish writes the index and gives the list write_statements returns."""
     statements = build_statements(load_rows(serving), year, trust_name)
     out_dir.mkdir(parents=True, exist_ok=True)
     written, todo = [], []
@@ -312,14 +319,17 @@ def write_statements(serving: Path, year: str, out_dir: Path, trust_name: str = 
                         "rendered": not same})
         if not same:
             todo.append(((st, h, p), stem, digest))
-    draw_all(write_statement, [job for job, _, _ in todo])
-    for _, stem, digest in todo:                              # recorded once its files are written
-        built.record(stem, digest)
-    built.save()
-    links = "".join(f'<li><a href="{w["html"].name}">{html.escape(w["academy_name"])}</a> '
-                    f'(<a href="{w["pdf"].name}">PDF</a>)</li>' for w in written)
-    (out_dir / "index.html").write_text(
-        f'<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8"><title>Leavers\' destinations {year}'
-        f'</title><style>{CSS}</style></head><body><main><h1>Leavers\' destinations {year}: public statements'
-        f'</h1><ul>{links}</ul></main></body></html>\n', encoding="utf-8")
-    return written
+
+    def finish(results: list) -> list[dict]:
+        for (_, stem, digest), r in zip(todo, results):      # recorded once its files are written
+            if drawn(r):
+                built.record(stem, digest)
+        built.save()
+        links = "".join(f'<li><a href="{w["html"].name}">{html.escape(w["academy_name"])}</a> '
+                        f'(<a href="{w["pdf"].name}">PDF</a>)</li>' for w in written)
+        (out_dir / "index.html").write_text(
+            f'<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8"><title>Leavers\' destinations {year}'
+            f'</title><style>{CSS}</style></head><body><main><h1>Leavers\' destinations {year}: public statements'
+            f'</h1><ul>{links}</ul></main></body></html>\n', encoding="utf-8")
+        return written
+    return Batch("public statements", write_statement, [job for job, _, _ in todo], finish)

@@ -11,7 +11,7 @@ from pipelines.lib import serving_contract as contract
 from pipelines.lib.report import careers, charts, content
 from pipelines.lib.report.model import SUPPRESSED, Chart, Pack, Section
 from pipelines.lib.report.pdf import render_pdf
-from pipelines.lib.report.serving import read_mart
+from pipelines.lib.report.serving import read_mart, served_table
 from pipelines.lib.report.xlsx import render_xlsx
 
 YEAR_RE = re.compile(r"^\d{4}-\d{2}$")
@@ -71,8 +71,8 @@ def _pick_round(rows: list[dict], year: str) -> str | None:
     return next((r for r in _actual_rounds() if r in present), None)
 
 
-def _rows(snap: contract.Snapshot, base: str) -> list[dict]:
-    m = read_mart(snap, base)
+def _rows(snap: contract.Snapshot, base: str, where: dict | None = None) -> list[dict]:
+    m = read_mart(snap, base, (where or {}).get(base))
     return m.rows if m else []
 
 
@@ -99,21 +99,24 @@ def _trend_chart(t, chart_dir: Path, later: charts.Later) -> Chart | None:
 def assemble(year: str, serving_dir: Path, chart_dir: Path, generated_at: str) -> Pack:
     snap = contract.Snapshot(serving_dir)  # one resolved folder for every file of this pack
     later = charts.Later()                 # the charts, drawn together once the pack is assembled
-    dm = read_mart(snap, DEST_MART)
-    if dm is None:
+    served = served_table(snap, DEST_MART)
+    if served is None:
         raise ReportDataError(f"No {DEST_MART} in the serving snapshot {serving_dir}: run `destinations run` first.")
-    years = sorted({r.get("leaving_year") for r in dm.rows if r.get("leaving_year")})
+    head = served[1].select(["leaving_year", "round"]).to_pylist()      # every row's year and round
+    years = sorted({r.get("leaving_year") for r in head if r.get("leaving_year")})
     if year not in years:
         raise ReportDataError(f"The serving snapshot has no destination data for leaving year {year}. "
                               f"Years with data: {', '.join(years) or 'none'}.")
-    rnd = _pick_round(dm.rows, year)
+    rnd = _pick_round(head, year)
     if rnd is None:
         raise ReportDataError(f"Leaving year {year} has no actual destinations ({'/'.join(_actual_rounds())}) yet; "
                               "the trustee pack reports actual destinations. Rounds present: "
-                              + ", ".join(sorted({r.get('round') for r in dm.rows if r.get('leaving_year') == year})))
-    figs = content.load_figures(year, rnd, dm.rows, _rows(snap, "neet_not_known"),
-                                _rows(snap, "benchmark_national_comparison"), _rows(snap, "destination_gaps"),
-                                _rows(snap, "neet_la_comparator"))
+                              + ", ".join(sorted({r.get('round') for r in head if r.get('leaving_year') == year})))
+    keep = content.figure_rows(year, rnd)       # only the rows the pack's figures read
+    figs = content.load_figures(year, rnd, read_mart(snap, DEST_MART, keep[DEST_MART]).rows,
+                                _rows(snap, "neet_not_known", keep), _rows(snap, "benchmark_national_comparison", keep),
+                                _rows(snap, "destination_gaps", keep), _rows(snap, "neet_la_comparator", keep),
+                                names=served[1].select(["academy_urn", "academy_name"]).to_pylist())
     sections: list[Section] = []
     sources: set[str] = set()
 
@@ -368,7 +371,20 @@ def pack_inputs_digest(serving_dir: Path, year: str) -> str | None:
 def write_trustee_pack(serving_dir: Path, year: str, out_dir: Path) -> dict:
     """The trustee pack for `year` in out_dir, drawn only when what it is drawn from changed (see
     pack_inputs_digest) or a file of it is missing: {"rendered": bool, "pdf", "xlsx", "summary"}."""
+    from pipelines.lib.report.documents import draw_batch
+    return draw_batch(trustee_batch(serving_dir, year, out_dir))
+
+
+def _build_pack_job(job: tuple) -> dict:
+    year, out_dir, serving_dir = job
+    return build_pack(year, out_dir, serving_dir)
+
+
+def trustee_batch(serving_dir: Path, year: str, out_dir: Path):
+    """The trustee pack to draw, if it must be (see write_trustee_pack), as a batch for
+    report.documents; its result is what write_trustee_pack returns."""
     from pipelines.lib.report.built import BuiltDocuments
+    from pipelines.lib.report.documents import Batch, drawn
 
     out_dir = Path(out_dir)
     files = {"pdf": out_dir / f"trustee_report_{year}.pdf", "xlsx": out_dir / f"trustee_report_{year}.xlsx",
@@ -376,13 +392,16 @@ def write_trustee_pack(serving_dir: Path, year: str, out_dir: Path) -> dict:
     built = BuiltDocuments(out_dir)
     key = f"trustee_report_{year}"
     digest = pack_inputs_digest(serving_dir, year)
-    if digest is not None and built.unchanged(key, digest, *files.values()):
-        return {"rendered": False, **files}
-    out = build_pack(year, out_dir, serving_dir)
-    if digest is not None:
-        built.record(key, digest)
-        built.save()
-    return {"rendered": True, **out}
+    same = digest is not None and built.unchanged(key, digest, *files.values())
+
+    def finish(results: list) -> dict:
+        if same:
+            return {"rendered": False, **files}
+        if drawn(results[0]) and digest is not None:
+            built.record(key, digest)
+            built.save()
+        return {"rendered": True, **(results[0] if drawn(results[0]) else files)}
+    return Batch("trustee pack", _build_pack_job, [] if same else [(year, out_dir, Path(serving_dir))], finish)
 
 
 def build_pack(year: str, out_dir: Path, serving_dir: Path, generated_at: datetime | None = None) -> dict:

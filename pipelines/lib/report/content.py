@@ -85,12 +85,28 @@ class Figures:
         return sorted(self.order, key=lambda tb: self.order[tb])
 
 
+def figure_rows(year: str, rnd: str) -> dict:
+    """Per mart load_figures reads, the pyarrow filter keeping exactly the rows it uses (the rest of
+    the marts, tens of thousands of rows, never become Python rows): the trend rows and the rows
+    of the year and round."""
+    import pyarrow.compute as pc
+    f = pc.field
+    this = (f("leaving_year") == year) & (f("round") == rnd)
+    trust_total = (f("level") == "trust") & (f("breakdown_topic") == "Total")
+    return {"destination_measures": ((f("round_kind") == "actual") & trust_total) | this,
+            "neet_not_known": trust_total | this,
+            "benchmark_national_comparison": this, "destination_gaps": this}
+
+
 def load_figures(year: str, rnd: str, dm: list[dict], nn: list[dict], nat: list[dict], gaps: list[dict],
-                 la: list[dict]) -> Figures:
+                 la: list[dict], names: list[dict] | None = None) -> Figures:
+    """The figures of the pack. `names`: the (academy_urn, academy_name) of every destination_measures
+    row in file order when `dm` holds only the rows read here (figure_rows); else taken from `dm`."""
     f = Figures(year, rnd)
-    for r in dm:
+    for r in (dm if names is None else names):
         if r.get("academy_urn") and r.get("academy_name"):
             f.academy_names[r["academy_urn"]] = str(r["academy_name"])
+    for r in dm:
         if r.get("round_kind") == "actual" and r.get("level") == "trust" and r.get("breakdown_topic") == "Total":
             f.trend_dm.append(r)
         if r.get("leaving_year") != year or r.get("round") != rnd:

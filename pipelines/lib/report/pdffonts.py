@@ -26,6 +26,35 @@ from fpdf.output import OutputProducer
 
 MAX_SUBSETS = 512          # subsets kept per process (a few kB each)
 _subsets: dict[tuple, tuple[bytes, dict[str, int]]] = {}
+MAX_WIDTHS = 200_000       # text widths kept per font file
+_widths: dict[str, tuple[int, dict[str, int | float]]] = {}   # file -> (its widths' count, text -> width sum)
+
+
+class _Font(TTFFont):
+    """fpdf's font, remembering the width of each text it measured, per font file and process.
+
+    fpdf measures a line's text again for each character it adds (line breaking), and the same
+    notes and labels in every document. The width is the sum of the characters' widths (whole
+    numbers from the file), so a remembered sum is the one fpdf would compute. A text with a
+    character the file lacks is never remembered: fpdf's lookup records it (default width)."""
+    __slots__ = ()
+
+    def get_text_width(self, text, font_size_pt, text_shaping_params):
+        known = _widths.get(self.ttffile)
+        if known is None or text_shaping_params or self.is_symbol:
+            return super().get_text_width(text, font_size_pt, text_shaping_params)
+        if font_size_pt > self.biggest_size_pt:
+            self.biggest_size_pt = font_size_pt
+        count, memo = known
+        w = memo.get(text)
+        if w is None:
+            cw = self.cw
+            w = sum(map(cw.__getitem__, map(ord, text)))
+            if len(cw) == count:              # every character was in the file's widths
+                if len(memo) >= MAX_WIDTHS:
+                    memo.clear()
+                memo[text] = w
+        return len(text), w * font_size_pt * 0.001
 
 
 class _DocumentFont(ttLib.TTFont):
@@ -111,6 +140,8 @@ def add_font(pdf: FPDF, family: str, style: str, path: Path | str) -> None:
         pdf.add_font(family, style, str(path))
         return
     font = copy.copy(base)
+    font.__class__ = _Font
+    _widths.setdefault(font.ttffile, (len(base.cw), {}))
     font.i = len(pdf.fonts) + 1
     font.fontkey = f"{family.lower()}{style}"
     font.ttfont = _DocumentFont(str(path))
