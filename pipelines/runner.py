@@ -367,7 +367,7 @@ def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[
     import polars as pl
 
     from pipelines.config import leaving_years   # not defs.partitions: no Dagster import before it is needed
-    from pipelines.lib.returns.ingest import ensure_return_tables, load_partition
+    from pipelines.lib.returns.ingest import PartitionLoad, ensure_return_tables, load_partition
     from pipelines.lib.warehouse import connect_retrying
 
     valid_years = set(leaving_years())
@@ -385,12 +385,30 @@ def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[
         con.execute("set threads = 1")
         ensure_return_tables(con)
 
+        # rows a transaction may hold before it is committed: DuckDB keeps a transaction's inserted and
+        # deleted rows in memory past memory_limit (national, 13.8 M rows in one: 7 GB; 1.5 GB after
+        # the commit). Up to this many the load is one transaction (every trust; one sync); beyond it,
+        # a commit after the partition that reaches it. Each partition is whole either way.
+        budget = transaction_rows()
+        done: set[tuple[str, str]] = set()       # partitions whose load is committed
+
         def load_all(one_transaction: bool) -> None:
-            nonlocal files, rows, checked
-            changed.clear()
-            loaded_files.clear()
-            files = rows = checked = 0
+            held = 0                               # rows written by the open transaction
+            batch: list[tuple[tuple[str, str], PartitionLoad]] = []
+
+            def commit() -> None:
+                nonlocal held
+                os.sync()    # every partition's feedback on disk before the commit that records it (one sync per commit)
+                con.execute("commit")
+                for key, result in batch:
+                    done.add(key)
+                    record(key, result)
+                batch.clear()
+                held = 0
+
             for year, rnd in todo:
+                if (year, rnd) in done:
+                    continue
                 try:
                     result = load_partition(p, con, year, rnd, full=full, transaction=not one_transaction)
                 except Exception as exc:  # noqa: BLE001 - report; nothing of this partition changed
@@ -398,22 +416,34 @@ def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[
                         raise
                     problems.append(f"returns {year} {rnd}: {type(exc).__name__}: {_first_line(str(exc))}")
                     continue
-                files += len(result.submissions)
-                rows += result.rows_loaded
-                checked += result.checked
-                loaded_files.extend(result.loaded_files)
-                if not result.unchanged:
-                    changed.append((year, rnd))
                 q = f", {len(result.quarantined)} rejected to quarantine/" if result.quarantined else ""
                 state = "unchanged" if result.unchanged else (
                     f"{result.rows_loaded:,} rows current, {result.checked} file(s) checked")
                 echo(f"  returns {year} {rnd}: {state} ({len(result.current)} academies){q}")
+                if not one_transaction:
+                    done.add((year, rnd))
+                    record((year, rnd), result)
+                    continue
+                batch.append(((year, rnd), result))
+                held += 0 if result.unchanged else result.rows_loaded
+                if held >= budget and (year, rnd) != todo[-1]:
+                    commit()
+                    con.execute("begin transaction")
+            if one_transaction:
+                commit()
+
+        def record(key: tuple[str, str], result: PartitionLoad) -> None:
+            nonlocal files, rows, checked
+            files += len(result.submissions)
+            rows += result.rows_loaded
+            checked += result.checked
+            loaded_files.extend(result.loaded_files)
+            if not result.unchanged:
+                changed.append(key)
 
         con.execute("begin transaction")
         try:
             load_all(True)
-            os.sync()    # every partition's feedback on disk before the commit that records it (one sync, not one each)
-            con.execute("commit")
         except Exception as exc:  # noqa: BLE001 - one partition failed: load the others one by one
             con.execute("rollback")
             echo(f"  the one-transaction load failed ({type(exc).__name__}: {_first_line(str(exc))}); "
@@ -453,6 +483,12 @@ def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[
         echo(f"  returns checks (suite: {suite_evaluated} expectations, rules) on the {checked_rows:,} rows "
              f"loaded now: {'passed' if not problems else 'FAILED'}")
     return bool(changed)
+
+
+def transaction_rows() -> int:
+    """Rows the returns load writes in one transaction before it commits (DESTINATIONS_INGEST_TRANSACTION_ROWS,
+    default 2,000,000: a `large` trust's 400k rows load in one; national commits every two partitions)."""
+    return int(os.environ.get("DESTINATIONS_INGEST_TRANSACTION_ROWS", "2000000"))
 
 
 def _partition_rule_failures(con, partitions: list[tuple[str, str]]) -> list[str]:
