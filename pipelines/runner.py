@@ -488,7 +488,15 @@ def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[
 def transaction_rows() -> int:
     """Rows the returns load writes in one transaction before it commits (DESTINATIONS_INGEST_TRANSACTION_ROWS,
     default 2,000,000: a `large` trust's 400k rows load in one; national commits every two partitions)."""
-    return int(os.environ.get("DESTINATIONS_INGEST_TRANSACTION_ROWS", "2000000"))
+    env = os.environ.get("DESTINATIONS_INGEST_TRANSACTION_ROWS", "2000000")
+    try:
+        rows = int(env)
+    except ValueError:
+        rows = 0
+    if rows < 1:
+        raise ValueError(f"DESTINATIONS_INGEST_TRANSACTION_ROWS={env!r}: expected a whole number of rows, at least 1 "
+                         "(unset it for the default, 2000000)")
+    return rows
 
 
 def _partition_rule_failures(con, partitions: list[tuple[str, str]]) -> list[str]:

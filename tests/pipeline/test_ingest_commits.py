@@ -130,3 +130,15 @@ def test_failure_after_a_commit_redoes_only_the_rest(landing, tmp_path, monkeypa
         con.close()
     assert loaded == set(todo) - {bad}
     assert runner.transaction_rows() == 1
+
+
+def test_a_bad_budget_is_named(monkeypatch):
+    from pipelines.runner import transaction_rows
+    for bad in ("lots", "0", "-5"):
+        monkeypatch.setenv("DESTINATIONS_INGEST_TRANSACTION_ROWS", bad)
+        with pytest.raises(ValueError, match="DESTINATIONS_INGEST_TRANSACTION_ROWS"):
+            transaction_rows()
+    monkeypatch.setenv("DESTINATIONS_INGEST_TRANSACTION_ROWS", "7")
+    assert transaction_rows() == 7
+    monkeypatch.delenv("DESTINATIONS_INGEST_TRANSACTION_ROWS")
+    assert transaction_rows() == 2_000_000
