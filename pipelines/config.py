@@ -20,6 +20,18 @@ for _k, _v in {"DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "false",
     os.environ.setdefault(_k, _v)
 
 
+def env_whole_number(name: str, what: str) -> int | None:
+    """The whole number in env `name` (None when unset or blank); a clear error naming the variable
+    and `what` it counts otherwise."""
+    env = os.environ.get(name, "").strip()
+    if not env:
+        return None
+    try:
+        return int(env)
+    except ValueError:
+        raise ValueError(f"{name}={env!r}: expected a whole number of {what}") from None
+
+
 def data_dir() -> Path:
     """The data directory (DESTINATIONS_DATA_DIR, default ./data), absolute."""
     return Path(os.environ.get("DESTINATIONS_DATA_DIR", "data")).expanduser().resolve()

@@ -488,14 +488,13 @@ def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[
 def transaction_rows() -> int:
     """Rows the returns load writes in one transaction before it commits (DESTINATIONS_INGEST_TRANSACTION_ROWS,
     default 2,000,000: a `large` trust's 400k rows load in one; national commits every two partitions)."""
-    env = os.environ.get("DESTINATIONS_INGEST_TRANSACTION_ROWS", "2000000")
-    try:
-        rows = int(env)
-    except ValueError:
-        rows = 0
+    from pipelines.config import env_whole_number
+    what = "rows, at least 1 (unset it for the default, 2000000)"
+    rows = env_whole_number("DESTINATIONS_INGEST_TRANSACTION_ROWS", what)
+    if rows is None:
+        return 2_000_000
     if rows < 1:
-        raise ValueError(f"DESTINATIONS_INGEST_TRANSACTION_ROWS={env!r}: expected a whole number of rows, at least 1 "
-                         "(unset it for the default, 2000000)")
+        raise ValueError(f"DESTINATIONS_INGEST_TRANSACTION_ROWS={rows}: expected a whole number of {what}")
     return rows
 
 

@@ -7,13 +7,10 @@ import os
 def processes(env_var: str) -> int:
     """Processes for a step, this one included: the whole number in env `env_var`, default the
     cores this process may use; 1 = no worker processes."""
-    env = os.environ.get(env_var, "").strip()
-    if env:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            raise ValueError(f"{env_var}={env!r}: expected a whole number of processes (1 = no worker "
-                             "processes)") from None
+    from pipelines.config import env_whole_number
+    n = env_whole_number(env_var, "processes (1 = no worker processes)")
+    if n is not None:
+        return max(1, n)
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:   # not Linux

@@ -507,10 +507,7 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
                 continue
         # directors: a GaussSuppression pass over everything hidden so far
         if sp is None:
-            n_hidden = len(hidden)
             sp = _director_pass(x, vs, values, hidden)
-            if len(hidden) != n_hidden or sp.determined:
-                pinned = None   # (never after a round: then the zeros pinned are looked for again)
         # a hidden zero the published cells pin (a shown zero total, a whole used up by its
         # shown parts) is shown: hiding it protects nothing; shown, the next pass protects
         # whatever it pinned through it

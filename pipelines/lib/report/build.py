@@ -394,13 +394,15 @@ def trustee_batch(serving_dir: Path, year: str, out_dir: Path):
     digest = pack_inputs_digest(serving_dir, year)
     same = digest is not None and built.unchanged(key, digest, *files.values())
 
-    def finish(results: list) -> dict:
+    def finish(results: list) -> dict | None:
         if same:
             return {"rendered": False, **files}
-        if drawn(results[0]) and digest is not None:
+        if not drawn(results[0]):
+            return None          # draw_batches reports the failure
+        if digest is not None:
             built.record(key, digest)
             built.save()
-        return {"rendered": True, **(results[0] if drawn(results[0]) else files)}
+        return {"rendered": True, **results[0]}
     return Batch("trustee pack", _build_pack_job, [] if same else [(year, out_dir, Path(serving_dir))], finish)
 
 
