@@ -4,27 +4,60 @@
 {{ config(**by_leaving_year()) }}
 with
 
-pupil_rounds as (
+pupil_rounds as not materialized (
     select * from {{ ref('int_destinations__pupil_rounds') }}
     where {{ leaving_years_changed() }}
 ),
 
--- a pupil is keyed by UPN within a leaving year (a UPN is returned by one academy per round).
--- One pass: per pupil, the latest round, the latest intended and the first actual round
--- (ties on round broken by academy_urn), and the rounds returned.
+-- Per pupil only fixed-size aggregates (integers), then the chosen rows joined back: DuckDB
+-- spills these and hash joins, but not two row-sized aggregates (arg_min of a row, a list) in
+-- one group by, which ran out of memory at national size.
+-- Academies numbered in academy_urn order and rounds in round order, so that a row's place in
+-- a pupil's history is one integer and the rounds returned one bitmask (up to 63 rounds).
+academy_numbers as (
+    select academy_urn, row_number() over (order by academy_urn) as academy_number
+    from (select distinct academy_urn from pupil_rounds)
+),
+
+round_bits as (
+    select round, row_number() over (order by round) - 1 as round_bit
+    from (select distinct round from pupil_rounds)
+),
+
+-- a pupil is keyed by UPN within a leaving year (a UPN is returned by one academy per round,
+-- and round_order is unique per round, so a key picks one row of a pupil).
+-- latest_key: the latest round first, ties on round broken by academy_urn;
+-- earliest_key: the earliest round first, ties broken by academy_urn.
+keyed as not materialized (
+    select
+        pupil_rounds.*,
+        -round_order::bigint * 4294967296 + academy_numbers.academy_number as latest_key,
+        round_order::bigint * 4294967296 + academy_numbers.academy_number as earliest_key,
+        1::bigint << round_bits.round_bit as round_flag
+    from pupil_rounds
+    inner join academy_numbers on pupil_rounds.academy_urn = academy_numbers.academy_urn
+    inner join round_bits on pupil_rounds.round = round_bits.round
+),
+
 per_pupil as (
     select
         leaving_year,
         upn,
-        arg_min(pupil_rounds, (-round_order, academy_urn)) as latest_any,
-        arg_min(pupil_rounds, (-round_order, academy_urn)) filter (where round_kind = 'intended')
-            as latest_intended,
-        arg_min(pupil_rounds, (round_order, academy_urn)) filter (where round_kind = 'actual')
-            as first_actual,
-        list(distinct round order by round) as rounds_returned,
-        count(distinct round) filter (where round_kind = 'intended') as intended_rounds_returned
-    from pupil_rounds
+        min(latest_key) as latest_any_key,
+        min(latest_key) filter (where round_kind = 'intended') as latest_intended_key,
+        min(earliest_key) filter (where round_kind = 'actual') as first_actual_key,
+        bit_or(round_flag) as rounds_mask,
+        bit_or(round_flag) filter (where round_kind = 'intended') as intended_rounds_mask
+    from keyed
     group by leaving_year, upn
+),
+
+-- each set of rounds returned as the list of its rounds in round order
+round_lists as (
+    select masks.rounds_mask, list(round_bits.round order by round_bits.round) as rounds_returned
+    from (select distinct rounds_mask from per_pupil) as masks
+    inner join round_bits on masks.rounds_mask & (1::bigint << round_bits.round_bit) <> 0
+    group by masks.rounds_mask
 ),
 
 final as (
@@ -51,8 +84,8 @@ final as (
         latest_any.ethnicity_major,
 
         ---------- rounds
-        per_pupil.rounds_returned,
-        per_pupil.intended_rounds_returned,
+        round_lists.rounds_returned,
+        coalesce(bit_count(per_pupil.intended_rounds_mask), 0)::bigint as intended_rounds_returned,
 
         ---------- latest intended round
         latest_intended.round as latest_intended_round,
@@ -74,6 +107,19 @@ final as (
         first_actual.round is null as is_current
 
     from per_pupil
+    inner join round_lists on per_pupil.rounds_mask = round_lists.rounds_mask
+    inner join keyed as latest_any
+        on per_pupil.leaving_year = latest_any.leaving_year
+        and per_pupil.upn = latest_any.upn
+        and per_pupil.latest_any_key = latest_any.latest_key
+    left join keyed as latest_intended
+        on per_pupil.leaving_year = latest_intended.leaving_year
+        and per_pupil.upn = latest_intended.upn
+        and per_pupil.latest_intended_key = latest_intended.latest_key
+    left join keyed as first_actual
+        on per_pupil.leaving_year = first_actual.leaving_year
+        and per_pupil.upn = first_actual.upn
+        and per_pupil.first_actual_key = first_actual.earliest_key
 )
 
 select * from final
