@@ -10,6 +10,30 @@ linkage as (
     select * from {{ ref('fsq_destination_linkage') }}
 ),
 
+-- pupils alike in every key and label below counted once first: the expansion below (two
+-- bands x five topics x two levels) then multiplies groups, not pupils
+grouped as (
+    select
+        academy_urn,
+        leaving_year,
+        key_stage,
+        readiness_band,
+        readiness_band_order,
+        disadvantage_label,
+        sen_provision_label,
+        sex_label,
+        compass_provision_group,
+        count(*) as cohort,
+        count_if(is_positive_destination) as positive,
+        count_if(is_neet) as neet,
+        count_if(is_not_known) as not_known,
+        count_if(has_fsq) as with_fsq,
+        sum(readiness_pct) as readiness_pct_sum,
+        count(readiness_pct) as readiness_pct_count
+    from linkage
+    group by all
+),
+
 expanded as (
     select
         linkage.*,
@@ -17,7 +41,7 @@ expanded as (
         band.band_order,
         topic.breakdown_topic,
         topic.breakdown
-    from linkage
+    from grouped as linkage
     cross join lateral (
         values ('All', -1), (linkage.readiness_band, linkage.readiness_band_order)
     ) as band(readiness_band, band_order)
@@ -47,15 +71,15 @@ counts as (
         band_order as readiness_band_order,
         breakdown_topic,
         breakdown,
-        count(*) as cohort,
-        count_if(is_positive_destination) as positive,
-        count_if(is_neet) as neet,
-        count_if(is_not_known) as not_known,
-        count(*) - count_if(is_positive_destination) - count_if(is_neet) - count_if(is_not_known) as other,
-        count_if(has_fsq) as with_fsq,
-        avg(readiness_pct) as mean_readiness_pct
+        sum(cohort)::bigint as cohort,
+        sum(positive) as positive,
+        sum(neet) as neet,
+        sum(not_known) as not_known,
+        sum(cohort) - sum(positive) - sum(neet) - sum(not_known) as other,
+        sum(with_fsq) as with_fsq,
+        sum(readiness_pct_sum) / sum(readiness_pct_count) as mean_readiness_pct
     from levels
-    group by all
+    group by level, level_urn, leaving_year, key_stage, band, band_order, breakdown_topic, breakdown
 )
 
 select
