@@ -11,10 +11,21 @@ pupils as (
     where {{ leaving_years_changed() }}
 ),
 
-by_breakdown as (
-    select pupils.*, topic.breakdown_topic, topic.breakdown
+-- pupils alike in every key, label and outcome counted once first: the breakdown expansion
+-- then multiplies groups, not pupils (each pupil's row carried six times spilled gigabytes)
+grouped as (
+    select
+        academy_urn, counts_in_trust_totals, leaving_year, key_stage, intended_round,
+        disadvantage_label, sen_provision_label, sex_label, ethnicity_major, outcome,
+        count(*) as pupils
     from pupils
-    {{ breakdown_lateral('pupils') }}
+    group by all
+),
+
+by_breakdown as (
+    select grouped.*, topic.breakdown_topic, topic.breakdown
+    from grouped
+    {{ breakdown_lateral('grouped') }}
 ),
 
 academy_counts as (
@@ -23,9 +34,9 @@ academy_counts as (
         academy_urn,
         bool_and(counts_in_trust_totals) as counts_in_trust_totals,
         leaving_year, key_stage, intended_round, breakdown_topic, breakdown,
-        count(*) as pupils,
+        sum(pupils) as pupils,
         {%- for label, name in outcomes %}
-        count_if(outcome = '{{ label }}') as {{ name }}{{ "," if not loop.last }}
+        coalesce(sum(pupils) filter (where outcome = '{{ label }}'), 0) as {{ name }}{{ "," if not loop.last }}
         {%- endfor %}
     from by_breakdown
     group by academy_urn, leaving_year, key_stage, intended_round, breakdown_topic, breakdown
@@ -37,9 +48,9 @@ trust_counts as (
         cast(null as varchar) as academy_urn,
         cast(null as boolean) as counts_in_trust_totals,
         leaving_year, key_stage, intended_round, breakdown_topic, breakdown,
-        count(*) as pupils,
+        sum(pupils) as pupils,
         {%- for label, name in outcomes %}
-        count_if(outcome = '{{ label }}') as {{ name }}{{ "," if not loop.last }}
+        coalesce(sum(pupils) filter (where outcome = '{{ label }}'), 0) as {{ name }}{{ "," if not loop.last }}
         {%- endfor %}
     from by_breakdown
     where counts_in_trust_totals
