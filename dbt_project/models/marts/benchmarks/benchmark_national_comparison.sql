@@ -49,9 +49,21 @@ national_cohort as (
     group by all
 ),
 
-matched as (
+-- the national figure a trust figure is compared with depends only on its leaving year, key
+-- stage, breakdown and measure: picked once per such key, not once per academy row (the
+-- join of every academy row with every earlier year ran out of memory at national size)
+wanted as (
+    select distinct leaving_year, key_stage, breakdown_topic, breakdown, measure
+    from trust_long
+),
+
+picked as (
     select
-        t.*,
+        w.leaving_year,
+        w.key_stage,
+        w.breakdown_topic,
+        w.breakdown,
+        w.measure,
         n.leaving_year as benchmark_leaving_year,
         n.source as benchmark_source,
         n.publication as benchmark_publication,
@@ -59,17 +71,36 @@ matched as (
         n.methodology as benchmark_methodology,
         n.value as national_value,
         n.caveat as benchmark_caveat
-    from trust_long as t
+    from wanted as w
     join national as n
-        on n.key_stage = t.key_stage
-        and n.breakdown_topic = t.breakdown_topic
-        and n.breakdown = t.breakdown
-        and n.measure = t.measure
-        and n.leaving_year <= t.leaving_year
+        on n.key_stage = w.key_stage
+        and n.breakdown_topic = w.breakdown_topic
+        and n.breakdown = w.breakdown
+        and n.measure = w.measure
+        and n.leaving_year <= w.leaving_year
     qualify row_number() over (
-        partition by t.level, t.academy_urn, t.leaving_year, t.key_stage, t.breakdown_topic, t.breakdown, t.measure
+        partition by w.leaving_year, w.key_stage, w.breakdown_topic, w.breakdown, w.measure
         order by n.leaving_year desc, n.source_rank, n.group_rank, n.publication
     ) = 1
+),
+
+matched as (
+    select
+        t.*,
+        p.benchmark_leaving_year,
+        p.benchmark_source,
+        p.benchmark_publication,
+        p.benchmark_institution_group,
+        p.benchmark_methodology,
+        p.national_value,
+        p.benchmark_caveat
+    from trust_long as t
+    join picked as p
+        on p.leaving_year = t.leaving_year
+        and p.key_stage = t.key_stage
+        and p.breakdown_topic = t.breakdown_topic
+        and p.breakdown = t.breakdown
+        and p.measure = t.measure
 )
 
 select
