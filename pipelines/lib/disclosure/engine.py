@@ -27,7 +27,7 @@ cache      run(cache_path=...) stores each block's decision under a key of every
            depends on (BlockCache: one SQLite file, changed entries written), so a re-run
            recomputes only changed blocks (same result as cold); with by_partition it also
            keeps each partition's cells (structure.MartSpec.partition: no relation crosses
-           one) and builds the structure of changed partitions only.
+           one) and builds the structure of changed partitions only, one at a time.
 speed      the elimination (kernel.py) and the interval bounds (intervals.py) are compiled; the
            steps around them (structure, primary rules, facts, order, blocks, keys, result) are
            array work; Result.timing has wall/CPU per step and process (bench/bench_engine.py).
@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import hashlib
 import itertools
 import json
@@ -179,11 +180,13 @@ def _var_facts(st: Structure):
 
 def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
              max_rounds: int = 500, academies: list[str] | None = None, protect_zeros: bool = True,
-             cache: dict | None = None, clock: _Clock | None = None, block_keys: dict | None = None) -> Result:
+             cache: dict | None = None, clock: _Clock | None = None, block_keys: dict | None = None,
+             pool: "_Workers | None" = None) -> Result:
     """Choose the hidden cells of every published mart: primary rules, then `protect`.
     `academies` limits the academy audiences (default: all). `cache` (block key -> decision,
     filled in place) lets a re-run skip every block whose inputs did not change; `block_keys`
-    (filled in place) gets each block's key -> one of its variables."""
+    (filled in place) gets each block's key -> one of its variables; `pool`: worker processes
+    to use (and keep) for the large blocks (default: started for this call only)."""
     t0 = time.perf_counter()
     c0 = time.process_time()
     clock = clock or _Clock()
@@ -203,7 +206,7 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
             ident = st.cells[first].select(pl.concat_str("mart", "row_key", "measure", separator="|")) \
                 .to_series().to_list()
     stats, unresolved = protect(st.relations, st.values, hidden, auds, is_den, trustish, max_rounds,
-                                protect_zeros, cache=cache, ident=ident, clock=clock, block_keys=block_keys)
+                                protect_zeros, cache=cache, ident=ident, clock=clock, block_keys=block_keys, pool=pool)
     with clock("result frame"):
         names = sorted(set(hidden.values()))
         code = np.full(len(st.values), -1, np.int64)
@@ -225,7 +228,7 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
             auds: dict[str, set[int]], is_den: list[bool], trustish: list[bool],
             max_rounds: int = 500, protect_zeros: bool = True, cache: dict | None = None,
             ident: list[str] | None = None, clock: _Clock | None = None,
-            block_keys: dict | None = None) -> tuple[dict, dict[str, int]]:
+            block_keys: dict | None = None, pool: "_Workers | None" = None) -> tuple[dict, dict[str, int]]:
     """Secondary suppression in place on `hidden` (variable -> reason; primary cells in it on
     entry): per connected block a GaussSuppression pass for directors and every academy user
     (`auds`: audience -> variables it knows), then non-negativity repairs (a hidden zero the
@@ -330,15 +333,18 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
             with clock("kernel load"):
                 kernel.warm()
                 intervals.warm()
-        def rest() -> None:   # the small blocks, here, while the workers do the large ones
+        def rest(top_up) -> None:   # the small blocks, here, while the workers do the large ones
             for b, _ in todo:
                 if b not in big_set:
                     here(b)
+                    top_up()
+
+        def payload(b: int) -> tuple:
+            with clock("worker payloads"):
+                return task(b, False)
         big_set = set(big)
         try:
-            with clock("worker payloads"):
-                payloads = [task(b, False) for b in big]
-            for b, (got, w) in zip(big, _pool_map(nworkers, payloads, rest)):
+            for b, (got, w) in zip(big, _pool_map(nworkers, big, payload, rest, pool)):
                 out[b], when[b] = got, w
         except (BrokenProcessPool, OSError) as e:   # e.g. a caller's main module that cannot be re-imported
             log.warning("disclosure engine: worker processes failed (%s); doing every block in this process", e)
@@ -410,17 +416,66 @@ def workers() -> int:
     return processes("DESTINATIONS_DISCLOSURE_WORKERS")
 
 
-def _pool_map(nworkers: int, tasks: list[tuple], meanwhile=None) -> list:
-    """_protect_block over `tasks` in `nworkers` worker processes (results in task order), running
-    `meanwhile()` here as they work. Workers start from a fresh interpreter (forkserver), never a
-    fork of this one: the engine runs inside dbt, whose threads a fork would copy mid-flight."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    with ProcessPoolExecutor(nworkers, mp_context=multiprocessing.get_context("forkserver")) as pool:
-        futs = [pool.submit(_timed_block, *t) for t in tasks]
+class _Workers:
+    """Worker processes, started on first use and kept until `close`: one engine.run keeps them
+    for all its partitions (one suppress each). Workers start from a fresh interpreter
+    (forkserver), never a fork of this one: the engine runs inside dbt, whose threads a fork
+    would copy mid-flight."""
+
+    def __init__(self) -> None:
+        self.pool, self.n = None, 0
+
+    def get(self, n: int):
+        if self.pool is not None and self.n != n:
+            self.close()
+        if self.pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+            self.pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("forkserver"))
+            self.n = n
+        return self.pool
+
+    def close(self) -> None:
+        if self.pool is not None:
+            pool, self.pool = self.pool, None
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _pool_map(nworkers: int, items: list, make, meanwhile=None, workers: _Workers | None = None) -> list:
+    """_timed_block(*make(item)) for every item in `nworkers` worker processes (results in item
+    order), running `meanwhile(top_up)` here as they work. A payload is made only when it is
+    sent, and at most nworkers + 1 are out at once (`top_up`, which meanwhile calls between its
+    pieces of work, sends more as workers finish): the payloads of a partition's large blocks are
+    never all in memory together. `workers`: processes to use and keep (default: this call's own).
+    Any failure closes the processes (a broken pool is never reused)."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+    own = workers is None
+    workers = workers or _Workers()
+    try:
+        pool = workers.get(nworkers)
+        futs: list = [None] * len(items)
+        waiting = list(range(len(items)))[::-1]   # next at the end
+        out: set = set()
+
+        def top_up() -> None:
+            out.difference_update([f for f in out if f.done()])
+            while waiting and len(out) < nworkers + 1:
+                i = waiting.pop()
+                futs[i] = pool.submit(_timed_block, *make(items[i]))
+                out.add(futs[i])
+        top_up()
         if meanwhile is not None:
-            meanwhile()
+            meanwhile(top_up)
+        while waiting:
+            wait(out, return_when=FIRST_COMPLETED)
+            top_up()
         return [f.result() for f in futs]
+    except BaseException:
+        workers.close()
+        raise
+    finally:
+        if own:
+            workers.close()
 
 
 def _timed_block(*args) -> tuple:
@@ -433,8 +488,9 @@ def _timed_block(*args) -> tuple:
 def _load_balance(timing: dict, when: dict[int, tuple], members, t0: float, t1: float) -> None:
     """timing["processes"] (per process: blocks, variables, busy / CPU / idle seconds within
     the blocks step) and timing["largest"] (the 12 largest blocks computed: size, process,
-    start, wall, CPU)."""
-    procs: dict[str, dict] = {}
+    start, wall, CPU), added to what earlier calls of the same run (partitions) put there."""
+    procs: dict[str, dict] = timing.get("processes", {})
+    span = timing["blocks_seconds"] = timing.get("blocks_seconds", 0.0) + (t1 - t0)
     for b, (who, start, end, cpu) in when.items():
         p = procs.setdefault(who, {"blocks": 0, "vars": 0, "busy": 0.0, "cpu": 0.0})
         p["blocks"] += 1
@@ -442,11 +498,12 @@ def _load_balance(timing: dict, when: dict[int, tuple], members, t0: float, t1: 
         p["busy"] += end - start
         p["cpu"] += cpu
     for p in procs.values():
-        p["idle"] = max(0.0, (t1 - t0) - p["busy"])
+        p["idle"] = max(0.0, span - p["busy"])
     timing["processes"] = dict(sorted(procs.items(), key=lambda kv: kv[0] != "main"))
     big = sorted(when, key=lambda b: -len(members[b]))[:12]
-    timing["largest"] = [(len(members[b]), when[b][0], when[b][1] - t0, when[b][2] - when[b][1], when[b][3])
-                         for b in big]
+    timing["largest"] = sorted(timing.get("largest", []) + [
+        (len(members[b]), when[b][0], when[b][1] - t0, when[b][2] - when[b][1], when[b][3]) for b in big],
+        key=lambda t: -t[0])[:12]
 
 
 def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n_whole, headline, rel_of,
@@ -941,7 +998,11 @@ OUTPUT_COLUMNS = tuple(OUTPUT_SCHEMA)
 def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zeros: bool, cache: "BlockCache",
                       clock: _Clock, written: dict[str, str] | None = None) -> Result:
     """run() over the partitions whose rows changed; the others' cells come from the cache
-    (with `written`, only those the table does not hold already: see run)."""
+    (with `written`, only those the table does not hold already: see run). A changed partition
+    is built, suppressed and stored before the next is built (no block crosses a partition, so
+    its decisions are those of one structure of them all), so the memory of the structure and
+    the blocks is that of the largest partition, not of all of them; the result's rows are in
+    partition order."""
     from pipelines.lib.disclosure.structure import check_partitions, partition_labels, structure_columns
     check_partitions()
     present = [m for m in MART_BY_NAME.values() if m.name in frames]
@@ -967,29 +1028,34 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
         stats["partitions_dropped"] = sorted(set(written) - set(digests))
     unresolved: dict[str, int] = {}
     rounds = 0
-    if changed:
-        with clock("structure"):
-            st = build_structure({m.name: frames[m.name].filter(labels[m.name].is_in(changed)) for m in present})
-        keys: dict[str, int] = {}
-        res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache, clock=clock,
-                       block_keys=keys)
-        stats |= res.stats
-        unresolved, rounds = res.unresolved, res.rounds
-        with clock("partitions: store"):
-            new = res.cells.select(*OUTPUT_COLUMNS, "partition_label")
-            got = set(new["partition_label"].unique().to_list())
-            assert got <= set(changed), f"cells of partitions {sorted(got - set(changed))[:3]} were not asked for"
-            var_part = np.empty(len(st.values), object)
-            var_part[st.cells["var"].to_numpy()] = st.cells["partition_label"].to_numpy()
-            block_keys: dict[str, list[str]] = {}
-            for key, v in keys.items():
-                block_keys.setdefault(var_part[v], []).append(key)
-            for label, part in new.partition_by("partition_label", as_dict=True, include_key=False).items():
-                label = label[0] if isinstance(label, tuple) else label
-                cache.store_partition(label, digests[label], part, block_keys.get(label, []))
-            # a partition recomputed with the digest the table holds has the same cells: kept there
-            kept.append(new.filter(~pl.col("partition_label").is_in(sorted(held))).with_columns(
-                partition_digest=pl.col("partition_label").replace_strict(digests, return_dtype=pl.Utf8)))
+    pool = _Workers()   # started by the first partition with a large block, kept for the others
+    try:
+        for label in changed:   # one at a time: only one partition's structure is ever in memory
+            with clock("structure"):
+                st = build_structure({m.name: frames[m.name].filter(labels[m.name] == label) for m in present})
+            keys: dict[str, int] = {}
+            res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache, clock=clock,
+                           block_keys=keys, pool=pool)
+            del st
+            for k, v in res.stats.items():
+                stats[k] = stats.get(k, 0) + v
+            unresolved |= {f"{label}: {k}": v for k, v in res.unresolved.items()}
+            rounds += res.rounds
+            with clock("partitions: store"):
+                new = res.cells.select(*OUTPUT_COLUMNS, "partition_label")
+                del res
+                got = set(new["partition_label"].unique().to_list())
+                assert got <= {label}, f"cells of partitions {sorted(got - {label})[:3]} were not asked for"
+                new = new.drop("partition_label")
+                cache.store_partition(label, digests[label], new, list(keys))
+                # a partition recomputed with the digest the table holds has the same cells: kept there
+                if label not in held:
+                    kept.append(new.with_columns(partition_label=pl.lit(label),
+                                                 partition_digest=pl.lit(digests[label])))
+                del new
+            gc.collect()
+    finally:
+        pool.close()
     schema = OUTPUT_SCHEMA | {"partition_label": pl.Utf8, "partition_digest": pl.Utf8}
     cells = pl.concat([f.select(list(schema)) for f in kept], how="vertical") if kept else pl.DataFrame(schema=schema)
     if written is None:
