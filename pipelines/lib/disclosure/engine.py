@@ -58,7 +58,7 @@ from pipelines.lib.disclosure import gauss
 from pipelines.lib.disclosure.attack import bounds
 from pipelines.lib.disclosure.gauss import (exposed_by, gauss_pass, go_on, in_span_with, nullspace, project,
                                             span_of, start_pass)
-from pipelines.lib.disclosure.structure import MART_BY_NAME, Structure, _components, build_structure
+from pipelines.lib.disclosure.structure import MART_BY_NAME, Relations, Structure, _components, build_structure
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ def _var_facts(st: Structure):
     is_den[var[den]] = True
     trustish = np.zeros(n, bool)
     trustish[var[st.cells["academy_urn"].is_null().to_numpy()]] = True
-    n_whole = np.bincount(np.array([w for w, _ in st.relations], np.int64), minlength=n)
+    n_whole = np.bincount(_arrays(st.relations)[0], minlength=n)
     return is_den.tolist(), trustish.tolist(), n_whole.tolist()
 
 
@@ -203,8 +203,7 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
     if cache is not None:
         with clock("cache: cell names"):   # a variable's name: its first cell's
             _, first = np.unique(st.cells["var"].to_numpy(), return_index=True)
-            ident = st.cells[first].select(pl.concat_str("mart", "row_key", "measure", separator="|")) \
-                .to_series().to_list()
+            ident = st.cells[first].select(pl.concat_str("mart", "row_key", "measure", separator="|")).to_series()
     stats, unresolved = protect(st.relations, st.values, hidden, auds, is_den, trustish, max_rounds,
                                 protect_zeros, cache=cache, ident=ident, clock=clock, block_keys=block_keys, pool=pool)
     with clock("result frame"):
@@ -227,7 +226,7 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
 def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hidden: dict[int, str],
             auds: dict[str, set[int]], is_den: list[bool], trustish: list[bool],
             max_rounds: int = 500, protect_zeros: bool = True, cache: dict | None = None,
-            ident: list[str] | None = None, clock: _Clock | None = None,
+            ident: pl.Series | list[str] | None = None, clock: _Clock | None = None,
             block_keys: dict | None = None, pool: "_Workers | None" = None) -> tuple[dict, dict[str, int]]:
     """Secondary suppression in place on `hidden` (variable -> reason; primary cells in it on
     entry): per connected block a GaussSuppression pass for directors and every academy user
@@ -243,7 +242,7 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     n = len(values)
     vals_a = np.asarray(values, np.int64)
     den_a, trust_a = np.asarray(is_den, bool), np.asarray(trustish, bool)
-    wholes = np.fromiter((w for w, _ in relations), np.int64, len(relations))
+    wholes, lens, parts = _arrays(relations)
     n_whole = np.bincount(wholes, minlength=n).tolist()
     # publish order = the cost of hiding, most costly first: shown zeros, the trust's denominators
     # (its headline cohorts), other denominators, then large before small
@@ -252,8 +251,6 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     order = np.lexsort((np.arange(n), -vals_a, ~den_a, ~head, vals_a != 0))
     pos = np.empty(n, np.int64)
     pos[order] = np.arange(n)
-    lens = np.fromiter((len(p) for _, p in relations), np.int64, len(relations))
-    parts = np.fromiter(itertools.chain.from_iterable(p for _, p in relations), np.int64, int(lens.sum()))
     block_of = _block_of(n, wholes, lens, parts)
     # the blocks worth a look: a relation and a hidden cell in them (else nothing can be revealed)
     h = np.zeros(n, bool)
@@ -305,8 +302,9 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
 
     def task(b: int, local: bool) -> tuple:
         vs, rels = members[b], block_rels[b]
-        if local:   # in this process: the whole-structure lists serve as they are
-            return (vs, relations, rels, values, {v: hidden[v] for v in vs if v in hidden}, own_in_block.get(b, {}),
+        if local:   # in this process: the whole-structure lists serve (relations: this block's, as tuples)
+            rel = {i: relations[i] for i in rels} if isinstance(relations, Relations) else relations
+            return (vs, rel, rels, values, {v: hidden[v] for v in vs if v in hidden}, own_in_block.get(b, {}),
                     is_den, trustish, n_whole, headline, None, max_rounds, protect_zeros)
         # to a worker: only this block's part of them (same variable and relation numbers)
         vals = {v: values[v] for v in vs}
@@ -377,6 +375,15 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     merge.__exit__(None, None, None)
     log.debug("%d blocks (%d computed) in %.1fs", stats["blocks"], len(todo), time.perf_counter() - t0)
     return stats, unresolved
+
+
+def _arrays(relations) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(wholes, part counts, parts) of relations (structure.Relations, or a list of tuples)."""
+    if isinstance(relations, Relations):
+        return relations.wholes, relations.lens, relations.parts
+    wholes = np.fromiter((w for w, _ in relations), np.int64, len(relations))
+    lens = np.fromiter((len(p) for _, p in relations), np.int64, len(relations))
+    return wholes, lens, np.fromiter(itertools.chain.from_iterable(p for _, p in relations), np.int64, int(lens.sum()))
 
 
 def _block_of(n: int, wholes: np.ndarray, lens: np.ndarray, parts: np.ndarray) -> np.ndarray:
@@ -666,12 +673,12 @@ class _BlockKeys:
 
     def __init__(self, ident, values, hidden, is_den, trustish, wholes, lens, parts, params) -> None:
         n = len(values)
-        state = pl.DataFrame({"ident": ident, "value": values, "reason": [hidden.get(v) for v in range(n)],
-                              "den": is_den, "trust": trustish},
+        state = pl.DataFrame({"ident": pl.Series(ident, dtype=pl.Utf8), "value": values,
+                              "reason": [hidden.get(v) for v in range(n)], "den": is_den, "trust": trustish},
                              schema={"ident": pl.Utf8, "value": pl.Int64, "reason": pl.Utf8, "den": pl.Boolean,
                                      "trust": pl.Boolean})
         self.state = np.stack([state.hash_rows(seed=s).to_numpy() for s in (11, 12)], axis=1)
-        names = pl.Series(ident, dtype=pl.Utf8)
+        names = ident if isinstance(ident, pl.Series) else pl.Series(ident, dtype=pl.Utf8)
         self.ident = np.stack([names.hash(seed=s).to_numpy() for s in (13, 14)], axis=1)
         acc = np.zeros((len(wholes), 2), np.uint64)
         with np.errstate(over="ignore"):
