@@ -522,17 +522,36 @@ def build_structure(frames: dict[str, pl.DataFrame | object]) -> Structure:
             con.execute(f"""create or replace table {_q(spec.name)} as
                 select r.row_id, m.* from {_q(spec.name)} as m
                 join rows as r using (mart_order, row_key)""")
-        cell_sql = []
+        # cells numbered by row, then measure: per mart its rows (ordered by row id) once from SQL,
+        # each row's text gathered to its cells (a gathered string shares the row's bytes)
+        parts = []
         for mi, spec in enumerate(present):
-            for k, meas in enumerate(spec.measures):
-                cell_sql.append(
-                    f"select '{spec.name}' as mart, {mi} as mart_order, row_id, row_key, '{meas}' as measure, "
-                    f"{k} as measure_order, cast({meas} as bigint) as value, "
-                    f"case when level = 'academy' then cast(academy_urn as varchar) end as academy_urn, "
-                    f"'{spec.denominator}' = '{meas}' as is_denominator, {partition_sql(spec)} as partition_label "
-                    f"from {_q(spec.name)}")
-        # cells numbered by row, then measure
-        cells = con.execute("select * from (" + " union all ".join(cell_sql) + ") order by row_id, measure_order").pl()
+            k = len(spec.measures)
+            rows = con.execute(
+                f"select row_id, row_key, case when level = 'academy' then cast(academy_urn as varchar) end "
+                f"as academy_urn, {partition_sql(spec)} as partition_label, "
+                + ", ".join(f"cast({m} as bigint) as {_q('m' + str(j))}" for j, m in enumerate(spec.measures))
+                + f" from {_q(spec.name)} order by row_id").pl()
+            at = pl.Series(np.repeat(np.arange(rows.height, dtype=np.int64), k))
+            values = pl.concat([rows[f"m{j}"] for j in range(k)]) if rows.height else pl.Series([], dtype=pl.Int64)
+            order = pl.Series(np.tile(np.arange(k, dtype=np.int64), rows.height) * rows.height
+                              + np.repeat(np.arange(rows.height, dtype=np.int64), k))
+            measure_order = np.tile(np.arange(k, dtype=np.int32), rows.height)
+            parts.append(pl.DataFrame({
+                "mart": pl.Series([spec.name], dtype=pl.Utf8).gather(np.zeros(len(at), np.int64)),
+                "mart_order": pl.Series(np.full(len(at), mi, np.int32)),
+                "row_id": rows["row_id"].cast(pl.Int64).gather(at),
+                "row_key": rows["row_key"].gather(at),
+                "measure": pl.Series(list(spec.measures), dtype=pl.Utf8).gather(measure_order.astype(np.int64)),
+                "measure_order": pl.Series(measure_order),
+                "value": values.cast(pl.Int64).gather(order),
+                "academy_urn": rows["academy_urn"].cast(pl.Utf8).gather(at),
+                "is_denominator": pl.Series(measure_order == spec.measures.index(spec.denominator)),
+                "partition_label": rows["partition_label"].cast(pl.Utf8).gather(at),
+            }))
+            del rows, values
+        cells = pl.concat(parts, how="vertical")   # marts in mart order: their row ids are in order
+        del parts
         cells = cells.with_row_index("cell_id").with_columns(pl.col("cell_id").cast(pl.Int64))
         n_cells = cells.height
         cell_value = cells["value"].fill_null(0).to_numpy().astype(np.int64)
