@@ -551,7 +551,8 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
     released: list[int] = []
     coords = {name: _own_coords(x, mine) for name, mine in own.items() if name != "director"}
     # each academy's own vectors, made (and for the kernel converted) once per block
-    own_vecs = {name: _pack(x, [{c: 1} for c in sorted(cs)] if cs is not None else [x[v] for v in own[name]])
+    own_vecs = {name: x.pack_own(cs, own[name]) if getattr(x, "compiled", False) else
+                [{c: 1} for c in sorted(cs)] if cs is not None else [x[v] for v in own[name]]
                 for name, cs in coords.items()}
     ok = False
     sp = None
@@ -708,11 +709,6 @@ def _own_coords(x, mine: list[int]) -> set[int] | None:
         if not coords.issuperset(x[v]):
             return None
     return coords
-
-
-def _pack(x, vecs: list[dict]) -> list[dict]:
-    """`vecs` for repeated use with x: for the compiled kernel, converted to its arrays once."""
-    return x.pack(vecs) if getattr(x, "compiled", False) else vecs
 
 
 def _pinned_zeros(relations, vals, rel_of, vs, hidden, iv=None) -> list[int]:
