@@ -166,6 +166,20 @@ def audiences(st: Structure) -> dict[str, set[int]]:
     return {k: out[k] for k in sorted(out, key=lambda k: (k != "director", k))}
 
 
+def _audience_arrays(st: Structure) -> dict[str, np.ndarray]:
+    """audiences(st) with each audience's variables as a sorted array (no Python int per cell)."""
+    got = st.cells.filter(pl.col("academy_urn").is_not_null()).select("academy_urn", "var").unique() \
+        .sort("academy_urn", "var")
+    out: dict[str, np.ndarray] = {"director": np.empty(0, np.int64)}
+    if got.height:
+        urn = got["academy_urn"]
+        var = got["var"].to_numpy().astype(np.int64)
+        cut = np.nonzero((urn != urn.shift(1)).fill_null(True).to_numpy())[0]
+        for a, e, u in zip(cut.tolist(), np.append(cut[1:], got.height).tolist(), urn.gather(cut).to_list()):
+            out[f"academy {u}"] = var[a:e]
+    return {k: out[k] for k in sorted(out, key=lambda k: (k != "director", k))}
+
+
 def _var_facts(st: Structure):
     """Per variable: value, is a row denominator, is a trust-level (or other non-academy) cell."""
     n = len(st.values)
@@ -196,7 +210,7 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
     n_primary = len(hidden)
     with clock("facts and audiences"):
         is_den, trustish, _ = _var_facts(st)
-        auds = audiences(st)
+        auds = _audience_arrays(st)
     if academies is not None:
         auds = {k: v for k, v in auds.items() if k == "director" or k in academies}
     ident = None
@@ -262,9 +276,10 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     live &= has_hidden
     members = _group(block_of, order[live[block_of[order]]])            # in publish order
     block_rels = _group(block_of[wholes], np.nonzero(live[block_of[wholes]])[0])
-    own_in_block: dict[int, dict[str, list[int]]] = {}
+    # (members, block_rels, own_in_block: arrays, made lists one block at a time)
+    own_in_block: dict[int, dict[str, np.ndarray]] = {}
     for name, known in auds.items():
-        k = np.fromiter(known, np.int64, len(known))
+        k = np.asarray(known, np.int64) if isinstance(known, np.ndarray) else np.fromiter(known, np.int64, len(known))
         k = k[live[block_of[k]]]
         for b, vs in _group(block_of, k[np.argsort(pos[k], kind="stable")]).items():
             own_in_block.setdefault(b, {})[name] = vs
@@ -279,7 +294,7 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
         if cache is not None else None
     for b in sorted(members):
         rels = block_rels[b]
-        vs = members[b]
+        vs = members[b].tolist()
         stats["blocks"] += 1
         key = None
         if cache is not None:
@@ -301,15 +316,16 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     keys.__exit__(None, None, None)
 
     def task(b: int, local: bool) -> tuple:
-        vs, rels = members[b], block_rels[b]
+        vs, rels = members[b].tolist(), block_rels[b].tolist()
+        own = {name: got.tolist() for name, got in own_in_block.get(b, {}).items()}
         if local:   # in this process: the whole-structure lists serve (relations: this block's, as tuples)
             rel = {i: relations[i] for i in rels} if isinstance(relations, Relations) else relations
-            return (vs, rel, rels, values, {v: hidden[v] for v in vs if v in hidden}, own_in_block.get(b, {}),
+            return (vs, rel, rels, values, {v: hidden[v] for v in vs if v in hidden}, own,
                     is_den, trustish, n_whole, headline, None, max_rounds, protect_zeros)
         # to a worker: only this block's part of them (same variable and relation numbers)
         vals = {v: values[v] for v in vs}
         return (vs, {i: relations[i] for i in rels}, rels, vals, {v: hidden[v] for v in vs if v in hidden},
-                own_in_block.get(b, {}), {v: is_den[v] for v in vs}, {v: trustish[v] for v in vs},
+                own, {v: is_den[v] for v in vs}, {v: trustish[v] for v in vs},
                 {v: n_whole[v] for v in vs}, headline.intersection(vs), None, max_rounds, protect_zeros)
 
     out: dict[int, tuple] = {}
@@ -357,7 +373,7 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     merge = clock("protect: merge")
     merge.__enter__()
     for b, key in todo:   # merged in block order: the same result whichever process did a block
-        vs = members[b]
+        vs = members[b].tolist()
         got, bstats, ok = out.pop(b)
         for v in vs:
             if v in got:
@@ -394,18 +410,17 @@ def _block_of(n: int, wholes: np.ndarray, lens: np.ndarray, parts: np.ndarray) -
     return np.unique(roots, return_inverse=True)[1].astype(np.int64).reshape(-1)
 
 
-def _group(key: np.ndarray, items: np.ndarray) -> dict[int, list[int]]:
-    """{k: the items (in their order) whose key[item] is k}."""
+def _group(key: np.ndarray, items: np.ndarray) -> dict[int, np.ndarray]:
+    """{k: the items (in their order) whose key[item] is k}, as slices of one array."""
     if not len(items):
         return {}
     k = key[items]
     idx = np.argsort(k, kind="stable")
     k, items = k[idx], items[idx]
     cut = np.nonzero(np.diff(k))[0] + 1
-    starts = np.concatenate(([0], cut)).tolist()
+    starts = np.concatenate(([0], cut))
     ends = np.concatenate((cut, [len(k)])).tolist()
-    kl, il = k.tolist(), items.tolist()
-    return {kl[a]: il[a:e] for a, e in zip(starts, ends)}
+    return {kb: items[a:e] for kb, a, e in zip(k[starts].tolist(), starts.tolist(), ends)}
 
 
 POOL_FROM_VARS = 2000   # blocks this large go to worker processes (smaller ones cost less than sending)
