@@ -124,12 +124,13 @@ class Memory:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.end_hwm = _hwm()   # the run's peak (what the caller does after is not the engine's)
         self._stop.set()
         self._thread.join()
         engine._Clock.__call__ = self._orig
 
     def report(self, cells: int) -> None:
-        top = max(max((a for a, _ in self.peaks.values()), default=0), _hwm())
+        top = max(max((a for a, _ in self.peaks.values()), default=0), self.end_hwm)
         tree = max((b for _, b in self.peaks.values()), default=0)
         print(f"  memory: {self.base / 2**20:.0f} MB before the run; peak {top / 2**20:.0f} MB here "
               f"({(top - self.base) / max(cells, 1) / 1024:.2f} KB per cell above the start, "

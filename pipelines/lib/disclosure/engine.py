@@ -31,6 +31,9 @@ cache      run(cache_path=...) stores each block's decision under a key of every
 speed      the elimination (kernel.py) and the interval bounds (intervals.py) are compiled; the
            steps around them (structure, primary rules, facts, order, blocks, keys, result) are
            array work; Result.timing has wall/CPU per step and process (bench/bench_engine.py).
+memory     a partition run holds one partition's structure at a time; relations, block members
+           and audiences are arrays (a block's lists are made when it is done), worker payloads
+           are made as they are sent (bench_engine.py --memory: resident memory per step).
 Deterministic: variables are numbered by mart, row key and measure; every choice is a sort.
 """
 from __future__ import annotations
