@@ -26,6 +26,7 @@ import resource
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -34,7 +35,111 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import duckdb  # noqa: E402
 
 from pipelines.lib.disclosure import engine  # noqa: E402
-from pipelines.lib.disclosure.structure import MARTS  # noqa: E402
+from pipelines.lib.disclosure.structure import MART_BY_NAME, MARTS, partition_labels  # noqa: E402
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _rss(pid: int | str = "self") -> int:
+    """Resident bytes of one process (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _hwm() -> int:
+    """This process's peak resident bytes (VmHWM: reset by Memory.__enter__)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                kids = [int(k) for k in f.read().split()]
+        except OSError:
+            kids = []
+        out += kids
+        todo += kids
+    return out
+
+
+class Memory:
+    """Samples this process's resident memory (and that of its descendants: the engine's worker
+    processes) every `every` seconds, tagging each sample with the engine step running then
+    (engine._Clock); `peaks` is step -> (peak RSS here, peak RSS of the whole process tree). The
+    sampler cannot run while a compiled call holds the interpreter, so the kernel's own peak
+    (VmHWM) is read as each step ends too: `hwm` is step -> the peak it raised."""
+
+    def __init__(self, every: float = 0.02) -> None:
+        self.every, self.step, self.peaks, self.hwm = every, ["(outside)"], {}, {}
+        self._stop = threading.Event()
+        self._thread = None
+        self._orig = engine._Clock.__call__
+        mem = self
+
+        def call(clock, name):
+            inner = mem._orig(clock, name)
+
+            class _Tagged:
+                def __enter__(self):
+                    mem.step.append(name)
+                    return inner.__enter__()
+
+                def __exit__(self, *exc):
+                    try:
+                        return inner.__exit__(*exc)
+                    finally:
+                        mem.step.pop()
+                        h = _hwm()
+                        if h > mem.last_hwm:
+                            mem.hwm[name], mem.last_hwm = h, h
+            return _Tagged()
+        self._call = call
+
+    def _loop(self) -> None:
+        me = os.getpid()
+        while not self._stop.wait(self.every):
+            here = _rss()
+            tree = here + sum(_rss(p) for p in _descendants(me))
+            name = self.step[-1]
+            a, b = self.peaks.get(name, (0, 0))
+            self.peaks[name] = (max(a, here), max(b, tree))
+
+    def __enter__(self):
+        with open("/proc/self/clear_refs", "w") as f:   # VmHWM from here
+            f.write("5")
+        self.base = self.last_hwm = _rss()
+        engine._Clock.__call__ = self._call
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.end_hwm = _hwm()   # the run's peak (what the caller does after is not the engine's)
+        self._stop.set()
+        self._thread.join()
+        engine._Clock.__call__ = self._orig
+
+    def report(self, cells: int) -> None:
+        top = max(max((a for a, _ in self.peaks.values()), default=0), self.end_hwm)
+        tree = max((b for _, b in self.peaks.values()), default=0)
+        print(f"  memory: {self.base / 2**20:.0f} MB before the run; peak {top / 2**20:.0f} MB here "
+              f"({(top - self.base) / max(cells, 1) / 1024:.2f} KB per cell above the start, "
+              f"{top / max(cells, 1) / 1024:.2f} KB per cell in all), {tree / 2**20:.0f} MB with the workers")
+        print(f"  {'peak RSS during step':<34}{'MB here':>9}{'MB tree':>9}{'HWM MB':>9}  (HWM: the peak, where it rose)")
+        for name in dict.fromkeys([*self.peaks, *self.hwm]):
+            a, b = self.peaks.get(name, (0, 0))
+            h = self.hwm.get(name)
+            print(f"  {name:<34}{a / 2**20:>9.0f}{b / 2**20:>9.0f}{h / 2**20 if h else 0:>9.0f}")
 
 
 def load_frames(path: Path) -> dict:
@@ -56,12 +161,28 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def one_run(label: str, frames: dict, cache: Path | None, prof: cProfile.Profile | None, by_partition: bool = False):
+def only_partition(frames: dict, label: str) -> dict:
+    """The rows of one partition (structure.partition_labels) of every mart that has it."""
+    out = {}
+    for name, f in frames.items():
+        keep = f.filter(partition_labels(MART_BY_NAME[name], f) == label)
+        if keep.height:
+            out[name] = keep
+    return out
+
+
+def one_run(label: str, frames: dict, cache: Path | None, prof: cProfile.Profile | None, by_partition: bool = False,
+            memory: bool = False):
     ch0 = _children_cpu()
+    mem = Memory() if memory else None
     c0, w0 = time.process_time(), time.perf_counter()
     if prof:
         prof.enable()
-    res = engine.run(frames, cache_path=cache, by_partition=by_partition and cache is not None)
+    if mem:
+        with mem:
+            res = engine.run(frames, cache_path=cache, by_partition=by_partition and cache is not None)
+    else:
+        res = engine.run(frames, cache_path=cache, by_partition=by_partition and cache is not None)
     if prof:
         prof.disable()
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
@@ -92,6 +213,8 @@ def one_run(label: str, frames: dict, cache: Path | None, prof: cProfile.Profile
             print(f"    {vars_:>7} {who:<12} {start:>7.1f} {w:>7.1f} {c:>7.1f}")
     st = {k: v for k, v in res.stats.items() if not k.endswith("seconds")}
     print(f"  hidden cells {hid.height} of {res.cells.height}; sha {sha}; stats {st}; unresolved {res.unresolved}")
+    if mem:
+        mem.report(res.cells.height)
     return res, sha
 
 
@@ -105,6 +228,9 @@ def main() -> None:
                     "and check it gives the cached run's cells")
     ap.add_argument("--by-partition", action="store_true", help="run as the dbt model does: partitions "
                     "whose rows are unchanged come from the cache (engine.run by_partition)")
+    ap.add_argument("--partition", help="run on the rows of this partition only (e.g. leaving_year=2024-25)")
+    ap.add_argument("--memory", action="store_true", help="sample resident memory per step (here and in the "
+                    "worker processes)")
     ap.add_argument("--cprofile", type=Path, help="write the top of a cProfile of this process here")
     ap.add_argument("--cells-out", type=Path, help="write (mart, row_key, measure, hidden, reason) of the last "
                     "run here (Parquet)")
@@ -115,12 +241,17 @@ def main() -> None:
     prof = cProfile.Profile() if args.cprofile else None
     w0 = time.perf_counter()
     frames = load_frames(args.warehouse)
+    if args.partition:
+        frames = only_partition(frames, args.partition)
     print(f"frames of {args.warehouse}: {sum(f.height for f in frames.values())} rows "
           f"({time.perf_counter() - w0:.1f} s); cache {cache}; workers {engine.workers()}")
-    res, _ = one_run("(a) cold, fresh cache", frames, cache, prof, args.by_partition)
+    res, _ = one_run("(a) cold, fresh cache", frames, cache, prof, args.by_partition, args.memory)
     if args.then:
         frames2 = load_frames(args.then)
-        res, _ = one_run(f"(b) {args.then.name} with the cache of (a)", frames2, cache, prof, args.by_partition)
+        if args.partition:
+            frames2 = only_partition(frames2, args.partition)
+        res, _ = one_run(f"(b) {args.then.name} with the cache of (a)", frames2, cache, prof, args.by_partition,
+                         args.memory)
         if args.cold_then:
             cold, _ = one_run(f"(b') {args.then.name} cold, no cache", frames2, None, None)
             cols = ["mart", "row_key", "measure", "hidden", "reason"]

@@ -566,7 +566,8 @@ def test_worker_processes_give_the_serial_result(monkeypatch):
     monkeypatch.setattr(engine, "POOL_FROM_VARS", 0)
     sent = []
     real = engine._pool_map
-    monkeypatch.setattr(engine, "_pool_map", lambda n, tasks, rest=None: sent.append(len(tasks)) or real(n, tasks, rest))
+    monkeypatch.setattr(engine, "_pool_map", lambda n, items, make, rest=None, workers=None:
+                        sent.append(len(items)) or real(n, items, make, rest, workers))
     parallel = both()
     assert sent == [12, 3], sent            # every block went to a worker process
     assert serial[0] == parallel[0] and len(serial[0]) > len(primary)
@@ -576,7 +577,7 @@ def test_worker_processes_give_the_serial_result(monkeypatch):
     # workers that cannot start (e.g. a caller's main module that cannot be re-imported): serial
     from concurrent.futures.process import BrokenProcessPool
 
-    def broken(n, tasks, rest=None):
+    def broken(n, items, make, rest=None, workers=None):
         raise BrokenProcessPool("a worker died")
     monkeypatch.setattr(engine, "_pool_map", broken)
     hidden = dict(primary)

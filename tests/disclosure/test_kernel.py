@@ -196,7 +196,7 @@ def test_the_kernel_switch():
 def test_own_coords_and_packed_vectors_equal_the_reference(seed, monkeypatch):
     """KX.own_coords (array work) gives engine._own_coords' answer on dict vectors: a set of unit
     coordinates, or None when one own vector reaches outside them; packed vectors (converted once)
-    give exposed_by and in_span_with the same answers as the dicts."""
+    give exposed_by and in_span_with the same answers as the dicts, and KX.pack_own their CSR."""
     from pipelines.lib.disclosure import engine
     rnd = random.Random(100 + seed)
     x = _random_x(rnd)
@@ -212,6 +212,12 @@ def test_own_coords_and_packed_vectors_equal_the_reference(seed, monkeypatch):
         assert kx.own_coords(mine) == ref
         got_none += ref is None
         got_set += bool(ref)
+        # KX.pack_own (the engine's own vectors straight from the arrays) is pack() of the dicts
+        import numpy as np
+        want = kx.pack([{c: 1} for c in sorted(ref)] if ref is not None else [kx[v] for v in mine]).csr
+        own = kx.pack_own(ref, mine)
+        assert all(np.array_equal(g, w) and g.dtype == w.dtype for g, w in zip(own.csr, want)), (ref, mine)
+        assert list(own) == ([{c: 1} for c in sorted(ref)] if ref is not None else [kx[v] for v in mine])
         if ref:
             vecs = [{c: 1} for c in sorted(ref)]
             fh = set(rnd.sample(sorted(set(x) - set(mine)), 10))

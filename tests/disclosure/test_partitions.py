@@ -196,3 +196,42 @@ def test_a_run_given_what_a_table_holds_returns_only_what_it_lacks(tmp_path):
     assert third.cells["partition_digest"][0] != held["leaving_year=2024-25"]
     assert _sorted(third.cells.drop("partition_label", "partition_digest")).equals(
         _sorted(engine.run(changed).cells).filter(pl.col("row_key").str.contains("2024-25")))
+
+
+def test_partitions_one_at_a_time_with_kept_workers_give_the_cold_result(tmp_path, monkeypatch):
+    """A partition run builds and suppresses one partition at a time, its large blocks in worker
+    processes started once and kept for every partition (each payload made as it is sent):
+    exactly the cells of one cold run of all partitions together, in this process."""
+    frames = _frames()
+    monkeypatch.setenv("DESTINATIONS_DISCLOSURE_WORKERS", "1")
+    cold = engine.run(frames)
+    monkeypatch.setenv("DESTINATIONS_DISCLOSURE_WORKERS", "2")
+    monkeypatch.setattr(engine, "POOL_FROM_VARS", 0)
+    started, made = [], []
+    real_get, real_pool_map = engine._Workers.get, engine._pool_map
+
+    def get(self, n):
+        if self.pool is None:
+            started.append(n)
+        return real_get(self, n)
+
+    def pool_map(n, items, make, meanwhile=None, workers=None):
+        def counted(item):
+            made.append(item)
+            return make(item)
+        return real_pool_map(n, items, counted, meanwhile, workers)
+    monkeypatch.setattr(engine._Workers, "get", get)
+    monkeypatch.setattr(engine, "_pool_map", pool_map)
+    got = engine.run(frames, cache_path=tmp_path / "c.sqlite", by_partition=True)
+    assert started == [2]                               # one set of workers for the three partitions
+    assert len(made) == got.stats["blocks"] >= 3        # every block sent
+    assert got.stats["partitions"] == 3 and not got.unresolved
+    assert _sorted(got.cells).equals(_sorted(cold.cells))
+    assert cold.cells["hidden"].sum() > 0
+
+
+def test_audience_arrays_are_the_audiences():
+    st = build_structure(_frames())
+    a, b = engine.audiences(st), engine._audience_arrays(st)
+    assert list(a) == list(b) and len(a) > 2
+    assert all(b[k].tolist() == sorted(a[k]) for k in a)

@@ -27,16 +27,20 @@ cache      run(cache_path=...) stores each block's decision under a key of every
            depends on (BlockCache: one SQLite file, changed entries written), so a re-run
            recomputes only changed blocks (same result as cold); with by_partition it also
            keeps each partition's cells (structure.MartSpec.partition: no relation crosses
-           one) and builds the structure of changed partitions only.
+           one) and builds the structure of changed partitions only, one at a time.
 speed      the elimination (kernel.py) and the interval bounds (intervals.py) are compiled; the
            steps around them (structure, primary rules, facts, order, blocks, keys, result) are
            array work; Result.timing has wall/CPU per step and process (bench/bench_engine.py).
+memory     a partition run holds one partition's structure at a time; relations, block members
+           and audiences are arrays (a block's lists are made when it is done), worker payloads
+           are made as they are sent (bench_engine.py --memory: resident memory per step).
 Deterministic: variables are numbered by mart, row key and measure; every choice is a sort.
 """
 from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import hashlib
 import itertools
 import json
@@ -57,7 +61,7 @@ from pipelines.lib.disclosure import gauss
 from pipelines.lib.disclosure.attack import bounds
 from pipelines.lib.disclosure.gauss import (exposed_by, gauss_pass, go_on, in_span_with, nullspace, project,
                                             span_of, start_pass)
-from pipelines.lib.disclosure.structure import MART_BY_NAME, Structure, _components, build_structure
+from pipelines.lib.disclosure.structure import MART_BY_NAME, Relations, Structure, _components, build_structure
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +169,20 @@ def audiences(st: Structure) -> dict[str, set[int]]:
     return {k: out[k] for k in sorted(out, key=lambda k: (k != "director", k))}
 
 
+def _audience_arrays(st: Structure) -> dict[str, np.ndarray]:
+    """audiences(st) with each audience's variables as a sorted array (no Python int per cell)."""
+    got = st.cells.filter(pl.col("academy_urn").is_not_null()).select("academy_urn", "var").unique() \
+        .sort("academy_urn", "var")
+    out: dict[str, np.ndarray] = {"director": np.empty(0, np.int64)}
+    if got.height:
+        urn = got["academy_urn"]
+        var = got["var"].to_numpy().astype(np.int64)
+        cut = np.nonzero((urn != urn.shift(1)).fill_null(True).to_numpy())[0]
+        for a, e, u in zip(cut.tolist(), np.append(cut[1:], got.height).tolist(), urn.gather(cut).to_list()):
+            out[f"academy {u}"] = var[a:e]
+    return {k: out[k] for k in sorted(out, key=lambda k: (k != "director", k))}
+
+
 def _var_facts(st: Structure):
     """Per variable: value, is a row denominator, is a trust-level (or other non-academy) cell."""
     n = len(st.values)
@@ -173,17 +191,19 @@ def _var_facts(st: Structure):
     is_den[var[den]] = True
     trustish = np.zeros(n, bool)
     trustish[var[st.cells["academy_urn"].is_null().to_numpy()]] = True
-    n_whole = np.bincount(np.array([w for w, _ in st.relations], np.int64), minlength=n)
+    n_whole = np.bincount(_arrays(st.relations)[0], minlength=n)
     return is_den.tolist(), trustish.tolist(), n_whole.tolist()
 
 
 def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
              max_rounds: int = 500, academies: list[str] | None = None, protect_zeros: bool = True,
-             cache: dict | None = None, clock: _Clock | None = None, block_keys: dict | None = None) -> Result:
+             cache: dict | None = None, clock: _Clock | None = None, block_keys: dict | None = None,
+             pool: "_Workers | None" = None) -> Result:
     """Choose the hidden cells of every published mart: primary rules, then `protect`.
     `academies` limits the academy audiences (default: all). `cache` (block key -> decision,
     filled in place) lets a re-run skip every block whose inputs did not change; `block_keys`
-    (filled in place) gets each block's key -> one of its variables."""
+    (filled in place) gets each block's key -> one of its variables; `pool`: worker processes
+    to use (and keep) for the large blocks (default: started for this call only)."""
     t0 = time.perf_counter()
     c0 = time.process_time()
     clock = clock or _Clock()
@@ -193,17 +213,16 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
     n_primary = len(hidden)
     with clock("facts and audiences"):
         is_den, trustish, _ = _var_facts(st)
-        auds = audiences(st)
+        auds = _audience_arrays(st)
     if academies is not None:
         auds = {k: v for k, v in auds.items() if k == "director" or k in academies}
     ident = None
     if cache is not None:
         with clock("cache: cell names"):   # a variable's name: its first cell's
             _, first = np.unique(st.cells["var"].to_numpy(), return_index=True)
-            ident = st.cells[first].select(pl.concat_str("mart", "row_key", "measure", separator="|")) \
-                .to_series().to_list()
+            ident = st.cells[first].select(pl.concat_str("mart", "row_key", "measure", separator="|")).to_series()
     stats, unresolved = protect(st.relations, st.values, hidden, auds, is_den, trustish, max_rounds,
-                                protect_zeros, cache=cache, ident=ident, clock=clock, block_keys=block_keys)
+                                protect_zeros, cache=cache, ident=ident, clock=clock, block_keys=block_keys, pool=pool)
     with clock("result frame"):
         names = sorted(set(hidden.values()))
         code = np.full(len(st.values), -1, np.int64)
@@ -224,8 +243,8 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
 def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hidden: dict[int, str],
             auds: dict[str, set[int]], is_den: list[bool], trustish: list[bool],
             max_rounds: int = 500, protect_zeros: bool = True, cache: dict | None = None,
-            ident: list[str] | None = None, clock: _Clock | None = None,
-            block_keys: dict | None = None) -> tuple[dict, dict[str, int]]:
+            ident: pl.Series | list[str] | None = None, clock: _Clock | None = None,
+            block_keys: dict | None = None, pool: "_Workers | None" = None) -> tuple[dict, dict[str, int]]:
     """Secondary suppression in place on `hidden` (variable -> reason; primary cells in it on
     entry): per connected block a GaussSuppression pass for directors and every academy user
     (`auds`: audience -> variables it knows), then non-negativity repairs (a hidden zero the
@@ -240,7 +259,7 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     n = len(values)
     vals_a = np.asarray(values, np.int64)
     den_a, trust_a = np.asarray(is_den, bool), np.asarray(trustish, bool)
-    wholes = np.fromiter((w for w, _ in relations), np.int64, len(relations))
+    wholes, lens, parts = _arrays(relations)
     n_whole = np.bincount(wholes, minlength=n).tolist()
     # publish order = the cost of hiding, most costly first: shown zeros, the trust's denominators
     # (its headline cohorts), other denominators, then large before small
@@ -249,8 +268,6 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     order = np.lexsort((np.arange(n), -vals_a, ~den_a, ~head, vals_a != 0))
     pos = np.empty(n, np.int64)
     pos[order] = np.arange(n)
-    lens = np.fromiter((len(p) for _, p in relations), np.int64, len(relations))
-    parts = np.fromiter(itertools.chain.from_iterable(p for _, p in relations), np.int64, int(lens.sum()))
     block_of = _block_of(n, wholes, lens, parts)
     # the blocks worth a look: a relation and a hidden cell in them (else nothing can be revealed)
     h = np.zeros(n, bool)
@@ -262,9 +279,10 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     live &= has_hidden
     members = _group(block_of, order[live[block_of[order]]])            # in publish order
     block_rels = _group(block_of[wholes], np.nonzero(live[block_of[wholes]])[0])
-    own_in_block: dict[int, dict[str, list[int]]] = {}
+    # (members, block_rels, own_in_block: arrays, made lists one block at a time)
+    own_in_block: dict[int, dict[str, np.ndarray]] = {}
     for name, known in auds.items():
-        k = np.fromiter(known, np.int64, len(known))
+        k = np.asarray(known, np.int64) if isinstance(known, np.ndarray) else np.fromiter(known, np.int64, len(known))
         k = k[live[block_of[k]]]
         for b, vs in _group(block_of, k[np.argsort(pos[k], kind="stable")]).items():
             own_in_block.setdefault(b, {})[name] = vs
@@ -279,7 +297,7 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
         if cache is not None else None
     for b in sorted(members):
         rels = block_rels[b]
-        vs = members[b]
+        vs = members[b].tolist()
         stats["blocks"] += 1
         key = None
         if cache is not None:
@@ -301,14 +319,16 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     keys.__exit__(None, None, None)
 
     def task(b: int, local: bool) -> tuple:
-        vs, rels = members[b], block_rels[b]
-        if local:   # in this process: the whole-structure lists serve as they are
-            return (vs, relations, rels, values, {v: hidden[v] for v in vs if v in hidden}, own_in_block.get(b, {}),
+        vs, rels = members[b].tolist(), block_rels[b].tolist()
+        own = {name: got.tolist() for name, got in own_in_block.get(b, {}).items()}
+        if local:   # in this process: the whole-structure lists serve (relations: this block's, as tuples)
+            rel = {i: relations[i] for i in rels} if isinstance(relations, Relations) else relations
+            return (vs, rel, rels, values, {v: hidden[v] for v in vs if v in hidden}, own,
                     is_den, trustish, n_whole, headline, None, max_rounds, protect_zeros)
         # to a worker: only this block's part of them (same variable and relation numbers)
         vals = {v: values[v] for v in vs}
         return (vs, {i: relations[i] for i in rels}, rels, vals, {v: hidden[v] for v in vs if v in hidden},
-                own_in_block.get(b, {}), {v: is_den[v] for v in vs}, {v: trustish[v] for v in vs},
+                own, {v: is_den[v] for v in vs}, {v: trustish[v] for v in vs},
                 {v: n_whole[v] for v in vs}, headline.intersection(vs), None, max_rounds, protect_zeros)
 
     out: dict[int, tuple] = {}
@@ -330,15 +350,18 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
             with clock("kernel load"):
                 kernel.warm()
                 intervals.warm()
-        def rest() -> None:   # the small blocks, here, while the workers do the large ones
+        def rest(top_up) -> None:   # the small blocks, here, while the workers do the large ones
             for b, _ in todo:
                 if b not in big_set:
                     here(b)
+                    top_up()
+
+        def payload(b: int) -> tuple:
+            with clock("worker payloads"):
+                return task(b, False)
         big_set = set(big)
         try:
-            with clock("worker payloads"):
-                payloads = [task(b, False) for b in big]
-            for b, (got, w) in zip(big, _pool_map(nworkers, payloads, rest)):
+            for b, (got, w) in zip(big, _pool_map(nworkers, big, payload, rest, pool)):
                 out[b], when[b] = got, w
         except (BrokenProcessPool, OSError) as e:   # e.g. a caller's main module that cannot be re-imported
             log.warning("disclosure engine: worker processes failed (%s); doing every block in this process", e)
@@ -353,7 +376,7 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     merge = clock("protect: merge")
     merge.__enter__()
     for b, key in todo:   # merged in block order: the same result whichever process did a block
-        vs = members[b]
+        vs = members[b].tolist()
         got, bstats, ok = out.pop(b)
         for v in vs:
             if v in got:
@@ -373,6 +396,15 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     return stats, unresolved
 
 
+def _arrays(relations) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(wholes, part counts, parts) of relations (structure.Relations, or a list of tuples)."""
+    if isinstance(relations, Relations):
+        return relations.wholes, relations.lens, relations.parts
+    wholes = np.fromiter((w for w, _ in relations), np.int64, len(relations))
+    lens = np.fromiter((len(p) for _, p in relations), np.int64, len(relations))
+    return wholes, lens, np.fromiter(itertools.chain.from_iterable(p for _, p in relations), np.int64, int(lens.sum()))
+
+
 def _block_of(n: int, wholes: np.ndarray, lens: np.ndarray, parts: np.ndarray) -> np.ndarray:
     """gauss.blocks' block of every variable (relations as wholes, part counts, parts), by array
     work: blocks numbered by their smallest variable, a variable in no relation a block of its
@@ -381,18 +413,17 @@ def _block_of(n: int, wholes: np.ndarray, lens: np.ndarray, parts: np.ndarray) -
     return np.unique(roots, return_inverse=True)[1].astype(np.int64).reshape(-1)
 
 
-def _group(key: np.ndarray, items: np.ndarray) -> dict[int, list[int]]:
-    """{k: the items (in their order) whose key[item] is k}."""
+def _group(key: np.ndarray, items: np.ndarray) -> dict[int, np.ndarray]:
+    """{k: the items (in their order) whose key[item] is k}, as slices of one array."""
     if not len(items):
         return {}
     k = key[items]
     idx = np.argsort(k, kind="stable")
     k, items = k[idx], items[idx]
     cut = np.nonzero(np.diff(k))[0] + 1
-    starts = np.concatenate(([0], cut)).tolist()
+    starts = np.concatenate(([0], cut))
     ends = np.concatenate((cut, [len(k)])).tolist()
-    kl, il = k.tolist(), items.tolist()
-    return {kl[a]: il[a:e] for a, e in zip(starts, ends)}
+    return {kb: items[a:e] for kb, a, e in zip(k[starts].tolist(), starts.tolist(), ends)}
 
 
 POOL_FROM_VARS = 2000   # blocks this large go to worker processes (smaller ones cost less than sending)
@@ -410,17 +441,66 @@ def workers() -> int:
     return processes("DESTINATIONS_DISCLOSURE_WORKERS")
 
 
-def _pool_map(nworkers: int, tasks: list[tuple], meanwhile=None) -> list:
-    """_protect_block over `tasks` in `nworkers` worker processes (results in task order), running
-    `meanwhile()` here as they work. Workers start from a fresh interpreter (forkserver), never a
-    fork of this one: the engine runs inside dbt, whose threads a fork would copy mid-flight."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    with ProcessPoolExecutor(nworkers, mp_context=multiprocessing.get_context("forkserver")) as pool:
-        futs = [pool.submit(_timed_block, *t) for t in tasks]
+class _Workers:
+    """Worker processes, started on first use and kept until `close`: one engine.run keeps them
+    for all its partitions (one suppress each). Workers start from a fresh interpreter
+    (forkserver), never a fork of this one: the engine runs inside dbt, whose threads a fork
+    would copy mid-flight."""
+
+    def __init__(self) -> None:
+        self.pool, self.n = None, 0
+
+    def get(self, n: int):
+        if self.pool is not None and self.n != n:
+            self.close()
+        if self.pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+            self.pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("forkserver"))
+            self.n = n
+        return self.pool
+
+    def close(self) -> None:
+        if self.pool is not None:
+            pool, self.pool = self.pool, None
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _pool_map(nworkers: int, items: list, make, meanwhile=None, workers: _Workers | None = None) -> list:
+    """_timed_block(*make(item)) for every item in `nworkers` worker processes (results in item
+    order), running `meanwhile(top_up)` here as they work. A payload is made only when it is
+    sent, and at most nworkers + 1 are out at once (`top_up`, which meanwhile calls between its
+    pieces of work, sends more as workers finish): the payloads of a partition's large blocks are
+    never all in memory together. `workers`: processes to use and keep (default: this call's own).
+    Any failure closes the processes (a broken pool is never reused)."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+    own = workers is None
+    workers = workers or _Workers()
+    try:
+        pool = workers.get(nworkers)
+        futs: list = [None] * len(items)
+        waiting = list(range(len(items)))[::-1]   # next at the end
+        out: set = set()
+
+        def top_up() -> None:
+            out.difference_update([f for f in out if f.done()])
+            while waiting and len(out) < nworkers + 1:
+                i = waiting.pop()
+                futs[i] = pool.submit(_timed_block, *make(items[i]))
+                out.add(futs[i])
+        top_up()
         if meanwhile is not None:
-            meanwhile()
+            meanwhile(top_up)
+        while waiting:
+            wait(out, return_when=FIRST_COMPLETED)
+            top_up()
         return [f.result() for f in futs]
+    except BaseException:
+        workers.close()
+        raise
+    finally:
+        if own:
+            workers.close()
 
 
 def _timed_block(*args) -> tuple:
@@ -433,8 +513,9 @@ def _timed_block(*args) -> tuple:
 def _load_balance(timing: dict, when: dict[int, tuple], members, t0: float, t1: float) -> None:
     """timing["processes"] (per process: blocks, variables, busy / CPU / idle seconds within
     the blocks step) and timing["largest"] (the 12 largest blocks computed: size, process,
-    start, wall, CPU)."""
-    procs: dict[str, dict] = {}
+    start, wall, CPU), added to what earlier calls of the same run (partitions) put there."""
+    procs: dict[str, dict] = timing.get("processes", {})
+    span = timing["blocks_seconds"] = timing.get("blocks_seconds", 0.0) + (t1 - t0)
     for b, (who, start, end, cpu) in when.items():
         p = procs.setdefault(who, {"blocks": 0, "vars": 0, "busy": 0.0, "cpu": 0.0})
         p["blocks"] += 1
@@ -442,11 +523,12 @@ def _load_balance(timing: dict, when: dict[int, tuple], members, t0: float, t1: 
         p["busy"] += end - start
         p["cpu"] += cpu
     for p in procs.values():
-        p["idle"] = max(0.0, (t1 - t0) - p["busy"])
+        p["idle"] = max(0.0, span - p["busy"])
     timing["processes"] = dict(sorted(procs.items(), key=lambda kv: kv[0] != "main"))
     big = sorted(when, key=lambda b: -len(members[b]))[:12]
-    timing["largest"] = [(len(members[b]), when[b][0], when[b][1] - t0, when[b][2] - when[b][1], when[b][3])
-                         for b in big]
+    timing["largest"] = sorted(timing.get("largest", []) + [
+        (len(members[b]), when[b][0], when[b][1] - t0, when[b][2] - when[b][1], when[b][3]) for b in big],
+        key=lambda t: -t[0])[:12]
 
 
 def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n_whole, headline, rel_of,
@@ -487,7 +569,8 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
     released: list[int] = []
     coords = {name: _own_coords(x, mine) for name, mine in own.items() if name != "director"}
     # each academy's own vectors, made (and for the kernel converted) once per block
-    own_vecs = {name: _pack(x, [{c: 1} for c in sorted(cs)] if cs is not None else [x[v] for v in own[name]])
+    own_vecs = {name: x.pack_own(cs, own[name]) if getattr(x, "compiled", False) else
+                [{c: 1} for c in sorted(cs)] if cs is not None else [x[v] for v in own[name]]
                 for name, cs in coords.items()}
     ok = False
     sp = None
@@ -609,12 +692,12 @@ class _BlockKeys:
 
     def __init__(self, ident, values, hidden, is_den, trustish, wholes, lens, parts, params) -> None:
         n = len(values)
-        state = pl.DataFrame({"ident": ident, "value": values, "reason": [hidden.get(v) for v in range(n)],
-                              "den": is_den, "trust": trustish},
+        state = pl.DataFrame({"ident": pl.Series(ident, dtype=pl.Utf8), "value": values,
+                              "reason": [hidden.get(v) for v in range(n)], "den": is_den, "trust": trustish},
                              schema={"ident": pl.Utf8, "value": pl.Int64, "reason": pl.Utf8, "den": pl.Boolean,
                                      "trust": pl.Boolean})
         self.state = np.stack([state.hash_rows(seed=s).to_numpy() for s in (11, 12)], axis=1)
-        names = pl.Series(ident, dtype=pl.Utf8)
+        names = ident if isinstance(ident, pl.Series) else pl.Series(ident, dtype=pl.Utf8)
         self.ident = np.stack([names.hash(seed=s).to_numpy() for s in (13, 14)], axis=1)
         acc = np.zeros((len(wholes), 2), np.uint64)
         with np.errstate(over="ignore"):
@@ -644,11 +727,6 @@ def _own_coords(x, mine: list[int]) -> set[int] | None:
         if not coords.issuperset(x[v]):
             return None
     return coords
-
-
-def _pack(x, vecs: list[dict]) -> list[dict]:
-    """`vecs` for repeated use with x: for the compiled kernel, converted to its arrays once."""
-    return x.pack(vecs) if getattr(x, "compiled", False) else vecs
 
 
 def _pinned_zeros(relations, vals, rel_of, vs, hidden, iv=None) -> list[int]:
@@ -941,7 +1019,11 @@ OUTPUT_COLUMNS = tuple(OUTPUT_SCHEMA)
 def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zeros: bool, cache: "BlockCache",
                       clock: _Clock, written: dict[str, str] | None = None) -> Result:
     """run() over the partitions whose rows changed; the others' cells come from the cache
-    (with `written`, only those the table does not hold already: see run)."""
+    (with `written`, only those the table does not hold already: see run). A changed partition
+    is built, suppressed and stored before the next is built (no block crosses a partition, so
+    its decisions are those of one structure of them all), so the memory of the structure and
+    the blocks is that of the largest partition, not of all of them; the result's rows are in
+    partition order."""
     from pipelines.lib.disclosure.structure import check_partitions, partition_labels, structure_columns
     check_partitions()
     present = [m for m in MART_BY_NAME.values() if m.name in frames]
@@ -967,29 +1049,34 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
         stats["partitions_dropped"] = sorted(set(written) - set(digests))
     unresolved: dict[str, int] = {}
     rounds = 0
-    if changed:
-        with clock("structure"):
-            st = build_structure({m.name: frames[m.name].filter(labels[m.name].is_in(changed)) for m in present})
-        keys: dict[str, int] = {}
-        res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache, clock=clock,
-                       block_keys=keys)
-        stats |= res.stats
-        unresolved, rounds = res.unresolved, res.rounds
-        with clock("partitions: store"):
-            new = res.cells.select(*OUTPUT_COLUMNS, "partition_label")
-            got = set(new["partition_label"].unique().to_list())
-            assert got <= set(changed), f"cells of partitions {sorted(got - set(changed))[:3]} were not asked for"
-            var_part = np.empty(len(st.values), object)
-            var_part[st.cells["var"].to_numpy()] = st.cells["partition_label"].to_numpy()
-            block_keys: dict[str, list[str]] = {}
-            for key, v in keys.items():
-                block_keys.setdefault(var_part[v], []).append(key)
-            for label, part in new.partition_by("partition_label", as_dict=True, include_key=False).items():
-                label = label[0] if isinstance(label, tuple) else label
-                cache.store_partition(label, digests[label], part, block_keys.get(label, []))
-            # a partition recomputed with the digest the table holds has the same cells: kept there
-            kept.append(new.filter(~pl.col("partition_label").is_in(sorted(held))).with_columns(
-                partition_digest=pl.col("partition_label").replace_strict(digests, return_dtype=pl.Utf8)))
+    pool = _Workers()   # started by the first partition with a large block, kept for the others
+    try:
+        for label in changed:   # one at a time: only one partition's structure is ever in memory
+            with clock("structure"):
+                st = build_structure({m.name: frames[m.name].filter(labels[m.name] == label) for m in present})
+            keys: dict[str, int] = {}
+            res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache, clock=clock,
+                           block_keys=keys, pool=pool)
+            del st
+            for k, v in res.stats.items():
+                stats[k] = stats.get(k, 0) + v
+            unresolved |= {f"{label}: {k}": v for k, v in res.unresolved.items()}
+            rounds += res.rounds
+            with clock("partitions: store"):
+                new = res.cells.select(*OUTPUT_COLUMNS, "partition_label")
+                del res
+                got = set(new["partition_label"].unique().to_list())
+                assert got <= {label}, f"cells of partitions {sorted(got - {label})[:3]} were not asked for"
+                new = new.drop("partition_label")
+                cache.store_partition(label, digests[label], new, list(keys))
+                # a partition recomputed with the digest the table holds has the same cells: kept there
+                if label not in held:
+                    kept.append(new.with_columns(partition_label=pl.lit(label),
+                                                 partition_digest=pl.lit(digests[label])))
+                del new
+            gc.collect()
+    finally:
+        pool.close()
     schema = OUTPUT_SCHEMA | {"partition_label": pl.Utf8, "partition_digest": pl.Utf8}
     cells = pl.concat([f.select(list(schema)) for f in kept], how="vertical") if kept else pl.DataFrame(schema=schema)
     if written is None:

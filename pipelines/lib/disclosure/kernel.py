@@ -25,6 +25,8 @@ its worker processes (warm), which then load the cache.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numba import njit
 
@@ -735,6 +737,20 @@ class KX:
         """Vectors converted once for repeated kernel calls (exposed_by, in_span_with)."""
         return Packed(vecs, self.vectors(vecs))
 
+    def pack_own(self, coords: set[int] | None, mine) -> "Packed":
+        """pack() of an academy's own vectors, made straight from the arrays (no dict per vector,
+        the same CSR): the unit vectors of `coords` in order, or when None the x of each cell of
+        `mine`. Only the CSR is kept (the compiled calls read nothing else)."""
+        if coords is not None:
+            li = self.local(sorted(coords))
+            return Packed(None, (np.arange(len(li) + 1, dtype=np.int64), li, np.ones(len(li), np.int64)), self.ids)
+        li = self.local(mine)
+        a = self.xp[li]
+        lens = self.xp[li + 1] - a
+        at = ranges(a, lens)
+        return Packed(None, (np.concatenate(([0], np.cumsum(lens))).astype(np.int64), self.xc[at], self.xv[at]),
+                      self.ids)
+
     def __getitem__(self, v: int) -> dict[int, int]:
         if self._dicts is None:   # all at once: cheaper than one at a time
             ids, xp = self.ids.tolist(), self.xp.tolist()
@@ -753,12 +769,23 @@ class KX:
         return self.n
 
 
-class Packed(list):
-    """A list of dict vectors with their CSR form over one block's local columns (KX.pack)."""
+class Packed(Sequence):
+    """A list of dict vectors with their CSR form over one block's local columns (KX.pack); from
+    KX.pack_own only the CSR is kept, and a vector read (e.g. by a test) is made from it."""
 
-    def __init__(self, vecs, csr) -> None:
-        super().__init__(vecs)
-        self.csr = csr
+    def __init__(self, vecs, csr, ids: np.ndarray | None = None) -> None:
+        self.vecs, self.csr, self.ids = vecs, csr, ids
+
+    def __len__(self) -> int:
+        return len(self.csr[0]) - 1
+
+    def __getitem__(self, i):
+        if self.vecs is not None:
+            return self.vecs[i]
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        vp, vc, vv = self.csr
+        return dict(zip(self.ids[vc[vp[i]:vp[i + 1]]].tolist(), vv[vp[i]:vp[i + 1]].tolist()))
 
 
 def _csr(x: KX, vectors):

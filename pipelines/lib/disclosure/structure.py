@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import duckdb
@@ -345,12 +346,53 @@ def check_partitions(specs: tuple[MartSpec, ...] = MARTS, links: tuple[Link, ...
                 f"link {a.name} - {b.name} does not match on partition column {c}"
 
 
+class Relations(Sequence):
+    """Relations `whole = sum(parts)` as arrays (`wholes`; the parts in CSR: `offsets`, `parts`),
+    read as the list of (whole, parts tuple) they stand for: a tuple is made on each access and
+    not kept (a list of tuples costs about 200 bytes a relation, the arrays 8 per variable in it)."""
+
+    def __init__(self, wholes: np.ndarray, offsets: np.ndarray, parts: np.ndarray) -> None:
+        self.wholes = np.asarray(wholes, np.int64)
+        self.offsets = np.asarray(offsets, np.int64)
+        self.parts = np.asarray(parts, np.int64)
+
+    @classmethod
+    def of(cls, relations) -> "Relations":
+        rels = list(relations)
+        lens = np.fromiter((len(p) for _, p in rels), np.int64, len(rels))
+        return cls(np.fromiter((w for w, _ in rels), np.int64, len(rels)), np.concatenate(([0], np.cumsum(lens))),
+                   np.fromiter(itertools.chain.from_iterable(p for _, p in rels), np.int64, int(lens.sum())))
+
+    @property
+    def lens(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def __len__(self) -> int:
+        return len(self.wholes)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        a, b = self.offsets[i], self.offsets[i + 1]
+        return int(self.wholes[i]), tuple(self.parts[a:b].tolist())
+
+    def __iter__(self):
+        w, o, p = self.wholes.tolist(), self.offsets.tolist(), self.parts.tolist()
+        for i, wi in enumerate(w):
+            yield wi, tuple(p[o[i]:o[i + 1]])
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and len(self) == len(other) and list(self) == list(other)
+
+    __hash__ = None
+
+
 @dataclass
 class Structure:
     """Cells, variables and relations of all published marts, ready for the engine and harness."""
     cells: pl.DataFrame            # mart, row_id, row_key, measure, measure_order, value, var, academy_urn, ...
     values: list[int]              # value of each variable
-    relations: list[tuple[int, tuple[int, ...]]]   # (whole var, part vars), sound on the data
+    relations: Relations | list[tuple[int, tuple[int, ...]]]   # (whole var, part vars), sound on the data
     relation_names: list[str] = field(default_factory=list)
 
     @functools.cached_property
@@ -438,7 +480,7 @@ class _Relations:
             bad = np.nonzero(part[parts] != part[whole[seg]])[0]
             assert not len(bad), f"relation '{name}' joins cells of two partitions; the disclosure structure is wrong"
 
-    def result(self) -> tuple[list[tuple[int, tuple[int, ...]]], list[str]]:
+    def result(self) -> tuple[Relations, list[str]]:
         """(relations: one copy of each, sorted; the name of each: the first rule that gave it)."""
         seen: dict = {}
         for name, whole, off, parts in self.chunks:
@@ -448,7 +490,9 @@ class _Relations:
                 if b > a:
                     seen.setdefault((wi, tuple(p[a:b])), name)
         rels = sorted(seen)
-        return rels, [seen[r] for r in rels]
+        names = [seen[r] for r in rels]
+        del seen
+        return Relations.of(rels), names
 
 
 def build_structure(frames: dict[str, pl.DataFrame | object]) -> Structure:
@@ -478,17 +522,36 @@ def build_structure(frames: dict[str, pl.DataFrame | object]) -> Structure:
             con.execute(f"""create or replace table {_q(spec.name)} as
                 select r.row_id, m.* from {_q(spec.name)} as m
                 join rows as r using (mart_order, row_key)""")
-        cell_sql = []
+        # cells numbered by row, then measure: per mart its rows (ordered by row id) once from SQL,
+        # each row's text gathered to its cells (a gathered string shares the row's bytes)
+        parts = []
         for mi, spec in enumerate(present):
-            for k, meas in enumerate(spec.measures):
-                cell_sql.append(
-                    f"select '{spec.name}' as mart, {mi} as mart_order, row_id, row_key, '{meas}' as measure, "
-                    f"{k} as measure_order, cast({meas} as bigint) as value, "
-                    f"case when level = 'academy' then cast(academy_urn as varchar) end as academy_urn, "
-                    f"'{spec.denominator}' = '{meas}' as is_denominator, {partition_sql(spec)} as partition_label "
-                    f"from {_q(spec.name)}")
-        # cells numbered by row, then measure
-        cells = con.execute("select * from (" + " union all ".join(cell_sql) + ") order by row_id, measure_order").pl()
+            k = len(spec.measures)
+            rows = con.execute(
+                f"select row_id, row_key, case when level = 'academy' then cast(academy_urn as varchar) end "
+                f"as academy_urn, {partition_sql(spec)} as partition_label, "
+                + ", ".join(f"cast({m} as bigint) as {_q('m' + str(j))}" for j, m in enumerate(spec.measures))
+                + f" from {_q(spec.name)} order by row_id").pl()
+            at = pl.Series(np.repeat(np.arange(rows.height, dtype=np.int64), k))
+            values = pl.concat([rows[f"m{j}"] for j in range(k)]) if rows.height else pl.Series([], dtype=pl.Int64)
+            order = pl.Series(np.tile(np.arange(k, dtype=np.int64), rows.height) * rows.height
+                              + np.repeat(np.arange(rows.height, dtype=np.int64), k))
+            measure_order = np.tile(np.arange(k, dtype=np.int32), rows.height)
+            parts.append(pl.DataFrame({
+                "mart": pl.Series([spec.name], dtype=pl.Utf8).gather(np.zeros(len(at), np.int64)),
+                "mart_order": pl.Series(np.full(len(at), mi, np.int32)),
+                "row_id": rows["row_id"].cast(pl.Int64).gather(at),
+                "row_key": rows["row_key"].gather(at),
+                "measure": pl.Series(list(spec.measures), dtype=pl.Utf8).gather(measure_order.astype(np.int64)),
+                "measure_order": pl.Series(measure_order),
+                "value": values.cast(pl.Int64).gather(order),
+                "academy_urn": rows["academy_urn"].cast(pl.Utf8).gather(at),
+                "is_denominator": pl.Series(measure_order == spec.measures.index(spec.denominator)),
+                "partition_label": rows["partition_label"].cast(pl.Utf8).gather(at),
+            }))
+            del rows, values
+        cells = pl.concat(parts, how="vertical")   # marts in mart order: their row ids are in order
+        del parts
         cells = cells.with_row_index("cell_id").with_columns(pl.col("cell_id").cast(pl.Int64))
         n_cells = cells.height
         cell_value = cells["value"].fill_null(0).to_numpy().astype(np.int64)
