@@ -87,20 +87,10 @@ picked as (
 matched as (
     select
         t.*,
-        p.benchmark_leaving_year,
-        p.benchmark_source,
-        p.benchmark_publication,
-        p.benchmark_institution_group,
-        p.benchmark_methodology,
-        p.national_value,
-        p.benchmark_caveat
+        p.* exclude (leaving_year, key_stage, breakdown_topic, breakdown, measure)
     from trust_long as t
     join picked as p
-        on p.leaving_year = t.leaving_year
-        and p.key_stage = t.key_stage
-        and p.breakdown_topic = t.breakdown_topic
-        and p.breakdown = t.breakdown
-        and p.measure = t.measure
+        using (leaving_year, key_stage, breakdown_topic, breakdown, measure)
 )
 
 select
