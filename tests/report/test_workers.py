@@ -43,16 +43,25 @@ def test_a_failing_document_fails_the_call(monkeypatch):
         workers.draw_all(fail_on_seven, list(range(12)), pool_from=1)
 
 
-def slow_first(n: int) -> tuple[int, int]:
-    """Job 0 is long (as the trustee pack is among the governor packs); the rest are short."""
+def slow_first(job: tuple[int, str]) -> tuple[int, int]:
+    """Job 0 is long (as the trustee pack is among the governor packs): it lasts until 30 of the
+    short jobs are done (each leaves a file in the job's folder), so it ends early only if the
+    workers were fed while this process drew it (a minute at most, whatever the machine's load)."""
     import time
-    time.sleep(2.0 if n == 0 else 0.01)
+    from pathlib import Path
+    n, folder = job
+    if n == 0:
+        deadline = time.monotonic() + 60
+        while len(list(Path(folder).iterdir())) < 30 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    else:
+        (Path(folder) / str(n)).touch()
     return n, os.getpid()
 
 
-def test_workers_keep_drawing_while_this_process_draws_a_long_job(monkeypatch):
+def test_workers_keep_drawing_while_this_process_draws_a_long_job(monkeypatch, tmp_path):
     monkeypatch.setenv("DESTINATIONS_DOCUMENT_WORKERS", "2")
-    got = workers.draw_all(slow_first, list(range(40)), pool_from=1)
+    got = workers.draw_all(slow_first, [(n, str(tmp_path)) for n in range(40)], pool_from=1)
     assert [n for n, _ in got] == list(range(40))
     assert got[0][1] == os.getpid()                         # the first (long) job: drawn here
     by_worker = sum(1 for _, p in got[1:] if p != os.getpid())
