@@ -42,7 +42,6 @@ import contextlib
 import functools
 import gc
 import hashlib
-import itertools
 import json
 import logging
 import os
@@ -162,11 +161,7 @@ def _close_rows(st: Structure, hidden: dict[int, str]) -> None:
 def audiences(st: Structure) -> dict[str, set[int]]:
     """Audience -> variables it knows without the published marts: directors nothing; each
     academy user all cells of its own academy rows (academy_own marts)."""
-    out: dict[str, set[int]] = {"director": set()}
-    got = st.cells.filter(pl.col("academy_urn").is_not_null()).group_by("academy_urn").agg(pl.col("var").unique())
-    for urn, vs in got.iter_rows():
-        out[f"academy {urn}"] = set(vs)
-    return {k: out[k] for k in sorted(out, key=lambda k: (k != "director", k))}
+    return {k: set(v.tolist()) for k, v in _audience_arrays(st).items()}
 
 
 def _audience_arrays(st: Structure) -> dict[str, np.ndarray]:
@@ -398,11 +393,8 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
 
 def _arrays(relations) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(wholes, part counts, parts) of relations (structure.Relations, or a list of tuples)."""
-    if isinstance(relations, Relations):
-        return relations.wholes, relations.lens, relations.parts
-    wholes = np.fromiter((w for w, _ in relations), np.int64, len(relations))
-    lens = np.fromiter((len(p) for _, p in relations), np.int64, len(relations))
-    return wholes, lens, np.fromiter(itertools.chain.from_iterable(p for _, p in relations), np.int64, int(lens.sum()))
+    r = relations if isinstance(relations, Relations) else Relations.of(relations)
+    return r.wholes, r.lens, r.parts
 
 
 def _block_of(n: int, wholes: np.ndarray, lens: np.ndarray, parts: np.ndarray) -> np.ndarray:
