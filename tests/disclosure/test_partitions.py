@@ -235,3 +235,42 @@ def test_audience_arrays_are_the_audiences():
     a, b = engine.audiences(st), engine._audience_arrays(st)
     assert list(a) == list(b) and len(a) > 2
     assert all(b[k].tolist() == sorted(a[k]) for k in a)
+
+
+def test_a_sink_gets_each_partition_once_with_exactly_its_cells_as_it_is_done(tmp_path, monkeypatch):
+    """engine.run(..., on_partition=sink): the sink is called once per partition the result
+    would hold (recomputed, or read back from the cache), with exactly that partition's rows of
+    the gathered result, each before the next partition's structure is built; nothing is gathered."""
+    path = tmp_path / "cache.sqlite"
+    frames = _frames()
+    cold = engine.run(frames, cache_path=tmp_path / "cold.sqlite", by_partition=True, written={}).cells
+    built, got = [], []
+    real_build = engine.build_structure
+
+    def build(fr):
+        built.append(fr)
+        return real_build(fr)
+    monkeypatch.setattr(engine, "build_structure", build)
+
+    def sink(label, cells):
+        got.append((label, len(built), cells))
+    res = engine.run(frames, cache_path=path, by_partition=True, written={}, on_partition=sink)
+    labels = [f"leaving_year={y}" for y in ("2023-24", "2024-25", "2025-26")]
+    assert [(label, n) for label, n, _ in got] == [(label, i + 1) for i, label in enumerate(labels)]
+    assert res.cells.height == 0 and res.cells.schema == cold.schema
+    for label, _, cells in got:
+        assert cells.schema == cold.schema
+        assert cells.sort(KEY).equals(cold.filter(pl.col("partition_label") == label).sort(KEY))
+
+    # one corrected year: it is recomputed; another the table lacks is read back from the cache;
+    # the one held with its digest is not sent
+    changed = _frames(flip="2024-25")
+    want = engine.run(changed, cache_path=tmp_path / "cold2.sqlite", by_partition=True, written={}).cells
+    held = dict(cold.select("partition_label", "partition_digest").unique().iter_rows())
+    del held["leaving_year=2023-24"]
+    built.clear()
+    got.clear()
+    engine.run(changed, cache_path=path, by_partition=True, written=held, on_partition=sink)
+    assert [(label, n) for label, n, _ in got] == [("leaving_year=2023-24", 0), ("leaving_year=2024-25", 1)]
+    for label, _, cells in got:
+        assert cells.sort(KEY).equals(want.filter(pl.col("partition_label") == label).sort(KEY))

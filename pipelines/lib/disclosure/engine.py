@@ -965,7 +965,7 @@ def _pinned(relations, vals: list[int], unknown: set[int], rel_of, base=None, ne
 
 def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
         protect_zeros: bool = True, cache_path: str | Path | None = None, by_partition: bool = False,
-        written: dict[str, str] | None = None) -> Result:
+        written: dict[str, str] | None = None, on_partition=None) -> Result:
     """Structure + suppression for the unpublished marts in `frames` (name -> rows).
     `cache_path`: a file of per-block decisions (BlockCache); a re-run recomputes only blocks
     whose cells, values, relations, audiences, thresholds or engine code changed, and gives the
@@ -976,7 +976,10 @@ def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
     `written` (with by_partition: partition label -> digest of the cells a table already holds)
     makes the result incremental: it holds only the partitions whose digest differs from the
     table's (or that the table lacks), with two more columns, partition_label and
-    partition_digest; stats["partitions_dropped"] lists the table's labels no longer present."""
+    partition_digest; stats["partitions_dropped"] lists the table's labels no longer present.
+    `on_partition` (with by_partition): called as on_partition(label, cells) with each partition's
+    rows of the result (both partition columns) as soon as they are known, instead of gathering
+    them: the result's cells are then empty, and no more than one partition's cells is held."""
     t0 = time.perf_counter()
     clock = _Clock()
     cache = None
@@ -985,7 +988,7 @@ def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
             cache = BlockCache(Path(cache_path))
     try:
         if by_partition and cache is not None:
-            res = _run_by_partition(frames, min_cohort, min_count, protect_zeros, cache, clock, written)
+            res = _run_by_partition(frames, min_cohort, min_count, protect_zeros, cache, clock, written, on_partition)
         else:
             c0 = time.process_time()
             with clock("structure"):
@@ -1009,7 +1012,7 @@ OUTPUT_COLUMNS = tuple(OUTPUT_SCHEMA)
 
 
 def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zeros: bool, cache: "BlockCache",
-                      clock: _Clock, written: dict[str, str] | None = None) -> Result:
+                      clock: _Clock, written: dict[str, str] | None = None, on_partition=None) -> Result:
     """run() over the partitions whose rows changed; the others' cells come from the cache
     (with `written`, only those the table does not hold already: see run). A changed partition
     is built, suppressed and stored before the next is built (no block crosses a partition, so
@@ -1029,12 +1032,20 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
         digests, expected = _partition_digests(present, frames, labels, head)
     # partitions the table already holds as they are now: checked in the cache, not loaded
     held = {label for label, d in (written or {}).items() if digests.get(label) == d}
+    schema = OUTPUT_SCHEMA | {"partition_label": pl.Utf8, "partition_digest": pl.Utf8}
+    kept: list[pl.DataFrame] = []
+
+    def emit(label: str, cells: pl.DataFrame) -> None:   # a partition's rows of the result
+        cells = cells.with_columns(partition_label=pl.lit(label), partition_digest=pl.lit(digests[label]))
+        cells = cells.select(list(schema))
+        if on_partition is None:
+            kept.append(cells)
+        else:
+            on_partition(label, cells)
+
     with clock("partitions: reuse"):
-        kept, reused = cache.reuse_partitions(digests, expected, load=set(digests) - held)
+        _, reused = cache.reuse_partitions(digests, expected, load=set(digests) - held, emit=emit)
     changed = sorted(set(digests) - set(reused))
-    loaded = [label for label in reused if label not in held]   # kept's frames, in order
-    kept = [f.with_columns(partition_label=pl.lit(label), partition_digest=pl.lit(digests[label]))
-            for f, label in zip(kept, loaded)]
     stats: dict = {"partitions": len(digests), "partitions_reused": len(reused)}
     if written is not None:
         stats["partitions_held"] = len(held.intersection(reused))
@@ -1063,14 +1074,12 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
                 cache.store_partition(label, digests[label], new, list(keys))
                 # a partition recomputed with the digest the table holds has the same cells: kept there
                 if label not in held:
-                    kept.append(new.with_columns(partition_label=pl.lit(label),
-                                                 partition_digest=pl.lit(digests[label])))
+                    emit(label, new)
                 del new
             gc.collect()
     finally:
         pool.close()
-    schema = OUTPUT_SCHEMA | {"partition_label": pl.Utf8, "partition_digest": pl.Utf8}
-    cells = pl.concat([f.select(list(schema)) for f in kept], how="vertical") if kept else pl.DataFrame(schema=schema)
+    cells = pl.concat(kept, how="vertical") if kept else pl.DataFrame(schema=schema)
     if written is None:
         cells = cells.select(OUTPUT_COLUMNS)
     return Result(cells=cells, seconds=0.0, rounds=rounds, unresolved=unresolved, stats=stats, timing=clock.timing)
@@ -1167,11 +1176,12 @@ class BlockCache:
         self.used.add(key)
 
     def reuse_partitions(self, digests: dict[str, str], expected: dict[str, int],
-                         load: set[str] | None = None) -> tuple[list[pl.DataFrame], list[str]]:
+                         load: set[str] | None = None, emit=None) -> tuple[list[pl.DataFrame], list[str]]:
         """The stored cells of every partition whose digest is unchanged (and whose entry reads
         back whole: the cells it should have, the output columns); their blocks' decisions are
         kept. Returns (cell frames, labels reused). `load`: the labels whose cells are wanted
-        (default all); the others are only checked (entry, seal), and give no frame."""
+        (default all); the others are only checked (entry, seal), and give no frame. `emit`:
+        called as emit(label, cells) for each loaded partition instead of returning its frame."""
         import io
         self.parts_kept = set()
         frames, reused = [], []
@@ -1192,7 +1202,9 @@ class BlockCache:
             except Exception as e:   # noqa: BLE001 - a damaged entry: recompute its partition
                 log.warning("disclosure cache %s: partition %s unreadable (%s): recomputing it", self.path, label, e)
                 continue
-            if cells is not None:
+            if cells is not None and emit is not None:
+                emit(label, cells)
+            elif cells is not None:
                 frames.append(cells)
             reused.append(label)
             self.parts_kept.add(label)

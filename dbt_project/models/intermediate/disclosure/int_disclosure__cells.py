@@ -18,8 +18,13 @@ holds exactly the cells the engine would give it now (they are a function of tha
 import os
 import tempfile
 
-from pipelines.lib.disclosure.engine import run
+import polars as pl
+
+from pipelines.lib.disclosure.engine import OUTPUT_SCHEMA, run
 from pipelines.lib.disclosure.structure import MARTS
+
+CELLS_SCHEMA = OUTPUT_SCHEMA | {"partition_label": pl.Utf8, "partition_digest": pl.Utf8}
+STREAM = "disclosure_cells_new"
 
 
 def model(dbt, session):
@@ -53,13 +58,23 @@ def model(dbt, session):
             written = {label: low for label, low, high in session.execute(
                 f"select partition_label, min(partition_digest), max(partition_digest) from {dbt.this} group by 1"
             ).fetchall() if low == high}
+    # each partition's cells go to a temporary table of this connection (dropped when dbt closes it)
+    # as the engine finishes them, so no more than one partition's cells is ever held here
+    # columns: engine.OUTPUT_SCHEMA's, then partition_label and partition_digest
+    session.register("disclosure_cells_part", pl.DataFrame(schema=CELLS_SCHEMA).to_arrow())
+    session.execute(f"create or replace temp table {STREAM} as select * from disclosure_cells_part")
+
+    def store(label, cells):
+        session.register("disclosure_cells_part", cells.sort("mart", "row_key", "measure_order").to_arrow())
+        session.execute(f"insert into {STREAM} select * from disclosure_cells_part")
+
     with tempfile.TemporaryDirectory(prefix="disclosure-") as tmp:
         cache = os.environ.get("DESTINATIONS_DISCLOSURE_CACHE") or os.path.join(tmp, "cache.sqlite")
         result = run(frames, min_cohort=int(dbt.config.get("min_cohort")), min_count=int(dbt.config.get("min_count")),
-                     cache_path=cache, by_partition=True, written=written)
+                     cache_path=cache, by_partition=True, written=written, on_partition=store)
+    session.unregister("disclosure_cells_part")
     dropped = result.stats["partitions_dropped"]   # labels the table holds that no longer exist
     if dropped:
         session.execute(f"delete from {dbt.this} where partition_label in ({', '.join('?' for _ in dropped)})",
                         dropped)
-    # engine.OUTPUT_SCHEMA's columns, then partition_label and partition_digest
-    return result.cells.sort("mart", "row_key", "measure_order").to_arrow()
+    return session.table(STREAM)   # a relation: dbt-duckdb copies it in DuckDB, not through Python
