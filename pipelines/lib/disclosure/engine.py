@@ -45,6 +45,7 @@ import hashlib
 import json
 import logging
 import os
+import pickle
 import sqlite3
 import sys
 import time
@@ -215,9 +216,15 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
     if cache is not None:
         with clock("cache: cell names"):   # a variable's name: its first cell's
             _, first = np.unique(st.cells["var"].to_numpy(), return_index=True)
-            ident = st.cells[first].select(pl.concat_str("mart", "row_key", "measure", separator="|")).to_series()
+            ident = st.cells.select("mart", "row_key", "measure")[first].select(
+                pl.concat_str("mart", "row_key", "measure", separator="|")).to_series()
+            del first
+    # protect gets the only reference to the names, and frees them once the block keys are made
+    held = [ident]
+    del ident
     stats, unresolved = protect(st.relations, st.values, hidden, auds, is_den, trustish, max_rounds,
-                                protect_zeros, cache=cache, ident=ident, clock=clock, block_keys=block_keys, pool=pool)
+                                protect_zeros, cache=cache, ident=held.pop(), clock=clock, block_keys=block_keys,
+                                pool=pool)
     with clock("result frame"):
         names = sorted(set(hidden.values()))
         code = np.full(len(st.values), -1, np.int64)
@@ -290,6 +297,7 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     keys.__enter__()
     keyer = _BlockKeys(ident, values, hidden, is_den, trustish, wholes, lens, parts, (max_rounds, protect_zeros)) \
         if cache is not None else None
+    del ident   # hashed: the names are not needed any more (~1 GB at national)
     for b in sorted(members):
         rels = block_rels[b]
         vs = members[b].tolist()
@@ -478,7 +486,9 @@ def _pool_map(nworkers: int, items: list, make, meanwhile=None, workers: _Worker
             out.difference_update([f for f in out if f.done()])
             while waiting and len(out) < nworkers + 1:
                 i = waiting.pop()
-                futs[i] = pool.submit(_timed_block, *make(items[i]))
+                # sent pickled: the executor keeps a payload until its result is back, and bytes
+                # are a tenth of the dicts (the largest national block: ~1.7 M variables)
+                futs[i] = pool.submit(_timed_pickled, pickle.dumps(make(items[i]), pickle.HIGHEST_PROTOCOL))
                 out.add(futs[i])
         top_up()
         if meanwhile is not None:
@@ -493,6 +503,10 @@ def _pool_map(nworkers: int, items: list, make, meanwhile=None, workers: _Worker
     finally:
         if own:
             workers.close()
+
+
+def _timed_pickled(payload: bytes) -> tuple:
+    return _timed_block(*pickle.loads(payload))
 
 
 def _timed_block(*args) -> tuple:
