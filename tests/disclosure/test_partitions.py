@@ -252,8 +252,10 @@ def test_a_sink_gets_each_partition_once_with_exactly_its_cells_as_it_is_done(tm
         return real_build(fr)
     monkeypatch.setattr(engine, "build_structure", build)
 
-    def sink(label, cells):
-        got.append((label, len(built), cells))
+    def sink(label, digest, cells):
+        assert cells.schema == pl.Schema(engine.OUTPUT_SCHEMA)
+        got.append((label, len(built), cells.with_columns(partition_label=pl.lit(label),
+                                                          partition_digest=pl.lit(digest))))
     res = engine.run(frames, cache_path=path, by_partition=True, written={}, on_partition=sink)
     labels = [f"leaving_year={y}" for y in ("2023-24", "2024-25", "2025-26")]
     assert [(label, n) for label, n, _ in got] == [(label, i + 1) for i, label in enumerate(labels)]

@@ -991,9 +991,10 @@ def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
     makes the result incremental: it holds only the partitions whose digest differs from the
     table's (or that the table lacks), with two more columns, partition_label and
     partition_digest; stats["partitions_dropped"] lists the table's labels no longer present.
-    `on_partition` (with by_partition): called as on_partition(label, cells) with each partition's
-    rows of the result (both partition columns) as soon as they are known, instead of gathering
-    them: the result's cells are then empty, and no more than one partition's cells is held."""
+    `on_partition` (with by_partition): called as on_partition(label, digest, cells) with each
+    partition's rows of the result (the output columns; label and digest are the two partition
+    columns of all of them) as soon as they are known, instead of gathering them: the result's
+    cells are then empty, and no more than one partition's cells is held."""
     t0 = time.perf_counter()
     clock = _Clock()
     cache = None
@@ -1050,12 +1051,11 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
     kept: list[pl.DataFrame] = []
 
     def emit(label: str, cells: pl.DataFrame) -> None:   # a partition's rows of the result
+        if on_partition is not None:   # the two constant columns are the sink's to add
+            on_partition(label, digests[label], cells.select(OUTPUT_COLUMNS))
+            return
         cells = cells.with_columns(partition_label=pl.lit(label), partition_digest=pl.lit(digests[label]))
-        cells = cells.select(list(schema))
-        if on_partition is None:
-            kept.append(cells)
-        else:
-            on_partition(label, cells)
+        kept.append(cells.select(list(schema)))
 
     with clock("partitions: reuse"):
         _, reused = cache.reuse_partitions(digests, expected, load=set(digests) - held, emit=emit)

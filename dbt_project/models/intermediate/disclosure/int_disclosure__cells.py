@@ -69,9 +69,9 @@ def model(dbt, session):
     session.register("disclosure_cells_part", pl.DataFrame(schema=CELLS_SCHEMA).to_arrow())
     session.execute(f"create or replace temp table {STREAM} as select * from disclosure_cells_part")
 
-    def store(label, cells):
-        session.register("disclosure_cells_part", cells.sort("mart", "row_key", "measure_order").to_arrow())
-        session.execute(f"insert into {STREAM} select * from disclosure_cells_part")
+    def store(label, digest, cells):   # row order is irrelevant: not sorted (a copy of the partition)
+        session.register("disclosure_cells_part", cells.to_arrow())
+        session.execute(f"insert into {STREAM} select *, ?, ? from disclosure_cells_part", [label, digest])
 
     with tempfile.TemporaryDirectory(prefix="disclosure-") as tmp:
         cache = os.environ.get("DESTINATIONS_DISCLOSURE_CACHE") or os.path.join(tmp, "cache.sqlite")
