@@ -47,7 +47,7 @@ def model(dbt, session):
     if missing:
         raise ValueError(f"int_disclosure__cells: no ref for mart(s) {', '.join(missing)} of the disclosure structure")
     # the columns the engine reads only (structure_columns, in the mart's order: what it digests),
-    # about half of every mart's bytes at national scale
+    # (0.93 of the marts' 1.7 GB at national scale)
     frames = {}
     for spec in MARTS:
         wanted = set(structure_columns(spec))
