@@ -10,9 +10,22 @@
 
   keys: grouping columns besides academy_urn; measures: the aggregate select list;
   per_level: (column, academy expression, trust expression) for columns that differ by level.
+  grouped_by: the other columns `measures` and `per_level` read. Given, the rows alike in every
+  key and in those columns are counted once first (`pupils`: how many rows each group stands
+  for) and the academy and trust counts add up the groups: a relation of pupil x breakdown rows
+  is scanned once, not once per level (out of memory at national size otherwise). Measures then
+  count with `pupil_sums` (or sum(pupils)).
   Columns: level, academy_urn, counts_in_trust_totals, per_level..., keys..., measures...
 -#}
-{% macro academy_and_trust_counts(relation, keys, measures, per_level=[]) %}
+{% macro academy_and_trust_counts(relation, keys, measures, per_level=[], grouped_by=none) %}
+    {%- if grouped_by is not none %}
+    with grouped as materialized (   -- once, for both levels
+        select academy_urn, counts_in_trust_totals, {{ (keys + grouped_by) | join(', ') }}, count(*) as pupils
+        from {{ relation }}
+        group by all
+    )
+    {%- set relation = 'grouped' %}
+    {%- endif %}
     {%- for level in ('academy', 'trust') %}
     select
         '{{ level }}' as level,
@@ -36,5 +49,14 @@
     where counts_in_trust_totals
     group by {{ keys | join(', ') }}
     {%- endif %}
+    {%- endfor %}
+{% endmacro %}
+
+{#- `cast(sum(case when <condition> then pupils else 0 end) as bigint) as <name>` for each (name,
+    condition): the count_if(<condition>) of the pupil rows, over rows grouped by
+    academy_and_trust_counts(grouped_by=...) (never null, like count_if). -#}
+{% macro pupil_sums(definitions) %}
+    {%- for name, condition in definitions %}
+        cast(sum(case when {{ condition }} then pupils else 0 end) as bigint) as {{ name }}{{ "," if not loop.last }}
     {%- endfor %}
 {% endmacro %}

@@ -34,15 +34,17 @@
         {%- if empty is not none %} else {{ empty }}{% endif %} end
 {%- endmacro %}
 
-{#- NCCIS-style NEET counts of pupil rows (research/domain.md §9.1): the denominator leaves out
-    codes with in_neet_denominator = false (710 custody, 720 historic). -#}
-{% macro neet_count_columns() %}
-        count(*) as cohort,
-        count_if(not in_neet_denominator) as excluded,
-        count_if(in_neet_denominator) as neet_denominator,
-        count_if(destination_group = 'neet') as neet,
-        count_if(destination_sub_group = 'neet_active') as neet_active,
-        count_if(destination_sub_group = 'neet_inactive') as neet_inactive,
-        count_if(destination_group = 'not_known') as not_known,
-        count_if(destination_group in ('neet', 'not_known')) as neet_not_known
+{#- NCCIS-style NEET counts (research/domain.md §9.1), each a condition on a pupil row: the
+    denominator leaves out codes with in_neet_denominator = false (710 custody, 720 historic). -#}
+{% macro neet_count_definitions() %}
+    {{ return([
+        ('cohort', "true"),
+        ('excluded', "not in_neet_denominator"),
+        ('neet_denominator', "in_neet_denominator"),
+        ('neet', "destination_group = 'neet'"),
+        ('neet_active', "destination_sub_group = 'neet_active'"),
+        ('neet_inactive', "destination_sub_group = 'neet_inactive'"),
+        ('not_known', "destination_group = 'not_known'"),
+        ('neet_not_known', "destination_group in ('neet', 'not_known')"),
+    ]) }}
 {% endmacro %}

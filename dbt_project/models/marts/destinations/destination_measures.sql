@@ -23,25 +23,12 @@ academies as (
     select * from {{ ref('stg_returns__academies') }}
 ),
 
--- pupil rows alike in every key and destination counted once first: the academy and trust
--- counts then add up groups (each scanning the pupil rows held them all, out of memory at
--- national size)
-grouped as (
-    select
-        academy_urn, counts_in_trust_totals, leaving_year, key_stage, round, breakdown_topic,
-        breakdown, destination_group, destination_sub_group,
-        count(*) as pupils
-    from pupils
-    group by all
-),
-
--- trust totals: only academies that had joined by the cut-off for that leaving year
-{%- set measures %}sum(pupils) as cohort
-    {%- for name, condition in counts %}, sum(pupils) filter (where {{ condition }}) as {{ name }}{% endfor %}
-{%- endset %}
+-- trust totals: only academies that had joined by the cut-off for that leaving year; pupil rows
+-- alike in every key and destination are counted once first (grouped_by)
 all_counts as (
-    {{ academy_and_trust_counts('grouped', ['leaving_year', 'key_stage', 'round', 'breakdown_topic', 'breakdown'],
-                                measures) }}
+    {{ academy_and_trust_counts('pupils', ['leaving_year', 'key_stage', 'round', 'breakdown_topic', 'breakdown'],
+                                pupil_sums([('cohort', 'true')] + counts),
+                                grouped_by=['destination_group', 'destination_sub_group']) }}
 ),
 
 frames as (

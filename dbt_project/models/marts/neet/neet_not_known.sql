@@ -21,9 +21,11 @@ academies as (
 -- the trust's LA only when all its counted academies share one
 all_counts as (
     {{ academy_and_trust_counts('pupils', ['leaving_year', 'key_stage', 'round', 'breakdown_topic', 'breakdown'],
-                                neet_count_columns(),
+                                pupil_sums(neet_count_definitions()),
                                 per_level=[('la_code', 'min(la_code)',
-                                            'case when count(distinct la_code) = 1 then min(la_code) end')]) }}
+                                            'case when count(distinct la_code) = 1 then min(la_code) end')],
+                                grouped_by=['la_code', 'in_neet_denominator', 'destination_group',
+                                            'destination_sub_group']) }}
 ),
 
 -- the NCCIS year matching the leaving year, else the latest earlier one available
