@@ -18,6 +18,7 @@ def render(name: str, **kwargs) -> str:
     text = (GENERIC / f"{name}.sql").read_text()
     m = re.search(r"{%\s*test\s+\w+\((.*?)\)\s*%}(.*){%\s*endtest\s*%}", text, re.S)
     defaults = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))}  # as dbt applies them
+    defaults.update({k: {} for k in re.findall(r"(\w+)={}", m.group(1))})
     return jinja2.Environment().from_string(m.group(2)).render(**{**defaults, **kwargs})
 
 
@@ -86,3 +87,19 @@ def test_every_model_has_at_most_one_row_check_node():
                         per_column.append(f"{node['name']}.{c['name']}: {name}")
             per_column += [f"{node['name']}: {n}" for n in names if n not in ("td_checks", "relationships")]
     assert per_column == []
+
+
+def test_references_name_values_missing_from_the_referenced_column(con):
+    """td_checks' references (was: one relationships test per column) counts the rows whose
+    non-null value is not in the referenced model's column, naming column and target; a null in
+    the target column does not hide a missing value (a plain NOT IN would)."""
+    con.execute("create table breakdowns (breakdown varchar)")
+    con.execute("insert into breakdowns values ('academy'), (null)")
+    sql = render("td_checks", model="m", references={"level": ["breakdowns", "breakdown"]},
+                 ref=lambda name: name)
+    assert failing(con, sql) == [("references: level in breakdowns.breakdown", 1)]   # 'trust'
+    con.execute("insert into breakdowns values ('trust')")
+    con.execute("insert into m values (null, 1, 0, 0.0)")                           # null: not checked
+    assert failing(con, sql) == []
+    con.execute("insert into m values ('region', 1, 0, 0.0), ('region', 2, 0, 0.0)")
+    assert failing(con, sql) == [("references: level in breakdowns.breakdown", 2)]

@@ -7,8 +7,10 @@
       rules            SQL booleans every row satisfies; null counts as broken (was:
                        td_expression_is_true, td_rules)
       min_rows         the model has at least this many rows (was: td_rules min_rows)
+      references       {column: [model or seed, its column]}: every non-null value is in that
+                       column (was: relationships, one more node per column on the build's path)
     Fails with one row per broken check, naming it, and how many rows (or repeated keys) break it. -#}
-{% test td_checks(model, not_null=[], unique=[], accepted_values={}, rules=[], min_rows=0) %}
+{% test td_checks(model, not_null=[], unique=[], accepted_values={}, rules=[], min_rows=0, references={}) %}
 with counts as (
     select
         count(*) as row_count
@@ -21,6 +23,10 @@ with counts as (
     {%- endfor %}
     {%- for expression in rules %},
         count(*) filter (where not coalesce(({{ expression }}), false)) as rule_{{ loop.index }}
+    {%- endfor %}
+    {%- for column, target in references.items() %},
+        count(*) filter (where {{ column }} is not null and {{ column }} not in (
+            select {{ target[1] }} from {{ ref(target[0]) }} where {{ target[1] }} is not null)) as reference_{{ loop.index }}
     {%- endfor %}
     from {{ model }}
 ),
@@ -40,6 +46,10 @@ checks as (
     {%- for expression in rules %}
     union all
     select 'rule: {{ expression | replace("'", "''") }}', rule_{{ loop.index }} from counts
+    {%- endfor %}
+    {%- for column, target in references.items() %}
+    union all
+    select 'references: {{ column | replace("'", "''") }} in {{ target[0] }}.{{ target[1] }}', reference_{{ loop.index }} from counts
     {%- endfor %}
     {%- for key in unique %}
     {%- set columns = [key] if key is string else key %}
