@@ -54,25 +54,39 @@ def _markdown(failures: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def check_mart(warehouse: WarehouseResource, mart: str, suite_path: Path) -> dg.AssetCheckResult:
+def check_mart(warehouse: WarehouseResource, mart: str, suite_path: Path, con=None) -> dg.AssetCheckResult:
     payload = json.loads(suite_path.read_text(encoding="utf-8"))
-    with warehouse.connect() as con:
+    if con is None:
+        with warehouse.connect() as con:
+            frame = con.execute(f'select * from marts."{mart}"').pl()
+    else:
         frame = con.execute(f'select * from marts."{mart}"').pl()
     ok, evaluated, failures = validate_mart(frame, payload)
     return dg.AssetCheckResult(
+        asset_key=dg.AssetKey([mart]), check_name=f"{mart}_expectations",
         passed=ok, severity=dg.AssetCheckSeverity.ERROR,
         metadata={"rows": len(frame), "evaluated": evaluated, "failed": len(failures),
                   "suite": str(suite_path.name), "failures": dg.MetadataValue.md(_markdown(failures))})
 
 
-def _make_check(mart: str, path: Path) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=dg.AssetKey([mart]), name=f"{mart}_expectations", blocking=True,
-                    description=f"Great Expectations suite expectations/{path.name} on marts.{mart}.")
-    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        return check_mart(warehouse, mart, path)
-    return _check
+def _make_checks(suites: dict[str, Path]) -> dg.AssetChecksDefinition:
+    """Every suite's check in one step (one op, one warehouse connection): a step per mart cost
+    ~0.2 s of Dagster overhead each on the path to the serving snapshot. Each check keeps its
+    own name, asset and blocking; a run that selects some marts evaluates only theirs."""
+    specs = [dg.AssetCheckSpec(name=f"{m}_expectations", asset=dg.AssetKey([m]), blocking=True,
+                               description=f"Great Expectations suite expectations/{p.name} on marts.{m}.")
+             for m, p in suites.items()]
+
+    @dg.multi_asset_check(specs=specs, can_subset=True, name="marts_expectations")
+    def _checks(context, warehouse: WarehouseResource):
+        selected = {k.asset_key.path[-1] for k in context.selected_asset_check_keys}
+        with warehouse.connect() as con:
+            for mart, path in suites.items():
+                if mart in selected:
+                    yield check_mart(warehouse, mart, path, con)
+    return _checks
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(asset_checks=[_make_check(m, p) for m, p in suite_files().items()])
+    return dg.Definitions(asset_checks=[_make_checks(suite_files())])
