@@ -193,7 +193,10 @@ def dbt_failure_cause(target: Path, fallback: str = "", since: int = 0) -> str:
         if bad:
             r = bad[0]
             more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-            return f"{r['unique_id']}: {(r.get('message') or '').strip().splitlines()[0][:300]}{more}"
+            # a test that keeps its failing rows (store_failures_as) names where to read them
+            rows = (f" (failing rows: select * from {r['relation_name']})"
+                    if r.get("relation_name") and r["unique_id"].startswith("test.") else "")
+            return f"{r['unique_id']}: {(r.get('message') or '').strip().splitlines()[0][:300]}{rows}{more}"
     except (OSError, ValueError, KeyError, IndexError):
         pass
     lines = [ln for ln in fallback.splitlines() if ln.strip()]

@@ -103,3 +103,24 @@ def test_references_name_values_missing_from_the_referenced_column(con):
     assert failing(con, sql) == []
     con.execute("insert into m values ('region', 1, 0, 0.0), ('region', 2, 0, 0.0)")
     assert failing(con, sql) == [("references: level in breakdowns.breakdown", 2)]
+
+
+def test_published_leaf_marts_are_checked_in_one_node():
+    """The leaf published marts' row checks live in tests/published_marts_row_checks.sql (one node
+    for all of them): each listed mart has no td_checks of its own, and every other mart still
+    has one; no mart lost its row check (the six listed had none before this change either)."""
+    import yaml
+    root = GENERIC.parents[1]
+    combined = set(re.findall(r"^    '(\w+)': \{", (root / "tests" / "published_marts_row_checks.sql").read_text(), re.M))
+    assert len(combined) == 8
+    own = {}
+    for f in root.joinpath("models", "marts").rglob("*.yml"):
+        for node in (yaml.safe_load(f.read_text()) or {}).get("models", []):
+            names = [next(iter(t)) if isinstance(t, dict) else t for t in node.get("data_tests", []) or []]
+            own[node["name"]] = "td_checks" in names
+    assert combined <= set(own)
+    assert not any(own[m] for m in combined)
+    assert sorted(m for m, has in own.items() if not has and m not in combined) == [
+        "benchmark_academy_dfe_destinations_published", "benchmark_national_comparison_published",
+        "destination_providers_published", "destination_routes_published",
+        "fsq_construct_scores_published", "fsq_destination_rates_published"]

@@ -61,6 +61,19 @@ def test_dbt_failure_names_the_failing_node(tmp_path):
         "test.t.not_null_x: Got 3 results, configured to fail if != 0"
 
 
+def test_dbt_failure_names_where_a_test_kept_its_failing_rows(tmp_path):
+    """tests/published_marts_row_checks.sql checks eight marts in one node: its failing rows (mart,
+    check, rows) are kept in a view, and the cause says where to read them."""
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": [
+        {"unique_id": "test.t.published_marts_row_checks", "status": "fail",
+         "message": "Got 2 results, configured to fail if != 0",
+         "relation_name": '"warehouse"."dbt_test__audit"."published_marts_row_checks"'},
+    ]}))
+    assert dbt_failure_cause(tmp_path, "dbt CLI process failed") == (
+        "test.t.published_marts_row_checks: Got 2 results, configured to fail if != 0 (failing rows: "
+        'select * from "warehouse"."dbt_test__audit"."published_marts_row_checks")')
+
+
 def test_changes_since_last_success():
     before = Inputs(groups={"code": "1", "dbt": "1", "validation": "1", "fsq": "1", "reuploads": "1"},
                     partitions={"2025-26/R3": "a", "2025-26/R2": "b"}, today="2026-12-01")
