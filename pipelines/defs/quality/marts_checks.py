@@ -54,13 +54,10 @@ def _markdown(failures: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def check_mart(warehouse: WarehouseResource, mart: str, suite_path: Path, con=None) -> dg.AssetCheckResult:
+def check_mart(con, mart: str, suite_path: Path) -> dg.AssetCheckResult:
+    """The suite at suite_path over marts.<mart>, read on the warehouse connection con."""
     payload = json.loads(suite_path.read_text(encoding="utf-8"))
-    if con is None:
-        with warehouse.connect() as con:
-            frame = con.execute(f'select * from marts."{mart}"').pl()
-    else:
-        frame = con.execute(f'select * from marts."{mart}"').pl()
+    frame = con.execute(f'select * from marts."{mart}"').pl()
     ok, evaluated, failures = validate_mart(frame, payload)
     return dg.AssetCheckResult(
         asset_key=dg.AssetKey([mart]), check_name=f"{mart}_expectations",
@@ -83,7 +80,7 @@ def _make_checks(suites: dict[str, Path]) -> dg.AssetChecksDefinition:
         with warehouse.connect() as con:
             for mart, path in suites.items():
                 if mart in selected:
-                    yield check_mart(warehouse, mart, path, con)
+                    yield check_mart(con, mart, path)
     return _checks
 
 
