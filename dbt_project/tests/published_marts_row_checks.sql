@@ -46,8 +46,18 @@ How to resolve?
         'unique': [['academy_urn', 'key_stage', 'measure']]},
 } %}
 
-{% for mart, checks in marts.items() %}
+{#- a mart this build has not made yet (a selection of some marts only, a first build) is
+    skipped: its own build says so; ref() still runs for every mart, so all are parents -#}
+{%- set present = [] %}
+{%- for mart, checks in marts.items() %}
+{%- set relation = ref(mart) %}
+{%- if not execute or load_relation(relation) is not none %}{% do present.append((mart, relation, checks)) %}{% endif %}
+{%- endfor %}
+
+{% for mart, relation, checks in present %}
 select '{{ mart }}' as mart, check_name, failing_rows
-from ({{ test_td_checks(ref(mart), **checks) }})
+from ({{ test_td_checks(relation, **checks) }})
 {{ "union all" if not loop.last }}
+{% else %}
+select null::varchar as mart, null::varchar as check_name, 0::bigint as failing_rows where false
 {% endfor %}
