@@ -1068,35 +1068,67 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
     rounds = 0
     pool = _Workers()   # started by the first partition with a large block, kept for the others
     try:
-        for label in changed:   # one at a time: only one partition's structure is ever in memory
+        for batch in _batches(changed, expected):   # only one batch's structure is ever in memory
             with clock("structure"):
-                st = build_structure({m.name: frames[m.name].filter(labels[m.name] == label) for m in present})
+                st = build_structure({m.name: frames[m.name].filter(labels[m.name].is_in(batch)) for m in present})
             keys: dict[str, int] = {}
             res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache, clock=clock,
                            block_keys=keys, pool=pool)
+            key_label = None
+            if len(batch) > 1:   # each block key to its partition (no block crosses one)
+                pv = st.cells.select("var", "partition_label").unique("var")
+                label_of = np.empty(len(st.values), object)
+                label_of[pv["var"].to_numpy()] = pv["partition_label"].to_numpy()
+                key_label = {k: label_of[v] for k, v in keys.items()}
+            n_cells = st.cells.height
             del st
             for k, v in res.stats.items():
                 stats[k] = stats.get(k, 0) + v
-            unresolved |= {f"{label}: {k}": v for k, v in res.unresolved.items()}
+            unresolved |= {f"{'+'.join(batch)}: {k}": v for k, v in res.unresolved.items()}
             rounds += res.rounds
             with clock("partitions: store"):
                 new = res.cells.select(*OUTPUT_COLUMNS, "partition_label")
                 del res
                 got = set(new["partition_label"].unique().to_list())
-                assert got <= {label}, f"cells of partitions {sorted(got - {label})[:3]} were not asked for"
-                new = new.drop("partition_label")
-                cache.store_partition(label, digests[label], new, list(keys))
-                # a partition recomputed with the digest the table holds has the same cells: kept there
-                if label not in held:
-                    emit(label, new)
+                assert got <= set(batch), f"cells of partitions {sorted(got - set(batch))[:3]} were not asked for"
+                for label in batch:
+                    part = new.filter(pl.col("partition_label") == label).drop("partition_label") \
+                        if len(batch) > 1 else new.drop("partition_label")
+                    cache.store_partition(label, digests[label], part,
+                                          [k for k in keys if key_label is None or key_label[k] == label])
+                    # a partition recomputed with the digest the table holds has the same cells: kept there
+                    if label not in held:
+                        emit(label, part)
+                    del part
                 del new
-            gc.collect()
+            if n_cells >= BATCH_CELLS:   # cycles of a large structure freed now (0.1 s a call)
+                gc.collect()
     finally:
         pool.close()
     cells = pl.concat(kept, how="vertical") if kept else pl.DataFrame(schema=schema)
     if written is None:
         cells = cells.select(OUTPUT_COLUMNS)
     return Result(cells=cells, seconds=0.0, rounds=rounds, unresolved=unresolved, stats=stats, timing=clock.timing)
+
+
+BATCH_CELLS = 200_000   # changed partitions smaller than this are built and suppressed together
+
+
+def _batches(labels: list[str], cells: dict[str, int]) -> list[list[str]]:
+    """`labels` (in order) in runs whose cells add up to at most BATCH_CELLS (a larger partition
+    alone). No block crosses a partition, so a batch's decisions are those of each partition
+    alone; batching saves the per-structure work of many small partitions (FSQ groups)."""
+    out: list[list[str]] = []
+    total = 0
+    for label in labels:
+        n = cells.get(label, 0)
+        if out and total + n <= BATCH_CELLS:
+            out[-1].append(label)
+            total += n
+        else:
+            out.append([label])
+            total = n
+    return out
 
 
 def _as_polars(frame) -> pl.DataFrame:
