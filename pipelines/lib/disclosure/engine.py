@@ -324,9 +324,8 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     def task(b: int, local: bool) -> tuple:
         vs, rels = members[b].tolist(), block_rels[b].tolist()
         own = {name: got.tolist() for name, got in own_in_block.get(b, {}).items()}
-        if local:   # in this process: the whole-structure lists serve (relations: this block's, as tuples)
-            rel = {i: relations[i] for i in rels} if isinstance(relations, Relations) else relations
-            return (vs, rel, rels, values, {v: hidden[v] for v in vs if v in hidden}, own,
+        if local:   # in this process: the whole-structure lists and relations serve
+            return (vs, relations, rels, values, {v: hidden[v] for v in vs if v in hidden}, own,
                     is_den, trustish, n_whole, headline, None, max_rounds, protect_zeros)
         # to a worker: only this block's part of them (same variable and relation numbers)
         vals = {v: values[v] for v in vs}
