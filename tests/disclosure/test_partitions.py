@@ -240,7 +240,9 @@ def test_audience_arrays_are_the_audiences():
 def test_a_sink_gets_each_partition_once_with_exactly_its_cells_as_it_is_done(tmp_path, monkeypatch):
     """engine.run(..., on_partition=sink): the sink is called once per partition the result
     would hold (recomputed, or read back from the cache), with exactly that partition's rows of
-    the gathered result, each before the next partition's structure is built; nothing is gathered."""
+    the gathered result, each before the next partition's structure is built (partitions too large
+    to batch: BATCH_CELLS 0); nothing is gathered."""
+    monkeypatch.setattr(engine, "BATCH_CELLS", 0)
     path = tmp_path / "cache.sqlite"
     frames = _frames()
     cold = engine.run(frames, cache_path=tmp_path / "cold.sqlite", by_partition=True, written={}).cells
@@ -276,3 +278,61 @@ def test_a_sink_gets_each_partition_once_with_exactly_its_cells_as_it_is_done(tm
     assert [(label, n) for label, n, _ in got] == [("leaving_year=2023-24", 0), ("leaving_year=2024-25", 1)]
     for label, _, cells in got:
         assert cells.sort(KEY).equals(want.filter(pl.col("partition_label") == label).sort(KEY))
+
+
+def test_batches_are_runs_of_small_partitions_a_large_one_alone(monkeypatch):
+    monkeypatch.setattr(engine, "BATCH_CELLS", 100)
+    cells = {"a": 40, "b": 60, "c": 1, "d": 500, "e": 30, "f": 80}
+    assert engine._batches(list("abcdef"), cells) == [["a", "b"], ["c"], ["d"], ["e"], ["f"]]
+    monkeypatch.setattr(engine, "BATCH_CELLS", 0)
+    assert engine._batches(list("abc"), cells) == [["a"], ["b"], ["c"]]
+
+
+def test_small_partitions_batched_give_the_one_at_a_time_result_and_cache(tmp_path, monkeypatch):
+    """Small changed partitions are built and suppressed together (one structure): the same
+    cells as one partition at a time and as a cold run, the same cache entries (each partition's
+    cells and block keys), and a corrected year is still recomputed alone, equal to a cold run."""
+    built = []
+    real_build = engine.build_structure
+
+    def build(fr):
+        built.append(fr)
+        return real_build(fr)
+    monkeypatch.setattr(engine, "build_structure", build)
+    frames = _frames()
+    cold = engine.run(frames)
+
+    def entries(path):   # label, digest, cells, block keys (the seal: over the cells' bytes)
+        import io
+        import zlib
+        with sqlite3.connect(path) as con:
+            rows = sorted(con.execute("select label, digest, cells, blocks from partitions").fetchall())
+        return [(label, digest, pl.read_ipc(io.BytesIO(cells)).rows(), zlib.decompress(blocks).split(b"\n")[1:])
+                for label, digest, cells, blocks in rows]
+
+    monkeypatch.setattr(engine, "BATCH_CELLS", 0)
+    built.clear()
+    one = engine.run(frames, cache_path=tmp_path / "one.sqlite", by_partition=True)
+    assert len(built) == 3
+    built.clear()
+    monkeypatch.setattr(engine, "BATCH_CELLS", 10 ** 9)
+    both = engine.run(frames, cache_path=tmp_path / "batched.sqlite", by_partition=True)
+    assert len(built) == 1                                   # the three years in one structure
+    assert _sorted(both.cells).equals(_sorted(one.cells)) and _sorted(both.cells).equals(_sorted(cold.cells))
+    assert {k: v for k, v in both.stats.items() if "seconds" not in k} == \
+        {k: v for k, v in one.stats.items() if "seconds" not in k}
+    assert entries(tmp_path / "batched.sqlite") == entries(tmp_path / "one.sqlite")
+    with sqlite3.connect(tmp_path / "batched.sqlite") as con:
+        assert con.execute("select count(*) from decisions").fetchone()[0] == both.stats["blocks"] > 3
+
+    changed = _frames(flip="2024-25")
+    built.clear()
+    third = engine.run(changed, cache_path=tmp_path / "batched.sqlite", by_partition=True)
+    assert len(built) == 1 and third.stats["partitions_reused"] == 2
+    built.clear()
+    assert _sorted(third.cells).equals(_sorted(engine.run(changed).cells))
+    # the blocks of the unchanged years were kept (their partitions reused): back to the first
+    # data, only 2024-25 is rebuilt and all but the corrected block come from the cache
+    back = engine.run(frames, cache_path=tmp_path / "batched.sqlite", by_partition=True)
+    assert back.stats["partitions_reused"] == 2 and back.stats["cached_blocks"] == back.stats["blocks"] - 1 >= 1
+    assert _sorted(back.cells).equals(_sorted(cold.cells))

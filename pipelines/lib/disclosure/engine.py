@@ -27,11 +27,12 @@ cache      run(cache_path=...) stores each block's decision under a key of every
            depends on (BlockCache: one SQLite file, changed entries written), so a re-run
            recomputes only changed blocks (same result as cold); with by_partition it also
            keeps each partition's cells (structure.MartSpec.partition: no relation crosses
-           one) and builds the structure of changed partitions only, one at a time.
+           one) and builds the structure of changed partitions only, one at a time (small ones
+           together: BATCH_CELLS).
 speed      the elimination (kernel.py) and the interval bounds (intervals.py) are compiled; the
            steps around them (structure, primary rules, facts, order, blocks, keys, result) are
            array work; Result.timing has wall/CPU per step and process (bench/bench_engine.py).
-memory     a partition run holds one partition's structure at a time; relations, block members
+memory     a partition run holds one partition's (or one small batch's) structure at a time; relations, block members
            and audiences are arrays (a block's lists are made when it is done), worker payloads
            are made as they are sent (bench_engine.py --memory: resident memory per step).
 Deterministic: variables are numbered by mart, row key and measure; every choice is a sort.
@@ -324,9 +325,8 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     def task(b: int, local: bool) -> tuple:
         vs, rels = members[b].tolist(), block_rels[b].tolist()
         own = {name: got.tolist() for name, got in own_in_block.get(b, {}).items()}
-        if local:   # in this process: the whole-structure lists serve (relations: this block's, as tuples)
-            rel = {i: relations[i] for i in rels} if isinstance(relations, Relations) else relations
-            return (vs, rel, rels, values, {v: hidden[v] for v in vs if v in hidden}, own,
+        if local:   # in this process: the whole-structure lists and relations serve
+            return (vs, relations, rels, values, {v: hidden[v] for v in vs if v in hidden}, own,
                     is_den, trustish, n_whole, headline, None, max_rounds, protect_zeros)
         # to a worker: only this block's part of them (same variable and relation numbers)
         vals = {v: values[v] for v in vs}
@@ -1068,35 +1068,67 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
     rounds = 0
     pool = _Workers()   # started by the first partition with a large block, kept for the others
     try:
-        for label in changed:   # one at a time: only one partition's structure is ever in memory
+        for batch in _batches(changed, expected):   # only one batch's structure is ever in memory
             with clock("structure"):
-                st = build_structure({m.name: frames[m.name].filter(labels[m.name] == label) for m in present})
+                st = build_structure({m.name: frames[m.name].filter(labels[m.name].is_in(batch)) for m in present})
             keys: dict[str, int] = {}
             res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache, clock=clock,
                            block_keys=keys, pool=pool)
+            key_label = None
+            if len(batch) > 1:   # each block key to its partition (no block crosses one)
+                pv = st.cells.select("var", "partition_label").unique("var")
+                label_of = np.empty(len(st.values), object)
+                label_of[pv["var"].to_numpy()] = pv["partition_label"].to_numpy()
+                key_label = {k: label_of[v] for k, v in keys.items()}
+            n_cells = st.cells.height
             del st
             for k, v in res.stats.items():
                 stats[k] = stats.get(k, 0) + v
-            unresolved |= {f"{label}: {k}": v for k, v in res.unresolved.items()}
+            unresolved |= {f"{'+'.join(batch)}: {k}": v for k, v in res.unresolved.items()}
             rounds += res.rounds
             with clock("partitions: store"):
                 new = res.cells.select(*OUTPUT_COLUMNS, "partition_label")
                 del res
                 got = set(new["partition_label"].unique().to_list())
-                assert got <= {label}, f"cells of partitions {sorted(got - {label})[:3]} were not asked for"
-                new = new.drop("partition_label")
-                cache.store_partition(label, digests[label], new, list(keys))
-                # a partition recomputed with the digest the table holds has the same cells: kept there
-                if label not in held:
-                    emit(label, new)
+                assert got <= set(batch), f"cells of partitions {sorted(got - set(batch))[:3]} were not asked for"
+                for label in batch:
+                    part = new.filter(pl.col("partition_label") == label).drop("partition_label") \
+                        if len(batch) > 1 else new.drop("partition_label")
+                    cache.store_partition(label, digests[label], part,
+                                          [k for k in keys if key_label is None or key_label[k] == label])
+                    # a partition recomputed with the digest the table holds has the same cells: kept there
+                    if label not in held:
+                        emit(label, part)
+                    del part
                 del new
-            gc.collect()
+            if n_cells >= BATCH_CELLS:   # cycles of a large structure freed now (0.1 s a call)
+                gc.collect()
     finally:
         pool.close()
     cells = pl.concat(kept, how="vertical") if kept else pl.DataFrame(schema=schema)
     if written is None:
         cells = cells.select(OUTPUT_COLUMNS)
     return Result(cells=cells, seconds=0.0, rounds=rounds, unresolved=unresolved, stats=stats, timing=clock.timing)
+
+
+BATCH_CELLS = 200_000   # changed partitions smaller than this are built and suppressed together
+
+
+def _batches(labels: list[str], cells: dict[str, int]) -> list[list[str]]:
+    """`labels` (in order) in runs whose cells add up to at most BATCH_CELLS (a larger partition
+    alone). No block crosses a partition, so a batch's decisions are those of each partition
+    alone; batching saves the per-structure work of many small partitions (FSQ groups)."""
+    out: list[list[str]] = []
+    total = 0
+    for label in labels:
+        n = cells.get(label, 0)
+        if out and total + n <= BATCH_CELLS:
+            out[-1].append(label)
+            total += n
+        else:
+            out.append([label])
+            total = n
+    return out
 
 
 def _as_polars(frame) -> pl.DataFrame:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from pipelines.lib.disclosure.kernel import ranges
+from pipelines.lib.disclosure.kernel import ranges, rel_arrays
 
 INF = np.int64(1) << np.int64(62)   # an infinite upper bound (sums of finite bounds stay far below)
 
@@ -131,17 +131,10 @@ class BlockIntervals:
 
     def __init__(self, relations, rels: list[int], vs: list[int], vals) -> None:
         self.ids = np.array(sorted(vs), np.int64)
-        loc = {v: i for i, v in enumerate(self.ids.tolist())}
         n, m = len(self.ids), len(rels)
-        self.W = np.empty(m, np.int64)
-        pp = [0]
-        pv: list[int] = []
-        for k, ri in enumerate(rels):
-            whole, parts = relations[ri]
-            self.W[k] = loc[whole]
-            pv.extend(loc[p] for p in parts)
-            pp.append(len(pv))
-        self.PP, self.PV = np.array(pp, np.int64), np.array(pv, np.int64)
+        wholes, lens, parts = rel_arrays(relations, rels)
+        self.W, self.PV = self._local(wholes), self._local(parts)
+        self.PP = np.concatenate(([0], np.cumsum(lens))).astype(np.int64)
         # relations of each variable, ascending (a variable twice in one relation: listed twice)
         owner = np.concatenate((self.W, self.PV))
         rel = np.concatenate((np.arange(m, dtype=np.int64), np.repeat(np.arange(m, dtype=np.int64), np.diff(self.PP))))
@@ -150,6 +143,12 @@ class BlockIntervals:
         self.RP = np.concatenate(([0], np.cumsum(np.bincount(owner, minlength=n)))).astype(np.int64)
         self.val = np.array([vals[v] for v in self.ids.tolist()], np.int64)
         self.n = n
+
+    def _local(self, g: np.ndarray) -> np.ndarray:
+        li = np.searchsorted(self.ids, g)
+        if len(g) and (li.max() >= len(self.ids) or not np.array_equal(self.ids[li], g)):
+            raise KeyError("a variable outside this block")
+        return li.astype(np.int64)
 
     def mask(self, vars_) -> np.ndarray:
         m = np.zeros(self.n, np.bool_)

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import itertools
+
 import numpy as np
 from numba import njit
 
@@ -823,20 +825,48 @@ class KSpan:
             self.S[11][self.x.local(sorted(value))] = True
 
 
+def rel_arrays(relations, rel_ids) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(wholes, part counts, parts) of the relations `rel_ids` (in that order) of `relations`
+    (indexable by relation number: structure.Relations, a dict or a list of (whole, parts))."""
+    from pipelines.lib.disclosure.structure import Relations
+    ids = np.asarray(list(rel_ids), np.int64)
+    if isinstance(relations, Relations):
+        a = relations.offsets[ids]
+        lens = relations.offsets[ids + 1] - a
+        return relations.wholes[ids], lens, relations.parts[ranges(a, lens)]
+    got = [relations[i] for i in ids.tolist()]
+    lens = np.fromiter((len(p) for _, p in got), np.int64, len(got))
+    return (np.fromiter((w for w, _ in got), np.int64, len(got)), lens,
+            np.fromiter(itertools.chain.from_iterable(p for _, p in got), np.int64, int(lens.sum())))
+
+
 def k_nullspace(variables, relations, rel_ids, rank) -> KX:
     ids = np.array(sorted(variables), np.int64)
     x = KX(ids, np.zeros(1, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
     pos = {v: i for i, v in enumerate(sorted(variables, key=rank.__getitem__))}
     rank_local = np.array([pos[v] for v in ids.tolist()], np.int64)
-    rows = []
-    for ri in sorted(rel_ids, key=lambda i: rank[relations[i][0]], reverse=True):
-        whole, parts = relations[ri]
-        row = {whole: 1}
-        for p in parts:
-            row[p] = (row.get(p, 0) - 1) % P
-        rows.append({c: v for c, v in row.items() if v})
-    rp, rc, rv = x.vectors(rows)
-    x.xp, x.xc, x.xv = nullspace(len(ids), rp, rc, rv, rank_local)
+    # the relation rows {whole: 1, part: -1 per time it is a part} (an entry summing to 0 left
+    # out), columns in first-seen order, added the most leaf-like wholes first (ties: as given)
+    wholes, lens, parts = rel_arrays(relations, rel_ids)
+    order = np.argsort(-rank_local[x.local(wholes.tolist())], kind="stable")
+    a = np.concatenate(([0], np.cumsum(lens)))[:-1]
+    lens = lens[order]
+    row = np.repeat(np.arange(len(order), dtype=np.int64), lens + 1)
+    first = np.concatenate(([0], np.cumsum(lens + 1)))[:-1]
+    col = np.empty(len(row), np.int64)
+    coef = np.full(len(row), -1, np.int64)
+    col[first], coef[first] = wholes[order], 1
+    rest = np.ones(len(row), bool)
+    rest[first] = False
+    col[rest] = parts[ranges(a[order], lens)]
+    lc = x.local(col.tolist())
+    keys, at, inv = np.unique(row * len(ids) + lc, return_index=True, return_inverse=True)
+    total = np.zeros(len(keys), np.int64)
+    np.add.at(total, inv.reshape(-1), coef)
+    keep = np.nonzero(total % P)[0]
+    keep = keep[np.argsort(at[keep], kind="stable")]   # row by row, first-seen order within a row
+    rp = np.concatenate(([0], np.cumsum(np.bincount(row[at[keep]], minlength=len(order))))).astype(np.int64)
+    x.xp, x.xc, x.xv = nullspace(len(ids), rp, lc[at[keep]], total[keep] % P, rank_local)
     return x
 
 
