@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from pipelines.lib.disclosure.kernel import ranges, rel_arrays
+from pipelines.lib.disclosure.kernel import local_index, ranges, rel_arrays
 
 INF = np.int64(1) << np.int64(62)   # an infinite upper bound (sums of finite bounds stay far below)
 
@@ -133,7 +133,7 @@ class BlockIntervals:
         self.ids = np.array(sorted(vs), np.int64)
         n, m = len(self.ids), len(rels)
         wholes, lens, parts = rel_arrays(relations, rels)
-        self.W, self.PV = self._local(wholes), self._local(parts)
+        self.W, self.PV = local_index(self.ids, wholes), local_index(self.ids, parts)
         self.PP = np.concatenate(([0], np.cumsum(lens))).astype(np.int64)
         # relations of each variable, ascending (a variable twice in one relation: listed twice)
         owner = np.concatenate((self.W, self.PV))
@@ -143,12 +143,6 @@ class BlockIntervals:
         self.RP = np.concatenate(([0], np.cumsum(np.bincount(owner, minlength=n)))).astype(np.int64)
         self.val = np.array([vals[v] for v in self.ids.tolist()], np.int64)
         self.n = n
-
-    def _local(self, g: np.ndarray) -> np.ndarray:
-        li = np.searchsorted(self.ids, g)
-        if len(g) and (li.max() >= len(self.ids) or not np.array_equal(self.ids[li], g)):
-            raise KeyError("a variable outside this block")
-        return li.astype(np.int64)
 
     def mask(self, vars_) -> np.ndarray:
         m = np.zeros(self.n, np.bool_)

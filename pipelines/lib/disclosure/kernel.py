@@ -698,11 +698,7 @@ class KX:
         return self._tmp
 
     def local(self, vars_) -> np.ndarray:
-        g = np.fromiter(vars_, np.int64)
-        li = np.searchsorted(self.ids, g)
-        if len(g) and (li.max() >= self.n or not np.array_equal(self.ids[li], g)):
-            raise KeyError("a variable outside this block")
-        return li
+        return local_index(self.ids, vars_)
 
     def mask(self, vars_) -> np.ndarray:
         m = np.zeros(self.n, np.bool_)
@@ -825,6 +821,15 @@ class KSpan:
             self.S[11][self.x.local(sorted(value))] = True
 
 
+def local_index(ids: np.ndarray, vars_) -> np.ndarray:
+    """The places of `vars_` (an array or an iterable) in the sorted block variables `ids`."""
+    g = vars_.astype(np.int64, copy=False) if isinstance(vars_, np.ndarray) else np.fromiter(vars_, np.int64)
+    li = np.searchsorted(ids, g)
+    if len(g) and (li.max() >= len(ids) or not np.array_equal(ids[li], g)):
+        raise KeyError("a variable outside this block")
+    return li.astype(np.int64, copy=False)
+
+
 def rel_arrays(relations, rel_ids) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(wholes, part counts, parts) of the relations `rel_ids` (in that order) of `relations`
     (indexable by relation number: structure.Relations, a dict or a list of (whole, parts))."""
@@ -848,7 +853,7 @@ def k_nullspace(variables, relations, rel_ids, rank) -> KX:
     # the relation rows {whole: 1, part: -1 per time it is a part} (an entry summing to 0 left
     # out), columns in first-seen order, added the most leaf-like wholes first (ties: as given)
     wholes, lens, parts = rel_arrays(relations, rel_ids)
-    order = np.argsort(-rank_local[x.local(wholes.tolist())], kind="stable")
+    order = np.argsort(-rank_local[x.local(wholes)], kind="stable")
     a = np.concatenate(([0], np.cumsum(lens)))[:-1]
     lens = lens[order]
     row = np.repeat(np.arange(len(order), dtype=np.int64), lens + 1)
@@ -859,7 +864,7 @@ def k_nullspace(variables, relations, rel_ids, rank) -> KX:
     rest = np.ones(len(row), bool)
     rest[first] = False
     col[rest] = parts[ranges(a[order], lens)]
-    lc = x.local(col.tolist())
+    lc = x.local(col)
     keys, at, inv = np.unique(row * len(ids) + lc, return_index=True, return_inverse=True)
     total = np.zeros(len(keys), np.int64)
     np.add.at(total, inv.reshape(-1), coef)
