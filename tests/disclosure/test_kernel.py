@@ -228,3 +228,76 @@ def test_own_coords_and_packed_vectors_equal_the_reference(seed, monkeypatch):
             assert kernel.k_in_span_with(basis, kx.pack(vecs), sorted(x), kx) == \
                 kernel.k_in_span_with(basis, vecs, sorted(x), kx)
     assert got_none and got_set
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_all_checks_in_one_call_equal_one_at_a_time(seed):
+    """k_exposed_each (every academy's check of a round in one compiled call) gives, per vector
+    set, what the reference gauss.exposed_by gives for it alone, less the set's own cells:
+    including empty sets, sets exposing every hidden cell and own cells among the exposed."""
+    rnd = random.Random(300 + seed)
+    x = _random_x(rnd)
+    kx = _kx(x)
+    vs = sorted(x)
+    fh = set(rnd.sample(vs, 10))
+    sp, ksp = gauss.start_pass(x, fh, []), gauss.start_pass(kx, fh, [])
+    gauss.go_on(sp, x, [v for v in vs if v not in fh], fh)
+    gauss.go_on(ksp, kx, [v for v in vs if v not in fh], fh)
+    cols = sorted({c for r in x.values() for c in r})
+    sets, mines = [], []
+    for _ in range(12):
+        k = rnd.choice([0, 1, 2, 4, 8])
+        sets.append([{c: 1} for c in sorted(rnd.sample(cols, k))] if rnd.random() < 0.6
+                    else [x[v] for v in rnd.sample(vs, k)])
+        mines.append(rnd.sample(vs, rnd.choice([0, 2, 5])))
+    sets.append([{c: 1} for c in cols])      # the whole space: every hidden cell
+    mines.append(sorted(sp.hid)[:3])         # (some of them own cells)
+    want = [gauss.exposed_by(sp, [], x, w) - set(m) for w, m in zip(sets, mines)]
+    got = kernel.k_exposed_each(ksp, kx, kernel.Checks(kx, [kx.pack(w) for w in sets], mines))
+    assert [set(g.tolist()) for g in got] == want
+    assert all(g.tolist() == sorted(g.tolist()) for g in got)
+    assert sum(map(len, want)) > 3 and not all(want) and want[-1] == set(sp.hid) - set(mines[-1])
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_passes_from_the_kept_zero_span_equal_start_pass(seed):
+    """kernel.ZeroSpans (the shown zeros' span kept between passes, extended in a copy for more
+    zeros, rebuilt for fewer; projected for an academy's own coordinates; the forced-hidden cells
+    hidden reduced by it) gives what start_pass + go_on give: the same hidden and determined cells
+    and the same span (the cells it holds), though its basis rows may differ."""
+    rnd = random.Random(500 + seed)
+    x = _random_x(rnd)
+    kx = _kx(x)
+    vs = sorted(x)
+    cols = sorted({c for r in x.values() for c in r})
+    zs = kernel.ZeroSpans(kx)
+    zeros = rnd.sample(vs, 12)
+    paths, hid, det = set(), 0, 0
+    for step in range(6):
+        if step % 3 == 1:      # more zeros shown (a release): the kept span extended
+            zeros = zeros + rnd.sample([v for v in vs if v not in zeros], 3)
+        elif step % 3 == 2:    # fewer (zeros hidden): rebuilt
+            zeros = rnd.sample(zeros, len(zeros) - 4)
+        before = zs.zeros
+        fh = set(rnd.sample([v for v in vs if v not in zeros], 8))
+        rest = [v for v in vs if v not in fh and v not in zeros]
+        rnd.shuffle(rest)
+        known = rest[:3] if step % 2 else []
+        cands = rest[3:] if step % 2 else rest
+        cs = set(rnd.sample(cols, 3)) if not step % 2 else None
+        xa = kernel.k_project(kx, cs) if cs is not None else kx
+        want = gauss.start_pass(xa, fh, zeros + known)
+        got = zs.start(zeros, fh, known) if cs is None else zs.start(zeros, fh, xa=xa, cs=cs)
+        paths.add("extended" if before is not None and before < set(zeros) else "rebuilt" if before else "new")
+        assert got.determined == want.determined
+        same = [kernel.k_in_span_with(sp, [], vs, xa) for sp in (want, got)]
+        assert same[0] == same[1]
+        newly = gauss.go_on(want, xa, cands, fh)
+        assert gauss.go_on(got, xa, cands, fh) == newly
+        assert got.determined == want.determined
+        hid, det = hid + len(newly), det + len(want.determined)
+        assert kernel.k_in_span_with(got, [], vs, xa) == kernel.k_in_span_with(want, [], vs, xa)
+        # the kept span is the zeros' span, unchanged by the passes started from it
+        assert kernel.k_in_span_with(zs.span(zeros), [], vs, kx) == kernel.k_in_span_with(
+            kernel.k_span_of(kx, zeros), [], vs, kx)
+    assert paths == {"new", "extended", "rebuilt"} and hid and det, (hid, det)

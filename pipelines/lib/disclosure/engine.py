@@ -578,6 +578,15 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
     own_vecs = {name: x.pack_own(cs, own[name]) if getattr(x, "compiled", False) else
                 [{c: 1} for c in sorted(cs)] if cs is not None else [x[v] for v in own[name]]
                 for name, cs in coords.items()}
+    checks = None
+    if getattr(x, "compiled", False):   # the academies with own coordinates: checked in one call a round
+        from pipelines.lib.disclosure.kernel import Checks
+        names = [k for k in sorted(coords) if coords[k] is not None]
+        checks = (names, Checks(x, [own_vecs[k] for k in names], [own[k] for k in names]))
+    zs = None
+    if SHORTCUTS and getattr(x, "compiled", False):   # the shown zeros' span kept between passes
+        from pipelines.lib.disclosure.kernel import ZeroSpans
+        zs = ZeroSpans(x)
     ok = False
     sp = None
     after_round = False   # the last step was an academy round that hid cells
@@ -596,7 +605,7 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
                 continue
         # directors: a GaussSuppression pass over everything hidden so far
         if sp is None:
-            sp = _director_pass(x, vs, values, hidden)
+            sp = _director_pass(x, vs, values, hidden, zs)
         # a hidden zero the published cells pin (a shown zero total, a whole used up by its
         # shown parts) is shown: hiding it protects nothing; shown, the next pass protects
         # whatever it pinned through it
@@ -615,7 +624,7 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
         # academy users: a pass for each whose own cells expose a hidden cell
         if _academy_round(x, vs, values, hidden, own, coords, own_vecs, sp, stats, unavoidable,
                           headline=headline if protect_zeros else None, trustish=trustish,
-                          released=set(released)):
+                          released=set(released), checks=checks, zspans=zs):
             sp = None
             after_round = True
             continue
@@ -750,7 +759,7 @@ def _release(freed: list[int], hidden: dict[int, str], released: list[int], stat
     stats["released_zeros"] = stats.get("released_zeros", 0) + len(freed)
 
 
-def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str]):
+def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str], zs=None):
     """GaussSuppression pass for directors (in place on `hidden`): every shown zero published
     first (a hidden cell they determine is a zero anyone can work out: it is released, not
     protected by hiding zeros), everything hidden forced hidden, then every other cell in
@@ -761,11 +770,17 @@ def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str]):
     zeros, so the forced cells span what they spanned; a cell n this pass hid is now forced
     hidden from the start, but at its turn x_n was outside the span published before it, so no
     earlier candidate's publication can determine it; by induction every other candidate is
-    published (or already in the span) as before, and no hidden cell is determined by zeros."""
+    published (or already in the span) as before, and no hidden cell is determined by zeros.
+    `zs` (kernel.ZeroSpans): the pass starts from the kept span of the shown zeros."""
     H = {v for v in vs if v in hidden}
     zeros = [v for v in vs if v not in H and vals[v] == 0]
     zset = set(zeros)
-    newly, sp = gauss_pass(x, [v for v in vs if v not in H and v not in zset], H, zeros)
+    cands = [v for v in vs if v not in H and v not in zset]
+    if zs is not None:
+        sp = zs.start(zeros, H)
+        newly = go_on(sp, x, cands, H)
+    else:
+        newly, sp = gauss_pass(x, cands, H, zeros)
     assert not any(vals[v] for v in sp.determined), "only zeros can be determined by zeros"
     for v in newly:
         hidden[v] = "secondary"
@@ -774,7 +789,8 @@ def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str]):
 
 def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], own: dict[str, list[int]], coords,
                    own_vecs_of, sp, stats, unavoidable: dict[str, set[int]], headline: set[int] | None = None,
-                   trustish: list[bool] | None = None, released: set[int] = frozenset()) -> bool:
+                   trustish: list[bool] | None = None, released: set[int] = frozenset(), checks=None,
+                   zspans=None) -> bool:
     """Each academy is checked against the directors' published span `sp` (does adding its own
     cells determine a hidden cell?); only where it does, an academy pass runs: its own cells'
     span taken out (projected away when it is a set of free coordinates, else forced shown),
@@ -798,20 +814,33 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
     lead both orders (publish order; the redo's), so after them each pass has hidden every
     headline cell it will. The redo is compared there; the first pass goes on only if the redo
     is not better, the redo only if it is. A pass that provably hides nothing is not run at all
-    (_hides_nothing)."""
+    (_hides_nothing). `checks` (names, kernel.Checks): the academies whose check (against `sp`
+    alone: it does not change in a round) is made for all of them in one compiled call. `zspans`
+    (kernel.ZeroSpans): a pass's first part (shown zeros and own cells published) starts from the
+    kept span of the shown zeros (own cells add nothing to it once projected away, and are
+    published after it otherwise)."""
     H = {v for v in vs if v in hidden}
     H0 = frozenset(H)      # H only grows in a round
-    spans: dict = {}       # spans of the shown cells and of the shown zeros, built when first needed
+    spans: dict = {"zs": zspans}   # spans of the shown cells and of the shown zeros, built when first needed
     changed = False
+    pre = {}
+    if checks is not None:
+        from pipelines.lib.disclosure.kernel import k_exposed_each
+        pre = dict(zip(checks[0], k_exposed_each(sp, x, checks[1])))
     for name in sorted(own):
         if name == "director":
             continue
+        stats["checks"] += 1
+        got = pre.get(name)
+        if got is not None and not len(got):
+            continue
         mine = own[name]
         mine_set = set(mine)
-        stats["checks"] += 1
         cs = coords[name]
         own_vecs = own_vecs_of[name]
-        if cs is not None:
+        if got is not None:
+            exposed = set(got.tolist())
+        elif cs is not None:
             exposed = exposed_by(sp, [], x, own_vecs)
         else:
             exposed = exposed_by(sp, [v for v in mine if v in H], x)
@@ -844,7 +873,11 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
         # the headline cells lead the candidates (publish order), so the pass has hidden every
         # headline cell it will once it is past them: only then is the rest of it needed
         lead = len(first) if SHORTCUTS and cands[:len(first)] == first else len(cands)
-        asp = start_pass(xa, fh, zeros + known)
+        if zspans is not None:
+            allz = [v for v in vs if v not in H and not vals[v]]
+            asp = zspans.start(allz, fh, known) if cs is None else zspans.start(allz, fh, xa=xa, cs=cs)
+        else:
+            asp = start_pass(xa, fh, zeros + known)
         newly = go_on(asp, xa, cands[:lead], fh)
         determined = asp.determined
         if redo and headline.intersection(newly):
@@ -901,7 +934,9 @@ def _hides_nothing(x, vs, vals, H, H0, mine_set, own_vecs, exposed_all, spans, s
         E = in_span_with(spans["shown"][1], own_vecs, exposed_all | (H - H0 - mine_set), x)
     n_zeros = sum(1 for v in H - H0 if not vals[v])
     if spans.get("zeros", (None,))[0] != n_zeros:
-        spans["zeros"] = (n_zeros, span_of(x, [v for v in vs if v not in H and not vals[v]]))
+        zeros = [v for v in vs if v not in H and not vals[v]]
+        zs = spans.get("zs")
+        spans["zeros"] = (n_zeros, zs.span(zeros) if zs is not None else span_of(x, zeros))
     spans["exposed"] = (name, len(H), E)   # the only hidden cells the pass can determine
     determined = in_span_with(spans["zeros"][1], own_vecs, E, x)
     if determined != E:

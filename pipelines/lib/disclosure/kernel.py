@@ -614,6 +614,98 @@ def exposed_by(S, T, extra, vp, vc, vv, xp, xc, xv):
 
 
 @njit(cache=True)
+def copy_store(S):
+    """An independent copy of a store."""
+    return (S[0].copy(), S[1].copy(), S[2].copy(), S[3].copy(), S[4].copy(), S[5].copy(), S[6].copy(),
+            S[7].copy(), S[8].copy(), S[9].copy(), S[10].copy(), S[11].copy(), S[12].copy(), S[13].copy(),
+            S[14].copy(), S[15].copy(), S[16].copy(), S[17].copy(), S[18].copy(), S[19].copy(), S[20].copy())
+
+
+@njit(cache=True)
+def hide_reduced(S, xp, xc, xv, fh_sorted):
+    """The forced-hidden cells hidden in a store that already holds the published span: each x
+    reduced by it first; one that reduces to nothing is determined (what start_pass gives when
+    it hides them before publishing)."""
+    det, oc, ov = S[11], S[15], S[16]
+    for i in range(fh_sorted.shape[0]):
+        h = fh_sorted[i]
+        a, b = xp[h], xp[h + 1]
+        m = _reduce(S, xc[a:b], xv[a:b], b - a, oc, ov) if b > a else 0
+        if m:
+            S = _hide(S, h, oc, ov, m)
+        else:
+            det[h] = True
+    return S
+
+
+@njit(cache=True)
+def project_store(S, drop):
+    """A new store (nothing hidden) whose basis spans the basis rows of S with the columns in
+    `drop` (a mask) taken out. A row keeping its pivot stays a fully reduced row (0 at every
+    other pivot); one whose pivot is dropped is reduced and published again."""
+    ac, av, rs, rl, isb = S[0], S[1], S[2], S[3], S[9]
+    n = isb.shape[0]
+    N = new_store(n)
+    tc = np.empty(n + 1, np.int64)
+    tv = np.empty(n + 1, np.int64)
+    for q in range(n):
+        if isb[q] and not drop[q]:
+            m = 0
+            for j in range(rs[q], rs[q] + rl[q]):
+                if not drop[ac[j]]:
+                    tc[m] = ac[j]
+                    tv[m] = av[j]
+                    m += 1
+            N = _ensure(N, m + m // 2 + 2, m)
+            _add_row(N, q, tc, tv, m, 0)
+            N[9][q] = True
+    dummy = np.empty(0, np.int64)
+    for q in range(n):
+        if isb[q] and drop[q]:
+            m = 0
+            for j in range(rs[q], rs[q] + rl[q]):
+                if not drop[ac[j]]:
+                    tc[m] = ac[j]
+                    tv[m] = av[j]
+                    m += 1
+            if m:
+                m = _reduce(N, tc, tv, m, N[15], N[16])
+                if m:
+                    N = _add(N, N[15], N[16], m, 0, dummy)
+    return N
+
+
+@njit(cache=True)
+def exposed_each(S, T, ap, vp, vc, vv, mp, mc, xp, xc, xv):
+    """exposed_by(S, T, [], vectors of a) for every set a of vectors (rows ap[a] .. ap[a + 1] - 1
+    of the CSR vp, vc, vv), less that set's cells mc[mp[a]:mp[a + 1]]: one call for all academy
+    checks of a round. Returns (T, CSR pointers, cells sorted within each set)."""
+    n = xp.shape[0] - 1
+    k = ap.shape[0] - 1
+    none = np.empty(0, np.int64)
+    mark = np.zeros(n, np.bool_)
+    op = np.zeros(k + 1, np.int64)
+    oc = np.empty(16, np.int64)
+    top = 0
+    for a in range(k):
+        T, got = exposed_by(S, T, none, vp[ap[a]:ap[a + 1] + 1], vc, vv, xp, xc, xv)
+        for j in range(mp[a], mp[a + 1]):
+            mark[mc[j]] = True
+        for i in range(got.shape[0]):
+            if not mark[got[i]]:
+                if top == oc.shape[0]:
+                    grown = np.empty(2 * top, np.int64)
+                    grown[:top] = oc
+                    oc = grown
+                oc[top] = got[i]
+                top += 1
+        for j in range(mp[a], mp[a + 1]):
+            mark[mc[j]] = False
+        op[a + 1] = top
+    return T, op, oc[:top]
+
+
+@njit(cache=True)
 def nullspace(n, rp, rc, rv, rank):
     """gauss.nullspace over local columns: the relation rows (CSR, in the order to add them)
     eliminated with pivot min rank; returns x as CSR (indptr, cols, vals)."""
@@ -898,6 +990,85 @@ def k_exposed_by(sp: KSpan, extra, x: KX, vectors=()) -> set[int]:
     return set(x.ids[got].tolist())
 
 
+def k_exposed_each(sp: KSpan, x: KX, packs: "Checks") -> list[np.ndarray]:
+    """k_exposed_by(sp, [], x, vectors) less the set's own cells, for each set of `packs` (Checks),
+    in one compiled call: per set, the cells (global numbers, sorted)."""
+    x._tmp, op, oc = exposed_each(sp.S, x.scratch(), packs.ap, packs.vp, packs.vc, packs.vv, packs.mp, packs.mc,
+                                  x.xp, x.xc, x.xv)
+    got = x.ids[oc]
+    return [got[a:b] for a, b in zip(op[:-1].tolist(), op[1:].tolist())]
+
+
+class Checks:
+    """Several Packed vector sets (KX.pack_own) and each set's own cells, concatenated once per
+    block for k_exposed_each."""
+
+    def __init__(self, x: KX, packs: list, mines: list) -> None:
+        vps, vcs, vvs, mls = [], [], [], []
+        ap, mp, base, nv, nm = [0], [0], 0, 0, 0
+        for pk, mine in zip(packs, mines):
+            vp, vc, vv = pk.csr
+            vps.append(vp[:-1] + base)
+            vcs.append(vc)
+            vvs.append(vv)
+            base += len(vc)
+            nv += len(vp) - 1
+            ap.append(nv)
+            li = x.local(mine)
+            mls.append(li)
+            nm += len(li)
+            mp.append(nm)
+        vps.append(np.array([base], np.int64))
+        cat = lambda parts: np.concatenate(parts).astype(np.int64) if parts else np.empty(0, np.int64)
+        self.ap, self.mp = np.array(ap, np.int64), np.array(mp, np.int64)
+        self.vp, self.vc, self.vv, self.mc = cat(vps), cat(vcs), cat(vvs), cat(mls)
+
+
+class ZeroSpans:
+    """The span of a block's shown zeros (every pass publishes them first), kept between passes:
+    a pass starts from a copy of it (projected for an academy with own coordinates) and hides
+    its forced-hidden cells reduced by it. A pass's hidden and determined cells depend only on
+    the spans it builds (reduction by a fully reduced basis is the projection along its span, and
+    "parallel" and "reduces to nothing" are statements about spans), not on the order the span's
+    vectors were published in or on its pivots: so these passes give start_pass's results. The
+    span is rebuilt when the zeros shown are not a superset of those it holds, and extended (in a
+    copy) when they are."""
+
+    def __init__(self, x: KX) -> None:
+        self.x, self.zeros, self.S = x, None, None
+
+    def store(self, zeros: list[int]):
+        """A store (not to be changed) whose basis spans x of `zeros`."""
+        x = self.x
+        if self.zeros is not None and self.zeros.issubset(zeros):
+            more = [z for z in zeros if z not in self.zeros]
+            if more:
+                self.S = start_pass(copy_store(self.S), x.xp, x.xc, x.xv, np.empty(0, np.int64),
+                                    np.zeros(x.n, np.bool_), x.local(more))
+        else:
+            self.S = start_pass(new_store(x.n), x.xp, x.xc, x.xv, np.empty(0, np.int64), np.zeros(x.n, np.bool_),
+                                x.local(zeros))
+        self.zeros = set(zeros)
+        return self.S
+
+    def span(self, zeros: list[int]) -> KSpan:
+        """k_span_of(x, zeros), from the kept span."""
+        return KSpan(self.store(zeros), self.x)
+
+    def start(self, zeros: list[int], forced_hidden, known=(), xa: KX | None = None, cs=None) -> KSpan:
+        """k_start_pass(xa or x, forced_hidden, zeros + known): `xa` is x with the coordinates
+        `cs` projected away (k_project), and then `known` must be empty."""
+        x = self.x
+        if xa is None:
+            S, xa = copy_store(self.store(zeros)), x
+            if len(known):
+                S = start_pass(S, x.xp, x.xc, x.xv, np.empty(0, np.int64), np.zeros(x.n, np.bool_), x.local(known))
+        else:
+            assert not len(known)
+            S = project_store(self.store(zeros), x.mask(cs))
+        return KSpan(hide_reduced(S, xa.xp, xa.xc, xa.xv, x.local(sorted(forced_hidden))), xa)
+
+
 def k_span_of(x: KX, cells) -> KSpan:
     """gauss.span_of: a pass with nothing hidden and the cells shown, in order."""
     return k_start_pass(x, (), cells)
@@ -918,7 +1089,12 @@ def warm() -> None:
     sp = k_start_pass(x, {2}, [3])
     k_go_on(sp, x, [1], {2})
     k_exposed_by(sp, [2], x, [{3: 1}])
+    assert [a.tolist() for a in k_exposed_each(sp, x, Checks(x, [x.pack([{3: 1}])], [[1]]))] == \
+        [sorted(k_exposed_by(sp, [], x, [{3: 1}]) - {1})]
     k_in_span_with(k_span_of(x, [3]), [{2: 1}], [1, 2], x)
     k_start_pass(k_project(x, {3}), set(), [])
+    z = ZeroSpans(x)
+    z.start([3], {2}, [1])
+    z.start([3], {2}, xa=k_project(x, {3}), cs={3})
     sp.determined = {1}
     assert sp.determined == {1}
