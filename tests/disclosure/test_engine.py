@@ -691,3 +691,54 @@ def test_exact_shortcuts_give_the_full_passes_result(monkeypatch):
     for a, b in ((got[3], full[3]), (got[5], full[5]), (got[7], full[7])):
         assert a.equals(b) and a["hidden"].sum() > 0
     assert got[4] == full[4] and got[6] == full[6] and got[8] == full[8]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_kept_zero_spans_give_the_full_passes_result(seed, monkeypatch):
+    """Passes started from the kept span of the shown zeros (kernel.ZeroSpans, here on every block:
+    ZERO_SPANS_FROM = 0), a directors' pass after a round built as the span of the shown cells
+    (quiet), and one-call academy checks give the hidden cells, reasons and stats of every pass
+    run in full from scratch (SHORTCUTS = False): on random trust hierarchies, a 3-academy trust
+    over three years, a trust whose headline a redo keeps (its zeros' span rebuilt, extended and
+    projected) and one whose directors' pass after a round is skipped."""
+    import pipelines.lib.disclosure.engine as engine
+    from pipelines.lib.disclosure import kernel
+    rnd = random.Random(40 + seed)
+    relations, values, own, primary, flags, st = _mixed_cases(rnd)
+    st2, st3 = _redo_trust(rnd), _skip_trust()
+    monkeypatch.setenv("DESTINATIONS_DISCLOSURE_WORKERS", "1")
+    monkeypatch.setattr(engine, "ZERO_SPANS_FROM", 0)
+    drop = ("academy_passes_skipped", "director_passes_reused", "director_passes_skipped")
+
+    def result():
+        hidden = dict(primary)
+        stats, unresolved = protect(relations, values, hidden, own, flags, flags)
+        out = [hidden, {k: v for k, v in stats.items() if k not in drop}, unresolved]
+        for s in (st, st2, st3):
+            res = suppress(s)
+            out += [res.cells.select("var", "hidden", "reason"),
+                    {k: v for k, v in res.stats.items() if not k.endswith("seconds") and k not in drop}]
+        return out
+
+    used = {"projected": 0, "known": 0, "plain": 0, "quiet": 0}
+    real_start = kernel.ZeroSpans.start
+
+    def start(self, zeros, forced_hidden, known=(), xa=None, cs=None):
+        used["projected" if xa is not None else "known" if len(known) else "plain"] += 1
+        return real_start(self, zeros, forced_hidden, known, xa, cs)
+    real_dp = engine._director_pass
+
+    def dp(x, vs, vals, hidden, zs=None, quiet=False):
+        used["quiet"] += quiet and zs is not None
+        return real_dp(x, vs, vals, hidden, zs, quiet)
+    monkeypatch.setattr(kernel.ZeroSpans, "start", start)
+    monkeypatch.setattr(engine, "_director_pass", dp)
+    got = result()
+    assert all(used.values()), used
+    monkeypatch.setattr(engine, "SHORTCUTS", False)
+    full = result()
+    assert got[0] == full[0] and len(got[0]) > len(primary)
+    assert got[1:3] == full[1:3]
+    for a, b in ((got[3], full[3]), (got[5], full[5]), (got[7], full[7])):
+        assert a.equals(b) and a["hidden"].sum() > 0
+    assert got[4] == full[4] and got[6] == full[6] and got[8] == full[8]

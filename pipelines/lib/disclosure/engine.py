@@ -432,6 +432,7 @@ POOL_FROM_VARS = 2000   # blocks this large go to worker processes (smaller ones
 # academy passes stopped after their headline cells when the rest is not needed. False: every
 # pass in full (the reference the tests compare with)
 SHORTCUTS = True
+ZERO_SPANS_FROM = 2000   # blocks this large keep their shown zeros' span between passes (kernel.ZeroSpans)
 
 
 def workers() -> int:
@@ -584,7 +585,8 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
         names = [k for k in sorted(coords) if coords[k] is not None]
         checks = (names, Checks(x, [own_vecs[k] for k in names], [own[k] for k in names]))
     zs = None
-    if SHORTCUTS and getattr(x, "compiled", False):   # the shown zeros' span kept between passes
+    if SHORTCUTS and getattr(x, "compiled", False) and len(vs) >= ZERO_SPANS_FROM:
+        # the shown zeros' span kept between passes (in a small block copying costs more)
         from pipelines.lib.disclosure.kernel import ZeroSpans
         zs = ZeroSpans(x)
     ok = False
@@ -605,7 +607,8 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
                 continue
         # directors: a GaussSuppression pass over everything hidden so far
         if sp is None:
-            sp = _director_pass(x, vs, values, hidden, zs)
+            # (pinned is [] only here: the pass after a round, which hides nothing)
+            sp = _director_pass(x, vs, values, hidden, zs, quiet=pinned == [])
         # a hidden zero the published cells pin (a shown zero total, a whole used up by its
         # shown parts) is shown: hiding it protects nothing; shown, the next pass protects
         # whatever it pinned through it
@@ -759,7 +762,7 @@ def _release(freed: list[int], hidden: dict[int, str], released: list[int], stat
     stats["released_zeros"] = stats.get("released_zeros", 0) + len(freed)
 
 
-def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str], zs=None):
+def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str], zs=None, quiet: bool = False):
     """GaussSuppression pass for directors (in place on `hidden`): every shown zero published
     first (a hidden cell they determine is a zero anyone can work out: it is released, not
     protected by hiding zeros), everything hidden forced hidden, then every other cell in
@@ -771,11 +774,19 @@ def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str], zs
     hidden from the start, but at its turn x_n was outside the span published before it, so no
     earlier candidate's publication can determine it; by induction every other candidate is
     published (or already in the span) as before, and no hidden cell is determined by zeros.
-    `zs` (kernel.ZeroSpans): the pass starts from the kept span of the shown zeros."""
+    `zs` (kernel.ZeroSpans): the pass starts from the kept span of the shown zeros. `quiet` (a
+    pass expected to hide nothing, with `zs`): the span of every shown cell is built first and the
+    hidden cells reduced by it; when none is in it, that is the pass's span, and the pass hides
+    and determines nothing (publishing a cell determines a hidden cell only inside that span);
+    else the pass is run."""
     H = {v for v in vs if v in hidden}
     zeros = [v for v in vs if v not in H and vals[v] == 0]
     zset = set(zeros)
     cands = [v for v in vs if v not in H and v not in zset]
+    if zs is not None and quiet:
+        sp = zs.start(zeros, H, cands)
+        if not sp.determined:
+            return sp
     if zs is not None:
         sp = zs.start(zeros, H)
         newly = go_on(sp, x, cands, H)
@@ -893,7 +904,12 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
                 newly = newly2 + go_on(asp2, xa, zs + rest, fh)   # the first pass is not needed further
                 hid = set(newly)
                 # what own cells and the zeros still shown alone determine
-                _, asp3 = gauss_pass(xa, [], fh | hid, [z for z in zeros if z not in hid] + known)
+                if zspans is not None:
+                    kept = [z for z in allz if z not in hid]
+                    asp3 = zspans.start(kept, fh | hid, known) if cs is None else \
+                        zspans.start(kept, fh | hid, xa=xa, cs=cs)
+                else:
+                    _, asp3 = gauss_pass(xa, [], fh | hid, [z for z in zeros if z not in hid] + known)
                 determined = asp3.determined
             else:
                 newly += go_on(asp, xa, cands[lead:], fh)
@@ -925,17 +941,20 @@ def _hides_nothing(x, vs, vals, H, H0, mine_set, own_vecs, exposed_all, spans, s
     zero was released this round), so E is `exposed_all`. Once another academy hid cells this
     round, S has shrunk: a cell of H0 in E is still in `exposed_all`, so E is found among
     `exposed_all` and the cells hidden since, against a span of the cells shown now. Both spans
-    (shown cells, shown zeros) are built when first needed and kept while H does not change."""
+    (shown cells, shown zeros) are built when first needed (from the kept span of the shown zeros,
+    `spans["zs"]`, if any) and kept while H does not change."""
+    zs = spans.get("zs")
     if len(H) == len(H0):
         E = exposed_all
     else:
         if spans.get("shown", (None,))[0] != len(H):   # H only grows: its size names it
-            spans["shown"] = (len(H), span_of(x, [v for v in vs if v not in H]))
+            shown = [v for v in vs if v not in H]
+            spans["shown"] = (len(H), span_of(x, shown) if zs is None else
+                              zs.start([v for v in shown if not vals[v]], (), [v for v in shown if vals[v]]))
         E = in_span_with(spans["shown"][1], own_vecs, exposed_all | (H - H0 - mine_set), x)
     n_zeros = sum(1 for v in H - H0 if not vals[v])
     if spans.get("zeros", (None,))[0] != n_zeros:
         zeros = [v for v in vs if v not in H and not vals[v]]
-        zs = spans.get("zs")
         spans["zeros"] = (n_zeros, zs.span(zeros) if zs is not None else span_of(x, zeros))
     spans["exposed"] = (name, len(H), E)   # the only hidden cells the pass can determine
     determined = in_span_with(spans["zeros"][1], own_vecs, E, x)
