@@ -696,9 +696,10 @@ def test_exact_shortcuts_give_the_full_passes_result(monkeypatch):
 @pytest.mark.parametrize("seed", range(4))
 def test_kept_zero_spans_give_the_full_passes_result(seed, monkeypatch):
     """Passes started from the kept span of the shown zeros (kernel.ZeroSpans, here on every block:
-    ZERO_SPANS_FROM = 0), a directors' pass after a round built as the span of the shown cells
-    (quiet), and one-call academy checks give the hidden cells, reasons and stats of every pass
-    run in full from scratch (SHORTCUTS = False): on random trust hierarchies, a 3-academy trust
+    ZERO_SPANS_FROM = 0), directors' passes built as the span of the shown cells (when no hidden
+    cell is in it) or run with rows for the hidden cells in it only, and one-call academy checks
+    give the hidden cells, reasons and stats of every pass run in full from scratch
+    (SHORTCUTS = False): on random trust hierarchies, a 3-academy trust
     over three years, a trust whose headline a redo keeps (its zeros' span rebuilt, extended and
     projected) and one whose directors' pass after a round is skipped."""
     import pipelines.lib.disclosure.engine as engine
@@ -720,19 +721,19 @@ def test_kept_zero_spans_give_the_full_passes_result(seed, monkeypatch):
                     {k: v for k, v in res.stats.items() if not k.endswith("seconds") and k not in drop}]
         return out
 
-    used = {"projected": 0, "known": 0, "plain": 0, "quiet": 0}
+    used = {"projected": 0, "known": 0, "plain": 0, "restricted": 0}
     real_start = kernel.ZeroSpans.start
 
     def start(self, zeros, forced_hidden, known=(), xa=None, cs=None):
         used["projected" if xa is not None else "known" if len(known) else "plain"] += 1
         return real_start(self, zeros, forced_hidden, known, xa, cs)
-    real_dp = engine._director_pass
+    real_hide = kernel.KSpan.hide
 
-    def dp(x, vs, vals, hidden, zs=None, quiet=False):
-        used["quiet"] += quiet and zs is not None
-        return real_dp(x, vs, vals, hidden, zs, quiet)
+    def hide(self, cells):
+        used["restricted"] += 1
+        return real_hide(self, cells)
     monkeypatch.setattr(kernel.ZeroSpans, "start", start)
-    monkeypatch.setattr(engine, "_director_pass", dp)
+    monkeypatch.setattr(kernel.KSpan, "hide", hide)
     got = result()
     assert all(used.values()), used
     monkeypatch.setattr(engine, "SHORTCUTS", False)

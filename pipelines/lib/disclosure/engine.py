@@ -607,8 +607,7 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
                 continue
         # directors: a GaussSuppression pass over everything hidden so far
         if sp is None:
-            # (pinned is [] only here: the pass after a round, which hides nothing)
-            sp = _director_pass(x, vs, values, hidden, zs, quiet=pinned == [])
+            sp = _director_pass(x, vs, values, hidden, zs)
         # a hidden zero the published cells pin (a shown zero total, a whole used up by its
         # shown parts) is shown: hiding it protects nothing; shown, the next pass protects
         # whatever it pinned through it
@@ -762,7 +761,7 @@ def _release(freed: list[int], hidden: dict[int, str], released: list[int], stat
     stats["released_zeros"] = stats.get("released_zeros", 0) + len(freed)
 
 
-def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str], zs=None, quiet: bool = False):
+def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str], zs=None):
     """GaussSuppression pass for directors (in place on `hidden`): every shown zero published
     first (a hidden cell they determine is a zero anyone can work out: it is released, not
     protected by hiding zeros), everything hidden forced hidden, then every other cell in
@@ -774,22 +773,25 @@ def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str], zs
     hidden from the start, but at its turn x_n was outside the span published before it, so no
     earlier candidate's publication can determine it; by induction every other candidate is
     published (or already in the span) as before, and no hidden cell is determined by zeros.
-    `zs` (kernel.ZeroSpans): the pass starts from the kept span of the shown zeros. `quiet` (a
-    pass expected to hide nothing, with `zs`): the span of every shown cell is built first and the
-    hidden cells reduced by it; when none is in it, that is the pass's span, and the pass hides
-    and determines nothing (publishing a cell determines a hidden cell only inside that span);
-    else the pass is run."""
+
+    With `zs` (kernel.ZeroSpans: the kept span of the shown zeros), the span of every shown cell
+    S is built first and the hidden cells reduced by it. A hidden cell outside span(S) is never
+    determined and never the reason for a hide (the pass publishes only cells of S): so when none
+    is inside, that span is the pass's (it hides and determines nothing), and otherwise the pass
+    runs with rows for the hidden cells inside only, the others added (reduced) at its end: the
+    same span and hidden rows, without reducing ~10k rows at every publish."""
     H = {v for v in vs if v in hidden}
     zeros = [v for v in vs if v not in H and vals[v] == 0]
     zset = set(zeros)
     cands = [v for v in vs if v not in H and v not in zset]
-    if zs is not None and quiet:
-        sp = zs.start(zeros, H, cands)
-        if not sp.determined:
-            return sp
     if zs is not None:
-        sp = zs.start(zeros, H)
-        newly = go_on(sp, x, cands, H)
+        sp = zs.start(zeros, H, cands)
+        inside = sp.determined
+        if not inside:
+            return sp
+        sp = zs.start(zeros, inside)
+        newly = go_on(sp, x, cands, inside)
+        sp.hide(H - inside)
     else:
         newly, sp = gauss_pass(x, cands, H, zeros)
     assert not any(vals[v] for v in sp.determined), "only zeros can be determined by zeros"

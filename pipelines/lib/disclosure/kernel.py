@@ -906,6 +906,11 @@ class KSpan:
             out[int(ids[i])] = dict(zip(ids[S[0][a:b]].tolist(), S[1][a:b].tolist()))
         return out
 
+    def hide(self, cells) -> None:
+        """Hide more cells (each reduced by the span; one in it is determined)."""
+        x = self.x
+        self.S = hide_reduced(self.S, x.xp, x.xc, x.xv, x.local(sorted(cells)))
+
     @determined.setter
     def determined(self, value) -> None:
         clear_determined(self.S)
