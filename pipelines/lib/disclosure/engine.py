@@ -29,7 +29,8 @@ cache      run(cache_path=...) stores each block's decision under a key of every
            keeps each partition's cells (structure.MartSpec.partition: no relation crosses
            one) and builds the structure of changed partitions only, one at a time (small ones
            together: BATCH_CELLS).
-speed      the elimination (kernel.py) and the interval bounds (intervals.py) are compiled; the
+speed      the elimination (kernel.py) and the interval bounds (intervals.py) are compiled (a
+           large block keeps its shown zeros' span between passes: kernel.ZeroSpans); the
            steps around them (structure, primary rules, facts, order, blocks, keys, result) are
            array work; Result.timing has wall/CPU per step and process (bench/bench_engine.py).
 memory     a partition run holds one partition's (or one small batch's) structure at a time; relations, block members
