@@ -71,7 +71,12 @@ def main() -> None:
             env.pop("DAGSTER_HOME", None)
             py = str(ROOT / ".venv/bin/python")
             subprocess.run([py, "-c", ADOPT], env=env, cwd=src, check=True)
-            r = measure([py, "-m", "pipelines.cli", "run"], env, serving=a.work / "warehouse" / "serving")
+            here = os.getcwd()
+            os.chdir(src)      # `python -m` puts the working folder first on sys.path
+            try:
+                r = measure([py, "-m", "pipelines.cli", "run"], env, serving=a.work / "warehouse" / "serving")
+            finally:
+                os.chdir(here)
             load = os.getloadavg()
             print(f"rep {rep} {label} ({src}): exit {r['rc']}  wall {r['wall']:6.1f}s  cpu {r['cpu']:6.1f}s  "
                   f"peak {r['peak'] / 2**30:.2f} GB  serving at {r['serving'] or float('nan'):6.1f}s  "
