@@ -9,6 +9,8 @@ upstream: its parent models and, as `dbt build` orders them, the tests on those 
 
 import argparse
 import json
+import re
+from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
@@ -56,10 +58,42 @@ def critical_path(spans: dict, up: dict) -> list[str]:
         chain.append(max(ps, key=lambda p: spans[p][1]))
 
 
+def statement_seconds(target: Path, skip: set[str]) -> tuple[dict[str, float], dict[str, float]]:
+    """(seconds per statement kind, SQL seconds per node) of the last dbt command in target/dbt.log."""
+    events = [json.loads(line) for line in (target / "dbt.log").read_text().splitlines() if line.startswith("{")]
+    last = events[-1]["info"]["invocation_id"]
+    kinds: dict[str, float] = defaultdict(float)
+    per_node: dict[str, float] = defaultdict(float)
+    kind_of: dict[str, str] = {}
+    for e in events:
+        if e["info"]["invocation_id"] != last:
+            continue
+        name, thread = e["info"]["name"], e["info"].get("thread")
+        if name == "SQLQuery":
+            sql = re.sub(r"/\*.*?\*/", "", e["data"].get("sql", ""), flags=re.S).strip().lower()
+            kind = sql.split()[0] if sql else "?"
+            if kind == "create":
+                kind = "create __dbt_tmp" if "__dbt_tmp" in sql[:400] else "create"
+            elif kind == "drop" and "__dbt_backup" in sql:
+                kind = "drop __dbt_backup"
+            kind_of[thread] = kind
+        elif name == "SQLQueryStatus":
+            uid = e["data"].get("node_info", {}).get("unique_id", "?")
+            if uid in skip:
+                continue
+            secs = float(e["data"].get("elapsed", 0))
+            kinds[kind_of.get(thread, "?")] += secs
+            per_node[uid] += secs
+    return kinds, per_node
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("target", type=Path)
     ap.add_argument("--top", type=int, default=0)
+    ap.add_argument("--statements", action="store_true", help="SQL seconds by statement kind")
+    ap.add_argument("--skip", nargs="*", default=["model.trust_destinations.int_disclosure__cells"],
+                    help="nodes left out of --statements (default: the disclosure engine)")
     a = ap.parse_args()
     results = json.loads((a.target / "run_results.json").read_text())
     manifest = json.loads((a.target / "manifest.json").read_text())
@@ -83,6 +117,14 @@ def main() -> None:
         for uid in sorted(spans, key=lambda u: spans[u][0] - spans[u][1])[: a.top]:
             s, e = spans[uid]
             print(f"  {e - s:5.2f}s  {uid.split('.')[-1][:70]}")
+    if a.statements:
+        kinds, per_node = statement_seconds(a.target, set(a.skip))
+        node_s = sum(e - s for u, (s, e) in spans.items() if u not in a.skip)
+        print(f"SQL statements (left out: {', '.join(x.split('.')[-1] for x in a.skip)}): {sum(kinds.values()):.1f}s "
+              f"of {node_s:.1f} node-s; not SQL {node_s - sum(per_node.values()):.1f} node-s")
+        for kind, secs in sorted(kinds.items(), key=lambda kv: -kv[1]):
+            if secs >= 0.05:
+                print(f"  {kind:20s} {secs:6.2f}s")
 
 
 if __name__ == "__main__":

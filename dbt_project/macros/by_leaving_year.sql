@@ -10,20 +10,30 @@
   In a model:
       {{ config(**by_leaving_year()) }}
       ... from {{ ref('...') }} where {{ leaving_years_changed() }}
+
+  The materialization `by_leaving_year` (below) does that delete and insert straight from the
+  model's query in one transaction: no temporary table, no backup table, no schema sync.
 -#}
 
 {% macro by_leaving_year() %}
-  {{ return({
-      'materialized': 'incremental',
-      'incremental_strategy': 'append',
-      'on_schema_change': 'sync_all_columns',
-      'pre_hook': "{% if is_incremental() %}delete from {{ this }} where {{ leaving_years_changed() }}{% endif %}",
-  }) }}
+  {{ return({'materialized': 'by_leaving_year'}) }}
+{% endmacro %}
+
+{#- True when this build keeps the table and replaces some (or all) of its leaving years. -#}
+{% macro rebuilds_by_year() %}
+  {%- if not execute -%}
+    {{ return(false) }}
+  {%- endif -%}
+  {%- if model.config.materialized != 'by_leaving_year' -%}
+    {{ return(is_incremental()) }}   {#- unit tests override is_incremental -#}
+  {%- endif -%}
+  {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+  {{ return(existing is not none and existing.type == 'table' and not should_full_refresh()) }}
 {% endmacro %}
 
 {#- The leaving years to rebuild, or none for all of them. -#}
 {% macro changed_leaving_years() %}
-  {%- if not execute or not is_incremental() -%}
+  {%- if not execute or not rebuilds_by_year() -%}
     {{ return(none) }}
   {%- endif -%}
   {%- set raw = env_var('DESTINATIONS_BUILD_LEAVING_YEARS', '*') | trim -%}
@@ -44,3 +54,68 @@
     {{ column }} in ({% for y in years %}'{{ y | replace("'", "''") }}'{{ ", " if not loop.last }}{% endfor %})
   {%- endif -%}
 {% endmacro %}
+
+{#- (name, type) of each column, in order: of a table, or of a query (DuckDB DESCRIBE). -#}
+{% macro _td_columns(columns) %}
+  {%- set out = [] -%}
+  {%- for c in columns -%}
+    {%- do out.append((c.name | lower, c.dtype | upper)) -%}
+  {%- endfor -%}
+  {{ return(out) }}
+{% endmacro %}
+
+{#-
+  Kept table, same columns: `delete <changed years>; insert <the query>` in one transaction
+  (BEGIN, DESCRIBE, delete + insert, COMMIT). First build or --full-refresh: the table is
+  created from the query. Columns changed (a model edit): with every year selected the table is
+  made again from the query; with only some years selected the build stops, since the other
+  years' rows would keep the old columns (a changed model makes `destinations run` rebuild
+  every year).
+-#}
+{% materialization by_leaving_year, adapter='duckdb' %}
+  {%- set target = this.incorporate(type='table') -%}
+  {%- set existing = load_cached_relation(this) -%}
+  {%- set keep = rebuilds_by_year() -%}
+  {%- set years = changed_leaving_years() -%}
+
+  {{ run_hooks(pre_hooks, inside_transaction=False) }}
+  {{ run_hooks(pre_hooks, inside_transaction=True) }}
+
+  {%- set replace = not keep -%}
+  {%- if keep -%}
+    {%- set now = _td_columns(adapter.get_columns_in_relation(existing)) -%}
+    {%- set new = _td_columns(adapter.get_column_schema_from_query(sql)) -%}
+    {%- if now != new -%}
+      {%- if years is not none -%}
+        {{ exceptions.raise_compiler_error(
+            this ~ ": the model's columns changed, so every leaving year must be rebuilt (a full build: "
+            ~ "unset DESTINATIONS_BUILD_LEAVING_YEARS). Table: " ~ now ~ "; query: " ~ new) }}
+      {%- endif -%}
+      {%- set replace = true -%}
+    {%- endif -%}
+  {%- endif -%}
+
+  {% call statement('main') -%}
+    {%- if replace %}
+      {%- if existing is not none %}
+    drop {{ existing.type }} if exists {{ existing }} cascade;
+      {%- endif %}
+    {{ create_table_as(false, target, sql) }}
+    {%- else %}
+    delete from {{ target }} where {{ leaving_years_changed() }};
+    insert into {{ target }}
+    select * from (
+        {{ sql }}
+    ) as by_leaving_year_rows
+    {%- endif %}
+  {%- endcall %}
+
+  {% if replace and existing is not none %}
+    {% do adapter.cache_dropped(existing) %}
+  {% endif %}
+  {% do persist_docs(target, model) %}
+  {{ run_hooks(post_hooks, inside_transaction=True) }}
+  {% do adapter.commit() %}
+  {{ run_hooks(post_hooks, inside_transaction=False) }}
+  {{ return({'relations': [target]}) }}
+{%- endmaterialization %}

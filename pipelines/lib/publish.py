@@ -20,11 +20,14 @@ import json
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
+
+from pipelines.lib.cores import processes
 
 MANIFEST = "_manifest.json"
 KEEP_VERSIONS = 2          # the current one and the one before it, always
@@ -123,21 +126,33 @@ def publish_snapshot(warehouse: Path, serving: Path, tables: list[str], schema: 
     work.mkdir()
     snap = Snapshot(version=version, path=parent / f"serving.{version}")
     hashes: dict[str, str] = {}
-    try:
-        present = {r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()}
-        for table in tables:
-            if table not in present:
-                continue
-            digest = _content_hash(con, schema, table)
-            hashes[table] = digest
-            snap.rows[table] = int(digest.split(":", 1)[0])
+
+    def publish_one(table: str) -> tuple[str, bool]:
+        """Hash `table`; link the previous version's file when unchanged, else write it. On its own cursor."""
+        cur = con.cursor()
+        try:
+            digest = _content_hash(cur, schema, table)
             old = current / f"{table}.parquet" if current else None
             if old is not None and prev_hashes.get(table) == digest and old.exists():
                 _link_or_copy(old, work / old.name)
-            else:
-                con.execute(f"copy (select * from {schema}.\"{table}\") to '{work / (table + '.parquet')}' "
-                            "(format parquet)")
+                return digest, False
+            cur.execute(f"copy (select * from {schema}.\"{table}\") to '{work / (table + '.parquet')}' "
+                        "(format parquet)")
+            return digest, True
+        finally:
+            cur.close()
+
+    try:
+        present = {r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()}
+        todo = [t for t in tables if t in present]
+        # marts are mostly small (one Parquet row group, written by one thread): several at once
+        with ThreadPoolExecutor(max_workers=max(1, min(len(todo), processes("DESTINATIONS_PUBLISH_WORKERS")))) as pool:
+            done = list(pool.map(publish_one, todo))
+        for table, (digest, changed) in zip(todo, done):
+            hashes[table] = digest
+            snap.rows[table] = int(digest.split(":", 1)[0])
+            if changed:
                 snap.changed.append(table)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)

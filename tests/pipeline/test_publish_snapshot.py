@@ -115,3 +115,52 @@ def test_publish_killed_with_sigkill_midway_leaves_a_whole_snapshot(tmp_path):
     collect_garbage(serving, grace_seconds=0)
     assert not list(tmp_path.glob(".serving.*"))
     assert all(pl.read_parquet(serving / f"m{i}.parquet")["v"][0] == i + 100 for i in range(40))
+
+
+def _many_marts(tmp_path, n=12, bump=0):
+    wh = tmp_path / "many.duckdb"
+    con = duckdb.connect(str(wh))
+    con.execute("create schema if not exists marts")
+    for i in range(n):
+        rows = 50 + i + (bump if i % 3 == 0 else 0)
+        con.execute(f"create or replace table marts.m{i} as select range as x, range * 0.25 as y, "
+                    f"'r' || range as s, {i} as v from range({rows})")
+    con.close()
+    return wh, [f"m{i}" for i in range(n)]
+
+
+def test_marts_published_on_several_cursors_equal_one_at_a_time(tmp_path, monkeypatch):
+    """The pool of cursors changes how fast, not what: the same hashes, rows, changed marts (in the
+    marts' order) and files as one cursor, first publish and after a change alike."""
+    out = {}
+    for workers in ("1", "4"):
+        monkeypatch.setenv("DESTINATIONS_PUBLISH_WORKERS", workers)
+        root = tmp_path / workers
+        root.mkdir()
+        wh, names = _many_marts(root)
+        first = publish_snapshot(wh, root / "serving", names)
+        wh, _ = _many_marts(root, bump=7)
+        second = publish_snapshot(wh, root / "serving", names)
+        man = read_manifest(root / "serving")
+        files = {n: pl.read_parquet(root / "serving" / f"{n}.parquet").sort("x").to_dicts() for n in names}
+        out[workers] = (first.changed, second.changed, man["hashes"], man["tables"], files)
+    assert out["1"] == out["4"]
+    assert out["4"][1] == ["m0", "m3", "m6", "m9"]
+
+
+def test_a_mart_that_fails_to_publish_leaves_the_old_snapshot(tmp_path, monkeypatch):
+    monkeypatch.setenv("DESTINATIONS_PUBLISH_WORKERS", "4")
+    wh, names = _many_marts(tmp_path)
+    serving = tmp_path / "serving"
+    first = publish_snapshot(wh, serving, names)
+    con = duckdb.connect(str(wh))
+    con.execute("create or replace table marts.m5 as select 'not a number' as x")
+    con.execute("create view marts.broken as select cast(x as integer) as x from marts.m5")   # fails when read
+    con.close()
+    try:
+        publish_snapshot(wh, serving, [*names, "broken"])
+        raise AssertionError("the publish should have failed")
+    except duckdb.Error:
+        pass
+    assert resolve_snapshot(serving) == first.path and read_manifest(serving)["version"] == first.version
+    assert not list(tmp_path.glob(".serving.*.partial"))

@@ -1,0 +1,116 @@
+"""The `by_leaving_year` materialization (dbt_project/macros/by_leaving_year.sql), run by real dbt
+on DuckDB in a small project that uses the project's own macro file: replacing the changed
+leaving years in place gives the table a full build gives, row for row and column type for column
+type; years not named keep their rows; a model whose columns changed is rebuilt whole when every
+year is built, and stops a build that names only some years."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+MACROS = Path(__file__).resolve().parents[2] / "dbt_project" / "macros" / "by_leaving_year.sql"
+DBT = Path(sys.executable).parent / "dbt"
+
+# several column types, a list, a decimal, a date and a null: an insert must keep every type
+MODEL = """{{ config(**by_leaving_year()) }}
+select leaving_year, upn, score * 1.5 as score, cast(score as decimal(9, 2)) as score_dec,
+    [upn, leaving_year] as pair, date '2025-09-01' + cast(score as integer) as seen_on,
+    score > 2 as high, cast(null as varchar) as note %s
+from {{ source('raw', 'pupils') }}
+where {{ leaving_years_changed() }}
+"""
+
+
+def _project(root: Path, extra_column: str = "") -> Path:
+    proj = root / "proj"
+    (proj / "models").mkdir(parents=True, exist_ok=True)
+    (proj / "macros").mkdir(exist_ok=True)
+    shutil.copy2(MACROS, proj / "macros" / MACROS.name)
+    (proj / "dbt_project.yml").write_text(
+        "name: t\nversion: '1.0'\nconfig-version: 2\nprofile: t\nflags: {send_anonymous_usage_stats: false}\n")
+    (proj / "profiles.yml").write_text(
+        "t:\n  target: x\n  outputs:\n    x:\n      type: duckdb\n      path: \"{{ env_var('WH') }}\"\n      threads: 1\n")
+    (proj / "models" / "sources.yml").write_text(
+        "version: 2\nsources:\n  - name: raw\n    schema: raw\n    tables: [{name: pupils}]\n")
+    (proj / "models" / "pupil_scores.sql").write_text(MODEL % extra_column)
+    return proj
+
+
+def _dbt(proj: Path, wh: Path, years: str | None, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WH": str(wh), "DO_NOT_TRACK": "1", "DBT_TARGET_PATH": str(proj / "target"),
+           "DBT_LOG_PATH": str(proj / "logs")}
+    env.pop("DESTINATIONS_BUILD_LEAVING_YEARS", None)
+    if years is not None:
+        env["DESTINATIONS_BUILD_LEAVING_YEARS"] = years
+    return subprocess.run([str(DBT), "run", "--profiles-dir", str(proj), "--project-dir", str(proj), *args],
+                          env=env, capture_output=True, text=True)
+
+
+def _raw(wh: Path, rows: list[tuple]) -> None:
+    with duckdb.connect(str(wh)) as con:
+        con.execute("create schema if not exists raw")
+        con.execute("create or replace table raw.pupils (leaving_year varchar, upn varchar, score double)")
+        con.executemany("insert into raw.pupils values (?, ?, ?)", rows)
+
+
+def _table(wh: Path) -> tuple[list[tuple], list[tuple]]:
+    with duckdb.connect(str(wh), read_only=True) as con:
+        types = con.execute("select column_name, data_type from information_schema.columns "
+                            "where table_name = 'pupil_scores' order by ordinal_position").fetchall()
+        rows = con.execute("select * from main.pupil_scores order by all").fetchall()
+    return types, rows
+
+
+OLD = [("2024-25", "A1", 1.0), ("2024-25", "A2", 2.0), ("2025-26", "B1", 3.0), ("2025-26", "B2", 4.0),
+       ("2025-26", "B2", 4.0)]   # a repeated row stays repeated
+NEW = [("2024-25", "A1", 1.0), ("2024-25", "A2", 2.0), ("2025-26", "B1", 5.0), ("2025-26", "B3", 6.0),
+       ("2025-26", "B2", 4.0), ("2025-26", "B2", 4.0)]
+
+
+@pytest.fixture()
+def built(tmp_path):
+    proj = _project(tmp_path)
+    wh = tmp_path / "w" / "warehouse.duckdb"
+    wh.parent.mkdir()
+    _raw(wh, OLD)
+    r = _dbt(proj, wh, None)
+    assert r.returncode == 0, r.stdout
+    return proj, wh
+
+
+def test_replacing_the_named_years_equals_a_full_build_row_for_row_and_type_for_type(built, tmp_path):
+    proj, wh = built
+    _raw(wh, [("2024-25", "A1", 9.0), *NEW[1:]])    # 2024-25 changed too, but is not named
+    r = _dbt(proj, wh, "2025-26")
+    assert r.returncode == 0, r.stdout
+    kept = _table(wh)
+
+    # a full build from the same source, with 2024-25 as it was when last built
+    fresh = tmp_path / "f" / "warehouse.duckdb"
+    fresh.parent.mkdir()
+    _raw(fresh, NEW)
+    assert _dbt(proj, fresh, None).returncode == 0
+    assert kept == _table(fresh)                     # rows (with repeats) and column types alike
+    assert ("score_dec", "DECIMAL(9,2)") in kept[0] and ("pair", "VARCHAR[]") in kept[0]
+    assert sorted(r[1] for r in kept[1] if r[0] == "2025-26") == ["B1", "B2", "B2", "B3"]
+
+    assert _dbt(proj, wh, "*").returncode == 0      # every year: 2024-25 replaced as well
+    assert [r[2] for r in _table(wh)[1] if r[1] == "A1"] == [13.5]
+
+
+def test_changed_columns_rebuild_every_year_or_stop_a_narrowed_build(built, tmp_path):
+    proj, wh = built
+    _project(tmp_path, extra_column=", upn || '!' as tag")          # the model gains a column
+    before = _table(wh)
+    r = _dbt(proj, wh, "2025-26")
+    assert r.returncode != 0 and "columns changed" in r.stdout
+    assert _table(wh) == before                                     # the failed build changed nothing
+    assert _dbt(proj, wh, None).returncode == 0                     # a full build makes it again
+    types, rows = _table(wh)
+    assert types[-1] == ("tag", "VARCHAR") and all(r[-1] == r[1] + "!" for r in rows)
