@@ -331,21 +331,26 @@ def _sweep(page, labels) -> tuple[str, list[tuple[str, str, bytes]]]:
         buttons = page.locator("[data-testid='stDownloadButton'] button")
         done: set[int] = set()
         tabs = page.get_by_role("tab")
-        for t in [None] + list(range(tabs.count())):
-            if t is not None:
-                tabs.nth(t).click()
+        # a loaded machine can re-render a tab late: sweep the tabs again for buttons not reached
+        for sweep in range(3):
+            for t in [None] + list(range(tabs.count())):
+                if t is not None:
+                    tabs.nth(t).click()
+                    _settle(page)
+                for e in page.locator("[data-testid='stExpander'] details:not([open]) summary").all():
+                    e.click()
                 _settle(page)
-            for e in page.locator("[data-testid='stExpander'] details:not([open]) summary").all():
-                e.click()
-            _settle(page)
-            html.append(page.content())
-            for i in range(buttons.count()):
-                if i in done or not buttons.nth(i).is_visible():
-                    continue
-                with page.expect_download(timeout=60_000) as dl:
-                    buttons.nth(i).click()
-                files.append((label, dl.value.suggested_filename, Path(dl.value.path()).read_bytes()))
-                done.add(i)
+                html.append(page.content())
+                for i in range(buttons.count()):
+                    if i in done or not buttons.nth(i).is_visible():
+                        continue
+                    with page.expect_download(timeout=60_000) as dl:
+                        buttons.nth(i).click()
+                    files.append((label, dl.value.suggested_filename, Path(dl.value.path()).read_bytes()))
+                    done.add(i)
+                    _settle(page)   # a download click can re-run the page
+            if len(done) == buttons.count():
+                break
         assert len(done) == buttons.count(), f"{label}: {buttons.count() - len(done)} download(s) not reached"
     return "\n".join(html), files
 
