@@ -1,16 +1,25 @@
-"""A/B one corrected return at a setting (e.g. dbt threads), back to back on identical copies.
+"""A/B one corrected return, back to back on identical copies: between source trees, dbt thread
+counts, or both.
 
     .venv/bin/python bench/bench_correction_ab.py DATA_DIR --threads 4 2 --reps 2
+    .venv/bin/python bench/bench_correction_ab.py DATA_DIR --tree A=/tmp/main-src --tree B=. --reps 2
 
 DATA_DIR is a data directory after a successful `destinations run` (e.g. bench_pipeline.py
---keep ...); it is never written. Each trial copies it, corrects one return (the bench's sex flip
-in the same file: applied to an already corrected directory it flips the pupil back, an equally
-sized correction), runs `destinations run` with DESTINATIONS_DBT_THREADS set, and prints wall,
-CPU, peak RSS, when the serving snapshot switched, and dbt's critical path.
+--keep ...); it is never written. A tree is a source tree (e.g. `git archive <commit> | tar -x -C
+DIR`, its dbt parse and numba kernel warmed once), run with this worktree's .venv and
+PYTHONPATH=<tree>; the default is this worktree. Each trial (every tree x every thread count)
+copies DATA_DIR, corrects one return (bench_pipeline's sex flip: on an already corrected directory
+it flips the pupil back, an equally sized correction) and records that tree's code and dbt digests
+as the last build's, so the run is the correction and not a full build (valid when the trees build
+the same tables, which compare_marts.py proves). Prints wall, CPU, peak RSS, when the serving
+snapshot switched, the run's step times, dbt's own wall against the Dagster step's, and dbt's
+critical path.
 """
 
 import argparse
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,35 +28,91 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_pipeline import ROOT, correct_one_return, measure  # noqa: E402
 
+ADOPT = """
+import json, sys
+from pipelines.config import paths
+from pipelines.lib import runstate
+p = paths()
+state = json.loads((p.warehouse_dir / "run_state.json").read_text())
+groups = runstate.scan(p).groups
+for g in runstate.REPO_GROUPS:
+    state["inputs"]["groups"][g] = groups[g]
+(p.warehouse_dir / "run_state.json").write_text(json.dumps(state))
+"""
+
+
+def dbt_wall(target: Path) -> float | None:
+    """dbt's own wall seconds for the last command (its resource report in the JSON log)."""
+    last = None
+    try:
+        for line in (target / "dbt.log").read_text().splitlines():
+            if '"ResourceReport"' in line:
+                last = json.loads(line)["data"]["command_wall_clock_time"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return last
+
+
+def trial(data: Path, work: Path, src: Path, threads: str) -> dict:
+    """One corrected return on a fresh copy of `data`, run by the code in `src`."""
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(data, work, symlinks=True)
+    correct_one_return(work)
+    env = {**os.environ, "DESTINATIONS_DATA_DIR": str(work), "DO_NOT_TRACK": "1",
+           "GX_ANALYTICS_ENABLED": "false", "DAGSTER_DISABLE_TELEMETRY": "1",
+           "DESTINATIONS_DBT_THREADS": threads, "PYTHONPATH": str(src)}
+    env.pop("DAGSTER_HOME", None)
+    py = str(ROOT / ".venv/bin/python")
+    subprocess.run([py, "-c", ADOPT], env=env, cwd=src, check=True)
+    here = os.getcwd()
+    os.chdir(src)      # `python -m` puts the working folder first on sys.path
+    try:
+        return measure([py, "-m", "pipelines.cli", "run"], env, serving=work / "warehouse" / "serving")
+    finally:
+        os.chdir(here)
+
+
+def report(r: dict, target: Path) -> None:
+    steps = {}
+    for line in r["out"].splitlines():
+        m = re.match(r"\s+(\S[\w ]*?)\s{2,}([\d.]+)s$", line)
+        if m:
+            steps[m.group(1)] = float(m.group(2))
+        if "Full build" in line or "rebuilt for" in line:
+            print("   " + line.strip())
+    print("   steps: " + ", ".join(f"{k} {v:.1f}" for k, v in steps.items() if k != "total"))
+    dw = dbt_wall(target)
+    if dw is not None and "warehouse_models" in steps:
+        print(f"   dbt command {dw:.1f}s of the warehouse_models step {steps['warehouse_models']:.1f}s")
+    if r["rc"] != 0:
+        print(r["out"][-3000:])
+    subprocess.run([sys.executable, str(ROOT / "bench/bench_dbt_path.py"), str(target)])
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("data", type=Path)
-    ap.add_argument("--threads", nargs="+", default=["4", "2"])
+    ap.add_argument("--tree", action="append", default=[], metavar="LABEL=DIR",
+                    help="a source tree to run (repeat; default: this worktree)")
+    ap.add_argument("--threads", nargs="+", default=[os.environ.get("DESTINATIONS_DBT_THREADS", "4")])
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--work", type=Path, default=Path("/tmp/bench-correction-ab"))
+    ap.add_argument("--keep", type=Path, help="copy each trial's warehouse here as <label>-<threads>-<rep>.duckdb")
     a = ap.parse_args()
+    trees = [t.split("=", 1) for t in a.tree] or [["this", str(ROOT)]]
     for rep in range(a.reps):
-        for th in a.threads:
-            shutil.rmtree(a.work, ignore_errors=True)
-            shutil.copytree(a.data, a.work, symlinks=True)
-            correct_one_return(a.work)
-            env = {**os.environ, "DESTINATIONS_DATA_DIR": str(a.work), "DO_NOT_TRACK": "1",
-                   "GX_ANALYTICS_ENABLED": "false", "DAGSTER_DISABLE_TELEMETRY": "1",
-                   "DESTINATIONS_DBT_THREADS": th}
-            r = measure([str(ROOT / ".venv/bin/destinations"), "run"], env, serving=a.work / "warehouse" / "serving")
-            load = os.getloadavg()
-            print(f"rep {rep} threads {th}: exit {r['rc']}  wall {r['wall']:6.1f}s  cpu {r['cpu']:6.1f}s  "
-                  f"peak {r['peak'] / 2**30:.2f} GB  serving at {r['serving'] or float('nan'):6.1f}s  "
-                  f"load {load[0]:.1f}/{load[1]:.1f}", flush=True)
-            for line in r["out"].splitlines():
-                if line.strip().startswith(("warehouse_models", "ingest returns", "load pipeline", "serving_snapshot",
-                                            "marts_expectations", "documents")) or "step marts_expect" in line:
-                    print("   " + line.strip())
-            if r["rc"] != 0:
-                print(r["out"][-2000:])
-            subprocess.run([sys.executable, str(ROOT / "bench/bench_dbt_path.py"),
-                            str(a.work / "warehouse" / "dbt" / "target")])
+        for label, src in trees:
+            for th in a.threads:
+                src_dir = Path(src).resolve()
+                r = trial(a.data, a.work, src_dir, th)
+                load = os.getloadavg()
+                print(f"rep {rep} {label} ({src_dir}) threads {th}: exit {r['rc']}  wall {r['wall']:6.1f}s  "
+                      f"cpu {r['cpu']:6.1f}s  peak {r['peak'] / 2**30:.2f} GB  "
+                      f"serving at {r['serving'] or float('nan'):6.1f}s  load {load[0]:.1f}/{load[1]:.1f}", flush=True)
+                report(r, a.work / "warehouse" / "dbt" / "target")
+                if a.keep:
+                    a.keep.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(a.work / "warehouse" / "warehouse.duckdb", a.keep / f"{label}-{th}-{rep}.duckdb")
     shutil.rmtree(a.work, ignore_errors=True)
 
 
