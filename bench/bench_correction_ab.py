@@ -3,6 +3,7 @@ counts, or both.
 
     .venv/bin/python bench/bench_correction_ab.py DATA_DIR --threads 4 2 --reps 2
     .venv/bin/python bench/bench_correction_ab.py DATA_DIR --tree A=/tmp/main-src --tree B=. --reps 2
+    .venv/bin/python bench/bench_correction_ab.py - --tree A=/tmp/main-src=/tmp/dataA --tree B=.=/tmp/dataB
 
 DATA_DIR is a data directory after a successful `destinations run` (e.g. bench_pipeline.py
 --keep ...); it is never written. A tree is a source tree (e.g. `git archive <commit> | tar -x -C
@@ -11,9 +12,11 @@ PYTHONPATH=<tree>; the default is this worktree. Each trial (every tree x every 
 copies DATA_DIR, corrects one return (bench_pipeline's sex flip: on an already corrected directory
 it flips the pupil back, an equally sized correction) and records that tree's code and dbt digests
 as the last build's, so the run is the correction and not a full build (valid when the trees build
-the same tables, which compare_marts.py proves). Prints wall, CPU, peak RSS, when the serving
-snapshot switched, the run's step times, dbt's own wall against the Dagster step's, and dbt's
-critical path.
+the same tables, which compare_marts.py proves). The disclosure engine's cache is keyed by its
+code: when the trees' engines differ, give each tree a data directory its own code built
+(LABEL=DIR=DATA_DIR), or its first correction recomputes every partition. Prints wall, CPU, peak
+RSS, when the serving snapshot switched, the run's step times, dbt's own wall against the Dagster
+step's, and dbt's critical path.
 """
 
 import argparse
@@ -91,20 +94,20 @@ def report(r: dict, target: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("data", type=Path)
-    ap.add_argument("--tree", action="append", default=[], metavar="LABEL=DIR",
-                    help="a source tree to run (repeat; default: this worktree)")
+    ap.add_argument("data", help="the data directory (or - when every tree names its own)")
+    ap.add_argument("--tree", action="append", default=[], metavar="LABEL=DIR[=DATA_DIR]",
+                    help="a source tree to run, optionally on its own data directory (repeat; default: this worktree)")
     ap.add_argument("--threads", nargs="+", default=[os.environ.get("DESTINATIONS_DBT_THREADS", "4")])
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--work", type=Path, default=Path("/tmp/bench-correction-ab"))
     ap.add_argument("--keep", type=Path, help="copy each trial's warehouse here as <label>-<threads>-<rep>.duckdb")
     a = ap.parse_args()
-    trees = [t.split("=", 1) for t in a.tree] or [["this", str(ROOT)]]
+    trees = [(t.split("=") + [a.data])[:3] for t in a.tree] or [["this", str(ROOT), a.data]]
     for rep in range(a.reps):
-        for label, src in trees:
+        for label, src, data in trees:
             for th in a.threads:
                 src_dir = Path(src).resolve()
-                r = trial(a.data, a.work, src_dir, th)
+                r = trial(Path(data), a.work, src_dir, th)
                 load = os.getloadavg()
                 print(f"rep {rep} {label} ({src_dir}) threads {th}: exit {r['rc']}  wall {r['wall']:6.1f}s  "
                       f"cpu {r['cpu']:6.1f}s  peak {r['peak'] / 2**30:.2f} GB  "
