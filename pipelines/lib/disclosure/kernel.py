@@ -639,6 +639,18 @@ def hide_reduced(S, xp, xc, xv, fh_sorted):
 
 
 @njit(cache=True)
+def _row_without(ac, av, start, length, drop, tc, tv):
+    """Row ac/av[start:start + length] less the columns in `drop`, into tc/tv; returns its length."""
+    m = 0
+    for j in range(start, start + length):
+        if not drop[ac[j]]:
+            tc[m] = ac[j]
+            tv[m] = av[j]
+            m += 1
+    return m
+
+
+@njit(cache=True)
 def project_store(S, drop):
     """A new store (nothing hidden) whose basis spans the basis rows of S with the columns in
     `drop` (a mask) taken out. A row keeping its pivot stays a fully reduced row (0 at every
@@ -650,24 +662,14 @@ def project_store(S, drop):
     tv = np.empty(n + 1, np.int64)
     for q in range(n):
         if isb[q] and not drop[q]:
-            m = 0
-            for j in range(rs[q], rs[q] + rl[q]):
-                if not drop[ac[j]]:
-                    tc[m] = ac[j]
-                    tv[m] = av[j]
-                    m += 1
+            m = _row_without(ac, av, rs[q], rl[q], drop, tc, tv)
             N = _ensure(N, m + m // 2 + 2, m)
             _add_row(N, q, tc, tv, m, 0)
             N[9][q] = True
     dummy = np.empty(0, np.int64)
     for q in range(n):
         if isb[q] and drop[q]:
-            m = 0
-            for j in range(rs[q], rs[q] + rl[q]):
-                if not drop[ac[j]]:
-                    tc[m] = ac[j]
-                    tv[m] = av[j]
-                    m += 1
+            m = _row_without(ac, av, rs[q], rl[q], drop, tc, tv)
             if m:
                 m = _reduce(N, tc, tv, m, N[15], N[16])
                 if m:
