@@ -889,7 +889,7 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
         lead = len(first) if SHORTCUTS and cands[:len(first)] == first else len(cands)
         if zspans is not None:
             allz = [v for v in vs if v not in H and not vals[v]]
-            asp = zspans.start(allz, fh, known) if cs is None else zspans.start(allz, fh, xa=xa, cs=cs)
+            asp = zspans.start(allz, fh, known, xa, cs)
         else:
             asp = start_pass(xa, fh, zeros + known)
         newly = go_on(asp, xa, cands[:lead], fh)
@@ -909,8 +909,7 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
                 # what own cells and the zeros still shown alone determine
                 if zspans is not None:
                     kept = [z for z in allz if z not in hid]
-                    asp3 = zspans.start(kept, fh | hid, known) if cs is None else \
-                        zspans.start(kept, fh | hid, xa=xa, cs=cs)
+                    asp3 = zspans.start(kept, fh | hid, known, xa, cs)
                 else:
                     _, asp3 = gauss_pass(xa, [], fh | hid, [z for z in zeros if z not in hid] + known)
                 determined = asp3.determined

@@ -1044,17 +1044,19 @@ class ZeroSpans:
     def __init__(self, x: KX) -> None:
         self.x, self.zeros, self.S = x, None, None
 
+    def _shown(self, S, cells):
+        """`cells` published into store S (nothing hidden)."""
+        x = self.x
+        return start_pass(S, x.xp, x.xc, x.xv, np.empty(0, np.int64), np.zeros(x.n, np.bool_), x.local(cells))
+
     def store(self, zeros: list[int]):
         """A store (not to be changed) whose basis spans x of `zeros`."""
-        x = self.x
         if self.zeros is not None and self.zeros.issubset(zeros):
             more = [z for z in zeros if z not in self.zeros]
             if more:
-                self.S = start_pass(copy_store(self.S), x.xp, x.xc, x.xv, np.empty(0, np.int64),
-                                    np.zeros(x.n, np.bool_), x.local(more))
+                self.S = self._shown(copy_store(self.S), more)
         else:
-            self.S = start_pass(new_store(x.n), x.xp, x.xc, x.xv, np.empty(0, np.int64), np.zeros(x.n, np.bool_),
-                                x.local(zeros))
+            self.S = self._shown(new_store(self.x.n), zeros)
         self.zeros = set(zeros)
         return self.S
 
@@ -1063,13 +1065,13 @@ class ZeroSpans:
         return KSpan(self.store(zeros), self.x)
 
     def start(self, zeros: list[int], forced_hidden, known=(), xa: KX | None = None, cs=None) -> KSpan:
-        """k_start_pass(xa or x, forced_hidden, zeros + known): `xa` is x with the coordinates
-        `cs` projected away (k_project), and then `known` must be empty."""
+        """k_start_pass(xa or x, forced_hidden, zeros + known). With own coordinates `cs`, `xa` is
+        x with them projected away (k_project), and `known` is empty."""
         x = self.x
-        if xa is None:
+        if cs is None:
             S, xa = copy_store(self.store(zeros)), x
             if len(known):
-                S = start_pass(S, x.xp, x.xc, x.xv, np.empty(0, np.int64), np.zeros(x.n, np.bool_), x.local(known))
+                S = self._shown(S, known)
         else:
             assert not len(known)
             S = project_store(self.store(zeros), x.mask(cs))
