@@ -20,7 +20,6 @@ step's, and dbt's critical path.
 """
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -29,6 +28,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_dbt_path import last_command_events  # noqa: E402
 from bench_pipeline import ROOT, correct_one_return, measure  # noqa: E402
 
 ADOPT = """
@@ -46,14 +46,11 @@ for g in runstate.REPO_GROUPS:
 
 def dbt_wall(target: Path) -> float | None:
     """dbt's own wall seconds for the last command (its resource report in the JSON log)."""
-    last = None
     try:
-        for line in (target / "dbt.log").read_text().splitlines():
-            if '"ResourceReport"' in line:
-                last = json.loads(line)["data"]["command_wall_clock_time"]
-    except (OSError, ValueError, KeyError):
+        reports = [e for e in last_command_events(target) if e["info"]["name"] == "ResourceReport"]
+        return reports[-1]["data"]["command_wall_clock_time"] if reports else None
+    except (OSError, ValueError, KeyError, IndexError):
         return None
-    return last
 
 
 def trial(data: Path, work: Path, src: Path, threads: str) -> dict:

@@ -58,16 +58,19 @@ def critical_path(spans: dict, up: dict) -> list[str]:
         chain.append(max(ps, key=lambda p: spans[p][1]))
 
 
+def last_command_events(target: Path) -> list[dict]:
+    """The JSON events of the last dbt command in target/dbt.log (one reader for the benches)."""
+    events = [json.loads(line) for line in (target / "dbt.log").read_text().splitlines() if line.startswith("{")]
+    last = events[-1]["info"]["invocation_id"] if events else None
+    return [e for e in events if e["info"]["invocation_id"] == last]
+
+
 def statement_seconds(target: Path, skip: set[str]) -> tuple[dict[str, float], dict[str, float]]:
     """(seconds per statement kind, SQL seconds per node) of the last dbt command in target/dbt.log."""
-    events = [json.loads(line) for line in (target / "dbt.log").read_text().splitlines() if line.startswith("{")]
-    last = events[-1]["info"]["invocation_id"]
     kinds: dict[str, float] = defaultdict(float)
     per_node: dict[str, float] = defaultdict(float)
     kind_of: dict[str, str] = {}
-    for e in events:
-        if e["info"]["invocation_id"] != last:
-            continue
+    for e in last_command_events(target):
         name, thread = e["info"]["name"], e["info"].get("thread")
         if name == "SQLQuery":
             sql = re.sub(r"/\*.*?\*/", "", e["data"].get("sql", ""), flags=re.S).strip().lower()
