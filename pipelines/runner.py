@@ -244,17 +244,6 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
     # the dbt parse, when the project changed since the last one, runs (a subprocess, on the other
     # core) while the returns ingest; the definitions load waits for it
     parse = _parse_ahead()
-    # the FSQ / Compass files this run lands are checked in a second process meanwhile (careers.precheck)
-    precheck = _start_precheck(p, planned, echo)
-    try:
-        return _run_planned(p, echo, timings, full, previous, inputs, changes, pending, planned, parse, precheck)
-    finally:
-        if precheck is not None:
-            precheck.close()
-
-
-def _run_planned(p: Paths, echo, timings: Timings, full: bool, previous: dict, inputs, changes, pending: set[str],
-                 planned: set[str], parse, precheck) -> int:
     problems: list[str] = []
     timings.start("ingest returns")
     todo = returns_todo(p, None if changes.full else set(changes.partitions))
@@ -271,7 +260,6 @@ def _run_planned(p: Paths, echo, timings: Timings, full: bool, previous: dict, i
             parse.join()     # the parse finishes (or cleans up) before this process ends
         return _finish(p, echo, timings, problems, None)
 
-    careers = _land_prechecked(p, precheck, echo)      # on a thread while the definitions load
     timings.start("load pipeline definitions")
     if parse is not None:
         parse.join()
@@ -297,9 +285,6 @@ def _run_planned(p: Paths, echo, timings: Timings, full: bool, previous: dict, i
             if any(dg.AssetKey(a) in roots for a in group):
                 roots |= {dg.AssetKey(a) for a in group}
         selected = set(dg.AssetSelection.assets(*roots).downstream().resolve(graph)) & in_job if roots else set()
-    if careers is not None:
-        timings.start("land FSQ and Compass files checked ahead")
-        careers.join()
     res = None
     years = leaving_years_to_rebuild(dirty, loads, previous.get("return_loads"))
     if selected:
@@ -347,51 +332,6 @@ def _parse_ahead():
         except Exception:  # noqa: BLE001 - the definitions load parses again and says why
             pass
     thread = threading.Thread(target=parse, name="dbt-parse", daemon=True)
-    thread.start()
-    return thread
-
-
-def _start_precheck(p: Paths, planned: set[str], echo):
-    """Start checking the FSQ / Compass files this run lands in a second process (careers.precheck),
-    when the run lands them at all; None otherwise or when DESTINATIONS_CAREERS_PRECHECK=0."""
-    from pipelines.lib.careers import precheck
-    kinds = [k for k, asset in (("compass", "compass_evaluations"), ("fsq", "fsq_responses"))
-             if "*" in planned or asset in planned]
-    if not kinds or not precheck.enabled():
-        return None
-    from pipelines.lib.careers.landing import ensure_careers_tables, seen_files
-    from pipelines.lib.warehouse import connect_retrying
-    p.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    con = connect_retrying(p.warehouse)
-    try:
-        ensure_careers_tables(con)
-        seen = {k: seen_files(con, k) for k in kinds}
-    finally:
-        con.close()
-    precheck.clear_staging(p.warehouse_dir)
-    return precheck.Precheck(p.root, p.warehouse_dir, kinds, seen)
-
-
-def _land_prechecked(p: Paths, precheck, echo):
-    """A thread inserting what the checking process stages (this process: the one writer), while
-    the definitions load; None without a checking process. Join it before the build starts."""
-    if precheck is None:
-        return None
-    import threading
-
-    from pipelines.lib.warehouse import connect_retrying
-
-    def land() -> None:
-        try:
-            con = connect_retrying(p.warehouse)
-            try:
-                precheck.load(con, log=lambda line: echo(f"  {line}"))
-            finally:
-                con.close()
-        except Exception as exc:  # noqa: BLE001 - nothing landed: the build's ingest steps check the files
-            echo(f"  FSQ / Compass files checked ahead not landed ({type(exc).__name__}: {exc}); "
-                 "the build's ingest steps check them")
-    thread = threading.Thread(target=land, name="careers-land", daemon=True)
     thread.start()
     return thread
 
