@@ -10,9 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from datetime import date, datetime, timezone
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import polars as pl
@@ -181,23 +179,6 @@ def _file_row(res: FileResult, rel: str, config_sha: str, fb: str) -> dict:
         "checked_at": datetime.now(timezone.utc).replace(tzinfo=None)}
 
 
-def rows_frame(results: list[FileResult], mtimes: dict[str, datetime]) -> pl.DataFrame | None:
-    """The rows of the accepted files among `results` as one frame in the raw table's shape, with each
-    row's file and modification time (added once to all the files' rows, not file by file); the
-    results' own rows are dropped. None when no file has rows to land."""
-    loads = [res for res in results if not res.rejected and res.rows is not None and res.rows.height]
-    frame = None
-    if loads:
-        which = pl.Series(range(len(loads)), dtype=pl.Int32).repeat_by(
-            pl.Series([res.rows.height for res in loads], dtype=pl.UInt32)).explode()
-        frame = pl.concat([res.rows for res in loads], how="vertical_relaxed").with_columns(
-            source_file=pl.Series([res.file for res in loads], dtype=pl.Utf8).gather(which),
-            file_modified_at=pl.Series([mtimes[res.file] for res in loads], dtype=pl.Datetime("us")).gather(which))
-    for res in results:
-        res.rows = None
-    return frame
-
-
 class _Loader:
     """Loads checked files into `table` inside one transaction, chunk by chunk as they are checked.
 
@@ -224,10 +205,17 @@ class _Loader:
 
     def rows(self, results: list[FileResult], mtimes: dict[str, datetime]) -> None:
         """Queue the rows of the accepted files among `results` (then dropped from the results)."""
-        self.frame(rows_frame(results, mtimes))
-
-    def frame(self, frame: pl.DataFrame | None) -> None:
-        """Queue a frame of rows to land (`rows_frame`), once the previous one is in."""
+        loads = [res for res in results if not res.rejected and res.rows is not None and res.rows.height]
+        # each row's file and modification time, added once to all the files' rows (not file by file)
+        frame = None
+        if loads:
+            which = pl.Series(range(len(loads)), dtype=pl.Int32).repeat_by(
+                pl.Series([res.rows.height for res in loads], dtype=pl.UInt32)).explode()
+            frame = pl.concat([res.rows for res in loads], how="vertical_relaxed").with_columns(
+                source_file=pl.Series([res.file for res in loads], dtype=pl.Utf8).gather(which),
+                file_modified_at=pl.Series([mtimes[res.file] for res in loads], dtype=pl.Datetime("us")).gather(which))
+        for res in results:
+            res.rows = None
         self._wait()
         if frame is not None:
             self.pending = self.pool.submit(self._insert, frame)
@@ -279,96 +267,6 @@ class _Loader:
         self.con.execute("reset force_compression")
 
 
-@dataclass
-class Found:
-    """What one kind's landing must check: files found under raw/<kind>, hashed, and compared with
-    raw.careers_files (`seen`). `results` holds the files refused or misfiled without reading them;
-    `todo` the files to read and check [(path, rel, folder parts, sha)]."""
-    kind: str
-    config_sha: str
-    limits: Limits
-    urns: set[str] | None
-    results: list[FileResult]
-    todo: list[tuple[Path, str, tuple[str, ...], str]]
-    mtimes: dict[str, datetime]
-
-    @property
-    def table(self) -> str:
-        return "raw.fsq_responses" if self.kind == "fsq" else "raw.compass_evaluations"
-
-
-def seen_files(con: duckdb.DuckDBPyConnection, kind: str) -> dict[tuple[str, str], str]:
-    """(source_file, sha/config sha) -> status of every file of `kind` checked before."""
-    return {(r[0], r[1]): r[2] for r in con.execute(
-        "select source_file, file_sha256 || '/' || config_sha256, status from raw.careers_files where kind = ?",
-        [kind]).fetchall()}
-
-
-def find(kind: str, paths: Paths, seen: dict[tuple[str, str], str]) -> Found:
-    """Find and hash the files under raw/fsq (kind='fsq') or raw/compass (kind='compass'): unchanged
-    files accepted before are left out; too large or misfiled ones are reported unread."""
-    limits = Limits.from_config()
-    config_sha = hashlib.sha256(config_path().read_bytes()).hexdigest()[:16] if kind == "fsq" else "-"
-    root = paths.fsq if kind == "fsq" else paths.compass
-    depth = 3 if kind == "fsq" else 2
-    cache_dir = paths.warehouse_dir if paths.warehouse_dir.is_dir() else None
-    found = Found(kind, config_sha, limits, known_urns(paths), [], [], {})
-    for path in _discover(root, depth):
-        rel = str(path.relative_to(paths.root))
-        parts = path.relative_to(root).parts
-        st = path.stat()
-        try:
-            check_size(st.st_size, limits)
-        except Refused as exc:   # too large to read: reported, never read into memory
-            res = FileResult(kind, rel, parts[0] if len(parts) > 1 else "", None, file_digest(path, cache_dir, st))
-            res.problems.append(file_problem(rel, exc.rule, str(exc), exc.fix))
-            found.results.append(res)
-            continue
-        sha = file_digest(path, cache_dir, st)
-        if seen.get((rel, f"{sha}/{config_sha}"), "rejected") != "rejected":
-            continue  # unchanged since it was accepted
-        found.mtimes[rel] = datetime.fromtimestamp(st.st_mtime, timezone.utc).replace(tzinfo=None)
-        if len(parts) == depth:
-            found.todo.append((path, rel, parts, sha))
-            continue
-        where = "raw/fsq/<URN>/<YYYY-YY>/<file>" if kind == "fsq" else "raw/compass/<URN>/<file>"
-        res = FileResult(kind, rel, parts[0] if len(parts) > 1 else "", None, sha)
-        res.problems.append(file_problem(rel, "misfiled", f"the file is not in a folder {where}, so it "
-                                         "cannot be matched to an academy", f"move it to {where}"))
-        found.results.append(res)
-    return found
-
-
-def check(found: Found, on_checked: Callable[[list[FileResult]], None], conf: FsqConfig | None = None,
-          today: date | None = None) -> list[FileResult]:
-    """Read and check `found.todo` in chunks (each file's bytes read only when its turn comes);
-    `on_checked(results)` gets each checked chunk (its accepted files' rows in `res.rows`).
-    Every file's result: the unread ones first, then the checked ones in order."""
-    todo = found.todo
-    if found.kind == "fsq":
-        checked = validate_fsq_batch(((path.read_bytes(), rel, parts[0], parts[1], sha)
-                                      for path, rel, parts, sha in todo),
-                                     found.urns, conf or load_fsq_config(), today, on_checked=on_checked,
-                                     limits=found.limits)
-    else:
-        checked = validate_compass_batch(((path.read_bytes(), rel, parts[0], sha) for path, rel, parts, sha in todo),
-                                         found.urns, today, on_checked=on_checked, limits=found.limits)
-    return found.results + checked
-
-
-def write_feedback(paths: Paths, found: Found, results: list[FileResult], log=None) -> list[dict]:
-    """Every checked file's feedback (and quarantine copy when rejected); its raw.careers_files rows."""
-    file_rows = []
-    for res in results:
-        fb = _write_feedback(paths, res, res.file, found.limits)
-        file_rows.append(_file_row(res, res.file, found.config_sha, fb))
-        if log and res.rejected:
-            log(f"{res.status}: {res.file} ({res.rows_loaded}/{res.rows_total} rows)")
-    if log:
-        log(summary(found.kind, results))
-    return file_rows
-
-
 def land(kind: str, paths: Paths, con: duckdb.DuckDBPyConnection, conf: FsqConfig | None = None,
          today: date | None = None, log=None) -> list[FileResult]:
     """Validate and load every file under raw/fsq (kind='fsq') or raw/compass (kind='compass').
@@ -379,23 +277,68 @@ def land(kind: str, paths: Paths, con: duckdb.DuckDBPyConnection, conf: FsqConfi
     line per rejected file and a summary (not a line per file: a Dagster log event costs ~1 ms)."""
     ensure_careers_tables(con)
     conf = conf or load_fsq_config()
-    found = find(kind, paths, seen_files(con, kind))
-    loader = _Loader(con, kind, found.table)
+    limits = Limits.from_config()
+    config_sha = hashlib.sha256(config_path().read_bytes()).hexdigest()[:16] if kind == "fsq" else "-"
+    root = paths.fsq if kind == "fsq" else paths.compass
+    table = "raw.fsq_responses" if kind == "fsq" else "raw.compass_evaluations"
+    depth = 3 if kind == "fsq" else 2
+    urns = known_urns(paths)
+    cache_dir = paths.warehouse_dir if paths.warehouse_dir.is_dir() else None
+    seen = {(r[0], r[1]): r[2] for r in con.execute(
+        "select source_file, file_sha256 || '/' || config_sha256, status from raw.careers_files where kind = ?",
+        [kind]).fetchall()}
+    todo, results, mtimes = [], [], {}
+    for path in _discover(root, depth):
+        rel = str(path.relative_to(paths.root))
+        parts = path.relative_to(root).parts
+        st = path.stat()
+        try:
+            check_size(st.st_size, limits)
+        except Refused as exc:   # too large to read: reported, never read into memory
+            res = FileResult(kind, rel, parts[0] if len(parts) > 1 else "", None, file_digest(path, cache_dir, st))
+            res.problems.append(file_problem(rel, exc.rule, str(exc), exc.fix))
+            results.append(res)
+            continue
+        sha = file_digest(path, cache_dir, st)
+        if seen.get((rel, f"{sha}/{config_sha}"), "rejected") != "rejected":
+            continue  # unchanged since it was accepted
+        mtimes[rel] = datetime.fromtimestamp(st.st_mtime, timezone.utc).replace(tzinfo=None)
+        if len(parts) == depth:
+            todo.append((path, rel, parts, sha))
+            continue
+        where = "raw/fsq/<URN>/<YYYY-YY>/<file>" if kind == "fsq" else "raw/compass/<URN>/<file>"
+        res = FileResult(kind, rel, parts[0] if len(parts) > 1 else "", None, sha)
+        res.problems.append(file_problem(rel, "misfiled", f"the file is not in a folder {where}, so it "
+                                         "cannot be matched to an academy", f"move it to {where}"))
+        results.append(res)
+    loader = _Loader(con, kind, table)
     try:
-        results = check(found, lambda rs: loader.rows(rs, found.mtimes), conf, today)
-        loader.finish(write_feedback(paths, found, results, log))
+        # each file's bytes are read only when its turn comes (a chunk at a time)
+        if kind == "fsq":
+            results += validate_fsq_batch(((path.read_bytes(), rel, parts[0], parts[1], sha)
+                                           for path, rel, parts, sha in todo),
+                                          urns, conf, today, on_checked=lambda rs: loader.rows(rs, mtimes),
+                                          limits=limits)
+        else:
+            results += validate_compass_batch(((path.read_bytes(), rel, parts[0], sha) for path, rel, parts, sha in todo),
+                                              urns, today, on_checked=lambda rs: loader.rows(rs, mtimes),
+                                              limits=limits)
+        file_rows = []
+        for res in results:
+            fb = _write_feedback(paths, res, res.file, limits)
+            file_rows.append(_file_row(res, res.file, config_sha, fb))
+            if log and res.rejected:
+                log(f"{res.status}: {res.file} ({res.rows_loaded}/{res.rows_total} rows)")
+        loader.finish(file_rows)
+        if log:
+            log(summary(kind, results))
     except BaseException:
         loader.abort()
         raise
     finally:
         loader.close()
     if kind == "fsq":
-        load_config_tables(con, conf)
+        items, bands = config_tables(conf)
+        replace_table(con, "raw.fsq_items", items)
+        replace_table(con, "raw.fsq_readiness_bands", bands)
     return results
-
-
-def load_config_tables(con: duckdb.DuckDBPyConnection, conf: FsqConfig) -> None:
-    """raw.fsq_items and raw.fsq_readiness_bands, replaced from the construct mapping."""
-    items, bands = config_tables(conf)
-    replace_table(con, "raw.fsq_items", items)
-    replace_table(con, "raw.fsq_readiness_bands", bands)
