@@ -36,7 +36,7 @@ def one_run(landing: Path, env_extra: dict[str, str], stale_manifest: bool, tree
     try:
         shutil.copytree(landing / "raw", work / "raw")
         if stale_manifest:
-            manifest = ROOT / "dbt_project" / "target" / "manifest.json"
+            manifest = (tree or ROOT) / "dbt_project" / "target" / "manifest.json"
             if manifest.exists():
                 os.utime(manifest, (0, 0))
         env = {**os.environ, "DESTINATIONS_DATA_DIR": str(work), "DO_NOT_TRACK": "1",
