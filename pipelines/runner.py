@@ -241,6 +241,9 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
         planned.update(PUBLISH)
     runstate.save_pending(p, planned)
 
+    # the dbt parse, when the project changed since the last one, runs (a subprocess, on the other
+    # core) while the returns ingest; the definitions load waits for it
+    parse = _parse_ahead()
     problems: list[str] = []
     timings.start("ingest returns")
     todo = returns_todo(p, None if changes.full else set(changes.partitions))
@@ -253,9 +256,13 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
         dirty.update(RETURNS_DOWNSTREAM)
     runstate.save_pending(p, dirty)
     if problems:
+        if parse is not None:
+            parse.join()     # the parse finishes (or cleans up) before this process ends
         return _finish(p, echo, timings, problems, None)
 
     timings.start("load pipeline definitions")
+    if parse is not None:
+        parse.join()
     import dagster as dg
 
     from pipelines.definitions import defs
@@ -307,6 +314,26 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
                       finished_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         runstate.save_pending(p, set())
     return _finish(p, echo, timings, problems, res)
+
+
+def _parse_ahead():
+    """A thread running `dbt parse` (ensure_manifest) when the manifest is older than the project, so
+    the parse overlaps the returns ingest instead of following it; None when the manifest is current.
+    A failed parse is reported by the definitions load, which parses again."""
+    import threading
+
+    from pipelines.lib.dbt_manifest import ensure_manifest, manifest_current
+    if manifest_current():
+        return None
+
+    def parse() -> None:
+        try:
+            ensure_manifest()
+        except Exception:  # noqa: BLE001 - the definitions load parses again and says why
+            pass
+    thread = threading.Thread(target=parse, name="dbt-parse", daemon=True)
+    thread.start()
+    return thread
 
 
 _DBT_NAMES: set[str] | None = None

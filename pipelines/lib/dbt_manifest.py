@@ -49,14 +49,19 @@ _FRESH = {"checked": -1e9}
 FRESH_FOR = 2.0   # seconds one freshness check serves a process (a page load asks many times)
 
 
+def manifest_current() -> bool:
+    """The manifest exists and is newer than every file of the project (no parse needed)."""
+    return MANIFEST.exists() and MANIFEST.stat().st_mtime >= _newest_source_mtime()
+
+
 def ensure_manifest(force: bool = False) -> Path:
     """Run `dbt parse` when the manifest is missing or older than any model file."""
-    if not force and MANIFEST.exists() and MANIFEST.stat().st_mtime >= _newest_source_mtime():
+    if not force and manifest_current():
         return MANIFEST
     MANIFEST.parent.mkdir(parents=True, exist_ok=True)
     with open(MANIFEST.parent / ".parse.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not force and MANIFEST.exists() and MANIFEST.stat().st_mtime >= _newest_source_mtime():
+        if not force and manifest_current():
             return MANIFEST
         # parsed in a scratch folder, then moved in file by file: a reader (the dashboard, a pack,
         # another run) never opens a manifest dbt is still writing

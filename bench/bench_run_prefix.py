@@ -1,0 +1,102 @@
+"""Time a full `destinations run` up to the dbt build: returns ingest, definitions, FSQ and Compass.
+
+    .venv/bin/python bench/bench_run_prefix.py LANDING [--runs 2] [--env NAME=VALUE ...] [--stale-manifest]
+        [--alternate NAME=VALUE ...] [--tree-a DIR]
+
+Each run copies LANDING (a data directory with raw/, e.g. /tmp/large.pristine) to a fresh folder,
+starts `destinations run` there and stops it when the `warehouse_models` step starts (or at the
+end). Prints wall seconds to that moment, the process tree's CPU seconds (the checking process
+included), the run's own step lines, and the machine's load. `--env` sets variables for the run
+(`--alternate` those of a variant A run alternately with B; `--tree-a` runs A from another source
+tree, e.g. `git archive` of main, with this .venv); with
+`--stale-manifest` the project's manifest is made older than its models first (so the run parses).
+Run two variants back to back (`--alternate`) to compare them under the same load.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.bench_pipeline import _tree_rss  # noqa: E402  (the process-tree sampler)
+
+STOP_AT = "step warehouse_models started"
+
+
+def one_run(landing: Path, env_extra: dict[str, str], stale_manifest: bool, tree: Path | None = None) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="p33-prefix-", dir="/tmp"))
+    try:
+        shutil.copytree(landing / "raw", work / "raw")
+        if stale_manifest:
+            manifest = (tree or ROOT) / "dbt_project" / "target" / "manifest.json"
+            if manifest.exists():
+                os.utime(manifest, (0, 0))
+        env = {**os.environ, "DESTINATIONS_DATA_DIR": str(work), "DO_NOT_TRACK": "1",
+               "GX_ANALYTICS_ENABLED": "false", **env_extra}
+        env.pop("DAGSTER_HOME", None)
+        if tree is not None:      # another source tree (e.g. `git archive` of main) with this .venv
+            env["PYTHONPATH"] = str(tree)
+        cmd = [str(ROOT / ".venv" / "bin" / "destinations"), "run"]
+        load = os.getloadavg()[0]
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                cwd=tree or ROOT, start_new_session=True)
+        cpu: dict[int, float] = {}
+        peak, stopped, out = 0, None, []
+        import threading
+        reader = threading.Thread(target=lambda: out.extend(iter(proc.stdout.readline, "")), daemon=True)
+        reader.start()
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss(proc.pid, cpu))
+            if any(STOP_AT in ln for ln in list(out)):
+                stopped = time.perf_counter() - t0
+                peak = max(peak, _tree_rss(proc.pid, cpu))
+                os.killpg(proc.pid, signal.SIGKILL)
+                break
+            time.sleep(0.05)
+        proc.wait()
+        reader.join(timeout=5)
+        buf = "".join(out)
+        lines = [ln for ln in buf.splitlines() if ln.strip()]
+        return {"to_dbt": stopped if stopped is not None else time.perf_counter() - t0,
+                "cpu": sum(cpu.values()), "peak_gb": peak / 1e9, "load": load, "lines": lines,
+                "reached": stopped is not None}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("landing", type=Path)
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--env", action="append", default=[], help="NAME=VALUE for variant B (and A with --alternate)")
+    ap.add_argument("--alternate", action="append", default=None,
+                    help="NAME=VALUE for variant A: runs A and B alternately, back to back")
+    ap.add_argument("--stale-manifest", action="store_true")
+    ap.add_argument("--tree-a", type=Path, help="variant A runs this source tree (its own dbt_project/target)")
+    args = ap.parse_args()
+    variants = {"B": dict(e.split("=", 1) for e in args.env)}
+    if args.alternate is not None or args.tree_a:
+        variants = {"A": dict(e.split("=", 1) for e in args.alternate or []), **variants}
+    for i in range(args.runs):
+        for name, env in variants.items():
+            r = one_run(args.landing, env, args.stale_manifest, args.tree_a if name == "A" else None)
+            print(f"run {i + 1} {name} {env or ''}: to dbt {r['to_dbt']:6.1f}s  cpu {r['cpu']:6.1f}s  "
+                  f"peak {r['peak_gb']:.2f} GB  load {r['load']:.1f}" + ("" if r["reached"] else "  (ended early)"),
+                  flush=True)
+            for ln in r["lines"]:
+                if not ln.lstrip().startswith("returns 20") and "step " not in ln or "done in" in ln:
+                    print("    " + ln[:160], flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
