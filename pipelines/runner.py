@@ -256,8 +256,6 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
         dirty.update(RETURNS_DOWNSTREAM)
     runstate.save_pending(p, dirty)
     if problems:
-        if parse is not None:
-            parse.join()     # the parse finishes (or cleans up) before this process ends
         return _finish(p, echo, timings, problems, None)
 
     timings.start("load pipeline definitions")
@@ -331,7 +329,7 @@ def _parse_ahead():
             ensure_manifest()
         except Exception:  # noqa: BLE001 - the definitions load parses again and says why
             pass
-    thread = threading.Thread(target=parse, name="dbt-parse", daemon=True)
+    thread = threading.Thread(target=parse, name="dbt-parse")   # not a daemon: an ingest that raises still waits for it
     thread.start()
     return thread
 
