@@ -209,6 +209,15 @@ def one_run(label: str, frames: dict, cache: Path | None, prof: cProfile.Profile
         print(f"  {'process':<14}{'blocks':>7}{'vars':>9}{'busy s':>9}{'CPU s':>9}{'idle s':>9}  (of the span)")
         for name, p in procs.items():
             print(f"  {name:<14}{p['blocks']:>7}{p['vars']:>9}{p['busy']:>9.1f}{p['cpu']:>9.1f}{p['idle']:>9.1f}")
+    when = timing.get("when", [])
+    if when:   # per tenth of the blocks' span: how busy each process was (1.0 = all of it)
+        a, span = timing["blocks_from"], max(timing["blocks_seconds"], 1e-9)
+        cuts = [a + span * i / 10 for i in range(11)]
+        print("  busy per tenth of the span: " + " ".join(f"{c - w0:>5.0f}s" for c in cuts[:-1]))
+        for who in procs:
+            row = [sum(max(0.0, min(e, cuts[i + 1]) - max(s, cuts[i])) for p, s, e, _ in when if p == who) / (span / 10)
+                   for i in range(10)]
+            print(f"    {who:<24}" + " ".join(f"{x:>6.2f}" for x in row))
     big = timing.get("largest", [])
     if big:
         print("  largest computed blocks (vars, process, start s from the run's start, wall s, CPU s):")

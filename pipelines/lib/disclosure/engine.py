@@ -385,20 +385,32 @@ class _Blocks:
     def start(self, queue: "_Queue") -> None:
         big = [b for b, _ in self.todo if len(self.members[b]) >= POOL_FROM_VARS]
         if queue.usable(len(big)):
-            if gauss.KERNEL == "compiled" and not queue.warm:   # compiled (or loaded) here once: the workers load it
-                from pipelines.lib.disclosure import intervals, kernel
-                with self.clock("kernel load"):
-                    kernel.warm()
-                    intervals.warm()
-                queue.warm = True
             for b in big:
-                queue.add(len(self.members[b]), functools.partial(self.task, b, False), functools.partial(self._got, b))
-                self.sent.add(b)
+                self.send(queue, b)
             queue.top_up()
-        for b, _ in self.todo:   # the small blocks, here, while the workers do the large ones
-            if b not in self.sent:
-                self.here(b)
+        # the small blocks, here (smallest first) while the workers do the large ones; a worker
+        # with nothing to do gets the largest small block left
+        small = sorted((b for b, _ in self.todo if b not in self.sent), key=lambda b: (len(self.members[b]), b))
+        lo, hi = 0, len(small)
+        while lo < hi:
+            queue.top_up()
+            if queue.idle() and len(self.members[small[hi - 1]]) >= SEND_FROM_VARS:
+                hi -= 1
+                self.send(queue, small[hi])
                 queue.top_up()
+            else:
+                self.here(small[lo])
+                lo += 1
+
+    def send(self, queue: "_Queue", b: int) -> None:
+        if gauss.KERNEL == "compiled" and not queue.warm:   # compiled (or loaded) here once: the workers load it
+            from pipelines.lib.disclosure import intervals, kernel
+            with self.clock("kernel load"):
+                kernel.warm()
+                intervals.warm()
+            queue.warm = True
+        queue.add(len(self.members[b]), functools.partial(self.task, b, False), functools.partial(self._got, b))
+        self.sent.add(b)
 
     def done(self) -> bool:
         return all(b in self.out for b in self.sent)
@@ -461,6 +473,7 @@ def _group(key: np.ndarray, items: np.ndarray) -> dict[int, np.ndarray]:
 
 
 POOL_FROM_VARS = 2000   # blocks this large go to worker processes (smaller ones cost less than sending)
+SEND_FROM_VARS = 100    # a smaller block this large goes to a worker that would otherwise wait
 # exact shortcuts (same hidden cells, proofs where they are taken): academy passes that provably
 # hide nothing skipped, the directors' span reused after releasing only what zeros determine,
 # academy passes stopped after their headline cells when the rest is not needed. False: every
@@ -523,6 +536,10 @@ class _Queue:
         heapq.heappush(self.waiting, (-size, self.order, make, done))
         self.order += 1
 
+    def idle(self) -> bool:
+        """Whether started workers have (or would soon have) nothing to do: fewer than n + 1 out, none waiting."""
+        return self.procs.pool is not None and not self.failed and not self.waiting and len(self.out) < self.n + 1
+
     def busy(self) -> bool:
         return bool(self.out or self.waiting) and not self.failed
 
@@ -580,6 +597,7 @@ def _load_balance(timing: dict, when: dict[int, tuple], members) -> None:
     t0 = timing["blocks_from"] = min([timing.get("blocks_from", float("inf"))] + [w[1] for w in when.values()])
     t1 = timing["blocks_to"] = max([timing.get("blocks_to", 0.0)] + [w[2] for w in when.values()])
     span = timing["blocks_seconds"] = t1 - t0
+    timing.setdefault("when", []).extend(when.values())
     for b, (who, start, end, cpu) in when.items():
         p = procs.setdefault(who, {"blocks": 0, "vars": 0, "busy": 0.0, "cpu": 0.0})
         p["blocks"] += 1
