@@ -19,7 +19,7 @@ class _Pool:
     def __init__(self) -> None:
         self.futures: list[Future] = []
 
-    def submit(self, fn, payload):
+    def submit(self, fn, *payload):
         f = Future()
         self.futures.append(f)
         return f
@@ -194,3 +194,32 @@ def test_idle_workers_take_small_blocks_and_the_cells_do_not_change(tmp_path, mo
     q.add(1, lambda: 0, print)
     q.top_up()
     assert not real_idle(q)
+
+
+def test_workers_start_before_the_first_structure_only_when_a_large_block_may_come(tmp_path, monkeypatch):
+    procs = _Procs()
+    procs.pool = None
+    real_get = procs.get
+
+    def get(n):
+        procs.pool = real_get(n) or _Pool()
+        return procs.pool
+    procs.get = get
+    q = engine._Queue(procs, 2)
+    q.start(engine._Clock())
+    assert len(procs.pool.futures) == 2 and q.warm   # one warm-up (kernel load) per worker
+    q.start(engine._Clock())
+    assert len(procs.pool.futures) == 2               # once
+    one = _Procs()
+    one.pool = None
+    engine._Queue(one, 1).start(engine._Clock())
+    assert one.pool is None
+
+    started = []
+    monkeypatch.setattr(engine._Queue, "start", lambda self, clock: started.append(self.n))
+    monkeypatch.setenv("DESTINATIONS_DISCLOSURE_WORKERS", "2")
+    _run(tmp_path, "small", _frames())                # partitions of fewer cells than a large block
+    assert started == []
+    monkeypatch.setattr(engine, "POOL_FROM_VARS", 10)
+    _run(tmp_path, "large", _frames())
+    assert started == [2]

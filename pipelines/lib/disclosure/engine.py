@@ -27,13 +27,18 @@ cache      run(cache_path=...) stores each block's decision under a key of every
            depends on (BlockCache: one SQLite file, changed entries written), so a re-run
            recomputes only changed blocks (same result as cold); with by_partition it also
            keeps each partition's cells (structure.MartSpec.partition: no relation crosses
-           one) and builds the structure of changed partitions only, one at a time (small ones
-           together: BATCH_CELLS).
+           one) and builds the structure of changed partitions only, one at a time, largest
+           first (small ones together: BATCH_CELLS).
+workers    blocks of POOL_FROM_VARS+ go to worker processes through one _Queue for the run
+           (largest first); while they are out the next partition is built and its small
+           blocks done here (a worker with nothing to do gets the largest small one left);
+           decisions are merged in block order, so no schedule changes a cell.
 speed      the elimination (kernel.py) and the interval bounds (intervals.py) are compiled (a
            large block keeps its shown zeros' span between passes: kernel.ZeroSpans); the
            steps around them (structure, primary rules, facts, order, blocks, keys, result) are
            array work; Result.timing has wall/CPU per step and process (bench/bench_engine.py).
-memory     a partition run holds one partition's (or one small batch's) structure at a time; relations, block members
+memory     a partition run holds the structure being built and at most PIPELINE_CELLS cells of
+           partitions whose large blocks are still out; relations, block members
            and audiences are arrays (a block's lists are made when it is done), worker payloads
            are made as they are sent (bench_engine.py --memory: resident memory per step).
 Deterministic: variables are numbered by mart, row key and measure; every choice is a sort.
@@ -403,12 +408,7 @@ class _Blocks:
                 lo += 1
 
     def send(self, queue: "_Queue", b: int) -> None:
-        if gauss.KERNEL == "compiled" and not queue.warm:   # compiled (or loaded) here once: the workers load it
-            from pipelines.lib.disclosure import intervals, kernel
-            with self.clock("kernel load"):
-                kernel.warm()
-                intervals.warm()
-            queue.warm = True
+        queue.ready(self.clock)
         queue.add(len(self.members[b]), functools.partial(self.task, b, False), functools.partial(self._got, b))
         self.sent.add(b)
 
@@ -529,6 +529,29 @@ class _Queue:
         self.out: dict = {}       # future -> done
         self.order, self.failed, self.warm = 0, False, False
 
+    def ready(self, clock: _Clock) -> None:
+        """The kernel compiled (or loaded) here once, before any worker starts: they load it."""
+        if gauss.KERNEL == "compiled" and not self.warm:
+            from pipelines.lib.disclosure import intervals, kernel
+            with clock("kernel load"):
+                kernel.warm()
+                intervals.warm()
+        self.warm = True
+
+    def start(self, clock: _Clock) -> None:
+        """Start the workers now (each loading the kernel), beside what this process does next,
+        not when the first block is sent: on a correction that block is the critical path."""
+        if self.n < 2 or self.failed or self.procs.pool is not None:
+            return
+        self.ready(clock)
+        try:
+            pool = self.procs.get(self.n)
+            for _ in range(self.n):
+                pool.submit(_warm_worker)
+        except (BrokenProcessPool, OSError) as e:
+            log.warning("disclosure engine: worker processes failed (%s); doing every block in this process", e)
+            self.fail()
+
     def usable(self, blocks: int) -> bool:
         return blocks > 0 and self.n > 1 and not self.failed
 
@@ -573,6 +596,13 @@ class _Queue:
     def close(self) -> None:
         self.waiting, self.out = [], {}
         self.procs.close()
+
+
+def _warm_worker() -> None:
+    if gauss.KERNEL == "compiled":
+        from pipelines.lib.disclosure import intervals, kernel
+        kernel.warm()
+        intervals.warm()
 
 
 def _timed_pickled(payload: bytes) -> tuple:
@@ -1201,6 +1231,8 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
     # large blocks are still out while the next partitions are built and their small blocks done
     queue = _Queue(_Workers())
     pending: list[tuple] = []   # (batch, cells, finish, done, keys, st)
+    if changed and expected.get(changed[0], 0) >= POOL_FROM_VARS:   # a partition that may hold a large block
+        queue.start(clock)
 
     def finish(batch, n_cells, fin, _done, keys, st) -> None:
         nonlocal rounds, unresolved
