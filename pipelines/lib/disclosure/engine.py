@@ -539,15 +539,14 @@ class _Queue:
         self.warm = True
 
     def start(self, clock: _Clock) -> None:
-        """Start the workers now (each loading the kernel), beside what this process does next,
-        not when the first block is sent: on a correction that block is the critical path."""
+        """Start one worker now (loading the kernel), beside what this process does next, not
+        when the first block is sent: on a correction that block is the critical path. One: the
+        others (started as blocks are sent) would only take cores from this process meanwhile."""
         if self.n < 2 or self.failed or self.procs.pool is not None:
             return
         self.ready(clock)
         try:
-            pool = self.procs.get(self.n)
-            for _ in range(self.n):
-                pool.submit(_warm_worker)
+            self.procs.get(self.n).submit(_warm_worker)
         except (BrokenProcessPool, OSError) as e:
             log.warning("disclosure engine: worker processes failed (%s); doing every block in this process", e)
             self.fail()
