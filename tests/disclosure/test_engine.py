@@ -565,11 +565,11 @@ def test_worker_processes_give_the_serial_result(monkeypatch):
     monkeypatch.setenv("DESTINATIONS_DISCLOSURE_WORKERS", "2")
     monkeypatch.setattr(engine, "POOL_FROM_VARS", 0)
     sent = []
-    real = engine._pool_map
-    monkeypatch.setattr(engine, "_pool_map", lambda n, items, make, rest=None, workers=None:
-                        sent.append(len(items)) or real(n, items, make, rest, workers))
+    real = engine._Queue.add
+    monkeypatch.setattr(engine._Queue, "add", lambda self, size, make, done:
+                        sent.append(id(self)) or real(self, size, make, done))
     parallel = both()
-    assert sent == [12, 3], sent            # every block went to a worker process
+    assert [sent.count(q) for q in dict.fromkeys(sent)] == [12, 3], sent   # every block went to a worker
     assert serial[0] == parallel[0] and len(serial[0]) > len(primary)
     assert serial[1:3] == parallel[1:3] and serial[1]["academy_passes"] > 0
     assert serial[3].equals(parallel[3]) and serial[3]["hidden"].sum() > 0
@@ -577,9 +577,9 @@ def test_worker_processes_give_the_serial_result(monkeypatch):
     # workers that cannot start (e.g. a caller's main module that cannot be re-imported): serial
     from concurrent.futures.process import BrokenProcessPool
 
-    def broken(n, items, make, rest=None, workers=None):
+    def broken(self, n):
         raise BrokenProcessPool("a worker died")
-    monkeypatch.setattr(engine, "_pool_map", broken)
+    monkeypatch.setattr(engine._Workers, "get", broken)
     hidden = dict(primary)
     assert protect(relations, values, hidden, own, [False] * len(values), [False] * len(values)) == serial[1:3]
     assert hidden == serial[0]

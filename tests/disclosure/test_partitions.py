@@ -208,20 +208,20 @@ def test_partitions_one_at_a_time_with_kept_workers_give_the_cold_result(tmp_pat
     monkeypatch.setenv("DESTINATIONS_DISCLOSURE_WORKERS", "2")
     monkeypatch.setattr(engine, "POOL_FROM_VARS", 0)
     started, made = [], []
-    real_get, real_pool_map = engine._Workers.get, engine._pool_map
+    real_get, real_add = engine._Workers.get, engine._Queue.add
 
     def get(self, n):
         if self.pool is None:
             started.append(n)
         return real_get(self, n)
 
-    def pool_map(n, items, make, meanwhile=None, workers=None):
-        def counted(item):
-            made.append(item)
-            return make(item)
-        return real_pool_map(n, items, counted, meanwhile, workers)
+    def add(self, size, make, done):
+        def counted():
+            made.append(size)
+            return make()
+        return real_add(self, size, counted, done)
     monkeypatch.setattr(engine._Workers, "get", get)
-    monkeypatch.setattr(engine, "_pool_map", pool_map)
+    monkeypatch.setattr(engine._Queue, "add", add)
     got = engine.run(frames, cache_path=tmp_path / "c.sqlite", by_partition=True)
     assert started == [2]                               # one set of workers for the three partitions
     assert len(made) == got.stats["blocks"] >= 3        # every block sent

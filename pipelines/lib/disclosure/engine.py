@@ -27,13 +27,18 @@ cache      run(cache_path=...) stores each block's decision under a key of every
            depends on (BlockCache: one SQLite file, changed entries written), so a re-run
            recomputes only changed blocks (same result as cold); with by_partition it also
            keeps each partition's cells (structure.MartSpec.partition: no relation crosses
-           one) and builds the structure of changed partitions only, one at a time (small ones
-           together: BATCH_CELLS).
+           one) and builds the structure of changed partitions only, one at a time, largest
+           first (small ones together: BATCH_CELLS).
+workers    blocks of POOL_FROM_VARS+ go to worker processes through one _Queue for the run
+           (largest first); while they are out the next partition is built and its small
+           blocks done here (a worker with nothing to do gets the largest small one left);
+           decisions are merged in block order, so no schedule changes a cell.
 speed      the elimination (kernel.py) and the interval bounds (intervals.py) are compiled (a
            large block keeps its shown zeros' span between passes: kernel.ZeroSpans); the
            steps around them (structure, primary rules, facts, order, blocks, keys, result) are
            array work; Result.timing has wall/CPU per step and process (bench/bench_engine.py).
-memory     a partition run holds one partition's (or one small batch's) structure at a time; relations, block members
+memory     a partition run holds the structure being built and at most PIPELINE_CELLS cells of
+           partitions whose large blocks are still out; relations, block members
            and audiences are arrays (a block's lists are made when it is done), worker payloads
            are made as they are sent (bench_engine.py --memory: resident memory per step).
 Deterministic: variables are numbered by mart, row key and measure; every choice is a sort.
@@ -44,6 +49,7 @@ import contextlib
 import functools
 import gc
 import hashlib
+import heapq
 import json
 import logging
 import os
@@ -196,12 +202,14 @@ def _var_facts(st: Structure):
 def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
              max_rounds: int = 500, academies: list[str] | None = None, protect_zeros: bool = True,
              cache: dict | None = None, clock: _Clock | None = None, block_keys: dict | None = None,
-             pool: "_Workers | None" = None) -> Result:
+             queue: "_Queue | None" = None, defer: bool = False) -> Result:
     """Choose the hidden cells of every published mart: primary rules, then `protect`.
     `academies` limits the academy audiences (default: all). `cache` (block key -> decision,
     filled in place) lets a re-run skip every block whose inputs did not change; `block_keys`
-    (filled in place) gets each block's key -> one of its variables; `pool`: worker processes
-    to use (and keep) for the large blocks (default: started for this call only)."""
+    (filled in place) gets each block's key -> one of its variables; `queue`: the worker
+    processes' _Queue for the large blocks (default: one started for this call only). With
+    `defer` (and a queue) it returns (finish, done) once the small blocks are done: finish(queue)
+    is the Result, done() whether the workers have every large block back."""
     t0 = time.perf_counter()
     c0 = time.process_time()
     clock = clock or _Clock()
@@ -224,39 +232,45 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
     # protect gets the only reference to the names, and frees them once the block keys are made
     held = [ident]
     del ident
-    stats, unresolved = protect(st.relations, st.values, hidden, auds, is_den, trustish, max_rounds,
-                                protect_zeros, cache=cache, ident=held.pop(), clock=clock, block_keys=block_keys,
-                                pool=pool)
-    with clock("result frame"):
-        names = sorted(set(hidden.values()))
-        code = np.full(len(st.values), -1, np.int64)
-        if hidden:
-            code[np.fromiter(hidden.keys(), np.int64, len(hidden))] = [names.index(r) for r in hidden.values()]
-        cell_code = pl.Series(code[st.cells["var"].to_numpy()])
-        cells = st.cells.with_columns(
-            hidden=pl.lit(cell_code >= 0),
-            reason=pl.lit(cell_code.replace_strict(dict(enumerate(names)), default=None, return_dtype=pl.Utf8)),
-        )
-    stats["primary_vars"] = n_primary
-    stats["hidden_vars"] = len(hidden)
-    stats["cpu_seconds"] = time.process_time() - c0
-    return Result(cells=cells, seconds=time.perf_counter() - t0, rounds=stats["nonneg_rounds"],
-                  unresolved=unresolved, stats=stats, timing=clock.timing)
+    job = protect(st.relations, st.values, hidden, auds, is_den, trustish, max_rounds, protect_zeros, cache=cache,
+                  ident=held.pop(), clock=clock, block_keys=block_keys, queue=queue, defer=defer)
+
+    def finish(queue=None) -> Result:
+        stats, unresolved = job.finish(queue) if defer else job
+        with clock("result frame"):
+            names = sorted(set(hidden.values()))
+            code = np.full(len(st.values), -1, np.int64)
+            if hidden:
+                code[np.fromiter(hidden.keys(), np.int64, len(hidden))] = [names.index(r) for r in hidden.values()]
+            cell_code = pl.Series(code[st.cells["var"].to_numpy()])
+            cells = st.cells.with_columns(
+                hidden=pl.lit(cell_code >= 0),
+                reason=pl.lit(cell_code.replace_strict(dict(enumerate(names)), default=None, return_dtype=pl.Utf8)),
+            )
+        stats["primary_vars"] = n_primary
+        stats["hidden_vars"] = len(hidden)
+        stats["cpu_seconds"] = time.process_time() - c0
+        return Result(cells=cells, seconds=time.perf_counter() - t0, rounds=stats["nonneg_rounds"],
+                      unresolved=unresolved, stats=stats, timing=clock.timing)
+    if defer:   # (finish, whether the workers are done with it)
+        return finish, job.done
+    return finish()
 
 
 def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hidden: dict[int, str],
             auds: dict[str, set[int]], is_den: list[bool], trustish: list[bool],
             max_rounds: int = 500, protect_zeros: bool = True, cache: dict | None = None,
             ident: pl.Series | list[str] | None = None, clock: _Clock | None = None,
-            block_keys: dict | None = None, pool: "_Workers | None" = None) -> tuple[dict, dict[str, int]]:
+            block_keys: dict | None = None, queue: "_Queue | None" = None, defer: bool = False):
     """Secondary suppression in place on `hidden` (variable -> reason; primary cells in it on
     entry): per connected block a GaussSuppression pass for directors and every academy user
     (`auds`: audience -> variables it knows), then non-negativity repairs (a hidden zero the
     attack still pins gets one more non-zero cell hidden next to it, and the block is redone)
     until the attack recovers nothing. With protect_zeros=False a hidden zero may stay pinned
     (DfE practice: zeros are shown) and only non-zero cells are repaired and chosen.
-    Returns (stats, unresolved blocks)."""
-    t0 = time.perf_counter()
+    Returns (stats, unresolved blocks); with `defer`, the _Blocks whose finish(queue) returns
+    them once the large blocks sent to `queue` are back (`hidden` is complete only then)."""
+    assert queue is not None or not defer
     clock = clock or _Clock()
     setup = clock("protect: setup")
     setup.__enter__()
@@ -292,7 +306,6 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
             own_in_block.setdefault(b, {})[name] = vs
     stats = {"blocks": 0, "academy_passes": 0, "checks": 0, "nonneg_rounds": 0, "nonneg_added": 0,
              "known_by_own": 0}
-    unresolved: dict[str, int] = {}
     todo: list[tuple[int, str | None]] = []
     setup.__exit__(None, None, None)
     keys = clock("cache: block keys and reuse")
@@ -323,81 +336,113 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
         todo.append((b, key))
     keys.__exit__(None, None, None)
 
-    def task(b: int, local: bool) -> tuple:
-        vs, rels = members[b].tolist(), block_rels[b].tolist()
-        own = {name: got.tolist() for name, got in own_in_block.get(b, {}).items()}
+    job = _Blocks(todo, members, block_rels, own_in_block, relations, values, hidden, is_den, trustish, n_whole,
+                  headline, max_rounds, protect_zeros, cache, stats, clock)
+    own_queue = queue is None
+    queue = queue or _Queue(_Workers())
+    try:
+        job.start(queue)
+        return job if defer else job.finish(queue)
+    finally:
+        if own_queue and not defer:
+            queue.close()
+
+
+class _Blocks:
+    """The blocks of one protect call still to compute: `start` queues the large ones for the
+    worker processes (_Queue) and does the small ones here; `finish` waits for the large ones
+    (doing here any the workers could not) and merges every decision into `hidden` in block
+    order, so the result is the same whichever process did a block, and whenever."""
+
+    def __init__(self, todo, members, block_rels, own_in_block, relations, values, hidden, is_den, trustish,
+                 n_whole, headline, max_rounds, protect_zeros, cache, stats, clock) -> None:
+        self.todo, self.members, self.block_rels, self.own_in_block = todo, members, block_rels, own_in_block
+        self.relations, self.values, self.hidden, self.is_den, self.trustish = relations, values, hidden, is_den, trustish
+        self.n_whole, self.headline, self.max_rounds, self.protect_zeros = n_whole, headline, max_rounds, protect_zeros
+        self.cache, self.stats, self.clock = cache, stats, clock
+        self.out: dict[int, tuple] = {}
+        self.when: dict[int, tuple] = {}   # block -> (process, start, end, CPU seconds): bench_engine.py
+        self.sent: set[int] = set()
+
+    def task(self, b: int, local: bool) -> tuple:
+        vs, rels = self.members[b].tolist(), self.block_rels[b].tolist()
+        own = {name: got.tolist() for name, got in self.own_in_block.get(b, {}).items()}
+        hidden = self.hidden
         if local:   # in this process: the whole-structure lists and relations serve
-            return (vs, relations, rels, values, {v: hidden[v] for v in vs if v in hidden}, own,
-                    is_den, trustish, n_whole, headline, None, max_rounds, protect_zeros)
+            return (vs, self.relations, rels, self.values, {v: hidden[v] for v in vs if v in hidden}, own,
+                    self.is_den, self.trustish, self.n_whole, self.headline, None, self.max_rounds,
+                    self.protect_zeros)
         # to a worker: only this block's part of them (same variable and relation numbers)
-        vals = {v: values[v] for v in vs}
-        return (vs, {i: relations[i] for i in rels}, rels, vals, {v: hidden[v] for v in vs if v in hidden},
-                own, {v: is_den[v] for v in vs}, {v: trustish[v] for v in vs},
-                {v: n_whole[v] for v in vs}, headline.intersection(vs), None, max_rounds, protect_zeros)
+        with self.clock("worker payloads"):
+            return (vs, {i: self.relations[i] for i in rels}, rels, {v: self.values[v] for v in vs},
+                    {v: hidden[v] for v in vs if v in hidden}, own, {v: self.is_den[v] for v in vs},
+                    {v: self.trustish[v] for v in vs}, {v: self.n_whole[v] for v in vs},
+                    self.headline.intersection(vs), None, self.max_rounds, self.protect_zeros)
 
-    out: dict[int, tuple] = {}
-    when: dict[int, tuple] = {}   # block -> (process, start, end, CPU seconds): bench_engine.py
-    blocks_clock = clock("blocks (all processes)")
-    blocks_clock.__enter__()
-    t_blocks = time.time()
+    def here(self, b: int) -> None:
+        with self.clock("blocks here"):
+            self.out[b], w = _timed_block(*self.task(b, True))
+        self.when[b] = ("main",) + w[1:]
 
-    def here(b: int) -> None:
-        out[b], when[b] = _timed_block(*task(b, True))
-        when[b] = ("main",) + when[b][1:]
+    def _got(self, b: int, result: tuple) -> None:
+        self.out[b], self.when[b] = result
 
-    big = sorted((b for b, _ in todo if len(members[b]) >= POOL_FROM_VARS), key=lambda b: (-len(members[b]), b))
-    nworkers = min(workers(), len(big))
-    if nworkers > 1:
-        if gauss.KERNEL == "compiled":   # compiled (or loaded) here once: the workers load the cache
-            from pipelines.lib.disclosure import kernel
-            from pipelines.lib.disclosure import intervals
-            with clock("kernel load"):
-                kernel.warm()
-                intervals.warm()
-        def rest(top_up) -> None:   # the small blocks, here, while the workers do the large ones
-            for b, _ in todo:
-                if b not in big_set:
-                    here(b)
-                    top_up()
-
-        def payload(b: int) -> tuple:
-            with clock("worker payloads"):
-                return task(b, False)
-        big_set = set(big)
-        try:
-            for b, (got, w) in zip(big, _pool_map(nworkers, big, payload, rest, pool)):
-                out[b], when[b] = got, w
-        except (BrokenProcessPool, OSError) as e:   # e.g. a caller's main module that cannot be re-imported
-            log.warning("disclosure engine: worker processes failed (%s); doing every block in this process", e)
-            for b, _ in todo:
-                if b not in out:
-                    here(b)
-    else:
-        for b, _ in todo:
-            here(b)
-    blocks_clock.__exit__(None, None, None)
-    _load_balance(clock.timing, when, members, t_blocks, time.time())
-    merge = clock("protect: merge")
-    merge.__enter__()
-    for b, key in todo:   # merged in block order: the same result whichever process did a block
-        vs = members[b].tolist()
-        got, bstats, ok = out.pop(b)
-        for v in vs:
-            if v in got:
-                hidden[v] = got[v]
+    def start(self, queue: "_Queue") -> None:
+        big = [b for b, _ in self.todo if len(self.members[b]) >= POOL_FROM_VARS]
+        if queue.usable(len(big)):
+            for b in big:
+                self.send(queue, b)
+            queue.top_up()
+        # the small blocks, here (smallest first) while the workers do the large ones; a worker
+        # with nothing to do gets the largest small block left
+        small = sorted((b for b, _ in self.todo if b not in self.sent), key=lambda b: (len(self.members[b]), b))
+        lo, hi = 0, len(small)
+        while lo < hi:
+            queue.top_up()
+            if queue.idle() and len(self.members[small[hi - 1]]) >= SEND_FROM_VARS:
+                hi -= 1
+                self.send(queue, small[hi])
+                queue.top_up()
             else:
-                hidden.pop(v, None)
-        for k, x in bstats.items():
-            stats[k] = stats.get(k, 0) + x
-        if not ok:
-            unresolved[f"block {b}"] = 1
-        if key is not None:
-            reasons = sorted({hidden[v] for v in vs if v in hidden})
-            code = {r: i + 1 for i, r in enumerate(reasons)}
-            cache[key] = (reasons, np.array([code.get(hidden.get(v), 0) for v in vs], np.uint8))
-    merge.__exit__(None, None, None)
-    log.debug("%d blocks (%d computed) in %.1fs", stats["blocks"], len(todo), time.perf_counter() - t0)
-    return stats, unresolved
+                self.here(small[lo])
+                lo += 1
+
+    def send(self, queue: "_Queue", b: int) -> None:
+        queue.ready(self.clock)
+        queue.add(len(self.members[b]), functools.partial(self.task, b, False), functools.partial(self._got, b))
+        self.sent.add(b)
+
+    def done(self) -> bool:
+        return all(b in self.out for b in self.sent)
+
+    def finish(self, queue: "_Queue | None" = None) -> tuple[dict, dict[str, int]]:
+        if queue is not None:
+            with self.clock("waiting for workers"):
+                while not self.done() and queue.busy():
+                    queue.wait()
+        for b, _ in self.todo:   # what the workers could not do (failed, or none)
+            if b not in self.out:
+                self.here(b)
+        _load_balance(self.clock.timing, self.when, self.members)
+        stats, hidden, cache, unresolved = self.stats, self.hidden, self.cache, {}
+        with self.clock("protect: merge"):
+            for b, key in self.todo:   # merged in block order: the same result whichever process did a block
+                vs = self.members[b].tolist()
+                got, bstats, ok = self.out.pop(b)
+                for v in vs:
+                    if v in got:
+                        hidden[v] = got[v]
+                    else:
+                        hidden.pop(v, None)
+                for k, x in bstats.items():
+                    stats[k] = stats.get(k, 0) + x
+                if not ok:
+                    unresolved[f"block {b}"] = 1
+                if key is not None:
+                    reasons = sorted({hidden[v] for v in vs if v in hidden})
+                    code = {r: i + 1 for i, r in enumerate(reasons)}
+                    cache[key] = (reasons, np.array([code.get(hidden.get(v), 0) for v in vs], np.uint8))
+        return stats, unresolved
 
 
 def _arrays(relations) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -428,6 +473,7 @@ def _group(key: np.ndarray, items: np.ndarray) -> dict[int, np.ndarray]:
 
 
 POOL_FROM_VARS = 2000   # blocks this large go to worker processes (smaller ones cost less than sending)
+SEND_FROM_VARS = 100    # a smaller block this large goes to a worker that would otherwise wait
 # exact shortcuts (same hidden cells, proofs where they are taken): academy passes that provably
 # hide nothing skipped, the directors' span reused after releasing only what zeros determine,
 # academy passes stopped after their headline cells when the rest is not needed. False: every
@@ -468,43 +514,94 @@ class _Workers:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _pool_map(nworkers: int, items: list, make, meanwhile=None, workers: _Workers | None = None) -> list:
-    """_timed_block(*make(item)) for every item in `nworkers` worker processes (results in item
-    order), running `meanwhile(top_up)` here as they work. A payload is made only when it is
-    sent, and at most nworkers + 1 are out at once (`top_up`, which meanwhile calls between its
-    pieces of work, sends more as workers finish): the payloads of a partition's large blocks are
-    never all in memory together. `workers`: processes to use and keep (default: this call's own).
-    Any failure closes the processes (a broken pool is never reused)."""
-    from concurrent.futures import FIRST_COMPLETED, wait
-    own = workers is None
-    workers = workers or _Workers()
-    try:
-        pool = workers.get(nworkers)
-        futs: list = [None] * len(items)
-        waiting = list(range(len(items)))[::-1]   # next at the end
-        out: set = set()
+class _Queue:
+    """Large blocks for the worker processes, of one or more protect calls (partitions): sent
+    largest first of all waiting, each payload made only when it is sent, and at most n + 1 out
+    at once (`top_up`, called between pieces of work here, sends more as workers finish): the
+    payloads of the large blocks are never all in memory together. A block's result goes to its
+    `done` callback. If the workers fail (e.g. a caller's main module that cannot be
+    re-imported), the processes are closed, nothing more is sent, and busy() is False: the
+    callers do their missing blocks here."""
 
-        def top_up() -> None:
-            out.difference_update([f for f in out if f.done()])
-            while waiting and len(out) < nworkers + 1:
-                i = waiting.pop()
+    def __init__(self, procs: "_Workers", n: int | None = None) -> None:
+        self.procs, self.n = procs, n if n is not None else workers()
+        self.waiting: list = []   # heap of (-size, order, make, done)
+        self.out: dict = {}       # future -> done
+        self.order, self.failed, self.warm = 0, False, False
+
+    def ready(self, clock: _Clock) -> None:
+        """The kernel compiled (or loaded) here once, before any worker starts: they load it."""
+        if gauss.KERNEL == "compiled" and not self.warm:
+            from pipelines.lib.disclosure import intervals, kernel
+            with clock("kernel load"):
+                kernel.warm()
+                intervals.warm()
+        self.warm = True
+
+    def start(self, clock: _Clock) -> None:
+        """Start one worker now (loading the kernel), beside what this process does next, not
+        when the first block is sent: on a correction that block is the critical path. One: the
+        others (started as blocks are sent) would only take cores from this process meanwhile."""
+        if self.n < 2 or self.failed or self.procs.pool is not None:
+            return
+        self.ready(clock)
+        try:
+            self.procs.get(self.n).submit(_warm_worker)
+        except (BrokenProcessPool, OSError) as e:
+            log.warning("disclosure engine: worker processes failed (%s); doing every block in this process", e)
+            self.fail()
+
+    def usable(self, blocks: int) -> bool:
+        return blocks > 0 and self.n > 1 and not self.failed
+
+    def add(self, size: int, make, done) -> None:
+        heapq.heappush(self.waiting, (-size, self.order, make, done))
+        self.order += 1
+
+    def idle(self) -> bool:
+        """Whether started workers have (or would soon have) nothing to do: fewer than n + 1 out, none waiting."""
+        return self.procs.pool is not None and not self.failed and not self.waiting and len(self.out) < self.n + 1
+
+    def busy(self) -> bool:
+        return bool(self.out or self.waiting) and not self.failed
+
+    def top_up(self) -> None:
+        if self.failed or not (self.out or self.waiting):
+            return
+        try:
+            for f in [f for f in self.out if f.done()]:
+                self.out.pop(f)(f.result())
+            pool = self.procs.get(self.n) if self.waiting else None
+            while self.waiting and len(self.out) < self.n + 1:
+                _, _, make, done = heapq.heappop(self.waiting)
                 # sent pickled: the executor keeps a payload until its result is back, and bytes
                 # are a tenth of the dicts (the largest national block: ~1.7 M variables)
-                futs[i] = pool.submit(_timed_pickled, pickle.dumps(make(items[i]), pickle.HIGHEST_PROTOCOL))
-                out.add(futs[i])
-        top_up()
-        if meanwhile is not None:
-            meanwhile(top_up)
-        while waiting:
-            wait(out, return_when=FIRST_COMPLETED)
-            top_up()
-        return [f.result() for f in futs]
-    except BaseException:
-        workers.close()
-        raise
-    finally:
-        if own:
-            workers.close()
+                self.out[pool.submit(_timed_pickled, pickle.dumps(make(), pickle.HIGHEST_PROTOCOL))] = done
+        except (BrokenProcessPool, OSError) as e:
+            log.warning("disclosure engine: worker processes failed (%s); doing every block in this process", e)
+            self.fail()
+
+    def wait(self) -> None:
+        """Until a block sent comes back (then top_up)."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+        if self.out:
+            wait(list(self.out), return_when=FIRST_COMPLETED)
+        self.top_up()
+
+    def fail(self) -> None:
+        self.failed, self.waiting, self.out = True, [], {}
+        self.procs.close()
+
+    def close(self) -> None:
+        self.waiting, self.out = [], {}
+        self.procs.close()
+
+
+def _warm_worker() -> None:
+    if gauss.KERNEL == "compiled":
+        from pipelines.lib.disclosure import intervals, kernel
+        kernel.warm()
+        intervals.warm()
 
 
 def _timed_pickled(payload: bytes) -> tuple:
@@ -518,12 +615,18 @@ def _timed_block(*args) -> tuple:
     return got, (f"pid {os.getpid()}", w, time.time(), time.process_time() - c)
 
 
-def _load_balance(timing: dict, when: dict[int, tuple], members, t0: float, t1: float) -> None:
+def _load_balance(timing: dict, when: dict[int, tuple], members) -> None:
     """timing["processes"] (per process: blocks, variables, busy / CPU / idle seconds within
-    the blocks step) and timing["largest"] (the 12 largest blocks computed: size, process,
-    start, wall, CPU), added to what earlier calls of the same run (partitions) put there."""
+    the blocks' span: first start to last end) and timing["largest"] (the 12 largest blocks
+    computed: size, process, start from the span's beginning, wall, CPU), added to what earlier
+    calls of the same run (partitions) put there."""
+    if not when:
+        return
     procs: dict[str, dict] = timing.get("processes", {})
-    span = timing["blocks_seconds"] = timing.get("blocks_seconds", 0.0) + (t1 - t0)
+    t0 = timing["blocks_from"] = min([timing.get("blocks_from", float("inf"))] + [w[1] for w in when.values()])
+    t1 = timing["blocks_to"] = max([timing.get("blocks_to", 0.0)] + [w[2] for w in when.values()])
+    span = timing["blocks_seconds"] = t1 - t0
+    timing.setdefault("when", []).extend(when.values())
     for b, (who, start, end, cpu) in when.items():
         p = procs.setdefault(who, {"blocks": 0, "vars": 0, "busy": 0.0, "cpu": 0.0})
         p["blocks"] += 1
@@ -535,7 +638,7 @@ def _load_balance(timing: dict, when: dict[int, tuple], members, t0: float, t1: 
     timing["processes"] = dict(sorted(procs.items(), key=lambda kv: kv[0] != "main"))
     big = sorted(when, key=lambda b: -len(members[b]))[:12]
     timing["largest"] = sorted(timing.get("largest", []) + [
-        (len(members[b]), when[b][0], when[b][1] - t0, when[b][2] - when[b][1], when[b][3]) for b in big],
+        (len(members[b]), when[b][0], when[b][1], when[b][2] - when[b][1], when[b][3]) for b in big],
         key=lambda t: -t[0])[:12]
 
 
@@ -1115,58 +1218,84 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
 
     with clock("partitions: reuse"):
         _, reused = cache.reuse_partitions(digests, expected, load=set(digests) - held, emit=emit)
-    changed = sorted(set(digests) - set(reused))
+    # largest first: the partitions likeliest to hold the longest blocks start them soonest
+    changed = sorted(set(digests) - set(reused), key=lambda label: (-expected.get(label, 0), label))
     stats: dict = {"partitions": len(digests), "partitions_reused": len(reused)}
     if written is not None:
         stats["partitions_held"] = len(held.intersection(reused))
         stats["partitions_dropped"] = sorted(set(written) - set(digests))
     unresolved: dict[str, int] = {}
     rounds = 0
-    pool = _Workers()   # started by the first partition with a large block, kept for the others
+    # started by the first partition with a large block, kept for the others; a partition's
+    # large blocks are still out while the next partitions are built and their small blocks done
+    queue = _Queue(_Workers())
+    pending: list[tuple] = []   # (batch, cells, finish, done, keys, st)
+    if changed and expected.get(changed[0], 0) >= POOL_FROM_VARS:   # a partition that may hold a large block
+        queue.start(clock)
+
+    def finish(batch, n_cells, fin, _done, keys, st) -> None:
+        nonlocal rounds, unresolved
+        res = fin(queue)
+        key_label = None
+        if len(batch) > 1:   # each block key to its partition (no block crosses one)
+            pv = st.cells.select("var", "partition_label").unique("var")
+            label_of = np.empty(len(st.values), object)
+            label_of[pv["var"].to_numpy()] = pv["partition_label"].to_numpy()
+            key_label = {k: label_of[v] for k, v in keys.items()}
+        del st
+        for k, v in res.stats.items():
+            stats[k] = stats.get(k, 0) + v
+        unresolved |= {f"{'+'.join(batch)}: {k}": v for k, v in res.unresolved.items()}
+        rounds += res.rounds
+        with clock("partitions: store"):
+            new = res.cells.select(*OUTPUT_COLUMNS, "partition_label")
+            del res
+            got = set(new["partition_label"].unique().to_list())
+            assert got <= set(batch), f"cells of partitions {sorted(got - set(batch))[:3]} were not asked for"
+            for label in batch:
+                part = new.filter(pl.col("partition_label") == label).drop("partition_label") \
+                    if len(batch) > 1 else new.drop("partition_label")
+                cache.store_partition(label, digests[label], part,
+                                      [k for k in keys if key_label is None or key_label[k] == label])
+                # a partition recomputed with the digest the table holds has the same cells: kept there
+                if label not in held:
+                    emit(label, part)
+                del part
+            del new
+        if n_cells >= BATCH_CELLS:   # cycles of a large structure freed now (0.1 s a call)
+            gc.collect()
+
+    def finish_done(room: int) -> None:
+        """Finish the pending partitions whose blocks are all back, and (oldest first) as many
+        more as leave at most `room` cells pending."""
+        for p in [p for p in pending if p[3]()]:
+            pending.remove(p)
+            finish(*p)
+        while pending and sum(p[1] for p in pending) > room:
+            finish(*pending.pop(0))
+
     try:
-        for batch in _batches(changed, expected):   # only one batch's structure is ever in memory
+        for batch in _batches(changed, expected):   # at most PIPELINE_CELLS of other structures held beside one
+            n_batch = sum(expected.get(label, 0) for label in batch)
+            finish_done(max(0, PIPELINE_CELLS - n_batch))
             with clock("structure"):
                 st = build_structure({m.name: frames[m.name].filter(labels[m.name].is_in(batch)) for m in present})
             keys: dict[str, int] = {}
-            res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache, clock=clock,
-                           block_keys=keys, pool=pool)
-            key_label = None
-            if len(batch) > 1:   # each block key to its partition (no block crosses one)
-                pv = st.cells.select("var", "partition_label").unique("var")
-                label_of = np.empty(len(st.values), object)
-                label_of[pv["var"].to_numpy()] = pv["partition_label"].to_numpy()
-                key_label = {k: label_of[v] for k, v in keys.items()}
-            n_cells = st.cells.height
-            del st
-            for k, v in res.stats.items():
-                stats[k] = stats.get(k, 0) + v
-            unresolved |= {f"{'+'.join(batch)}: {k}": v for k, v in res.unresolved.items()}
-            rounds += res.rounds
-            with clock("partitions: store"):
-                new = res.cells.select(*OUTPUT_COLUMNS, "partition_label")
-                del res
-                got = set(new["partition_label"].unique().to_list())
-                assert got <= set(batch), f"cells of partitions {sorted(got - set(batch))[:3]} were not asked for"
-                for label in batch:
-                    part = new.filter(pl.col("partition_label") == label).drop("partition_label") \
-                        if len(batch) > 1 else new.drop("partition_label")
-                    cache.store_partition(label, digests[label], part,
-                                          [k for k in keys if key_label is None or key_label[k] == label])
-                    # a partition recomputed with the digest the table holds has the same cells: kept there
-                    if label not in held:
-                        emit(label, part)
-                    del part
-                del new
-            if n_cells >= BATCH_CELLS:   # cycles of a large structure freed now (0.1 s a call)
-                gc.collect()
+            fin, done = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache, clock=clock,
+                                 block_keys=keys, queue=queue, defer=True)
+            pending.append((batch, st.cells.height, fin, done, keys, st))
+            del st, fin, done
+        finish_done(0)
     finally:
-        pool.close()
+        queue.close()
+    kept.sort(key=lambda f: f["partition_label"][0] if f.height else "")   # in partition order
     cells = pl.concat(kept, how="vertical") if kept else pl.DataFrame(schema=schema)
     if written is None:
         cells = cells.select(OUTPUT_COLUMNS)
     return Result(cells=cells, seconds=0.0, rounds=rounds, unresolved=unresolved, stats=stats, timing=clock.timing)
 
 
+PIPELINE_CELLS = 1_000_000   # cells of partitions whose large blocks are still out, held beside the one being built
 BATCH_CELLS = 200_000   # changed partitions smaller than this are built and suppressed together
 
 
