@@ -101,6 +101,22 @@ def _settle(page, timeout=60_000):
     page.wait_for_timeout(300)
 
 
+def _download(page, button, tries: int = 3):
+    """Click a download button; the download. A click can land while the page re-runs (a
+    toggle clicked just before; a loaded machine): the button is replaced and nothing is
+    downloaded, so the page is settled and the button clicked again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    for attempt in range(tries):
+        try:
+            with page.expect_download(timeout=30_000) as dl:
+                button.click()
+            return dl.value
+        except PlaywrightTimeout:
+            if attempt == tries - 1:
+                raise
+            _settle(page)
+
+
 def _login(browser, url, user, password, width=1400, height=1000):
     ctx = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
     page = ctx.new_page()
@@ -220,10 +236,9 @@ def test_director_first_screen_figures(server, browser):
     assert "Download plot as a PNG" in titles
     assert len(want) > 5
     # the route rows shown are the published cells: the table's own download, row by row
-    with page.expect_download(timeout=60_000) as dl:
-        page.locator(".st-key-csv_routes button").click()
+    got = _download(page, page.locator(".st-key-csv_routes button"))
     import pandas as pd
-    shown = pd.read_csv(dl.value.path(), dtype=str, keep_default_na=False).set_index("route")
+    shown = pd.read_csv(got.path(), dtype=str, keep_default_na=False).set_index("route")
     assert sorted(shown.index) == sorted(want["route"])
     for r in want.to_dict("records"):
         expect = contract.SUPPRESSED if contract.withheld(r, "pupils") else str(int(r["pupils"]))
@@ -315,9 +330,8 @@ def test_upload_good_file_shows_received(server, browser, tmp_path):
 def test_download_is_formula_safe_csv(server, browser):
     url, _ = server
     ctx, page = _login(browser, url, "admin", "admin-pass-123")
-    with page.expect_download() as dl:
-        page.get_by_role("button", name="Download CSV").first.click()
-    text = Path(dl.value.path()).read_text(encoding="utf-8-sig")
+    got = _download(page, page.get_by_role("button", name="Download CSV").first)
+    text = Path(got.path()).read_text(encoding="utf-8-sig")
     assert text.splitlines()[0].startswith("leaving_year,round")
     assert len(text.splitlines()) > 2
     ctx.close()
@@ -344,9 +358,8 @@ def _sweep(page, labels) -> tuple[str, list[tuple[str, str, bytes]]]:
                 for i in range(buttons.count()):
                     if i in done or not buttons.nth(i).is_visible():
                         continue
-                    with page.expect_download(timeout=60_000) as dl:
-                        buttons.nth(i).click()
-                    files.append((label, dl.value.suggested_filename, Path(dl.value.path()).read_bytes()))
+                    got = _download(page, buttons.nth(i))
+                    files.append((label, got.suggested_filename, Path(got.path()).read_bytes()))
                     done.add(i)
                     _settle(page)   # a download click can re-run the page
             if len(done) == buttons.count():
@@ -375,9 +388,7 @@ def test_pupil_names_attack(server, browser):
     _goto(page, "NEET risk")
     page.get_by_text("Flagged pupils only").click()   # the whole list, not only the flagged
     _settle(page)
-    with page.expect_download(timeout=60_000) as dl:
-        page.get_by_role("button", name="Download CSV").first.click()
-    mine = Path(dl.value.path()).read_text(encoding="utf-8-sig")
+    mine = Path(_download(page, page.get_by_role("button", name="Download CSV").first).path()).read_text(encoding="utf-8-sig")
     assert "pupil_name" in mine.splitlines()[0]
     assert set(own["pupil_name"]) <= found(every, mine)
     page.screenshot(path=str(SHOTS / "academy_neet_risk_names.png"), full_page=True)
