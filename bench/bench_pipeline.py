@@ -19,6 +19,7 @@ import argparse
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -69,16 +70,20 @@ def _tree_rss(root_pid: int, cpu: dict[int, float] | None = None) -> int:
     return total
 
 
-def measure(cmd: list[str], env: dict, serving: Path | None = None) -> dict:
+def measure(cmd: list[str], env: dict, serving: Path | None = None, stop_at: str | None = None,
+            cwd: Path | None = None) -> dict:
     """Run cmd; wall, CPU (children), peak tree RSS, exit code, output tail, and (given the serving
-    link) when the serving snapshot switched: the moment the dashboard sees the new figures."""
+    link) when the serving snapshot switched: the moment the dashboard sees the new figures. With
+    `stop_at`, the run's process group is killed once a line of its output contains it
+    ("stopped": True; wall is then the time to that line)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = os.path.realpath(serving) if serving else None
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            cwd=cwd, start_new_session=stop_at is not None)
     peak = [0]
     seen_cpu: dict[int, float] = {}
-    switched = None
+    switched, stopped = None, None
     out: list[str] = []
     reader = threading.Thread(target=lambda: out.extend(proc.stdout), daemon=True)
     reader.start()
@@ -86,9 +91,14 @@ def measure(cmd: list[str], env: dict, serving: Path | None = None) -> dict:
         peak[0] = max(peak[0], _tree_rss(proc.pid, seen_cpu))
         if serving and switched is None and os.path.realpath(serving) != start:
             switched = time.perf_counter() - t0
+        if stop_at and any(stop_at in line for line in list(out)):
+            stopped = time.perf_counter() - t0
+            os.killpg(proc.pid, signal.SIGKILL)
+            break
         time.sleep(0.1)
-    reader.join()
-    wall = time.perf_counter() - t0
+    proc.wait()
+    reader.join(timeout=5)
+    wall = stopped if stopped is not None else time.perf_counter() - t0
     if serving and switched is None and os.path.realpath(serving) != start:
         switched = wall
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -96,7 +106,7 @@ def measure(cmd: list[str], env: dict, serving: Path | None = None) -> dict:
     # of the tree as last sampled (includes the engine's workers; misses processes under 0.1 s)
     cpu = max((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), sum(seen_cpu.values()))
     return {"wall": wall, "cpu": cpu, "peak": peak[0], "maxrss": after.ru_maxrss * 1024, "rc": proc.returncode,
-            "out": "".join(out), "serving": switched}
+            "out": "".join(out), "serving": switched, "stopped": stopped is not None}
 
 
 BASELINE = r"""

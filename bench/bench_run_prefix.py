@@ -17,22 +17,19 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.bench_pipeline import _tree_rss  # noqa: E402  (the process-tree sampler)
+from bench.bench_pipeline import measure  # noqa: E402
 
 STOP_AT = "step warehouse_models started"
 
 
 def one_run(landing: Path, env_extra: dict[str, str], stale_manifest: bool, tree: Path | None = None) -> dict:
-    work = Path(tempfile.mkdtemp(prefix="p33-prefix-", dir="/tmp"))
+    work = Path(tempfile.mkdtemp(prefix="run-prefix-", dir="/tmp"))
     try:
         shutil.copytree(landing / "raw", work / "raw")
         if stale_manifest:
@@ -44,31 +41,10 @@ def one_run(landing: Path, env_extra: dict[str, str], stale_manifest: bool, tree
         env.pop("DAGSTER_HOME", None)
         if tree is not None:      # another source tree (e.g. `git archive` of main) with this .venv
             env["PYTHONPATH"] = str(tree)
-        cmd = [str(ROOT / ".venv" / "bin" / "destinations"), "run"]
         load = os.getloadavg()[0]
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                cwd=tree or ROOT, start_new_session=True)
-        cpu: dict[int, float] = {}
-        peak, stopped, out = 0, None, []
-        import threading
-        reader = threading.Thread(target=lambda: out.extend(iter(proc.stdout.readline, "")), daemon=True)
-        reader.start()
-        while proc.poll() is None:
-            peak = max(peak, _tree_rss(proc.pid, cpu))
-            if any(STOP_AT in ln for ln in list(out)):
-                stopped = time.perf_counter() - t0
-                peak = max(peak, _tree_rss(proc.pid, cpu))
-                os.killpg(proc.pid, signal.SIGKILL)
-                break
-            time.sleep(0.05)
-        proc.wait()
-        reader.join(timeout=5)
-        buf = "".join(out)
-        lines = [ln for ln in buf.splitlines() if ln.strip()]
-        return {"to_dbt": stopped if stopped is not None else time.perf_counter() - t0,
-                "cpu": sum(cpu.values()), "peak_gb": peak / 1e9, "load": load, "lines": lines,
-                "reached": stopped is not None}
+        r = measure([str(ROOT / ".venv" / "bin" / "destinations"), "run"], env, stop_at=STOP_AT, cwd=tree or ROOT)
+        return {"to_dbt": r["wall"], "cpu": r["cpu"], "peak_gb": r["peak"] / 1e9, "load": load,
+                "lines": [ln for ln in r["out"].splitlines() if ln.strip()], "reached": r["stopped"]}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
