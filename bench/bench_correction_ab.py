@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_dbt_path import last_command_events  # noqa: E402
-from bench_pipeline import ROOT, correct_one_return, measure  # noqa: E402
+from bench_pipeline import ROOT, correct_one_return, measure, run_env  # noqa: E402
 
 ADOPT = """
 import json, sys
@@ -58,18 +58,11 @@ def trial(data: Path, work: Path, src: Path, threads: str) -> dict:
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(data, work, symlinks=True)
     correct_one_return(work)
-    env = {**os.environ, "DESTINATIONS_DATA_DIR": str(work), "DO_NOT_TRACK": "1",
-           "GX_ANALYTICS_ENABLED": "false", "DAGSTER_DISABLE_TELEMETRY": "1",
-           "DESTINATIONS_DBT_THREADS": threads, "PYTHONPATH": str(src)}
-    env.pop("DAGSTER_HOME", None)
+    env = run_env(work, src, DESTINATIONS_DBT_THREADS=threads)
     py = str(ROOT / ".venv/bin/python")
     subprocess.run([py, "-c", ADOPT], env=env, cwd=src, check=True)
-    here = os.getcwd()
-    os.chdir(src)      # `python -m` puts the working folder first on sys.path
-    try:
-        return measure([py, "-m", "pipelines.cli", "run"], env, serving=work / "warehouse" / "serving")
-    finally:
-        os.chdir(here)
+    # run from the tree: `python -m` puts the working folder first on sys.path
+    return measure([py, "-m", "pipelines.cli", "run"], env, serving=work / "warehouse" / "serving", cwd=src)
 
 
 def report(r: dict, target: Path) -> None:

@@ -175,7 +175,7 @@ def one_run(label: str, frames: dict, cache: Path | None, prof: cProfile.Profile
             memory: bool = False):
     ch0 = _children_cpu()
     mem = Memory() if memory else None
-    c0, w0, t0 = time.process_time(), time.perf_counter(), time.time()
+    c0, w0, t0 = time.process_time(), time.perf_counter(), time.time()   # t0: block times are time.time()
     if prof:
         prof.enable()
     if mem:
@@ -186,7 +186,6 @@ def one_run(label: str, frames: dict, cache: Path | None, prof: cProfile.Profile
     if prof:
         prof.disable()
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
-    w0 = t0   # block times are time.time()
     timing = getattr(res, "timing", None) or {}
     # worker processes are the forkserver's children, not ours: their CPU is what they report
     workers_cpu = sum(p["cpu"] for who, p in timing.get("processes", {}).items() if who != "main") \
@@ -204,7 +203,7 @@ def one_run(label: str, frames: dict, cache: Path | None, prof: cProfile.Profile
             print(f"  {name:<34}{w:>9.2f}{c:>9.2f}")
     procs = timing.get("processes", {})
     if procs:
-        print(f"  blocks from {timing['blocks_from'] - w0:.1f} s to {timing['blocks_to'] - w0:.1f} s of the run "
+        print(f"  blocks from {timing['blocks_from'] - t0:.1f} s to {timing['blocks_to'] - t0:.1f} s of the run "
               f"(span {timing['blocks_seconds']:.1f} s)")
         print(f"  {'process':<14}{'blocks':>7}{'vars':>9}{'busy s':>9}{'CPU s':>9}{'idle s':>9}  (of the span)")
         for name, p in procs.items():
@@ -213,7 +212,7 @@ def one_run(label: str, frames: dict, cache: Path | None, prof: cProfile.Profile
     if when:   # per tenth of the blocks' span: how busy each process was (1.0 = all of it)
         a, span = timing["blocks_from"], max(timing["blocks_seconds"], 1e-9)
         cuts = [a + span * i / 10 for i in range(11)]
-        print("  busy per tenth of the span: " + " ".join(f"{c - w0:>5.0f}s" for c in cuts[:-1]))
+        print("  busy per tenth of the span: " + " ".join(f"{c - t0:>5.0f}s" for c in cuts[:-1]))
         for who in procs:
             row = [sum(max(0.0, min(e, cuts[i + 1]) - max(s, cuts[i])) for p, s, e, _ in when if p == who) / (span / 10)
                    for i in range(10)]
@@ -222,7 +221,7 @@ def one_run(label: str, frames: dict, cache: Path | None, prof: cProfile.Profile
     if big:
         print("  largest computed blocks (vars, process, start s from the run's start, wall s, CPU s):")
         for vars_, who, start, w, c in big:
-            print(f"    {vars_:>7} {who:<12} {start - w0:>7.1f} {w:>7.1f} {c:>7.1f}")
+            print(f"    {vars_:>7} {who:<12} {start - t0:>7.1f} {w:>7.1f} {c:>7.1f}")
     st = {k: v for k, v in res.stats.items() if not k.endswith("seconds")}
     print(f"  hidden cells {hid.height} of {res.cells.height}; sha {sha}; stats {st}; unresolved {res.unresolved}")
     if mem:

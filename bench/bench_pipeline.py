@@ -109,6 +109,17 @@ def measure(cmd: list[str], env: dict, serving: Path | None = None, stop_at: str
             "out": "".join(out), "serving": switched, "stopped": stopped is not None}
 
 
+def run_env(data: Path, tree: Path | None = None, **extra: str) -> dict:
+    """The environment of a bench's `destinations` run on data directory `data`: telemetry off,
+    no shared Dagster instance; `tree`: run that source tree's code (PYTHONPATH) with this .venv."""
+    env = {**os.environ, "DESTINATIONS_DATA_DIR": str(data), "DO_NOT_TRACK": "1",
+           "GX_ANALYTICS_ENABLED": "false", "DAGSTER_DISABLE_TELEMETRY": "1", **extra}
+    env.pop("DAGSTER_HOME", None)
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
+    return env
+
+
 BASELINE = r"""
 import sys, duckdb
 root = sys.argv[1]
@@ -188,8 +199,7 @@ def main() -> None:
     args = ap.parse_args()
 
     data = args.keep or Path(tempfile.mkdtemp(prefix=f"bench_{args.scale}_"))
-    env = {**os.environ, "DESTINATIONS_DATA_DIR": str(data), "DO_NOT_TRACK": "1",
-           "GX_ANALYTICS_ENABLED": "false", "DAGSTER_DISABLE_TELEMETRY": "1"}
+    env = run_env(data)
     bin_ = ROOT / ".venv" / "bin"
     if not args.skip_generate:
         shutil.rmtree(data, ignore_errors=True)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.bench_pipeline import measure  # noqa: E402
+from bench.bench_pipeline import measure, run_env  # noqa: E402
 
 STOP_AT = "step warehouse_models started"
 
@@ -36,11 +36,7 @@ def one_run(landing: Path, env_extra: dict[str, str], stale_manifest: bool, tree
             manifest = (tree or ROOT) / "dbt_project" / "target" / "manifest.json"
             if manifest.exists():
                 os.utime(manifest, (0, 0))
-        env = {**os.environ, "DESTINATIONS_DATA_DIR": str(work), "DO_NOT_TRACK": "1",
-               "GX_ANALYTICS_ENABLED": "false", **env_extra}
-        env.pop("DAGSTER_HOME", None)
-        if tree is not None:      # another source tree (e.g. `git archive` of main) with this .venv
-            env["PYTHONPATH"] = str(tree)
+        env = run_env(work, tree, **env_extra)   # tree: e.g. `git archive` of main, with this .venv
         load = os.getloadavg()[0]
         r = measure([str(ROOT / ".venv" / "bin" / "destinations"), "run"], env, stop_at=STOP_AT, cwd=tree or ROOT)
         return {"to_dbt": r["wall"], "cpu": r["cpu"], "peak_gb": r["peak"] / 1e9, "load": load,

@@ -532,10 +532,8 @@ class _Queue:
     def ready(self, clock: _Clock) -> None:
         """The kernel compiled (or loaded) here once, before any worker starts: they load it."""
         if gauss.KERNEL == "compiled" and not self.warm:
-            from pipelines.lib.disclosure import intervals, kernel
             with clock("kernel load"):
-                kernel.warm()
-                intervals.warm()
+                _warm_kernel()
         self.warm = True
 
     def start(self, clock: _Clock) -> None:
@@ -546,7 +544,7 @@ class _Queue:
             return
         self.ready(clock)
         try:
-            self.procs.get(self.n).submit(_warm_worker)
+            self.procs.get(self.n).submit(_warm_kernel)
         except (BrokenProcessPool, OSError) as e:
             log.warning("disclosure engine: worker processes failed (%s); doing every block in this process", e)
             self.fail()
@@ -597,7 +595,8 @@ class _Queue:
         self.procs.close()
 
 
-def _warm_worker() -> None:
+def _warm_kernel() -> None:
+    """The compiled kernel loaded in this process (here, or a worker started early)."""
     if gauss.KERNEL == "compiled":
         from pipelines.lib.disclosure import intervals, kernel
         kernel.warm()
