@@ -108,11 +108,11 @@ def test_a_failed_chunk_insert_loses_nothing_loaded_before(tmp_path, monkeypatch
     monkeypatch.setattr(fsq, "CHUNK_ROWS", 1)
     real, calls = landing._Loader._insert, []
 
-    def insert(self, incoming):
+    def insert(self, incoming, *files):
         calls.append(incoming.height)
         if len(calls) == 3:   # the disk fills up while the third chunk is written
             raise OSError("No space left on device")
-        return real(self, incoming)
+        return real(self, incoming, *files)
 
     monkeypatch.setattr(landing._Loader, "_insert", insert)
     try:

@@ -1,6 +1,6 @@
 """Land FSQ and Compass files: validate, write feedback, quarantine rejects, load the rest.
 
-Each accepted file replaces only its own rows (`source_file`); all the files of a run are loaded
+Each accepted file replaces only its own rows (`source_file`; FSQ: its `file_id`); all the files of a run are loaded
 in one transaction (one bulk insert), so a failure loses nothing; a rejected file leaves what
 was loaded from it before untouched. Feedback files are rewritten only when they change.
 Unchanged files (same bytes, same construct mapping, accepted before) are not re-read.
@@ -26,10 +26,21 @@ from pipelines.lib.intake.store import quarantine, sidecar
 from pipelines.lib.runstate import file_digest
 from pipelines.lib.warehouse import replace_table
 
-FSQ_DDL = """
-create table if not exists raw.fsq_responses (
+# FSQ answers are stored one row per answer with a small file key, and the file's own columns once
+# in raw.fsq_files (a 64-character SHA-256 and a path on each of millions of rows made the insert
+# ~40% dearer). raw.fsq_responses is the view of both with the columns of the old single table.
+FSQ_FILES_DDL = """
+create table if not exists raw.fsq_files (
+    file_id integer not null,         -- key of the file's rows in raw.fsq_answers
+    source_file varchar not null,     -- one row per file
     academy_urn varchar not null,     -- folder URN
     academic_year varchar not null,   -- YYYY-YY, folder of the export
+    file_sha256 varchar not null,
+    file_modified_at timestamp not null
+)"""
+FSQ_ANSWERS_DDL = """
+create table if not exists raw.fsq_answers (
+    file_id integer not null,         -- raw.fsq_files
     survey_date date not null,
     survey_round varchar not null,    -- autumn | spring | summer (term of survey_date)
     upn varchar not null,
@@ -40,11 +51,16 @@ create table if not exists raw.fsq_responses (
     response varchar,                 -- scale label; null = not answered
     response_score integer,           -- scale code
     is_positive boolean,              -- null when not answered
-    source_file varchar not null,
-    file_sha256 varchar not null,
-    source_row integer not null,
-    file_modified_at timestamp not null
+    source_row integer not null
 )"""
+FSQ_ANSWER_COLUMNS = ["file_id", "survey_date", "survey_round", "upn", "upn_is_temporary", "year_group", "item_id",
+                      "construct", "response", "response_score", "is_positive", "source_row"]
+FSQ_VIEW = """
+create view if not exists raw.fsq_responses as
+select f.academy_urn, f.academic_year, a.survey_date, a.survey_round, a.upn, a.upn_is_temporary, a.year_group,
+       a.item_id, a.construct, a.response, a.response_score, a.is_positive, f.source_file, f.file_sha256,
+       a.source_row, f.file_modified_at
+from raw.fsq_answers as a join raw.fsq_files as f using (file_id)"""
 COMPASS_DDL = """
 create table if not exists raw.compass_evaluations (
     academy_urn varchar not null,
@@ -82,8 +98,39 @@ create table if not exists raw.careers_files (
 
 def ensure_careers_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists raw")
-    for ddl in (FSQ_DDL, COMPASS_DDL, FILES_DDL):
+    upgrade_fsq_table(con)
+    for ddl in (FSQ_FILES_DDL, FSQ_ANSWERS_DDL, FSQ_VIEW, COMPASS_DDL, FILES_DDL):
         con.execute(ddl)
+
+
+def upgrade_fsq_table(con: duckdb.DuckDBPyConnection) -> bool:
+    """A warehouse whose raw.fsq_responses is still the one table of earlier versions (every file
+    column on every answer): move its rows to raw.fsq_files + raw.fsq_answers, in one transaction,
+    and put the view in its place. True when it upgraded."""
+    found = con.execute("select table_type from information_schema.tables where table_schema = 'raw' "
+                        "and table_name = 'fsq_responses'").fetchone()
+    if not found or found[0] != "BASE TABLE":
+        return False
+    con.execute("begin transaction")
+    try:
+        for ddl in (FSQ_FILES_DDL, FSQ_ANSWERS_DDL):
+            con.execute(ddl)
+        # a file's rows were always written together, so its columns have one value per file
+        con.execute("""
+            insert into raw.fsq_files
+            select cast(row_number() over (order by source_file) as integer), source_file, min(academy_urn),
+                   min(academic_year), min(file_sha256), max(file_modified_at)
+            from raw.fsq_responses group by source_file""")
+        cols = ", ".join(f"a.{c}" if c != "file_id" else "f.file_id" for c in FSQ_ANSWER_COLUMNS)
+        con.execute(f"insert into raw.fsq_answers select {cols} from raw.fsq_responses as a "
+                    "join raw.fsq_files as f using (source_file)")
+        con.execute("drop table raw.fsq_responses")
+        con.execute(FSQ_VIEW)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return True
 
 
 def config_tables(conf: FsqConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -195,6 +242,9 @@ class _Loader:
         self.con, self.kind, self.table = con, kind, table
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="careers-insert")
         self.pending = None
+        # FSQ: source_file -> file_id of the files loaded before (a reloaded file keeps its key)
+        self.ids = dict(con.execute("select source_file, file_id from raw.fsq_files").fetchall()) if kind == "fsq" else {}
+        self.next_id = max(self.ids.values(), default=0) + 1
         # one bulk insert (measured on the large trust's answers, CPU per 1 M rows): DuckDB's parallel
         # insert costs ~2x a single thread's; plain large strings convert faster than polars' string
         # views; dictionary compression alone writes the same bytes as the automatic choice for 2/3 of the CPU
@@ -206,28 +256,59 @@ class _Loader:
     def rows(self, results: list[FileResult], mtimes: dict[str, datetime]) -> None:
         """Queue the rows of the accepted files among `results` (then dropped from the results)."""
         loads = [res for res in results if not res.rejected and res.rows is not None and res.rows.height]
-        # each row's file and modification time, added once to all the files' rows (not file by file)
-        frame = None
+        job = None
         if loads:
+            # each row's file, added once to all the files' rows (not file by file)
             which = pl.Series(range(len(loads)), dtype=pl.Int32).repeat_by(
                 pl.Series([res.rows.height for res in loads], dtype=pl.UInt32)).explode()
-            frame = pl.concat([res.rows for res in loads], how="vertical_relaxed").with_columns(
-                source_file=pl.Series([res.file for res in loads], dtype=pl.Utf8).gather(which),
-                file_modified_at=pl.Series([mtimes[res.file] for res in loads], dtype=pl.Datetime("us")).gather(which))
+            if self.kind == "fsq":
+                ids = [self._file_id(res.file) for res in loads]
+                files = pl.DataFrame({
+                    "file_id": ids, "source_file": [res.file for res in loads],
+                    "academy_urn": [res.academy_urn for res in loads],
+                    "academic_year": [res.academic_year for res in loads],
+                    "file_sha256": [res.sha256 for res in loads],
+                    "file_modified_at": [mtimes[res.file] for res in loads]},
+                    schema_overrides={"file_id": pl.Int32, "file_modified_at": pl.Datetime("us")})
+                answers = pl.concat([res.rows.select(FSQ_ANSWER_COLUMNS[1:]) for res in loads], how="vertical_relaxed")
+                job = (self._insert, answers.with_columns(
+                    file_id=pl.Series(ids, dtype=pl.Int32).gather(which)).select(FSQ_ANSWER_COLUMNS), files)
+            else:
+                job = (self._insert, pl.concat([res.rows for res in loads], how="vertical_relaxed").with_columns(
+                    source_file=pl.Series([res.file for res in loads], dtype=pl.Utf8).gather(which),
+                    file_modified_at=pl.Series([mtimes[res.file] for res in loads],
+                                               dtype=pl.Datetime("us")).gather(which)))
         for res in results:
             res.rows = None
         self._wait()
-        if frame is not None:
-            self.pending = self.pool.submit(self._insert, frame)
+        if job is not None:
+            self.pending = self.pool.submit(*job)
 
-    def _insert(self, incoming: pl.DataFrame) -> None:
+    def _file_id(self, source_file: str) -> int:
+        """The file's key in raw.fsq_files: its earlier key when it was loaded before, else a new one."""
+        if source_file not in self.ids:
+            self.ids[source_file], self.next_id = self.next_id, self.next_id + 1
+        return self.ids[source_file]
+
+    def _insert(self, incoming: pl.DataFrame, files: pl.DataFrame | None = None) -> None:
+        """Replace the loaded files' earlier rows with `incoming`. FSQ (`files` given): the files' rows
+        in raw.fsq_files and their answers (`incoming`, keyed by file_id) in raw.fsq_answers."""
         con = self.con
         try:
-            con.register("_loaded_files", incoming.select(pl.col("source_file").unique()).to_arrow())
-            con.execute(f"delete from {self.table} where source_file in (select source_file from _loaded_files)")
+            if files is None:
+                con.register("_loaded_files", incoming.select(pl.col("source_file").unique()).to_arrow())
+                con.execute(f"delete from {self.table} where source_file in (select source_file from _loaded_files)")
+                table = self.table
+            else:
+                con.register("_loaded_files", files.to_arrow())
+                con.execute("delete from raw.fsq_answers where file_id in (select file_id from _loaded_files)")
+                con.execute("delete from raw.fsq_files where file_id in (select file_id from _loaded_files)")
+                cols = ", ".join(files.columns)
+                con.execute(f"insert into raw.fsq_files ({cols}) select {cols} from _loaded_files")
+                table = "raw.fsq_answers"
             con.register("_incoming", incoming.to_arrow(compat_level=pl.CompatLevel.oldest()))
             cols = ", ".join(incoming.columns)
-            con.execute(f"insert into {self.table} ({cols}) select {cols} from _incoming")
+            con.execute(f"insert into {table} ({cols}) select {cols} from _incoming")
         finally:
             for view in ("_loaded_files", "_incoming"):
                 try:
