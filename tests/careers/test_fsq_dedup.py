@@ -64,7 +64,8 @@ def test_only_repeated_answers_are_ranked_and_the_newest_file_wins():
         sql = sql.replace(f"{{{{ source('raw', '{t}') }}}}", f"raw.{t}")
     con.execute(f"create view stg as {sql}")
     con.execute(f"create view oracle as {ORACLE}")
-    assert [c[0] for c in con.execute("describe stg").fetchall()] == [c[0] for c in con.execute("describe oracle").fetchall()]
+    columns = [[c[0] for c in con.execute(f"describe {v}").fetchall()] for v in ("stg", "oracle")]
+    assert columns[0] == columns[1]
     assert con.execute("select count(*) from stg").fetchone()[0] == 6000
     for a, b in (("stg", "oracle"), ("oracle", "stg")):
         assert con.execute(f"select count(*) from (select * from {a} except all select * from {b})").fetchone()[0] == 0

@@ -1,8 +1,8 @@
 """Land FSQ and Compass files: validate, write feedback, quarantine rejects, load the rest.
 
-Each accepted file replaces only its own rows (`source_file`; FSQ: its `file_id`); all the files of a run are loaded
-in one transaction (one bulk insert), so a failure loses nothing; a rejected file leaves what
-was loaded from it before untouched. Feedback files are rewritten only when they change.
+Each accepted file replaces only its own rows (`source_file`; FSQ: its `file_id`); all the files
+of a run are loaded in one transaction (one bulk insert), so a failure loses nothing; a rejected
+file leaves what was loaded from it before untouched. Feedback files are rewritten only when they change.
 Unchanged files (same bytes, same construct mapping, accepted before) are not re-read.
 """
 from __future__ import annotations
@@ -243,7 +243,8 @@ class _Loader:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="careers-insert")
         self.pending = None
         # FSQ: source_file -> file_id of the files loaded before (a reloaded file keeps its key)
-        self.ids = dict(con.execute("select source_file, file_id from raw.fsq_files").fetchall()) if kind == "fsq" else {}
+        self.ids = (dict(con.execute("select source_file, file_id from raw.fsq_files").fetchall())
+                    if kind == "fsq" else {})
         self.next_id = max(self.ids.values(), default=0) + 1
         # one bulk insert (measured on the large trust's answers, CPU per 1 M rows): DuckDB's parallel
         # insert costs ~2x a single thread's; with a path and a SHA-256 on every row, plain large strings
