@@ -233,3 +233,19 @@ def test_pupil_names_follow_retention_subject_access_and_erasure(retained):
         text = (root / rel).read_bytes()
         assert upn.encode() not in text.upper()
     assert subject.subject_access(upn, root)["files"] == []
+
+
+def test_subject_access_lists_fsq_answers_once_under_their_view(retained):
+    """raw.fsq_answers is the view raw.fsq_responses' storage: a pupil's answers are listed once,
+    with their file columns, not a second time keyed by a bare file_id."""
+    from pipelines.lib.privacy import subject
+    root = retained["root"]
+    con = duckdb.connect(str(root / "warehouse" / "warehouse.duckdb"), read_only=True)
+    upn, answers = con.execute("select upn, count(*) from raw.fsq_answers where upn_is_temporary = false "
+                               "and upn not in (select unnest(?)) group by upn order by upn limit 1",
+                               [list(retained["mapping"].values())]).fetchone()
+    con.close()
+    tables = {t["table"]: t["rows"] for t in subject.subject_access(upn, root)["tables"]}
+    assert "raw.fsq_answers" not in tables
+    assert len(tables["raw.fsq_responses"]) == answers > 0
+    assert all(r["source_file"] and r["file_sha256"] for r in tables["raw.fsq_responses"])

@@ -61,6 +61,8 @@ select f.academy_urn, f.academic_year, a.survey_date, a.survey_round, a.upn, a.u
        a.item_id, a.construct, a.response, a.response_score, a.is_positive, f.source_file, f.file_sha256,
        a.source_row, f.file_modified_at
 from raw.fsq_answers as a join raw.fsq_files as f using (file_id)"""
+# Storage tables whose rows a view presents whole (subject access lists the view, once).
+SHOWN_BY_VIEW = {"raw.fsq_answers": "raw.fsq_responses"}
 COMPASS_DDL = """
 create table if not exists raw.compass_evaluations (
     academy_urn varchar not null,

@@ -101,6 +101,7 @@ def _table_rows(p: cfg.Paths, targets: set[str], wait: float = 0.0,
     """(rows found per table, what happened to the warehouse: searched / none yet / not searched)."""
     import duckdb
 
+    from pipelines.lib.careers.landing import SHOWN_BY_VIEW
     from pipelines.lib.warehouse import describe_holder, lock_holder, reader_lock
     out = []
     marks = ", ".join("?" for _ in targets)
@@ -115,6 +116,8 @@ def _table_rows(p: cfg.Paths, targets: set[str], wait: float = 0.0,
                 cols = con.execute("select table_schema, table_name from information_schema.columns "
                                    "where column_name = 'upn' order by 1, 2").fetchall()
                 for schema, table in cols:
+                    if f"{schema}.{table}" in SHOWN_BY_VIEW:
+                        continue
                     df = con.execute(f'select * from "{schema}"."{table}" where upper(trim(upn)) in ({marks})',
                                      list(targets)).df()
                     if len(df):
