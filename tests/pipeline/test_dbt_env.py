@@ -54,6 +54,8 @@ def test_a_new_data_directorys_first_build_starts_from_the_projects_parse(tmp_pa
     for k in KEYS:
         monkeypatch.setenv(k, "unset-by-test")          # restored after the test
     monkeypatch.delenv("DESTINATIONS_WAREHOUSE_PATH")    # parsed outside a run (the dashboard, `make test`)
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
     ensure_manifest(force=True)
     for trust in ("one", "two"):
         dbt_env(paths(tmp_path / trust))
