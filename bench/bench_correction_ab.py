@@ -29,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_dbt_path import last_command_events  # noqa: E402
+from bench_dbt_phases import phases  # noqa: E402
 from bench_pipeline import ROOT, correct_one_return, measure, run_env  # noqa: E402
 
 ADOPT = """
@@ -77,6 +78,7 @@ def report(r: dict, target: Path) -> None:
     dw = dbt_wall(target)
     if dw is not None and "warehouse_models" in steps:
         print(f"   dbt command {dw:.1f}s of the warehouse_models step {steps['warehouse_models']:.1f}s")
+    print("   " + phases(target))
     if r["rc"] != 0:
         print(r["out"][-3000:])
     subprocess.run([sys.executable, str(ROOT / "bench/bench_dbt_path.py"), str(target)])

@@ -196,10 +196,13 @@ def main() -> None:
     ap.add_argument("--skip-generate", action="store_true", help="reuse the landing zone in --keep")
     ap.add_argument("--save-full", type=Path, help="copy the warehouse file here after the full build "
                     "(to compare marts with bench/compare_marts.py)")
+    ap.add_argument("--tree", type=Path, help="run this source tree's code (e.g. `git archive` of main, its dbt "
+                    "parse and kernel warmed) with this .venv: an A/B of full builds on the same machine")
     args = ap.parse_args()
 
     data = args.keep or Path(tempfile.mkdtemp(prefix=f"bench_{args.scale}_"))
-    env = run_env(data)
+    tree = args.tree.resolve() if args.tree else None
+    env = run_env(data, tree)
     bin_ = ROOT / ".venv" / "bin"
     if not args.skip_generate:
         shutil.rmtree(data, ignore_errors=True)
@@ -238,8 +241,9 @@ def main() -> None:
         Path(f).unlink(missing_ok=True)
     report("baseline", base)
     print("  " + base["out"].strip().splitlines()[-1] if base["out"].strip() else "")
-    run = [str(bin_ / "destinations"), "run"]
-    full = measure(run, env)
+    # another tree: `python -m` from it puts its folder first on sys.path
+    run = [str(bin_ / "python"), "-m", "pipelines.cli", "run"] if tree else [str(bin_ / "destinations"), "run"]
+    full = measure(run, env, cwd=tree)
     report("full", full, targets.get("full"))
     if args.save_full:
         shutil.copy2(data / "warehouse" / "warehouse.duckdb", args.save_full)
@@ -249,10 +253,10 @@ def main() -> None:
         if line.startswith(("  ", "[")) and not line.startswith("  returns 20"):
             print("   " + line)
     _dbt_nodes(data)
-    report("no change", measure(run, env), targets.get("no change"))
+    report("no change", measure(run, env, cwd=tree), targets.get("no change"))
     f = correct_one_return(data)
     print(f"  corrected {f.relative_to(data)}")
-    one = measure(run, env, serving=data / "warehouse" / "serving")
+    one = measure(run, env, serving=data / "warehouse" / "serving", cwd=tree)
     report("one return", one, targets.get("one return"))
     print("  the run's own account (steps of 1 s or more, timing summary):")
     for line in one["out"].splitlines():

@@ -11,6 +11,8 @@ import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# the warehouse file in a data directory's warehouse/ folder; dbt names it by this relative path (dbt_env)
+WAREHOUSE_FILE = "warehouse.duckdb"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 
@@ -69,7 +71,7 @@ class Paths:
     @property
     def warehouse_dir(self) -> Path: return self.root / "warehouse"
     @property
-    def warehouse(self) -> Path: return self.warehouse_dir / "warehouse.duckdb"
+    def warehouse(self) -> Path: return self.warehouse_dir / WAREHOUSE_FILE
     @property
     def serving(self) -> Path: return self.warehouse_dir / "serving"
     @property
@@ -87,10 +89,15 @@ def paths(root: Path | None = None) -> Paths:
 def dbt_env(p: Paths) -> None:
     """Point dbt (a subprocess that inherits the environment) at this data directory: its
     warehouse, its own target/log folders (two data directories never share dbt state) and the
-    per-block disclosure decisions of its last build (int_disclosure__cells)."""
+    per-block disclosure decisions of its last build (int_disclosure__cells).
+
+    The warehouse is named relative to the folder dbt runs in (DESTINATIONS_DBT_WORKDIR, where
+    lib/dbt_cli.py starts dbt), so dbt's profile is the same for every data directory and a
+    new or moved one does not make dbt parse the whole project again."""
     os.environ.update({
         "DESTINATIONS_DATA_DIR": str(p.root),
-        "DESTINATIONS_WAREHOUSE_PATH": str(p.warehouse),
+        "DESTINATIONS_WAREHOUSE_PATH": WAREHOUSE_FILE,
+        "DESTINATIONS_DBT_WORKDIR": str(p.warehouse.parent),
         "DBT_LOG_PATH": str(p.dbt_dir / "logs"),
         "DBT_TARGET_PATH": str(p.dbt_dir / "target"),
         "DESTINATIONS_DISCLOSURE_CACHE": str(p.warehouse_dir / "disclosure-cache.sqlite"),

@@ -89,7 +89,9 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         resources={
             "warehouse": WarehouseResource(),
+            # dbt started from the data directory's warehouse folder (lib/dbt_cli.py): this
+            # environment's dbt-core, `python -m pipelines.lib.dbt_cli <dbt arguments>`
             "dbt": TrustDbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
-                                  dbt_executable=str(Path(sys.executable).parent / "dbt")),
+                                  dbt_executable=sys.executable, global_config_flags=["-m", "pipelines.lib.dbt_cli"]),
         }
     )

@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pipelines.config import DBT_PROJECT_DIR
+from pipelines.config import DBT_PROJECT_DIR, WAREHOUSE_FILE
 
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 AUDIENCES = ("director", "academy", "academy_own")
@@ -70,7 +70,10 @@ def ensure_manifest(force: bool = False) -> Path:
             if (MANIFEST.parent / "partial_parse.msgpack").exists():   # start from the last parse
                 shutil.copyfile(MANIFEST.parent / "partial_parse.msgpack", scratch / "partial_parse.msgpack")
             dbt = Path(sys.executable).parent / "dbt"
-            env = {**os.environ, "DO_NOT_TRACK": "1"}
+            # parsed with the pipeline's profile (config.dbt_env: the warehouse relative to dbt's
+            # folder), whoever asks (a run, the dashboard, `make test`): every data directory's
+            # build can start from this parse (transform/dbt.seed_partial_parse). A parse opens no warehouse.
+            env = {**os.environ, "DO_NOT_TRACK": "1", "DESTINATIONS_WAREHOUSE_PATH": WAREHOUSE_FILE}
             proc = subprocess.run(
                 # the project's own target/, whatever DBT_TARGET_PATH a run set (config.dbt_env)
                 [str(dbt), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
@@ -80,7 +83,7 @@ def ensure_manifest(force: bool = False) -> Path:
             if proc.returncode != 0:
                 raise RuntimeError(f"dbt parse failed:\n{proc.stdout}\n{proc.stderr}")
             # which warehouse (dbt profile) the parse was made for: a build for the same one may start from it
-            (scratch / PARSED_FOR).write_text(os.environ.get("DESTINATIONS_WAREHOUSE_PATH", ""))
+            (scratch / PARSED_FOR).write_text(WAREHOUSE_FILE)
             for f in sorted(p for p in scratch.iterdir() if p.is_file() and p.name != "manifest.json"):
                 os.replace(f, MANIFEST.parent / f.name)
             os.replace(scratch / "manifest.json", MANIFEST)   # last: its mtime says the parse is complete

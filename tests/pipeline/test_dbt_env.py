@@ -3,8 +3,8 @@ asset's resource set the same environment, and the project's own manifest never 
 import os
 from pathlib import Path
 
-KEYS = ("DESTINATIONS_DATA_DIR", "DESTINATIONS_WAREHOUSE_PATH", "DBT_LOG_PATH", "DBT_TARGET_PATH",
-        "DESTINATIONS_DISCLOSURE_CACHE")
+KEYS = ("DESTINATIONS_DATA_DIR", "DESTINATIONS_WAREHOUSE_PATH", "DESTINATIONS_DBT_WORKDIR", "DBT_LOG_PATH",
+        "DBT_TARGET_PATH", "DESTINATIONS_DISCLOSURE_CACHE")
 
 
 def test_runner_and_dbt_asset_point_dbt_at_the_same_data_directory(tmp_path, monkeypatch):
@@ -21,7 +21,8 @@ def test_runner_and_dbt_asset_point_dbt_at_the_same_data_directory(tmp_path, mon
     assert {k: os.environ[k] for k in KEYS} == by_runner
     root = tmp_path.resolve()
     assert by_runner == {"DESTINATIONS_DATA_DIR": str(root),
-                         "DESTINATIONS_WAREHOUSE_PATH": str(root / "warehouse" / "warehouse.duckdb"),
+                         "DESTINATIONS_WAREHOUSE_PATH": "warehouse.duckdb",
+                         "DESTINATIONS_DBT_WORKDIR": str(root / "warehouse"),
                          "DBT_LOG_PATH": str(root / "warehouse" / "dbt" / "logs"),
                          "DBT_TARGET_PATH": str(root / "warehouse" / "dbt" / "target"),
                          "DESTINATIONS_DISCLOSURE_CACHE": str(root / "warehouse" / "disclosure-cache.sqlite")}
@@ -40,29 +41,34 @@ def test_manifest_parse_ignores_a_data_directorys_dbt_target(tmp_path, monkeypat
 
 
 def test_a_new_data_directorys_first_build_starts_from_the_projects_parse(tmp_path, monkeypatch):
-    """The project's re-parse (made for this warehouse) seeds the data directory's dbt state, so
-    the build does not parse the whole project again; a parse made for another warehouse is
-    not copied (dbt would parse everything again for that profile)."""
+    """The project's re-parse (made, whoever asks for it, with the pipeline's profile, which is the
+    same for every data directory: config.dbt_env) seeds each data directory's dbt state, so its first build does not
+    parse the whole project again; a parse made for another profile (an absolute warehouse path,
+    as by hand) is not copied (dbt would parse everything again for it)."""
     import subprocess
     import sys
 
-    from pipelines.config import DBT_PROJECT_DIR
+    from pipelines.config import DBT_PROJECT_DIR, dbt_env, paths
     from pipelines.defs.transform.dbt import seed_partial_parse
     from pipelines.lib.dbt_manifest import MANIFEST, ensure_manifest
-    target = tmp_path / "warehouse" / "dbt" / "target"
-    target.mkdir(parents=True)
-    monkeypatch.setenv("DESTINATIONS_WAREHOUSE_PATH", str(tmp_path / "warehouse" / "warehouse.duckdb"))
-    monkeypatch.setenv("DBT_TARGET_PATH", str(target))
+    for k in KEYS:
+        monkeypatch.setenv(k, "unset-by-test")          # restored after the test
+    monkeypatch.delenv("DESTINATIONS_WAREHOUSE_PATH")    # parsed outside a run (the dashboard, `make test`)
     monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
     ensure_manifest(force=True)
-    assert seed_partial_parse(target) and (target / "partial_parse.msgpack").exists()
-    assert not seed_partial_parse(target)            # already as new as the project's
-    dbt = subprocess.run([str(Path(sys.executable).parent / "dbt"), "ls", "--select", "destination_measures",
-                          "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
-                         cwd=DBT_PROJECT_DIR, capture_output=True, text=True, env={**os.environ, "DO_NOT_TRACK": "1"})
-    assert dbt.returncode == 0, dbt.stdout + dbt.stderr
-    assert "destination_measures" in dbt.stdout
-    assert "Unable to do partial parsing" not in dbt.stdout + dbt.stderr
+    for trust in ("one", "two"):
+        dbt_env(paths(tmp_path / trust))
+        target = tmp_path / trust / "warehouse" / "dbt" / "target"
+        target.mkdir(parents=True)
+        assert seed_partial_parse(target) and (target / "partial_parse.msgpack").exists()
+        assert not seed_partial_parse(target)            # already as new as the project's
+        dbt = subprocess.run([sys.executable, "-m", "pipelines.lib.dbt_cli", "ls", "--select", "destination_measures",
+                              "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+                             cwd=DBT_PROJECT_DIR, capture_output=True, text=True, env={**os.environ, "DO_NOT_TRACK": "1"})
+        assert dbt.returncode == 0, dbt.stdout + dbt.stderr
+        assert "destination_measures" in dbt.stdout
+        assert "Unable to do partial parsing" not in dbt.stdout + dbt.stderr, trust
 
     other = tmp_path / "other" / "target"
     other.mkdir(parents=True)

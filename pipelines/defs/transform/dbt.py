@@ -35,8 +35,10 @@ def seed_partial_parse(target: Path, project_target: Path = MANIFEST.parent) -> 
 
     `ensure_manifest` re-parses the project when a model changed, so without this the build
     parses the project a second time (a new data directory's first build: from scratch, ~10
-    CPU-s). Only a parse made for this warehouse is copied (dbt would parse everything again for
-    another profile); dbt still checks files and variables itself. True when copied."""
+    CPU-s). Only a parse made for the same profile is copied (dbt would parse everything again for
+    another one): the pipeline's, whose warehouse path is relative to the folder dbt runs in and so
+    the same for every data directory (config.dbt_env). dbt still checks files and variables
+    itself. True when copied."""
     import os
     src, dst = project_target / "partial_parse.msgpack", target / "partial_parse.msgpack"
     try:

@@ -2,14 +2,18 @@
 -- leaving year yet) from their latest intended round, with a transparent score: the sum of
 -- the configured weights (config/neet_risk.yaml) of the factors that apply, reasons spelled out.
 -- Pupil-level: only for users who may see pupil rows.
+-- Rebuilt per leaving year (macros/by_leaving_year.sql): a pupil's row reads only its own year.
+{{ config(**by_leaving_year()) }}
 with
 
 history as (
     select * from {{ ref('int_destinations__pupil_history') }}
+    where {{ leaving_years_changed() }}
 ),
 
 pupil_rounds as (
     select * from {{ ref('int_destinations__pupil_rounds') }}
+    where {{ leaving_years_changed() }}
 ),
 
 weights as (
@@ -23,6 +27,7 @@ academies as (
 -- the optional name / admission number the pupil's own academy gave (personal: this list only)
 pupil_names as (
     select * from {{ ref('stg_returns__pupil_names') }}
+    where {{ leaving_years_changed() }}
 ),
 
 latest_names as (
