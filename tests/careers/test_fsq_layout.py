@@ -4,6 +4,7 @@ on its first FSQ ingest without losing or changing a row."""
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from pipelines.lib.careers import landing
 from pipelines.lib.careers.landing import land
@@ -24,6 +25,17 @@ def _table_type(con, name: str) -> str | None:
     return row and row[0]
 
 
+def _rewrite_and_land(con, paths, changed: str, answer: tuple) -> list[tuple]:
+    """Rewrite one landed file with a single answer and land again: the other files' rows must be
+    the rows in `before`; returns the changed file's (item_id, response, source_row)."""
+    (paths.root / changed).write_bytes(_csv([answer]))
+    land("fsq", paths, con, today=TODAY)
+    others = f"select * from {{}} where source_file <> '{changed}'"
+    assert _same(con, others.format("before"), others.format("raw.fsq_responses"))
+    return con.execute("select item_id, response, source_row from raw.fsq_responses where source_file = ?",
+                       [changed]).fetchall()
+
+
 def test_a_changed_file_replaces_exactly_its_answers_and_keeps_its_key(tmp_path):
     paths = _trust(tmp_path)
     con = duckdb.connect(str(paths.warehouse))
@@ -32,14 +44,9 @@ def test_a_changed_file_replaces_exactly_its_answers_and_keeps_its_key(tmp_path)
     files = dict(con.execute("select source_file, file_id from raw.fsq_files").fetchall())
     assert sorted(files.values()) == [1, 2, 3]   # fsq1.csv is rejected (an off-scale answer in 3)
     con.execute(f"create table before as {ALL}")
-    changed = "raw/fsq/140002/2024-25/fsq3.csv"
-    (paths.root / changed).write_bytes(_csv([(UPNS[1], 11, "2024-10-10", "CK04", "Disagree")]))
-    land("fsq", paths, con, today=TODAY)
     # the other files' answers are the same rows; the changed file has only its new answer
-    others = f"select * from {{}} where source_file <> '{changed}'"
-    assert _same(con, others.format("before"), others.format("raw.fsq_responses"))
-    assert con.execute("select item_id, response, source_row from raw.fsq_responses where source_file = ?",
-                       [changed]).fetchall() == [("CK04", "Disagree", 2)]
+    assert _rewrite_and_land(con, paths, "raw/fsq/140002/2024-25/fsq3.csv",
+                             (UPNS[1], 11, "2024-10-10", "CK04", "Disagree")) == [("CK04", "Disagree", 2)]
     # one row per file, the changed file under the key it had
     assert dict(con.execute("select source_file, file_id from raw.fsq_files").fetchall()) == files
     assert con.execute("select count(*) from raw.fsq_answers where file_id not in "
@@ -78,13 +85,8 @@ def test_a_warehouse_of_the_one_table_layout_is_upgraded_and_keeps_every_row(tmp
         [c[0] for c in con.execute("describe before").fetchall()]
     assert con.execute("select count(*), count(distinct source_file) from raw.fsq_files").fetchone() == (3, 3)
     # then a changed file replaces only its rows, as in a warehouse built with the new layout
-    changed = "raw/fsq/140001/2024-25/fsq0.csv"
-    (paths.root / changed).write_bytes(_csv([(UPNS[0], 11, "2024-10-10", "CK01", "Disagree")]))
-    land("fsq", paths, con, today=TODAY)
-    others = f"select * from {{}} where source_file <> '{changed}'"
-    assert _same(con, others.format("before"), others.format("raw.fsq_responses"))
-    assert con.execute("select response from raw.fsq_responses where source_file = ?",
-                       [changed]).fetchall() == [("Disagree",)]
+    assert _rewrite_and_land(con, paths, "raw/fsq/140001/2024-25/fsq0.csv",
+                             (UPNS[0], 11, "2024-10-10", "CK01", "Disagree")) == [("CK01", "Disagree", 2)]
     # upgrading again is a no-op
     assert landing.upgrade_fsq_table(con) is False
     con.close()
@@ -97,11 +99,8 @@ def test_a_failed_upgrade_leaves_the_old_table_as_it_was(tmp_path, monkeypatch):
     _to_old_layout(con)
     con.execute(f"create table before as {ALL}")
     monkeypatch.setattr(landing, "FSQ_VIEW", "create view raw.fsq_responses as select no_such_column")
-    try:
+    with pytest.raises(duckdb.Error):
         landing.upgrade_fsq_table(con)
-        raise AssertionError("the broken upgrade must fail")
-    except duckdb.Error:
-        pass
     assert _table_type(con, "fsq_responses") == "BASE TABLE"
     assert _table_type(con, "fsq_answers") is None and _table_type(con, "fsq_files") is None
     assert _same(con, "select * from before", ALL)
