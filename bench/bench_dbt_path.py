@@ -59,8 +59,12 @@ def critical_path(spans: dict, up: dict) -> list[str]:
 
 
 def last_command_events(target: Path) -> list[dict]:
-    """The JSON events of the last dbt command in target/dbt.log (one reader for the benches)."""
-    events = [json.loads(line) for line in (target / "dbt.log").read_text().splitlines() if line.startswith("{")]
+    """The JSON events of the last dbt command in target/dbt.log and its rotated predecessor (one
+    reader for the benches)."""
+    events = []
+    for f in (target / "dbt.log.1", target / "dbt.log"):
+        if f.exists():
+            events += [json.loads(line) for line in f.read_text().splitlines() if line.startswith("{")]
     last = events[-1]["info"]["invocation_id"] if events else None
     return [e for e in events if e["info"]["invocation_id"] == last]
 

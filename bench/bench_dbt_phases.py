@@ -4,24 +4,16 @@ interpreter's import of dbt, ~1.5-2.3 s, comes before it).
 
     .venv/bin/python bench/bench_dbt_phases.py <dbt target dir>
 """
-import json
 import sys
 from datetime import datetime
 from pathlib import Path
 
-
-def last_command(target: Path) -> list[dict]:
-    """JSON events of the last dbt command in target/dbt.log and its rotated predecessor."""
-    events = []
-    for f in (target / "dbt.log.1", target / "dbt.log"):
-        if f.exists():
-            events += [json.loads(line) for line in f.read_text().splitlines() if line.startswith("{")]
-    last = events[-1]["info"]["invocation_id"] if events else None
-    return [e for e in events if e["info"]["invocation_id"] == last]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_dbt_path import last_command_events  # noqa: E402
 
 
 def phases(target: Path) -> str:
-    ev = last_command(target)
+    ev = last_command_events(target)
     if not ev:
         return "no dbt events"
 
