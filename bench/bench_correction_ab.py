@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_dbt_path import last_command_events  # noqa: E402
 from bench_dbt_phases import phases  # noqa: E402
-from bench_pipeline import ROOT, correct_one_return, measure, run_env  # noqa: E402
+from bench_pipeline import ROOT, correct_one_return, measure, run_command, run_env  # noqa: E402
 
 ADOPT = """
 import json, sys
@@ -62,8 +62,7 @@ def trial(data: Path, work: Path, src: Path, threads: str) -> dict:
     env = run_env(work, src, DESTINATIONS_DBT_THREADS=threads)
     py = str(ROOT / ".venv/bin/python")
     subprocess.run([py, "-c", ADOPT], env=env, cwd=src, check=True)
-    # run from the tree: `python -m` puts the working folder first on sys.path
-    return measure([py, "-m", "pipelines.cli", "run"], env, serving=work / "warehouse" / "serving", cwd=src)
+    return measure(run_command(src), env, serving=work / "warehouse" / "serving", cwd=src)
 
 
 def report(r: dict, target: Path) -> None:

@@ -120,6 +120,13 @@ def run_env(data: Path, tree: Path | None = None, **extra: str) -> dict:
     return env
 
 
+def run_command(tree: Path | None = None) -> list[str]:
+    """`destinations run`, as a trust runs it; another source tree's (with run_env(data, tree) and
+    cwd=tree) as `python -m pipelines.cli run`, which puts the tree first on sys.path."""
+    bin_ = ROOT / ".venv" / "bin"
+    return [str(bin_ / "python"), "-m", "pipelines.cli", "run"] if tree else [str(bin_ / "destinations"), "run"]
+
+
 BASELINE = r"""
 import sys, duckdb
 root = sys.argv[1]
@@ -241,8 +248,7 @@ def main() -> None:
         Path(f).unlink(missing_ok=True)
     report("baseline", base)
     print("  " + base["out"].strip().splitlines()[-1] if base["out"].strip() else "")
-    # another tree: `python -m` from it puts its folder first on sys.path
-    run = [str(bin_ / "python"), "-m", "pipelines.cli", "run"] if tree else [str(bin_ / "destinations"), "run"]
+    run = run_command(tree)
     full = measure(run, env, cwd=tree)
     report("full", full, targets.get("full"))
     if args.save_full:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.bench_pipeline import measure, run_env  # noqa: E402
+from bench.bench_pipeline import measure, run_command, run_env  # noqa: E402
 
 STOP_AT = "step warehouse_models started"
 
@@ -38,7 +38,7 @@ def one_run(landing: Path, env_extra: dict[str, str], stale_manifest: bool, tree
                 os.utime(manifest, (0, 0))
         env = run_env(work, tree, **env_extra)   # tree: e.g. `git archive` of main, with this .venv
         load = os.getloadavg()[0]
-        r = measure([str(ROOT / ".venv" / "bin" / "destinations"), "run"], env, stop_at=STOP_AT, cwd=tree or ROOT)
+        r = measure(run_command(tree), env, stop_at=STOP_AT, cwd=tree or ROOT)
         return {"to_dbt": r["wall"], "cpu": r["cpu"], "peak_gb": r["peak"] / 1e9, "load": load,
                 "lines": [ln for ln in r["out"].splitlines() if ln.strip()], "reached": r["stopped"]}
     finally:
