@@ -206,8 +206,12 @@ def test_workers_start_before_the_first_structure_only_when_a_large_block_may_co
         return procs.pool
     procs.get = get
     q = engine._Queue(procs, 2)
-    q.start(engine._Clock())
-    assert len(procs.pool.futures) == 1 and q.warm   # one worker started, loading the kernel
+    monkeypatch.setattr(engine, "_kernel_loaded", False)
+    clock = engine._Clock()
+    q.start(clock)
+    assert len(procs.pool.futures) == 1               # one worker started, loading the kernel
+    # this process loads it only at its first block here, after the large blocks are sent
+    assert not engine._kernel_loaded and "kernel load" not in clock.steps
     q.start(engine._Clock())
     assert len(procs.pool.futures) == 1               # once
     one = _Procs()
