@@ -206,8 +206,12 @@ def test_workers_start_before_the_first_structure_only_when_a_large_block_may_co
         return procs.pool
     procs.get = get
     q = engine._Queue(procs, 2)
-    q.start(engine._Clock())
-    assert len(procs.pool.futures) == 1 and q.warm   # one worker started, loading the kernel
+    monkeypatch.setattr(engine, "_kernel_loaded", False)
+    clock = engine._Clock()
+    q.start(clock)
+    assert len(procs.pool.futures) == 1               # one worker started, loading the kernel
+    # this process loads it only at its first block here, after the large blocks are sent
+    assert not engine._kernel_loaded and "kernel load" not in clock.steps
     q.start(engine._Clock())
     assert len(procs.pool.futures) == 1               # once
     one = _Procs()
@@ -223,3 +227,53 @@ def test_workers_start_before_the_first_structure_only_when_a_large_block_may_co
     monkeypatch.setattr(engine, "POOL_FROM_VARS", 10)
     _run(tmp_path, "large", _frames())
     assert started == [2]
+
+
+class _Here:
+    """Worker processes that run each submitted call at once, in this process, recording it."""
+
+    def __init__(self, events: list) -> None:
+        self.pool, self.n, self.events = None, 0, events
+
+    def get(self, n):
+        self.pool = self
+        return self
+
+    def submit(self, fn, *payload):
+        f = Future()
+        if fn is engine._warm_kernel:   # a worker's own kernel load: nothing to do here
+            self.events.append("worker: kernel")
+            f.set_result(None)
+        else:
+            self.events.append("worker: block")
+            f.set_result(fn(*payload))
+        return f
+
+    def close(self):
+        pass
+
+
+def test_this_process_loads_the_kernel_after_sending_the_large_blocks(tmp_path, monkeypatch):
+    """On a run with a large block, the early worker loads the kernel and this process loads it
+    only at its first block here, after the large block is sent: its load is not on the large
+    block's path. The cells are the cold run's."""
+    frames = _frames()
+    monkeypatch.setenv("DESTINATIONS_DISCLOSURE_WORKERS", "1")
+    cold = engine.run(frames)
+    events: list = []
+    monkeypatch.setenv("DESTINATIONS_DISCLOSURE_WORKERS", "2")
+    monkeypatch.setattr(engine, "POOL_FROM_VARS", 700)   # one large block a year
+    monkeypatch.setattr(engine, "SEND_FROM_VARS", 10 ** 9)   # the small blocks stay here
+    monkeypatch.setattr(engine, "_Workers", lambda: _Here(events))
+    monkeypatch.setattr(engine, "_kernel_loaded", False)
+
+    def warm():
+        events.append("here: kernel" if not engine._kernel_loaded else "again")
+        engine._kernel_loaded = True
+    monkeypatch.setattr(engine, "_warm_kernel", warm)
+    kept: list = []
+    got = _run(tmp_path, "order", frames, written={},
+               on_partition=lambda label, digest, cells: kept.append(cells))
+    assert events[0] == "worker: kernel" and "again" not in events
+    assert events.index("here: kernel") > events.index("worker: block")
+    assert not got.unresolved and _sorted(pl.concat(kept)).equals(_sorted(cold.cells))

@@ -3,6 +3,8 @@ partitions whose digest the table does not hold (or holds partly), deletes parti
 present, and leaves a partition it holds with its current digest alone."""
 from __future__ import annotations
 
+import os
+
 import duckdb
 
 from tests.marts.helpers import query, run_dbt
@@ -93,3 +95,43 @@ def test_a_table_from_before_partitions_is_rewritten_whole(demo_warehouse, tmp_p
         con.close()
     run_dbt(warehouse, "run", "--select", "int_disclosure__cells")
     assert _diff(warehouse, "incr.before_old", CELLS) == (0, 0)
+
+
+FAIL_AFTER_ONE_PARTITION = '''
+from pipelines.lib.disclosure import engine
+_run = engine.run
+
+
+def run(*args, on_partition=None, **kwargs):   # the model's writes of one partition, then a failure
+    def once(label, digest, cells):
+        on_partition(label, digest, cells)
+        raise RuntimeError("disclosure test: failed after writing a partition")
+    return _run(*args, on_partition=once, **kwargs)
+
+
+engine.run = run
+'''
+
+
+def test_a_rebuild_that_fails_after_writing_a_partition_leaves_the_table_as_it_was(demo_warehouse, tmp_path,
+                                                                                    monkeypatch):
+    """The model writes the changed partitions into the table itself, in one transaction: a
+    failure after it has written one (here: the engine's sink raising) rolls every write back."""
+    warehouse, _ = demo_warehouse
+    con = _keep_a_copy(warehouse, "before_fail", tmp_path, monkeypatch)
+    try:
+        label = con.execute(f"select min(partition_label) from {CELLS}").fetchone()[0]
+        con.execute(f"update {CELLS} set partition_digest = 'stale' where partition_label = ?", [label])
+        con.execute(f"create or replace table incr.stale as select * from {CELLS}")
+    finally:
+        con.close()
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(FAIL_AFTER_ONE_PARTITION)
+    with monkeypatch.context() as m:
+        m.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")])))
+        failed = run_dbt(warehouse, "run", "--select", "int_disclosure__cells", check=False)
+    assert failed.returncode != 0 and "failed after writing a partition" in failed.stdout + failed.stderr
+    assert _diff(warehouse, "incr.stale", CELLS) == (0, 0)        # the stale partition still as it was
+    run_dbt(warehouse, "run", "--select", "int_disclosure__cells")
+    assert _diff(warehouse, "incr.before_fail", CELLS) == (0, 0)  # rewritten once the run succeeds

@@ -380,6 +380,7 @@ class _Blocks:
                     self.headline.intersection(vs), None, self.max_rounds, self.protect_zeros)
 
     def here(self, b: int) -> None:
+        _load_kernel(self.clock)   # at the first block here (after the large ones are sent)
         with self.clock("blocks here"):
             self.out[b], w = _timed_block(*self.task(b, True))
         self.when[b] = ("main",) + w[1:]
@@ -408,7 +409,8 @@ class _Blocks:
                 lo += 1
 
     def send(self, queue: "_Queue", b: int) -> None:
-        queue.ready(self.clock)
+        if queue.procs.pool is None:   # workers not started yet: they load what this process compiles
+            queue.ready(self.clock)
         queue.add(len(self.members[b]), functools.partial(self.task, b, False), functools.partial(self._got, b))
         self.sent.add(b)
 
@@ -531,18 +533,18 @@ class _Queue:
 
     def ready(self, clock: _Clock) -> None:
         """The kernel compiled (or loaded) here once, before any worker starts: they load it."""
-        if gauss.KERNEL == "compiled" and not self.warm:
-            with clock("kernel load"):
-                _warm_kernel()
+        _load_kernel(clock)
         self.warm = True
 
     def start(self, clock: _Clock) -> None:
         """Start one worker now (loading the kernel), beside what this process does next, not
         when the first block is sent: on a correction that block is the critical path. One: the
-        others (started as blocks are sent) would only take cores from this process meanwhile."""
+        others (started as blocks are sent) would only take cores from this process meanwhile.
+        This process loads the kernel later, at its first block (_Blocks.here), after the large
+        blocks are sent: not before the structure that the first large block waits for (on a
+        machine's first run, without `make setup`, both processes then compile it once)."""
         if self.n < 2 or self.failed or self.procs.pool is not None:
             return
-        self.ready(clock)
         try:
             self.procs.get(self.n).submit(_warm_kernel)
         except (BrokenProcessPool, OSError) as e:
@@ -595,12 +597,24 @@ class _Queue:
         self.procs.close()
 
 
+_kernel_loaded = False   # _warm_kernel done in this process
+
+
 def _warm_kernel() -> None:
     """The compiled kernel loaded in this process (here, or a worker started early)."""
-    if gauss.KERNEL == "compiled":
+    global _kernel_loaded
+    if gauss.KERNEL == "compiled" and not _kernel_loaded:
         from pipelines.lib.disclosure import intervals, kernel
         kernel.warm()
         intervals.warm()
+        _kernel_loaded = True
+
+
+def _load_kernel(clock: _Clock) -> None:
+    """_warm_kernel here, timed as the step "kernel load" (the first time only)."""
+    if gauss.KERNEL == "compiled" and not _kernel_loaded:
+        with clock("kernel load"):
+            _warm_kernel()
 
 
 def _timed_pickled(payload: bytes) -> tuple:

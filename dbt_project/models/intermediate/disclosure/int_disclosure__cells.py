@@ -10,10 +10,15 @@ the result is the same as a cold run. Unset (tests, dbt by hand): a cache in a t
 i.e. a cold run.
 
 Incremental by partition: each row carries its partition's label and digest (of the rows the
-engine read, its code and thresholds). A rebuild returns only the partitions whose digest the
-table does not hold yet (delete+insert on partition_label, in dbt's transaction), so a corrected
-return rewrites its leaving year's cells, not all of them; a partition no longer present (e.g.
-a leaving year past retention) is deleted. A partition the table holds with its current digest
+engine read, its code and thresholds). A rebuild writes only the partitions whose digest the
+table does not hold yet, so a corrected return rewrites its leaving year's cells, not all of
+them; a partition no longer present (e.g. a leaving year past retention) is deleted. The model
+writes them into the table itself (delete+insert on partition_label, each partition as the
+engine finishes it, all in one transaction committed at the end: a failed run leaves the table
+as it was) and returns no rows, so dbt's delete+insert has nothing to do: before, the cells went
+to a temporary table, were copied to dbt's own temporary table and then to this one, three
+copies after the engine's last block instead of one. A first build (no table yet) returns every
+cell for dbt to create the table from, as before. A partition the table holds with its current digest
 holds exactly the cells the engine would give it now (they are a function of that digest)."""
 import os
 import tempfile
@@ -25,6 +30,7 @@ from pipelines.lib.disclosure.structure import MARTS, structure_columns
 
 CELLS_SCHEMA = OUTPUT_SCHEMA | {"partition_label": pl.Utf8, "partition_digest": pl.Utf8}
 STREAM = "disclosure_cells_new"
+COLUMNS = ", ".join(f'"{c}"' for c in CELLS_SCHEMA)
 
 
 def model(dbt, session):
@@ -53,33 +59,48 @@ def model(dbt, session):
         wanted = set(structure_columns(spec))
         frames[spec.name] = refs[spec.name].select(*[f'"{c}"' for c in refs[spec.name].columns if c in wanted]).pl()
     written = {}
+    direct = False   # the changed partitions written into the table here (see the docstring)
     if dbt.is_incremental:   # label -> digest of the cells the table holds (one digest per label)
         columns = {d[0] for d in session.execute(f"select * from {dbt.this} limit 0").description}
         if not {"partition_label", "partition_digest"} <= columns:
             # a table from before partitions: emptied here, its columns added by dbt, every partition written
             session.execute(f"delete from {dbt.this}")
         else:
+            direct = True
+            session.execute("begin transaction")
             session.execute(f"delete from {dbt.this} where partition_label is null or partition_digest is null")
             written = {label: low for label, low, high in session.execute(
                 f"select partition_label, min(partition_digest), max(partition_digest) from {dbt.this} group by 1"
             ).fetchall() if low == high}
-    # each partition's cells go to a temporary table of this connection (dropped when dbt closes it)
-    # as the engine finishes them, so no more than one partition's cells is ever held here
+    # otherwise each partition's cells go to a temporary table of this connection (dropped when
+    # dbt closes it) for dbt to create the table from; either way as the engine finishes them, so
+    # no more than one partition's cells is ever held here
     # columns: engine.OUTPUT_SCHEMA's, then partition_label and partition_digest
     session.register("disclosure_cells_part", pl.DataFrame(schema=CELLS_SCHEMA).to_arrow())
     session.execute(f"create or replace temp table {STREAM} as select * from disclosure_cells_part")
+    target = dbt.this if direct else STREAM
 
     def store(label, digest, cells):   # row order is irrelevant: not sorted (a copy of the partition)
         session.register("disclosure_cells_part", cells.to_arrow())
-        session.execute(f"insert into {STREAM} select *, ?, ? from disclosure_cells_part", [label, digest])
+        if direct:
+            session.execute(f"delete from {target} where partition_label = ?", [label])
+        session.execute(f"insert into {target} ({COLUMNS}) select *, ?, ? from disclosure_cells_part", [label, digest])
 
-    with tempfile.TemporaryDirectory(prefix="disclosure-") as tmp:
-        cache = os.environ.get("DESTINATIONS_DISCLOSURE_CACHE") or os.path.join(tmp, "cache.sqlite")
-        result = run(frames, min_cohort=int(dbt.config.get("min_cohort")), min_count=int(dbt.config.get("min_count")),
-                     cache_path=cache, by_partition=True, written=written, on_partition=store)
-    session.unregister("disclosure_cells_part")
-    dropped = result.stats["partitions_dropped"]   # labels the table holds that no longer exist
-    if dropped:
-        session.execute(f"delete from {dbt.this} where partition_label in ({', '.join('?' for _ in dropped)})",
-                        dropped)
+    try:
+        with tempfile.TemporaryDirectory(prefix="disclosure-") as tmp:
+            cache = os.environ.get("DESTINATIONS_DISCLOSURE_CACHE") or os.path.join(tmp, "cache.sqlite")
+            result = run(frames, min_cohort=int(dbt.config.get("min_cohort")),
+                         min_count=int(dbt.config.get("min_count")),
+                         cache_path=cache, by_partition=True, written=written, on_partition=store)
+        session.unregister("disclosure_cells_part")
+        dropped = result.stats["partitions_dropped"]   # labels the table holds that no longer exist
+        if dropped:
+            session.execute(f"delete from {dbt.this} where partition_label in ({', '.join('?' for _ in dropped)})",
+                            dropped)
+    except BaseException:
+        if direct:
+            session.execute("rollback")
+        raise
+    if direct:
+        session.execute("commit")
     return session.table(STREAM)   # a relation: dbt-duckdb copies it in DuckDB, not through Python
