@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from pipelines.config import Paths, dbt_env, is_leaving_year, paths, round_ids
-from pipelines.lib import runstate
+from pipelines.lib import dbt_warm, runstate
 from pipelines.lib.runnow import pid_alive
 from pipelines.lib.warehouse import RunInProgress, move_aside, run_lock, warehouse_problem
 
@@ -51,6 +51,8 @@ DATED = ["missing_returns", "return_status"]      # read today's date
 PUBLISH = ["serving_snapshot", "trustee_report"]
 # the environment variable naming the leaving years dbt rebuilds (dbt_project/macros/by_leaving_year.sql)
 LEAVING_YEARS_ENV = "DESTINATIONS_BUILD_LEAVING_YEARS"
+# "0": no warm dbt process (lib/dbt_warm.py); dbt is imported by the process dagster-dbt starts
+WARM_DBT_ENV = "DESTINATIONS_DBT_WARM"
 
 
 def leaving_years_to_rebuild(dirty: set[str], loads: dict[str, str], built_loads: dict[str, str] | None) -> list[str] | None:
@@ -241,8 +243,20 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
         planned.update(PUBLISH)
     runstate.save_pending(p, planned)
 
-    # the dbt parse, when the project changed since the last one, runs (a subprocess, on the other
-    # core) while the returns ingest; the definitions load waits for it
+    # dbt's import, in a warm dbt process (lib/dbt_warm.py, the other core), while the returns ingest
+    # and the definitions load; the dbt parse too, when the project changed since the last one (a
+    # subprocess; the definitions load waits for it). Not in a thread here: the ingest is Python
+    # enough that sharing the GIL with `import dagster` made it ~2x slower, for no gain overall.
+    warm = dbt_warm.start() if os.environ.get(WARM_DBT_ENV, "1") != "0" else None
+    try:
+        return _ingest_and_build(p, echo, timings, full, previous, inputs, changes, pending, planned, warm)
+    finally:
+        if warm is not None:
+            warm.stop()
+
+
+def _ingest_and_build(p: Paths, echo, timings: Timings, full: bool, previous: dict, inputs, changes,
+                      pending: set[str], planned: set[str], warm) -> int:
     parse = _parse_ahead()
     problems: list[str] = []
     timings.start("ingest returns")
@@ -294,6 +308,7 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
         run_id = make_new_run_id()
         instance.add_event_listener(run_id, _step_progress(echo, timings))
         os.environ[LEAVING_YEARS_ENV] = ",".join(years) if years is not None else "*"
+        os.environ.update(warm.env if warm is not None else {})    # the dbt step's launcher hands its command over
         try:
             res = job.execute_in_process(
                 instance=instance, raise_on_error=False, asset_selection=sorted(selected), run_id=run_id,
@@ -301,6 +316,7 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
                 run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
         finally:
             os.environ.pop(LEAVING_YEARS_ENV, None)
+            os.environ.pop(dbt_warm.SOCKET_ENV, None)
         problems += _failures(res)
         _echo_steps(res, echo)
         if not res.success and not problems:
