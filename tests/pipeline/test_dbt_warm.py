@@ -29,7 +29,11 @@ def data_dir(tmp_path, monkeypatch):
 
 
 def _launch(args, warm=None) -> subprocess.Popen:
-    """The launcher as dagster-dbt starts it: stdout a pipe, stderr into it, cwd the project."""
+    """The launcher as dagster-dbt starts it: stdout a pipe, stderr into it, cwd the project (once the
+    warm process listens, as it does long before a run's dbt step; a launcher before it runs dbt itself)."""
+    deadline = time.monotonic() + 30
+    while warm and not warm.sock.exists() and warm.proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     env = {**os.environ, "DO_NOT_TRACK": "1", **(warm.env if warm else {})}
     return subprocess.Popen([sys.executable, "-m", "pipelines.lib.dbt_cli", *args, "--project-dir",
                              str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)], cwd=DBT_PROJECT_DIR,
@@ -65,7 +69,7 @@ def _gone(warm: dbt_warm.Warm, within: float = 20) -> bool:
     return False
 
 
-@pytest.mark.parametrize("sql, code", [("select 41 + 1 as answer", 0), ("select * from no_such_table", 1)])
+@pytest.mark.parametrize("sql, code", [("select 41 + 1 as answer", 0), ("select * from no_such_table", 2)])
 def test_a_command_run_warm_gives_what_a_plain_dbt_gives(data_dir, sql, code):
     args = ["--log-format", "json", "show", "--inline", sql, "--output", "json"]
     _run(["parse"])                 # both then start from the same saved parse
