@@ -243,20 +243,8 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
         planned.update(PUBLISH)
     runstate.save_pending(p, planned)
 
-    # dbt's import, in a warm dbt process (lib/dbt_warm.py, the other core), while the returns ingest
-    # and the definitions load; the dbt parse too, when the project changed since the last one (a
-    # subprocess; the definitions load waits for it). Not in a thread here: the ingest is Python
-    # enough that sharing the GIL with `import dagster` made it ~2x slower, for no gain overall.
-    warm = dbt_warm.start() if os.environ.get(WARM_DBT_ENV, "1") != "0" else None
-    try:
-        return _ingest_and_build(p, echo, timings, full, previous, inputs, changes, pending, planned, warm)
-    finally:
-        if warm is not None:
-            warm.stop()
-
-
-def _ingest_and_build(p: Paths, echo, timings: Timings, full: bool, previous: dict, inputs, changes,
-                      pending: set[str], planned: set[str], warm) -> int:
+    # the dbt parse, when the project changed since the last one, runs (a subprocess, on the other
+    # core) while the returns ingest; the definitions load waits for it
     parse = _parse_ahead()
     problems: list[str] = []
     timings.start("ingest returns")
@@ -272,6 +260,21 @@ def _ingest_and_build(p: Paths, echo, timings: Timings, full: bool, previous: di
     if problems:
         return _finish(p, echo, timings, problems, None)
 
+    # dbt's import, in a warm dbt process (lib/dbt_warm.py, the other core), while the definitions load
+    # (~3 s of Python here) and the job starts; started after the ingest, which it slowed on a busy
+    # machine. Not the definitions in a thread beside the ingest: sharing the GIL with `import dagster`
+    # made the ingest ~2x slower, for no gain overall (measured at `large`).
+    warm = dbt_warm.start() if os.environ.get(WARM_DBT_ENV, "1") != "0" else None
+    try:
+        return _build(p, echo, timings, previous, inputs, dirty, loads, todo, problems, parse, warm)
+    finally:
+        if warm is not None:
+            warm.stop()
+
+
+def _build(p: Paths, echo, timings: Timings, previous: dict, inputs, dirty: set[str], loads: dict[str, str],
+           todo: list[tuple[str, str]], problems: list[str], parse, warm) -> int:
+    """Load the definitions and run the build job over what `dirty` names and its downstream."""
     timings.start("load pipeline definitions")
     if parse is not None:
         parse.join()
