@@ -79,7 +79,23 @@ def start() -> Warm | None:
 
 
 def serve(sock_path: str) -> int:
-    """The warm process: listen, import dbt, run one command handed over by a launcher."""
+    """The warm process: listen, import dbt, run one command handed over by a launcher; its socket
+    folder removed when it ends (also when what started it was killed and cannot)."""
+    try:
+        return _serve(sock_path)
+    finally:
+        _remove(sock_path)
+
+
+def _remove(sock_path: str) -> None:
+    for remove, path in ((os.unlink, sock_path), (os.rmdir, os.path.dirname(sock_path))):
+        try:
+            remove(path)
+        except OSError:
+            pass
+
+
+def _serve(sock_path: str) -> int:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(sock_path)       # bound before the imports: a launcher that comes early waits for them
     listener.listen(1)
@@ -105,7 +121,7 @@ def serve(sock_path: str) -> int:
     conn.sendall(f"{os.getpid()}\n".encode())
     # the launcher gone (killed) before the command ends: stop here too
     done = threading.Event()
-    threading.Thread(target=_exit_when_closed, args=(conn, done), daemon=True).start()
+    threading.Thread(target=_exit_when_closed, args=(conn, done, sock_path), daemon=True).start()
     code = run_command(request)
     done.set()
     try:
@@ -132,13 +148,14 @@ def run_command(request: dict) -> int:
     return 0
 
 
-def _exit_when_closed(conn: socket.socket, done: threading.Event) -> None:
+def _exit_when_closed(conn: socket.socket, done: threading.Event, sock_path: str) -> None:
     try:
         while conn.recv(1):
             pass
     except OSError:
         pass
     if not done.is_set():
+        _remove(sock_path)
         os._exit(130)
 
 

@@ -124,8 +124,19 @@ def test_a_killed_launcher_takes_the_warm_process_with_it(data_dir):
         proc.kill()
         proc.wait()
         assert _gone(warm), "the warm process ran on after its launcher was killed"
+        assert not warm.sock.parent.exists(), "it left its socket folder"
     finally:
         warm.stop()
+
+
+def test_a_warm_process_whose_run_was_killed_removes_its_folder(data_dir):
+    """The run killed (its end of the pipe closes, nobody calls stop): the process ends and tidies up."""
+    warm = dbt_warm.start()
+    while not warm.sock.exists() and warm.proc.poll() is None:
+        time.sleep(0.05)
+    warm.proc.stdin.close()          # what the run's death does to its end of the pipe
+    assert _gone(warm)
+    assert not warm.sock.parent.exists()
 
 
 def test_an_interrupt_reaches_the_command(data_dir):
