@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from pipelines.config import Paths, dbt_env, is_leaving_year, paths, round_ids
-from pipelines.lib import runstate
+from pipelines.lib import dbt_warm, runstate
 from pipelines.lib.runnow import pid_alive
 from pipelines.lib.warehouse import RunInProgress, move_aside, run_lock, warehouse_problem
 
@@ -51,6 +51,8 @@ DATED = ["missing_returns", "return_status"]      # read today's date
 PUBLISH = ["serving_snapshot", "trustee_report"]
 # the environment variable naming the leaving years dbt rebuilds (dbt_project/macros/by_leaving_year.sql)
 LEAVING_YEARS_ENV = "DESTINATIONS_BUILD_LEAVING_YEARS"
+# "0": no warm dbt process (lib/dbt_warm.py); dbt is imported by the process dagster-dbt starts
+WARM_DBT_ENV = "DESTINATIONS_DBT_WARM"
 
 
 def leaving_years_to_rebuild(dirty: set[str], loads: dict[str, str], built_loads: dict[str, str] | None) -> list[str] | None:
@@ -258,6 +260,21 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
     if problems:
         return _finish(p, echo, timings, problems, None)
 
+    # dbt's import, in a warm dbt process (lib/dbt_warm.py, the other core), while the definitions load
+    # (~3 s of Python here) and the job starts; started after the ingest, which it slowed on a busy
+    # machine. Not the definitions in a thread beside the ingest: sharing the GIL with `import dagster`
+    # made the ingest ~2x slower, for no gain overall (measured at `large`).
+    warm = dbt_warm.start() if os.environ.get(WARM_DBT_ENV, "1") != "0" else None
+    try:
+        return _build(p, echo, timings, previous, inputs, dirty, loads, todo, problems, parse, warm)
+    finally:
+        if warm is not None:
+            warm.stop()
+
+
+def _build(p: Paths, echo, timings: Timings, previous: dict, inputs, dirty: set[str], loads: dict[str, str],
+           todo: list[tuple[str, str]], problems: list[str], parse, warm) -> int:
+    """Load the definitions and run the build job over what `dirty` names and its downstream."""
     timings.start("load pipeline definitions")
     if parse is not None:
         parse.join()
@@ -294,6 +311,7 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
         run_id = make_new_run_id()
         instance.add_event_listener(run_id, _step_progress(echo, timings))
         os.environ[LEAVING_YEARS_ENV] = ",".join(years) if years is not None else "*"
+        os.environ.update(warm.env if warm is not None else {})    # the dbt step's launcher hands its command over
         try:
             res = job.execute_in_process(
                 instance=instance, raise_on_error=False, asset_selection=sorted(selected), run_id=run_id,
@@ -301,6 +319,7 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
                 run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
         finally:
             os.environ.pop(LEAVING_YEARS_ENV, None)
+            os.environ.pop(dbt_warm.SOCKET_ENV, None)
         problems += _failures(res)
         _echo_steps(res, echo)
         if not res.success and not problems:
