@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -189,14 +190,14 @@ def run_pipeline(data_dir: Path | None = None, echo: Callable[[str], None] = pri
         return 1
     timings = Timings(echo)
     try:
-        with run_lock(p.warehouse_dir, "destinations run", wait=wait, on_wait=echo):
-            return _run_locked(p, echo, timings, full)
+        with run_lock(p.warehouse_dir, "destinations run", wait=wait, on_wait=echo), ExitStack() as on_exit:
+            return _run_locked(p, echo, timings, full, on_exit)
     except RunInProgress as exc:
         echo(f"Not started: {exc}. Try again when it has finished (or run without --no-wait to wait).")
         return 75
 
 
-def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: bool) -> int:
+def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: bool, on_exit: ExitStack) -> int:
     timings.start("check warehouse")
     previous = runstate.load(p)
     # the file as the last successful run (or check) left it: it opened then, no need to open it now
@@ -265,16 +266,8 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
     # machine. Not the definitions in a thread beside the ingest: sharing the GIL with `import dagster`
     # made the ingest ~2x slower, for no gain overall (measured at `large`).
     warm = dbt_warm.start() if os.environ.get(WARM_DBT_ENV, "1") != "0" else None
-    try:
-        return _build(p, echo, timings, previous, inputs, dirty, loads, todo, problems, parse, warm)
-    finally:
-        if warm is not None:
-            warm.stop()
-
-
-def _build(p: Paths, echo, timings: Timings, previous: dict, inputs, dirty: set[str], loads: dict[str, str],
-           todo: list[tuple[str, str]], problems: list[str], parse, warm) -> int:
-    """Load the definitions and run the build job over what `dirty` names and its downstream."""
+    if warm is not None:
+        on_exit.callback(warm.stop)     # stopped when the run ends, however it ends
     timings.start("load pipeline definitions")
     if parse is not None:
         parse.join()
