@@ -410,7 +410,7 @@ class _Blocks:
 
     def send(self, queue: "_Queue", b: int) -> None:
         if queue.procs.pool is None:   # workers not started yet: they load what this process compiles
-            queue.ready(self.clock)
+            _load_kernel(self.clock)
         queue.add(len(self.members[b]), functools.partial(self.task, b, False), functools.partial(self._got, b))
         self.sent.add(b)
 
@@ -529,12 +529,7 @@ class _Queue:
         self.procs, self.n = procs, n if n is not None else workers()
         self.waiting: list = []   # heap of (-size, order, make, done)
         self.out: dict = {}       # future -> done
-        self.order, self.failed, self.warm = 0, False, False
-
-    def ready(self, clock: _Clock) -> None:
-        """The kernel compiled (or loaded) here once, before any worker starts: they load it."""
-        _load_kernel(clock)
-        self.warm = True
+        self.order, self.failed = 0, False
 
     def start(self, clock: _Clock) -> None:
         """Start one worker now (loading the kernel), beside what this process does next, not
