@@ -15,8 +15,17 @@ decided here, once, and `public_destination_statement` only formats:
 
 Hiding the union of two patterns is safe when each is: a cell neither pattern lets anyone work
 out from what it shows stays so when less is shown.
+
+Incremental: with a cache file (the model's: `public_cache_path`) the engine keeps each leaving
+year's decision under a digest of its rows (engine.run's partitions: no statement relation
+crosses a row, let alone a year), so a corrected return recomputes its leaving year only, and
+within it only the rows (blocks) that changed; the result is the cold run's.
 """
 from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
 
 import polars as pl
 
@@ -34,14 +43,25 @@ EDUCATION_PARTS = ("school_sixth_form", "sixth_form_college", "further_education
                    "other_education")
 
 
-def statement_rows(measures: pl.DataFrame) -> pl.DataFrame:
-    """The statement's rows from destination_measures: academy Total rows of the first actual
-    round with any leavers, unprinted education parts folded into `unprinted_education`."""
+def first_actual_round(measures: pl.DataFrame) -> str | None:
+    """The statement's round: the first actual round of destination_measures (any rows with
+    round, round_kind, round_order will do, e.g. only the distinct rounds); None without one."""
     actual = measures.filter(pl.col("round_kind") == "actual")
-    if actual.is_empty():
+    return None if actual.is_empty() else actual.sort("round_order", "round").row(0, named=True)["round"]
+
+
+# the statement's rows, read in DuckDB (the model): academy Total rows of actual rounds only
+STATEMENT_ROWS_SQL = "level = 'academy' and breakdown_topic = 'Total' and breakdown = 'Total' and round_kind = 'actual'"
+
+
+def statement_rows(measures: pl.DataFrame, first: str | None = None) -> pl.DataFrame:
+    """The statement's rows from destination_measures: academy Total rows of the first actual
+    round with any leavers, unprinted education parts folded into `unprinted_education`.
+    `first`: that round when the caller knows it (measures then need only hold its rows)."""
+    first = first if first is not None else first_actual_round(measures)
+    if first is None:
         return pl.DataFrame(schema={**{k: pl.Utf8 for k in PUBLIC_STATEMENT.keys},
                                     **{m: pl.Int64 for m in PUBLIC_STATEMENT.measures}, "level": pl.Utf8})
-    first = actual.sort("round_order", "round").row(0, named=True)["round"]
     rows = measures.filter((pl.col("level") == "academy") & (pl.col("round") == first)
                            & (pl.col("breakdown_topic") == "Total") & (pl.col("breakdown") == "Total")
                            & (pl.col("cohort") > 0))
@@ -60,18 +80,47 @@ def statement_rows(measures: pl.DataFrame) -> pl.DataFrame:
                         *[pl.col(m).cast(pl.Int64) for m in PUBLIC_STATEMENT.measures])
 
 
+def public_cache_path(cells_cache: str | None) -> Path | None:
+    """The statement's engine cache, beside int_disclosure__cells' (DESTINATIONS_DISCLOSURE_CACHE):
+    a file of its own, as a run keeps only the entries it used."""
+    if not cells_cache:
+        return None
+    p = Path(cells_cache)
+    return p.with_name(f"{p.stem}-public{p.suffix}")
+
+
+@contextlib.contextmanager
+def _in_this_process():
+    """No engine worker processes: a statement's blocks are single rows (16 cells), and a
+    partition of 2,000+ cells would otherwise start a worker (loading the kernel, ~2 s) that the
+    run then waits for."""
+    old = os.environ.get("DESTINATIONS_DISCLOSURE_WORKERS")
+    os.environ["DESTINATIONS_DISCLOSURE_WORKERS"] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("DESTINATIONS_DISCLOSURE_WORKERS", None)
+        else:
+            os.environ["DESTINATIONS_DISCLOSURE_WORKERS"] = old
+
+
 def statement_cells(measures: pl.DataFrame, published_cells: pl.DataFrame, min_cohort: int,
-                    min_count: int) -> pl.DataFrame:
+                    min_count: int, first: str | None = None, cache_path: str | Path | None = None) -> pl.DataFrame:
     """One row per statement cell: academy_urn, leaving_year, key_stage, round, measure,
     measure_order, printed, hidden, reason ('published' when the published layer hides it, else
-    the engine's public reason; null when printed as a figure)."""
-    frame = statement_rows(measures)
+    the engine's public reason; null when printed as a figure). `first`: see statement_rows.
+    `cache_path`: the engine's cache file (leaving years and rows unchanged since the run that
+    wrote it are not recomputed; same result)."""
+    frame = statement_rows(measures, first)
     schema = {"academy_urn": pl.Utf8, "leaving_year": pl.Utf8, "key_stage": pl.Utf8, "round": pl.Utf8,
               "measure": pl.Utf8, "measure_order": pl.Int64, "printed": pl.Boolean, "hidden": pl.Boolean,
               "reason": pl.Utf8}
     if frame.is_empty():
         return pl.DataFrame(schema=schema)
-    res = run({PUBLIC_STATEMENT.name: frame}, min_cohort=min_cohort, min_count=min_count)
+    with _in_this_process():
+        res = run({PUBLIC_STATEMENT.name: frame}, min_cohort=min_cohort, min_count=min_count,
+                  cache_path=cache_path, by_partition=cache_path is not None)
     keys = list(PUBLIC_STATEMENT.keys)
     cells = res.cells.select("row_key", "measure", "measure_order", "hidden", "reason").join(
         frame.select(*keys, row_key=pl.concat_str(
