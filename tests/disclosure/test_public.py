@@ -60,3 +60,53 @@ def test_public_decision_keeps_published_hidden_and_protects_the_rest():
             assert len(members) >= 2, (whole, members)
     b = cells.filter(pl.col("academy_urn") == "B")
     assert b.filter(pl.col("printed"))["hidden"].all()          # 8 leavers: nothing printed
+
+
+def _years(flip: bool = False) -> pl.DataFrame:
+    """Statement rows of three academies over three leaving years (KS4 and 16-18); `flip`: one
+    academy's 2024-25 KS4 return corrected (four pupils from sixth form to NEET: 3 NEET, hidden, become 7)."""
+    rows = []
+    for y, year in enumerate(("2022-23", "2023-24", "2024-25")):
+        for a, urn in enumerate(("A", "B", "C")):
+            sf, fe, neet = 20 + a + y, 3 + a, 1 + y
+            if flip and year == "2024-25" and urn == "B":
+                sf, neet = sf - 4, neet + 4
+            edu = sf + fe
+            rows.append({**_row(urn, "KS4", cohort=edu + neet + 2, education=edu, school_sixth_form=sf,
+                                further_education=fe, positive=edu, neet=neet, not_known=2), "leaving_year": year})
+            rows.append({**_row(urn, "16-18", cohort=12 + a, education=8 + a, further_education=4, higher_education=4 + a,
+                                positive=10 + a, employment=2, neet=1, other=1), "leaving_year": year})
+    return pl.DataFrame(rows)
+
+
+def test_a_rebuild_after_a_correction_equals_a_cold_build_and_recomputes_only_its_year(tmp_path, monkeypatch):
+    from pipelines.lib.disclosure import engine
+
+    published = pl.DataFrame({"mart": ["destination_measures"], "row_key": ["academy|C|2022-23|KS4|R3|Total|Total"],
+                              "measure": ["neet"], "hidden": [True]})
+    cache = tmp_path / "public.sqlite"
+    before = statement_cells(_years(), published, min_cohort=10, min_count=5, cache_path=cache)
+    assert before.equals(statement_cells(_years(), published, min_cohort=10, min_count=5))   # cached = cold
+    built: list[set] = []
+    real = engine.build_structure
+    monkeypatch.setattr(engine, "build_structure",
+                        lambda frames: built.append(set(frames["public_statement"]["leaving_year"])) or real(frames))
+    after = statement_cells(_years(flip=True), published, min_cohort=10, min_count=5, cache_path=cache)
+    assert built == [{"2024-25"}]                      # the corrected leaving year only
+    monkeypatch.setattr(engine, "build_structure", real)
+    cold = statement_cells(_years(flip=True), published, min_cohort=10, min_count=5)
+    assert after.equals(cold) and not after.equals(before)
+    # the correction moved B's 2024-25 figures; the other years' cells are the same as before
+    key = ["academy_urn", "leaving_year", "key_stage", "measure"]
+    changed = after.join(before, on=key, suffix="_before").filter(
+        (pl.col("hidden") != pl.col("hidden_before")) | (pl.col("reason").ne_missing(pl.col("reason_before"))))
+    assert set(changed["leaving_year"]) == {"2024-25"} and set(changed["academy_urn"]) == {"B"}
+    assert after.filter(pl.col("leaving_year") == "2022-23", pl.col("academy_urn") == "C", pl.col("key_stage") == "KS4",
+                        pl.col("measure") == "neet")["reason"].to_list() == ["published"]
+
+
+def test_the_first_round_can_be_given_with_only_its_rows():
+    """The model reads only the first actual round's academy Total rows and names that round."""
+    full = statement_rows(_measures())
+    only = statement_rows(_measures().filter(pl.col("round") == "R3"), first="R3")
+    assert only.equals(full)
