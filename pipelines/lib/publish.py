@@ -13,6 +13,12 @@ folder, renames it to `serving.<version>` and only then moves the link: a killed
 leaves the old snapshot in place and a partial folder that the next publish removes.
 Unchanged marts (same content hash) are hard links to the previous version's files, and a
 publish where nothing changed writes nothing. Old versions are removed after a grace period.
+
+The content hash of a mart is the one its dbt build recorded on the table (its comment, written in
+the model's transaction: dbt_project/macros/content_hash.sql), so the switch does not scan every
+mart again; a mart without one (built by hand, or before the hook), or whose row count or columns
+differ from what it records, is hashed here. A changed mart is never taken for an unchanged one:
+every build of a mart records the hash of the rows it committed.
 """
 from __future__ import annotations
 
@@ -55,13 +61,35 @@ def read_manifest(serving: Path) -> dict:
         return {}
 
 
-def _content_hash(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
-    """Order-independent hash of a table's rows and column names/types."""
-    n, h = con.execute(f'select count(*), coalesce(sum(hash(t)::hugeint), 0) from {schema}."{table}" t').fetchone()
-    cols = con.execute("select string_agg(column_name || ':' || data_type, ',' order by ordinal_position) "
+HASH_COMMENT = "td-content-hash "   # how a build records a mart's content hash (macros/content_hash.sql)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
+    return con.execute("select string_agg(column_name || ':' || data_type, ',' order by ordinal_position) "
                        "from information_schema.columns where table_schema = ? and table_name = ?",
                        [schema, table]).fetchone()[0]
-    return f"{n}:{h}:{cols}"
+
+
+def _content_hash(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
+    """Order-independent hash of a table's rows and column names/types: `rows:hash:columns`."""
+    n, h = con.execute(f'select count(*), coalesce(sum(hash(t)::hugeint), 0) from {schema}."{table}" t').fetchone()
+    return f"{n}:{h}:{_columns(con, schema, table)}"
+
+
+def recorded_hashes(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, str]:
+    """table -> the content hash its build recorded (tables without one are left out)."""
+    rows = con.execute("select table_name, comment from duckdb_tables() where schema_name = ? "
+                       "and database_name = current_database()", [schema]).fetchall()
+    return {t: c[len(HASH_COMMENT):] for t, c in rows if c and c.startswith(HASH_COMMENT)}
+
+
+def _known_hash(con: duckdb.DuckDBPyConnection, schema: str, table: str, recorded: str | None) -> str | None:
+    """The recorded hash when the table still has the rows and columns it records, else None."""
+    if not recorded:
+        return None
+    n, _, cols = recorded.split(":", 2)
+    now = con.execute(f'select count(*) from {schema}."{table}"').fetchone()[0]
+    return recorded if n == str(now) and cols == _columns(con, schema, table) else None
 
 
 def _new_version() -> str:
@@ -126,12 +154,14 @@ def publish_snapshot(warehouse: Path, serving: Path, tables: list[str], schema: 
     work.mkdir()
     snap = Snapshot(version=version, path=parent / f"serving.{version}")
     hashes: dict[str, str] = {}
+    recorded: dict[str, str] = {}
 
     def publish_one(table: str) -> tuple[str, bool]:
-        """Hash `table`; link the previous version's file when unchanged, else write it. On its own cursor."""
+        """Hash `table` (or take its build's hash); link the previous version's file when unchanged,
+        else write it. On its own cursor."""
         cur = con.cursor()
         try:
-            digest = _content_hash(cur, schema, table)
+            digest = _known_hash(cur, schema, table, recorded.get(table)) or _content_hash(cur, schema, table)
             old = current / f"{table}.parquet" if current else None
             if old is not None and prev_hashes.get(table) == digest and old.exists():
                 _link_or_copy(old, work / old.name)
@@ -146,6 +176,7 @@ def publish_snapshot(warehouse: Path, serving: Path, tables: list[str], schema: 
         present = {r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()}
         todo = [t for t in tables if t in present]
+        recorded.update(recorded_hashes(con, schema))
         # marts are mostly small (one Parquet row group, written by one thread): several at once
         with ThreadPoolExecutor(max_workers=max(1, min(len(todo), processes("DESTINATIONS_PUBLISH_WORKERS")))) as pool:
             done = list(pool.map(publish_one, todo))

@@ -164,3 +164,100 @@ def test_a_mart_that_fails_to_publish_leaves_the_old_snapshot(tmp_path, monkeypa
         pass
     assert resolve_snapshot(serving) == first.path and read_manifest(serving)["version"] == first.version
     assert not list(tmp_path.glob(".serving.*.partial"))
+
+
+def _record(wh, table: str, digest: str) -> None:
+    """What a dbt build of the mart records on it (dbt_project/macros/content_hash.sql)."""
+    from pipelines.lib.publish import HASH_COMMENT
+    con = duckdb.connect(str(wh))
+    con.execute(f"comment on table marts.{table} is '{HASH_COMMENT}{digest}'")
+    con.close()
+
+
+def test_a_recorded_hash_is_used_and_a_stale_one_never_hides_a_change(tmp_path, monkeypatch):
+    """The switch takes each mart's hash from its build instead of scanning it; a recorded hash
+    whose rows or columns no longer match the table is not trusted: the mart is hashed and, as
+    it changed, written."""
+    import pipelines.lib.publish as publish
+    wh = _warehouse(tmp_path)
+    con = duckdb.connect(str(wh), read_only=True)
+    true_a, true_b = (publish._content_hash(con, "marts", t) for t in ("a", "b"))
+    con.close()
+    _record(wh, "a", true_a)
+    _record(wh, "b", true_b)
+    scanned = []
+    real = publish._content_hash
+    monkeypatch.setattr(publish, "_content_hash", lambda c, s, t: scanned.append(t) or real(c, s, t))
+    serving = tmp_path / "serving"
+    first = publish_snapshot(wh, serving, ["a", "b"])
+    assert scanned == [] and read_manifest(serving)["hashes"] == {"a": true_a, "b": true_b}
+    # a changed in place (7 rows) while its comment still says 5; b: the same rows, another column type
+    con = duckdb.connect(str(wh))
+    con.execute("insert into marts.a select range, range * 0.5 from range(5, 7)")
+    con.execute("alter table marts.b alter z type integer")
+    con.close()
+    second = publish_snapshot(wh, serving, ["a", "b"])
+    assert sorted(scanned) == ["a", "b"] and sorted(second.changed) == ["a", "b"]
+    assert pl.read_parquet(serving / "a.parquet")["x"].to_list() == list(range(7))
+    assert second.path != first.path
+
+
+def test_a_mart_dbt_rebuilt_is_republished_when_it_changed_and_linked_when_not(tmp_path, monkeypatch):
+    """Through dbt: every build of a mart records the hash of what it committed (the same text as
+    publish._content_hash), in place (by_leaving_year) or as a new table. A corrected return
+    changes destination_measures and neet_not_known in place: both are written to the new
+    snapshot with their new rows; the same rebuild again changes nothing and links every file."""
+    from pipelines.lib.publish import recorded_hashes
+    from tests.marts.helpers import academy, load_benchmarks, load_raw, pupil_row, run_dbt
+
+    wh = tmp_path / "warehouse" / "warehouse.duckdb"
+    codes = ["210", "230", "310", "540", "230", "210", "220"]
+
+    def pupils(corrected: bool) -> list[dict]:
+        rows = [pupil_row(academy_urn=urn, leaving_year=year, upn=f"U{urn}{year[:4]}{i:04d}", source_row=i + 2,
+                          destination_code=codes[i % len(codes)], sex="F" if i % 2 else "M")
+                for urn in ("100001", "100002") for year in ("2023-24", "2024-25") for i in range(30)]
+        if corrected:   # one pupil of 100002's 2024-25 return: further education -> NEET
+            i = next(k for k, r in enumerate(rows) if r["academy_urn"] == "100002" and r["leaving_year"] == "2024-25"
+                     and r["destination_code"] == "230")
+            rows[i] = {**rows[i], "destination_code": "540"}
+        return rows
+
+    marts = ["destination_measures", "neet_not_known"]
+    build = ("build", "--select", "+destination_measures +neet_not_known", "--exclude-resource-type", "test",
+             "--exclude-resource-type", "unit_test")
+    load_raw(wh, pupils(False), [academy("100001"), academy("100002")])
+    load_benchmarks(wh)
+    run_dbt(wh, *build)
+    serving = tmp_path / "serving"
+    first = publish_snapshot(wh, serving, marts)
+    con = duckdb.connect(str(wh), read_only=True)
+    from pipelines.lib.publish import _content_hash
+    assert recorded_hashes(con, "marts") == {t: _content_hash(con, "marts", t) for t in marts}
+    con.close()
+
+    load_raw(wh, pupils(True), [academy("100001"), academy("100002")])
+    monkeypatch.setenv("DESTINATIONS_BUILD_LEAVING_YEARS", "2024-25")   # in place, the corrected year only
+    run_dbt(wh, *build)
+    second = publish_snapshot(wh, serving, marts)
+    assert second.new_version and sorted(second.changed) == marts
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        for t in marts:   # the snapshot holds exactly the rebuilt rows (EXCEPT ALL both ways)
+            for a, b in ((f"marts.{t}", f"read_parquet('{second.path / t}.parquet')"),
+                         (f"read_parquet('{second.path / t}.parquet')", f"marts.{t}")):
+                assert con.execute(f"select count(*) from (select * from {a} except all select * from {b})"
+                                   ).fetchone()[0] == 0, t
+        neet = con.execute(f"select neet from read_parquet('{second.path}/destination_measures.parquet') "
+                           "where level = 'academy' and academy_urn = '100002' and leaving_year = '2024-25' "
+                           "and round = 'R3' and breakdown_topic = 'Total' and key_stage = 'KS4'").fetchone()[0]
+        old = con.execute(f"select neet from read_parquet('{first.path}/destination_measures.parquet') "
+                          "where level = 'academy' and academy_urn = '100002' and leaving_year = '2024-25' "
+                          "and round = 'R3' and breakdown_topic = 'Total' and key_stage = 'KS4'").fetchone()[0]
+        assert neet == old + 1
+    finally:
+        con.close()
+
+    run_dbt(wh, *build)   # rebuilt, same rows
+    third = publish_snapshot(wh, serving, marts)
+    assert not third.new_version and third.changed == [] and third.path == second.path

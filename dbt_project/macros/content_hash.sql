@@ -1,0 +1,16 @@
+{#- Each mart's content hash, recorded on the table (its comment) by the build that made it, in the
+    model's transaction (the rows and their hash commit together). The serving snapshot
+    (pipelines/lib/publish.py) reads it instead of hashing every mart again, and hashes a mart
+    itself when it has none or the cheap check fails (row count, columns). The same text as
+    publish._content_hash: rows, an order-independent sum of row hashes, columns and types
+    (tests/pipeline/test_publish_snapshot.py holds the two equal). -#}
+{% macro td_record_content_hash() %}
+  {%- if execute and model.config.materialized != 'view' -%}
+    {%- set row = run_query(
+      "select cast(count(*) as varchar) || ':' || cast(coalesce(sum(hash(t)::hugeint), 0) as varchar) || ':' || "
+      ~ "(select string_agg(column_name || ':' || data_type, ',' order by ordinal_position) "
+      ~ "from information_schema.columns where table_schema = '" ~ this.schema ~ "' and table_name = '"
+      ~ this.identifier ~ "') from " ~ this ~ " t").rows[0] -%}
+    comment on table {{ this }} is '{{ ("td-content-hash " ~ row[0]) | replace("'", "''") }}'
+  {%- endif -%}
+{% endmacro %}
