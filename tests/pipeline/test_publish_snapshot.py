@@ -187,7 +187,7 @@ def test_a_recorded_hash_is_used_and_a_stale_one_never_hides_a_change(tmp_path, 
     _record(wh, "b", true_b)
     scanned = []
     real = publish._content_hash
-    monkeypatch.setattr(publish, "_content_hash", lambda c, s, t: scanned.append(t) or real(c, s, t))
+    monkeypatch.setattr(publish, "_content_hash", lambda c, s, t, cols=None: scanned.append(t) or real(c, s, t, cols))
     serving = tmp_path / "serving"
     first = publish_snapshot(wh, serving, ["a", "b"])
     assert scanned == [] and read_manifest(serving)["hashes"] == {"a": true_a, "b": true_b}
