@@ -1,0 +1,72 @@
+"""dbt runs the disclosure engine's upstream first (lib/dbt_cli.engine_upstream_first): nodes the
+engine does not wait for are held back until the engine is handed out, then run beside it."""
+from types import SimpleNamespace
+
+import networkx as nx
+
+from pipelines.lib.dbt_cli import upstream_of
+
+ENGINE = "model.trust_destinations.int_disclosure__cells"
+
+
+class Manifest:
+    def expect(self, uid):
+        return SimpleNamespace(unique_id=uid, config=SimpleNamespace(incremental_strategy=None))
+
+
+def build_graph() -> nx.DiGraph:
+    # returns -> rounds -> (test on rounds) -> engine -> public; status and benchmarks need nobody
+    g = nx.DiGraph()
+    g.add_edges_from([("model.returns", "model.rounds"), ("model.rounds", "test.rounds_checks"),
+                      ("test.rounds_checks", ENGINE), ("model.fsq", ENGINE), (ENGINE, "model.public"),
+                      ("model.returns", "model.status"), ("model.benchmarks", "model.gaps")])
+    return g
+
+
+def drain(queue) -> list[str]:
+    """Hand out and finish nodes one at a time, as one dbt thread would: the order they ran in."""
+    order = []
+    while not queue.empty():
+        node = queue.get(block=False)
+        order.append(node.unique_id)
+        queue.mark_done(node.unique_id)
+    return order
+
+
+def test_upstream_of_the_engine_includes_the_tests_on_its_parents():
+    assert upstream_of(build_graph()) == {"model.returns", "model.rounds", "test.rounds_checks", "model.fsq", ENGINE}
+    assert upstream_of(nx.DiGraph([("model.a", "model.b")])) == set()
+
+
+def test_the_engine_starts_before_anything_it_does_not_wait_for(monkeypatch):
+    from dbt.graph import queue as dbt_queue
+
+    from pipelines.lib.dbt_cli import engine_upstream_first
+    plain = drain(dbt_queue.GraphQueue(build_graph(), Manifest(), set(build_graph())))
+    # dbt's own order: by depth, so the benchmarks (depth 0) run before the engine's upstream is done
+    assert plain.index("model.benchmarks") < plain.index(ENGINE)
+
+    for name in ("_get_scores", "_find_new_additions", "get"):
+        monkeypatch.setattr(dbt_queue.GraphQueue, name, getattr(dbt_queue.GraphQueue, name))
+    monkeypatch.setattr(dbt_queue.GraphQueue, "engine_upstream_first", False, raising=False)
+    engine_upstream_first()
+    engine_upstream_first()          # twice: patched once
+    order = drain(dbt_queue.GraphQueue(build_graph(), Manifest(), set(build_graph())))
+    assert sorted(order) == sorted(build_graph())              # every node, once
+    first = order.index(ENGINE)
+    assert set(order[:first]) == {"model.returns", "model.rounds", "test.rounds_checks", "model.fsq"}
+    for parent, child in build_graph().edges:                  # and never before what it depends on
+        assert order.index(parent) < order.index(child)
+
+
+def test_a_build_without_the_engine_keeps_dbts_order(monkeypatch):
+    from dbt.graph import queue as dbt_queue
+
+    from pipelines.lib.dbt_cli import engine_upstream_first
+    g = nx.DiGraph([("model.a", "model.b"), ("model.c", "model.d")])
+    plain = drain(dbt_queue.GraphQueue(g.copy(), Manifest(), set(g)))
+    for name in ("_get_scores", "_find_new_additions", "get"):
+        monkeypatch.setattr(dbt_queue.GraphQueue, name, getattr(dbt_queue.GraphQueue, name))
+    monkeypatch.setattr(dbt_queue.GraphQueue, "engine_upstream_first", False, raising=False)
+    engine_upstream_first()
+    assert drain(dbt_queue.GraphQueue(g.copy(), Manifest(), set(g))) == plain
