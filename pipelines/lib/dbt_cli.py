@@ -11,7 +11,8 @@ data directory still keeps its own dbt state (DBT_TARGET_PATH, DBT_LOG_PATH: con
 When `destinations run` has started a warm dbt process (lib/dbt_warm.py: dbt already imported), the
 command runs there, with this process's stdio, environment and folder; otherwise here.
 
-Either way the engine's upstream runs before anything else (`engine_upstream_first`).
+Either way the engine's upstream runs before anything else (`engine_upstream_first`), and a
+build writes its manifest once, at the end (`one_manifest_write`).
 """
 import os
 import sys
@@ -77,6 +78,23 @@ def engine_upstream_first() -> None:
     GraphQueue.engine_upstream_first = True
 
 
+def one_manifest_write(args: list[str]) -> None:
+    """`dbt build` writes target/manifest.json (and the semantic manifest) when it has loaded the
+    project, before its first node, and again with run_results.json when it ends. The first write
+    goes (dbt.parser.manifest.write_manifest, which only the project load calls; the end write is
+    dbt.task.runnable's own reference): nothing reads the data directory's manifest during a build,
+    and the one written at the end is the same project's. Other commands (parse, ls, docs) keep it."""
+    if not args or args[0] != "build":
+        return
+    try:
+        from dbt.parser import manifest as loaded
+        from dbt.task import runnable
+    except ImportError:
+        return
+    if getattr(runnable, "write_manifest", None) is loaded.write_manifest:     # the end write kept apart
+        loaded.write_manifest = lambda *args, **kwargs: None
+
+
 def main() -> None:
     workdir = os.environ.get(WORKDIR_ENV)
     if workdir:
@@ -90,6 +108,7 @@ def main() -> None:
         os.environ.pop("DESTINATIONS_DBT_WARM_SOCKET")
     from dbt.cli.main import cli
     engine_upstream_first()
+    one_manifest_write(sys.argv[1:])
     sys.argv[0] = "dbt"
     sys.exit(cli())
 

@@ -70,3 +70,22 @@ def test_a_build_without_the_engine_keeps_dbts_order(monkeypatch):
     monkeypatch.setattr(dbt_queue.GraphQueue, "engine_upstream_first", False, raising=False)
     engine_upstream_first()
     assert drain(dbt_queue.GraphQueue(g.copy(), Manifest(), set(g))) == plain
+
+
+def test_a_build_writes_its_manifest_once_at_the_end(monkeypatch, tmp_path):
+    """The project load's manifest write is skipped for `dbt build` only; the end write (with
+    run_results.json) is dbt.task.runnable's own reference and stays."""
+    from dbt.parser import manifest as loaded
+    from dbt.task import runnable
+
+    from pipelines.lib.dbt_cli import one_manifest_write
+    original = loaded.write_manifest
+    monkeypatch.setattr(loaded, "write_manifest", original)
+    monkeypatch.setattr(runnable, "write_manifest", original)
+    one_manifest_write(["parse"])
+    one_manifest_write([])
+    assert loaded.write_manifest is original
+    one_manifest_write(["build", "--exclude-resource-type", "unit_test"])
+    assert runnable.write_manifest is original
+    assert loaded.write_manifest is not original
+    assert loaded.write_manifest(object(), str(tmp_path)) is None and not list(tmp_path.iterdir())
