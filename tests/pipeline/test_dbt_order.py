@@ -89,3 +89,33 @@ def test_a_build_writes_its_manifest_once_at_the_end(monkeypatch, tmp_path):
     assert runnable.write_manifest is original
     assert loaded.write_manifest is not original
     assert loaded.write_manifest(object(), str(tmp_path)) is None and not list(tmp_path.iterdir())
+
+
+def test_a_failed_upstream_node_still_ends_the_build(tmp_path):
+    """Real dbt, through the launcher: a model the engine waits for fails; the engine is skipped,
+    which releases the nodes held back, so they run and the build ends (no wait for ever)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    proj = tmp_path / "proj"
+    (proj / "models").mkdir(parents=True)
+    (proj / "dbt_project.yml").write_text("name: trust_destinations\nversion: '1.0'\nconfig-version: 2\n"
+                                          "profile: t\nflags: {send_anonymous_usage_stats: false}\n")
+    (proj / "profiles.yml").write_text("t:\n  target: x\n  outputs:\n    x:\n      type: duckdb\n"
+                                       f"      path: \"{tmp_path / 'w.duckdb'}\"\n      threads: 2\n")
+    (proj / "models" / "returns.sql").write_text("select 1 as n from no_such_table")
+    (proj / "models" / "int_disclosure__cells.sql").write_text("select * from {{ ref('returns') }}")
+    (proj / "models" / "benchmarks.sql").write_text("select 2 as n")
+    (proj / "models" / "gaps.sql").write_text("select * from {{ ref('benchmarks') }}")
+    env = {**os.environ, "DO_NOT_TRACK": "1", "DBT_TARGET_PATH": str(proj / "target"), "DBT_LOG_PATH": str(proj / "logs")}
+    env.pop("DESTINATIONS_DBT_WARM_SOCKET", None)
+    env.pop("DESTINATIONS_DBT_WORKDIR", None)
+    proc = subprocess.run([sys.executable, "-m", "pipelines.lib.dbt_cli", "build", "--project-dir", str(proj),
+                           "--profiles-dir", str(proj)], env=env, capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == 1, proc.stdout
+    status = {r["unique_id"].split(".")[-1]: r["status"]
+              for r in json.loads((proj / "target" / "run_results.json").read_text())["results"]}
+    assert status == {"returns": "error", "int_disclosure__cells": "skipped", "benchmarks": "success", "gaps": "success"}
