@@ -31,9 +31,9 @@
   {{ return(existing is not none and existing.type == 'table' and not should_full_refresh()) }}
 {% endmacro %}
 
-{#- The leaving years to rebuild, or none for all of them. -#}
-{% macro changed_leaving_years() %}
-  {%- if not execute or not rebuilds_by_year() -%}
+{#- The leaving years this build rebuilds (DESTINATIONS_BUILD_LEAVING_YEARS), or none for all of them. -#}
+{% macro build_leaving_years() %}
+  {%- if not execute -%}
     {{ return(none) }}
   {%- endif -%}
   {%- set raw = env_var('DESTINATIONS_BUILD_LEAVING_YEARS', '*') | trim -%}
@@ -43,9 +43,21 @@
   {{ return(raw.split(',') | map('trim') | reject('equalto', '') | list) }}
 {% endmacro %}
 
+{#- The leaving years to rebuild, or none for all of them. -#}
+{% macro changed_leaving_years() %}
+  {%- if not execute or not rebuilds_by_year() -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {{ return(build_leaving_years()) }}
+{% endmacro %}
+
 {#- A predicate on leaving_year: the changed years in an incremental build, else true. -#}
 {% macro leaving_years_changed(column='leaving_year') %}
-  {%- set years = changed_leaving_years() -%}
+  {{ leaving_years_in(changed_leaving_years(), column) }}
+{% endmacro %}
+
+{#- A predicate on leaving_year: one of `years`; none: true. -#}
+{% macro leaving_years_in(years, column='leaving_year') %}
   {%- if years is none -%}
     true
   {%- elif years | length == 0 -%}

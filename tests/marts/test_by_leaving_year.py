@@ -114,3 +114,59 @@ def test_changed_columns_rebuild_every_year_or_stop_a_narrowed_build(built, tmp_
     assert _dbt(proj, wh, None).returncode == 0                     # a full build makes it again
     types, rows = _table(wh)
     assert types[-1] == ("tag", "VARCHAR") and all(r[-1] == r[1] + "!" for r in rows)
+
+
+CHECKS = Path(__file__).resolve().parents[2] / "dbt_project" / "tests" / "generic" / "td_checks.sql"
+
+
+def _checks(proj: Path, unique: str, min_rows: int = 0) -> None:
+    (proj / "tests" / "generic").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(CHECKS, proj / "tests" / "generic" / CHECKS.name)
+    (proj / "models" / "pupil_scores.yml").write_text(
+        "version: 2\nmodels:\n  - name: pupil_scores\n    data_tests:\n      - td_checks:\n          arguments:\n"
+        f"            by_leaving_year: true\n            not_null: [score]\n            unique: [{unique}]\n"
+        f"            min_rows: {min_rows}\n")
+
+
+def _test(proj: Path, wh: Path, years: str | None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WH": str(wh), "DO_NOT_TRACK": "1", "DBT_TARGET_PATH": str(proj / "target"),
+           "DBT_LOG_PATH": str(proj / "logs")}
+    env.pop("DESTINATIONS_BUILD_LEAVING_YEARS", None)
+    if years is not None:
+        env["DESTINATIONS_BUILD_LEAVING_YEARS"] = years
+    return subprocess.run([str(DBT), "test", "--profiles-dir", str(proj), "--project-dir", str(proj)],
+                          env=env, capture_output=True, text=True)
+
+
+def test_checks_of_a_model_built_by_year_read_the_years_built(tmp_path):
+    """td_checks with by_leaving_year checks only the leaving years a build names (the others are
+    as the last successful build checked them); every year when none is named; min_rows counts every
+    row; a uniqueness key without leaving_year stops a narrowed check instead of checking less."""
+    proj = _project(tmp_path)
+    wh = tmp_path / "w" / "warehouse.duckdb"
+    wh.parent.mkdir()
+    _raw(wh, [("2024-25", "A1", 1.0), ("2025-26", "B1", 3.0)])
+    assert _dbt(proj, wh, None).returncode == 0
+    _checks(proj, "[leaving_year, upn]", min_rows=2)
+    assert _test(proj, wh, None).returncode == 0
+    assert _test(proj, wh, "2025-26").returncode == 0
+    with duckdb.connect(str(wh)) as con:      # a repeated pupil and a null score, both in 2024-25
+        con.execute("insert into main.pupil_scores (leaving_year, upn, score) values ('2024-25', 'A1', null)")
+    every = _test(proj, wh, None)
+    assert every.returncode != 0 and "unique: leaving_year, upn" in every.stdout + (proj / "logs" / "dbt.log").read_text()
+    assert _test(proj, wh, "*").returncode != 0
+    assert _test(proj, wh, "2024-25").returncode != 0
+    assert _test(proj, wh, "2025-26").returncode == 0            # 2025-26 alone is clean
+    with duckdb.connect(str(wh)) as con:
+        con.execute("insert into main.pupil_scores (leaving_year, upn, score) values ('2025-26', 'B1', 3.0)")
+    assert _test(proj, wh, "2025-26").returncode != 0            # a repeat in the year built is caught
+    with duckdb.connect(str(wh)) as con:
+        con.execute("delete from main.pupil_scores where score is null or leaving_year = '2025-26'")
+    _checks(proj, "[leaving_year, upn]", min_rows=1)
+    assert _test(proj, wh, "2025-26").returncode == 0            # no 2025-26 rows, but 1 row in all
+    _checks(proj, "[leaving_year, upn]", min_rows=2)
+    assert _test(proj, wh, "2025-26").returncode != 0            # min_rows 2 counts every year: 1 row
+    _checks(proj, "upn")
+    narrowed = _test(proj, wh, "2025-26")
+    assert narrowed.returncode != 0 and "has no leaving_year" in narrowed.stdout
+    assert _test(proj, wh, None).returncode == 0                 # unnarrowed, the key is checked whole

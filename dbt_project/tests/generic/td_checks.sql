@@ -9,11 +9,29 @@
       min_rows         the model has at least this many rows (was: td_rules min_rows)
       references       {column: [model or seed, its column]}: every non-null value is in that
                        column (was: relationships, one more node per column on the build's path)
+      by_leaving_year  true: the model's rows of a leaving year change only when that year is
+                       rebuilt (macros/by_leaving_year.sql; a staging view of the returns), and every
+                       uniqueness key holds leaving_year. A build of some leaving years
+                       (DESTINATIONS_BUILD_LEAVING_YEARS) checks only their rows: the other years'
+                       rows are those the last successful build checked. min_rows counts every row.
     Fails with one row per broken check, naming it, and how many rows (or repeated keys) break it. -#}
-{% test td_checks(model, not_null=[], unique=[], accepted_values={}, rules=[], min_rows=0, references={}) %}
+{% test td_checks(model, not_null=[], unique=[], accepted_values={}, rules=[], min_rows=0, references={}, by_leaving_year=false) %}
+{%- set years = build_leaving_years() if by_leaving_year else none %}
+{%- if years is not none %}
+    {%- for key in unique %}
+        {%- if 'leaving_year' not in ([key] if key is string else key) %}
+            {{ exceptions.raise_compiler_error("td_checks by_leaving_year on " ~ model ~ ": the unique key " ~ key ~ " has no leaving_year") }}
+        {%- endif %}
+    {%- endfor %}
+{%- endif %}
+{%- set checked -%}
+    {%- if years is none -%} {{ model }}
+    {%- else -%} (select * from {{ model }} where {{ leaving_years_in(years) }}) as checked_rows
+    {%- endif -%}
+{%- endset %}
 with counts as (
     select
-        count(*) as row_count
+        {% if years is none or not min_rows -%} count(*) {%- else -%} (select count(*) from {{ model }}) {%- endif %} as row_count
     {%- for column in not_null %},
         count(*) filter (where {{ column }} is null) as not_null_{{ loop.index }}
     {%- endfor %}
@@ -28,7 +46,7 @@ with counts as (
         count(*) filter (where {{ column }} is not null and {{ column }} not in (
             select {{ target[1] }} from {{ ref(target[0]) }} where {{ target[1] }} is not null)) as reference_{{ loop.index }}
     {%- endfor %}
-    from {{ model }}
+    from {{ checked }}
 ),
 
 checks as (
@@ -57,7 +75,7 @@ checks as (
     select 'unique: {{ columns | join(", ") | replace("'", "''") }}', count(*)
     from (
         select {{ columns | join(', ') }}
-        from {{ model }}
+        from {{ checked }}
         {%- if key is string %}
         where {{ key }} is not null
         {%- endif %}

@@ -1,0 +1,121 @@
+"""dbt runs the disclosure engine's upstream first (lib/dbt_cli.engine_upstream_first): nodes the
+engine does not wait for are held back until the engine is handed out, then run beside it."""
+from types import SimpleNamespace
+
+import networkx as nx
+
+from pipelines.lib.dbt_cli import upstream_of
+
+ENGINE = "model.trust_destinations.int_disclosure__cells"
+
+
+class Manifest:
+    def expect(self, uid):
+        return SimpleNamespace(unique_id=uid, config=SimpleNamespace(incremental_strategy=None))
+
+
+def build_graph() -> nx.DiGraph:
+    # returns -> rounds -> (test on rounds) -> engine -> public; status and benchmarks need nobody
+    g = nx.DiGraph()
+    g.add_edges_from([("model.returns", "model.rounds"), ("model.rounds", "test.rounds_checks"),
+                      ("test.rounds_checks", ENGINE), ("model.fsq", ENGINE), (ENGINE, "model.public"),
+                      ("model.returns", "model.status"), ("model.benchmarks", "model.gaps")])
+    return g
+
+
+def drain(queue) -> list[str]:
+    """Hand out and finish nodes one at a time, as one dbt thread would: the order they ran in."""
+    order = []
+    while not queue.empty():
+        node = queue.get(block=False)
+        order.append(node.unique_id)
+        queue.mark_done(node.unique_id)
+    return order
+
+
+def test_upstream_of_the_engine_includes_the_tests_on_its_parents():
+    assert upstream_of(build_graph()) == {"model.returns", "model.rounds", "test.rounds_checks", "model.fsq", ENGINE}
+    assert upstream_of(nx.DiGraph([("model.a", "model.b")])) == set()
+
+
+def test_the_engine_starts_before_anything_it_does_not_wait_for(monkeypatch):
+    from dbt.graph import queue as dbt_queue
+
+    from pipelines.lib.dbt_cli import engine_upstream_first
+    plain = drain(dbt_queue.GraphQueue(build_graph(), Manifest(), set(build_graph())))
+    # dbt's own order: by depth, so the benchmarks (depth 0) run before the engine's upstream is done
+    assert plain.index("model.benchmarks") < plain.index(ENGINE)
+
+    for name in ("_get_scores", "_find_new_additions", "get"):
+        monkeypatch.setattr(dbt_queue.GraphQueue, name, getattr(dbt_queue.GraphQueue, name))
+    monkeypatch.setattr(dbt_queue.GraphQueue, "engine_upstream_first", False, raising=False)
+    engine_upstream_first()
+    engine_upstream_first()          # twice: patched once
+    order = drain(dbt_queue.GraphQueue(build_graph(), Manifest(), set(build_graph())))
+    assert sorted(order) == sorted(build_graph())              # every node, once
+    first = order.index(ENGINE)
+    assert set(order[:first]) == {"model.returns", "model.rounds", "test.rounds_checks", "model.fsq"}
+    for parent, child in build_graph().edges:                  # and never before what it depends on
+        assert order.index(parent) < order.index(child)
+
+
+def test_a_build_without_the_engine_keeps_dbts_order(monkeypatch):
+    from dbt.graph import queue as dbt_queue
+
+    from pipelines.lib.dbt_cli import engine_upstream_first
+    g = nx.DiGraph([("model.a", "model.b"), ("model.c", "model.d")])
+    plain = drain(dbt_queue.GraphQueue(g.copy(), Manifest(), set(g)))
+    for name in ("_get_scores", "_find_new_additions", "get"):
+        monkeypatch.setattr(dbt_queue.GraphQueue, name, getattr(dbt_queue.GraphQueue, name))
+    monkeypatch.setattr(dbt_queue.GraphQueue, "engine_upstream_first", False, raising=False)
+    engine_upstream_first()
+    assert drain(dbt_queue.GraphQueue(g.copy(), Manifest(), set(g))) == plain
+
+
+def test_a_build_writes_its_manifest_once_at_the_end(monkeypatch, tmp_path):
+    """The project load's manifest write is skipped for `dbt build` only; the end write (with
+    run_results.json) is dbt.task.runnable's own reference and stays."""
+    from dbt.parser import manifest as loaded
+    from dbt.task import runnable
+
+    from pipelines.lib.dbt_cli import one_manifest_write
+    original = loaded.write_manifest
+    monkeypatch.setattr(loaded, "write_manifest", original)
+    monkeypatch.setattr(runnable, "write_manifest", original)
+    one_manifest_write(["parse"])
+    one_manifest_write([])
+    assert loaded.write_manifest is original
+    one_manifest_write(["build", "--exclude-resource-type", "unit_test"])
+    assert runnable.write_manifest is original
+    assert loaded.write_manifest is not original
+    assert loaded.write_manifest(object(), str(tmp_path)) is None and not list(tmp_path.iterdir())
+
+
+def test_a_failed_upstream_node_still_ends_the_build(tmp_path):
+    """Real dbt, through the launcher: a model the engine waits for fails; the engine is skipped,
+    which releases the nodes held back, so they run and the build ends (no wait for ever)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    proj = tmp_path / "proj"
+    (proj / "models").mkdir(parents=True)
+    (proj / "dbt_project.yml").write_text("name: trust_destinations\nversion: '1.0'\nconfig-version: 2\n"
+                                          "profile: t\nflags: {send_anonymous_usage_stats: false}\n")
+    (proj / "profiles.yml").write_text("t:\n  target: x\n  outputs:\n    x:\n      type: duckdb\n"
+                                       f"      path: \"{tmp_path / 'w.duckdb'}\"\n      threads: 2\n")
+    (proj / "models" / "returns.sql").write_text("select 1 as n from no_such_table")
+    (proj / "models" / "int_disclosure__cells.sql").write_text("select * from {{ ref('returns') }}")
+    (proj / "models" / "benchmarks.sql").write_text("select 2 as n")
+    (proj / "models" / "gaps.sql").write_text("select * from {{ ref('benchmarks') }}")
+    env = {**os.environ, "DO_NOT_TRACK": "1", "DBT_TARGET_PATH": str(proj / "target"), "DBT_LOG_PATH": str(proj / "logs")}
+    env.pop("DESTINATIONS_DBT_WARM_SOCKET", None)
+    env.pop("DESTINATIONS_DBT_WORKDIR", None)
+    proc = subprocess.run([sys.executable, "-m", "pipelines.lib.dbt_cli", "build", "--project-dir", str(proj),
+                           "--profiles-dir", str(proj)], env=env, capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == 1, proc.stdout
+    status = {r["unique_id"].split(".")[-1]: r["status"]
+              for r in json.loads((proj / "target" / "run_results.json").read_text())["results"]}
+    assert status == {"returns": "error", "int_disclosure__cells": "skipped", "benchmarks": "success", "gaps": "success"}
