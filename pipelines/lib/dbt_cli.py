@@ -11,8 +11,8 @@ data directory still keeps its own dbt state (DBT_TARGET_PATH, DBT_LOG_PATH: con
 When `destinations run` has started a warm dbt process (lib/dbt_warm.py: dbt already imported), the
 command runs there, with this process's stdio, environment and folder; otherwise here.
 
-Either way the engine's upstream runs before anything else (`engine_upstream_first`), and a
-build writes its manifest once, at the end (`one_manifest_write`).
+Either way `prepare` readies dbt for the command: the engine's upstream runs before anything else
+(`engine_upstream_first`), and a build writes its manifest once, at the end (`one_manifest_write`).
 """
 import os
 import sys
@@ -95,6 +95,12 @@ def one_manifest_write(args: list[str]) -> None:
         loaded.write_manifest = lambda *args, **kwargs: None
 
 
+def prepare(args: list[str]) -> None:
+    """Ready the imported dbt for `dbt <args>`, wherever the command runs (here or warm)."""
+    engine_upstream_first()
+    one_manifest_write(args)
+
+
 def main() -> None:
     workdir = os.environ.get(WORKDIR_ENV)
     if workdir:
@@ -107,8 +113,7 @@ def main() -> None:
             sys.exit(code)
         os.environ.pop("DESTINATIONS_DBT_WARM_SOCKET")
     from dbt.cli.main import cli
-    engine_upstream_first()
-    one_manifest_write(sys.argv[1:])
+    prepare(sys.argv[1:])
     sys.argv[0] = "dbt"
     sys.exit(cli())
 

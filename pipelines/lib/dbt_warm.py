@@ -142,9 +142,8 @@ def run_command(request: dict) -> int:
     sys.argv = ["dbt", *request["args"]]
     from dbt.cli.main import cli
 
-    from pipelines.lib.dbt_cli import engine_upstream_first, one_manifest_write
-    engine_upstream_first()
-    one_manifest_write(request["args"])
+    from pipelines.lib.dbt_cli import prepare
+    prepare(request["args"])
     try:
         cli()
     except SystemExit as exc:

@@ -73,22 +73,39 @@ def test_a_build_without_the_engine_keeps_dbts_order(monkeypatch):
 
 
 def test_a_build_writes_its_manifest_once_at_the_end(monkeypatch, tmp_path):
-    """The project load's manifest write is skipped for `dbt build` only; the end write (with
+    """prepare (what the launcher and the warm process both call): the engine's upstream first for
+    every command; the project load's manifest write skipped for `dbt build` only, the end write (with
     run_results.json) is dbt.task.runnable's own reference and stays."""
+    from dbt.graph import queue as dbt_queue
     from dbt.parser import manifest as loaded
     from dbt.task import runnable
 
-    from pipelines.lib.dbt_cli import one_manifest_write
+    from pipelines.lib.dbt_cli import prepare
+    for name in ("_get_scores", "_find_new_additions", "get"):
+        monkeypatch.setattr(dbt_queue.GraphQueue, name, getattr(dbt_queue.GraphQueue, name))
+    monkeypatch.setattr(dbt_queue.GraphQueue, "engine_upstream_first", False, raising=False)
     original = loaded.write_manifest
     monkeypatch.setattr(loaded, "write_manifest", original)
     monkeypatch.setattr(runnable, "write_manifest", original)
-    one_manifest_write(["parse"])
-    one_manifest_write([])
+    prepare(["parse"])
+    prepare([])
+    assert dbt_queue.GraphQueue.engine_upstream_first is True
     assert loaded.write_manifest is original
-    one_manifest_write(["build", "--exclude-resource-type", "unit_test"])
+    prepare(["build", "--exclude-resource-type", "unit_test"])
     assert runnable.write_manifest is original
     assert loaded.write_manifest is not original
     assert loaded.write_manifest(object(), str(tmp_path)) is None and not list(tmp_path.iterdir())
+
+
+def test_the_launcher_and_the_warm_process_prepare_dbt_alike():
+    """Both places that start dbt's CLI call prepare with the command's arguments (one call each)."""
+    import inspect
+
+    from pipelines.lib import dbt_cli, dbt_warm
+    assert "prepare(sys.argv[1:])" in inspect.getsource(dbt_cli.main)
+    assert 'prepare(request["args"])' in inspect.getsource(dbt_warm.run_command)
+    for fn in (dbt_cli.main, dbt_warm.run_command):
+        assert "engine_upstream_first" not in inspect.getsource(fn)
 
 
 def test_a_failed_upstream_node_still_ends_the_build(tmp_path):
