@@ -110,3 +110,25 @@ def test_the_first_round_can_be_given_with_only_its_rows():
     full = statement_rows(_measures())
     only = statement_rows(_measures().filter(pl.col("round") == "R3"), first="R3")
     assert only.equals(full)
+
+
+def test_the_statement_runs_the_engine_in_this_process_and_leaves_the_environment_alone(tmp_path, monkeypatch):
+    """Whatever DESTINATIONS_DISCLOSURE_WORKERS says (here 3), the statement's engine queues get one
+    process (no worker started), cached or not, and the environment is never changed meanwhile."""
+    import os
+
+    from pipelines.lib.disclosure import engine
+    monkeypatch.setenv("DESTINATIONS_DISCLOSURE_WORKERS", "3")
+    seen: list[tuple] = []
+    real = engine._Queue.__init__
+
+    def init(self, procs, n=None):
+        real(self, procs, n)
+        seen.append((self.n, os.environ["DESTINATIONS_DISCLOSURE_WORKERS"]))
+    monkeypatch.setattr(engine._Queue, "__init__", init)
+    published = pl.DataFrame({"mart": [], "row_key": [], "measure": [], "hidden": []},
+                             schema={"mart": pl.Utf8, "row_key": pl.Utf8, "measure": pl.Utf8, "hidden": pl.Boolean})
+    statement_cells(_years(), published, min_cohort=10, min_count=5)
+    statement_cells(_years(), published, min_cohort=10, min_count=5, cache_path=tmp_path / "public.sqlite")
+    assert seen and set(seen) == {(1, "3")}
+    assert engine._Queue(engine._Workers()).n == 3                     # the default still reads it

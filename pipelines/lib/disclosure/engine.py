@@ -202,12 +202,13 @@ def _var_facts(st: Structure):
 def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
              max_rounds: int = 500, academies: list[str] | None = None, protect_zeros: bool = True,
              cache: dict | None = None, clock: _Clock | None = None, block_keys: dict | None = None,
-             queue: "_Queue | None" = None, defer: bool = False) -> Result:
+             queue: "_Queue | None" = None, defer: bool = False, workers: int | None = None) -> Result:
     """Choose the hidden cells of every published mart: primary rules, then `protect`.
     `academies` limits the academy audiences (default: all). `cache` (block key -> decision,
     filled in place) lets a re-run skip every block whose inputs did not change; `block_keys`
     (filled in place) gets each block's key -> one of its variables; `queue`: the worker
-    processes' _Queue for the large blocks (default: one started for this call only). With
+    processes' _Queue for the large blocks (default: one started for this call only, of `workers`
+    processes: see run). With
     `defer` (and a queue) it returns (finish, done) once the small blocks are done: finish(queue)
     is the Result, done() whether the workers have every large block back."""
     t0 = time.perf_counter()
@@ -233,7 +234,8 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
     held = [ident]
     del ident
     job = protect(st.relations, st.values, hidden, auds, is_den, trustish, max_rounds, protect_zeros, cache=cache,
-                  ident=held.pop(), clock=clock, block_keys=block_keys, queue=queue, defer=defer)
+                  ident=held.pop(), clock=clock, block_keys=block_keys, queue=queue, defer=defer,
+                  workers=workers)
 
     def finish(queue=None) -> Result:
         stats, unresolved = job.finish(queue) if defer else job
@@ -261,7 +263,8 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
             auds: dict[str, set[int]], is_den: list[bool], trustish: list[bool],
             max_rounds: int = 500, protect_zeros: bool = True, cache: dict | None = None,
             ident: pl.Series | list[str] | None = None, clock: _Clock | None = None,
-            block_keys: dict | None = None, queue: "_Queue | None" = None, defer: bool = False):
+            block_keys: dict | None = None, queue: "_Queue | None" = None, defer: bool = False,
+            workers: int | None = None):
     """Secondary suppression in place on `hidden` (variable -> reason; primary cells in it on
     entry): per connected block a GaussSuppression pass for directors and every academy user
     (`auds`: audience -> variables it knows), then non-negativity repairs (a hidden zero the
@@ -269,7 +272,8 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     until the attack recovers nothing. With protect_zeros=False a hidden zero may stay pinned
     (DfE practice: zeros are shown) and only non-zero cells are repaired and chosen.
     Returns (stats, unresolved blocks); with `defer`, the _Blocks whose finish(queue) returns
-    them once the large blocks sent to `queue` are back (`hidden` is complete only then)."""
+    them once the large blocks sent to `queue` are back (`hidden` is complete only then).
+    `workers`: the processes of the queue started when none is given (see run)."""
     assert queue is not None or not defer
     clock = clock or _Clock()
     setup = clock("protect: setup")
@@ -339,7 +343,7 @@ def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hid
     job = _Blocks(todo, members, block_rels, own_in_block, relations, values, hidden, is_den, trustish, n_whole,
                   headline, max_rounds, protect_zeros, cache, stats, clock)
     own_queue = queue is None
-    queue = queue or _Queue(_Workers())
+    queue = queue or _Queue(_Workers(), workers)
     try:
         job.start(queue)
         return job if defer else job.finish(queue)
@@ -1146,7 +1150,7 @@ def _pinned(relations, vals: list[int], unknown: set[int], rel_of, base=None, ne
 
 def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
         protect_zeros: bool = True, cache_path: str | Path | None = None, by_partition: bool = False,
-        written: dict[str, str] | None = None, on_partition=None) -> Result:
+        written: dict[str, str] | None = None, on_partition=None, workers: int | None = None) -> Result:
     """Structure + suppression for the unpublished marts in `frames` (name -> rows).
     `cache_path`: a file of per-block decisions (BlockCache); a re-run recomputes only blocks
     whose cells, values, relations, audiences, thresholds or engine code changed, and gives the
@@ -1161,7 +1165,8 @@ def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
     `on_partition` (with by_partition): called as on_partition(label, digest, cells) with each
     partition's rows of the result (the output columns; label and digest are the two partition
     columns of all of them) as soon as they are known, instead of gathering them: the result's
-    cells are then empty, and no more than one partition's cells is held."""
+    cells are then empty, and no more than one partition's cells is held.
+    `workers`: processes for the large blocks (1: all in this process; default engine.workers())."""
     t0 = time.perf_counter()
     clock = _Clock()
     cache = None
@@ -1170,13 +1175,15 @@ def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
             cache = BlockCache(Path(cache_path))
     try:
         if by_partition and cache is not None:
-            res = _run_by_partition(frames, min_cohort, min_count, protect_zeros, cache, clock, written, on_partition)
+            res = _run_by_partition(frames, min_cohort, min_count, protect_zeros, cache, clock, written, on_partition,
+                                    workers)
         else:
             c0 = time.process_time()
             with clock("structure"):
                 st = build_structure(frames)
             structure_cpu = time.process_time() - c0
-            res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache, clock=clock)
+            res = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache, clock=clock,
+                           workers=workers)
             res.stats["structure_cpu_seconds"] = structure_cpu
         if cache is not None:
             with clock("cache: write"):
@@ -1194,7 +1201,8 @@ OUTPUT_COLUMNS = tuple(OUTPUT_SCHEMA)
 
 
 def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zeros: bool, cache: "BlockCache",
-                      clock: _Clock, written: dict[str, str] | None = None, on_partition=None) -> Result:
+                      clock: _Clock, written: dict[str, str] | None = None, on_partition=None,
+                      workers: int | None = None) -> Result:
     """run() over the partitions whose rows changed; the others' cells come from the cache
     (with `written`, only those the table does not hold already: see run). A changed partition
     is built, suppressed and stored before the next is built (no block crosses a partition, so
@@ -1236,7 +1244,7 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
     rounds = 0
     # started by the first partition with a large block, kept for the others; a partition's
     # large blocks are still out while the next partitions are built and their small blocks done
-    queue = _Queue(_Workers())
+    queue = _Queue(_Workers(), workers)
     pending: list[tuple] = []   # (batch, cells, finish, done, keys, st)
     if changed and expected.get(changed[0], 0) >= POOL_FROM_VARS:   # a partition that may hold a large block
         queue.start(clock)

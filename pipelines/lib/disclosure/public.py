@@ -23,8 +23,6 @@ within it only the rows (blocks) that changed; the result is the cold run's.
 """
 from __future__ import annotations
 
-import contextlib
-import os
 from pathlib import Path
 
 import polars as pl
@@ -89,20 +87,9 @@ def public_cache_path(cells_cache: str | None) -> Path | None:
     return p.with_name(f"{p.stem}-public{p.suffix}")
 
 
-@contextlib.contextmanager
-def _in_this_process():
-    """No engine worker processes: a statement's blocks are single rows (16 cells), and a
-    partition of 2,000+ cells would otherwise start a worker (loading the kernel, ~2 s) that the
-    run then waits for."""
-    old = os.environ.get("DESTINATIONS_DISCLOSURE_WORKERS")
-    os.environ["DESTINATIONS_DISCLOSURE_WORKERS"] = "1"
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("DESTINATIONS_DISCLOSURE_WORKERS", None)
-        else:
-            os.environ["DESTINATIONS_DISCLOSURE_WORKERS"] = old
+# no engine worker processes: a statement's blocks are single rows (16 cells), and a partition of
+# 2,000+ cells would otherwise start a worker (loading the kernel, ~2 s) that the run then waits for
+IN_THIS_PROCESS = 1
 
 
 def statement_cells(measures: pl.DataFrame, published_cells: pl.DataFrame, min_cohort: int,
@@ -118,9 +105,8 @@ def statement_cells(measures: pl.DataFrame, published_cells: pl.DataFrame, min_c
               "reason": pl.Utf8}
     if frame.is_empty():
         return pl.DataFrame(schema=schema)
-    with _in_this_process():
-        res = run({PUBLIC_STATEMENT.name: frame}, min_cohort=min_cohort, min_count=min_count,
-                  cache_path=cache_path, by_partition=cache_path is not None)
+    res = run({PUBLIC_STATEMENT.name: frame}, min_cohort=min_cohort, min_count=min_count,
+              cache_path=cache_path, by_partition=cache_path is not None, workers=IN_THIS_PROCESS)
     keys = list(PUBLIC_STATEMENT.keys)
     cells = res.cells.select("row_key", "measure", "measure_order", "hidden", "reason").join(
         frame.select(*keys, row_key=pl.concat_str(
