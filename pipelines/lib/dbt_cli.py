@@ -12,7 +12,7 @@ When `destinations run` has started a warm dbt process (lib/dbt_warm.py: dbt alr
 command runs there, with this process's stdio, environment and folder; otherwise here.
 
 Either way `prepare` readies dbt for the command: the engine's upstream runs before anything else
-(`engine_upstream_first`), and a build writes its manifest once, at the end (`one_manifest_write`).
+(`engine_upstream_first`).
 """
 import os
 import sys
@@ -78,27 +78,10 @@ def engine_upstream_first() -> None:
     GraphQueue.engine_upstream_first = True
 
 
-def one_manifest_write(args: list[str]) -> None:
-    """`dbt build` writes target/manifest.json (and the semantic manifest) when it has loaded the
-    project, before its first node, and again with run_results.json when it ends. The first write
-    goes (dbt.parser.manifest.write_manifest, which only the project load calls; the end write is
-    dbt.task.runnable's own reference): nothing reads the data directory's manifest during a build,
-    and the one written at the end is the same project's. Other commands (parse, ls, docs) keep it."""
-    if not args or args[0] != "build":
-        return
-    try:
-        from dbt.parser import manifest as loaded
-        from dbt.task import runnable
-    except ImportError:
-        return
-    if getattr(runnable, "write_manifest", None) is loaded.write_manifest:     # the end write kept apart
-        loaded.write_manifest = lambda *args, **kwargs: None
-
-
-def prepare(args: list[str]) -> None:
-    """Ready the imported dbt for `dbt <args>`, wherever the command runs (here or warm)."""
+def prepare() -> None:
+    """Ready the imported dbt for its command, wherever it runs (here or warm). dbt's own manifest
+    writes are kept: skipping the one a build makes before its first node saved ~0.1 s (1.4 MB)."""
     engine_upstream_first()
-    one_manifest_write(args)
 
 
 def main() -> None:
@@ -113,7 +96,7 @@ def main() -> None:
             sys.exit(code)
         os.environ.pop("DESTINATIONS_DBT_WARM_SOCKET")
     from dbt.cli.main import cli
-    prepare(sys.argv[1:])
+    prepare()
     sys.argv[0] = "dbt"
     sys.exit(cli())
 

@@ -143,7 +143,7 @@ def run_command(request: dict) -> int:
     from dbt.cli.main import cli
 
     from pipelines.lib.dbt_cli import prepare
-    prepare(request["args"])
+    prepare()
     try:
         cli()
     except SystemExit as exc:

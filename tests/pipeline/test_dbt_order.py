@@ -72,38 +72,22 @@ def test_a_build_without_the_engine_keeps_dbts_order(monkeypatch):
     assert drain(dbt_queue.GraphQueue(g.copy(), Manifest(), set(g))) == plain
 
 
-def test_a_build_writes_its_manifest_once_at_the_end(monkeypatch, tmp_path):
-    """prepare (what the launcher and the warm process both call): the engine's upstream first for
-    every command; the project load's manifest write skipped for `dbt build` only, the end write (with
-    run_results.json) is dbt.task.runnable's own reference and stays."""
+def test_the_launcher_and_the_warm_process_prepare_dbt_alike(monkeypatch):
+    """Both places that start dbt's CLI call prepare (one call each), which puts the engine's
+    upstream first and leaves dbt's manifest writes as they are."""
+    import inspect
+
     from dbt.graph import queue as dbt_queue
     from dbt.parser import manifest as loaded
-    from dbt.task import runnable
 
-    from pipelines.lib.dbt_cli import prepare
+    from pipelines.lib import dbt_cli, dbt_warm
     for name in ("_get_scores", "_find_new_additions", "get"):
         monkeypatch.setattr(dbt_queue.GraphQueue, name, getattr(dbt_queue.GraphQueue, name))
     monkeypatch.setattr(dbt_queue.GraphQueue, "engine_upstream_first", False, raising=False)
-    original = loaded.write_manifest
-    monkeypatch.setattr(loaded, "write_manifest", original)
-    monkeypatch.setattr(runnable, "write_manifest", original)
-    prepare(["parse"])
-    prepare([])
-    assert dbt_queue.GraphQueue.engine_upstream_first is True
-    assert loaded.write_manifest is original
-    prepare(["build", "--exclude-resource-type", "unit_test"])
-    assert runnable.write_manifest is original
-    assert loaded.write_manifest is not original
-    assert loaded.write_manifest(object(), str(tmp_path)) is None and not list(tmp_path.iterdir())
-
-
-def test_the_launcher_and_the_warm_process_prepare_dbt_alike():
-    """Both places that start dbt's CLI call prepare with the command's arguments (one call each)."""
-    import inspect
-
-    from pipelines.lib import dbt_cli, dbt_warm
-    assert "prepare(sys.argv[1:])" in inspect.getsource(dbt_cli.main)
-    assert 'prepare(request["args"])' in inspect.getsource(dbt_warm.run_command)
+    write = loaded.write_manifest
+    dbt_cli.prepare()
+    assert dbt_queue.GraphQueue.engine_upstream_first is True and loaded.write_manifest is write
+    assert "prepare()" in inspect.getsource(dbt_cli.main) and "prepare()" in inspect.getsource(dbt_warm.run_command)
     for fn in (dbt_cli.main, dbt_warm.run_command):
         assert "engine_upstream_first" not in inspect.getsource(fn)
 
