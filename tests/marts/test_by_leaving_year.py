@@ -119,13 +119,18 @@ def test_changed_columns_rebuild_every_year_or_stop_a_narrowed_build(built, tmp_
 CHECKS = Path(__file__).resolve().parents[2] / "dbt_project" / "tests" / "generic" / "td_checks.sql"
 
 
-def _checks(proj: Path, unique: str, min_rows: int = 0) -> None:
+def _checks(proj: Path, unique: str, min_rows: int = 0, by_leaving_year: str | None = None) -> None:
+    """td_checks on pupil_scores (by_leaving_year: the model's materialization unless given) and on
+    pupil_totals, a plain table whose key has no leaving_year (never narrowed)."""
     (proj / "tests" / "generic").mkdir(parents=True, exist_ok=True)
     shutil.copy2(CHECKS, proj / "tests" / "generic" / CHECKS.name)
+    flag = "" if by_leaving_year is None else f"            by_leaving_year: {by_leaving_year}\n"
     (proj / "models" / "pupil_scores.yml").write_text(
         "version: 2\nmodels:\n  - name: pupil_scores\n    data_tests:\n      - td_checks:\n          arguments:\n"
-        f"            by_leaving_year: true\n            not_null: [score]\n            unique: [{unique}]\n"
-        f"            min_rows: {min_rows}\n")
+        f"{flag}            not_null: [score]\n            unique: [{unique}]\n"
+        f"            min_rows: {min_rows}\n"
+        "  - name: pupil_totals\n    data_tests:\n      - td_checks:\n          arguments:\n"
+        "            unique: [upn]\n")
 
 
 def _test(proj: Path, wh: Path, years: str | None) -> subprocess.CompletedProcess:
@@ -139,10 +144,14 @@ def _test(proj: Path, wh: Path, years: str | None) -> subprocess.CompletedProces
 
 
 def test_checks_of_a_model_built_by_year_read_the_years_built(tmp_path):
-    """td_checks with by_leaving_year checks only the leaving years a build names (the others are
-    as the last successful build checked them); every year when none is named; min_rows counts every
-    row; a uniqueness key without leaving_year stops a narrowed check instead of checking less."""
+    """td_checks of a model materialized by_leaving_year (no argument: the model's config says so)
+    checks only the leaving years a build names (the others are as the last successful build checked
+    them); every year when none is named; min_rows counts every row; a uniqueness key without
+    leaving_year stops a narrowed check instead of checking less. A plain table's checks (pupil_totals)
+    and by_leaving_year: false are never narrowed."""
     proj = _project(tmp_path)
+    (proj / "models" / "pupil_totals.sql").write_text(
+        "{{ config(materialized='table') }}\nselect upn, count(*) as n from {{ source('raw', 'pupils') }} group by upn\n")
     wh = tmp_path / "w" / "warehouse.duckdb"
     wh.parent.mkdir()
     _raw(wh, [("2024-25", "A1", 1.0), ("2025-26", "B1", 3.0)])
@@ -157,6 +166,9 @@ def test_checks_of_a_model_built_by_year_read_the_years_built(tmp_path):
     assert _test(proj, wh, "*").returncode != 0
     assert _test(proj, wh, "2024-25").returncode != 0
     assert _test(proj, wh, "2025-26").returncode == 0            # 2025-26 alone is clean
+    _checks(proj, "[leaving_year, upn]", min_rows=2, by_leaving_year="false")
+    assert _test(proj, wh, "2025-26").returncode != 0            # not narrowed: 2024-25's repeat counts
+    _checks(proj, "[leaving_year, upn]", min_rows=2)
     with duckdb.connect(str(wh)) as con:
         con.execute("insert into main.pupil_scores (leaving_year, upn, score) values ('2025-26', 'B1', 3.0)")
     assert _test(proj, wh, "2025-26").returncode != 0            # a repeat in the year built is caught

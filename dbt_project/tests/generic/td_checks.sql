@@ -9,13 +9,19 @@
       min_rows         the model has at least this many rows (was: td_rules min_rows)
       references       {column: [model or seed, its column]}: every non-null value is in that
                        column (was: relationships, one more node per column on the build's path)
-      by_leaving_year  true: the model's rows of a leaving year change only when that year is
-                       rebuilt (macros/by_leaving_year.sql; a staging view of the returns), and every
-                       uniqueness key holds leaving_year. A build of some leaving years
+      by_leaving_year  the model's rows of a leaving year change only when that year is rebuilt,
+                       and every uniqueness key holds leaving_year. Default: the model's own
+                       materialization is by_leaving_year (macros/by_leaving_year.sql); true for a
+                       staging view of the returns, which has none. A build of some leaving years
                        (DESTINATIONS_BUILD_LEAVING_YEARS) checks only their rows: the other years'
                        rows are those the last successful build checked. min_rows counts every row.
     Fails with one row per broken check, naming it, and how many rows (or repeated keys) break it. -#}
-{% test td_checks(model, not_null=[], unique=[], accepted_values={}, rules=[], min_rows=0, references={}, by_leaving_year=false) %}
+{% test td_checks(model, not_null=[], unique=[], accepted_values={}, rules=[], min_rows=0, references={}, by_leaving_year=none) %}
+{%- if by_leaving_year is none and execute %}
+    {%- set tested = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')
+        | selectattr('schema', 'equalto', model.schema) | selectattr('alias', 'equalto', model.identifier) | list %}
+    {%- set by_leaving_year = tested | length == 1 and tested[0].config.materialized == 'by_leaving_year' %}
+{%- endif %}
 {%- set years = build_leaving_years() if by_leaving_year else none %}
 {%- if years is not none %}
     {%- for key in unique %}
