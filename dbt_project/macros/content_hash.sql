@@ -1,9 +1,8 @@
 {#- Each mart's content hash, recorded on the table (its comment) by the build that made it, in the
     model's transaction (the rows and their hash commit together). The serving snapshot
-    (pipelines/lib/publish.py) reads it instead of hashing every mart again, and hashes a mart
-    itself when it has none or the cheap check fails (row count, columns). The same text as
-    publish._content_hash: rows, an order-independent sum of row hashes, columns and types
-    (tests/pipeline/test_publish_snapshot.py holds the two equal). -#}
+    (pipelines/lib/publish.py) takes it instead of hashing any mart, and writes a mart again when it
+    has none or the cheap check fails (row count, columns). The hash: rows, an order-independent sum
+    of row hashes, columns and types (`rows:sum:name:TYPE,...`, the only place it is computed). -#}
 {% macro td_record_content_hash() %}
   {%- if execute and model.config.materialized != 'view' -%}
     {%- set row = run_query(

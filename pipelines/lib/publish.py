@@ -15,10 +15,12 @@ Unchanged marts (same content hash) are hard links to the previous version's fil
 publish where nothing changed writes nothing. Old versions are removed after a grace period.
 
 The content hash of a mart is the one its dbt build recorded on the table (its comment, written in
-the model's transaction: dbt_project/macros/content_hash.sql), so the switch does not scan every
-mart again; a mart without one (built by hand, or before the hook), or whose row count or columns
-differ from what it records, is hashed here. A changed mart is never taken for an unchanged one:
-every build of a mart records the hash of the rows it committed.
+the model's transaction: dbt_project/macros/content_hash.sql, the only place it is computed), so the
+switch never scans a mart to hash it. A mart without one (built by hand, or before the hook), or
+whose row count or columns differ from what it records, is taken as changed: written again, under
+a hash of its own for this version (`rows:unrecorded:version`), which no later publish matches.
+A changed mart is never taken for an unchanged one: every build of a mart records the hash of the
+rows it committed.
 """
 from __future__ import annotations
 
@@ -70,12 +72,6 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, str]:
     return dict(con.execute(
         "select table_name, string_agg(column_name || ':' || data_type, ',' order by ordinal_position) "
         "from information_schema.columns where table_schema = ? group by table_name", [schema]).fetchall())
-
-
-def _content_hash(con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: str | None = None) -> str:
-    """Order-independent hash of a table's rows and column names/types: `rows:hash:columns`."""
-    n, h = con.execute(f'select count(*), coalesce(sum(hash(t)::hugeint), 0) from {schema}."{table}" t').fetchone()
-    return f"{n}:{h}:{columns if columns is not None else _columns(con, schema).get(table)}"
 
 
 def recorded_hashes(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, str]:
@@ -162,19 +158,18 @@ def publish_snapshot(warehouse: Path, serving: Path, tables: list[str], schema: 
     columns: dict[str, str] = {}
 
     def publish_one(table: str) -> tuple[str, bool]:
-        """Hash `table` (or take its build's hash); link the previous version's file when unchanged,
-        else write it. On its own cursor."""
+        """Take `table`'s hash from its build; link the previous version's file when unchanged, else
+        write it (a mart without a hash it still matches: always). On its own cursor."""
         cur = con.cursor()
         try:
-            cols = columns.get(table)
-            digest = _known_hash(cur, schema, table, recorded.get(table), cols) or _content_hash(cur, schema, table, cols)
+            digest = _known_hash(cur, schema, table, recorded.get(table), columns.get(table))
             old = current / f"{table}.parquet" if current else None
-            if old is not None and prev_hashes.get(table) == digest and old.exists():
+            if digest is not None and old is not None and prev_hashes.get(table) == digest and old.exists():
                 _link_or_copy(old, work / old.name)
                 return digest, False
-            cur.execute(f"copy (select * from {schema}.\"{table}\") to '{work / (table + '.parquet')}' "
-                        "(format parquet)")
-            return digest, True
+            n = cur.execute(f"copy (select * from {schema}.\"{table}\") to '{work / (table + '.parquet')}' "
+                            "(format parquet)").fetchone()[0]
+            return digest or f"{n}:unrecorded:{version}", True
         finally:
             cur.close()
 

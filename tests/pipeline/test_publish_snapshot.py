@@ -5,7 +5,19 @@ import os
 import duckdb
 import polars as pl
 
-from pipelines.lib.publish import collect_garbage, publish_snapshot, read_manifest, resolve_snapshot
+from pipelines.lib.publish import collect_garbage, publish_snapshot, read_manifest, recorded_hashes, resolve_snapshot
+
+
+def _as_built(con, table: str) -> None:
+    """Record a content hash on `table` as a dbt build does (macros/content_hash.sql: rows, a digest
+    of the rows, columns); here the digest is of the sorted rows' text, which is all a publish compares."""
+    import hashlib
+
+    from pipelines.lib.publish import HASH_COMMENT, _columns
+    rows = con.execute(f"select * from marts.{table} order by all").fetchall()
+    digest = int(hashlib.sha256(repr(rows).encode()).hexdigest()[:16], 16)
+    con.execute(f"comment on table marts.{table} is "
+                f"'{HASH_COMMENT}{len(rows)}:{digest}:{_columns(con, 'marts')[table]}'")
 
 
 def _warehouse(tmp_path, a=5, b=3):
@@ -14,6 +26,8 @@ def _warehouse(tmp_path, a=5, b=3):
     con.execute("create schema if not exists marts")
     con.execute(f"create or replace table marts.a as select range as x, range * 0.5 as y from range({a})")
     con.execute(f"create or replace table marts.b as select range as z from range({b})")
+    _as_built(con, "a")
+    _as_built(con, "b")
     con.close()
     return wh
 
@@ -125,6 +139,7 @@ def _many_marts(tmp_path, n=12, bump=0):
         rows = 50 + i + (bump if i % 3 == 0 else 0)
         con.execute(f"create or replace table marts.m{i} as select range as x, range * 0.25 as y, "
                     f"'r' || range as s, {i} as v from range({rows})")
+        _as_built(con, f"m{i}")
     con.close()
     return wh, [f"m{i}" for i in range(n)]
 
@@ -166,48 +181,43 @@ def test_a_mart_that_fails_to_publish_leaves_the_old_snapshot(tmp_path, monkeypa
     assert not list(tmp_path.glob(".serving.*.partial"))
 
 
-def _record(wh, table: str, digest: str) -> None:
-    """What a dbt build of the mart records on it (dbt_project/macros/content_hash.sql)."""
-    from pipelines.lib.publish import HASH_COMMENT
-    con = duckdb.connect(str(wh))
-    con.execute(f"comment on table marts.{table} is '{HASH_COMMENT}{digest}'")
-    con.close()
-
-
-def test_a_recorded_hash_is_used_and_a_stale_one_never_hides_a_change(tmp_path, monkeypatch):
-    """The switch takes each mart's hash from its build instead of scanning it; a recorded hash
-    whose rows or columns no longer match the table is not trusted: the mart is hashed and, as
-    it changed, written."""
-    import pipelines.lib.publish as publish
+def test_a_recorded_hash_is_used_and_a_mart_without_one_it_matches_is_always_written(tmp_path):
+    """The switch takes each mart's hash from its build (it never hashes a mart). A recorded hash
+    whose rows or columns no longer match the table, or none at all, is not trusted: the mart is
+    written, under a hash of its own for that version, so it is never taken for unchanged."""
     wh = _warehouse(tmp_path)
     con = duckdb.connect(str(wh), read_only=True)
-    true_a, true_b = (publish._content_hash(con, "marts", t) for t in ("a", "b"))
+    recorded = recorded_hashes(con, "marts")
     con.close()
-    _record(wh, "a", true_a)
-    _record(wh, "b", true_b)
-    scanned = []
-    real = publish._content_hash
-    monkeypatch.setattr(publish, "_content_hash", lambda c, s, t, cols=None: scanned.append(t) or real(c, s, t, cols))
     serving = tmp_path / "serving"
     first = publish_snapshot(wh, serving, ["a", "b"])
-    assert scanned == [] and read_manifest(serving)["hashes"] == {"a": true_a, "b": true_b}
+    assert read_manifest(serving)["hashes"] == recorded and sorted(first.changed) == ["a", "b"]
     # a changed in place (7 rows) while its comment still says 5; b: the same rows, another column type
     con = duckdb.connect(str(wh))
     con.execute("insert into marts.a select range, range * 0.5 from range(5, 7)")
     con.execute("alter table marts.b alter z type integer")
     con.close()
     second = publish_snapshot(wh, serving, ["a", "b"])
-    assert sorted(scanned) == ["a", "b"] and sorted(second.changed) == ["a", "b"]
+    assert sorted(second.changed) == ["a", "b"] and second.rows == {"a": 7, "b": 3}
     assert pl.read_parquet(serving / "a.parquet")["x"].to_list() == list(range(7))
-    assert second.path != first.path
+    assert read_manifest(serving)["hashes"] == {t: f"{n}:unrecorded:{second.version}" for t, n in second.rows.items()}
+    # nothing changed since, but nothing vouches for either: both written again, a new version
+    third = publish_snapshot(wh, serving, ["a", "b"])
+    assert third.new_version and sorted(third.changed) == ["a", "b"] and len({first.path, second.path, third.path}) == 3
+    # b built again (a hash recorded): linked from then on
+    con = duckdb.connect(str(wh))
+    _as_built(con, "b")
+    con.close()
+    publish_snapshot(wh, serving, ["a", "b"])
+    fifth = publish_snapshot(wh, serving, ["a", "b"])
+    assert fifth.changed == ["a"]
 
 
 def test_a_mart_dbt_rebuilt_is_republished_when_it_changed_and_linked_when_not(tmp_path, monkeypatch):
-    """Through dbt: every build of a mart records the hash of what it committed (the same text as
-    publish._content_hash), in place (by_leaving_year) or as a new table. A corrected return
+    """Through dbt: every build of a mart records the hash of what it committed (rows, a sum of row
+    hashes, columns), in place (by_leaving_year) or as a new table. A corrected return
     changes destination_measures and neet_not_known in place: both are written to the new
     snapshot with their new rows; the same rebuild again changes nothing and links every file."""
-    from pipelines.lib.publish import recorded_hashes
     from tests.marts.helpers import academy, load_benchmarks, load_raw, pupil_row, run_dbt
 
     wh = tmp_path / "warehouse" / "warehouse.duckdb"
@@ -232,8 +242,12 @@ def test_a_mart_dbt_rebuilt_is_republished_when_it_changed_and_linked_when_not(t
     serving = tmp_path / "serving"
     first = publish_snapshot(wh, serving, marts)
     con = duckdb.connect(str(wh), read_only=True)
-    from pipelines.lib.publish import _content_hash
-    assert recorded_hashes(con, "marts") == {t: _content_hash(con, "marts", t) for t in marts}
+    from pipelines.lib.publish import _columns
+    recorded = recorded_hashes(con, "marts")
+    assert set(recorded) == set(marts) and read_manifest(serving)["hashes"] == recorded
+    for t in marts:    # rows and columns as the table has them (what a publish checks)
+        n, _, cols = recorded[t].split(":", 2)
+        assert int(n) == con.execute(f"select count(*) from marts.{t}").fetchone()[0] > 0 and cols == _columns(con, "marts")[t]
     con.close()
 
     load_raw(wh, pupils(True), [academy("100001"), academy("100002")])
