@@ -68,16 +68,13 @@ cell_scores as (
     group by all
 ),
 
-{#- one grouping set per level x breakdown topic: grouping() names the level and the topic -#}
-{% macro by_level_and_topic(keys) %}
-    group by grouping sets (
-        {%- for level in [['academy_urn'], []] %}
-            {%- for topic in [[], ['disadvantage_label'], ['sen_provision_label'], ['sex_label']] %}
-        ({{ (level + keys + topic) | join(', ') }}){{ ',' if not loop.last or level }}
-            {%- endfor %}
-        {%- endfor %}
-    )
-{% endmacro %}
+{#- one grouping set per level (academy, trust) x breakdown topic (Total, then one label each) -#}
+{%- set grouping_sets = [] -%}
+{%- for level in [['academy_urn'], []] -%}
+    {%- for topic in [[], ['disadvantage_label'], ['sen_provision_label'], ['sex_label']] -%}
+        {%- do grouping_sets.append(level + topic) -%}
+    {%- endfor -%}
+{%- endfor %}
 {% set level_and_topic %}
         case when grouping(academy_urn) = 0 then 'academy' else 'trust' end as level,
         academy_urn as level_urn, academic_year, survey_round, year_group,
@@ -96,7 +93,8 @@ completion as (
         cast(sum(pupils_invited) as bigint) as pupils_invited,
         cast(sum(pupils_responding) as bigint) as pupils_responding
     from cell_completion
-    {{ by_level_and_topic(['academic_year', 'survey_round', 'year_group']) }}
+    group by grouping sets ({% for g in grouping_sets %}
+        ({{ (['academic_year', 'survey_round', 'year_group'] + g) | join(', ') }}){{ ',' if not loop.last }}{% endfor %})
 ),
 
 scores as (
@@ -107,7 +105,8 @@ scores as (
         sum(answers) as answers,
         sum(positive_answers) as positive_answers
     from cell_scores
-    {{ by_level_and_topic(['academic_year', 'survey_round', 'year_group', 'construct']) }}
+    group by grouping sets ({% for g in grouping_sets %}
+        ({{ (['academic_year', 'survey_round', 'year_group', 'construct'] + g) | join(', ') }}){{ ',' if not loop.last }}{% endfor %})
 ),
 
 final as (
