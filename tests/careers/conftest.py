@@ -31,14 +31,15 @@ def write_register(root: Path, academies: pl.DataFrame) -> None:
     academies.write_csv(root / "raw" / "academies.csv")
 
 
-def run_dbt(root: Path, warehouse: Path) -> subprocess.CompletedProcess:
+def run_dbt(root: Path, warehouse: Path, *command: str) -> subprocess.CompletedProcess:
+    """dbt `command` (default: build DBT_SELECT) on `warehouse`, with root's own target and log folders."""
     env = {**os.environ, "DESTINATIONS_WAREHOUSE_PATH": str(warehouse), "DESTINATIONS_DATA_DIR": str(root),
            "DO_NOT_TRACK": "1"}
     dbt = Path(sys.executable).parent / "dbt"
+    command = command or ("build", "--select", *DBT_SELECT.split(), "--indirect-selection", "cautious")
     return subprocess.run(
-        [str(dbt), "build", "--project-dir", str(cfg.DBT_PROJECT_DIR), "--profiles-dir", str(cfg.DBT_PROJECT_DIR),
-         "--target-path", str(root / "dbt_target"), "--log-path", str(root / "dbt_logs"),
-         "--select", *DBT_SELECT.split(), "--indirect-selection", "cautious"],
+        [str(dbt), *command, "--project-dir", str(cfg.DBT_PROJECT_DIR), "--profiles-dir", str(cfg.DBT_PROJECT_DIR),
+         "--target-path", str(root / "dbt_target"), "--log-path", str(root / "dbt_logs")],
         env=env, capture_output=True, text=True, timeout=900)
 
 

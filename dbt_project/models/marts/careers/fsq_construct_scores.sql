@@ -4,8 +4,9 @@
 -- "% positive"); completion_pct = pupils who answered at least one item / pupils in the export.
 -- Sub-groups come from the pupil's latest destination return; pupils never returned are 'Unknown'.
 -- Set-based: pupils are counted once per academy x survey x (sex, disadvantage, SEN) cell, and
--- only those cells are unpivoted to breakdowns and summed up to the trust (a pupil is counted
--- once per academy, so trust counts are sums of academy counts).
+-- only those cells are summed to each level x breakdown, in one grouping set each (a pupil is
+-- counted once per academy, so trust counts are sums of academy counts). The labels are never
+-- null (coalesced to 'Unknown'), so a null label marks the grouping sets that leave it out.
 with
 
 constructs as (
@@ -67,38 +68,45 @@ cell_scores as (
     group by all
 ),
 
-{% set topics %}
-    cross join lateral (
-        values
-            ('Total', 'Total'),
-            ('Disadvantage', cells.disadvantage_label),
-            ('SEN provision', cells.sen_provision_label),
-            ('Sex', cells.sex_label)
-    ) as topic(breakdown_topic, breakdown)
-    cross join lateral (values ('academy', cells.academy_urn), ('trust', null)) as lvl(level, level_urn)
+{#- one grouping set per level (academy, trust) x breakdown topic (Total, then one label each) -#}
+{%- set grouping_sets = [] -%}
+{%- for level in [['academy_urn'], []] -%}
+    {%- for topic in [[], ['disadvantage_label'], ['sen_provision_label'], ['sex_label']] -%}
+        {%- do grouping_sets.append(level + topic) -%}
+    {%- endfor -%}
+{%- endfor %}
+{% set level_and_topic %}
+        case when grouping(academy_urn) = 0 then 'academy' else 'trust' end as level,
+        academy_urn as level_urn, academic_year, survey_round, year_group,
+        case
+            when grouping(disadvantage_label) = 0 then 'Disadvantage'
+            when grouping(sen_provision_label) = 0 then 'SEN provision'
+            when grouping(sex_label) = 0 then 'Sex'
+            else 'Total'
+        end as breakdown_topic,
+        coalesce(disadvantage_label, sen_provision_label, sex_label, 'Total') as breakdown,
 {% endset %}
 
 completion as (
     select
-        lvl.level, lvl.level_urn, cells.academic_year, cells.survey_round, cells.year_group,
-        topic.breakdown_topic, topic.breakdown,
-        cast(sum(cells.pupils_invited) as bigint) as pupils_invited,
-        cast(sum(cells.pupils_responding) as bigint) as pupils_responding
-    from cell_completion as cells
-    {{ topics }}
-    group by all
+        {{ level_and_topic }}
+        cast(sum(pupils_invited) as bigint) as pupils_invited,
+        cast(sum(pupils_responding) as bigint) as pupils_responding
+    from cell_completion
+    group by grouping sets ({% for g in grouping_sets %}
+        ({{ (['academic_year', 'survey_round', 'year_group'] + g) | join(', ') }}){{ ',' if not loop.last }}{% endfor %})
 ),
 
 scores as (
     select
-        lvl.level, lvl.level_urn, cells.academic_year, cells.survey_round, cells.year_group,
-        topic.breakdown_topic, topic.breakdown, cells.construct,
-        cast(sum(cells.pupils_answering) as bigint) as pupils_answering,
-        sum(cells.answers) as answers,
-        sum(cells.positive_answers) as positive_answers
-    from cell_scores as cells
-    {{ topics }}
-    group by all
+        {{ level_and_topic }}
+        construct,
+        cast(sum(pupils_answering) as bigint) as pupils_answering,
+        sum(answers) as answers,
+        sum(positive_answers) as positive_answers
+    from cell_scores
+    group by grouping sets ({% for g in grouping_sets %}
+        ({{ (['academic_year', 'survey_round', 'year_group', 'construct'] + g) | join(', ') }}){{ ',' if not loop.last }}{% endfor %})
 ),
 
 final as (

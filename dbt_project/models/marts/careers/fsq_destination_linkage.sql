@@ -3,19 +3,18 @@
 -- answers to the readiness constructs taken before the end of the leaving year (31 August).
 -- readiness_band from raw.fsq_readiness_bands; 'No FSQ' when no such survey exists.
 -- Leavers with custody / historic codes (outside the NEET denominator) are left out.
+-- A leaving year's rows read only that year's returns: rebuilt per leaving year (macros/by_leaving_year.sql).
+{{ config(**by_leaving_year()) }}
+
 with
 
 returns as (
     select * from {{ source('raw', 'destination_returns') }}
-    where round = 'R3'
+    where round = 'R3' and {{ leaving_years_changed() }}
 ),
 
 codes as (
     select * from {{ ref('destination_codes') }}
-),
-
-characteristics as (
-    select * from {{ ref('int_careers__pupil_characteristics') }}
 ),
 
 surveys as (

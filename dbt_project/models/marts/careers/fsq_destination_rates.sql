@@ -4,10 +4,14 @@
 -- the NEET denominator). Topic 'Compass provision' splits by the academy's benchmarks fully
 -- achieved in its latest evaluation of the leaving year (strong provision = 6 or more, var
 -- td:careers:strong_provision_benchmarks), to see whether the readiness gap closes there.
+-- Every row is within one leaving year: rebuilt per leaving year (macros/by_leaving_year.sql).
+{{ config(**by_leaving_year()) }}
+
 with
 
 linkage as (
     select * from {{ ref('fsq_destination_linkage') }}
+    where {{ leaving_years_changed() }}
 ),
 
 -- pupils alike in every key and label below counted once first: the expansion below (two
