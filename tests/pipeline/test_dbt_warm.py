@@ -112,7 +112,16 @@ def _slow(warm) -> subprocess.Popen:
     while warm.sock.exists() and time.monotonic() < deadline:    # until the warm process has taken it
         time.sleep(0.1)
     assert not warm.sock.exists()
-    time.sleep(3)        # dbt started on the query
+    # dbt's start-up (parse, adapter) can take 15 s on a loaded machine: wait for its run to begin,
+    # so the interrupt meets the query, not the start-up
+    seen = b""
+    while b"Concurrency" not in seen and time.monotonic() < deadline + 60:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen += line
+    assert b"Concurrency" in seen, seen.decode()[-2000:]
+    time.sleep(2)        # the query itself under way
     return proc
 
 
