@@ -440,7 +440,10 @@ def worker(w: int, data: Path, trials: list[Trial], refs: dict[str, Path], rel: 
             t.identical = not t.diff
             t.pack = pack_problems(data, refs[t.state])
             again = destinations(data, "run")
-            t.settled = again.returncode == 0 and "Nothing changed since the last successful run" in again.stdout
+            # past midnight the dated models (return_status) are rebuilt by design: nothing else may be
+            t.settled = again.returncode == 0 and (
+                "Nothing changed since the last successful run" in again.stdout
+                or "last successful run: nothing new; a new day (dated models)\n" in again.stdout)
             if not t.settled:
                 t.note = "third run: " + again.stdout[-1500:]
         else:
