@@ -147,6 +147,9 @@ def run_command(request: dict) -> int:
 
     from pipelines.lib.dbt_cli import prepare
     prepare()
+    # an interrupt passed on by the launcher is meant: Python ignores SIGINT when the process that
+    # started the run did (a run started in the background by a script or cron)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         cli()
     except SystemExit as exc:
