@@ -23,7 +23,8 @@ lines. The phase actually hit is read from the last progress line before the kil
   out, they are file landing and build times);
 - the trustee pack must be built from that snapshot (marker = its version, PDF + XLSX, no
   leftover temporary file) and its summary must equal the reference pack's (build times left out);
-- one more `destinations run` must find nothing to do (nothing pending was left behind).
+- the run state must show nothing left to do (no changed input, nothing pending, a serving snapshot;
+  a new day's dated models are not work left), and one more `destinations run` must exit 0.
 
 Meanwhile a poller per worker loads every page's data as the dashboard does (its cache keyed by
 file version, so a new version is always read; every tenth load cold, caches cleared):
@@ -189,6 +190,23 @@ def differences(a: Path, b: Path) -> dict[str, tuple[int, int]]:
         if x or y:
             out[name] = (x, y)
     con.close()
+    return out
+
+
+def left_to_do(data: Path) -> list[str]:
+    """What a run on `data` would still build, read from the run state the runner keeps (not its
+    messages): changed inputs, steps a failed or killed run left, a serving snapshot missing. A new
+    day alone (the dated models) is not work left."""
+    from pipelines import config as cfg
+    from pipelines.lib import runstate
+    p = cfg.paths(data)
+    ch = runstate.diff(runstate.load(p), runstate.scan(p))
+    out = ([f"full build ({ch.reason})"] if ch.full else []) + sorted(ch.groups) + sorted(ch.partitions)
+    pending = runstate.load_pending(p)
+    if pending:
+        out.append("pending " + ", ".join(sorted(pending)))
+    if not (p.serving.is_symlink() and (p.serving / "_manifest.json").exists()):
+        out.append("no serving snapshot")
     return out
 
 
@@ -439,12 +457,14 @@ def worker(w: int, data: Path, trials: list[Trial], refs: dict[str, Path], rel: 
             t.diff = differences(data, refs[t.state])
             t.identical = not t.diff
             t.pack = pack_problems(data, refs[t.state])
+            left = left_to_do(data)
             again = destinations(data, "run")
-            # past midnight the dated models (return_status) are rebuilt by design: nothing else may be
-            t.settled = again.returncode == 0 and (
-                "Nothing changed since the last successful run" in again.stdout
-                or "last successful run: nothing new; a new day (dated models)\n" in again.stdout)
-            if not t.settled:
+            # settled: the run state says nothing is left to build (past midnight the dated models,
+            # return_status, are rebuilt by design) and the third run agrees
+            t.settled = not left and again.returncode == 0
+            if left:
+                t.note = "left to do after the next run: " + "; ".join(left)
+            if again.returncode:
                 t.note = "third run: " + again.stdout[-1500:]
         else:
             t.note = r.stdout[-1500:]

@@ -10,7 +10,7 @@ import time
 import polars as pl
 import pytest
 
-from bench.fault_runs import differences, env_for, return_file, version_b
+from bench.fault_runs import differences, env_for, left_to_do, return_file, version_b
 from pipelines.lib.publish import read_manifest, resolve_snapshot
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -140,6 +140,7 @@ def test_run_killed_during_dbt_is_finished_by_the_next(trust):
         time.sleep(after)
         os.killpg(proc.pid, signal.SIGKILL)      # the run and its dbt process, as kill -9 would
         proc.wait()
+    assert any(x.startswith("pending ") for x in left_to_do(trust)), left_to_do(trust)
     rc, out = _run(trust)
     assert rc == 0, out
     after = dict(_sex_cohorts(trust, urn))
@@ -151,6 +152,7 @@ def test_run_killed_during_dbt_is_finished_by_the_next(trust):
     assert built_from == version
     assert (trust / "reports" / year / f"trustee_report_{year}.pdf").stat().st_size > 0
     assert not list((trust / "reports").rglob("*.tmp"))
+    assert left_to_do(trust) == []       # the fault script's "settled", from the run state
     rc, out = _run(trust)
     assert rc == 0 and "Nothing changed since the last successful run" in out, out
 
