@@ -6,12 +6,18 @@
 {{ config(**by_leaving_year()) }}
 with
 
-pupil_rounds as (
-    select * from {{ ref('int_destinations__pupil_rounds') }}
+-- Only the columns used: a CTE read more than once is materialized with every column it
+-- selects, and at national size (13.8 M rows) the whole row of pupil_rounds spilled under the
+-- memory limit (315 s alone, 411 s in the build). The table scans below read these columns only.
+pupil_rounds as not materialized (
+    select
+        academy_urn, leaving_year, round, round_kind, round_order, upn,
+        destination_code, destination_group, destination_sub_group, route
+    from {{ ref('int_destinations__pupil_rounds') }}
     where {{ leaving_years_changed() }}
 ),
 
-intended as (
+intended as not materialized (
     select * from pupil_rounds where round_kind = 'intended'
 ),
 

@@ -52,15 +52,18 @@ academy_counts as (
     group by goal_id, academy_urn, leaving_year, round
 ),
 
+-- the trust adds up the academies that count in trust totals (counts_in_trust_totals is one
+-- value per academy x leaving year): `scored` (pupil rows x goals) is read once, not kept for a
+-- second pass (it spilled under the memory limit at national size)
 trust_counts as (
     select
         'trust' as level, goal_id, cast(null as varchar) as academy_urn,
         cast(null as boolean) as counts_in_trust_totals,
         leaving_year, round, min(round_kind) as round_kind,
-        count_if(in_population and enters_routes) as population_entering,
-        count_if(enters_routes) as all_entering,
-        count_if(in_population) as population
-    from scored
+        cast(sum(population_entering) as bigint) as population_entering,
+        cast(sum(all_entering) as bigint) as all_entering,
+        cast(sum(population) as bigint) as population
+    from academy_counts
     where counts_in_trust_totals
     group by goal_id, leaving_year, round
 ),

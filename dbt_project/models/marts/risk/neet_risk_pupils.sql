@@ -25,7 +25,8 @@ academies as (
 ),
 
 -- the optional name / admission number the pupil's own academy gave (personal: this list only)
-pupil_names as (
+-- (read twice: not materialized, so the return rows are not kept in memory between the reads)
+pupil_names as not materialized (
     select * from {{ ref('stg_returns__pupil_names') }}
     where {{ leaving_years_changed() }}
 ),

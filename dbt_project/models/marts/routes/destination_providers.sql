@@ -6,8 +6,12 @@
 {{ config(**by_leaving_year()) }}
 with
 
-pupils as (
-    select * replace (trim(provider) as provider) from {{ ref('int_destinations__pupil_rounds') }}
+-- read by both levels: not materialized, only the columns counted (destination_routes)
+pupils as not materialized (
+    select
+        academy_urn, academy_name, counts_in_trust_totals, leaving_year, key_stage, round, round_kind,
+        destination_group, trim(provider) as provider
+    from {{ ref('int_destinations__pupil_rounds') }}
     where {{ leaving_years_changed() }}
       and key_stage is not null
       and round_kind = 'actual'

@@ -5,8 +5,11 @@
 {{ config(**by_leaving_year()) }}
 with
 
-pupils as (
-    select * from {{ ref('int_destinations__pupil_rounds') }}
+-- read by both levels: not materialized and only the columns counted (kept whole, the rows
+-- spilled under the memory limit at national size)
+pupils as not materialized (
+    select academy_urn, academy_name, counts_in_trust_totals, leaving_year, key_stage, round, round_kind, route
+    from {{ ref('int_destinations__pupil_rounds') }}
     where {{ leaving_years_changed() }}
       and key_stage is not null
       and route is not null
