@@ -24,26 +24,19 @@ INF = np.int64(1) << np.int64(62)   # an infinite upper bound (sums of finite bo
 
 
 @njit(cache=True)
-def fixpoint(W, PP, PV, RP, RV, val, unk, lo, hi, queue):
+def fixpoint(W, PP, PV, RP, RV, val, unk, lo, hi, queue, queued, stack, ba, bb, changed):
     """lo/hi (per local variable; only unknown ones are read or written) tightened in place.
     Relation r: whole W[r], parts PV[PP[r]:PP[r+1]]; relations holding variable v:
     RV[RP[v]:RP[v+1]] (ascending); `queue`: the first relations, ascending (taken from the end,
-    as attack._intervals pops its sorted list)."""
-    nrel = W.shape[0]
-    queued = np.zeros(nrel, np.bool_)
-    stack = np.empty(nrel, np.int64)
+    as attack._intervals pops its sorted list). Scratch, kept by the caller between calls (a
+    call from a few cells then costs what it touches, not the block's size): `queued` (per
+    relation, all False; left so), `stack` (per relation), `ba`, `bb`, `changed` (the most parts
+    of a relation, plus one)."""
     top = 0
     for r in queue:
         stack[top] = r
         top += 1
         queued[r] = True
-    maxp = 1
-    for r in range(nrel):
-        if PP[r + 1] - PP[r] + 1 > maxp:
-            maxp = PP[r + 1] - PP[r] + 1
-    ba = np.empty(maxp, np.int64)
-    bb = np.empty(maxp, np.int64)
-    changed = np.empty(maxp, np.int64)
     while top:
         top -= 1
         ri = stack[top]
@@ -143,6 +136,9 @@ class BlockIntervals:
         self.RP = np.concatenate(([0], np.cumsum(np.bincount(owner, minlength=n)))).astype(np.int64)
         self.val = np.array([vals[v] for v in self.ids.tolist()], np.int64)
         self.n = n
+        most = int(lens.max()) + 1 if m else 1
+        self.scratch = (np.zeros(m, np.bool_), np.empty(m, np.int64), np.empty(most, np.int64),
+                        np.empty(most, np.int64), np.empty(most, np.int64))
 
     def mask(self, vars_) -> np.ndarray:
         m = np.zeros(self.n, np.bool_)
@@ -167,7 +163,7 @@ class BlockIntervals:
         else:
             lo, hi = base[0].copy(), base[1].copy()
         start = self._around(unknown if newly_known is None else newly_known)
-        fixpoint(self.W, self.PP, self.PV, self.RP, self.RV, self.val, unknown, lo, hi, start)
+        fixpoint(self.W, self.PP, self.PV, self.RP, self.RV, self.val, unknown, lo, hi, start, *self.scratch)
         return lo, hi
 
     def pinned(self, unknown: np.ndarray, base=None, newly_known: np.ndarray | None = None) -> set[int]:
