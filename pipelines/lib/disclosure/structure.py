@@ -481,7 +481,7 @@ class _Relations:
             assert not len(bad), f"relation '{name}' joins cells of two partitions; the disclosure structure is wrong"
 
     def result(self) -> tuple[Relations, list[str]]:
-        """(relations: one copy of each, sorted as (whole, parts tuple) sort; the name of each: the
+        """(relations: one copy of each, in (whole, parts tuple) order; the name of each: the
         first rule that gave it). Array work: sorted by whole and the first _SORT_PARTS parts (a
         missing part as -1: a shorter tuple first), which orders and dedups every run of them
         whose relations all have that many parts or fewer; the few runs with a longer one (e.g. a
