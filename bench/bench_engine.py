@@ -1,6 +1,7 @@
 """Where the disclosure engine's time goes, step by step, outside and inside the compiled kernel.
 
     .venv/bin/python bench/bench_engine.py --warehouse FULL.duckdb [--then CHANGED.duckdb]
+        [--partition LABEL [--academies N]]
         [--cache FILE] [--workers N] [--by-partition] [--cprofile OUT.txt] [--cells-out OUT.parquet]
 
 (a) `engine.run` on the marts of FULL (schema `marts`, one table per structure.MARTS name), cold,
@@ -33,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import duckdb  # noqa: E402
+import polars as pl  # noqa: E402
 
 from pipelines.lib.disclosure import engine  # noqa: E402
 from pipelines.lib.disclosure.structure import MART_BY_NAME, MARTS, partition_labels  # noqa: E402
@@ -171,6 +173,36 @@ def only_partition(frames: dict, label: str) -> dict:
     return out
 
 
+def only_academies(frames: dict, n: int) -> dict:
+    """The rows of the first `n` academies (by URN) of the frames, and the trust rows made again
+    as their sums (each "academies to trust" rollup's parts summed by its match columns, then each
+    repeated frame total as the sum of its frame's rows), so every relation of the structure still
+    holds: a national slice of n academies in one trust, to see how each step grows with academies."""
+    urns = sorted({u for f in frames.values() if "academy_urn" in f.columns
+                   for u in f.filter(pl.col("level") == "academy")["academy_urn"].unique().drop_nulls().to_list()})
+    keep = urns[:n]
+    out = {}
+    for name, f in frames.items():
+        spec = MART_BY_NAME[name]
+        acad = f.filter((pl.col("level") == "academy") & pl.col("academy_urn").is_in(keep))
+        trust = f.filter(pl.col("level") == "trust")
+        rest = f.filter(~pl.col("level").is_in(["academy", "trust"]))
+        for ru in spec.rollups:
+            ms = [p for _, p in ru.measures] if ru.measures else list(spec.measures)
+            cols = [x.split(".", 1)[1] for x, _ in ru.match]
+            if ru.name == "academies to trust":
+                sums = acad.filter(pl.sql_expr(ru.parts.replace("p.", ""))).group_by(cols).agg(
+                    pl.col(m).sum() for m in ms)
+                trust = trust.drop(ms).join(sums, on=cols, how="left", nulls_equal=True).with_columns(
+                    pl.col(m).fill_null(0).cast(f.schema[m]) for m in ms).select(f.columns)
+        for ru in spec.rollups:
+            if ru.whole_one_per:
+                cols = [x.split(".", 1)[1] for x, _ in ru.match]
+                trust = trust.with_columns(pl.col(p).sum().over(cols).cast(f.schema[w]).alias(w) for w, p in ru.measures)
+        out[name] = pl.concat([acad, trust, rest], how="vertical")
+    return out
+
+
 def one_run(label: str, frames: dict, cache: Path | None, prof: cProfile.Profile | None, by_partition: bool = False,
             memory: bool = False):
     ch0 = _children_cpu()
@@ -240,6 +272,8 @@ def main() -> None:
     ap.add_argument("--by-partition", action="store_true", help="run as the dbt model does: partitions "
                     "whose rows are unchanged come from the cache (engine.run by_partition)")
     ap.add_argument("--partition", help="run on the rows of this partition only (e.g. leaving_year=2024-25)")
+    ap.add_argument("--academies", type=int, help="keep the first N academies only, their trust rows made again "
+                    "as their sums (only_academies): how each step grows with academies")
     ap.add_argument("--memory", action="store_true", help="sample resident memory per step (here and in the "
                     "worker processes)")
     ap.add_argument("--cprofile", type=Path, help="write the top of a cProfile of this process here")
@@ -254,6 +288,8 @@ def main() -> None:
     frames = load_frames(args.warehouse)
     if args.partition:
         frames = only_partition(frames, args.partition)
+    if args.academies:
+        frames = only_academies(frames, args.academies)
     print(f"frames of {args.warehouse}: {sum(f.height for f in frames.values())} rows "
           f"({time.perf_counter() - w0:.1f} s); cache {cache}; workers {engine.workers()}")
     res, _ = one_run("(a) cold, fresh cache", frames, cache, prof, args.by_partition, args.memory)

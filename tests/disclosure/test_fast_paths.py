@@ -14,7 +14,7 @@ import pytest
 
 from pipelines.lib.disclosure import engine
 from pipelines.lib.disclosure.gauss import blocks
-from pipelines.lib.disclosure.structure import _components, build_structure
+from pipelines.lib.disclosure.structure import _SORT_PARTS, _components, _Relations, build_structure
 from tests.disclosure import engine_reference as ref
 from tests.disclosure.test_engine import destination_measures, neet_not_known, neet_risk_rates, pupils
 
@@ -36,6 +36,37 @@ def _frames_with_links(seed: int):
 def _reference(frames):
     r = ref.reference_structure(frames)
     return SimpleNamespace(**r)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_relations_deduplicated_and_sorted_as_tuples(seed):
+    """_Relations.result (array sort and dedup) gives what sorting a dict of (whole, parts tuple)
+    gives: one copy of each relation, in tuple order (a shorter prefix first), named by the first
+    rule that gave it; with runs of long relations (more than _SORT_PARTS parts) sharing a whole
+    and their first parts, given twice by two rules (a trust total from two linked marts)."""
+    rnd = np.random.default_rng(seed)
+    n = 60
+    rel = _Relations(np.zeros(n, np.int64))   # zeros: every relation holds (add checks them)
+    want: dict = {}
+    for rule in range(4):
+        wholes, segs, parts = [], [], []
+        for i in range(rnd.integers(20, 40)):
+            w = int(rnd.integers(0, 8))   # few wholes: many relations share one
+            k = int(rnd.choice([0, 1, 2, _SORT_PARTS, _SORT_PARTS + 1, _SORT_PARTS + 3, 15]))
+            head = list(range(8, 8 + min(k, _SORT_PARTS)))   # the same first parts: one run
+            ps = sorted(set(head + rnd.choice(np.arange(8 + _SORT_PARTS, n), max(0, k - len(head)), replace=False).tolist()))
+            if rnd.random() < 0.3 and want:   # a relation another rule gave already
+                w, ps = list(want)[int(rnd.integers(0, len(want)))]
+                ps = list(ps)
+            wholes.append(w)
+            segs += [i] * len(ps)
+            parts += ps
+            if ps:
+                want.setdefault((w, tuple(ps)), f"rule {rule}")
+        rel.add(f"rule {rule}", np.array(wholes, np.int64), np.array(segs, np.int64), np.array(parts, np.int64))
+    got, names = rel.result()
+    assert list(got) == sorted(want) and names == [want[r] for r in sorted(want)]
+    assert any(len(p) > _SORT_PARTS for _, p in got) and len(set(names)) > 1
 
 
 @pytest.mark.parametrize("seed", [3, 4])

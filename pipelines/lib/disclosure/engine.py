@@ -1098,14 +1098,18 @@ def _nonneg_repairs(relations, vals: list[int], rel_of, vs: list[int], hidden: d
     extra: set[int] = set()
     touched: set[int] = set()   # relations around cells picked this round
     base = None
+    h_mask = iv.mask(H) if iv is not None else None
     for name in sorted(k for k in own if k != "director"):   # directors: released before
         known = set(own.get(name, ()))
-        if not zeros - known:
+        if zeros <= known:   # (a size test first: no pass over the block's hidden cells per academy)
             continue
         if base is None:
             # the directors' fixpoint, once
-            base = iv.bounds(iv.mask(H)) if iv is not None else bounds(relations, vals, H, rel_of)
-        got = _pinned(relations, vals, H - known, rel_of, base, H & known, iv)
+            base = iv.bounds(h_mask) if iv is not None else bounds(relations, vals, H, rel_of)
+        if iv is not None:   # H - known as a mask: what the academy touches, not the block, per academy
+            got = iv.pinned(h_mask & ~iv.mask(known), base, iv.mask(H & known))
+        else:
+            got = _pinned(relations, vals, H - known, rel_of, base, H & known, iv)
         if got and name != "director" and name not in alone_done:
             # what its own cells alone pin (everything else unknown) is not a disclosure
             alone_done.add(name)

@@ -3,9 +3,9 @@
 The engine asks, many times per block, which hidden cells the published ones pin by interval
 propagation with non-negativity (hidden zeros to release; cells an academy still pins). attack.py
 keeps its own Python implementation: it is the independent check of the published pattern and
-is not changed. This is a second implementation of the same rules for the engine only, step for
-step (the same queue order, the same rule order, the same updates), over arrays with local
-numbers; tests/disclosure/test_fast_paths.py compares the two on random relations.
+is not changed. This is a second implementation of the same rules for the engine only (the same
+rule order and updates; the same queue order except that a relation of many parts waits for the
+smaller ones: the fixpoint does not depend on the order), over arrays with local numbers; tests/disclosure/test_fast_paths.py compares the two on random relations.
 
 Rules, for `whole = sum(parts)` (exact integers; an infinite upper bound is counted, never
 subtracted): lo(whole) >= sum lo(parts), hi(whole) <= sum hi(parts), lo(part) >= lo(whole) -
@@ -21,32 +21,38 @@ from numba import njit
 from pipelines.lib.disclosure.kernel import local_index, ranges, rel_arrays
 
 INF = np.int64(1) << np.int64(62)   # an infinite upper bound (sums of finite bounds stay far below)
+LATER_FROM = 32   # relations with more parts are evaluated after the smaller ones queued (fixpoint)
 
 
 @njit(cache=True)
-def fixpoint(W, PP, PV, RP, RV, val, unk, lo, hi, queue):
+def fixpoint(W, PP, PV, RP, RV, val, unk, lo, hi, queue, queued, stack, ba, bb, changed, later):
     """lo/hi (per local variable; only unknown ones are read or written) tightened in place.
     Relation r: whole W[r], parts PV[PP[r]:PP[r+1]]; relations holding variable v:
     RV[RP[v]:RP[v+1]] (ascending); `queue`: the first relations, ascending (taken from the end,
-    as attack._intervals pops its sorted list)."""
-    nrel = W.shape[0]
-    queued = np.zeros(nrel, np.bool_)
-    stack = np.empty(nrel, np.int64)
+    as attack._intervals pops its sorted list). Scratch, kept by the caller between calls (a
+    call from a few cells then costs what it touches, not the block's size): `queued` (per
+    relation, all False; left so), `stack` and `later` (per relation), `ba`, `bb`, `changed` (the
+    most parts of a relation, plus one). A relation of more than LATER_FROM parts (a trust total
+    over its academies) waits in `later` until no smaller one is queued: it is evaluated once
+    after its parts' bounds settle, not once per part that changed (academies squared). The
+    fixpoint is the same in any order (the rules only tighten bounds, monotonically)."""
     top = 0
+    nlater = 0
     for r in queue:
-        stack[top] = r
-        top += 1
+        if PP[r + 1] - PP[r] > LATER_FROM:
+            later[nlater] = r
+            nlater += 1
+        else:
+            stack[top] = r
+            top += 1
         queued[r] = True
-    maxp = 1
-    for r in range(nrel):
-        if PP[r + 1] - PP[r] + 1 > maxp:
-            maxp = PP[r + 1] - PP[r] + 1
-    ba = np.empty(maxp, np.int64)
-    bb = np.empty(maxp, np.int64)
-    changed = np.empty(maxp, np.int64)
-    while top:
-        top -= 1
-        ri = stack[top]
+    while top or nlater:
+        if top:
+            top -= 1
+            ri = stack[top]
+        else:
+            nlater -= 1
+            ri = later[nlater]
         queued[ri] = False
         whole = W[ri]
         w_unknown = unk[whole]
@@ -121,8 +127,12 @@ def fixpoint(W, PP, PV, RP, RV, val, unk, lo, hi, queue):
             for j in range(RP[v], RP[v + 1]):
                 r2 = RV[j]
                 if not queued[r2]:
-                    stack[top] = r2
-                    top += 1
+                    if PP[r2 + 1] - PP[r2] > LATER_FROM:
+                        later[nlater] = r2
+                        nlater += 1
+                    else:
+                        stack[top] = r2
+                        top += 1
                     queued[r2] = True
 
 
@@ -143,6 +153,9 @@ class BlockIntervals:
         self.RP = np.concatenate(([0], np.cumsum(np.bincount(owner, minlength=n)))).astype(np.int64)
         self.val = np.array([vals[v] for v in self.ids.tolist()], np.int64)
         self.n = n
+        most = int(lens.max()) + 1 if m else 1
+        self.scratch = (np.zeros(m, np.bool_), np.empty(m, np.int64), np.empty(most, np.int64),
+                        np.empty(most, np.int64), np.empty(most, np.int64), np.empty(m, np.int64))
 
     def mask(self, vars_) -> np.ndarray:
         m = np.zeros(self.n, np.bool_)
@@ -167,7 +180,7 @@ class BlockIntervals:
         else:
             lo, hi = base[0].copy(), base[1].copy()
         start = self._around(unknown if newly_known is None else newly_known)
-        fixpoint(self.W, self.PP, self.PV, self.RP, self.RV, self.val, unknown, lo, hi, start)
+        fixpoint(self.W, self.PP, self.PV, self.RP, self.RV, self.val, unknown, lo, hi, start, *self.scratch)
         return lo, hi
 
     def pinned(self, unknown: np.ndarray, base=None, newly_known: np.ndarray | None = None) -> set[int]:

@@ -950,9 +950,14 @@ def k_nullspace(variables, relations, rel_ids, rank) -> KX:
     pos = {v: i for i, v in enumerate(sorted(variables, key=rank.__getitem__))}
     rank_local = np.array([pos[v] for v in ids.tolist()], np.int64)
     # the relation rows {whole: 1, part: -1 per time it is a part} (an entry summing to 0 left
-    # out), columns in first-seen order, added the most leaf-like wholes first (ties: as given)
+    # out), columns in first-seen order, added the fewest parts first, then the most leaf-like
+    # wholes first (ties: as given). Any order gives the same x (the RREF of the rows, columns in
+    # rank order); this one adds a rollup over every academy (a trust total) after the academies'
+    # rows, reduced once, instead of before them, when each academy pivot added later was
+    # eliminated from it: time in academies squared (the largest block of 400 national academies:
+    # 4.4 -> 0.45 CPU-s)
     wholes, lens, parts = rel_arrays(relations, rel_ids)
-    order = np.argsort(-rank_local[x.local(wholes)], kind="stable")
+    order = np.lexsort((-rank_local[x.local(wholes)], lens))
     a = np.concatenate(([0], np.cumsum(lens)))[:-1]
     lens = lens[order]
     row = np.repeat(np.arange(len(order), dtype=np.int64), lens + 1)

@@ -481,18 +481,60 @@ class _Relations:
             assert not len(bad), f"relation '{name}' joins cells of two partitions; the disclosure structure is wrong"
 
     def result(self) -> tuple[Relations, list[str]]:
-        """(relations: one copy of each, sorted; the name of each: the first rule that gave it)."""
-        seen: dict = {}
-        for name, whole, off, parts in self.chunks:
-            w, o, p = whole.tolist(), off.tolist(), parts.tolist()
-            for i, wi in enumerate(w):
-                a, b = o[i], o[i + 1]
-                if b > a:
-                    seen.setdefault((wi, tuple(p[a:b])), name)
-        rels = sorted(seen)
-        names = [seen[r] for r in rels]
-        del seen
-        return Relations.of(rels), names
+        """(relations: one copy of each, in (whole, parts tuple) order; the name of each: the
+        first rule that gave it). Array work: sorted by whole and the first _SORT_PARTS parts (a
+        missing part as -1: a shorter tuple first), which orders and dedups every run of them
+        whose relations all have that many parts or fewer; the few runs with a longer one (e.g. a
+        trust total over every academy, given by two linked marts) are sorted as tuples."""
+        chunks = [(i, whole, off) for i, (_, whole, off, _) in enumerate(self.chunks)]
+        lens = np.concatenate([np.diff(off) for _, _, off in chunks] or [np.empty(0, np.int64)])
+        keep = lens > 0   # a relation with no parts left is none
+        whole = np.concatenate([w for _, w, _ in chunks] or [np.empty(0, np.int64)])[keep]
+        rule = np.concatenate([np.full(len(w), i, np.int32) for i, w, _ in chunks] or [np.empty(0, np.int32)])[keep]
+        start = np.concatenate([o[:-1] + base for (_, _, o), base in zip(
+            chunks, np.cumsum([0] + [int(o[-1]) for _, _, o in chunks[:-1]]))] or [np.empty(0, np.int64)])[keep]
+        allparts = np.concatenate([c[3] for c in self.chunks] or [np.empty(0, np.int64)])
+        lens = lens[keep]
+        n = len(whole)
+        first = []
+        for k in range(_SORT_PARTS):
+            col = np.full(n, -1, np.int64)
+            has = lens > k
+            col[has] = allparts[start[has] + k]
+            first.append(col)
+        order = np.lexsort((np.arange(n), *reversed(first), whole))   # equal relations: the first given first
+        key = np.stack([whole[order]] + [c[order] for c in first], axis=1)
+        del first
+        new_run = np.ones(n, bool)
+        new_run[1:] = (key[1:] != key[:-1]).any(axis=1)
+        del key
+        run_id = np.cumsum(new_run) - 1
+        long_run = np.zeros(int(run_id[-1]) + 1 if n else 0, bool)
+        long_run[run_id[lens[order] > _SORT_PARTS]] = True
+        # runs of short relations: one relation (its first) each, in order
+        out = np.nonzero(new_run & ~long_run[run_id])[0]
+        tail = [order[out]]
+        pos = [out.astype(np.float64)]
+        # runs with a long relation: as tuples (sorted, the first given kept), placed where the run is
+        starts = np.append(np.nonzero(new_run)[0], n)
+        for r in np.nonzero(long_run)[0].tolist():
+            members = order[starts[r]:starts[r + 1]]
+            seen: dict = {}
+            for i in sorted(members.tolist(), key=lambda i: (tuple(allparts[start[i]:start[i] + lens[i]].tolist()), i)):
+                seen.setdefault(tuple(allparts[start[i]:start[i] + lens[i]].tolist()), i)
+            got = np.fromiter(seen.values(), np.int64, len(seen))
+            at = float(starts[r])
+            tail.append(got)
+            pos.append(at + np.arange(len(got)) / (len(got) + 1))
+        pick = np.concatenate(tail)[np.argsort(np.concatenate(pos), kind="stable")]
+        n_parts = lens[pick]
+        offsets = np.concatenate(([0], np.cumsum(n_parts)))
+        gather = np.repeat(start[pick] - offsets[:-1], n_parts) + np.arange(int(offsets[-1]), dtype=np.int64)
+        names = [c[0] for c in self.chunks]
+        return Relations(whole[pick], offsets, allparts[gather]), [names[i] for i in rule[pick].tolist()]
+
+
+_SORT_PARTS = 6   # parts of a relation sorted and deduplicated as arrays (_Relations.result)
 
 
 def build_structure(frames: dict[str, pl.DataFrame | object]) -> Structure:
