@@ -24,6 +24,16 @@ INF = np.int64(1) << np.int64(62)   # an infinite upper bound (sums of finite bo
 LATER_FROM = 32   # relations with more parts are evaluated after the smaller ones queued (fixpoint)
 
 
+@njit(cache=True, inline="always")
+def _push(r, PP, stack, top, later, nlater):
+    """Queue relation r: on `later` if it has more than LATER_FROM parts, else on `stack`."""
+    if PP[r + 1] - PP[r] > LATER_FROM:
+        later[nlater] = r
+        return top, nlater + 1
+    stack[top] = r
+    return top + 1, nlater
+
+
 @njit(cache=True)
 def fixpoint(W, PP, PV, RP, RV, val, unk, lo, hi, queue, queued, stack, ba, bb, changed, later):
     """lo/hi (per local variable; only unknown ones are read or written) tightened in place.
@@ -39,12 +49,7 @@ def fixpoint(W, PP, PV, RP, RV, val, unk, lo, hi, queue, queued, stack, ba, bb, 
     top = 0
     nlater = 0
     for r in queue:
-        if PP[r + 1] - PP[r] > LATER_FROM:
-            later[nlater] = r
-            nlater += 1
-        else:
-            stack[top] = r
-            top += 1
+        top, nlater = _push(r, PP, stack, top, later, nlater)
         queued[r] = True
     while top or nlater:
         if top:
@@ -127,12 +132,7 @@ def fixpoint(W, PP, PV, RP, RV, val, unk, lo, hi, queue, queued, stack, ba, bb, 
             for j in range(RP[v], RP[v + 1]):
                 r2 = RV[j]
                 if not queued[r2]:
-                    if PP[r2 + 1] - PP[r2] > LATER_FROM:
-                        later[nlater] = r2
-                        nlater += 1
-                    else:
-                        stack[top] = r2
-                        top += 1
+                    top, nlater = _push(r2, PP, stack, top, later, nlater)
                     queued[r2] = True
 
 
