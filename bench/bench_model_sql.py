@@ -61,11 +61,7 @@ def main() -> None:
         return
     for sql in a.sql:
         load = os.getloadavg()
-        args = [sys.executable, __file__, a.warehouse, sql, "--one", sql, "--memory", a.memory,
-                "--threads", a.threads] + (["--temp", a.temp] if a.temp else []) \
-            + (["--no-order"] if a.no_order else []) + (["--profile", a.profile] if a.profile else []) \
-            + (["--keep"] if a.keep else [])
-        p = subprocess.Popen(args)
+        p = subprocess.Popen([sys.executable, __file__, *sys.argv[1:], "--one", sql])   # the same options, one model
         _, status, usage = os.wait4(p.pid, 0)
         print(f"  peak RSS {usage.ru_maxrss / 1024 / 1024:.2f} GB, CPU {usage.ru_utime + usage.ru_stime:.0f}s, "
               f"load before {load[0]:.2f} {load[1]:.2f}, exit {os.waitstatus_to_exitcode(status)}", flush=True)

@@ -205,7 +205,7 @@ def left_to_do(data: Path) -> list[str]:
     pending = runstate.load_pending(p)
     if pending:
         out.append("pending " + ", ".join(sorted(pending)))
-    if not (p.serving.is_symlink() and (p.serving / "_manifest.json").exists()):
+    if not runstate.serving_ready(p):
         out.append("no serving snapshot")
     return out
 

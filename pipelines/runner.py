@@ -215,7 +215,7 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
     inputs = runstate.scan(p)
     changes = runstate.Changes(full=True, reason="full rebuild requested") if full else runstate.diff(previous, inputs)
     pending = runstate.load_pending(p)
-    serving_ok = p.serving.is_symlink() and (p.serving / "_manifest.json").exists()
+    serving_ok = runstate.serving_ready(p)
     if changes.nothing and not pending and serving_ok:
         runstate.record_warehouse(p, previous)
         echo(f"Nothing changed since the last successful run ({previous.get('finished_at', '?')}); "

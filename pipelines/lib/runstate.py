@@ -258,6 +258,11 @@ def diff(previous: dict, now: Inputs) -> Changes:
     return ch
 
 
+def serving_ready(p: cfg.Paths) -> bool:
+    """A serving snapshot is published: the link and its manifest."""
+    return p.serving.is_symlink() and (p.serving / "_manifest.json").exists()
+
+
 PENDING_FILE = "run_pending.json"
 
 
