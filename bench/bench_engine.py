@@ -142,6 +142,10 @@ class Memory:
             a, b = self.peaks.get(name, (0, 0))
             h = self.hwm.get(name)
             print(f"  {name:<34}{a / 2**20:>9.0f}{b / 2**20:>9.0f}{h / 2**20 if h else 0:>9.0f}")
+        from pipelines.lib.disclosure.kernel import STORE_BYTES   # blocks done in this process only
+        for n in sorted(STORE_BYTES, reverse=True)[:3]:
+            print(f"  kernel store of a {n}-variable block: {STORE_BYTES[n] / 2**20:.0f} MB at most "
+                  f"({STORE_BYTES[n] / n:.0f} bytes per variable)")
 
 
 def load_frames(path: Path) -> dict:
@@ -153,7 +157,22 @@ def load_frames(path: Path) -> dict:
         shutil.copy(path, tmp)
         con = duckdb.connect(str(tmp), read_only=True)
     try:
-        return {m.name: con.execute(f'select * from marts."{m.name}"').pl() for m in MARTS}
+        have = {r[0] for r in con.execute("select table_name from information_schema.tables "
+                                          "where table_schema = 'marts'").fetchall()}
+        return {m.name: con.execute(f'select * from marts."{m.name}"').pl() for m in MARTS if m.name in have}
+    finally:
+        con.close()
+
+
+def write_frames(frames: dict, path: Path) -> None:
+    """The frames as the marts of a new warehouse file (load_frames reads it back)."""
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("create schema marts")
+        for name, f in frames.items():
+            con.register("f", f.to_arrow())
+            con.execute(f'create table marts."{name}" as select * from f')
+            con.unregister("f")
     finally:
         con.close()
 
@@ -277,6 +296,8 @@ def main() -> None:
     ap.add_argument("--memory", action="store_true", help="sample resident memory per step (here and in the "
                     "worker processes)")
     ap.add_argument("--cprofile", type=Path, help="write the top of a cProfile of this process here")
+    ap.add_argument("--slice-out", type=Path, help="write the frames (after --partition/--academies) as a "
+                    "warehouse file here and stop: a slice to measure in a process that never held the whole marts")
     ap.add_argument("--cells-out", type=Path, help="write (mart, row_key, measure, hidden, reason) of the last "
                     "run here (Parquet)")
     args = ap.parse_args()
@@ -292,6 +313,10 @@ def main() -> None:
         frames = only_academies(frames, args.academies)
     print(f"frames of {args.warehouse}: {sum(f.height for f in frames.values())} rows "
           f"({time.perf_counter() - w0:.1f} s); cache {cache}; workers {engine.workers()}")
+    if args.slice_out:
+        write_frames(frames, args.slice_out)
+        print(f"slice written: {args.slice_out}")
+        return
     res, _ = one_run("(a) cold, fresh cache", frames, cache, prof, args.by_partition, args.memory)
     if args.then:
         frames2 = load_frames(args.then)

@@ -773,6 +773,17 @@ def ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
     return np.repeat(starts - np.concatenate(([0], np.cumsum(lens)[:-1])), lens) + np.arange(int(lens.sum()))
 
 
+STORE_BYTES: dict[int, int] = {}   # block size (variables) -> the largest store it held, bytes (bench_engine --memory)
+
+
+def _noted(S):
+    """S, its size noted in STORE_BYTES."""
+    n, b = S[9].shape[0], sum(a.nbytes for a in S)
+    if b > STORE_BYTES.get(n, 0):
+        STORE_BYTES[n] = b
+    return S
+
+
 class KX:
     """x (variable -> vector over the free variables) as CSR arrays over one block's local
     columns, read as gauss.py's dict of dicts where the engine needs that (built per variable on
@@ -890,7 +901,7 @@ class KSpan:
     compiled = True
 
     def __init__(self, S, x: KX) -> None:
-        self.S, self.x = S, x
+        self.S, self.x = _noted(S), x
 
     @property
     def determined(self) -> set[int]:
@@ -911,7 +922,7 @@ class KSpan:
     def hide(self, cells) -> None:
         """Hide more cells (each reduced by the span; one in it is determined)."""
         x = self.x
-        self.S = hide_reduced(self.S, x.xp, x.xc, x.xv, x.local(sorted(cells)))
+        self.S = _noted(hide_reduced(self.S, x.xp, x.xc, x.xv, x.local(sorted(cells))))
 
     @determined.setter
     def determined(self, value) -> None:
@@ -993,12 +1004,14 @@ def k_start_pass(x: KX, forced_hidden, forced_shown) -> KSpan:
 
 def k_go_on(sp: KSpan, x: KX, candidates, forced_hidden) -> list[int]:
     sp.S, got = go_on(sp.S, x.xp, x.xc, x.xv, x.local(candidates), x.mask(forced_hidden))
+    _noted(sp.S)
     return x.ids[got].tolist()
 
 
 def k_exposed_by(sp: KSpan, extra, x: KX, vectors=()) -> set[int]:
     vp, vc, vv = _csr(x, vectors)
     x._tmp, got = exposed_by(sp.S, x.scratch(), x.local(extra), vp, vc, vv, x.xp, x.xc, x.xv)
+    _noted(x._tmp)
     return set(x.ids[got].tolist())
 
 
@@ -1007,6 +1020,7 @@ def k_exposed_each(sp: KSpan, x: KX, packs: "Checks") -> list[np.ndarray]:
     in one compiled call: per set, the cells (global numbers, sorted)."""
     x._tmp, op, oc = exposed_each(sp.S, x.scratch(), packs.ap, packs.vp, packs.vc, packs.vv, packs.mp, packs.mc,
                                   x.xp, x.xc, x.xv)
+    _noted(x._tmp)
     got = x.ids[oc]
     return [got[a:b] for a, b in zip(op[:-1].tolist(), op[1:].tolist())]
 
