@@ -59,12 +59,20 @@ def _modinv(a):
 #  12 dmark, 13 dval  dense scratch (a stamp per use)
 #  14 meta            [stamp, row arena top, node arena top]
 #  15 oc, 16 ov       the vector being worked on; 17 nc, 18 nv merge buffer; 19 oc2, 20 ov2
+# The arenas (0, 1, 5, 6) are int32 (half the memory of a large block's fill-in): a column or a
+# slot < 2n < 2^31, a value < P = 2^31 - 1, a node < an arena's length (checked where it grows);
+# numba does arithmetic on them in int64.
+ARENA_MAX = (1 << 31) - 1
+
+
 @njit(cache=True)
 def new_store(n):
+    if 2 * n >= ARENA_MAX:
+        raise OverflowError("block too large for the kernel's int32 arenas")
     z = np.zeros(2 * n, np.int64)
-    return (np.empty(4 * n + 64, np.int64), np.empty(4 * n + 64, np.int64),
+    return (np.empty(4 * n + 64, np.int32), np.empty(4 * n + 64, np.int32),
             z.copy(), z.copy(), z.copy(),
-            np.empty(4 * n + 64, np.int64), np.empty(4 * n + 64, np.int64), np.full(2 * n, -1, np.int64), z.copy(),
+            np.empty(4 * n + 64, np.int32), np.empty(4 * n + 64, np.int32), np.full(2 * n, -1, np.int64), z.copy(),
             np.zeros(n, np.bool_), np.zeros(n, np.bool_), np.zeros(n, np.bool_),
             np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(4, np.int64),
             np.empty(n + 1, np.int64), np.empty(n + 1, np.int64), np.empty(n + 1, np.int64),
@@ -87,8 +95,10 @@ def _ensure(S, need_rows, need_nodes):
                 rl[k] = 0
                 rk[k] = 0
         cap = 2 * (live + need_rows) + 1024
-        nac = np.empty(cap, np.int64)
-        nav = np.empty(cap, np.int64)
+        if cap > ARENA_MAX:
+            raise OverflowError("row arena beyond int32")
+        nac = np.empty(cap, np.int32)
+        nav = np.empty(cap, np.int32)
         top = 0
         for k in range(2 * n):
             if rk[k] > 0 or rl[k] > 0:
@@ -108,8 +118,10 @@ def _ensure(S, need_rows, need_nodes):
                 live += 1
                 e = nnext[e]
         cap = 2 * (live + need_nodes) + 1024
-        nr = np.empty(cap, np.int64)
-        nn = np.empty(cap, np.int64)
+        if cap > ARENA_MAX:
+            raise OverflowError("list node arena beyond int32")
+        nr = np.empty(cap, np.int32)
+        nn = np.empty(cap, np.int32)
         top = 0
         for k in range(2 * n):
             e = lh[k]
