@@ -94,7 +94,7 @@ def _ensure(S, need_rows, need_nodes):
             else:
                 rl[k] = 0
                 rk[k] = 0
-        cap = 2 * (live + need_rows) + 1024
+        cap = live + live // 2 + 2 * need_rows + 1024   # 1.5x: grown geometrically, less idle room
         if cap > ARENA_MAX:
             raise OverflowError("row arena beyond int32")
         nac = np.empty(cap, np.int32)
@@ -117,7 +117,7 @@ def _ensure(S, need_rows, need_nodes):
             while e >= 0:
                 live += 1
                 e = nnext[e]
-        cap = 2 * (live + need_nodes) + 1024
+        cap = live + live // 2 + 2 * need_nodes + 1024
         if cap > ARENA_MAX:
             raise OverflowError("list node arena beyond int32")
         nr = np.empty(cap, np.int32)
