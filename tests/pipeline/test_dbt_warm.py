@@ -162,3 +162,23 @@ def test_an_interrupt_reaches_the_command(data_dir):
         assert _gone(warm)
     finally:
         warm.stop()
+
+
+def test_cancelling_a_closed_connection_is_not_an_error():
+    """The warm process cancels a query twice (its own cancel, then dbt's); a connection the node
+    closed in between has nothing to cancel: dbt's interrupt handling must not fail on it."""
+    from types import SimpleNamespace
+
+    import duckdb
+    from dbt.adapters.duckdb.environments.local import LocalEnvironment
+
+    closed = duckdb.connect()
+    closed.close()
+    dbt_warm._cancel_tolerates_closed()
+    dbt_warm._cancel_tolerates_closed()    # once is enough: a second call does not wrap it again
+    LocalEnvironment.cancel(SimpleNamespace(handle=closed))
+    opened = duckdb.connect()
+    LocalEnvironment.cancel(SimpleNamespace(handle=opened))   # an open one is still interrupted
+    assert opened.execute("select 42").fetchone() == (42,)
+    with pytest.raises(duckdb.ConnectionException):
+        closed.cursor()     # the error the plain cancel let out
