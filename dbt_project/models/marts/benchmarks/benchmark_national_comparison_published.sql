@@ -6,24 +6,31 @@
 {%- set measures = ['positive_pct', 'education_pct', 'further_education_pct', 'school_sixth_form_pct',
                     'sixth_form_college_pct', 'higher_education_pct', 'other_education_pct',
                     'apprenticeship_pct', 'employment_pct'] %}
-{%- set published_value -%}
-    case c.measure{% for m in measures %} when '{{ m }}' then cast(p.{{ m }} as double){% endfor %} end
-{%- endset %}
+with
+
+picked as (
+    select
+        c.*,
+        case when c.measure in ({% for m in measures %}'{{ m }}'{{ ", " if not loop.last }}{% endfor %})
+            then p.cohort end as published_cohort,
+        case c.measure{% for m in measures %} when '{{ m }}' then cast(p.{{ m }} as double){% endfor %} end
+            as published_value
+    from {{ ref('benchmark_national_comparison') }} as c
+    left join {{ ref('destination_measures_published') }} as p
+        on p.level = c.level
+        and p.academy_urn is not distinct from c.academy_urn
+        and p.leaving_year = c.leaving_year
+        and p.key_stage = c.key_stage
+        and p.round = c.round
+        and p.breakdown_topic = c.breakdown_topic
+        and p.breakdown = c.breakdown
+)
 
 select
-    c.* replace (
-        case when c.measure in ({% for m in measures %}'{{ m }}'{{ ", " if not loop.last }}{% endfor %})
-            then p.cohort end as cohort,
-        {{ published_value }} as trust_value,
-        {{ published_value }} - c.national_value as difference_pp
+    * exclude (published_cohort, published_value) replace (
+        published_cohort as cohort,
+        published_value as trust_value,
+        published_value - national_value as difference_pp
     ),
-    ({{ published_value }}) is null as trust_value_suppressed
-from {{ ref('benchmark_national_comparison') }} as c
-left join {{ ref('destination_measures_published') }} as p
-    on p.level = c.level
-    and p.academy_urn is not distinct from c.academy_urn
-    and p.leaving_year = c.leaving_year
-    and p.key_stage = c.key_stage
-    and p.round = c.round
-    and p.breakdown_topic = c.breakdown_topic
-    and p.breakdown = c.breakdown
+    published_value is null as trust_value_suppressed
+from picked
