@@ -69,7 +69,8 @@ from pipelines.lib.disclosure import gauss
 from pipelines.lib.disclosure.attack import bounds
 from pipelines.lib.disclosure.gauss import (exposed_by, gauss_pass, go_on, in_span_with, nullspace, project,
                                             span_of, start_pass)
-from pipelines.lib.disclosure.structure import MART_BY_NAME, Relations, Structure, _components, build_structure
+from pipelines.lib.disclosure.structure import (MART_BY_NAME, Relations, Structure, _as_polars, _components,
+                                                build_structure)
 
 log = logging.getLogger(__name__)
 
@@ -1334,10 +1335,6 @@ def _batches(labels: list[str], cells: dict[str, int]) -> list[list[str]]:
             out.append([label])
             total = n
     return out
-
-
-def _as_polars(frame) -> pl.DataFrame:
-    return frame.pl() if hasattr(frame, "pl") else pl.DataFrame(frame)   # a DuckDB relation, or frame-like
 
 
 def _partition_digests(present, frames: dict[str, pl.DataFrame], labels: dict[str, pl.Series], head: str

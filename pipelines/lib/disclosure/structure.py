@@ -412,6 +412,11 @@ class Structure:
         return _lists_by(self.cells["var"].to_list(), self.cells["row_id"].to_list())
 
 
+def _as_polars(frame) -> pl.DataFrame:
+    """A mart's rows as a polars frame (a DuckDB relation, or frame-like)."""
+    return frame if isinstance(frame, pl.DataFrame) else frame.pl() if hasattr(frame, "pl") else pl.DataFrame(frame)
+
+
 def _lists_by(keys: list[int], values: list[int]) -> dict[int, list[int]]:
     """key -> its values, in the order given."""
     out: dict[int, list[int]] = {}
@@ -544,34 +549,32 @@ def build_structure(frames: dict[str, pl.DataFrame | object]) -> Structure:
     con = duckdb.connect()
     try:
         present = [m for m in MARTS + (PUBLIC_STATEMENT,) if m.name in frames]
-        row_tables = []
-        for mi, spec in enumerate(present):
-            con.register(f"_src_{spec.name}", frames[spec.name])
-            con.execute(f"""
-                create table {_q(spec.name)} as
-                select {mi} as mart_order, {row_key_sql(spec.keys)} as row_key, *
-                from _src_{spec.name}
-            """)
-            row_tables.append(f"select {mi} as mart_order, row_key from {_q(spec.name)}")
-        # deterministic row ids: by mart, then row key
-        con.execute("create table rows as select mart_order, row_key, "
-                    "row_number() over (order by mart_order, row_key) - 1 as row_id from ("
-                    + " union all ".join(row_tables) + ")")
-        dup = con.execute("select mart_order, row_key, count(*) from rows group by all having count(*) > 1 "
-                          "limit 1").fetchone()
-        assert dup is None, f"mart {present[dup[0]].name} has two rows with key {dup[1]!r}"
+        # deterministic row ids: by mart, then row key. Each mart stays a frame (a view here, with
+        # its row_id column added): SQL reads it in place, no table copies its rows
+        first_id = 0
         for spec in present:
-            con.execute(f"""create or replace table {_q(spec.name)} as
-                select r.row_id, m.* from {_q(spec.name)} as m
-                join rows as r using (mart_order, row_key)""")
+            src = _as_polars(frames[spec.name]).with_row_index("_src_pos")
+            con.register("_src", src)
+            keyed = f"(select _src_pos, {row_key_sql(spec.keys)} as row_key from _src)"
+            dup = con.execute(f"select row_key, count(*) from {keyed} group by all having count(*) > 1 limit 1"
+                              ).fetchone()
+            assert dup is None, f"mart {spec.name} has two rows with key {dup[0]!r}"
+            pos = np.asarray(con.execute(f"select _src_pos from {keyed} order by row_key").fetchnumpy()["_src_pos"],
+                             np.int64)
+            con.unregister("_src")
+            row_id = np.empty(len(pos), np.int64)
+            row_id[pos] = first_id + np.arange(len(pos), dtype=np.int64)
+            first_id += len(pos)
+            con.register(spec.name, src.drop("_src_pos").with_columns(row_id=pl.Series(row_id)))
+            del src, pos, row_id
         # cells numbered by row, then measure: per mart its rows (ordered by row id) once from SQL,
         # each row's text gathered to its cells (a gathered string shares the row's bytes)
         parts = []
         for mi, spec in enumerate(present):
             k = len(spec.measures)
             rows = con.execute(
-                f"select row_id, row_key, case when level = 'academy' then cast(academy_urn as varchar) end "
-                f"as academy_urn, {partition_sql(spec)} as partition_label, "
+                f"select row_id, {row_key_sql(spec.keys)} as row_key, "
+                f"case when level = 'academy' then cast(academy_urn as varchar) end as academy_urn, {partition_sql(spec)} as partition_label, "
                 + ", ".join(f"cast({m} as bigint) as {_q('m' + str(j))}" for j, m in enumerate(spec.measures))
                 + f" from {_q(spec.name)} order by row_id").pl()
             at = pl.Series(np.repeat(np.arange(rows.height, dtype=np.int64), k))
