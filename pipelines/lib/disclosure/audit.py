@@ -15,7 +15,7 @@ import polars as pl
 
 from pipelines.lib.disclosure.attack import Attack, index_relations, recover
 from pipelines.lib.disclosure.gauss import blocks
-from pipelines.lib.disclosure.structure import MARTS, Structure, build_structure, row_key_sql
+from pipelines.lib.disclosure.structure import MARTS, Structure, build_structure, row_key_sql, text_cells
 
 
 @dataclass
@@ -45,7 +45,7 @@ def hidden_cells(st: Structure, published: dict[str, pl.DataFrame]) -> tuple[pl.
     number of shares shown where their count is hidden."""
     con = duckdb.connect()
     try:
-        con.register("cells", st.cells.select("cell_id", "mart", "row_key", "measure"))
+        con.register("cells", text_cells(st.cells.select("cell_id", "mart", "row_key", "measure")))
         parts, leaks = [], 0
         for spec in MARTS:
             if spec.name not in published:
@@ -70,7 +70,7 @@ def hidden_cells(st: Structure, published: dict[str, pl.DataFrame]) -> tuple[pl.
         flags = pl.concat(parts)
         # a cell null in the unpublished mart too (a count that does not apply, e.g. `undecided` in
         # an actual round) is no hidden cell: nothing is there to recover
-        return st.cells.join(flags, on="cell_id", how="left").with_columns(
+        return text_cells(st.cells).join(flags, on="cell_id", how="left").with_columns(
             pl.col("hidden").fill_null(True) & pl.col("value").is_not_null()), leaks
     finally:
         con.close()

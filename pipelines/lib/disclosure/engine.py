@@ -70,7 +70,7 @@ from pipelines.lib.disclosure.attack import bounds
 from pipelines.lib.disclosure.gauss import (exposed_by, gauss_pass, go_on, in_span_with, nullspace, project,
                                             span_of, start_pass)
 from pipelines.lib.disclosure.structure import (MART_BY_NAME, Relations, Structure, _as_polars, _components,
-                                                build_structure)
+                                                build_structure, text_cells)
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,7 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
             if hidden:
                 code[np.fromiter(hidden.keys(), np.int64, len(hidden))] = [names.index(r) for r in hidden.values()]
             cell_code = pl.Series(code[st.cells["var"].to_numpy()])
-            cells = st.cells.with_columns(
+            cells = text_cells(st.cells).with_columns(
                 hidden=pl.lit(cell_code >= 0),
                 reason=pl.lit(cell_code.replace_strict(dict(enumerate(names)), default=None, return_dtype=pl.Utf8)),
             )

@@ -387,10 +387,19 @@ class Relations(Sequence):
     __hash__ = None
 
 
+TEXT_COLUMNS = ("mart", "measure", "partition_label")   # Enum in Structure.cells (text_cells: as text)
+
+
+def text_cells(cells: pl.DataFrame) -> pl.DataFrame:
+    """Structure.cells (or a frame of its columns) with TEXT_COLUMNS as text, as published."""
+    return cells.with_columns(pl.col(c).cast(pl.Utf8) for c in TEXT_COLUMNS if c in cells.columns)
+
+
 @dataclass
 class Structure:
     """Cells, variables and relations of all published marts, ready for the engine and harness."""
     cells: pl.DataFrame            # mart, row_id, row_key, measure, measure_order, value, var, academy_urn, ...
+    #                                (TEXT_COLUMNS as Enum: text_cells gives them as text)
     values: list[int]              # value of each variable
     relations: Relations | list[tuple[int, tuple[int, ...]]]   # (whole var, part vars), sound on the data
     relation_names: list[str] = field(default_factory=list)
@@ -569,6 +578,12 @@ def build_structure(frames: dict[str, pl.DataFrame | object]) -> Structure:
             del src, pos, row_id
         # cells numbered by row, then measure: per mart its rows (ordered by row id) once from SQL,
         # each row's text gathered to its cells (a gathered string shares the row's bytes)
+        # the text every cell of a mart shares (mart, measure, partition) as Enum codes: a byte a
+        # cell, not a 16-byte string view (TEXT_COLUMNS: cast back to text for the result)
+        mart_t = pl.Enum([spec.name for spec in present])
+        measure_t = pl.Enum(list(dict.fromkeys(m for spec in present for m in spec.measures)))
+        label_t = pl.Enum(sorted({r[0] for spec in present for r in con.execute(
+            f"select distinct {partition_sql(spec)} from {_q(spec.name)}").fetchall()}))
         parts = []
         for mi, spec in enumerate(present):
             k = len(spec.measures)
@@ -583,16 +598,16 @@ def build_structure(frames: dict[str, pl.DataFrame | object]) -> Structure:
                               + np.repeat(np.arange(rows.height, dtype=np.int64), k))
             measure_order = np.tile(np.arange(k, dtype=np.int32), rows.height)
             parts.append(pl.DataFrame({
-                "mart": pl.Series([spec.name], dtype=pl.Utf8).gather(np.zeros(len(at), np.int64)),
+                "mart": pl.Series([spec.name], dtype=mart_t).gather(np.zeros(len(at), np.int64)),
                 "mart_order": pl.Series(np.full(len(at), mi, np.int32)),
                 "row_id": rows["row_id"].cast(pl.Int64).gather(at),
                 "row_key": rows["row_key"].gather(at),
-                "measure": pl.Series(list(spec.measures), dtype=pl.Utf8).gather(measure_order.astype(np.int64)),
+                "measure": pl.Series(list(spec.measures), dtype=measure_t).gather(measure_order.astype(np.int64)),
                 "measure_order": pl.Series(measure_order),
                 "value": values.cast(pl.Int64).gather(order),
                 "academy_urn": rows["academy_urn"].cast(pl.Utf8).gather(at),
                 "is_denominator": pl.Series(measure_order == spec.measures.index(spec.denominator)),
-                "partition_label": rows["partition_label"].cast(pl.Utf8).gather(at),
+                "partition_label": rows["partition_label"].cast(label_t).gather(at),
             }))
             del rows, values
         cells = pl.concat(parts, how="vertical")   # marts in mart order: their row ids are in order
@@ -669,7 +684,7 @@ def build_structure(frames: dict[str, pl.DataFrame | object]) -> Structure:
                 for wm, pm in ru.measures or tuple((m, m) for m in spec.measures):
                     rel.add(f"{spec.name}: {ru.name}", var[row_first[wrow] + measure_no[spec.name][wm]], seg,
                             var[row_first[prow] + measure_no[spec.name][pm]])
-        rel.check_within(cells["partition_label"].cast(pl.Categorical).to_physical().to_numpy().astype(np.int64), var)
+        rel.check_within(cells["partition_label"].to_physical().to_numpy().astype(np.int64), var)
         rels, names = rel.result()
         return Structure(cells=cells, values=values_a.tolist(), relations=rels, relation_names=names)
     finally:
