@@ -500,6 +500,7 @@ class _Relations:
         missing part as -1: a shorter tuple first), which orders and dedups every run of them
         whose relations all have that many parts or fewer; the few runs with a longer one (e.g. a
         trust total over every academy, given by two linked marts) are sorted as tuples."""
+        names = [c[0] for c in self.chunks]
         chunks = [(i, whole, off) for i, (_, whole, off, _) in enumerate(self.chunks)]
         lens = np.concatenate([np.diff(off) for _, _, off in chunks] or [np.empty(0, np.int64)])
         keep = lens > 0   # a relation with no parts left is none
@@ -508,6 +509,8 @@ class _Relations:
         start = np.concatenate([o[:-1] + base for (_, _, o), base in zip(
             chunks, np.cumsum([0] + [int(o[-1]) for _, _, o in chunks[:-1]]))] or [np.empty(0, np.int64)])[keep]
         allparts = np.concatenate([c[3] for c in self.chunks] or [np.empty(0, np.int64)])
+        del chunks
+        self.chunks = []   # all in the arrays above now: freed before the sort
         lens = lens[keep]
         n = len(whole)
         first = []
@@ -517,11 +520,12 @@ class _Relations:
             col[has] = allparts[start[has] + k]
             first.append(col)
         order = np.lexsort((np.arange(n), *reversed(first), whole))   # equal relations: the first given first
-        key = np.stack([whole[order]] + [c[order] for c in first], axis=1)
-        del first
-        new_run = np.ones(n, bool)
-        new_run[1:] = (key[1:] != key[:-1]).any(axis=1)
-        del key
+        new_run = np.zeros(n, bool)
+        new_run[:1] = True
+        for col in [whole] + first:   # a key column at a time (not all of them stacked)
+            col = col[order]
+            new_run[1:] |= col[1:] != col[:-1]
+        del first, col
         run_id = np.cumsum(new_run) - 1
         long_run = np.zeros(int(run_id[-1]) + 1 if n else 0, bool)
         long_run[run_id[lens[order] > _SORT_PARTS]] = True
@@ -544,7 +548,6 @@ class _Relations:
         n_parts = lens[pick]
         offsets = np.concatenate(([0], np.cumsum(n_parts)))
         gather = np.repeat(start[pick] - offsets[:-1], n_parts) + np.arange(int(offsets[-1]), dtype=np.int64)
-        names = [c[0] for c in self.chunks]
         return Relations(whole[pick], offsets, allparts[gather]), [names[i] for i in rule[pick].tolist()]
 
 
