@@ -162,6 +162,24 @@ def _keys(st, hidden, own=None):
     return by_name
 
 
+def test_block_keys_hash_the_names_a_chunk_at_a_time_with_the_same_digests():
+    """_BlockKeys makes and hashes the variables' names a chunk at a time (from the cells' mart,
+    row_key and measure): the digests are those of all names at once."""
+    st = build_structure(_frames_with_links(3))
+    hidden = engine.primary_hidden(st)
+    is_den, trustish, _ = engine._var_facts(st)
+    _, first = np.unique(st.cells["var"].to_numpy(), return_index=True)
+    names = st.cells.select("mart", "row_key", "measure")[first]
+    ident = text_cells(names).select(pl.concat_str("mart", "row_key", "measure", separator="|")).to_series()
+    wholes, lens, parts = engine._arrays(st.relations)
+    args = (st.values, hidden, is_den, trustish, wholes, lens, parts, (500, True))
+    whole = engine._BlockKeys(ident, *args, chunk=len(st.values))   # one chunk: all names at once
+    assert len(st.values) > 100 and whole.state.any()
+    for got in (engine._BlockKeys(names, *args, chunk=7), engine._BlockKeys(ident.to_list(), *args, chunk=64)):
+        assert np.array_equal(got.state, whole.state) and np.array_equal(got.ident, whole.ident)
+        assert np.array_equal(got.rel, whole.rel)
+
+
 def test_block_keys_follow_the_cells_not_their_numbers():
     """A block's key is the same when only variable numbers shift (a row added elsewhere), and
     changes with a value, a primary reason or who knows which cells."""

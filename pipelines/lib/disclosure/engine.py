@@ -119,15 +119,17 @@ def _cell_arrays(st: Structure):
 
 
 def _measure_no(st: Structure, of) -> np.ndarray:
-    """Per cell: the measure number (within its mart) of `of(spec, measure)`, -1 for None."""
-    pairs = st.cells.select("mart", "measure").unique()
-    table = {}
-    for mart, m in pairs.iter_rows():
-        spec = MART_BY_NAME[mart]
-        t = of(spec, m)
-        table[f"{mart}|{m}"] = spec.measures.index(t) if t is not None else -1
-    key = st.cells.select(pl.concat_str("mart", "measure", separator="|")).to_series()
-    return key.replace_strict(table, return_dtype=pl.Int64).to_numpy()
+    """Per cell: the measure number (within its mart) of `of(spec, measure)`, -1 for None
+    (looked up by the cell's mart code and measure number: no text per cell)."""
+    mart = st.cells["mart"]
+    marts = list(mart.dtype.categories)   # an Enum (build_structure)
+    specs = [MART_BY_NAME[name] for name in marts]
+    table = np.full((len(marts), max((len(spec.measures) for spec in specs), default=0)), -1, np.int64)
+    for i, spec in enumerate(specs):
+        for k, m in enumerate(spec.measures):
+            t = of(spec, m)
+            table[i, k] = spec.measures.index(t) if t is not None else -1
+    return table[mart.to_physical().to_numpy().astype(np.int64), st.cells["measure_order"].to_numpy().astype(np.int64)]
 
 
 def primary_hidden(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT) -> dict[int, str]:
@@ -176,8 +178,8 @@ def audiences(st: Structure) -> dict[str, set[int]]:
 
 def _audience_arrays(st: Structure) -> dict[str, np.ndarray]:
     """audiences(st) with each audience's variables as a sorted array (no Python int per cell)."""
-    got = st.cells.filter(pl.col("academy_urn").is_not_null()).select("academy_urn", "var").unique() \
-        .sort("academy_urn", "var")
+    got = st.cells.select("academy_urn", "var").filter(pl.col("academy_urn").is_not_null()).unique() \
+        .sort("academy_urn", "var")   # the two columns first: filtering every column copies them all
     out: dict[str, np.ndarray] = {"director": np.empty(0, np.int64)}
     if got.height:
         urn = got["academy_urn"]
@@ -228,8 +230,7 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
     if cache is not None:
         with clock("cache: cell names"):   # a variable's name: its first cell's
             _, first = np.unique(st.cells["var"].to_numpy(), return_index=True)
-            ident = st.cells.select("mart", "row_key", "measure")[first].select(
-                pl.concat_str("mart", "row_key", "measure", separator="|")).to_series()
+            ident = st.cells.select("mart", "row_key", "measure")[first]   # _BlockKeys joins them
             del first
     # protect gets the only reference to the names, and frees them once the block keys are made
     held = [ident]
@@ -263,7 +264,7 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
 def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hidden: dict[int, str],
             auds: dict[str, set[int]], is_den: list[bool], trustish: list[bool],
             max_rounds: int = 500, protect_zeros: bool = True, cache: dict | None = None,
-            ident: pl.Series | list[str] | None = None, clock: _Clock | None = None,
+            ident: pl.DataFrame | pl.Series | list[str] | None = None, clock: _Clock | None = None,
             block_keys: dict | None = None, queue: "_Queue | None" = None, defer: bool = False,
             workers: int | None = None):
     """Secondary suppression in place on `hidden` (variable -> reason; primary cells in it on
@@ -816,6 +817,9 @@ def _mix(h: np.ndarray) -> np.ndarray:
         return h ^ (h >> np.uint64(31))
 
 
+NAMES_CHUNK = 1 << 18   # variables whose names _BlockKeys makes at once
+
+
 class _BlockKeys:
     """Block keys: a digest of everything one block's decision depends on, by cell name (not
     variable number, which shifts when rows elsewhere change): its cells in publish order with
@@ -824,15 +828,25 @@ class _BlockKeys:
     parameters. Per-variable and per-relation digests (128 bits: two seeds) are made once for
     the whole structure by array work, so a block's key costs a few array copies."""
 
-    def __init__(self, ident, values, hidden, is_den, trustish, wholes, lens, parts, params) -> None:
+    def __init__(self, ident, values, hidden, is_den, trustish, wholes, lens, parts, params,
+                 chunk: int = NAMES_CHUNK) -> None:
+        """`ident`: each variable's name (mart|row_key|measure), or a frame of those three
+        columns; the names are made and hashed `chunk` variables at a time (all at once they are
+        ~1 GB at national), with the same digests."""
         n = len(values)
-        state = pl.DataFrame({"ident": pl.Series(ident, dtype=pl.Utf8), "value": values,
-                              "reason": [hidden.get(v) for v in range(n)], "den": is_den, "trust": trustish},
-                             schema={"ident": pl.Utf8, "value": pl.Int64, "reason": pl.Utf8, "den": pl.Boolean,
-                                     "trust": pl.Boolean})
-        self.state = np.stack([state.hash_rows(seed=s).to_numpy() for s in (11, 12)], axis=1)
-        names = ident if isinstance(ident, pl.Series) else pl.Series(ident, dtype=pl.Utf8)
-        self.ident = np.stack([names.hash(seed=s).to_numpy() for s in (13, 14)], axis=1)
+        self.state = np.empty((n, 2), np.uint64)
+        self.ident = np.empty((n, 2), np.uint64)
+        for a in range(0, n, chunk):
+            b = min(n, a + chunk)
+            names = _names(ident, a, b)
+            state = pl.DataFrame({"ident": names, "value": values[a:b],
+                                  "reason": [hidden.get(v) for v in range(a, b)], "den": is_den[a:b],
+                                  "trust": trustish[a:b]},
+                                 schema={"ident": pl.Utf8, "value": pl.Int64, "reason": pl.Utf8, "den": pl.Boolean,
+                                         "trust": pl.Boolean})
+            self.state[a:b] = np.stack([state.hash_rows(seed=s).to_numpy() for s in (11, 12)], axis=1)
+            self.ident[a:b] = np.stack([names.hash(seed=s).to_numpy() for s in (13, 14)], axis=1)
+            del names, state
         acc = np.zeros((len(wholes), 2), np.uint64)
         with np.errstate(over="ignore"):
             np.add.at(acc, np.repeat(np.arange(len(wholes)), lens), _mix(self.ident[parts]))
@@ -848,6 +862,13 @@ class _BlockKeys:
             h.update(name.encode() + b"\0")
             h.update(self.ident[own[name]].tobytes())
         return h.hexdigest()
+
+
+def _names(ident, a: int, b: int) -> pl.Series:
+    """The names of variables a..b-1: from a frame of mart, row_key, measure, or a list of them."""
+    if isinstance(ident, pl.DataFrame):
+        return ident.slice(a, b - a).select(pl.concat_str("mart", "row_key", "measure", separator="|")).to_series()
+    return pl.Series(ident[a:b], dtype=pl.Utf8)
 
 
 def _own_coords(x, mine: list[int]) -> set[int] | None:
