@@ -178,15 +178,22 @@ def audiences(st: Structure) -> dict[str, set[int]]:
 
 def _audience_arrays(st: Structure) -> dict[str, np.ndarray]:
     """audiences(st) with each audience's variables as a sorted array (no Python int per cell)."""
-    got = st.cells.select("academy_urn", "var").filter(pl.col("academy_urn").is_not_null()).unique() \
-        .sort("academy_urn", "var")   # the two columns first: filtering every column copies them all
+    urn = st.cells["academy_urn"]
+    own = urn.is_not_null().to_numpy()
+    urn = urn.filter(own)
+    names = urn.unique().sort()
+    # per academy cell: its academy's place in URN order and its variable, sorted, once each
+    code = urn.cast(pl.Enum(names)).to_physical().to_numpy().astype(np.int64)
+    var = st.cells["var"].to_numpy().astype(np.int64)[own]
+    order = np.lexsort((var, code))
+    code, var = code[order], var[order]
+    keep = np.ones(len(var), bool)
+    keep[1:] = (code[1:] != code[:-1]) | (var[1:] != var[:-1])
+    code, var = code[keep], var[keep]
     out: dict[str, np.ndarray] = {"director": np.empty(0, np.int64)}
-    if got.height:
-        urn = got["academy_urn"]
-        var = got["var"].to_numpy().astype(np.int64)
-        cut = np.nonzero((urn != urn.shift(1)).fill_null(True).to_numpy())[0]
-        for a, e, u in zip(cut.tolist(), np.append(cut[1:], got.height).tolist(), urn.gather(cut).to_list()):
-            out[f"academy {u}"] = var[a:e]
+    cut = np.searchsorted(code, np.arange(len(names) + 1))
+    for i, u in enumerate(names.to_list()):
+        out[f"academy {u}"] = var[cut[i]:cut[i + 1]]
     return {k: out[k] for k in sorted(out, key=lambda k: (k != "director", k))}
 
 
