@@ -40,7 +40,9 @@ speed      the elimination (kernel.py) and the interval bounds (intervals.py) ar
 memory     a partition run holds the structure being built and at most PIPELINE_CELLS cells of
            partitions whose large blocks are still out; relations, block members
            and audiences are arrays (a block's lists are made when it is done), worker payloads
-           are made as they are sent (bench_engine.py --memory: resident memory per step).
+           are made as they are sent (bench_engine.py --memory: resident memory per step); the
+           structure reads the marts in place (no table copies), keeps a cell's mart, measure
+           and partition as Enum codes, and the block keys make cell names a chunk at a time.
 Deterministic: variables are numbered by mart, row key and measure; every choice is a sort.
 """
 from __future__ import annotations
