@@ -107,6 +107,14 @@ def test_a_relation_or_link_that_does_not_hold_is_named():
         build_structure({**frames, "neet_not_known": nnk})
 
 
+def test_two_rows_with_one_key_are_named():
+    frames = _frames_with_links(5)
+    nnk = frames["neet_not_known"]
+    row = nnk.filter(pl.col("level") == "trust").head(1)
+    with pytest.raises(AssertionError, match=r"mart neet_not_known has two rows with key 'trust\|~\|"):
+        build_structure({**frames, "neet_not_known": pl.concat([nnk, row])})
+
+
 def _union_find(n, edges):
     parent = list(range(n))
 

@@ -564,21 +564,21 @@ def build_structure(frames: dict[str, pl.DataFrame | object]) -> Structure:
         # deterministic row ids: by mart, then row key. Each mart stays a frame (a view here, with
         # its row_id column added): SQL reads it in place, no table copies its rows
         first_id = 0
+        row_keys = {}   # per mart its row keys in row id order
         for spec in present:
             src = _as_polars(frames[spec.name]).with_row_index("_src_pos")
             con.register("_src", src)
-            keyed = f"(select _src_pos, {row_key_sql(spec.keys)} as row_key from _src)"
-            dup = con.execute(f"select row_key, count(*) from {keyed} group by all having count(*) > 1 limit 1"
-                              ).fetchone()
-            assert dup is None, f"mart {spec.name} has two rows with key {dup[0]!r}"
-            pos = np.asarray(con.execute(f"select _src_pos from {keyed} order by row_key").fetchnumpy()["_src_pos"],
-                             np.int64)
+            got = con.execute(f"select _src_pos, {row_key_sql(spec.keys)} as row_key from _src order by row_key").pl()
             con.unregister("_src")
+            keys = row_keys[spec.name] = got["row_key"]
+            dup = (keys.slice(1) == keys.slice(0, max(len(keys) - 1, 0))).arg_true()   # sorted: equal ones meet
+            assert not len(dup), f"mart {spec.name} has two rows with key {keys[int(dup[0])]!r}"
+            pos = got["_src_pos"].to_numpy().astype(np.int64)
             row_id = np.empty(len(pos), np.int64)
             row_id[pos] = first_id + np.arange(len(pos), dtype=np.int64)
             first_id += len(pos)
             con.register(spec.name, src.drop("_src_pos").with_columns(row_id=pl.Series(row_id)))
-            del src, pos, row_id
+            del src, got, keys, pos, row_id
         # cells numbered by row, then measure: per mart its rows (ordered by row id) once from SQL,
         # each row's text gathered to its cells (a gathered string shares the row's bytes)
         # the text every cell of a mart shares (mart, measure, partition) as Enum codes: a byte a
@@ -591,8 +591,8 @@ def build_structure(frames: dict[str, pl.DataFrame | object]) -> Structure:
         for mi, spec in enumerate(present):
             k = len(spec.measures)
             rows = con.execute(
-                f"select row_id, {row_key_sql(spec.keys)} as row_key, "
-                f"case when level = 'academy' then cast(academy_urn as varchar) end as academy_urn, {partition_sql(spec)} as partition_label, "
+                f"select row_id, case when level = 'academy' then cast(academy_urn as varchar) end as academy_urn, "
+                f"{partition_sql(spec)} as partition_label, "
                 + ", ".join(f"cast({m} as bigint) as {_q('m' + str(j))}" for j, m in enumerate(spec.measures))
                 + f" from {_q(spec.name)} order by row_id").pl()
             at = pl.Series(np.repeat(np.arange(rows.height, dtype=np.int64), k))
@@ -604,7 +604,7 @@ def build_structure(frames: dict[str, pl.DataFrame | object]) -> Structure:
                 "mart": pl.Series([spec.name], dtype=mart_t).gather(np.zeros(len(at), np.int64)),
                 "mart_order": pl.Series(np.full(len(at), mi, np.int32)),
                 "row_id": rows["row_id"].cast(pl.Int64).gather(at),
-                "row_key": rows["row_key"].gather(at),
+                "row_key": row_keys.pop(spec.name).gather(at),
                 "measure": pl.Series(list(spec.measures), dtype=measure_t).gather(measure_order.astype(np.int64)),
                 "measure_order": pl.Series(measure_order),
                 "value": values.cast(pl.Int64).gather(order),
