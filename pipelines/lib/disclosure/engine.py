@@ -41,8 +41,8 @@ memory     a partition run holds the structure being built and at most PIPELINE_
            partitions whose large blocks are still out; relations, block members
            and audiences are arrays (a block's lists are made when it is done), worker payloads
            are made as they are sent (bench_engine.py --memory: resident memory per step); the
-           structure reads the marts in place (no table copies), keeps a cell's mart, measure
-           and partition as Enum codes, and the block keys make cell names a chunk at a time.
+           structure copies each mart's rows once (no row-key tables), keeps a cell's mart,
+           measure and partition as Enum codes, and the block keys make cell names a chunk at a time.
 Deterministic: variables are numbered by mart, row key and measure; every choice is a sort.
 """
 from __future__ import annotations
