@@ -561,8 +561,7 @@ def build_structure(frames: dict[str, pl.DataFrame | object]) -> Structure:
     con = duckdb.connect()
     try:
         present = [m for m in MARTS + (PUBLIC_STATEMENT,) if m.name in frames]
-        # deterministic row ids: by mart, then row key. Each mart stays a frame (a view here, with
-        # its row_id column added): SQL reads it in place, no table copies its rows
+        # deterministic row ids: by mart, then row key (one sorted row-key query per mart)
         first_id = 0
         row_keys = {}   # per mart its row keys in row id order
         for spec in present:
