@@ -57,3 +57,21 @@ def test_random_grids_choose_the_same_row_as_scoring_every_row():
         if t.rejected:
             continue
         assert t.header_row == _reference_header_row(text), text
+
+
+def test_the_first_lines_are_those_of_splitting_the_whole_text():
+    """The delimiter is sniffed from the first lines, found in a prefix of the text: the same lines
+    as splitting it all, whatever the line breaks (CRLF cut at the prefix's end, lone CR, U+2028...)
+    and line lengths."""
+    from pipelines.lib.intake.read import _first_lines
+
+    rng = random.Random(41)
+    breaks = ["\n", "\r\n", "\r", "\u2028", "\x0b", "\x85"]
+    for _ in range(300):
+        lines = ["".join(rng.choice("ab,;\t|\" ") for _ in range(rng.choice([0, 3, 200, 2000, 9000])))
+                 for _ in range(rng.randint(0, 80))]
+        text = "".join(ln + rng.choice(breaks) for ln in lines)
+        for n in (1, 35, 60):
+            assert _first_lines(text, n) == text.splitlines()[:n]
+    text = "x" * 8191 + "\r\n" + "y\n" * 40          # a CRLF cut in two by the first prefix
+    assert _first_lines(text, 35) == text.splitlines()[:35]

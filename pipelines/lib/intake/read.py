@@ -70,8 +70,21 @@ def decode_text(data: bytes) -> tuple[str | None, str | None]:
 
 
 def sniff_delimiter(text: str) -> str:
-    lines = [ln for ln in text[:200_000].splitlines()[:HEADER_SCAN_ROWS + 5] if ln.strip()]
+    lines = _first_lines(text[:200_000], HEADER_SCAN_ROWS + 5)
+    lines = [ln for ln in lines if ln.strip()]
     return max((",", ";", "\t", "|"), key=lambda d: sum(ln.count(d) for ln in lines))
+
+
+def _first_lines(text: str, n: int) -> list[str]:
+    """text.splitlines()[:n] without splitting the whole text: a short prefix holding n + 2 lines
+    already holds the first n whole (a line break cut in two, \r|\n, is past them)."""
+    size = 8192
+    while size < len(text):
+        lines = text[:size].splitlines()
+        if len(lines) > n + 1:
+            return lines[:n]
+        size *= 4
+    return text.splitlines()[:n]
 
 
 def _csv_records(text: str, delim: str):

@@ -494,7 +494,11 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
 
     pctx = PartitionContext(p, con, leaving_year, round_id, {c.urn for c in tail + refresh})
     limits = Limits.from_config()
-    reads = {c.sid: read_path_checked(c.f.path, c.name, limits, clean=False) for c in tail + refresh}
+    try:      # read once for every file (a broken alias file: each file's read words the problem)
+        aliases = spec.load_aliases()
+    except Exception:  # noqa: BLE001
+        aliases = None
+    reads = {c.sid: read_path_checked(c.f.path, c.name, limits, clean=False, aliases=aliases) for c in tail + refresh}
     clean_reads([r for r in reads.values() if isinstance(r, ReadResult)])   # the cells of all files at once
 
     current: dict[str, _Candidate] = {}              # urn -> current file
@@ -511,7 +515,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     # 2 fsyncs a file were ~50 s of waiting at `large`. The warehouse commit stays durable.
     def accept(c: _Candidate, result: ValidationResult | None, info=None) -> None:
         if info is not None:
-            write_feedback(c.f.path, info, p.root, durable=False)
+            write_feedback(c.f.path, info, p.root, durable=False, resolved_root=root)
             c.meta = store.read_sidecar(c.f.path) or {}
         current[c.urn] = c
         if result is not None:
@@ -611,7 +615,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
                 old = store.sidecar(c.f.path, suffix)
                 if old.exists():
                     old.unlink()
-            write_feedback(target, info, p.root, durable=False)
+            write_feedback(target, info, p.root, durable=False, resolved_root=root)
             from pipelines.lib.privacy.retention import strip_to_spec
             strip_to_spec(target)  # quarantine keeps only the return's columns
             rel = relpath(target)
@@ -646,7 +650,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
             result = evaluate_path(q.path, q.path.name, ctx)
             info = feedback_info(name=q.path.name, ctx=ctx, result=result, status="rejected",
                                  submitted_at=at, submitted_by="quarantine", sha=sha)
-            write_feedback(q.path, info, p.root, durable=False)
+            write_feedback(q.path, info, p.root, durable=False, resolved_root=root)
             meta = store.read_sidecar(q.path) or {}
         records_rejected.append((relpath(q.path), sha, meta))
 

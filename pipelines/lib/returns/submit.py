@@ -57,12 +57,18 @@ def check_arguments(academy_urn: str, leaving_year: str, round_id: str) -> str |
     return None
 
 
+def _round(round_id: str):
+    return next((r for r in cfg.rounds() if r.id == round_id), None)
+
+
 def round_label(round_id: str) -> str:
-    return next((r.label for r in cfg.rounds() if r.id == round_id), round_id)
+    r = _round(round_id)
+    return round_id if r is None else r.label
 
 
-def due_and_late(leaving_year: str, round_id: str, submitted_at: datetime) -> tuple[str | None, bool]:
-    r = next((r for r in cfg.rounds() if r.id == round_id), None)
+def due_and_late(leaving_year: str, round_id: str, submitted_at: datetime, rnd=None) -> tuple[str | None, bool]:
+    """(due date, late) of the round (`rnd`: the round's config when the caller has it)."""
+    r = rnd or _round(round_id)
     if r is None:
         return None, False
     due = r.due_date(leaving_year)
@@ -76,22 +82,26 @@ def _unreadable(exc: Exception, name: str) -> ValidationResult:
         "trust data team", file=name)])
 
 
-def read_checked(data: bytes, name: str, limits=None, clean: bool = True) -> ReadResult | ValidationResult:
-    """Read a file's bytes; a ValidationResult (rejected) when it cannot be read. Never raises."""
+def read_checked(data: bytes, name: str, limits=None, clean: bool = True,
+                 aliases: dict[str, str] | None = None) -> ReadResult | ValidationResult:
+    """Read a file's bytes; a ValidationResult (rejected) when it cannot be read. Never raises.
+    `aliases`: the header aliases when the caller reads many files (else read from the config)."""
     try:
-        return read_return(data, name, limits=limits, clean=clean)
+        return read_return(data, name, aliases=aliases, limits=limits, clean=clean)
     except Exception as exc:  # noqa: BLE001 - a file must never stop an upload or a run
         return _unreadable(exc, name)
 
 
-def read_path_checked(path: Path, name: str, limits=None, clean: bool = True) -> ReadResult | ValidationResult:
+def read_path_checked(path: Path, name: str, limits=None, clean: bool = True,
+                      aliases: dict[str, str] | None = None) -> ReadResult | ValidationResult:
     """`read_checked` for a file on disk; a file too large to read is rejected without reading it.
-    `limits`: the intake limits, when the caller reads many files; `clean=False`: see `read_return`."""
+    `limits`, `aliases`: the intake limits and header aliases, when the caller reads many files;
+    `clean=False`: see `read_return`."""
     try:
         data = file_bytes(path, limits)
     except Refused as exc:
         return rejected_result([Problem("file", exc.rule, str(exc), exc.fix, file=name)])
-    return read_checked(data, name, limits, clean)
+    return read_checked(data, name, limits, clean, aliases)
 
 
 def validate_checked(read: ReadResult | ValidationResult, ctx: ValidationContext, name: str) -> ValidationResult:
@@ -116,10 +126,11 @@ def evaluate_path(path: Path, name: str, ctx: ValidationContext) -> ValidationRe
 
 def feedback_info(*, name: str, ctx: ValidationContext, result: ValidationResult, status: str,
                   submitted_at: datetime, submitted_by: str, sha: str) -> FeedbackInfo:
-    due, late = due_and_late(ctx.leaving_year, ctx.round_id, submitted_at)
+    rnd = _round(ctx.round_id)      # the round's config, looked up once
+    due, late = due_and_late(ctx.leaving_year, ctx.round_id, submitted_at, rnd)
     return FeedbackInfo(
         file_name=name, academy_urn=ctx.academy_urn, academy_name=ctx.academy_name,
-        leaving_year=ctx.leaving_year, round_id=ctx.round_id, round_label=round_label(ctx.round_id),
+        leaving_year=ctx.leaving_year, round_id=ctx.round_id, round_label=ctx.round_id if rnd is None else rnd.label,
         status=status, submitted_at=store.iso(submitted_at), submitted_by=submitted_by, sha256=sha,
         rows_total=result.rows_total, rows_accepted=result.rows_accepted,
         rows_rejected=result.rows_rejected, problems=result.problems, changes=result.changes,
@@ -127,12 +138,12 @@ def feedback_info(*, name: str, ctx: ValidationContext, result: ValidationResult
         conflicts=result.conflicts, confirmed_smaller=ctx.confirmed_smaller)
 
 
-def sidecar_payload(info: FeedbackInfo, stored: Path, root: Path) -> dict:
+def sidecar_payload(info: FeedbackInfo, stored: Path, root: Path, resolved_root: Path | None = None) -> dict:
     return {
         "sha256": info.sha256, "academy_urn": info.academy_urn, "leaving_year": info.leaving_year,
         "round": info.round_id, "original_name": info.file_name,
-        "stored_path": store.relpath(stored, root),
-        "feedback_path": store.relpath(store.sidecar(stored, store.FEEDBACK_HTML), root),
+        "stored_path": store.relpath(stored, root, resolved_root),
+        "feedback_path": store.relpath(store.sidecar(stored, store.FEEDBACK_HTML), root, resolved_root),
         "submitted_at": info.submitted_at, "submitted_by": info.submitted_by, "status": info.status,
         "rows_total": info.rows_total, "rows_accepted": info.rows_accepted,
         "rows_rejected": info.rows_rejected, "errors": info.errors, "warnings": info.warnings,
@@ -146,10 +157,12 @@ def sidecar_payload(info: FeedbackInfo, stored: Path, root: Path) -> dict:
     }
 
 
-def write_feedback(stored: Path, info: FeedbackInfo, root: Path, durable: bool = True) -> tuple[Path, bool]:
+def write_feedback(stored: Path, info: FeedbackInfo, root: Path, durable: bool = True,
+                   resolved_root: Path | None = None) -> tuple[Path, bool]:
     """Write <file>.feedback.html/.json next to the file; only when the content changed. (html path, written).
-    `durable=False` (the pipeline's load): no fsync, see `store.write_atomic`."""
-    payload = sidecar_payload(info, stored, root)
+    `durable=False` (the pipeline's load): no fsync, see `store.write_atomic`; `resolved_root`:
+    root.resolve() when the caller writes many."""
+    payload = sidecar_payload(info, stored, root, resolved_root)
     jpath = store.sidecar(stored, store.FEEDBACK_JSON)
     hpath = store.sidecar(stored, store.FEEDBACK_HTML)
     text = json.dumps(payload, indent=1, sort_keys=True, default=str)
