@@ -25,8 +25,11 @@
    from information_schema.columns where table_schema = '{{ this.schema }}' and table_name = '{{ this.identifier }}')
 {%- endmacro %}
 
+{#- How the hash is marked in the table's comment (pipelines/lib/publish.py HASH_COMMENT reads it). -#}
+{% macro _td_hash_prefix() %}{{ return('td-content-hash ') }}{% endmacro %}
+
 {% macro _td_hash_comment(hash) -%}
-    comment on table {{ this }} is '{{ ("td-content-hash " ~ hash) | replace("'", "''") }}'
+    comment on table {{ this }} is '{{ (_td_hash_prefix() ~ hash) | replace("'", "''") }}'
 {%- endmacro %}
 
 {#- True when this build replaces some leaving years of a kept table whose hash it records itself. -#}
@@ -49,8 +52,9 @@
                                ~ "' and table_name = '" ~ this.identifier ~ "'").rows -%}
   {%- set old = (comment[0][0] or '') if comment else '' -%}
   {%- set parts = old.split(':') -%}
-  {%- if old.startswith('td-content-hash ') and parts | length >= 3 -%}
-    {%- set old_rows, old_sum = parts[0][16:], parts[1] -%}
+  {%- set prefix = _td_hash_prefix() -%}
+  {%- if old.startswith(prefix) and parts | length >= 3 -%}
+    {%- set old_rows, old_sum = parts[0][prefix | length:], parts[1] -%}
     {%- set gone_rows, gone_sum = gone.split(':') -%}
     {%- set sql -%}
       with added as (select count(*) as n, coalesce(sum(hash(t)::hugeint), 0) as s from {{ this }} t where {{ years_sql }})

@@ -63,7 +63,7 @@ def read_manifest(serving: Path) -> dict:
         return {}
 
 
-HASH_COMMENT = "td-content-hash "   # how a build records a mart's content hash (macros/content_hash.sql)
+HASH_COMMENT = "td-content-hash "   # marks the content hash a build records (macros/content_hash.sql: _td_hash_prefix)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, str]:

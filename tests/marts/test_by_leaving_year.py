@@ -15,6 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.lib.publish import HASH_COMMENT
+
 MACROS = [Path(__file__).resolve().parents[2] / "dbt_project" / "macros" / name
           for name in ("by_leaving_year.sql", "content_hash.sql")]
 DBT = Path(sys.executable).parent / "dbt"
@@ -209,14 +211,14 @@ def test_content_hash_recorded_by_year_is_the_whole_tables(tmp_path):
     assert _dbt(proj, fresh, None).returncode == 0
     # 2025-26 replaced (B2 still twice): rows, sum and columns as a whole-table pass gives them
     assert _hash(wh) == _hash(fresh) != before
-    assert _hash(wh).startswith("td-content-hash 6:") and ",pair:VARCHAR[]," in _hash(wh)
+    assert _hash(wh).startswith(f"{HASH_COMMENT}6:") and ",pair:VARCHAR[]," in _hash(wh)
 
     # the hash is carried from the previous one: a previous hash off by 5 stays off by 5
-    rows, total, columns = _hash(wh)[len("td-content-hash "):].split(":", 2)
+    rows, total, columns = _hash(wh)[len(HASH_COMMENT):].split(":", 2)
     with duckdb.connect(str(wh)) as con:
-        con.execute(f"comment on table main.pupil_scores is 'td-content-hash {rows}:{int(total) + 5}:{columns}'")
+        con.execute(f"comment on table main.pupil_scores is '{HASH_COMMENT}{rows}:{int(total) + 5}:{columns}'")
     assert _dbt(proj, wh, "2025-26").returncode == 0
-    assert _hash(wh) == f"td-content-hash {rows}:{int(total) + 5}:{columns}"
+    assert _hash(wh) == f"{HASH_COMMENT}{rows}:{int(total) + 5}:{columns}"
     # no readable previous hash: the table is hashed whole
     with duckdb.connect(str(wh)) as con:
         con.execute("comment on table main.pupil_scores is 'a description'")
