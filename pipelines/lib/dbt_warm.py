@@ -241,5 +241,26 @@ def hand_over(sock_path: str, args: list[str]) -> int | None:
     return int(line) if line.strip() else 1      # closed without a code: it died
 
 
+def end(code: int) -> None:
+    """End the warm process once its command is done, as exiting would, minus the interpreter's
+    teardown: the launcher, and so the dbt step, waits for this process to exit, and tearing down
+    what dbt imported took 0.9-1.4 s after dbt's last event (measured at `large`, on the path of every
+    build). What matters in exiting still runs: non-daemon threads are waited for, then the atexit
+    handlers (dbt-duckdb closes the warehouse, which checkpoints its WAL: checked, no .wal left;
+    logging flushes dbt.log), then the standard streams are flushed."""
+    import atexit
+    import threading
+    for t in threading.enumerate():
+        if t is not threading.main_thread() and not t.daemon:
+            t.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(serve(sys.argv[1]))
+    end(serve(sys.argv[1]))

@@ -182,3 +182,26 @@ def test_cancelling_a_closed_connection_is_not_an_error():
     assert opened.execute("select 42").fetchone() == (42,)
     with pytest.raises(duckdb.ConnectionException):
         closed.cursor()     # the error the plain cancel let out
+
+
+def test_a_warm_command_ends_with_the_warehouse_checkpointed(data_dir):
+    """The warm process ends without the interpreter's teardown (dbt_warm.end), after what exiting
+    must do: its exit code is the command's, and the warehouse it wrote is checkpointed (no WAL left
+    for the next step to replay) and holds what dbt built."""
+    import duckdb
+    _run(["parse"])
+    warm = dbt_warm.start()
+    try:
+        code, out = _run(["seed", "--select", "key_stages"], warm)
+        assert _gone(warm), "the warm process did not exit after its command"
+    finally:
+        warm.stop()
+    assert code == 0 and warm.proc.returncode == 0, out.decode()[-2000:]
+    assert not data_dir.warehouse.with_name(data_dir.warehouse.name + ".wal").exists()
+    con = duckdb.connect(str(data_dir.warehouse), read_only=True)
+    try:
+        rows = con.execute("select count(*) from reference.key_stages").fetchone()[0]
+    finally:
+        con.close()
+    seed = (DBT_PROJECT_DIR / "seeds" / "key_stages.csv").read_text().strip().splitlines()
+    assert rows == len(seed) - 1 == 4          # the CSV's rows, less its header
