@@ -61,8 +61,9 @@ def _round(round_id: str):
     return next((r for r in cfg.rounds() if r.id == round_id), None)
 
 
-def round_label(round_id: str) -> str:
-    r = _round(round_id)
+def round_label(round_id: str, rnd=None) -> str:
+    """The round's label (`rnd`: the round's config when the caller has it); its id if unknown."""
+    r = rnd or _round(round_id)
     return round_id if r is None else r.label
 
 
@@ -130,7 +131,7 @@ def feedback_info(*, name: str, ctx: ValidationContext, result: ValidationResult
     due, late = due_and_late(ctx.leaving_year, ctx.round_id, submitted_at, rnd)
     return FeedbackInfo(
         file_name=name, academy_urn=ctx.academy_urn, academy_name=ctx.academy_name,
-        leaving_year=ctx.leaving_year, round_id=ctx.round_id, round_label=ctx.round_id if rnd is None else rnd.label,
+        leaving_year=ctx.leaving_year, round_id=ctx.round_id, round_label=round_label(ctx.round_id, rnd),
         status=status, submitted_at=store.iso(submitted_at), submitted_by=submitted_by, sha256=sha,
         rows_total=result.rows_total, rows_accepted=result.rows_accepted,
         rows_rejected=result.rows_rejected, problems=result.problems, changes=result.changes,
