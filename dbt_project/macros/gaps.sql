@@ -105,10 +105,7 @@ paired as (
         on grp.breakdown_topic = g.breakdown_topic and grp.breakdown = g.group_breakdown
     inner join long as cmp
         on cmp.breakdown_topic = g.breakdown_topic and cmp.breakdown = g.comparison_breakdown
-        and cmp.level = grp.level
-        and cmp.academy_urn is not distinct from grp.academy_urn
-        and cmp.leaving_year = grp.leaving_year and cmp.key_stage = grp.key_stage
-        and cmp.round = grp.round and cmp.measure = grp.measure
+        and {{ td_same_row('cmp', 'grp', ['level', 'academy_urn', 'leaving_year', 'key_stage', 'round', 'measure']) }}
 ),
 
 latest_national as (

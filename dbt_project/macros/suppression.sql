@@ -23,17 +23,17 @@
       suppressed           the whole row is hidden (its denominator is c)
       suppression_status   c (whole row) | partial (some cells c) | z (no pupils) | shown
       suppressed_measures  the count columns shown as c
-    mart         the unpublished mart (a model with cells in int_disclosure__cells)
-    keys         its row grain (as in pipelines/lib/disclosure/structure.py)
+    mart         the unpublished mart (a model with cells in int_disclosure__cells); its row
+                 grain is td_mart_keys(mart)
     measures     its protected counts; denominator the row's base count
     null_with    {count: [columns]}: columns hidden with that count (its shares); a count in
                  pct_measures hides `<count>_pct`
     extra_null_when_row_suppressed: other columns (means, rates) hidden with the whole row
     A row the engine did not see is hidden whole (never shown by accident). -#}
-{% macro td_publish(mart, keys, measures, denominator, pct_measures=[], null_with={},
+{% macro td_publish(mart, measures, denominator, pct_measures=[], null_with={},
                     extra_null_when_row_suppressed=[]) -%}
 pub_source as (
-    select {{ td_row_key(keys) }} as _row_key, *
+    select {{ td_row_key(td_mart_keys(mart)) }} as _row_key, *
     from {{ ref(mart) }}
 ),
 

@@ -17,13 +17,7 @@ picked as (
             as published_value
     from {{ ref('benchmark_national_comparison') }} as c
     left join {{ ref('destination_measures_published') }} as p
-        on p.level = c.level
-        and p.academy_urn is not distinct from c.academy_urn
-        and p.leaving_year = c.leaving_year
-        and p.key_stage = c.key_stage
-        and p.round = c.round
-        and p.breakdown_topic = c.breakdown_topic
-        and p.breakdown = c.breakdown
+        on {{ td_same_row('p', 'c', td_mart_keys('destination_measures')) }}
 )
 
 select

@@ -132,13 +132,8 @@ final as (
     from completion
     cross join construct_list
     left join scores
-        on completion.level = scores.level
-        and completion.level_urn is not distinct from scores.level_urn
-        and completion.academic_year = scores.academic_year
-        and completion.survey_round = scores.survey_round
-        and completion.year_group = scores.year_group
-        and completion.breakdown_topic = scores.breakdown_topic
-        and completion.breakdown = scores.breakdown
+        on {{ td_same_row('completion', 'scores', ['level', 'level_urn', 'academic_year', 'survey_round',
+                                                   'year_group', 'breakdown_topic', 'breakdown']) }}
         and construct_list.construct = scores.construct
 )
 

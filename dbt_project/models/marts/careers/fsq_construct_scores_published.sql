@@ -6,8 +6,6 @@ with
 
 {{ td_publish(
         mart='fsq_construct_scores',
-        keys=['level', 'academy_urn', 'academic_year', 'survey_round', 'year_group', 'construct',
-              'breakdown_topic', 'breakdown'],
         measures=['pupils_responding', 'pupils_invited', 'pupils_answering', 'answers', 'positive_answers'],
         denominator='pupils_responding',
         null_with={'positive_answers': ['positive_pct'], 'answers': ['positive_pct'],

@@ -6,7 +6,6 @@ with
 
 {{ td_publish(
         mart='fsq_destination_rates',
-        keys=['level', 'academy_urn', 'leaving_year', 'key_stage', 'readiness_band', 'breakdown_topic', 'breakdown'],
         measures=counts,
         denominator='cohort',
         pct_measures=counts[1:],

@@ -78,13 +78,7 @@ final as (
 
     from grid
     left join all_counts
-        on grid.level = all_counts.level
-        and grid.academy_urn is not distinct from all_counts.academy_urn
-        and grid.leaving_year = all_counts.leaving_year
-        and grid.key_stage = all_counts.key_stage
-        and grid.round = all_counts.round
-        and grid.breakdown_topic = all_counts.breakdown_topic
-        and grid.breakdown = all_counts.breakdown
+        on {{ td_same_row('grid', 'all_counts', td_mart_keys('destination_measures')) }}
     left join rounds on grid.round = rounds.round
     left join academies on grid.academy_urn = academies.academy_urn
 )

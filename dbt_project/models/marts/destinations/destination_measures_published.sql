@@ -7,7 +7,6 @@ with
 
 {{ td_publish(
         mart='destination_measures',
-        keys=['level', 'academy_urn', 'leaving_year', 'key_stage', 'round', 'breakdown_topic', 'breakdown'],
         measures=counts,
         denominator='cohort',
         pct_measures=counts[1:],

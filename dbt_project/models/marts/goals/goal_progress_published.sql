@@ -5,7 +5,6 @@ with
 
 {{ td_publish(
     mart='goal_progress',
-    keys=['goal_id', 'level', 'academy_urn', 'leaving_year', 'round'],
     measures=['denominator', 'numerator'],
     denominator='denominator',
     null_with={'numerator': ['share_pct', 'is_on_track', 'vs_comparator_pp']},

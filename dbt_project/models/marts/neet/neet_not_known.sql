@@ -112,10 +112,7 @@ final as (
 
     from all_counts
     left join la_comparator
-        on all_counts.level = la_comparator.level
-        and all_counts.academy_urn is not distinct from la_comparator.academy_urn
-        and all_counts.leaving_year = la_comparator.leaving_year
-        and all_counts.la_code = la_comparator.la_code
+        on {{ td_same_row('all_counts', 'la_comparator', ['level', 'academy_urn', 'leaving_year', 'la_code']) }}
     left join england_comparator on all_counts.leaving_year = england_comparator.leaving_year
     left join academies on all_counts.academy_urn = academies.academy_urn
 )

@@ -4,7 +4,6 @@ with
 
 {{ td_publish(
     mart='neet_not_known',
-    keys=['level', 'academy_urn', 'leaving_year', 'key_stage', 'round', 'breakdown_topic', 'breakdown'],
     measures=['neet_denominator', 'cohort', 'excluded', 'neet', 'neet_active', 'neet_inactive',
               'not_known', 'neet_not_known'],
     denominator='neet_denominator',

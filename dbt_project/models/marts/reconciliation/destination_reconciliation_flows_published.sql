@@ -5,7 +5,6 @@ with
 
 {{ td_publish(
     mart='destination_reconciliation_flows',
-    keys=['level', 'academy_urn', 'leaving_year', 'key_stage', 'intended_round', 'source_group', 'target_group'],
     measures=['frame_pupils', 'pupils'],
     denominator='frame_pupils',
 ) }}

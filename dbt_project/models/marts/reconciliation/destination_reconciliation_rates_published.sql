@@ -5,7 +5,6 @@ with
 
 {{ td_publish(
     mart='destination_reconciliation_rates',
-    keys=['level', 'academy_urn', 'leaving_year', 'key_stage', 'intended_round', 'breakdown_topic', 'breakdown'],
     measures=['pupils'] + outcomes,
     denominator='pupils',
     pct_measures=outcomes,

@@ -3,7 +3,6 @@ with
 
 {{ td_publish(
     mart='neet_risk_rates',
-    keys=['level', 'academy_urn', 'leaving_year', 'key_stage', 'breakdown_topic', 'breakdown'],
     measures=['pupils', 'flagged'],
     denominator='pupils',
     pct_measures=['flagged'],

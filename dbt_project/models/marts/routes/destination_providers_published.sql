@@ -4,7 +4,6 @@ with
 
 {{ td_publish(
     mart='destination_providers',
-    keys=['level', 'academy_urn', 'leaving_year', 'key_stage', 'round', 'destination_group', 'provider'],
     measures=['frame_pupils', 'pupils'],
     denominator='frame_pupils',
 ) }}

@@ -5,7 +5,6 @@ with
 
 {{ td_publish(
     mart='destination_routes',
-    keys=['level', 'academy_urn', 'leaving_year', 'key_stage', 'round', 'route'],
     measures=['frame_pupils', 'pupils'],
     denominator='frame_pupils',
     pct_measures=['pupils'],
