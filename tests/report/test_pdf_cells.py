@@ -16,7 +16,7 @@ def _table() -> Table:
     cols = [Column("academy", "Academy", "text", 3), Column("group", "Breakdown", "text", 2),
             Column("n", "Leavers", "count"), Column("eet", "EET %", "pct"), Column("gap", "Gap (pp)", "pp")]
     rows = []
-    for k in range(300):     # several pages: the header repeats, the row loop meets page breaks
+    for k in range(120):     # two pages: the header repeats, the row loop meets page breaks
         rows.append([f"Academy {k // 7} with a name far too long for its column, cut with an ellipsis"
                      if k % 5 == 0 else f"Academy {k // 7}",
                      ["Disadvantaged Female", "All", "", "Ysgol Gŵyr – ≤ 15 {nb}", "Ethnicity major"][k % 5],
@@ -46,7 +46,7 @@ def test_cells_are_fpdfs_own_bytes(core, monkeypatch):
     cell = P.FPDF.cell
     monkeypatch.setattr(P.FPDF, "cell", lambda self, *a, **kw: calls.append(1) or cell(self, *a, **kw))
     fast = _draw(core)
-    assert len(calls) < 300              # most of the 1,500 cells drawn by _cell itself
+    assert len(calls) < 120              # most of the 600 cells drawn by _cell itself
     monkeypatch.undo()
     monkeypatch.setattr(P, "_fast_cells", lambda pdf: False)    # every cell through pdf.cell
     assert fast == _draw(core)
