@@ -14,7 +14,7 @@ WHEN = datetime(2025, 12, 1, 9, 0, tzinfo=timezone.utc)
 
 def _table() -> Table:
     cols = [Column("academy", "Academy", "text", 3), Column("group", "Breakdown", "text", 2),
-            Column("n", "Leavers", "count"), Column("eet", "EET %", "pct"), Column("gap", "Gap (pp)", "pp")]
+            Column("n", "Leavers", "count"), Column("eet", "EET %", "pct"), Column("gap", "Gap to the national figure (percentage points)", "pp")]
     rows = []
     for k in range(120):     # two pages: the header repeats, the row loop meets page breaks
         rows.append([f"Academy {k // 7} with a name far too long for its column, cut with an ellipsis"

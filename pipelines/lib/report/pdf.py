@@ -135,9 +135,12 @@ def _header(pdf: FPDF, t: Table, widths: list[float], size: float) -> None:
     pdf.rect(x0, y0, sum(widths), h, style="F")
     pdf.set_text_color(255, 255, 255)
     x = x0
-    for c, w in zip(t.columns, widths):
+    for c, w, n in zip(t.columns, widths, lines):
         pdf.set_xy(x + 0.8, y0 + 0.8)
-        pdf.multi_cell(w - 1.6, size * 0.45, c.label, align="L" if c.kind == "text" else "R")
+        if n == 1 and _fast_cells(pdf):    # a label on one line: what multi_cell draws for it, bytes and all
+            _cell(pdf, w - 1.6, size * 0.45, c.label, c.kind != "text", False, True)
+        else:
+            pdf.multi_cell(w - 1.6, size * 0.45, c.label, align="L" if c.kind == "text" else "R")
         x += w
     pdf.set_text_color(0, 0, 0)
     pdf.set_xy(x0, y0 + h)
