@@ -176,3 +176,20 @@ def test_one_label_per_measure():
         for r in csv.DictReader(fh):
             if r["destination_sub_group"] in short:
                 assert r["sub_group_label"] == short[r["destination_sub_group"]], r
+
+
+def test_a_served_nan_is_none(tmp_path):
+    """NaN in a float column is read as None (as an empty figure); every other value as stored."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.lib.report.serving import read_served
+    cols = contract.USES["return_status"]
+    data = {c: ["x", "y", None] for c in cols}
+    data["days_overdue"] = pa.array([float("nan"), 2.5, None], pa.float64())
+    data["rows_total"] = pa.array([1, None, 3], pa.int64())
+    pq.write_table(pa.table(data), tmp_path / "return_status.parquet")
+    rows = read_served(tmp_path, "return_status", "trust_admin")
+    assert [r["days_overdue"] for r in rows] == [None, 2.5, None]
+    assert [r["rows_total"] for r in rows] == [1, None, 3]
+    assert [r.get("academy_urn") for r in rows] == ["x", "y", None]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import matplotlib
 from fpdf import FPDF
+from fpdf.enums import CharVPos, TextMode
 from PIL import Image
 
 from pipelines.lib.report import pdffonts
@@ -51,13 +52,64 @@ def _para(pdf: FPDF, text: str, size: float = 9.5, style: str = "") -> None:
     pdf.ln(1.5)
 
 
-def _fit(pdf: FPDF, text: str, width: float) -> str:
-    """Shorten text with an ellipsis so it fits one line of the cell."""
-    if pdf.get_string_width(text) <= width:
+def _fit(pdf: FPDF, text: str, width: float, fast: bool = False) -> str:
+    """Shorten text with an ellipsis so it fits one line of the cell (fast: _fast_cells(pdf))."""
+    if _width(pdf, text, fast) <= width:
         return text
-    while text and pdf.get_string_width(text + "...") > width:
+    while text and _width(pdf, text + "...", fast) > width:
         text = text[:-1]
     return text + "..."
+
+
+def _width(pdf: FPDF, text: str, fast: bool) -> float:
+    """pdf.get_string_width(text), the same float; when `fast` (_fast_cells) without building fpdf's
+    text fragments."""
+    if not fast or pdf.str_alias_nb_pages in text:
+        return pdf.get_string_width(text)
+    return pdf.current_font.get_text_width(text, pdf.font_size_pt, None)[1] / pdf.k
+
+
+def _fast_cells(pdf: FPDF) -> bool:
+    """True when pdf.cell would draw plain text in the current font (a TTF font, no text shaping,
+    fallback fonts, spacing, stretching, underline, text mode or quad points): what _cell assumes."""
+    return (pdf.is_ttf_font and not pdf.text_shaping and not pdf._fallback_font_ids
+            and pdf.current_font_is_set_on_page and not pdf._record_text_quad_points
+            and pdf.char_spacing == 0 and pdf.font_stretching == 100 and not pdf.underline
+            and not pdf.strikethrough and pdf.text_mode == TextMode.FILL and pdf.char_vpos == CharVPos.LINE)
+
+
+def _cell(pdf: FPDF, w: float, h: float, text: str, right: bool, fill: bool, fast: bool) -> None:
+    """pdf.cell(w, h, text, align="R" if right else "L", fill=fill): the same bytes on the page and
+    the same position after it, without fpdf's per-call machinery (fragments, graphics-state copies,
+    markdown and bidi checks), which was most of a large table's drawing time. `fast`: _fast_cells(pdf),
+    asked once per row. Falls back to pdf.cell whenever its assumptions (`fast`, no page break, no
+    page-count alias) do not hold; tests/report/test_pdf_cells.py holds the bytes equal to pdf.cell's."""
+    if not fast or pdf.will_page_break(h) or pdf.str_alias_nb_pages in text:
+        pdf.cell(w, h, text, align="R" if right else "L", fill=fill)
+        return
+    k, x, y = pdf.k, pdf.x, pdf.y
+    ops = []
+    if fill:
+        left, right_edge = x * k, (x + w) * k
+        top, bottom = (pdf.h - y) * k, (pdf.h - (y + h)) * k
+        ops.append(f"{left:.2f} {top:.2f} {right_edge - left:.2f} {bottom - top:.2f} re f")
+    recolour = False
+    if text:
+        font = pdf.current_font
+        text_width = font.get_text_width(text, pdf.font_size_pt, None)[1] / k
+        dx = w - pdf.c_margin - text_width if right else pdf.c_margin
+        ops.append(f"BT {(x + dx) * k:.2f} {(pdf.h - y - 0.5 * h - 0.3 * pdf.font_size) * k:.2f} Td")
+        if pdf.text_color != pdf.fill_color:
+            ops.append(pdf.text_color.serialize().lower())
+            recolour = True
+        pick = font.subset.pick
+        mapped = "".join(chr(c) for c in map(pick, map(ord, text)) if c)
+        ops.append(f"({font.escape_text(mapped)}) Tj")
+        ops.append("ET")
+    if ops:
+        pdf._out(f"q {' '.join(ops)} Q" if recolour else " ".join(ops))
+    pdf._lasth = h or pdf.font_size
+    pdf.x = x + w
 
 
 def _lines(pdf: FPDF, text: str, width: float, h: float) -> int:
@@ -83,9 +135,12 @@ def _header(pdf: FPDF, t: Table, widths: list[float], size: float) -> None:
     pdf.rect(x0, y0, sum(widths), h, style="F")
     pdf.set_text_color(255, 255, 255)
     x = x0
-    for c, w in zip(t.columns, widths):
+    for c, w, n in zip(t.columns, widths, lines):
         pdf.set_xy(x + 0.8, y0 + 0.8)
-        pdf.multi_cell(w - 1.6, size * 0.45, c.label, align="L" if c.kind == "text" else "R")
+        if n == 1 and _fast_cells(pdf):    # a label on one line: what multi_cell draws for it, bytes and all
+            _cell(pdf, w - 1.6, size * 0.45, c.label, c.kind != "text", False, True)
+        else:
+            pdf.multi_cell(w - 1.6, size * 0.45, c.label, align="L" if c.kind == "text" else "R")
         x += w
     pdf.set_text_color(0, 0, 0)
     pdf.set_xy(x0, y0 + h)
@@ -121,13 +176,14 @@ def render_table(pdf: FPDF, t: Table, font_size: float = 6.8) -> None:
             pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + pdf.epw, pdf.get_y())
         fill = k % 2 == 1
         pdf.set_fill_color(*ZEBRA)
+        fast = _fast_cells(pdf)
         for i, (v, c, w) in enumerate(zip(r, t.columns, widths)):
             text = t.display(v, c, k)
             if c.kind == "text":
                 text = SHORT.get(text, text)
             if t.group_column is not None and i == t.group_column and not new_group:
                 text = ""
-            pdf.cell(w, line, _fit(pdf, text, w - 1.2), align="L" if c.kind == "text" else "R", fill=fill)
+            _cell(pdf, w, line, _fit(pdf, text, w - 1.2, fast), c.kind != "text", fill, fast)
         pdf.ln(line)
         if t.group_column is not None:
             prev = r[t.group_column]

@@ -68,9 +68,7 @@ class Row(dict):
                                      f"for {contract.base_name(self.mart)!r} (or the mart does not have it)")
 
     def get(self, key, default=None):
-        if key not in self:
-            self.__missing__(key)
-        return super().get(key, default)
+        return self[key]        # a declared column is always there (None when empty); any other raises
 
 
 def read_served(serving_dir: Path | contract.Snapshot, base: str, role: str = AUDIENCE,
@@ -81,7 +79,8 @@ def read_served(serving_dir: Path | contract.Snapshot, base: str, role: str = AU
     lacks). [] when it is not in the snapshot yet. Pupil columns are never returned.
     `where` (a pyarrow.compute expression) keeps only the rows a document reads, before they
     become Python rows (the large marts have tens of thousands)."""
-    import math
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
     served = served_table(serving_dir, base, role)
     if served is None:
@@ -89,10 +88,15 @@ def read_served(serving_dir: Path | contract.Snapshot, base: str, role: str = AU
     name, table = served
     if where is not None:
         table = table.filter(where)
-    cols = [c for c in table.column_names if c.lower() not in contract.PUPIL_COLUMNS]
+    table = table.select([c for c in table.column_names if c.lower() not in contract.PUPIL_COLUMNS])
+    for i, field in enumerate(table.schema):    # NaN is read as None: in Arrow, not value by value in Python
+        if pa.types.is_floating(field.type):
+            nan = pc.is_nan(table.column(i))
+            if pc.any(nan).as_py():
+                table = table.set_column(i, field, pc.if_else(nan, pa.scalar(None, field.type), table.column(i)))
     out = []
-    for r in table.select(cols).to_pylist():  # no pyarrow.dataset (imports pandas)
-        row = Row({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()})
+    for r in table.to_pylist():  # no pyarrow.dataset (imports pandas)
+        row = Row(r)
         row.mart = name
         out.append(row)
     return out
