@@ -117,6 +117,8 @@ class Memory:
             self.peaks[name] = (max(a, here), max(b, tree))
 
     def __enter__(self):
+        from pipelines.lib.disclosure import kernel
+        kernel.TRACK_ALIVE = True
         with open("/proc/self/clear_refs", "w") as f:   # VmHWM from here
             f.write("5")
         self.base = self.last_hwm = _rss()
@@ -142,10 +144,16 @@ class Memory:
             a, b = self.peaks.get(name, (0, 0))
             h = self.hwm.get(name)
             print(f"  {name:<34}{a / 2**20:>9.0f}{b / 2**20:>9.0f}{h / 2**20 if h else 0:>9.0f}")
-        from pipelines.lib.disclosure.kernel import STORE_BYTES   # blocks done in this process only
+        from pipelines.lib.disclosure.kernel import ALIVE, STORE_BYTES, USE   # blocks done in this process only
         for n in sorted(STORE_BYTES, reverse=True)[:3]:
+            alive, stores = ALIVE.get(n, (0, 0))
             print(f"  kernel store of a {n}-variable block: {STORE_BYTES[n] / 2**20:.0f} MB at most "
-                  f"({STORE_BYTES[n] / n:.0f} bytes per variable)")
+                  f"({STORE_BYTES[n] / n:.0f} bytes per variable); its stores alive at once: "
+                  f"{alive / 2**20:.0f} MB in {stores} at most")
+            u = USE.get(n)
+            if u is not None:
+                print(f"    its rows: arena {u[0]}, top {u[1]}, live {u[2]} (room {u[3]}); "
+                      f"list nodes: arena {u[4]}, top {u[5]}, of live rows {u[6]}")
 
 
 def load_frames(path: Path) -> dict:

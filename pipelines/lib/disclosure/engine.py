@@ -936,6 +936,7 @@ def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str], zs
         inside = sp.determined
         if not inside:
             return sp
+        sp = None   # its store freed before the next is made
         sp = zs.start(zeros, inside)
         newly = go_on(sp, x, cands, inside)
         sp.hide(H - inside)
@@ -1033,6 +1034,7 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
         # the headline cells lead the candidates (publish order), so the pass has hidden every
         # headline cell it will once it is past them: only then is the rest of it needed
         lead = len(first) if SHORTCUTS and cands[:len(first)] == first else len(cands)
+        asp = asp2 = asp3 = None   # the last academy's stores freed before this one's are made
         if zspans is not None:
             allz = [v for v in vs if v not in H and not vals[v]]
             asp = zspans.start(allz, fh, known, xa, cs)

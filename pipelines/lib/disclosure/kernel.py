@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import itertools
+import weakref
 
 import numpy as np
 from numba import njit
@@ -627,10 +628,83 @@ def exposed_by(S, T, extra, vp, vc, vv, xp, xc, xv):
 
 @njit(cache=True)
 def copy_store(S):
-    """An independent copy of a store."""
-    return (S[0].copy(), S[1].copy(), S[2].copy(), S[3].copy(), S[4].copy(), S[5].copy(), S[6].copy(),
-            S[7].copy(), S[8].copy(), S[9].copy(), S[10].copy(), S[11].copy(), S[12].copy(), S[13].copy(),
-            S[14].copy(), S[15].copy(), S[16].copy(), S[17].copy(), S[18].copy(), S[19].copy(), S[20].copy())
+    """An independent copy of a store, compacted as _ensure compacts: its live rows (each with
+    room for half as much again) and the list nodes of live rows, in the same order; not the
+    arenas' idle room, rows moved or dropped, nor the scratch (made anew: dmark 0 is never a
+    stamp). A pass's results do not depend on where rows sit or on list nodes of rows no longer
+    live (every reader skips them), so the copy gives the same results as the store."""
+    ac, av, rs, rl, rk, nrow, nnext, lh = S[0], S[1], S[2], S[3], S[4], S[5], S[6], S[7]
+    isb, hid = S[9], S[10]
+    n = isb.shape[0]
+    rows = 0
+    nodes = 0
+    for k in range(2 * n):
+        if isb[k] if k < n else hid[k - n]:
+            rows += rl[k] + rl[k] // 2 + 2
+        e = lh[k]
+        while e >= 0:
+            q = nrow[e]
+            if isb[q] if q < n else hid[q - n]:
+                nodes += 1
+            e = nnext[e]
+    cap = rows + rows // 2 + 1024
+    cap2 = nodes + nodes // 2 + 1024
+    if cap > ARENA_MAX or cap2 > ARENA_MAX:
+        raise OverflowError("arena beyond int32")
+    nac, nav = np.empty(cap, np.int32), np.empty(cap, np.int32)
+    nr, nn = np.empty(cap2, np.int32), np.empty(cap2, np.int32)
+    nrs, nrl, nrk = np.zeros(2 * n, np.int64), np.zeros(2 * n, np.int64), np.zeros(2 * n, np.int64)
+    nlh = np.full(2 * n, -1, np.int64)
+    top = 0
+    top2 = 0
+    for k in range(2 * n):
+        if isb[k] if k < n else hid[k - n]:
+            a, m = rs[k], rl[k]
+            nac[top:top + m] = ac[a:a + m]
+            nav[top:top + m] = av[a:a + m]
+            nrs[k], nrl[k], nrk[k] = top, m, m + m // 2 + 2
+            top += nrk[k]
+        e = lh[k]
+        prev = -1
+        while e >= 0:
+            q = nrow[e]
+            if isb[q] if q < n else hid[q - n]:
+                nr[top2] = q
+                nn[top2] = -1
+                if prev < 0:
+                    nlh[k] = top2
+                else:
+                    nn[prev] = top2
+                prev = top2
+                top2 += 1
+            e = nnext[e]
+    meta = S[14].copy()
+    meta[1], meta[2] = top, top2
+    return (nac, nav, nrs, nrl, nrk, nr, nn, nlh, S[8].copy(), isb.copy(), hid.copy(), S[11].copy(),
+            np.zeros(n, np.int64), np.zeros(n, np.int64), meta,
+            np.empty(n + 1, np.int64), np.empty(n + 1, np.int64), np.empty(n + 1, np.int64),
+            np.empty(n + 1, np.int64), np.empty(n + 1, np.int64), np.empty(n + 1, np.int64))
+
+
+@njit(cache=True)
+def store_use(S):
+    """[row arena length, its top, row entries live, row room of live rows; node arena length,
+    its top, nodes of live rows] (bench_engine --memory: where a store's bytes go)."""
+    rs, rl, rk, nrow, nnext, lh, isb, hid, meta = S[2], S[3], S[4], S[5], S[6], S[7], S[9], S[10], S[14]
+    n = isb.shape[0]
+    out = np.zeros(7, np.int64)
+    out[0], out[1], out[4], out[5] = S[0].shape[0], meta[1], nrow.shape[0], meta[2]
+    for k in range(2 * n):
+        if isb[k] if k < n else hid[k - n]:
+            out[2] += rl[k]
+            out[3] += rk[k]
+        e = lh[k]
+        while e >= 0:
+            s = nrow[e]
+            if isb[s] if s < n else hid[s - n]:
+                out[6] += 1
+            e = nnext[e]
+    return out
 
 
 @njit(cache=True)
@@ -786,13 +860,29 @@ def ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
 
 
 STORE_BYTES: dict[int, int] = {}   # block size (variables) -> the largest store it held, bytes (bench_engine --memory)
+ALIVE: dict[int, tuple[int, int]] = {}   # block size -> (bytes, stores) of its stores alive at once, at most
+TRACK_ALIVE = False   # bench_engine --memory: fill ALIVE and USE
+USE: dict[int, np.ndarray] = {}   # block size -> store_use of its largest store
+_alive: dict[int, tuple] = {}
 
 
 def _noted(S):
-    """S, its size noted in STORE_BYTES."""
+    """S, its size noted in STORE_BYTES (and, when tracked, the stores alive with it in ALIVE)."""
     n, b = S[9].shape[0], sum(a.nbytes for a in S)
     if b > STORE_BYTES.get(n, 0):
         STORE_BYTES[n] = b
+    if TRACK_ALIVE:
+        _alive[id(S[9])] = (weakref.ref(S[9]), n, b)   # S[9] is a store's own array for its life
+        tot = cnt = 0
+        for k, (r, m, bb) in list(_alive.items()):
+            if r() is None:
+                del _alive[k]
+            elif m == n:
+                tot, cnt = tot + bb, cnt + 1
+        if tot > ALIVE.get(n, (0, 0))[0]:
+            ALIVE[n] = (tot, cnt)
+        if b >= STORE_BYTES[n]:
+            USE[n] = store_use(S)
     return S
 
 
@@ -1089,7 +1179,7 @@ class ZeroSpans:
         else:
             self.S = self._shown(new_store(self.x.n), zeros)
         self.zeros = set(zeros)
-        return self.S
+        return _noted(self.S)
 
     def span(self, zeros: list[int]) -> KSpan:
         """k_span_of(x, zeros), from the kept span."""
