@@ -1098,12 +1098,14 @@ def _hides_nothing(x, vs, vals, H, H0, mine_set, own_vecs, exposed_all, spans, s
         E = exposed_all
     else:
         if spans.get("shown", (None,))[0] != len(H):   # H only grows: its size names it
+            spans.pop("shown", None)   # its store freed before the next is made
             shown = [v for v in vs if v not in H]
             spans["shown"] = (len(H), span_of(x, shown) if zs is None else
                               zs.start([v for v in shown if not vals[v]], (), [v for v in shown if vals[v]]))
         E = in_span_with(spans["shown"][1], own_vecs, exposed_all | (H - H0 - mine_set), x)
     n_zeros = sum(1 for v in H - H0 if not vals[v])
     if spans.get("zeros", (None,))[0] != n_zeros:
+        spans.pop("zeros", None)
         zeros = [v for v in vs if v not in H and not vals[v]]
         spans["zeros"] = (n_zeros, zs.span(zeros) if zs is not None else span_of(x, zeros))
     spans["exposed"] = (name, len(H), E)   # the only hidden cells the pass can determine
