@@ -750,11 +750,13 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
             else:
                 sp = None
             continue
-        # academy users: a pass for each whose own cells expose a hidden cell
-        if _academy_round(x, vs, values, hidden, own, coords, own_vecs, sp, stats, unavoidable,
+        # academy users: a pass for each whose own cells expose a hidden cell. Nothing after the
+        # round reads the directors' span (a round that hid cells, or a repair, is followed by a
+        # new directors' pass; else the block is done): handed over, so the round can free it
+        held, sp = [sp], None
+        if _academy_round(x, vs, values, hidden, own, coords, own_vecs, held, stats, unavoidable,
                           headline=headline if protect_zeros else None, trustish=trustish,
                           released=set(released), checks=checks, zspans=zs):
-            sp = None
             after_round = True
             continue
         # non-negativity for academy users: a hidden zero they pin with their own cells
@@ -949,7 +951,7 @@ def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str], zs
 
 
 def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], own: dict[str, list[int]], coords,
-                   own_vecs_of, sp, stats, unavoidable: dict[str, set[int]], headline: set[int] | None = None,
+                   own_vecs_of, held: list, stats, unavoidable: dict[str, set[int]], headline: set[int] | None = None,
                    trustish: list[bool] | None = None, released: set[int] = frozenset(), checks=None,
                    zspans=None) -> bool:
     """Each academy is checked against the directors' published span `sp` (does adding its own
@@ -979,15 +981,19 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
     alone: it does not change in a round) is made for all of them in one compiled call. `zspans`
     (kernel.ZeroSpans): a pass's first part (shown zeros and own cells published) starts from the
     kept span of the shown zeros (own cells add nothing to it once projected away, and are
-    published after it otherwise)."""
+    published after it otherwise). `held` = [sp]: the caller hands the span over, and it is freed
+    once every check is made (one large store less while the passes run)."""
     H = {v for v in vs if v in hidden}
     H0 = frozenset(H)      # H only grows in a round
     spans: dict = {"zs": zspans}   # spans of the shown cells and of the shown zeros, built when first needed
     changed = False
     pre = {}
+    sp = held.pop()
     if checks is not None:
         from pipelines.lib.disclosure.kernel import k_exposed_each
         pre = dict(zip(checks[0], k_exposed_each(sp, x, checks[1])))
+        if all(name in pre for name in own if name != "director"):
+            sp = None   # every check made
     for name in sorted(own):
         if name == "director":
             continue
