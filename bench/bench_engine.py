@@ -153,7 +153,7 @@ class Memory:
             u = USE.get(n)
             if u is not None:
                 print(f"    its rows: arena {u[0]}, top {u[1]}, live {u[2]} (room {u[3]}); "
-                      f"list nodes: arena {u[4]}, top {u[5]}, of live rows {u[6]}")
+                      f"list nodes: arena {u[4]}, top {u[5]}, still needed {u[6]}")
 
 
 def load_frames(path: Path) -> dict:

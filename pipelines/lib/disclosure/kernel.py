@@ -116,7 +116,8 @@ def _ensure(S, need_rows, need_nodes):
         for k in range(2 * n):
             e = lh[k]
             while e >= 0:
-                live += 1
+                if _node_live(ac, rs, rl, isb, hid, k, nrow[e]):
+                    live += 1
                 e = nnext[e]
         cap = live + live // 2 + 2 * need_nodes + 1024
         if cap > ARENA_MAX:
@@ -126,16 +127,18 @@ def _ensure(S, need_rows, need_nodes):
         top = 0
         for k in range(2 * n):
             e = lh[k]
+            lh[k] = -1
             prev = -1
             while e >= 0:
-                nr[top] = nrow[e]
-                nn[top] = -1
-                if prev < 0:
-                    lh[k] = top
-                else:
-                    nn[prev] = top
-                prev = top
-                top += 1
+                if _node_live(ac, rs, rl, isb, hid, k, nrow[e]):
+                    nr[top] = nrow[e]
+                    nn[top] = -1
+                    if prev < 0:
+                        lh[k] = top
+                    else:
+                        nn[prev] = top
+                    prev = top
+                    top += 1
                 e = nnext[e]
         meta[2] = top
         nrow, nnext = nr, nn
@@ -187,6 +190,19 @@ def _lower(a, lo, hi, c):
         else:
             hi = mid
     return lo
+
+
+@njit(cache=True)
+def _node_live(ac, rs, rl, isb, hid, k, slot):
+    """Whether a node of list k naming `slot` is still needed: the slot's row is live and holds
+    the list's column (a row that lost the column by cancellation leaves its node behind; every
+    reader skips such nodes, so compacting drops them)."""
+    n = isb.shape[0]
+    if not (isb[slot] if slot < n else hid[slot - n]):
+        return False
+    c = k if k < n else k - n
+    j = _lower(ac, rs[slot], rs[slot] + rl[slot], c)
+    return j < rs[slot] + rl[slot] and ac[j] == c
 
 
 @njit(cache=True)
@@ -629,7 +645,7 @@ def exposed_by(S, T, extra, vp, vc, vv, xp, xc, xv):
 @njit(cache=True)
 def copy_store(S):
     """An independent copy of a store, compacted as _ensure compacts: its live rows (each with
-    room for half as much again) and the list nodes of live rows, in the same order; not the
+    room for half as much again) and the list nodes still needed (_node_live), in the same order; not the
     arenas' idle room, rows moved or dropped, nor the scratch (made anew: dmark 0 is never a
     stamp). A pass's results do not depend on where rows sit or on list nodes of rows no longer
     live (every reader skips them), so the copy gives the same results as the store."""
@@ -643,8 +659,7 @@ def copy_store(S):
             rows += rl[k] + rl[k] // 2 + 2
         e = lh[k]
         while e >= 0:
-            q = nrow[e]
-            if isb[q] if q < n else hid[q - n]:
+            if _node_live(ac, rs, rl, isb, hid, k, nrow[e]):
                 nodes += 1
             e = nnext[e]
     cap = rows + rows // 2 + 1024
@@ -668,7 +683,7 @@ def copy_store(S):
         prev = -1
         while e >= 0:
             q = nrow[e]
-            if isb[q] if q < n else hid[q - n]:
+            if _node_live(ac, rs, rl, isb, hid, k, q):
                 nr[top2] = q
                 nn[top2] = -1
                 if prev < 0:
@@ -689,8 +704,8 @@ def copy_store(S):
 @njit(cache=True)
 def store_use(S):
     """[row arena length, its top, row entries live, row room of live rows; node arena length,
-    its top, nodes of live rows] (bench_engine --memory: where a store's bytes go)."""
-    rs, rl, rk, nrow, nnext, lh, isb, hid, meta = S[2], S[3], S[4], S[5], S[6], S[7], S[9], S[10], S[14]
+    its top, nodes still needed] (bench_engine --memory: where a store's bytes go)."""
+    ac, rs, rl, rk, nrow, nnext, lh, isb, hid, meta = S[0], S[2], S[3], S[4], S[5], S[6], S[7], S[9], S[10], S[14]
     n = isb.shape[0]
     out = np.zeros(7, np.int64)
     out[0], out[1], out[4], out[5] = S[0].shape[0], meta[1], nrow.shape[0], meta[2]
@@ -700,8 +715,7 @@ def store_use(S):
             out[3] += rk[k]
         e = lh[k]
         while e >= 0:
-            s = nrow[e]
-            if isb[s] if s < n else hid[s - n]:
+            if _node_live(ac, rs, rl, isb, hid, k, nrow[e]):
                 out[6] += 1
             e = nnext[e]
     return out
