@@ -304,13 +304,15 @@ def test_passes_from_the_kept_zero_span_equal_start_pass(seed):
 
 
 def test_the_store_arenas_are_int32_and_a_block_too_large_is_refused():
-    """The arenas (columns, values, list nodes) are int32: a value (< p = 2^31 - 1), a column and
+    """The arenas (columns, values, list nodes) and the per-slot and per-list arrays (row starts,
+    lengths, room, list heads, counts; a copy's too) are int32: a value (< p = 2^31 - 1), a column and
     a slot fit, and numba multiplies them in int64 (the random blocks above hold p - 1 and p - 2,
     so a product that overflowed would differ from the reference). A block whose slots would not
     fit is refused before anything is allocated."""
     import numpy as np
     S = kernel.new_store(5)
-    assert [S[i].dtype for i in (0, 1, 5, 6)] == [np.dtype(np.int32)] * 4
+    assert [S[i].dtype for i in (0, 1, 2, 3, 4, 5, 6, 7, 8)] == [np.dtype(np.int32)] * 9
+    assert all(C[i].dtype == S[i].dtype for C in [kernel.copy_store(S)] for i in range(len(S)))
     assert P - 1 <= np.iinfo(np.int32).max
     with pytest.raises(OverflowError):
         kernel.new_store(1 << 30)

@@ -62,7 +62,8 @@ def _modinv(a):
 #  15 oc, 16 ov       the vector being worked on; 17 nc, 18 nv merge buffer; 19 oc2, 20 ov2
 # The arenas (0, 1, 5, 6) are int32 (half the memory of a large block's fill-in): a column or a
 # slot < 2n < 2^31, a value < P = 2^31 - 1, a node < an arena's length (checked where it grows);
-# numba does arithmetic on them in int64.
+# so are the per-slot and per-list arrays (2, 3, 4, 7, 8: an arena position, a length, a node, a
+# count of rows < 2n); numba does arithmetic on them in int64.
 ARENA_MAX = (1 << 31) - 1
 
 
@@ -70,10 +71,10 @@ ARENA_MAX = (1 << 31) - 1
 def new_store(n):
     if 2 * n >= ARENA_MAX:
         raise OverflowError("block too large for the kernel's int32 arenas")
-    z = np.zeros(2 * n, np.int64)
+    z = np.zeros(2 * n, np.int32)
     return (np.empty(4 * n + 64, np.int32), np.empty(4 * n + 64, np.int32),
             z.copy(), z.copy(), z.copy(),
-            np.empty(4 * n + 64, np.int32), np.empty(4 * n + 64, np.int32), np.full(2 * n, -1, np.int64), z.copy(),
+            np.empty(4 * n + 64, np.int32), np.empty(4 * n + 64, np.int32), np.full(2 * n, -1, np.int32), z.copy(),
             np.zeros(n, np.bool_), np.zeros(n, np.bool_), np.zeros(n, np.bool_),
             np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(4, np.int64),
             np.empty(n + 1, np.int64), np.empty(n + 1, np.int64), np.empty(n + 1, np.int64),
@@ -668,8 +669,8 @@ def copy_store(S):
         raise OverflowError("arena beyond int32")
     nac, nav = np.empty(cap, np.int32), np.empty(cap, np.int32)
     nr, nn = np.empty(cap2, np.int32), np.empty(cap2, np.int32)
-    nrs, nrl, nrk = np.zeros(2 * n, np.int64), np.zeros(2 * n, np.int64), np.zeros(2 * n, np.int64)
-    nlh = np.full(2 * n, -1, np.int64)
+    nrs, nrl, nrk = np.zeros(2 * n, np.int32), np.zeros(2 * n, np.int32), np.zeros(2 * n, np.int32)
+    nlh = np.full(2 * n, -1, np.int32)
     top = 0
     top2 = 0
     for k in range(2 * n):
