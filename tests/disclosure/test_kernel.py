@@ -322,9 +322,9 @@ def test_the_store_arenas_are_int32_and_a_block_too_large_is_refused():
 def test_a_copied_store_holds_the_live_rows_only_and_goes_on_as_the_store(seed):
     """kernel.copy_store compacts: the copy holds the same basis and hidden rows, counts and
     cells (hidden, determined) as the store, not the arena room the store left behind (rows that
-    grew and moved, hidden rows that emptied, list nodes of rows that lost their column), and a pass goes on from it exactly as from the
-    store (the same hidden cells, rows and determined cells); changing the copy leaves the store
-    as it was."""
+    grew and moved, hidden rows that emptied, list nodes of rows that lost their column), and a
+    pass goes on from it exactly as from the store (the same hidden cells, rows and determined
+    cells); changing the copy leaves the store as it was."""
     import numpy as np
     rnd = random.Random(900 + seed)
     x = _random_x(rnd, n=90, free=35)

@@ -82,67 +82,85 @@ def new_store(n):
 
 
 @njit(cache=True)
+def _arenas(live, need):
+    """A pair of int32 arenas for `live` entries, with room for `need` more and half as much
+    again (grown geometrically, 1.5x: less idle room than 2x)."""
+    cap = live + live // 2 + 2 * need + 1024
+    if cap > ARENA_MAX:
+        raise OverflowError("kernel arena beyond int32")
+    return np.empty(cap, np.int32), np.empty(cap, np.int32)
+
+
+@njit(cache=True)
+def _rows_compacted(ac, av, rs, rl, rk, isb, hid, out_rs, out_rl, out_rk, need):
+    """The live rows (a basis row, a live hidden row) copied into new arenas, each with room for
+    half as much again, the arenas with room for `need` more entries and half as much again;
+    their places written to out_rs/out_rl/out_rk (may be rs/rl/rk; a row not live gets 0).
+    Returns (ac, av, top)."""
+    n = isb.shape[0]
+    live = 0
+    for k in range(2 * n):
+        if isb[k] if k < n else hid[k - n]:
+            live += rl[k] + rl[k] // 2 + 2
+    nac, nav = _arenas(live, need)
+    top = 0
+    for k in range(2 * n):
+        if isb[k] if k < n else hid[k - n]:
+            a, m = rs[k], rl[k]
+            nac[top:top + m] = ac[a:a + m]
+            nav[top:top + m] = av[a:a + m]
+            out_rs[k], out_rl[k], out_rk[k] = top, m, m + m // 2 + 2
+            top += m + m // 2 + 2
+        else:
+            out_rl[k], out_rk[k] = 0, 0
+    return nac, nav, top
+
+
+@njit(cache=True)
+def _lists_compacted(ac, rs, rl, isb, hid, nrow, nnext, lh, out_lh, need):
+    """The list nodes still needed (_node_live, over the rows ac/rs/rl) copied into new arenas
+    with room for `need` more and half as much again, each list in its order; the heads written
+    to out_lh (may be lh). Returns (nrow, nnext, top)."""
+    n = isb.shape[0]
+    live = 0
+    for k in range(2 * n):
+        e = lh[k]
+        while e >= 0:
+            if _node_live(ac, rs, rl, isb, hid, k, nrow[e]):
+                live += 1
+            e = nnext[e]
+    nr, nn = _arenas(live, need)
+    top = 0
+    for k in range(2 * n):
+        e = lh[k]
+        out_lh[k] = -1
+        prev = -1
+        while e >= 0:
+            if _node_live(ac, rs, rl, isb, hid, k, nrow[e]):
+                nr[top] = nrow[e]
+                nn[top] = -1
+                if prev < 0:
+                    out_lh[k] = top
+                else:
+                    nn[prev] = top
+                prev = top
+                top += 1
+            e = nnext[e]
+    return nr, nn, top
+
+
+@njit(cache=True)
 def _ensure(S, need_rows, need_nodes):
     """S with room for need_rows more row entries and need_nodes more list nodes (compacted
     into larger arenas when there is not)."""
     ac, av, rs, rl, rk, nrow, nnext, lh = S[0], S[1], S[2], S[3], S[4], S[5], S[6], S[7]
     isb, hid, meta = S[9], S[10], S[14]
-    n = isb.shape[0]
     if meta[1] + need_rows > ac.shape[0]:
-        live = 0
-        for k in range(2 * n):
-            if (isb[k] if k < n else hid[k - n]):
-                live += rl[k] + rl[k] // 2 + 2
-            else:
-                rl[k] = 0
-                rk[k] = 0
-        cap = live + live // 2 + 2 * need_rows + 1024   # 1.5x: grown geometrically, less idle room
-        if cap > ARENA_MAX:
-            raise OverflowError("row arena beyond int32")
-        nac = np.empty(cap, np.int32)
-        nav = np.empty(cap, np.int32)
-        top = 0
-        for k in range(2 * n):
-            if rk[k] > 0 or rl[k] > 0:
-                s, m = rs[k], rl[k]
-                nac[top:top + m] = ac[s:s + m]
-                nav[top:top + m] = av[s:s + m]
-                rs[k] = top
-                rk[k] = m + m // 2 + 2
-                top += rk[k]
+        ac, av, top = _rows_compacted(ac, av, rs, rl, rk, isb, hid, rs, rl, rk, need_rows)
         meta[1] = top
-        ac, av = nac, nav
     if meta[2] + need_nodes > nrow.shape[0]:
-        live = 0
-        for k in range(2 * n):
-            e = lh[k]
-            while e >= 0:
-                if _node_live(ac, rs, rl, isb, hid, k, nrow[e]):
-                    live += 1
-                e = nnext[e]
-        cap = live + live // 2 + 2 * need_nodes + 1024
-        if cap > ARENA_MAX:
-            raise OverflowError("list node arena beyond int32")
-        nr = np.empty(cap, np.int32)
-        nn = np.empty(cap, np.int32)
-        top = 0
-        for k in range(2 * n):
-            e = lh[k]
-            lh[k] = -1
-            prev = -1
-            while e >= 0:
-                if _node_live(ac, rs, rl, isb, hid, k, nrow[e]):
-                    nr[top] = nrow[e]
-                    nn[top] = -1
-                    if prev < 0:
-                        lh[k] = top
-                    else:
-                        nn[prev] = top
-                    prev = top
-                    top += 1
-                e = nnext[e]
+        nrow, nnext, top = _lists_compacted(ac, rs, rl, isb, hid, nrow, nnext, lh, lh, need_nodes)
         meta[2] = top
-        nrow, nnext = nr, nn
     return (ac, av, rs, rl, rk, nrow, nnext, lh, S[8], isb, hid, S[11], S[12], S[13], meta,
             S[15], S[16], S[17], S[18], S[19], S[20])
 
@@ -646,57 +664,19 @@ def exposed_by(S, T, extra, vp, vc, vv, xp, xc, xv):
 @njit(cache=True)
 def copy_store(S):
     """An independent copy of a store, compacted as _ensure compacts: its live rows (each with
-    room for half as much again) and the list nodes still needed (_node_live), in the same order; not the
-    arenas' idle room, rows moved or dropped, nor the scratch (made anew: dmark 0 is never a
-    stamp). A pass's results do not depend on where rows sit or on list nodes of rows no longer
+    room for half as much again) and the list nodes still needed (_node_live), in the same
+    order; not the arenas' idle room, rows moved or dropped, nor the scratch (made anew: dmark 0
+    is never a stamp). A pass's results do not depend on where rows sit or on list nodes of rows no longer
     live (every reader skips them), so the copy gives the same results as the store."""
-    ac, av, rs, rl, rk, nrow, nnext, lh = S[0], S[1], S[2], S[3], S[4], S[5], S[6], S[7]
     isb, hid = S[9], S[10]
     n = isb.shape[0]
-    rows = 0
-    nodes = 0
-    for k in range(2 * n):
-        if isb[k] if k < n else hid[k - n]:
-            rows += rl[k] + rl[k] // 2 + 2
-        e = lh[k]
-        while e >= 0:
-            if _node_live(ac, rs, rl, isb, hid, k, nrow[e]):
-                nodes += 1
-            e = nnext[e]
-    cap = rows + rows // 2 + 1024
-    cap2 = nodes + nodes // 2 + 1024
-    if cap > ARENA_MAX or cap2 > ARENA_MAX:
-        raise OverflowError("arena beyond int32")
-    nac, nav = np.empty(cap, np.int32), np.empty(cap, np.int32)
-    nr, nn = np.empty(cap2, np.int32), np.empty(cap2, np.int32)
-    nrs, nrl, nrk = np.zeros(2 * n, np.int32), np.zeros(2 * n, np.int32), np.zeros(2 * n, np.int32)
-    nlh = np.full(2 * n, -1, np.int32)
-    top = 0
-    top2 = 0
-    for k in range(2 * n):
-        if isb[k] if k < n else hid[k - n]:
-            a, m = rs[k], rl[k]
-            nac[top:top + m] = ac[a:a + m]
-            nav[top:top + m] = av[a:a + m]
-            nrs[k], nrl[k], nrk[k] = top, m, m + m // 2 + 2
-            top += nrk[k]
-        e = lh[k]
-        prev = -1
-        while e >= 0:
-            q = nrow[e]
-            if _node_live(ac, rs, rl, isb, hid, k, q):
-                nr[top2] = q
-                nn[top2] = -1
-                if prev < 0:
-                    nlh[k] = top2
-                else:
-                    nn[prev] = top2
-                prev = top2
-                top2 += 1
-            e = nnext[e]
+    rs, rl, rk, lh = np.zeros(2 * n, np.int32), np.zeros(2 * n, np.int32), np.zeros(2 * n, np.int32), \
+        np.full(2 * n, -1, np.int32)
+    ac, av, top = _rows_compacted(S[0], S[1], S[2], S[3], S[4], isb, hid, rs, rl, rk, 0)
+    nrow, nnext, top2 = _lists_compacted(ac, rs, rl, isb, hid, S[5], S[6], S[7], lh, 0)
     meta = S[14].copy()
     meta[1], meta[2] = top, top2
-    return (nac, nav, nrs, nrl, nrk, nr, nn, nlh, S[8].copy(), isb.copy(), hid.copy(), S[11].copy(),
+    return (ac, av, rs, rl, rk, nrow, nnext, lh, S[8].copy(), isb.copy(), hid.copy(), S[11].copy(),
             np.zeros(n, np.int64), np.zeros(n, np.int64), meta,
             np.empty(n + 1, np.int64), np.empty(n + 1, np.int64), np.empty(n + 1, np.int64),
             np.empty(n + 1, np.int64), np.empty(n + 1, np.int64), np.empty(n + 1, np.int64))
