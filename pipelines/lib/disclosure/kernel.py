@@ -28,7 +28,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import itertools
-import weakref
 
 import numpy as np
 from numba import njit
@@ -855,29 +854,13 @@ def ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
 
 
 STORE_BYTES: dict[int, int] = {}   # block size (variables) -> the largest store it held, bytes (bench_engine --memory)
-ALIVE: dict[int, tuple[int, int]] = {}   # block size -> (bytes, stores) of its stores alive at once, at most
-TRACK_ALIVE = False   # bench_engine --memory: fill ALIVE and USE
-USE: dict[int, np.ndarray] = {}   # block size -> store_use of its largest store
-_alive: dict[int, tuple] = {}
 
 
 def _noted(S):
-    """S, its size noted in STORE_BYTES (and, when tracked, the stores alive with it in ALIVE)."""
+    """S, its size noted in STORE_BYTES."""
     n, b = S[9].shape[0], sum(a.nbytes for a in S)
     if b > STORE_BYTES.get(n, 0):
         STORE_BYTES[n] = b
-    if TRACK_ALIVE:
-        _alive[id(S[9])] = (weakref.ref(S[9]), n, b)   # S[9] is a store's own array for its life
-        tot = cnt = 0
-        for k, (r, m, bb) in list(_alive.items()):
-            if r() is None:
-                del _alive[k]
-            elif m == n:
-                tot, cnt = tot + bb, cnt + 1
-        if tot > ALIVE.get(n, (0, 0))[0]:
-            ALIVE[n] = (tot, cnt)
-        if b >= STORE_BYTES[n]:
-            USE[n] = store_use(S)
     return S
 
 
