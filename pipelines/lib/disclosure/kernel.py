@@ -116,8 +116,8 @@ def _rows_compacted(ac, av, rs, rl, rk, isb, hid, out_rs, out_rl, out_rk, need):
 
 
 @njit(cache=True)
-def _lists_compacted(ac, rs, rl, isb, hid, nrow, nnext, lh, out_lh, need):
-    """The list nodes still needed (_node_live, over the rows ac/rs/rl) copied into new arenas
+def _lists_compacted(isb, hid, nrow, nnext, lh, out_lh, need):
+    """The list nodes still needed (_node_live) copied into new arenas
     with room for `need` more and half as much again, each list in its order; the heads written
     to out_lh (may be lh). Returns (nrow, nnext, top)."""
     n = isb.shape[0]
@@ -125,7 +125,7 @@ def _lists_compacted(ac, rs, rl, isb, hid, nrow, nnext, lh, out_lh, need):
     for k in range(2 * n):
         e = lh[k]
         while e >= 0:
-            if _node_live(ac, rs, rl, isb, hid, k, nrow[e]):
+            if _node_live(isb, hid, nrow[e]):
                 live += 1
             e = nnext[e]
     nr, nn = _arenas(live, need)
@@ -135,7 +135,7 @@ def _lists_compacted(ac, rs, rl, isb, hid, nrow, nnext, lh, out_lh, need):
         out_lh[k] = -1
         prev = -1
         while e >= 0:
-            if _node_live(ac, rs, rl, isb, hid, k, nrow[e]):
+            if _node_live(isb, hid, nrow[e]):
                 nr[top] = nrow[e]
                 nn[top] = -1
                 if prev < 0:
@@ -158,7 +158,7 @@ def _ensure(S, need_rows, need_nodes):
         ac, av, top = _rows_compacted(ac, av, rs, rl, rk, isb, hid, rs, rl, rk, need_rows)
         meta[1] = top
     if meta[2] + need_nodes > nrow.shape[0]:
-        nrow, nnext, top = _lists_compacted(ac, rs, rl, isb, hid, nrow, nnext, lh, lh, need_nodes)
+        nrow, nnext, top = _lists_compacted(isb, hid, nrow, nnext, lh, lh, need_nodes)
         meta[2] = top
     return (ac, av, rs, rl, rk, nrow, nnext, lh, S[8], isb, hid, S[11], S[12], S[13], meta,
             S[15], S[16], S[17], S[18], S[19], S[20])
@@ -211,16 +211,13 @@ def _lower(a, lo, hi, c):
 
 
 @njit(cache=True)
-def _node_live(ac, rs, rl, isb, hid, k, slot):
-    """Whether a node of list k naming `slot` is still needed: the slot's row is live and holds
-    the list's column (a row that lost the column by cancellation leaves its node behind; every
-    reader skips such nodes, so compacting drops them)."""
+def _node_live(isb, hid, slot):
+    """Whether a list node naming `slot` is still needed: the slot's row is live (a basis row,
+    a live hidden row). Every reader skips the nodes of rows no longer live, so compacting
+    drops them. (Nodes of live rows that lost the list's column by cancellation stay: finding
+    them costs a search per node, a third more CPU in a large block's passes.)"""
     n = isb.shape[0]
-    if not (isb[slot] if slot < n else hid[slot - n]):
-        return False
-    c = k if k < n else k - n
-    j = _lower(ac, rs[slot], rs[slot] + rl[slot], c)
-    return j < rs[slot] + rl[slot] and ac[j] == c
+    return isb[slot] if slot < n else hid[slot - n]
 
 
 @njit(cache=True)
@@ -672,7 +669,7 @@ def copy_store(S):
     rs, rl, rk, lh = np.zeros(2 * n, np.int32), np.zeros(2 * n, np.int32), np.zeros(2 * n, np.int32), \
         np.full(2 * n, -1, np.int32)
     ac, av, top = _rows_compacted(S[0], S[1], S[2], S[3], S[4], isb, hid, rs, rl, rk, 0)
-    nrow, nnext, top2 = _lists_compacted(ac, rs, rl, isb, hid, S[5], S[6], S[7], lh, 0)
+    nrow, nnext, top2 = _lists_compacted(isb, hid, S[5], S[6], S[7], lh, 0)
     meta = S[14].copy()
     meta[1], meta[2] = top, top2
     return (ac, av, rs, rl, rk, nrow, nnext, lh, S[8].copy(), isb.copy(), hid.copy(), S[11].copy(),
@@ -685,7 +682,7 @@ def copy_store(S):
 def store_use(S):
     """[row arena length, its top, row entries live, row room of live rows; node arena length,
     its top, nodes still needed] (bench_engine --memory: where a store's bytes go)."""
-    ac, rs, rl, rk, nrow, nnext, lh, isb, hid, meta = S[0], S[2], S[3], S[4], S[5], S[6], S[7], S[9], S[10], S[14]
+    rl, rk, nrow, nnext, lh, isb, hid, meta = S[3], S[4], S[5], S[6], S[7], S[9], S[10], S[14]
     n = isb.shape[0]
     out = np.zeros(7, np.int64)
     out[0], out[1], out[4], out[5] = S[0].shape[0], meta[1], nrow.shape[0], meta[2]
@@ -695,7 +692,7 @@ def store_use(S):
             out[3] += rk[k]
         e = lh[k]
         while e >= 0:
-            if _node_live(ac, rs, rl, isb, hid, k, nrow[e]):
+            if _node_live(isb, hid, nrow[e]):
                 out[6] += 1
             e = nnext[e]
     return out
