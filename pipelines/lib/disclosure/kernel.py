@@ -659,20 +659,23 @@ def exposed_by(S, T, extra, vp, vc, vv, xp, xc, xv):
 
 @njit(cache=True)
 def copy_store(S):
-    """An independent copy of a store, compacted as _ensure compacts: its live rows (each with
-    room for half as much again) and the list nodes still needed (_node_live), in the same
-    order; not the arenas' idle room, rows moved or dropped, nor the scratch (made anew: dmark 0
-    is never a stamp). A pass's results do not depend on where rows sit or on list nodes of rows no longer
-    live (every reader skips them), so the copy gives the same results as the store."""
+    """An independent copy of a store without its idle room: its live rows, compacted as _ensure
+    compacts them (each with room for half as much again), and the list nodes as they are, up to
+    the node arena's top (nodes name slots, not places, so they need no change; walking the lists
+    to drop the nodes of dead rows cost more CPU than it saved); not the arenas' idle tails nor
+    the scratch (made anew: dmark 0 is never a stamp). A pass's results do not depend on where
+    rows sit, so the copy gives the same results as the store."""
     isb, hid = S[9], S[10]
     n = isb.shape[0]
-    rs, rl, rk, lh = np.zeros(2 * n, np.int32), np.zeros(2 * n, np.int32), np.zeros(2 * n, np.int32), \
-        np.full(2 * n, -1, np.int32)
+    rs, rl, rk = np.zeros(2 * n, np.int32), np.zeros(2 * n, np.int32), np.zeros(2 * n, np.int32)
     ac, av, top = _rows_compacted(S[0], S[1], S[2], S[3], S[4], isb, hid, rs, rl, rk, 0)
-    nrow, nnext, top2 = _lists_compacted(isb, hid, S[5], S[6], S[7], lh, 0)
     meta = S[14].copy()
-    meta[1], meta[2] = top, top2
-    return (ac, av, rs, rl, rk, nrow, nnext, lh, S[8].copy(), isb.copy(), hid.copy(), S[11].copy(),
+    meta[1] = top
+    nodes = meta[2]
+    nrow, nnext = _arenas(nodes, 0)
+    nrow[:nodes] = S[5][:nodes]
+    nnext[:nodes] = S[6][:nodes]
+    return (ac, av, rs, rl, rk, nrow, nnext, S[7].copy(), S[8].copy(), isb.copy(), hid.copy(), S[11].copy(),
             np.zeros(n, np.int64), np.zeros(n, np.int64), meta,
             np.empty(n + 1, np.int64), np.empty(n + 1, np.int64), np.empty(n + 1, np.int64),
             np.empty(n + 1, np.int64), np.empty(n + 1, np.int64), np.empty(n + 1, np.int64))
