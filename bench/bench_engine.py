@@ -29,11 +29,13 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import duckdb  # noqa: E402
+import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
 from pipelines.lib.disclosure import engine  # noqa: E402
@@ -72,6 +74,35 @@ def _descendants(pid: int) -> list[int]:
         out += kids
         todo += kids
     return out
+
+
+ALIVE: dict[int, tuple[int, int]] = {}   # block size -> (bytes, stores) of its kernel stores alive at once, at most
+USE: dict[int, np.ndarray] = {}          # block size -> kernel.store_use of its largest store
+
+
+def _track_stores() -> None:
+    """Fill ALIVE and USE from every store the kernel notes (kernel._noted wrapped; this process)."""
+    from pipelines.lib.disclosure import kernel
+    if getattr(kernel._noted, "tracked", False):
+        return
+    noted, alive = kernel._noted, {}
+
+    def tracked(S):
+        n, b = S[9].shape[0], sum(a.nbytes for a in S)
+        if b > kernel.STORE_BYTES.get(n, 0) and hasattr(kernel, "store_use"):
+            USE[n] = kernel.store_use(S)
+        alive[id(S[9])] = (weakref.ref(S[9]), n, b)   # S[9]: an array a store keeps for its life
+        tot = cnt = 0
+        for k, (r, m, bb) in list(alive.items()):
+            if r() is None:
+                del alive[k]
+            elif m == n:
+                tot, cnt = tot + bb, cnt + 1
+        if tot > ALIVE.get(n, (0, 0))[0]:
+            ALIVE[n] = (tot, cnt)
+        return noted(S)
+    tracked.tracked = True
+    kernel._noted = tracked
 
 
 class Memory:
@@ -117,6 +148,7 @@ class Memory:
             self.peaks[name] = (max(a, here), max(b, tree))
 
     def __enter__(self):
+        _track_stores()
         with open("/proc/self/clear_refs", "w") as f:   # VmHWM from here
             f.write("5")
         self.base = self.last_hwm = _rss()
@@ -144,8 +176,14 @@ class Memory:
             print(f"  {name:<34}{a / 2**20:>9.0f}{b / 2**20:>9.0f}{h / 2**20 if h else 0:>9.0f}")
         from pipelines.lib.disclosure.kernel import STORE_BYTES   # blocks done in this process only
         for n in sorted(STORE_BYTES, reverse=True)[:3]:
+            alive, stores = ALIVE.get(n, (0, 0))
             print(f"  kernel store of a {n}-variable block: {STORE_BYTES[n] / 2**20:.0f} MB at most "
-                  f"({STORE_BYTES[n] / n:.0f} bytes per variable)")
+                  f"({STORE_BYTES[n] / n:.0f} bytes per variable); its stores alive at once: "
+                  f"{alive / 2**20:.0f} MB in {stores} at most")
+            u = USE.get(n)
+            if u is not None:
+                print(f"    its rows: arena {u[0]}, top {u[1]}, live {u[2]} (room {u[3]}); "
+                      f"list nodes: arena {u[4]}, top {u[5]}, still needed {u[6]}")
 
 
 def load_frames(path: Path) -> dict:

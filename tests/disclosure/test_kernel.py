@@ -304,13 +304,51 @@ def test_passes_from_the_kept_zero_span_equal_start_pass(seed):
 
 
 def test_the_store_arenas_are_int32_and_a_block_too_large_is_refused():
-    """The arenas (columns, values, list nodes) are int32: a value (< p = 2^31 - 1), a column and
+    """The arenas (columns, values, list nodes) and the per-slot and per-list arrays (row starts,
+    lengths, room, list heads, counts; a copy's too) are int32: a value (< p = 2^31 - 1), a column and
     a slot fit, and numba multiplies them in int64 (the random blocks above hold p - 1 and p - 2,
     so a product that overflowed would differ from the reference). A block whose slots would not
     fit is refused before anything is allocated."""
     import numpy as np
     S = kernel.new_store(5)
-    assert [S[i].dtype for i in (0, 1, 5, 6)] == [np.dtype(np.int32)] * 4
+    assert [S[i].dtype for i in (0, 1, 2, 3, 4, 5, 6, 7, 8)] == [np.dtype(np.int32)] * 9
+    assert all(C[i].dtype == S[i].dtype for C in [kernel.copy_store(S)] for i in range(len(S)))
     assert P - 1 <= np.iinfo(np.int32).max
     with pytest.raises(OverflowError):
         kernel.new_store(1 << 30)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_copied_store_holds_the_live_rows_only_and_goes_on_as_the_store(seed):
+    """kernel.copy_store compacts: the copy holds the same basis and hidden rows, counts and
+    cells (hidden, determined) as the store, not the arena room the store left behind (rows that
+    grew and moved, hidden rows that emptied, the arenas' idle tails), and a
+    pass goes on from it exactly as from the store (the same hidden cells, rows and determined
+    cells); changing the copy leaves the store as it was."""
+    import numpy as np
+    rnd = random.Random(900 + seed)
+    x = _random_x(rnd, n=90, free=35)
+    kx = _kx(x)
+    vs = sorted(x)
+    fh = set(rnd.sample(vs, 12))
+    rest = [v for v in vs if v not in fh]
+    rnd.shuffle(rest)
+    sp = kernel.k_start_pass(kx, fh, rest[:10])
+    kernel.k_go_on(sp, kx, rest[10:40], fh)   # rows grow, move and empty: room left behind
+    S = sp.S
+    C = kernel.copy_store(S)
+    used = lambda T: kernel.store_use(T)
+    assert used(C)[2] == used(S)[2] and used(C)[6] == used(S)[6]           # the same live entries and nodes
+    assert used(C)[1] < used(S)[1] and used(C)[0] == used(C)[1] * 3 // 2 + 1024   # the room _ensure leaves
+    assert used(C)[5] == used(S)[5] and used(C)[4] == used(S)[5] * 3 // 2 + 1024   # the nodes, no idle tail
+    cp = kernel.KSpan(C, kx)
+    assert cp.rows() == sp.rows() and cp.rows(hidden=True) == sp.rows(hidden=True)
+    assert cp.determined == sp.determined
+    for i in (8, 9, 10, 11):   # counts, basis, hidden, determined
+        assert np.array_equal(C[i], S[i])
+    before = (sp.rows(), sp.rows(hidden=True), sp.determined)
+    got = kernel.k_go_on(cp, kx, rest[40:], fh)
+    assert (sp.rows(), sp.rows(hidden=True), sp.determined) == before   # the store unchanged
+    assert got == kernel.k_go_on(sp, kx, rest[40:], fh)
+    assert cp.rows() == sp.rows() and cp.rows(hidden=True) == sp.rows(hidden=True)
+    assert cp.determined == sp.determined

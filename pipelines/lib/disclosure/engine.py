@@ -750,11 +750,13 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
             else:
                 sp = None
             continue
-        # academy users: a pass for each whose own cells expose a hidden cell
-        if _academy_round(x, vs, values, hidden, own, coords, own_vecs, sp, stats, unavoidable,
+        # academy users: a pass for each whose own cells expose a hidden cell. Nothing after the
+        # round reads the directors' span (a round that hid cells, or a repair, is followed by a
+        # new directors' pass; else the block is done): handed over, so the round can free it
+        held, sp = [sp], None
+        if _academy_round(x, vs, values, hidden, own, coords, own_vecs, held, stats, unavoidable,
                           headline=headline if protect_zeros else None, trustish=trustish,
                           released=set(released), checks=checks, zspans=zs):
-            sp = None
             after_round = True
             continue
         # non-negativity for academy users: a hidden zero they pin with their own cells
@@ -936,6 +938,7 @@ def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str], zs
         inside = sp.determined
         if not inside:
             return sp
+        sp = None   # its store freed before the next is made
         sp = zs.start(zeros, inside)
         newly = go_on(sp, x, cands, inside)
         sp.hide(H - inside)
@@ -948,7 +951,7 @@ def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str], zs
 
 
 def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], own: dict[str, list[int]], coords,
-                   own_vecs_of, sp, stats, unavoidable: dict[str, set[int]], headline: set[int] | None = None,
+                   own_vecs_of, held: list, stats, unavoidable: dict[str, set[int]], headline: set[int] | None = None,
                    trustish: list[bool] | None = None, released: set[int] = frozenset(), checks=None,
                    zspans=None) -> bool:
     """Each academy is checked against the directors' published span `sp` (does adding its own
@@ -978,15 +981,19 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
     alone: it does not change in a round) is made for all of them in one compiled call. `zspans`
     (kernel.ZeroSpans): a pass's first part (shown zeros and own cells published) starts from the
     kept span of the shown zeros (own cells add nothing to it once projected away, and are
-    published after it otherwise)."""
+    published after it otherwise). `held` = [sp]: the caller hands the span over, and it is freed
+    once every check is made (one large store less while the passes run)."""
     H = {v for v in vs if v in hidden}
     H0 = frozenset(H)      # H only grows in a round
     spans: dict = {"zs": zspans}   # spans of the shown cells and of the shown zeros, built when first needed
     changed = False
     pre = {}
+    sp = held.pop()
     if checks is not None:
         from pipelines.lib.disclosure.kernel import k_exposed_each
         pre = dict(zip(checks[0], k_exposed_each(sp, x, checks[1])))
+        if all(name in pre for name in own if name != "director"):
+            sp = None   # every check made
     for name in sorted(own):
         if name == "director":
             continue
@@ -1033,6 +1040,7 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
         # the headline cells lead the candidates (publish order), so the pass has hidden every
         # headline cell it will once it is past them: only then is the rest of it needed
         lead = len(first) if SHORTCUTS and cands[:len(first)] == first else len(cands)
+        asp = asp2 = asp3 = None   # the last academy's stores freed before this one's are made
         if zspans is not None:
             allz = [v for v in vs if v not in H and not vals[v]]
             asp = zspans.start(allz, fh, known, xa, cs)
@@ -1096,12 +1104,14 @@ def _hides_nothing(x, vs, vals, H, H0, mine_set, own_vecs, exposed_all, spans, s
         E = exposed_all
     else:
         if spans.get("shown", (None,))[0] != len(H):   # H only grows: its size names it
+            spans.pop("shown", None)   # its store freed before the next is made
             shown = [v for v in vs if v not in H]
             spans["shown"] = (len(H), span_of(x, shown) if zs is None else
                               zs.start([v for v in shown if not vals[v]], (), [v for v in shown if vals[v]]))
         E = in_span_with(spans["shown"][1], own_vecs, exposed_all | (H - H0 - mine_set), x)
     n_zeros = sum(1 for v in H - H0 if not vals[v])
     if spans.get("zeros", (None,))[0] != n_zeros:
+        spans.pop("zeros", None)
         zeros = [v for v in vs if v not in H and not vals[v]]
         spans["zeros"] = (n_zeros, zs.span(zeros) if zs is not None else span_of(x, zeros))
     spans["exposed"] = (name, len(H), E)   # the only hidden cells the pass can determine

@@ -61,7 +61,8 @@ def _modinv(a):
 #  15 oc, 16 ov       the vector being worked on; 17 nc, 18 nv merge buffer; 19 oc2, 20 ov2
 # The arenas (0, 1, 5, 6) are int32 (half the memory of a large block's fill-in): a column or a
 # slot < 2n < 2^31, a value < P = 2^31 - 1, a node < an arena's length (checked where it grows);
-# numba does arithmetic on them in int64.
+# so are the per-slot and per-list arrays (2, 3, 4, 7, 8: an arena position, a length, a node, a
+# count of rows < 2n); numba does arithmetic on them in int64.
 ARENA_MAX = (1 << 31) - 1
 
 
@@ -69,14 +70,82 @@ ARENA_MAX = (1 << 31) - 1
 def new_store(n):
     if 2 * n >= ARENA_MAX:
         raise OverflowError("block too large for the kernel's int32 arenas")
-    z = np.zeros(2 * n, np.int64)
+    z = np.zeros(2 * n, np.int32)
     return (np.empty(4 * n + 64, np.int32), np.empty(4 * n + 64, np.int32),
             z.copy(), z.copy(), z.copy(),
-            np.empty(4 * n + 64, np.int32), np.empty(4 * n + 64, np.int32), np.full(2 * n, -1, np.int64), z.copy(),
+            np.empty(4 * n + 64, np.int32), np.empty(4 * n + 64, np.int32), np.full(2 * n, -1, np.int32), z.copy(),
             np.zeros(n, np.bool_), np.zeros(n, np.bool_), np.zeros(n, np.bool_),
             np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(4, np.int64),
             np.empty(n + 1, np.int64), np.empty(n + 1, np.int64), np.empty(n + 1, np.int64),
             np.empty(n + 1, np.int64), np.empty(n + 1, np.int64), np.empty(n + 1, np.int64))
+
+
+@njit(cache=True)
+def _arenas(live, need):
+    """A pair of int32 arenas for `live` entries, with room for `need` more and half as much
+    again (grown geometrically, 1.5x: less idle room than 2x)."""
+    cap = live + live // 2 + 2 * need + 1024
+    if cap > ARENA_MAX:
+        raise OverflowError("kernel arena beyond int32")
+    return np.empty(cap, np.int32), np.empty(cap, np.int32)
+
+
+@njit(cache=True)
+def _rows_compacted(ac, av, rs, rl, rk, isb, hid, out_rs, out_rl, out_rk, need):
+    """The live rows (a basis row, a live hidden row) copied into new arenas, each with room for
+    half as much again, the arenas with room for `need` more entries and half as much again;
+    their places written to out_rs/out_rl/out_rk (may be rs/rl/rk; a row not live gets 0).
+    Returns (ac, av, top)."""
+    n = isb.shape[0]
+    live = 0
+    for k in range(2 * n):
+        if isb[k] if k < n else hid[k - n]:
+            live += rl[k] + rl[k] // 2 + 2
+    nac, nav = _arenas(live, need)
+    top = 0
+    for k in range(2 * n):
+        if isb[k] if k < n else hid[k - n]:
+            a, m = rs[k], rl[k]
+            nac[top:top + m] = ac[a:a + m]
+            nav[top:top + m] = av[a:a + m]
+            out_rs[k], out_rl[k], out_rk[k] = top, m, m + m // 2 + 2
+            top += m + m // 2 + 2
+        else:
+            out_rl[k], out_rk[k] = 0, 0
+    return nac, nav, top
+
+
+@njit(cache=True)
+def _lists_compacted(isb, hid, nrow, nnext, lh, out_lh, need):
+    """The list nodes still needed (_node_live) copied into new arenas
+    with room for `need` more and half as much again, each list in its order; the heads written
+    to out_lh (may be lh). Returns (nrow, nnext, top)."""
+    n = isb.shape[0]
+    live = 0
+    for k in range(2 * n):
+        e = lh[k]
+        while e >= 0:
+            if _node_live(isb, hid, nrow[e]):
+                live += 1
+            e = nnext[e]
+    nr, nn = _arenas(live, need)
+    top = 0
+    for k in range(2 * n):
+        e = lh[k]
+        out_lh[k] = -1
+        prev = -1
+        while e >= 0:
+            if _node_live(isb, hid, nrow[e]):
+                nr[top] = nrow[e]
+                nn[top] = -1
+                if prev < 0:
+                    out_lh[k] = top
+                else:
+                    nn[prev] = top
+                prev = top
+                top += 1
+            e = nnext[e]
+    return nr, nn, top
 
 
 @njit(cache=True)
@@ -85,59 +154,12 @@ def _ensure(S, need_rows, need_nodes):
     into larger arenas when there is not)."""
     ac, av, rs, rl, rk, nrow, nnext, lh = S[0], S[1], S[2], S[3], S[4], S[5], S[6], S[7]
     isb, hid, meta = S[9], S[10], S[14]
-    n = isb.shape[0]
     if meta[1] + need_rows > ac.shape[0]:
-        live = 0
-        for k in range(2 * n):
-            if (isb[k] if k < n else hid[k - n]):
-                live += rl[k] + rl[k] // 2 + 2
-            else:
-                rl[k] = 0
-                rk[k] = 0
-        cap = live + live // 2 + 2 * need_rows + 1024   # 1.5x: grown geometrically, less idle room
-        if cap > ARENA_MAX:
-            raise OverflowError("row arena beyond int32")
-        nac = np.empty(cap, np.int32)
-        nav = np.empty(cap, np.int32)
-        top = 0
-        for k in range(2 * n):
-            if rk[k] > 0 or rl[k] > 0:
-                s, m = rs[k], rl[k]
-                nac[top:top + m] = ac[s:s + m]
-                nav[top:top + m] = av[s:s + m]
-                rs[k] = top
-                rk[k] = m + m // 2 + 2
-                top += rk[k]
+        ac, av, top = _rows_compacted(ac, av, rs, rl, rk, isb, hid, rs, rl, rk, need_rows)
         meta[1] = top
-        ac, av = nac, nav
     if meta[2] + need_nodes > nrow.shape[0]:
-        live = 0
-        for k in range(2 * n):
-            e = lh[k]
-            while e >= 0:
-                live += 1
-                e = nnext[e]
-        cap = live + live // 2 + 2 * need_nodes + 1024
-        if cap > ARENA_MAX:
-            raise OverflowError("list node arena beyond int32")
-        nr = np.empty(cap, np.int32)
-        nn = np.empty(cap, np.int32)
-        top = 0
-        for k in range(2 * n):
-            e = lh[k]
-            prev = -1
-            while e >= 0:
-                nr[top] = nrow[e]
-                nn[top] = -1
-                if prev < 0:
-                    lh[k] = top
-                else:
-                    nn[prev] = top
-                prev = top
-                top += 1
-                e = nnext[e]
+        nrow, nnext, top = _lists_compacted(isb, hid, nrow, nnext, lh, lh, need_nodes)
         meta[2] = top
-        nrow, nnext = nr, nn
     return (ac, av, rs, rl, rk, nrow, nnext, lh, S[8], isb, hid, S[11], S[12], S[13], meta,
             S[15], S[16], S[17], S[18], S[19], S[20])
 
@@ -186,6 +208,16 @@ def _lower(a, lo, hi, c):
         else:
             hi = mid
     return lo
+
+
+@njit(cache=True)
+def _node_live(isb, hid, slot):
+    """Whether a list node naming `slot` is still needed: the slot's row is live (a basis row,
+    a live hidden row). Every reader skips the nodes of rows no longer live, so compacting
+    drops them. (Nodes of live rows that lost the list's column by cancellation stay: finding
+    them costs a search per node, a third more CPU in a large block's passes.)"""
+    n = isb.shape[0]
+    return isb[slot] if slot < n else hid[slot - n]
 
 
 @njit(cache=True)
@@ -627,10 +659,46 @@ def exposed_by(S, T, extra, vp, vc, vv, xp, xc, xv):
 
 @njit(cache=True)
 def copy_store(S):
-    """An independent copy of a store."""
-    return (S[0].copy(), S[1].copy(), S[2].copy(), S[3].copy(), S[4].copy(), S[5].copy(), S[6].copy(),
-            S[7].copy(), S[8].copy(), S[9].copy(), S[10].copy(), S[11].copy(), S[12].copy(), S[13].copy(),
-            S[14].copy(), S[15].copy(), S[16].copy(), S[17].copy(), S[18].copy(), S[19].copy(), S[20].copy())
+    """An independent copy of a store without its idle room: its live rows, compacted as _ensure
+    compacts them (each with room for half as much again), and the list nodes as they are, up to
+    the node arena's top (nodes name slots, not places, so they need no change; walking the lists
+    to drop the nodes of dead rows cost more CPU than it saved); not the arenas' idle tails nor
+    the scratch (made anew: dmark 0 is never a stamp). A pass's results do not depend on where
+    rows sit, so the copy gives the same results as the store."""
+    isb, hid = S[9], S[10]
+    n = isb.shape[0]
+    rs, rl, rk = np.zeros(2 * n, np.int32), np.zeros(2 * n, np.int32), np.zeros(2 * n, np.int32)
+    ac, av, top = _rows_compacted(S[0], S[1], S[2], S[3], S[4], isb, hid, rs, rl, rk, 0)
+    meta = S[14].copy()
+    meta[1] = top
+    nodes = meta[2]
+    nrow, nnext = _arenas(nodes, 0)
+    nrow[:nodes] = S[5][:nodes]
+    nnext[:nodes] = S[6][:nodes]
+    return (ac, av, rs, rl, rk, nrow, nnext, S[7].copy(), S[8].copy(), isb.copy(), hid.copy(), S[11].copy(),
+            np.zeros(n, np.int64), np.zeros(n, np.int64), meta,
+            np.empty(n + 1, np.int64), np.empty(n + 1, np.int64), np.empty(n + 1, np.int64),
+            np.empty(n + 1, np.int64), np.empty(n + 1, np.int64), np.empty(n + 1, np.int64))
+
+
+@njit(cache=True)
+def store_use(S):
+    """[row arena length, its top, row entries live, row room of live rows; node arena length,
+    its top, nodes still needed] (bench_engine --memory: where a store's bytes go)."""
+    rl, rk, nrow, nnext, lh, isb, hid, meta = S[3], S[4], S[5], S[6], S[7], S[9], S[10], S[14]
+    n = isb.shape[0]
+    out = np.zeros(7, np.int64)
+    out[0], out[1], out[4], out[5] = S[0].shape[0], meta[1], nrow.shape[0], meta[2]
+    for k in range(2 * n):
+        if isb[k] if k < n else hid[k - n]:
+            out[2] += rl[k]
+            out[3] += rk[k]
+        e = lh[k]
+        while e >= 0:
+            if _node_live(isb, hid, nrow[e]):
+                out[6] += 1
+            e = nnext[e]
+    return out
 
 
 @njit(cache=True)
@@ -1089,7 +1157,7 @@ class ZeroSpans:
         else:
             self.S = self._shown(new_store(self.x.n), zeros)
         self.zeros = set(zeros)
-        return self.S
+        return _noted(self.S)
 
     def span(self, zeros: list[int]) -> KSpan:
         """k_span_of(x, zeros), from the kept span."""
