@@ -24,7 +24,8 @@ FIRST_NODES = frozenset({"model.trust_destinations.int_disclosure__cells"})
 
 def upstream_of(graph, first=FIRST_NODES) -> set:
     """The nodes of dbt's build graph that `first` waits for, `first` included (empty: none of
-    `first` is in this build). In a build graph a model's tests come before its children."""
+    `first` is in this build). Tests are among them only where the graph makes a model wait for its
+    parents' tests (dbt's own build graph; not with checks_beside_models)."""
     import networkx as nx
     ahead: set = set()
     for node in first:
@@ -78,10 +79,28 @@ def engine_upstream_first() -> None:
     GraphQueue.engine_upstream_first = True
 
 
+def checks_beside_models() -> None:
+    """`dbt build` without its test -> child edges (Linker.add_test_edges): a model no longer waits
+    for the data tests of the models it reads, only for those models; the tests run beside (held
+    back with the rest until the engine starts, engine_upstream_first). A test is never an input of
+    a model, so only the order changes. On a correction this took 5-6 tests off the path to the
+    engine and the engine's own test off the path after it. A failing test still fails the build,
+    so the run publishes nothing (the serving snapshot switches only after a clean build) and the
+    next run rebuilds what this one left; what changes is that the models after the failed check
+    are built before the build stops. A dbt without this method: its own edges."""
+    try:
+        from dbt.compilation import Linker
+        Linker.add_test_edges       # noqa: B018 - present in this dbt
+    except (ImportError, AttributeError):
+        return
+    Linker.add_test_edges = lambda self, manifest: None
+
+
 def prepare() -> None:
     """Ready the imported dbt for its command, wherever it runs (here or warm). dbt's own manifest
     writes are kept: skipping the one a build makes before its first node saved ~0.1 s (1.4 MB)."""
     engine_upstream_first()
+    checks_beside_models()
 
 
 def main() -> None:
