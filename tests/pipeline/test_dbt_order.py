@@ -151,3 +151,19 @@ def test_a_failed_upstream_node_still_ends_the_build(tmp_path):
     })
     assert code == 1, out
     assert status == {"returns": "error", "int_disclosure__cells": "skipped", "benchmarks": "success", "gaps": "success"}
+
+
+def test_the_longest_chain_of_models_runs_first():
+    """Among ready nodes the one with the longest chain of models after it goes first (tests add
+    nothing); dbt's level breaks ties."""
+    from pipelines.lib.dbt_cli import longest_chain_first
+    g = nx.DiGraph([("model.engine", "model.measures_pub"), ("model.engine", "model.fsq_pub"),
+                    ("model.measures_pub", "model.similar"), ("model.similar", "model.similar_cmp"),
+                    ("model.fsq_pub", "test.fsq_pub"), ("model.similar_cmp", "test.row_checks")])
+    depth = {n: i for i, n in enumerate(nx.topological_sort(g))}
+    scores = longest_chain_first(g, depth)
+    assert scores["model.measures_pub"] < scores["model.fsq_pub"]          # 3 models after it against 1
+    assert scores["model.engine"] < scores["model.measures_pub"]
+    assert scores["test.row_checks"][0] == scores["test.fsq_pub"][0] == 0
+    assert scores["model.fsq_pub"][0] == -1 and scores["model.similar_cmp"][0] == -1
+    assert scores["test.fsq_pub"] != scores["test.row_checks"]                # ties broken by dbt's level
