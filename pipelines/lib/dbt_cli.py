@@ -34,16 +34,31 @@ def upstream_of(graph, first=FIRST_NODES) -> set:
     return ahead
 
 
-def longest_chain_first(graph, depth: dict) -> dict:
-    """dbt's queue scores (lower runs first): the node with the longest chain of models after it
-    first, then dbt's own score (`depth`: its level from the sources). dbt alone runs level by
-    level, so on a busy build a short leaf of an early level took a thread from the head of a long
-    chain (measured at `large`, after the engine: similar_schools -> similar_schools_comparison
-    waited 9 s for the published FSQ and benchmark marts, with a load of 14). Tests add no length."""
+def last_seconds(target: str | None) -> dict[str, float]:
+    """Each node's seconds in the last build of this data directory (its target/run_results.json,
+    read before this build writes its own); empty when there is none."""
+    import json
+    try:
+        with open(os.path.join(target or "target", "run_results.json")) as fh:
+            return {r["unique_id"]: float(r.get("execution_time") or 0.0) for r in json.load(fh)["results"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def longest_chain_first(graph, depth: dict, seconds: dict[str, float] | None = None) -> dict:
+    """dbt's queue scores (lower runs first): the node with the longest chain after it first, then
+    dbt's own score (`depth`: its level from the sources). A chain's length is the nodes' seconds in
+    the last build (`seconds`; a node not in it: 1 s for a model, 0 for a test), so the heaviest
+    chain gets the threads: before the engine, the FSQ chain (pupil characteristics -> construct
+    scores, the longest in seconds) and the destination chain; after it, similar_schools ->
+    similar_schools_comparison, which waited 9 s behind short leaves of an earlier level (measured
+    at `large`, load 14). dbt alone runs level by level."""
     import networkx as nx
+    seconds = seconds or {}
     chain: dict = {}
     for node in reversed(list(nx.topological_sort(graph))):
-        chain[node] = (0 if node.startswith("test.") else 1) + max((chain[c] for c in graph.successors(node)), default=0)
+        own = seconds.get(node, 0.0 if node.startswith("test.") else 1.0)
+        chain[node] = own + max((chain[c] for c in graph.successors(node)), default=0.0)
     return {node: (-chain[node], depth[node]) for node in graph}
 
 
@@ -67,7 +82,7 @@ def engine_upstream_first() -> None:
 
     def scores(self, graph):          # called once, first, by GraphQueue.__init__ with the whole graph
         self.ahead, self.held = upstream_of(graph), []
-        return longest_chain_first(graph, get_scores(self, graph))
+        return longest_chain_first(graph, get_scores(self, graph), last_seconds(os.environ.get("DBT_TARGET_PATH")))
 
     def additions(self, candidates) -> None:          # callers hold the lock
         if not self.ahead:

@@ -153,17 +153,29 @@ def test_a_failed_upstream_node_still_ends_the_build(tmp_path):
     assert status == {"returns": "error", "int_disclosure__cells": "skipped", "benchmarks": "success", "gaps": "success"}
 
 
-def test_the_longest_chain_of_models_runs_first():
-    """Among ready nodes the one with the longest chain of models after it goes first (tests add
-    nothing); dbt's level breaks ties."""
-    from pipelines.lib.dbt_cli import longest_chain_first
-    g = nx.DiGraph([("model.engine", "model.measures_pub"), ("model.engine", "model.fsq_pub"),
+def test_the_longest_chain_runs_first(tmp_path):
+    """Among ready nodes the one with the longest chain after it goes first: by the last build's
+    seconds per node (run_results.json), else 1 s a model and nothing for a test; dbt's level breaks ties."""
+    import json
+
+    from pipelines.lib.dbt_cli import last_seconds, longest_chain_first
+    g = nx.DiGraph([("model.returns", "model.rounds"), ("model.rounds", "model.engine"),
+                    ("model.pupils", "model.fsq"), ("model.fsq", "model.engine"),
+                    ("model.engine", "model.measures_pub"), ("model.engine", "model.fsq_pub"),
                     ("model.measures_pub", "model.similar"), ("model.similar", "model.similar_cmp"),
                     ("model.fsq_pub", "test.fsq_pub"), ("model.similar_cmp", "test.row_checks")])
     depth = {n: i for i, n in enumerate(nx.topological_sort(g))}
-    scores = longest_chain_first(g, depth)
-    assert scores["model.measures_pub"] < scores["model.fsq_pub"]          # 3 models after it against 1
-    assert scores["model.engine"] < scores["model.measures_pub"]
-    assert scores["test.row_checks"][0] == scores["test.fsq_pub"][0] == 0
-    assert scores["model.fsq_pub"][0] == -1 and scores["model.similar_cmp"][0] == -1
-    assert scores["test.fsq_pub"] != scores["test.row_checks"]                # ties broken by dbt's level
+    counted = longest_chain_first(g, depth)
+    assert counted["model.measures_pub"] < counted["model.fsq_pub"]          # 3 models after it against 1
+    assert counted["test.row_checks"][0] == counted["test.fsq_pub"][0] == 0
+    assert counted["test.fsq_pub"] != counted["test.row_checks"]              # ties broken by dbt's level
+    assert counted["model.returns"] == (-6.0, depth["model.returns"])      # 6 models on its chain
+
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": [
+        {"unique_id": "model.fsq", "execution_time": 13.5}, {"unique_id": "model.rounds", "execution_time": 2.0},
+        {"unique_id": "model.returns", "execution_time": 1.0}, {"unique_id": "model.pupils", "execution_time": 3.0}]}))
+    seconds = last_seconds(str(tmp_path))
+    assert seconds["model.fsq"] == 13.5 and last_seconds(str(tmp_path / "none")) == {}
+    timed = longest_chain_first(g, depth, seconds)
+    assert timed["model.pupils"] < timed["model.returns"]      # 3 + 13.5 s ahead of 1 + 2 s (one node fewer)
+    assert counted["model.returns"] < counted["model.pupils"]   # by nodes alone, the other way round
