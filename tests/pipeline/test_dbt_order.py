@@ -84,17 +84,21 @@ def test_the_launcher_and_the_warm_process_prepare_dbt_alike(monkeypatch):
     for name in ("_get_scores", "_find_new_additions", "get"):
         monkeypatch.setattr(dbt_queue.GraphQueue, name, getattr(dbt_queue.GraphQueue, name))
     monkeypatch.setattr(dbt_queue.GraphQueue, "engine_upstream_first", False, raising=False)
+    from dbt.compilation import Linker
+    monkeypatch.setattr(Linker, "add_test_edges", Linker.add_test_edges)
     write = loaded.write_manifest
     dbt_cli.prepare()
     assert dbt_queue.GraphQueue.engine_upstream_first is True and loaded.write_manifest is write
+    g = nx.DiGraph([("model.a", "test.a"), ("model.a", "model.b")])
+    Linker.add_test_edges(SimpleNamespace(graph=g), manifest=None)     # checks_beside_models: no test -> child edge
+    assert set(g.edges) == {("model.a", "test.a"), ("model.a", "model.b")}
     assert "prepare()" in inspect.getsource(dbt_cli.main) and "prepare()" in inspect.getsource(dbt_warm.run_command)
     for fn in (dbt_cli.main, dbt_warm.run_command):
         assert "engine_upstream_first" not in inspect.getsource(fn)
 
 
-def test_a_failed_upstream_node_still_ends_the_build(tmp_path):
-    """Real dbt, through the launcher: a model the engine waits for fails; the engine is skipped,
-    which releases the nodes held back, so they run and the build ends (no wait for ever)."""
+def _dbt_build(tmp_path, models: dict[str, str], tests: dict[str, str] | None = None):
+    """`dbt build` of a small project through the launcher: (exit code, node name -> status)."""
     import json
     import os
     import subprocess
@@ -102,21 +106,76 @@ def test_a_failed_upstream_node_still_ends_the_build(tmp_path):
     from pathlib import Path
     proj = tmp_path / "proj"
     (proj / "models").mkdir(parents=True)
+    (proj / "tests").mkdir()
     (proj / "dbt_project.yml").write_text("name: trust_destinations\nversion: '1.0'\nconfig-version: 2\n"
                                           "profile: t\nflags: {send_anonymous_usage_stats: false}\n")
     (proj / "profiles.yml").write_text("t:\n  target: x\n  outputs:\n    x:\n      type: duckdb\n"
                                        f"      path: \"{tmp_path / 'w.duckdb'}\"\n      threads: 2\n")
-    (proj / "models" / "returns.sql").write_text("select 1 as n from no_such_table")
-    (proj / "models" / "int_disclosure__cells.sql").write_text("select * from {{ ref('returns') }}")
-    (proj / "models" / "benchmarks.sql").write_text("select 2 as n")
-    (proj / "models" / "gaps.sql").write_text("select * from {{ ref('benchmarks') }}")
+    for name, sql in models.items():
+        (proj / "models" / f"{name}.sql").write_text(sql)
+    for name, sql in (tests or {}).items():
+        (proj / "tests" / f"{name}.sql").write_text(sql)
     env = {**os.environ, "DO_NOT_TRACK": "1", "DBT_TARGET_PATH": str(proj / "target"), "DBT_LOG_PATH": str(proj / "logs")}
     env.pop("DESTINATIONS_DBT_WARM_SOCKET", None)
     env.pop("DESTINATIONS_DBT_WORKDIR", None)
     proc = subprocess.run([sys.executable, "-m", "pipelines.lib.dbt_cli", "build", "--project-dir", str(proj),
                            "--profiles-dir", str(proj)], env=env, capture_output=True, text=True, timeout=300,
                           cwd=Path(__file__).resolve().parents[2])
-    assert proc.returncode == 1, proc.stdout
     status = {r["unique_id"].split(".")[-1]: r["status"]
               for r in json.loads((proj / "target" / "run_results.json").read_text())["results"]}
+    return proc.returncode, status, proc.stdout
+
+
+def test_a_failing_check_fails_the_build_without_holding_the_models_after_it(tmp_path):
+    """Real dbt, through the launcher: a check on a model the engine reads fails. The engine and the
+    model after it are built (they wait only for the models they read), and the build still fails,
+    so the run publishes nothing."""
+    code, status, out = _dbt_build(tmp_path, {
+        "returns": "select 1 as n",
+        "int_disclosure__cells": "select * from {{ ref('returns') }}",
+        "published": "select * from {{ ref('int_disclosure__cells') }}",
+    }, tests={"returns_has_no_rows": "select * from {{ ref('returns') }}"})
+    assert code == 1, out
+    assert status == {"returns": "success", "returns_has_no_rows": "fail",
+                      "int_disclosure__cells": "success", "published": "success"}
+
+
+def test_a_failed_upstream_node_still_ends_the_build(tmp_path):
+    """Real dbt, through the launcher: a model the engine waits for fails; the engine is skipped,
+    which releases the nodes held back, so they run and the build ends (no wait for ever)."""
+    code, status, out = _dbt_build(tmp_path, {
+        "returns": "select 1 as n from no_such_table",
+        "int_disclosure__cells": "select * from {{ ref('returns') }}",
+        "benchmarks": "select 2 as n",
+        "gaps": "select * from {{ ref('benchmarks') }}",
+    })
+    assert code == 1, out
     assert status == {"returns": "error", "int_disclosure__cells": "skipped", "benchmarks": "success", "gaps": "success"}
+
+
+def test_the_longest_chain_runs_first(tmp_path):
+    """Among ready nodes the one with the longest chain after it goes first: by the last build's
+    seconds per node (run_results.json), else 1 s a model and nothing for a test; dbt's level breaks ties."""
+    import json
+
+    from pipelines.lib.dbt_cli import last_seconds, longest_chain_first
+    g = nx.DiGraph([("model.returns", "model.rounds"), ("model.rounds", "model.engine"),
+                    ("model.pupils", "model.fsq"), ("model.fsq", "model.engine"),
+                    ("model.engine", "model.measures_pub"), ("model.engine", "model.fsq_pub"),
+                    ("model.measures_pub", "model.similar"), ("model.similar", "model.similar_cmp"),
+                    ("model.fsq_pub", "test.fsq_pub"), ("model.similar_cmp", "test.row_checks")])
+    depth = {n: i for i, n in enumerate(nx.topological_sort(g))}
+    counted = longest_chain_first(g, depth)
+    assert counted["model.measures_pub"] < counted["model.fsq_pub"]          # 3 models after it against 1
+    assert counted["test.row_checks"][0] == counted["test.fsq_pub"][0] == 0
+    assert counted["test.fsq_pub"] != counted["test.row_checks"]              # ties broken by dbt's level
+    assert counted["model.returns"] == (-6.0, depth["model.returns"])      # 6 models on its chain
+
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": [
+        {"unique_id": "model.fsq", "execution_time": 13.5}, {"unique_id": "model.rounds", "execution_time": 2.0},
+        {"unique_id": "model.returns", "execution_time": 1.0}, {"unique_id": "model.pupils", "execution_time": 3.0}]}))
+    seconds = last_seconds(str(tmp_path))
+    assert seconds["model.fsq"] == 13.5 and last_seconds(str(tmp_path / "none")) == {}
+    timed = longest_chain_first(g, depth, seconds)
+    assert timed["model.pupils"] < timed["model.returns"]      # 3 + 13.5 s ahead of 1 + 2 s (one node fewer)
+    assert counted["model.returns"] < counted["model.pupils"]   # by nodes alone, the other way round
