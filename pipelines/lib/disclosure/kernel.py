@@ -99,12 +99,12 @@ def _rows_compacted(ac, av, rs, rl, rk, isb, hid, out_rs, out_rl, out_rk, need):
     n = isb.shape[0]
     live = 0
     for k in range(2 * n):
-        if isb[k] if k < n else hid[k - n]:
+        if _slot_live(isb, hid, k):
             live += rl[k] + rl[k] // 2 + 2
     nac, nav = _arenas(live, need)
     top = 0
     for k in range(2 * n):
-        if isb[k] if k < n else hid[k - n]:
+        if _slot_live(isb, hid, k):
             a, m = rs[k], rl[k]
             nac[top:top + m] = ac[a:a + m]
             nav[top:top + m] = av[a:a + m]
@@ -117,7 +117,7 @@ def _rows_compacted(ac, av, rs, rl, rk, isb, hid, out_rs, out_rl, out_rk, need):
 
 @njit(cache=True)
 def _lists_compacted(isb, hid, nrow, nnext, lh, out_lh, need):
-    """The list nodes still needed (_node_live) copied into new arenas
+    """The list nodes still needed (their row _slot_live) copied into new arenas
     with room for `need` more and half as much again, each list in its order; the heads written
     to out_lh (may be lh). Returns (nrow, nnext, top)."""
     n = isb.shape[0]
@@ -125,7 +125,7 @@ def _lists_compacted(isb, hid, nrow, nnext, lh, out_lh, need):
     for k in range(2 * n):
         e = lh[k]
         while e >= 0:
-            if _node_live(isb, hid, nrow[e]):
+            if _slot_live(isb, hid, nrow[e]):
                 live += 1
             e = nnext[e]
     nr, nn = _arenas(live, need)
@@ -135,7 +135,7 @@ def _lists_compacted(isb, hid, nrow, nnext, lh, out_lh, need):
         out_lh[k] = -1
         prev = -1
         while e >= 0:
-            if _node_live(isb, hid, nrow[e]):
+            if _slot_live(isb, hid, nrow[e]):
                 nr[top] = nrow[e]
                 nn[top] = -1
                 if prev < 0:
@@ -211,10 +211,10 @@ def _lower(a, lo, hi, c):
 
 
 @njit(cache=True)
-def _node_live(isb, hid, slot):
-    """Whether a list node naming `slot` is still needed: the slot's row is live (a basis row,
-    a live hidden row). Every reader skips the nodes of rows no longer live, so compacting
-    drops them. (Nodes of live rows that lost the list's column by cancellation stay: finding
+def _slot_live(isb, hid, slot):
+    """Whether `slot`'s row is live (a basis row, a live hidden row): a row compacting keeps, and
+    a list node naming it is still needed (every reader skips the nodes of rows no longer live,
+    so compacting drops them). (Nodes of live rows that lost the list's column by cancellation stay: finding
     them costs a search per node, a third more CPU in a large block's passes.)"""
     n = isb.shape[0]
     return isb[slot] if slot < n else hid[slot - n]
@@ -690,12 +690,12 @@ def store_use(S):
     out = np.zeros(7, np.int64)
     out[0], out[1], out[4], out[5] = S[0].shape[0], meta[1], nrow.shape[0], meta[2]
     for k in range(2 * n):
-        if isb[k] if k < n else hid[k - n]:
+        if _slot_live(isb, hid, k):
             out[2] += rl[k]
             out[3] += rk[k]
         e = lh[k]
         while e >= 0:
-            if _node_live(isb, hid, nrow[e]):
+            if _slot_live(isb, hid, nrow[e]):
                 out[6] += 1
             e = nnext[e]
     return out
