@@ -69,6 +69,7 @@ def test_one_named_year_equals_a_full_build_and_other_years_are_kept(demo_wareho
     monkeypatch.setenv("DESTINATIONS_BUILD_LEAVING_YEARS", named)
     run_dbt(wh, "run", "--select", *sorted(BY_YEAR))
     narrow = {m: {y: _rows(wh, m, y) for y in (kept, named)} for m in BY_YEAR}
+    assert _recorded_hashes(wh) == _table_hashes(wh)    # the content hash kept per year is the whole table's
     monkeypatch.delenv("DESTINATIONS_BUILD_LEAVING_YEARS")
     run_dbt(wh, "run", "--select", *sorted(BY_YEAR))
     full = {m: {y: _rows(wh, m, y) for y in (kept, named)} for m in BY_YEAR}
@@ -86,3 +87,25 @@ def test_one_named_year_equals_a_full_build_and_other_years_are_kept(demo_wareho
 def _rows_con(con, model: str, year: str) -> list[str]:
     """The model's rows of one leaving year, each as its repr (so NaN equals NaN), sorted."""
     return sorted(map(repr, con.execute(f"select * from marts.{model} where leaving_year = ?", [year]).fetchall()))
+
+
+def _recorded_hashes(warehouse) -> dict[str, str]:
+    """rows:sum of each model's content hash as its build recorded it (macros/content_hash.sql)."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return {m: ":".join(con.execute("select comment from duckdb_tables() where schema_name = 'marts' "
+                                        "and table_name = ?", [m]).fetchone()[0].split(" ", 1)[1].split(":")[:2])
+                for m in sorted(BY_YEAR)}
+    finally:
+        con.close()
+
+
+def _table_hashes(warehouse) -> dict[str, str]:
+    """rows:sum of each model's rows hashed whole."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return {m: con.execute(f"select cast(count(*) as varchar) || ':' || "
+                               f"cast(coalesce(sum(hash(t)::hugeint), 0) as varchar) from marts.{m} t").fetchone()[0]
+                for m in sorted(BY_YEAR)}
+    finally:
+        con.close()
