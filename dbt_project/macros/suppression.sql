@@ -29,17 +29,24 @@
     null_with    {count: [columns]}: columns hidden with that count (its shares); a count in
                  pct_measures hides `<count>_pct`
     extra_null_when_row_suppressed: other columns (means, rates) hidden with the whole row
-    A row the engine did not see is hidden whole (never shown by accident). -#}
+    A row the engine did not see is hidden whole (never shown by accident).
+    A published model materialized by_leaving_year (its mart partitioned by leaving year in the
+    engine) reads only the leaving years being rebuilt: the mart's rows and the cells of those
+    years' engine partitions (label as structure.partition_sql: `leaving_year=<year>`). -#}
 {% macro td_publish(mart, measures, denominator, pct_measures=[], null_with={},
                     extra_null_when_row_suppressed=[]) -%}
+{%- set years = changed_leaving_years() %}
+{%- set partitions = none if years is none else [] %}
+{%- for y in years or [] %}{% do partitions.append('leaving_year=' ~ y) %}{% endfor %}
 pub_source as (
     select {{ td_row_key(td_mart_keys(mart)) }} as _row_key, *
     from {{ ref(mart) }}
+    where {{ leaving_years_in(years) }}
 ),
 
 pub_cells as (
     select * from {{ ref('int_disclosure__cells') }}
-    where mart = '{{ mart }}'
+    where mart = '{{ mart }}' and {{ leaving_years_in(partitions, 'partition_label') }}
 ),
 
 pub_rows as (

@@ -1,5 +1,6 @@
 -- fsq_destination_rates with disclosure control (int_disclosure__cells): counts linked within the
 -- row, across breakdowns, readiness bands and academies. Hidden counts and shares are null.
+{{ config(**by_leaving_year()) }}
 {%- set counts = ['cohort', 'positive', 'neet', 'not_known', 'other', 'with_fsq'] %}
 
 with

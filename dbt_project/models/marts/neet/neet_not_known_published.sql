@@ -1,5 +1,6 @@
 -- neet_not_known with disclosure control (int_disclosure__cells, shared cells in the same state as
 -- destination_measures_published); comparators stay shown.
+{{ config(**by_leaving_year()) }}
 with
 
 {{ td_publish(

@@ -1,4 +1,5 @@
 -- destination_reconciliation_rates with disclosure control (int_disclosure__cells).
+{{ config(**by_leaving_year()) }}
 {%- set outcomes = reconciliation_outcomes() | map(attribute=1) | list %}
 
 with

@@ -1,9 +1,12 @@
 -- How often the NEET-risk list flags each sub-group (so bias in the weights is visible):
--- per level x academy x leaving year x key stage x breakdown.
+-- per level x academy x leaving year x key stage x breakdown. Rebuilt per leaving year
+-- (macros/by_leaving_year.sql), as neet_risk_pupils.
+{{ config(**by_leaving_year()) }}
 with
 
 pupils as (
     select * from {{ ref('neet_risk_pupils') }}
+    where {{ leaving_years_changed() }}
 ),
 
 by_breakdown as (

@@ -1,4 +1,5 @@
 -- neet_risk_rates with disclosure control (int_disclosure__cells).
+{{ config(**by_leaving_year()) }}
 with
 
 {{ td_publish(
