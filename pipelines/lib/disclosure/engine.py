@@ -718,6 +718,7 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
         zs = ZeroSpans(x)
     ok = False
     sp = None
+    last_pass: dict = {}   # what _director_pass keeps between passes
     after_round = False   # the last step was an academy round that hid cells
     for _ in range(max_rounds):
         pinned = None
@@ -734,7 +735,7 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
                 continue
         # directors: a GaussSuppression pass over everything hidden so far
         if sp is None:
-            sp = _director_pass(x, vs, values, hidden, zs)
+            sp = _director_pass(x, vs, values, hidden, zs, last_pass)
         # a hidden zero the published cells pin (a shown zero total, a whole used up by its
         # shown parts) is shown: hiding it protects nothing; shown, the next pass protects
         # whatever it pinned through it
@@ -910,7 +911,7 @@ def _release(freed: list[int], hidden: dict[int, str], released: list[int], stat
     stats["released_zeros"] = stats.get("released_zeros", 0) + len(freed)
 
 
-def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str], zs=None):
+def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str], zs=None, last: dict | None = None):
     """GaussSuppression pass for directors (in place on `hidden`): every shown zero published
     first (a hidden cell they determine is a zero anyone can work out: it is released, not
     protected by hiding zeros), everything hidden forced hidden, then every other cell in
@@ -928,17 +929,32 @@ def _director_pass(x, vs: list[int], vals: list[int], hidden: dict[int, str], zs
     determined and never the reason for a hide (the pass publishes only cells of S): so when none
     is inside, that span is the pass's (it hides and determines nothing), and otherwise the pass
     runs with rows for the hidden cells inside only, the others added (reduced) at its end: the
-    same span and hidden rows, without reducing ~10k rows at every publish."""
+    same span and hidden rows, without reducing ~10k rows at every publish.
+
+    `last` (with `zs`: kept by the caller between passes) holds the hidden cells at the last pass
+    and a superset of those then in span(S). When no hidden cell has been shown since (S only
+    shrank), that superset plus the cells hidden since holds every hidden cell now in span(S),
+    and the pass runs with rows for those, without building span(S) first. Proof: a cell hidden
+    then and in span(S) now was in the larger span(S) then; any other is one hidden since. Rows
+    for cells outside span(S) decide nothing (above), so the result is the same."""
     H = {v for v in vs if v in hidden}
     zeros = [v for v in vs if v not in H and vals[v] == 0]
     zset = set(zeros)
     cands = [v for v in vs if v not in H and v not in zset]
     if zs is not None:
-        sp = zs.start(zeros, H, cands)
-        inside = sp.determined
-        if not inside:
-            return sp
-        sp = None   # its store freed before the next is made
+        before = last.get("hidden") if last is not None else None
+        if before is not None and before <= H:
+            inside = (last["inside"] & H) | (H - before)
+        else:
+            sp = zs.start(zeros, H, cands)
+            inside = sp.determined
+            if not inside:
+                if last is not None:
+                    last.update(hidden=H, inside=inside)
+                return sp
+            sp = None   # its store freed before the next is made
+        if last is not None:
+            last.update(hidden=H, inside=inside)
         sp = zs.start(zeros, inside)
         newly = go_on(sp, x, cands, inside)
         sp.hide(H - inside)
@@ -1060,13 +1076,14 @@ def _academy_round(x, vs: list[int], vals: list[int], hidden: dict[int, str], ow
                 stats["headline_kept"] = stats.get("headline_kept", 0) + 1
                 newly = newly2 + go_on(asp2, xa, zs + rest, fh)   # the first pass is not needed further
                 hid = set(newly)
-                # what own cells and the zeros still shown alone determine
+                # what own cells and the zeros still shown alone determine (own cells projected
+                # away or published: their span added, as in _hides_nothing)
                 if zspans is not None:
-                    kept = [z for z in allz if z not in hid]
-                    asp3 = zspans.start(kept, fh | hid, known, xa, cs)
+                    asp = None   # its store freed first
+                    determined = in_span_with(zspans.span([z for z in allz if z not in hid]), own_vecs, fh | hid, x)
                 else:
                     _, asp3 = gauss_pass(xa, [], fh | hid, [z for z in zeros if z not in hid] + known)
-                determined = asp3.determined
+                    determined = asp3.determined
             else:
                 newly += go_on(asp, xa, cands[lead:], fh)
         else:
