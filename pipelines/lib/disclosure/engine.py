@@ -1257,6 +1257,22 @@ def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
     return res
 
 
+@contextlib.contextmanager
+def duckdb_memory_limit(con, during: str, after: str):
+    """DuckDB's memory_limit at `during` for the block, then `after` (also when the block fails).
+    DuckDB keeps what earlier queries read (and temporary tables) in memory up to its limit and
+    gives the rest back at once when the limit is lowered; above it, it spills to its temp folder.
+    If DuckDB cannot free enough for `during` (pinned by a query beside), the limit stays as it is."""
+    try:
+        con.execute(f"set memory_limit = '{during}'")
+    except Exception as e:   # noqa: BLE001 - duckdb.Error; the run goes on at the limit it had
+        log.warning("DuckDB memory_limit not lowered to %s for the disclosure engine (%s)", during, e)
+    try:
+        yield
+    finally:
+        con.execute(f"set memory_limit = '{after}'")
+
+
 OUTPUT_SCHEMA = {"mart": pl.Utf8, "row_key": pl.Utf8, "measure": pl.Utf8, "measure_order": pl.Int32,
                  "value": pl.Int64, "hidden": pl.Boolean, "reason": pl.Utf8}
 OUTPUT_COLUMNS = tuple(OUTPUT_SCHEMA)

@@ -25,7 +25,7 @@ import tempfile
 
 import polars as pl
 
-from pipelines.lib.disclosure.engine import OUTPUT_SCHEMA, run
+from pipelines.lib.disclosure.engine import OUTPUT_SCHEMA, duckdb_memory_limit, run
 from pipelines.lib.disclosure.structure import MARTS, structure_columns
 
 CELLS_SCHEMA = OUTPUT_SCHEMA | {"partition_label": pl.Utf8, "partition_digest": pl.Utf8}
@@ -86,8 +86,13 @@ def model(dbt, session):
             session.execute(f"delete from {target} where partition_label = ?", [label])
         session.execute(f"insert into {target} ({COLUMNS}) select *, ?, ? from disclosure_cells_part", [label, digest])
 
+    # while the engine runs, DuckDB keeps at most DESTINATIONS_DUCKDB_ENGINE_MEMORY (what the models
+    # before read and the cells written here, up to the profile's memory_limit otherwise: 4 GB at
+    # national); the rest spills. The profile's limit (DESTINATIONS_DUCKDB_MEMORY) again after it
+    lowered = duckdb_memory_limit(session, os.environ.get("DESTINATIONS_DUCKDB_ENGINE_MEMORY", "1GB"),
+                                  os.environ.get("DESTINATIONS_DUCKDB_MEMORY", "4GB"))
     try:
-        with tempfile.TemporaryDirectory(prefix="disclosure-") as tmp:
+        with lowered, tempfile.TemporaryDirectory(prefix="disclosure-") as tmp:
             cache = os.environ.get("DESTINATIONS_DISCLOSURE_CACHE") or os.path.join(tmp, "cache.sqlite")
             result = run(frames, min_cohort=int(dbt.config.get("min_cohort")),
                          min_count=int(dbt.config.get("min_count")),
