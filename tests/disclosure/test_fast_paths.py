@@ -333,3 +333,38 @@ def test_compiled_interval_bounds_equal_the_attacks(seed):
         same(set(vs) - known, newly=known)
         same(set())
     assert pinned_any or seed in (0, 1)   # most cases pin something: the rules are exercised
+
+
+def test_block_cache_writes_as_it_goes_and_keeps_it_only_when_saved(tmp_path):
+    """Decisions and partitions go to the file as they are made (none held until the run ends),
+    in one transaction: a run that ends without save (failed, killed) leaves the previous state."""
+    path = tmp_path / "disclosure-cache.sqlite"
+    A, B = (["secondary"], [0, 1]), ([], [0, 0, 0])
+    cells = pl.DataFrame({"mart": ["m"], "row_key": ["r"], "measure": ["x"], "measure_order": [0], "value": [4],
+                          "hidden": [False], "reason": [None]}, schema=engine.OUTPUT_SCHEMA)
+    c = engine.BlockCache(path)
+    c["a"] = A
+    c.save()
+    c.close()
+
+    def stored(con):
+        return (sorted(k for (k,) in con.execute("select key from decisions")),
+                sorted(k for (k,) in con.execute("select label from partitions")))
+    for save in (False, True):
+        c = engine.BlockCache(path)
+        c.reuse_partitions({}, {})
+        assert _same(c.get("a"), A)
+        c["b"] = B
+        c.store_partition("leaving_year=2024-25", "d1", cells, ["b"])
+        assert stored(c.con) == (["a", "b"], ["leaving_year=2024-25"])   # in the file, not in memory
+        with sqlite3.connect(path) as other:
+            assert stored(other) == (["a"], [])                        # not committed
+        if save:
+            c.save()
+        c.close()
+        with sqlite3.connect(path) as con:
+            assert stored(con) == ((["a", "b"], ["leaving_year=2024-25"]) if save else (["a"], []))
+    c = engine.BlockCache(path)
+    got, reused = c.reuse_partitions({"leaving_year=2024-25": "d1"}, {"leaving_year=2024-25": 1})
+    assert reused == ["leaving_year=2024-25"] and got[0].equals(cells)
+    c.close()

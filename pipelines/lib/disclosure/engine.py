@@ -1435,18 +1435,19 @@ class BlockCache:
     -> (reasons, one code per cell of the block in publish order: 0 shown, i hidden for
     reasons[i - 1]), zlib-compressed: the JSON list of reasons, a newline, one byte per cell;
     the key names the cells in that order, so places stand for cells). Read lazily,
-    one key at a time (only this run's blocks are looked up); `save` is one transaction: new
-    decisions inserted, those this run did not use deleted, so a re-run after a small change
-    writes a few rows, never the whole file, and a crash leaves the previous state. A file that
+    one key at a time (only this run's blocks are looked up); new decisions and partitions are
+    written as they are made, into one transaction that `save` ends (deleting those this run did
+    not use) and commits: none is held in memory until the end of the run, a re-run after a small
+    change writes a few rows, never the whole file, and a crash or a failed run leaves the
+    previous state. A file that
     is not a readable cache (corrupt, or the JSON file of earlier versions) is replaced, with a
     warning: the run starts afresh. Behaves as a dict for protect (get, item assignment)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.used: set[str] = set()
-        self.new: dict[str, bytes] = {}
         self.parts_kept: set[str] | None = None      # partition labels reused (None: no partition run)
-        self.parts_new: dict[str, tuple[str, bytes, bytes]] = {}
+        self.parts_new: set[str] = set()             # partition labels stored by this run
         path.parent.mkdir(parents=True, exist_ok=True)
         legacy = path.with_suffix(".json")   # the whole-file JSON cache of earlier versions
         if path.suffix == ".sqlite" and legacy.exists():
@@ -1493,8 +1494,15 @@ class BlockCache:
 
     def __setitem__(self, key: str, value: tuple) -> None:
         reasons, codes = value
-        self.new[key] = zlib.compress(json.dumps(reasons).encode() + b"\n" + np.asarray(codes, np.uint8).tobytes(), 6)
+        self._write("insert or replace into decisions values (?, ?)", (key, zlib.compress(
+            json.dumps(reasons).encode() + b"\n" + np.asarray(codes, np.uint8).tobytes(), 6)))
         self.used.add(key)
+
+    def _write(self, sql: str, row: tuple) -> None:
+        """`row` written in this run's transaction (begun at its first write; `save` commits it)."""
+        if not self.con.in_transaction:
+            self.con.execute("begin immediate")
+        self.con.execute(sql, row)
 
     def reuse_partitions(self, digests: dict[str, str], expected: dict[str, int],
                          load: set[str] | None = None, emit=None) -> tuple[list[pl.DataFrame], list[str]]:
@@ -1538,7 +1546,9 @@ class BlockCache:
         cells.select(OUTPUT_COLUMNS).write_ipc(buf, compression="zstd")
         blob = buf.getvalue()
         lines = [self._seal(label, digest, blob)] + sorted(keys)
-        self.parts_new[label] = (digest, blob, zlib.compress("\n".join(lines).encode(), 6))
+        self._write("insert or replace into partitions values (?, ?, ?, ?)",
+                    (label, digest, blob, zlib.compress("\n".join(lines).encode(), 6)))
+        self.parts_new.add(label)
 
     @staticmethod
     def _seal(label: str, digest: str, cells: bytes) -> str:
@@ -1547,15 +1557,13 @@ class BlockCache:
 
     def save(self) -> None:
         con = self.con
-        con.execute("begin immediate")
+        if not con.in_transaction:
+            con.execute("begin immediate")
         try:
-            con.executemany("insert or replace into decisions values (?, ?)", self.new.items())
             if self.parts_kept is not None:   # a partition run: keep the partitions it reused or made
-                con.executemany("insert or replace into partitions values (?, ?, ?, ?)",
-                                ((k, d, c, b) for k, (d, c, b) in self.parts_new.items()))
                 con.execute("create temp table if not exists kept (label text primary key)")
                 con.execute("delete from kept")
-                con.executemany("insert into kept values (?)", ((k,) for k in self.parts_kept | set(self.parts_new)))
+                con.executemany("insert into kept values (?)", ((k,) for k in self.parts_kept | self.parts_new))
                 con.execute("delete from partitions where label not in (select label from kept)")
             con.execute("create temp table if not exists used (key text primary key)")
             con.execute("delete from used")
@@ -1565,8 +1573,7 @@ class BlockCache:
         except BaseException:
             con.execute("rollback")
             raise
-        self.new = {}
-        self.parts_new = {}
+        self.parts_new = set()
 
     def close(self) -> None:
         self.con.close()
