@@ -81,7 +81,8 @@ def model(dbt, session):
     target = dbt.this if direct else STREAM
 
     def store(label, digest, cells):   # row order is irrelevant: not sorted (a copy of the partition)
-        session.register("disclosure_cells_part", cells.to_arrow())
+        # string views: DuckDB reads polars' text as it is (the default copies it, ~1 GB at national)
+        session.register("disclosure_cells_part", cells.to_arrow(compat_level=pl.CompatLevel.newest()))
         if direct:
             session.execute(f"delete from {target} where partition_label = ?", [label])
         session.execute(f"insert into {target} ({COLUMNS}) select *, ?, ? from disclosure_cells_part", [label, digest])
