@@ -628,10 +628,13 @@ def _load_kernel(clock: _Clock) -> None:
 
 
 def _timed_pickled(payload: bytes) -> tuple:
-    try:
-        return _timed_block(*pickle.loads(payload))
-    finally:   # a worker is kept for the run: the block's memory back to the system, not kept idle
+    args = pickle.loads(payload)
+    large = len(args[0]) >= POOL_FROM_VARS
+    got = _timed_block(*args)
+    del args
+    if large:   # a worker is kept for the run: a large block's memory back to the system, not kept idle
         release_freed_memory()
+    return got
 
 
 @functools.cache
