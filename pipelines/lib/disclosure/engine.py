@@ -42,7 +42,10 @@ memory     a partition run holds the structure being built and at most PIPELINE_
            and audiences are arrays (a block's lists are made when it is done), worker payloads
            are made as they are sent (bench_engine.py --memory: resident memory per step); the
            structure copies each mart's rows once (no row-key tables), keeps a cell's mart,
-           measure and partition as Enum codes, and the block keys make cell names a chunk at a time.
+           measure and partition as Enum codes, and the block keys make cell names a chunk at a time;
+           a partition's structure and blocks are freed before its cells are stored, and what is
+           freed is given back to the system (release_freed_memory: after each structure, partition
+           and a worker's large block).
 Deterministic: variables are numbered by mart, row key and measure; every choice is a sort.
 """
 from __future__ import annotations
