@@ -18,6 +18,13 @@
 {%- endmacro %}
 
 
+{#- The engine's partition label of a mart partitioned by leaving year (structure.partition_sql
+    and partition_labels give the same text): the label of int_disclosure__cells rows. -#}
+{% macro td_partition_label(leaving_year) -%}
+    {{ return('leaving_year=' ~ leaving_year) }}
+{%- endmacro %}
+
+
 {#- The published twin of an aggregate mart, as CTEs ending in `published` (place them in a
     WITH list): hidden counts and their shares are null; adds
       suppressed           the whole row is hidden (its denominator is c)
@@ -32,12 +39,12 @@
     A row the engine did not see is hidden whole (never shown by accident).
     A published model materialized by_leaving_year (its mart partitioned by leaving year in the
     engine) reads only the leaving years being rebuilt: the mart's rows and the cells of those
-    years' engine partitions (label as structure.partition_sql: `leaving_year=<year>`). -#}
+    years' engine partitions (td_partition_label). -#}
 {% macro td_publish(mart, measures, denominator, pct_measures=[], null_with={},
                     extra_null_when_row_suppressed=[]) -%}
 {%- set years = changed_leaving_years() %}
 {%- set partitions = none if years is none else [] %}
-{%- for y in years or [] %}{% do partitions.append('leaving_year=' ~ y) %}{% endfor %}
+{%- for y in years or [] %}{% do partitions.append(td_partition_label(y)) %}{% endfor %}
 pub_source as (
     select {{ td_row_key(td_mart_keys(mart)) }} as _row_key, *
     from {{ ref(mart) }}

@@ -178,3 +178,40 @@ MART_SELECTION = ("+destination_measures_published +destination_reconciliation_r
                   "+destination_gaps +destination_gaps_published +goal_progress_published +neet_risk_rates_published "
                   "+neet_risk_pupils +destination_routes_published +destination_providers_published "
                   "+fsq_destination_rates_published +fsq_construct_scores_published +public_destination_statement")
+
+
+class _Returned(Exception):
+    pass
+
+
+def _dbt_return(value):      # dbt's return(): the macro's value, not its text
+    raise _Returned(value)
+
+
+def _dbt_raise(message):
+    raise ValueError(message)
+
+
+def dbt_macros(file_name: str):
+    """The macros of dbt_project/macros/<file_name>, rendered by plain Jinja (dbt's `do` and
+    `return`; a compile error raises ValueError). Call one with macro_value."""
+    import jinja2
+
+    env = jinja2.Environment(extensions=["jinja2.ext.do"])
+    env.globals.update({"return": _dbt_return,
+                        "exceptions": type("E", (), {"raise_compiler_error": staticmethod(_dbt_raise)})})
+    return env.from_string((DBT_PROJECT_DIR / "macros" / file_name).read_text()).module
+
+
+def macro_value(macro, *args):
+    """What a dbt macro returns (its return() value)."""
+    try:
+        macro(*args)
+    except _Returned as got:
+        return got.args[0]
+    raise AssertionError(f"{macro} returned nothing")
+
+
+def partition_label(leaving_year: str) -> str:
+    """The engine partition of a leaving year as dbt names it (macro td_partition_label)."""
+    return macro_value(dbt_macros("suppression.sql").td_partition_label, leaving_year)

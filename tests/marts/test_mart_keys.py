@@ -3,41 +3,19 @@ grain the disclosure engine numbers cells by (structure.MartSpec.keys), or td_pu
 no decision for a row and hide it whole. td_same_row joins on such a grain, trust rows included."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
-import jinja2
 import pytest
 
 from pipelines.lib.disclosure.structure import MARTS
-
-MACROS = Path(__file__).resolve().parents[2] / "dbt_project" / "macros" / "mart_keys.sql"
-
-
-class _Returned(Exception):
-    pass
-
-
-def _raise(message):
-    raise ValueError(message)
-
-
-def _return(value):      # dbt's return(): the macro's value, not its text
-    raise _Returned(value)
+from tests.marts.helpers import dbt_macros, macro_value
 
 
 def _macros():
-    env = jinja2.Environment(extensions=["jinja2.ext.do"])
-    env.globals.update({"return": _return, "exceptions": type("E", (), {"raise_compiler_error": staticmethod(_raise)})})
-    return env.from_string(MACROS.read_text()).module
+    return dbt_macros("mart_keys.sql")
 
 
 def mart_keys(mart: str) -> list[str]:
-    try:
-        _macros().td_mart_keys(mart)
-    except _Returned as got:
-        return got.args[0]
-    raise AssertionError("td_mart_keys returned nothing")
+    return macro_value(_macros().td_mart_keys, mart)
 
 
 @pytest.mark.parametrize("spec", MARTS, ids=lambda s: s.name)

@@ -8,9 +8,14 @@ import re
 import shutil
 
 import duckdb
+import polars as pl
+import pytest
 
-from pipelines.lib.disclosure.structure import MARTS
-from tests.marts.helpers import DBT_PROJECT_DIR, run_dbt
+from pipelines.config import leaving_year_label
+from pipelines.lib.disclosure.structure import MARTS, partition_labels
+from pipelines.lib.generate.trust import CURRENT_START, LAST_COMPLETE_START
+from tests.marts.conftest import YEARS
+from tests.marts.helpers import DBT_PROJECT_DIR, partition_label, run_dbt
 
 BY_YEAR = {"destination_measures_published", "neet_not_known_published", "goal_progress_published",
            "destination_reconciliation_rates_published", "destination_reconciliation_flows_published",
@@ -31,9 +36,17 @@ def test_a_published_model_kept_per_year_reads_a_mart_the_engine_partitions_by_l
     for name, sql in models.items():
         mart = re.search(r"mart='(\w+)'", sql)
         if "td_publish(" in sql:
-            # td_publish names the year's engine partition `leaving_year=<year>` (structure.partition_sql)
+            # td_publish names the year's engine partition by td_partition_label (structure.partition_sql)
             assert partition[mart.group(1)] == ("leaving_year",), name
     assert not {n for n, s in models.items() if "td_publish(" in s} - BY_YEAR
+
+
+@pytest.mark.parametrize("spec", [s for s in MARTS if s.partition == ("leaving_year",)], ids=lambda s: s.name)
+def test_dbt_names_a_leaving_years_partition_as_the_engine_does(spec):
+    years = [leaving_year_label(s) for s in range(LAST_COMPLETE_START - YEARS + 1, CURRENT_START + 1)]
+    engine = partition_labels(spec, pl.DataFrame({"leaving_year": years})).to_list()
+    assert engine == [partition_label(y) for y in years]
+    assert len(set(engine)) == len(years) >= 3
 
 
 def _rows(warehouse, model: str, year: str) -> list[str]:
@@ -57,7 +70,7 @@ def test_one_named_year_equals_a_full_build_and_other_years_are_kept(demo_wareho
         # new engine decisions and new mart rows in both years; only `named` is rebuilt
         flipped = con.execute("update intermediate.int_disclosure__cells set hidden = not hidden "
                               "where partition_label in (?, ?)",
-                              [f"leaving_year={kept}", f"leaving_year={named}"]).fetchone()[0]
+                              [partition_label(kept), partition_label(named)]).fetchone()[0]
         con.execute("update marts.destination_measures set cohort = cohort + 1000 where leaving_year in (?, ?)",
                     [kept, named])
         con.execute("update marts.neet_risk_pupils set is_flagged = not is_flagged")
