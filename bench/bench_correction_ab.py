@@ -65,6 +65,32 @@ def trial(data: Path, work: Path, src: Path, threads: str) -> dict:
     return measure(run_command(src), env, serving=work / "warehouse" / "serving", cwd=src)
 
 
+# the models a correction waits on before the engine, shown by engine_start
+SHOWN = ("int_careers__pupil_characteristics", "fsq_construct_scores", "neet_risk_rates",
+         "fsq_construct_scores_published")
+
+
+def engine_start(target: Path) -> str:
+    """When the disclosure engine started, seconds after dbt's first node, and the seconds of the
+    models in SHOWN (their run_results execution time)."""
+    import json
+    from datetime import datetime
+    try:
+        results = json.loads((target / "run_results.json").read_text())["results"]
+    except (OSError, ValueError, KeyError):
+        return "no run_results.json"
+
+    def started(r: dict) -> float | None:
+        t = [p for p in r.get("timing", []) if p["name"] == "execute"]
+        return datetime.fromisoformat(t[0]["started_at"].rstrip("Z")).timestamp() if t else None
+    starts = {r["unique_id"].split(".")[-1]: started(r) for r in results}
+    first = min(t for t in starts.values() if t is not None)
+    seconds = {r["unique_id"].split(".")[-1]: r["execution_time"] for r in results}
+    engine = starts.get("int_disclosure__cells")
+    shown = ", ".join(f"{m} {seconds[m]:.1f}s" for m in SHOWN if m in seconds)
+    return f"engine started {engine - first:.1f}s after the first node; {shown}" if engine else shown
+
+
 def report(r: dict, target: Path) -> None:
     steps = {}
     for line in r["out"].splitlines():
@@ -78,6 +104,7 @@ def report(r: dict, target: Path) -> None:
     if dw is not None and "warehouse_models" in steps:
         print(f"   dbt command {dw:.1f}s of the warehouse_models step {steps['warehouse_models']:.1f}s")
     print("   " + phases(target))
+    print("   " + engine_start(target))
     if r["rc"] != 0:
         print(r["out"][-3000:])
     subprocess.run([sys.executable, str(ROOT / "bench/bench_dbt_path.py"), str(target)])
