@@ -1305,6 +1305,23 @@ OUTPUT_SCHEMA = {"mart": pl.Utf8, "row_key": pl.Utf8, "measure": pl.Utf8, "measu
 OUTPUT_COLUMNS = tuple(OUTPUT_SCHEMA)
 
 
+@dataclass
+class _Pending:
+    """Partitions built together (_run_by_partition) whose large blocks may still be out."""
+    batch: list[str]
+    n_cells: int
+    fin: object
+    done: object
+    keys: dict
+    st: object
+
+    def take(self) -> tuple:
+        """(batch, n_cells, fin, keys, st), no longer held here: freed once the caller lets go."""
+        got = (self.batch, self.n_cells, self.fin, self.keys, self.st)
+        self.fin = self.done = self.keys = self.st = None
+        return got
+
+
 def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zeros: bool, cache: "BlockCache",
                       clock: _Clock, written: dict[str, str] | None = None, on_partition=None,
                       workers: int | None = None) -> Result:
@@ -1350,14 +1367,13 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
     # started by the first partition with a large block, kept for the others; a partition's
     # large blocks are still out while the next partitions are built and their small blocks done
     queue = _Queue(_Workers(), workers)
-    pending: list[list] = []   # [batch, cells, finish, done, keys, st]
+    pending: list[_Pending] = []
     if changed and expected.get(changed[0], 0) >= POOL_FROM_VARS:   # a partition that may hold a large block
         queue.start(clock)
 
-    def finish(entry: list) -> None:
+    def finish(entry: _Pending) -> None:
         nonlocal rounds, unresolved
-        batch, n_cells, fin, keys, st = entry[0], entry[1], entry[2], entry[4], entry[5]
-        entry.clear()   # the structure and its blocks are freed (with fin) before its cells are stored
+        batch, n_cells, fin, keys, st = entry.take()   # freed (with fin) before its cells are stored
         res = fin(queue)
         key_label = None
         if len(batch) > 1:   # each block key to its partition (no block crosses one)
@@ -1393,10 +1409,10 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
     def finish_done(room: int) -> None:
         """Finish the pending partitions whose blocks are all back, and (oldest first) as many
         more as leave at most `room` cells pending."""
-        for p in [p for p in pending if p[3]()]:
+        for p in [p for p in pending if p.done()]:
             pending.remove(p)
             finish(p)
-        while pending and sum(p[1] for p in pending) > room:
+        while pending and sum(p.n_cells for p in pending) > room:
             finish(pending.pop(0))
 
     try:
@@ -1408,7 +1424,7 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
             keys: dict[str, int] = {}
             fin, done = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache, clock=clock,
                                  block_keys=keys, queue=queue, defer=True)
-            pending.append([batch, st.cells.height, fin, done, keys, st])
+            pending.append(_Pending(batch, st.cells.height, fin, done, keys, st))
             del st, fin, done
             release_freed_memory()   # what building the structure and the protect setup freed
         finish_done(0)
