@@ -1,0 +1,103 @@
+"""What a long run prints while dbt builds: dbt's nodes (slow ones by name, failures at once, a
+count line at most every EVERY seconds) and the disclosure engine's partitions, from dbt's own
+event stream (lib/dbt_progress.py, dbt_cli.note). The full run's output is checked in
+test_run_incremental.py (test_full_then_nothing_new)."""
+from __future__ import annotations
+
+import json
+
+from pipelines.lib.dbt_progress import EVERY, NOTE, DbtProgress, count_line_due
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _result(name: str, secs: float, index: int, total: int = 10, status: str = "success", kind: str = "model",
+            event: str = "LogModelResult") -> dict:
+    return {"info": {"name": event, "level": "info", "msg": "..."},
+            "data": {"node_info": {"unique_id": f"{kind}.trust_destinations.{name}", "node_name": name,
+                                   "node_status": status},
+                     "index": index, "total": total, "execution_time": secs}}
+
+
+def _start(name: str, index: int, total: int = 10) -> dict:
+    return {"info": {"name": "LogStartLine", "level": "info", "msg": "..."},
+            "data": {"node_info": {"unique_id": f"model.trust_destinations.{name}", "node_name": name},
+                     "index": index, "total": total}}
+
+
+def test_a_count_line_is_due_every_so_often_and_only_when_nodes_ended():
+    assert not count_line_due(now=129.9, last=100.0, ended_since=5)
+    assert count_line_due(now=130.0, last=100.0, ended_since=5)
+    assert not count_line_due(now=500.0, last=100.0, ended_since=0)   # nothing ended: nothing to count
+    assert count_line_due(now=101.0, last=100.0, ended_since=1, every=1.0)
+
+
+def test_slow_nodes_failures_notes_and_counts_are_said_and_fast_nodes_are_not():
+    clock, lines = Clock(), []
+    p = DbtProgress(lines.append, now=clock)
+    p(_start("stg_fast", 1))
+    p(_result("stg_fast", 0.2, 1))
+    assert lines == []                                                  # a fast node: counted, not said
+    p(_start("int_disclosure__cells", 2))
+    p({"info": {"name": "Note", "level": "info"}, "data": {"msg": NOTE + "disclosure engine: 5 partitions"}})
+    p({"info": {"name": "Note", "level": "info"}, "data": {"msg": "some other note of dbt"}})
+    assert lines == ["disclosure engine: 5 partitions"]
+    p(_result("fsq_construct_scores", 4.25, 3))
+    assert lines[-1] == "dbt: model fsq_construct_scores done in 4.2s [2 of 10]"
+    p(_result("broken_model", 0.1, 4, status="error"))
+    assert lines[-1] == "dbt: model broken_model FAILED (error) after 0.1s [3 of 10]"
+    test = _result("unique_pupils", 0.3, 5, status="fail", kind="test", event="LogTestResult")
+    test["data"]["num_failures"] = 7
+    p(test)
+    assert lines[-1] == "dbt: test unique_pupils FAILED after 0.3s (7 failing rows) [4 of 10]"
+    n = len(lines)
+    clock.t += EVERY - 1
+    p(_result("stg_other", 0.1, 6))
+    assert len(lines) == n                                             # not yet EVERY seconds
+    clock.t += 1
+    p(_result("stg_third", 0.1, 7))
+    assert lines[-1] == "dbt: 6 of 10 done (5 models, 1 test); running: int_disclosure__cells (30s)"
+    p({"info": {"name": "SkippingDetails", "level": "info"}, "data": {"index": 8, "total": 10}})
+    p("Traceback (most recent call last):")                           # not dbt's JSON: passed on as it is
+    assert lines[-1] == "dbt: Traceback (most recent call last):"
+    p.close()
+    assert lines[-1] == ("dbt: 7 of 10 nodes done in 30.0s (5 models, 1 test); "
+                         "2 failed: broken_model, unique_pupils; 1 skipped")
+
+
+def test_the_real_dbt_stream_names_a_failing_model_and_carries_the_engines_lines(tmp_path):
+    """Real dbt through the launcher, with its JSON log (as dagster-dbt starts it): a Python model
+    sends a line with dbt_cli.note, a model fails; both reach the progress lines, with dbt's count."""
+    from tests.pipeline.test_dbt_order import _dbt_build
+    code, status, out = _dbt_build(tmp_path, {
+        "returns": "select 1 as n",
+        "broken": "select * from no_such_table",
+        "after_broken": "select * from {{ ref('broken') }}",
+    }, python={"int_disclosure__cells": (
+        "from pipelines.lib.dbt_cli import note\n"
+        "def model(dbt, session):\n"
+        "    dbt.ref('returns')\n"
+        "    note('disclosure engine: leaving_year=2024-25 (1 of 1) started: 3 cells')\n"
+        "    return session.sql('select 1 as n')\n")}, args=["--log-format", "json"])
+    assert code == 1, out
+    lines: list[str] = []
+    p = DbtProgress(lines.append, slow=0.0)
+    for raw in out.splitlines():
+        try:
+            item = json.loads(raw)
+        except ValueError:
+            item = raw
+        p(item)
+    p.close()
+    said = "\n".join(lines)
+    assert "disclosure engine: leaving_year=2024-25 (1 of 1) started: 3 cells" in lines, said
+    assert any(ln.startswith("dbt: model broken FAILED (error)") for ln in lines), said
+    total = len(status)                       # every node of the build (run_results.json)
+    assert lines[-1].startswith(f"dbt: {total} of {total} nodes done"), said
+    assert "1 failed: broken" in lines[-1] and "1 skipped" in lines[-1], said
