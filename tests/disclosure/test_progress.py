@@ -25,13 +25,29 @@ def test_a_line_on_how_far_it_has_got_is_said_at_most_every_so_often():
     p.tick()
     assert lines == [] and abs(p.wait() - 0.1) < 1e-9
     clock.t += 0.1
-    p.out = {"a": (34316, 55.0), "b": (900, 60.0)}
+    big = p.slot()
+    p.out["a"] = (34316, 55.0, big)                   # as _Queue.top_up records a block it sent
+    small = p.slot()
+    p.out["b"] = (900, 60.0, small)
+    assert big[1] != small[1] and p.slot()[1] not in (big[1], small[1])
+    with engine._PassCounter(*big) as count:          # as the worker computing the block counts its passes
+        count(1)
+        count(7)
+    with engine._PassCounter(*small) as count:
+        count(3)
     p.tick()
-    assert lines == ["disclosure engine: blocks 40 of 120 done; 2 in the workers, the largest 34,316 variables for 25s"]
+    assert lines == ["disclosure engine: blocks 40 of 120 done; 2 in the workers, the largest 34,316 variables "
+                     "for 25s, pass 7"]
     p.tick()                                    # at once again: nothing
     assert len(lines) == 1 and p.wait() == 30.0
     assert p.partition(["leaving_year=2024-25"], 3, 5) == "leaving_year=2024-25 (3 of 5)"
     assert p.partition(["a", "b", "c"], 2, 5) == "a and 2 more (2-4 of 5)"
+    p.back("a")
+    assert p.slot() == big                             # its slot free again (set to 0)
+    assert engine._PassCounter.read(*big) == 0
+    path = big[0]
+    p.close()
+    assert not __import__("os").path.exists(path)
 
 
 def test_partition_lines_with_every_block_in_the_workers_and_the_same_cells(tmp_path, monkeypatch):

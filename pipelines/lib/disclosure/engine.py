@@ -594,16 +594,17 @@ class _Queue:
             for f in [f for f in self.out if f.done()]:
                 self.out.pop(f)(f.result())
                 if self.progress is not None:
-                    self.progress.out.pop(f, None)
+                    self.progress.back(f)
             pool = self.procs.get(self.n) if self.waiting else None
             while self.waiting and len(self.out) < self.n + 1:
                 size, _, make, done = heapq.heappop(self.waiting)
                 # sent pickled: the executor keeps a payload until its result is back, and bytes
                 # are a tenth of the dicts (the largest national block: ~1.7 M variables)
-                f = pool.submit(_timed_pickled, pickle.dumps(make(), pickle.HIGHEST_PROTOCOL))
+                passes = self.progress.slot() if self.progress is not None else None
+                f = pool.submit(_timed_pickled, pickle.dumps(make(), pickle.HIGHEST_PROTOCOL), passes)
                 self.out[f] = done
                 if self.progress is not None:
-                    self.progress.out[f] = (-size, self.progress.now())
+                    self.progress.out[f] = (-size, self.progress.now(), passes)
         except (BrokenProcessPool, OSError) as e:
             log.warning("disclosure engine: worker processes failed (%s); doing every block in this process", e)
             self.fail()
@@ -633,7 +634,7 @@ class _Queue:
 
     def _forget_out(self) -> None:
         if self.progress is not None:
-            self.progress.out.clear()
+            self.progress.close()
 
 
 PROGRESS_EVERY = 30.0   # seconds between the engine's lines on how far a partition has got (run(on_progress=...))
@@ -649,12 +650,44 @@ class _Progress:
     def __init__(self, say, every: float | None = None, now=time.monotonic) -> None:
         self.say, self.every, self.now = say, PROGRESS_EVERY if every is None else every, now
         self.planned = self.done = 0      # blocks to compute (not from the cache), of the partitions started
-        self.out: dict = {}               # a block in a worker (its future) -> (variables, when sent)
+        self.out: dict = {}               # a block in a worker (its future) -> (variables, when sent, slot)
         self.last = now()
+        self._passes: str | None = None   # a file of pass counts, one 4-byte slot per block out (_PassCounter)
+
+    def slot(self) -> tuple[str, int] | None:
+        """Where a block sent to a worker counts its passes (None: no file could be made)."""
+        if self._passes is None:
+            import tempfile
+            try:
+                fd, self._passes = tempfile.mkstemp(prefix="disclosure-passes-")
+                os.close(fd)
+            except OSError:
+                return None
+        used = {o[2][1] for o in self.out.values() if o[2] is not None}
+        n = min(set(range(len(used) + 1)) - used)
+        with _PassCounter(self._passes, n) as count:
+            count(0)
+        return self._passes, n
+
+    def back(self, f) -> None:
+        self.out.pop(f, None)
+
+    def close(self) -> None:
+        self.out.clear()
+        if self._passes is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._passes)
+            self._passes = None
 
     def wait(self) -> float:
         """Seconds until the next line is due."""
         return max(0.0, self.last + self.every - self.now())
+
+    def partition(self, batch: list[str], first: int, of: int) -> str:
+        """A batch's name in these lines: its label (and how many more), k of n."""
+        if len(batch) == 1:
+            return f"{batch[0]} ({first} of {of})"
+        return f"{batch[0]} and {len(batch) - 1} more ({first}-{first + len(batch) - 1} of {of})"
 
     def tick(self) -> None:
         t = self.now()
@@ -663,16 +696,44 @@ class _Progress:
         self.last = t
         line = f"disclosure engine: blocks {self.done:,} of {self.planned:,} done"
         if self.out:
-            size, since = max(self.out.values(), key=lambda o: (o[0], -o[1]))
+            size, since, slot = max(self.out.values(), key=lambda o: (o[0], -o[1]))
+            passes = _PassCounter.read(*slot) if slot is not None else 0
             line += (f"; {len(self.out)} in the workers, the largest {size:,} variables "
-                     f"for {t - since:.0f}s")
+                     f"for {t - since:.0f}s" + (f", pass {passes}" if passes else ""))
         self.say(line)
 
-    def partition(self, batch: list[str], first: int, of: int) -> str:
-        """A batch's name in these lines: its label (and how many more), k of n."""
-        if len(batch) == 1:
-            return f"{batch[0]} ({first} of {of})"
-        return f"{batch[0]} and {len(batch) - 1} more ({first}-{first + len(batch) - 1} of {of})"
+
+class _PassCounter:
+    """A worker's count of its block's passes, in its slot of the run's file (_Progress.slot), read
+    by the run's process for its progress lines: 4 bytes written per pass (a pass takes far longer)."""
+
+    def __init__(self, path: str, slot: int) -> None:
+        self.path, self.slot, self.fd = path, slot, -1
+
+    def __enter__(self):
+        with contextlib.suppress(OSError):
+            self.fd = os.open(self.path, os.O_WRONLY)
+        return self
+
+    def __call__(self, k: int) -> None:
+        if self.fd >= 0:
+            with contextlib.suppress(OSError):
+                os.pwrite(self.fd, k.to_bytes(4, "little"), 4 * self.slot)
+
+    def __exit__(self, *exc) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+
+    @staticmethod
+    def read(path: str, slot: int) -> int:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return 0
+        try:
+            return int.from_bytes(os.pread(fd, 4, 4 * slot).ljust(4, b"\0"), "little")
+        finally:
+            os.close(fd)
 
 
 _kernel_loaded = False   # _warm_kernel done in this process
@@ -695,10 +756,15 @@ def _load_kernel(clock: _Clock) -> None:
             _warm_kernel()
 
 
-def _timed_pickled(payload: bytes) -> tuple:
+def _timed_pickled(payload: bytes, passes: tuple[str, int] | None = None) -> tuple:
+    """A block in a worker; `passes` (_Progress.slot): where to count its passes for the run's progress lines."""
     args = pickle.loads(payload)
     large = len(args[0]) >= POOL_FROM_VARS
-    got = _timed_block(*args)
+    if passes is None:
+        got = _timed_block(*args)
+    else:
+        with _PassCounter(*passes) as count:
+            got = _timed_block(*args, on_pass=count)
     del args
     if large:   # a worker is kept for the run: a large block's memory back to the system, not kept idle
         release_freed_memory()
@@ -723,10 +789,10 @@ def release_freed_memory() -> None:
         trim(0)
 
 
-def _timed_block(*args) -> tuple:
+def _timed_block(*args, on_pass=None) -> tuple:
     """_protect_block(*args), with (process id, start, end, CPU seconds) of the call."""
     w, c = time.time(), time.process_time()
-    got = _protect_block(*args)
+    got = _protect_block(*args, on_pass=on_pass)
     return got, (f"pid {os.getpid()}", w, time.time(), time.process_time() - c)
 
 
@@ -758,9 +824,9 @@ def _load_balance(timing: dict, when: dict[int, tuple], members) -> None:
 
 
 def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n_whole, headline, rel_of,
-                   max_rounds, protect_zeros) -> tuple[dict[int, str], dict, bool]:
+                   max_rounds, protect_zeros, on_pass=None) -> tuple[dict[int, str], dict, bool]:
     """One block's secondary suppression (see protect): (hidden cells of the block -> reason,
-    stats, converged). `relations` may hold only this block's relations (a dict by relation
+    stats, converged). `on_pass(k)` is called as pass k starts (progress only). `relations` may hold only this block's relations (a dict by relation
     number), `values`, `is_den`, `trustish`, `n_whole` only its variables; `rel_of` (variable ->
     its relations) is built from `rels` when None.
 
@@ -812,7 +878,9 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
     sp = None
     last_pass: dict = {}   # what _director_pass keeps between passes
     after_round = False   # the last step was an academy round that hid cells
-    for _ in range(max_rounds):
+    for k in range(max_rounds):
+        if on_pass is not None:
+            on_pass(k + 1)
         pinned = None
         if sp is None and SHORTCUTS and after_round:
             # the directors' pass after an academy round hides and determines nothing
