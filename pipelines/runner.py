@@ -28,6 +28,7 @@ from typing import Callable
 from pipelines.config import Paths, dbt_env, is_leaving_year, paths, round_ids
 from pipelines.lib import dbt_warm, runstate
 from pipelines.lib.dbt_cli import last_seconds
+from pipelines.lib.dbt_progress import NOTE
 from pipelines.lib.runnow import pid_alive
 from pipelines.lib.warehouse import RunInProgress, move_aside, run_lock, warehouse_problem
 
@@ -605,8 +606,6 @@ def _record_returns(instance, todo: list[tuple[str, str]]) -> None:
 def _step_progress(echo, timings: Timings):
     """Dagster event listener: one line when a step starts and when it ends, and the progress
     lines a step logs (live progress)."""
-    from pipelines.lib.dbt_progress import NOTE
-
     def on_event(entry) -> None:
         ev = entry.dagster_event
         at = f"[{time.perf_counter() - timings.t0:6.1f}s]"

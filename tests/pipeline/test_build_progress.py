@@ -101,3 +101,18 @@ def test_the_real_dbt_stream_names_a_failing_model_and_carries_the_engines_lines
     total = len(status)                       # every node of the build (run_results.json)
     assert lines[-1].startswith(f"dbt: {total} of {total} nodes done"), said
     assert "1 failed: broken" in lines[-1] and "1 skipped" in lines[-1], said
+
+
+def test_the_timing_summary_names_dbts_slowest_nodes():
+    from pipelines.runner import Timings, slowest_nodes
+    seconds = {"model.trust_destinations.int_disclosure__cells": 71.0, "seed.trust_destinations.codes": 0.2,
+               "model.trust_destinations.fsq_construct_scores": 1.7, "test.trust_destinations.unique_x.d432a35e2a": 1.1}
+    slow = slowest_nodes(seconds, top=2)
+    assert slow == [("int_disclosure__cells", 71.0), ("fsq_construct_scores", 1.7)]
+    lines: list[str] = []
+    t = Timings(lines.append, substeps={"build": [("warehouse_models", 75.0), ("documents", 8.0)]}, dbt_slowest=slow)
+    t.steps.append(("build", 90.0))
+    t.summary()
+    at = next(i for i, ln in enumerate(lines) if "warehouse_models" in ln)
+    assert lines[at + 1].split() == ["int_disclosure__cells", "71.0s"]
+    assert lines[at + 2].split() == ["fsq_construct_scores", "1.7s"] and "documents" in lines[at + 3]

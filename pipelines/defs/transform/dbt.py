@@ -13,8 +13,8 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipelines.defs.resources import WarehouseResource
-from pipelines.lib.dbt_progress import NOTE, DbtProgress
 from pipelines.lib.dbt_manifest import MANIFEST, PARSED_FOR, dbt_failure_cause, dbt_project, ensure_manifest, log_size
+from pipelines.lib.dbt_progress import NOTE, DbtProgress
 
 
 class TrustTranslator(DagsterDbtTranslator):
