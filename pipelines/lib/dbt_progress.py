@@ -38,6 +38,11 @@ def _kind(unique_id: str) -> str:
     return unique_id.split(".", 1)[0]
 
 
+def _short(name: str, most: int = 60) -> str:
+    """A node's name, cut to `most` characters (dbt names generic tests by all their arguments)."""
+    return name if len(name) <= most else name[:most - 3] + "..."
+
+
 def _kinds(done: dict[str, int]) -> str:
     """"5 models, 1 test"."""
     return ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in sorted(done.items()))
@@ -67,7 +72,7 @@ class DbtProgress:
         info, data = item.get("info", {}), item.get("data", {})
         name = info.get("name")
         node = data.get("node_info") or {}
-        label = node.get("node_name") or data.get("name") or ""
+        label = _short(node.get("node_name") or data.get("name") or "")
         if name == "Note" and str(data.get("msg", "")).startswith(NOTE):
             self.say(data["msg"][len(NOTE):])
         elif name == "LogStartLine" and label:

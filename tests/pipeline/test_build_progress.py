@@ -56,18 +56,21 @@ def test_slow_nodes_failures_notes_and_counts_are_said_and_fast_nodes_are_not():
     test["data"]["num_failures"] = 7
     p(test)
     assert lines[-1] == "dbt: test unique_pupils FAILED after 0.3s (7 failing rows) [4 of 10]"
+    p(_result("td_checks_int_disclosure__cells_mart__row_key__measure__hidden__partition_label", 1.5, 5,
+              kind="test", event="LogTestResult", status="pass"))
+    assert lines[-1] == "dbt: test td_checks_int_disclosure__cells_mart__row_key__measure__h... done in 1.5s [5 of 10]"
     n = len(lines)
     clock.t += EVERY - 1
     p(_result("stg_other", 0.1, 6))
     assert len(lines) == n                                             # not yet EVERY seconds
     clock.t += 1
     p(_result("stg_third", 0.1, 7))
-    assert lines[-1] == "dbt: 6 of 10 done (5 models, 1 test); running: int_disclosure__cells (30s)"
+    assert lines[-1] == "dbt: 7 of 10 done (5 models, 2 tests); running: int_disclosure__cells (30s)"
     p({"info": {"name": "SkippingDetails", "level": "info"}, "data": {"index": 8, "total": 10}})
     p("Traceback (most recent call last):")                           # not dbt's JSON: passed on as it is
     assert lines[-1] == "dbt: Traceback (most recent call last):"
     p.close()
-    assert lines[-1] == ("dbt: 7 of 10 nodes done in 30.0s (5 models, 1 test); "
+    assert lines[-1] == ("dbt: 8 of 10 nodes done in 30.0s (5 models, 2 tests); "
                          "2 failed: broken_model, unique_pupils; 1 skipped")
 
 
