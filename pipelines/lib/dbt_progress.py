@@ -129,8 +129,12 @@ class DbtProgress:
     def reading(self, invocation) -> Iterator[None]:
         """While the block streams `invocation` (dagster-dbt's DbtCliInvocation): each item of dbt's
         output passes through here on its way to dagster-dbt, and the copy of each dbt log line that
-        dagster-dbt writes to this process's stdout is dropped (dbt.log keeps them all)."""
-        stream = invocation._stream_stdout      # the one place dagster-dbt reads dbt's output
+        dagster-dbt writes to this process's stdout is dropped (dbt.log keeps them all). A dagster-dbt
+        without that method: its own output, no progress lines."""
+        stream = getattr(invocation, "_stream_stdout", None)   # the one place dagster-dbt reads dbt's output
+        if stream is None:
+            yield
+            return
 
         def read():
             for item in stream():

@@ -119,3 +119,27 @@ def test_the_timing_summary_names_dbts_slowest_nodes():
     at = next(i for i, ln in enumerate(lines) if "warehouse_models" in ln)
     assert lines[at + 1].split() == ["int_disclosure__cells", "71.0s"]
     assert lines[at + 2].split() == ["fsq_construct_scores", "1.7s"] and "documents" in lines[at + 3]
+
+
+def test_reading_an_invocation_passes_every_item_on_and_drops_dagster_dbts_copy_of_each_line(capsys):
+    class Invocation:                    # dagster-dbt's DbtCliInvocation, as far as reading() uses it
+        def _stream_stdout(self):
+            yield _result("slow_model", 2.0, 1, total=1)
+            yield "a warning of the dbt process"
+
+        def stream(self):
+            for item in self._stream_stdout():
+                print(item)              # dagster-dbt echoes each line of dbt's output to stdout
+                yield item
+    lines: list[str] = []
+    inv = Invocation()
+    with DbtProgress(lines.append).reading(inv):
+        got = list(inv.stream())
+    assert len(got) == 2 and capsys.readouterr().out == ""
+    assert lines[:2] == ["dbt: model slow_model done in 2.0s [1 of 1]", "dbt: a warning of the dbt process"]
+    assert lines[-1].startswith("dbt: 1 of 1 nodes done in ")
+    assert inv._stream_stdout.__name__ == "_stream_stdout"       # put back
+    lines.clear()
+    with DbtProgress(lines.append).reading(object()):            # no such method: nothing read, nothing dropped
+        print("kept")
+    assert capsys.readouterr().out == "kept\n"
