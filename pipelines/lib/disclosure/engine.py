@@ -552,8 +552,9 @@ class _Queue:
     re-imported), the processes are closed, nothing more is sent, and busy() is False: the
     callers do their missing blocks here."""
 
-    def __init__(self, procs: "_Workers", n: int | None = None, progress: "_Progress | None" = None) -> None:
-        self.procs, self.n, self.progress = procs, n if n is not None else workers(), progress
+    def __init__(self, procs: "_Workers", n: int | None = None) -> None:
+        self.procs, self.n = procs, n if n is not None else workers()
+        self.progress: _Progress | None = None   # the run's progress lines (set by _run_by_partition)
         self.waiting: list = []   # heap of (-size, order, make, done)
         self.out: dict = {}       # future -> done
         self.order, self.failed = 0, False
@@ -1504,7 +1505,8 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
     rounds = 0
     # started by the first partition with a large block, kept for the others; a partition's
     # large blocks are still out while the next partitions are built and their small blocks done
-    queue = _Queue(_Workers(), workers, progress)
+    queue = _Queue(_Workers(), workers)
+    queue.progress = progress
     pending: list[_Pending] = []
     if progress is not None:
         progress.say(f"disclosure engine: {len(digests)} partitions, {len(changed)} to compute "
