@@ -1509,7 +1509,8 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
     queue.progress = progress
     pending: list[_Pending] = []
     if progress is not None:
-        progress.say(f"disclosure engine: {len(digests)} partitions, {len(changed)} to compute "
+        progress.say(f"disclosure engine: {len(digests)} partition{'s' if len(digests) != 1 else ''}, "
+                     f"{len(changed)} to compute "
                      f"({sum(expected.get(label, 0) for label in changed):,} cells)"
                      + (f", {len(reused)} unchanged (cells kept)" if reused else ""))
     if changed and expected.get(changed[0], 0) >= POOL_FROM_VARS:   # a partition that may hold a large block
