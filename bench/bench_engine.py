@@ -260,18 +260,23 @@ def only_academies(frames: dict, n: int) -> dict:
     return out
 
 
+PROGRESS = False   # --progress: the engine's progress lines (run(on_progress=...)) printed as they come
+
+
 def one_run(label: str, frames: dict, cache: Path | None, prof: cProfile.Profile | None, by_partition: bool = False,
             memory: bool = False):
     ch0 = _children_cpu()
     mem = Memory() if memory else None
     c0, w0, t0 = time.process_time(), time.perf_counter(), time.time()   # t0: block times are time.time()
+    more = {"on_progress": lambda line: print(f"  [{time.perf_counter() - w0:7.1f}s] {line}", flush=True)} \
+        if PROGRESS else {}
     if prof:
         prof.enable()
     if mem:
         with mem:
-            res = engine.run(frames, cache_path=cache, by_partition=by_partition and cache is not None)
+            res = engine.run(frames, cache_path=cache, by_partition=by_partition and cache is not None, **more)
     else:
-        res = engine.run(frames, cache_path=cache, by_partition=by_partition and cache is not None)
+        res = engine.run(frames, cache_path=cache, by_partition=by_partition and cache is not None, **more)
     if prof:
         prof.disable()
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
@@ -333,12 +338,15 @@ def main() -> None:
                     "as their sums (only_academies): how each step grows with academies")
     ap.add_argument("--memory", action="store_true", help="sample resident memory per step (here and in the "
                     "worker processes)")
+    ap.add_argument("--progress", action="store_true", help="print the engine's progress lines (with --by-partition)")
     ap.add_argument("--cprofile", type=Path, help="write the top of a cProfile of this process here")
     ap.add_argument("--slice-out", type=Path, help="write the frames (after --partition/--academies) as a "
                     "warehouse file here and stop: a slice to measure in a process that never held the whole marts")
     ap.add_argument("--cells-out", type=Path, help="write (mart, row_key, measure, hidden, reason) of the last "
                     "run here (Parquet)")
     args = ap.parse_args()
+    global PROGRESS
+    PROGRESS = args.progress
     if args.workers:
         os.environ["DESTINATIONS_DISCLOSURE_WORKERS"] = str(args.workers)
     cache = args.cache or Path(tempfile.mkdtemp(prefix="bench-engine-")) / "disclosure-cache.sqlite"

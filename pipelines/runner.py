@@ -16,7 +16,9 @@
 """
 from __future__ import annotations
 
+import functools
 import os
+import sys
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -25,6 +27,8 @@ from typing import Callable
 
 from pipelines.config import Paths, dbt_env, is_leaving_year, paths, round_ids
 from pipelines.lib import dbt_warm, runstate
+from pipelines.lib.dbt_cli import last_seconds
+from pipelines.lib.dbt_progress import NOTE
 from pipelines.lib.runnow import pid_alive
 from pipelines.lib.warehouse import RunInProgress, move_aside, run_lock, warehouse_problem
 
@@ -90,6 +94,7 @@ class Timings:
     substeps: dict[str, list[tuple[str, float]]] = field(default_factory=dict)   # Dagster steps per step
     t0: float = field(default_factory=time.perf_counter)
     serving_at: float | None = None     # when this run's serving snapshot was published (the dashboard sees it)
+    dbt_slowest: list[tuple[str, float]] = field(default_factory=list)   # this build's slowest dbt nodes
     _start: float = 0.0
     _name: str = ""
 
@@ -112,6 +117,9 @@ class Timings:
             for sub, sub_secs in self.substeps.get(name, []):
                 if sub_secs >= 1.0:
                     self.echo(f"    {sub[:52]:<52s} {sub_secs:7.1f}s")
+                if sub == "warehouse_models":
+                    for node, node_secs in self.dbt_slowest:
+                        self.echo(f"      {node[:50]:<50s} {node_secs:7.1f}s")
         self.echo(f"  {'total':<34s} {total:7.1f}s")
         if self.serving_at is not None:
             self.echo(f"  {'serving snapshot refreshed after':<34s} {self.serving_at:7.1f}s "
@@ -179,9 +187,13 @@ def _first_line(msg: str) -> str:
     return lines[0] if lines else ""
 
 
-def run_pipeline(data_dir: Path | None = None, echo: Callable[[str], None] = print,
+def run_pipeline(data_dir: Path | None = None, echo: Callable[[str], None] | None = None,
                  wait: float | None = None, full: bool = False) -> int:
-    """Run the pipeline; 0 when everything built and published cleanly."""
+    """Run the pipeline; 0 when everything built and published cleanly. `echo` gets the lines to
+    print (default: this process's stdout as it is now; the dbt step drops dagster-dbt's copy of
+    every dbt log line by redirecting sys.stdout, lib/dbt_progress.py)."""
+    if echo is None:
+        echo = functools.partial(print, file=sys.stdout, flush=True)
     p = paths(data_dir)
     dbt_env(p)       # the same settings the dbt asset uses (WarehouseResource.dbt_env)
     if not p.raw.is_dir():
@@ -314,6 +326,8 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
             os.environ.pop(dbt_warm.SOCKET_ENV, None)
         problems += _failures(res)
         _echo_steps(res, echo)
+        if any(sub == "warehouse_models" for sub, _ in timings.substeps.get(timings._name, [])):
+            timings.dbt_slowest = slowest_nodes(last_seconds(str(p.dbt_dir / "target")))
         if not res.success and not problems:
             problems.append("the Dagster run failed; see its log above")
     else:
@@ -590,12 +604,18 @@ def _record_returns(instance, todo: list[tuple[str, str]]) -> None:
 
 
 def _step_progress(echo, timings: Timings):
-    """Dagster event listener: one line when a step starts and when it ends (live progress)."""
+    """Dagster event listener: one line when a step starts and when it ends, and the progress
+    lines a step logs (live progress)."""
     def on_event(entry) -> None:
         ev = entry.dagster_event
-        if ev is None or not ev.step_key:
-            return
         at = f"[{time.perf_counter() - timings.t0:6.1f}s]"
+        if ev is None:   # a step's progress line (the dbt step's: lib/dbt_progress.py)
+            msg = entry.user_message or ""
+            if msg.startswith(NOTE):
+                echo(f"{at}     {msg[len(NOTE):]}")
+            return
+        if not ev.step_key:
+            return
         kind = ev.event_type_value
         if kind == "STEP_START":
             echo(f"{at}   step {ev.step_key} started")
@@ -606,6 +626,12 @@ def _step_progress(echo, timings: Timings):
             if kind == "STEP_SUCCESS" and ev.step_key == "serving_snapshot":
                 timings.serving_at = time.perf_counter() - timings.t0
     return on_event
+
+
+def slowest_nodes(seconds: dict[str, float], top: int = 5, at_least: float = 1.0) -> list[tuple[str, float]]:
+    """The `top` slowest dbt nodes of a build (unique id -> seconds), by name, of `at_least` seconds."""
+    slow = sorted(((secs, uid) for uid, secs in seconds.items() if secs >= at_least), reverse=True)[:top]
+    return [(uid.split(".")[-1], secs) for secs, uid in slow]
 
 
 def _echo_steps(res, echo) -> None:

@@ -131,6 +131,17 @@ def prepare() -> None:
     checks_beside_models()
 
 
+def note(text: str) -> None:
+    """A line for the output of the run that started dbt, sent from inside the dbt process (the
+    disclosure engine's progress): a dbt Note event in dbt's own log stream, which the run reads
+    (lib/dbt_progress.py prints it); dbt run by hand prints it as its other lines."""
+    from dbt_common.events.functions import fire_event
+    from dbt_common.events.types import Note
+
+    from pipelines.lib.dbt_progress import NOTE
+    fire_event(Note(msg=NOTE + text))
+
+
 def main() -> None:
     workdir = os.environ.get(WORKDIR_ENV)
     if workdir:

@@ -97,8 +97,10 @@ def test_the_launcher_and_the_warm_process_prepare_dbt_alike(monkeypatch):
         assert "engine_upstream_first" not in inspect.getsource(fn)
 
 
-def _dbt_build(tmp_path, models: dict[str, str], tests: dict[str, str] | None = None):
-    """`dbt build` of a small project through the launcher: (exit code, node name -> status)."""
+def _dbt_build(tmp_path, models: dict[str, str], tests: dict[str, str] | None = None,
+               python: dict[str, str] | None = None, args: list[str] | None = None):
+    """`dbt build` of a small project through the launcher (Python models: `python`, more dbt
+    arguments: `args`): (exit code, node name -> status, dbt's stdout)."""
     import json
     import os
     import subprocess
@@ -113,13 +115,15 @@ def _dbt_build(tmp_path, models: dict[str, str], tests: dict[str, str] | None = 
                                        f"      path: \"{tmp_path / 'w.duckdb'}\"\n      threads: 2\n")
     for name, sql in models.items():
         (proj / "models" / f"{name}.sql").write_text(sql)
+    for name, code in (python or {}).items():
+        (proj / "models" / f"{name}.py").write_text(code)
     for name, sql in (tests or {}).items():
         (proj / "tests" / f"{name}.sql").write_text(sql)
     env = {**os.environ, "DO_NOT_TRACK": "1", "DBT_TARGET_PATH": str(proj / "target"), "DBT_LOG_PATH": str(proj / "logs")}
     env.pop("DESTINATIONS_DBT_WARM_SOCKET", None)
     env.pop("DESTINATIONS_DBT_WORKDIR", None)
-    proc = subprocess.run([sys.executable, "-m", "pipelines.lib.dbt_cli", "build", "--project-dir", str(proj),
-                           "--profiles-dir", str(proj)], env=env, capture_output=True, text=True, timeout=300,
+    proc = subprocess.run([sys.executable, "-m", "pipelines.lib.dbt_cli", *(args or []), "build", "--project-dir",
+                           str(proj), "--profiles-dir", str(proj)], env=env, capture_output=True, text=True, timeout=300,
                           cwd=Path(__file__).resolve().parents[2])
     status = {r["unique_id"].split(".")[-1]: r["status"]
               for r in json.loads((proj / "target" / "run_results.json").read_text())["results"]}

@@ -1,6 +1,7 @@
 """`destinations run` end to end on a tiny trust: nothing new stops at once; a run killed with
 SIGKILL during dbt never blocks the next, which rebuilds what the killed one left; a damaged
 warehouse is rebuilt from raw/ with identical marts. (bench/fault_runs.py runs 20+ kills.)"""
+import json
 import os
 import signal
 import subprocess
@@ -78,8 +79,7 @@ print(json.dumps({"quick": quick["warehouse"], "quick_files": len(quick["files"]
 
 def test_full_then_nothing_new(trust, tmp_path):
     """A full build while `submit`'s warehouse reads and a subject access request hammer it: the
-    run never fails because of them, nor do they."""
-    import json
+    run never fails because of them, nor do they. It prints its progress (_check_progress)."""
 
     from pipelines.config import DBT_PROJECT_DIR
     f = return_file(trust)
@@ -105,6 +105,7 @@ def test_full_then_nothing_new(trust, tmp_path):
     assert sar["quick_files"] >= 1, sar                  # the files were still searched
     assert sar["waited"] == "searched" and "raw.destination_returns" in sar["tables"], sar
     assert "Full build" in out and "Timing:" in out and "step warehouse_models started" in out
+    _check_progress(trust, out)
     assert busy > 0 and reads + busy > 20, (reads, busy)   # they really ran while the run held the file
     state = trust / "warehouse" / "dbt"
     assert (state / "target" / "run_results.json").exists() and (state / "target" / "partial_parse.msgpack").exists()
@@ -117,6 +118,28 @@ def test_full_then_nothing_new(trust, tmp_path):
     assert rc == 0 and "Nothing changed since the last successful run" in out, out
     assert time.monotonic() - t0 < 10
     assert read_manifest(trust / "warehouse" / "serving")["version"] == version
+
+
+def _check_progress(data, out: str) -> None:
+    """The build's progress lines (lib/dbt_progress.py): dbt's count closes with every node of
+    the build, and the engine's lines cover each partition of its table once, k of n; dbt's own
+    START / OK lines are not printed (its log has them)."""
+    import re
+    results = json.loads((data / "warehouse" / "dbt" / "target" / "run_results.json").read_text())["results"]
+    n = len(results)
+    assert re.search(rf"\]     dbt: {n} of {n} nodes done in [\d.]+s \(\d+ models, \d+ seeds, \d+ tests\)\n", out), out
+    partitions = _warehouse_rows(data, "select count(distinct partition_label) from intermediate.int_disclosure__cells")[0][0]
+    years = _warehouse_rows(data, "select count(distinct partition_label) from intermediate.int_disclosure__cells "
+                                  "where partition_label like 'leaving_year=%'")[0][0]
+    assert years >= 1 and partitions > years
+    assert f"]     disclosure engine: {partitions} partitions, {partitions} to compute (" in out, out
+    covered = []
+    for first, last in re.findall(rf"disclosure engine: \S+ (?:and \d+ more )?\((\d+)(?:-(\d+))? of {partitions}\) "
+                                  r"started: ", out):
+        covered += range(int(first), int(last or first) + 1)
+    assert sorted(covered) == list(range(1, partitions + 1)), out
+    assert len(re.findall(r"disclosure engine: .* done in [\d.]+s: ", out)) == len(re.findall(" started: ", out)), out
+    assert "START sql" not in out and " OK created " not in out
 
 
 def test_run_killed_during_dbt_is_finished_by_the_next(trust):

@@ -14,6 +14,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from pipelines.defs.resources import WarehouseResource
 from pipelines.lib.dbt_manifest import MANIFEST, PARSED_FOR, dbt_failure_cause, dbt_project, ensure_manifest, log_size
+from pipelines.lib.dbt_progress import NOTE, DbtProgress
 
 
 class TrustTranslator(DagsterDbtTranslator):
@@ -71,8 +72,11 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
         since = log_size(target)
         seed_partial_parse(target)
         invocation = dbt.cli(BUILD_ARGS, context=context, target_path=target)
+        # dbt's progress (lib/dbt_progress.py) as log lines of this step: `destinations run` prints them
+        progress = DbtProgress(lambda line: context.log.info(NOTE + line))
         try:
-            yield from invocation.stream()
+            with progress.reading(invocation):
+                yield from invocation.stream()
         except Exception as exc:
             cause = dbt_failure_cause(target, str(exc), since=since)
             raise dg.Failure(description=f"dbt build failed: {cause}") from exc

@@ -381,6 +381,7 @@ class _Blocks:
         self.out: dict[int, tuple] = {}
         self.when: dict[int, tuple] = {}   # block -> (process, start, end, CPU seconds): bench_engine.py
         self.sent: set[int] = set()
+        self.progress: _Progress | None = None   # the run's, counting blocks planned and done (start)
 
     def task(self, b: int, local: bool) -> tuple:
         vs, rels = self.members[b].tolist(), self.block_rels[b].tolist()
@@ -402,11 +403,18 @@ class _Blocks:
         with self.clock("blocks here"):
             self.out[b], w = _timed_block(*self.task(b, True))
         self.when[b] = ("main",) + w[1:]
+        if self.progress is not None:
+            self.progress.done += 1
 
     def _got(self, b: int, result: tuple) -> None:
         self.out[b], self.when[b] = result
+        if self.progress is not None:
+            self.progress.done += 1
 
     def start(self, queue: "_Queue") -> None:
+        self.progress = queue.progress
+        if self.progress is not None:
+            self.progress.planned += len(self.todo)
         big = [b for b, _ in self.todo if len(self.members[b]) >= POOL_FROM_VARS]
         if queue.usable(len(big)):
             for b in big:
@@ -425,6 +433,7 @@ class _Blocks:
             else:
                 self.here(small[lo])
                 lo += 1
+                queue.tick()
 
     def send(self, queue: "_Queue", b: int) -> None:
         if queue.procs.pool is None:   # workers not started yet: they load what this process compiles
@@ -545,6 +554,7 @@ class _Queue:
 
     def __init__(self, procs: "_Workers", n: int | None = None) -> None:
         self.procs, self.n = procs, n if n is not None else workers()
+        self.progress: _Progress | None = None   # the run's progress lines (set by _run_by_partition)
         self.waiting: list = []   # heap of (-size, order, make, done)
         self.out: dict = {}       # future -> done
         self.order, self.failed = 0, False
@@ -584,30 +594,147 @@ class _Queue:
         try:
             for f in [f for f in self.out if f.done()]:
                 self.out.pop(f)(f.result())
+                if self.progress is not None:
+                    self.progress.back(f)
             pool = self.procs.get(self.n) if self.waiting else None
             while self.waiting and len(self.out) < self.n + 1:
-                _, _, make, done = heapq.heappop(self.waiting)
+                size, _, make, done = heapq.heappop(self.waiting)
                 # sent pickled: the executor keeps a payload until its result is back, and bytes
                 # are a tenth of the dicts (the largest national block: ~1.7 M variables)
-                self.out[pool.submit(_timed_pickled, pickle.dumps(make(), pickle.HIGHEST_PROTOCOL))] = done
+                passes = self.progress.slot() if self.progress is not None else None
+                f = pool.submit(_timed_pickled, pickle.dumps(make(), pickle.HIGHEST_PROTOCOL), passes)
+                self.out[f] = done
+                if self.progress is not None:
+                    self.progress.out[f] = (-size, self.progress.now(), passes)
         except (BrokenProcessPool, OSError) as e:
             log.warning("disclosure engine: worker processes failed (%s); doing every block in this process", e)
             self.fail()
 
     def wait(self) -> None:
-        """Until a block sent comes back (then top_up)."""
+        """Until a block sent comes back, or the run's next progress line is due (then top_up)."""
         from concurrent.futures import FIRST_COMPLETED, wait
         if self.out:
-            wait(list(self.out), return_when=FIRST_COMPLETED)
+            wait(list(self.out), return_when=FIRST_COMPLETED,
+                 timeout=None if self.progress is None else self.progress.wait())
         self.top_up()
+        self.tick()
+
+    def tick(self) -> None:
+        if self.progress is not None:
+            self.progress.tick()
 
     def fail(self) -> None:
         self.failed, self.waiting, self.out = True, [], {}
+        self._forget_out()
         self.procs.close()
 
     def close(self) -> None:
         self.waiting, self.out = [], {}
+        self._forget_out()
         self.procs.close()
+
+    def _forget_out(self) -> None:
+        if self.progress is not None:
+            self.progress.close()
+
+
+PROGRESS_EVERY = 30.0   # seconds between the engine's lines on how far a partition has got (run(on_progress=...))
+
+
+class _Progress:
+    """What the engine says while it runs (run(on_progress=say): lines of text, `say` called in this
+    process): each partition (or batch of small ones) started and done, and in between, at most
+    every `every` seconds (`tick`, called between pieces of work and while waiting for the
+    workers), the blocks done of those planned so far and the largest block out in a worker.
+    Counts and clocks only: no decision reads them."""
+
+    def __init__(self, say, every: float | None = None, now=time.monotonic) -> None:
+        self.say, self.every, self.now = say, PROGRESS_EVERY if every is None else every, now
+        self.planned = self.done = 0      # blocks to compute (not from the cache), of the partitions started
+        self.out: dict = {}               # a block in a worker (its future) -> (variables, when sent, slot)
+        self.last = now()
+        self._passes: str | None = None   # a file of pass counts, one 4-byte slot per block out (_PassCounter)
+
+    def slot(self) -> tuple[str, int] | None:
+        """Where a block sent to a worker counts its passes (None: no file could be made)."""
+        if self._passes is None:
+            import tempfile
+            try:
+                fd, self._passes = tempfile.mkstemp(prefix="disclosure-passes-")
+                os.close(fd)
+            except OSError:
+                return None
+        used = {o[2][1] for o in self.out.values() if o[2] is not None}
+        n = min(set(range(len(used) + 1)) - used)
+        with _PassCounter(self._passes, n) as count:
+            count(0)
+        return self._passes, n
+
+    def back(self, f) -> None:
+        self.out.pop(f, None)
+
+    def close(self) -> None:
+        self.out.clear()
+        if self._passes is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._passes)
+            self._passes = None
+
+    def wait(self) -> float:
+        """Seconds until the next line is due."""
+        return max(0.0, self.last + self.every - self.now())
+
+    def partition(self, batch: list[str], first: int, of: int) -> str:
+        """A batch's name in these lines: its label (and how many more), k of n."""
+        if len(batch) == 1:
+            return f"{batch[0]} ({first} of {of})"
+        return f"{batch[0]} and {len(batch) - 1} more ({first}-{first + len(batch) - 1} of {of})"
+
+    def tick(self) -> None:
+        t = self.now()
+        if t - self.last < self.every:
+            return
+        self.last = t
+        line = f"disclosure engine: blocks {self.done:,} of {self.planned:,} done"
+        if self.out:
+            size, since, slot = max(self.out.values(), key=lambda o: (o[0], -o[1]))
+            passes = _PassCounter.read(*slot) if slot is not None else 0
+            line += (f"; {len(self.out)} in the workers, the largest {size:,} variables "
+                     f"for {t - since:.0f}s" + (f", pass {passes}" if passes else ""))
+        self.say(line)
+
+
+class _PassCounter:
+    """A worker's count of its block's passes, in its slot of the run's file (_Progress.slot), read
+    by the run's process for its progress lines: 4 bytes written per pass (a pass takes far longer)."""
+
+    def __init__(self, path: str, slot: int) -> None:
+        self.path, self.slot, self.fd = path, slot, -1
+
+    def __enter__(self):
+        with contextlib.suppress(OSError):
+            self.fd = os.open(self.path, os.O_WRONLY)
+        return self
+
+    def __call__(self, k: int) -> None:
+        if self.fd >= 0:
+            with contextlib.suppress(OSError):
+                os.pwrite(self.fd, k.to_bytes(4, "little"), 4 * self.slot)
+
+    def __exit__(self, *exc) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+
+    @staticmethod
+    def read(path: str, slot: int) -> int:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return 0
+        try:
+            return int.from_bytes(os.pread(fd, 4, 4 * slot).ljust(4, b"\0"), "little")
+        finally:
+            os.close(fd)
 
 
 _kernel_loaded = False   # _warm_kernel done in this process
@@ -630,10 +757,15 @@ def _load_kernel(clock: _Clock) -> None:
             _warm_kernel()
 
 
-def _timed_pickled(payload: bytes) -> tuple:
+def _timed_pickled(payload: bytes, passes: tuple[str, int] | None = None) -> tuple:
+    """A block in a worker; `passes` (_Progress.slot): where to count its passes for the run's progress lines."""
     args = pickle.loads(payload)
     large = len(args[0]) >= POOL_FROM_VARS
-    got = _timed_block(*args)
+    if passes is None:
+        got = _timed_block(*args)
+    else:
+        with _PassCounter(*passes) as count:
+            got = _timed_block(*args, on_pass=count)
     del args
     if large:   # a worker is kept for the run: a large block's memory back to the system, not kept idle
         release_freed_memory()
@@ -658,10 +790,10 @@ def release_freed_memory() -> None:
         trim(0)
 
 
-def _timed_block(*args) -> tuple:
+def _timed_block(*args, on_pass=None) -> tuple:
     """_protect_block(*args), with (process id, start, end, CPU seconds) of the call."""
     w, c = time.time(), time.process_time()
-    got = _protect_block(*args)
+    got = _protect_block(*args, on_pass=on_pass)
     return got, (f"pid {os.getpid()}", w, time.time(), time.process_time() - c)
 
 
@@ -693,9 +825,9 @@ def _load_balance(timing: dict, when: dict[int, tuple], members) -> None:
 
 
 def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n_whole, headline, rel_of,
-                   max_rounds, protect_zeros) -> tuple[dict[int, str], dict, bool]:
+                   max_rounds, protect_zeros, on_pass=None) -> tuple[dict[int, str], dict, bool]:
     """One block's secondary suppression (see protect): (hidden cells of the block -> reason,
-    stats, converged). `relations` may hold only this block's relations (a dict by relation
+    stats, converged). `on_pass(k)` is called as pass k starts (progress only). `relations` may hold only this block's relations (a dict by relation
     number), `values`, `is_den`, `trustish`, `n_whole` only its variables; `rel_of` (variable ->
     its relations) is built from `rels` when None.
 
@@ -747,7 +879,9 @@ def _protect_block(vs, relations, rels, values, hidden, own, is_den, trustish, n
     sp = None
     last_pass: dict = {}   # what _director_pass keeps between passes
     after_round = False   # the last step was an academy round that hid cells
-    for _ in range(max_rounds):
+    for k in range(max_rounds):
+        if on_pass is not None:
+            on_pass(k + 1)
         pinned = None
         if sp is None and SHORTCUTS and after_round:
             # the directors' pass after an academy round hides and determines nothing
@@ -1239,7 +1373,8 @@ def _pinned(relations, vals: list[int], unknown: set[int], rel_of, base=None, ne
 
 def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
         protect_zeros: bool = True, cache_path: str | Path | None = None, by_partition: bool = False,
-        written: dict[str, str] | None = None, on_partition=None, workers: int | None = None) -> Result:
+        written: dict[str, str] | None = None, on_partition=None, workers: int | None = None,
+        on_progress=None) -> Result:
     """Structure + suppression for the unpublished marts in `frames` (name -> rows).
     `cache_path`: a file of per-block decisions (BlockCache); a re-run recomputes only blocks
     whose cells, values, relations, audiences, thresholds or engine code changed, and gives the
@@ -1255,7 +1390,9 @@ def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
     partition's rows of the result (the output columns; label and digest are the two partition
     columns of all of them) as soon as they are known, instead of gathering them: the result's
     cells are then empty, and no more than one partition's cells is held.
-    `workers`: processes for the large blocks (1: all in this process; default engine.workers())."""
+    `workers`: processes for the large blocks (1: all in this process; default engine.workers()).
+    `on_progress` (with by_partition): called with lines of text saying how far the run has got
+    (_Progress: each partition started and done, and every PROGRESS_EVERY s in between)."""
     t0 = time.perf_counter()
     clock = _Clock()
     cache = None
@@ -1265,7 +1402,7 @@ def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
     try:
         if by_partition and cache is not None:
             res = _run_by_partition(frames, min_cohort, min_count, protect_zeros, cache, clock, written, on_partition,
-                                    workers)
+                                    workers, _Progress(on_progress) if on_progress is not None else None)
         else:
             c0 = time.process_time()
             with clock("structure"):
@@ -1314,6 +1451,8 @@ class _Pending:
     done: object
     keys: dict
     st: object
+    name: str = ""       # in the progress lines (_Progress.partition)
+    since: float = 0.0   # when its structure started (_Progress.now)
 
     def take(self) -> tuple:
         """(batch, n_cells, fin, keys, st), no longer held here: freed once the caller lets go."""
@@ -1324,7 +1463,7 @@ class _Pending:
 
 def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zeros: bool, cache: "BlockCache",
                       clock: _Clock, written: dict[str, str] | None = None, on_partition=None,
-                      workers: int | None = None) -> Result:
+                      workers: int | None = None, progress: _Progress | None = None) -> Result:
     """run() over the partitions whose rows changed; the others' cells come from the cache
     (with `written`, only those the table does not hold already: see run). A changed partition
     is built, suppressed and stored before the next is built (no block crosses a partition, so
@@ -1367,7 +1506,13 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
     # started by the first partition with a large block, kept for the others; a partition's
     # large blocks are still out while the next partitions are built and their small blocks done
     queue = _Queue(_Workers(), workers)
+    queue.progress = progress
     pending: list[_Pending] = []
+    if progress is not None:
+        progress.say(f"disclosure engine: {len(digests)} partition{'s' if len(digests) != 1 else ''}, "
+                     f"{len(changed)} to compute "
+                     f"({sum(expected.get(label, 0) for label in changed):,} cells)"
+                     + (f", {len(reused)} unchanged (cells kept)" if reused else ""))
     if changed and expected.get(changed[0], 0) >= POOL_FROM_VARS:   # a partition that may hold a large block
         queue.start(clock)
 
@@ -1385,6 +1530,7 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
         if n_cells >= BATCH_CELLS:   # cycles of a large structure freed now (0.1 s a call)
             gc.collect()
         release_freed_memory()
+        stats_of = res.stats
         for k, v in res.stats.items():
             stats[k] = stats.get(k, 0) + v
         unresolved |= {f"{'+'.join(batch)}: {k}": v for k, v in res.unresolved.items()}
@@ -1394,6 +1540,7 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
             del res
             got = set(new["partition_label"].unique().to_list())
             assert got <= set(batch), f"cells of partitions {sorted(got - set(batch))[:3]} were not asked for"
+            n_hidden = int(new["hidden"].sum()) if progress is not None else 0
             for label in batch:
                 part = new.filter(pl.col("partition_label") == label).drop("partition_label") \
                     if len(batch) > 1 else new.drop("partition_label")
@@ -1405,6 +1552,11 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
                 del part
             del new
         release_freed_memory()
+        if progress is not None:
+            cached = stats_of.get("cached_blocks", 0)
+            progress.say(f"disclosure engine: {entry.name} done in {progress.now() - entry.since:.1f}s: "
+                         f"{n_cells:,} cells ({n_hidden:,} hidden), {stats_of.get('blocks', 0):,} blocks"
+                         + (f" ({cached:,} from the cache)" if cached else ""))
 
     def finish_done(room: int) -> None:
         """Finish the pending partitions whose blocks are all back, and (oldest first) as many
@@ -1416,15 +1568,22 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
             finish(pending.pop(0))
 
     try:
+        first = 1
         for batch in _batches(changed, expected):   # at most PIPELINE_CELLS of other structures held beside one
             n_batch = sum(expected.get(label, 0) for label in batch)
             finish_done(max(0, PIPELINE_CELLS - n_batch))
+            name, since = "", 0.0
+            if progress is not None:
+                name, since = progress.partition(batch, first, len(changed)), progress.now()
+                progress.say(f"disclosure engine: {name} started: {n_batch:,} cells")
+            first += len(batch)
             with clock("structure"):
                 st = build_structure({m.name: frames[m.name].filter(labels[m.name].is_in(batch)) for m in present})
             keys: dict[str, int] = {}
             fin, done = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache, clock=clock,
                                  block_keys=keys, queue=queue, defer=True)
-            pending.append(_Pending(batch, st.cells.height, fin, done, keys, st))
+            pending.append(_Pending(batch, st.cells.height, fin, done, keys, st, name, since))
+            queue.tick()
             del st, fin, done
             release_freed_memory()   # what building the structure and the protect setup freed
         finish_done(0)

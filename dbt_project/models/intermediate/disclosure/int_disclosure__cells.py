@@ -25,6 +25,7 @@ import tempfile
 
 import polars as pl
 
+from pipelines.lib.dbt_cli import note
 from pipelines.lib.disclosure.engine import OUTPUT_SCHEMA, duckdb_memory_limit, run
 from pipelines.lib.disclosure.structure import MARTS, structure_columns
 
@@ -97,7 +98,8 @@ def model(dbt, session):
             cache = os.environ.get("DESTINATIONS_DISCLOSURE_CACHE") or os.path.join(tmp, "cache.sqlite")
             result = run(frames, min_cohort=int(dbt.config.get("min_cohort")),
                          min_count=int(dbt.config.get("min_count")),
-                         cache_path=cache, by_partition=True, written=written, on_partition=store)
+                         cache_path=cache, by_partition=True, written=written, on_partition=store,
+                         on_progress=note)   # how far it has got, in the output of the run that started dbt
         session.unregister("disclosure_cells_part")
         dropped = result.stats["partitions_dropped"]   # labels the table holds that no longer exist
         if dropped:

@@ -1,0 +1,79 @@
+"""The engine's progress lines (run(on_progress=...)): each partition started and done, k of n, and
+how far the blocks have got at most every PROGRESS_EVERY seconds; the cells are those of a run
+without them."""
+from __future__ import annotations
+
+import re
+
+from pipelines.lib.disclosure import engine
+from tests.disclosure.test_partitions import _frames, _sorted
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 50.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_a_line_on_how_far_it_has_got_is_said_at_most_every_so_often():
+    clock, lines = Clock(), []
+    p = engine._Progress(lines.append, every=30.0, now=clock)
+    p.planned, p.done = 120, 40
+    clock.t += 29.9
+    p.tick()
+    assert lines == [] and abs(p.wait() - 0.1) < 1e-9
+    clock.t += 0.1
+    big = p.slot()
+    p.out["a"] = (34316, 55.0, big)                   # as _Queue.top_up records a block it sent
+    small = p.slot()
+    p.out["b"] = (900, 60.0, small)
+    assert big[1] != small[1] and p.slot()[1] not in (big[1], small[1])
+    with engine._PassCounter(*big) as count:          # as the worker computing the block counts its passes
+        count(1)
+        count(7)
+    with engine._PassCounter(*small) as count:
+        count(3)
+    p.tick()
+    assert lines == ["disclosure engine: blocks 40 of 120 done; 2 in the workers, the largest 34,316 variables "
+                     "for 25s, pass 7"]
+    p.tick()                                    # at once again: nothing
+    assert len(lines) == 1 and p.wait() == 30.0
+    assert p.partition(["leaving_year=2024-25"], 3, 5) == "leaving_year=2024-25 (3 of 5)"
+    assert p.partition(["a", "b", "c"], 2, 5) == "a and 2 more (2-4 of 5)"
+    p.back("a")
+    assert p.slot() == big                             # its slot free again (set to 0)
+    assert engine._PassCounter.read(*big) == 0
+    path = big[0]
+    p.close()
+    assert not __import__("os").path.exists(path)
+
+
+def test_partition_lines_with_every_block_in_the_workers_and_the_same_cells(tmp_path, monkeypatch):
+    frames = _frames()
+    years = sorted(set(frames["destination_measures"]["leaving_year"]))
+    cold = engine.run(frames, cache_path=tmp_path / "a.sqlite", by_partition=True, workers=2)
+    monkeypatch.setattr(engine, "POOL_FROM_VARS", 0)       # every block to the workers
+    monkeypatch.setattr(engine, "BATCH_CELLS", 0)          # each partition alone
+    monkeypatch.setattr(engine, "PROGRESS_EVERY", 0.0)     # a line at every chance
+    lines: list[str] = []
+    got = engine.run(frames, cache_path=tmp_path / "b.sqlite", by_partition=True, workers=2,
+                     on_progress=lines.append)
+    assert _sorted(got.cells).equals(_sorted(cold.cells))
+    n = len(years)
+    assert lines[0].startswith(f"disclosure engine: {n} partitions, {n} to compute ("), lines
+    for year in years:
+        started = [ln for ln in lines if re.fullmatch(rf"disclosure engine: leaving_year={year} \(\d of {n}\) "
+                                                      r"started: [\d,]+ cells", ln)]
+        done = [ln for ln in lines if re.fullmatch(rf"disclosure engine: leaving_year={year} \(\d of {n}\) done in "
+                                                   r"[\d.]+s: [\d,]+ cells \([\d,]+ hidden\), \d+ blocks", ln)]
+        assert len(started) == 1 and len(done) == 1, lines
+    assert sorted(re.search(r"\((\d) of", ln).group(1) for ln in lines if "started" in ln) == \
+        [str(k) for k in range(1, n + 1)]
+    beats = [ln for ln in lines if ln.startswith("disclosure engine: blocks ")]
+    assert beats and all(re.fullmatch(r"disclosure engine: blocks [\d,]+ of [\d,]+ done(; .*)?", ln) for ln in beats)
+    # again with its cache: nothing to compute, said so
+    lines.clear()
+    engine.run(frames, cache_path=tmp_path / "b.sqlite", by_partition=True, workers=2, on_progress=lines.append)
+    assert lines == [f"disclosure engine: {n} partitions, 0 to compute (0 cells), {n} unchanged (cells kept)"]

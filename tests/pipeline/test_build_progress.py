@@ -1,0 +1,145 @@
+"""What a long run prints while dbt builds: dbt's nodes (slow ones by name, failures at once, a
+count line at most every EVERY seconds) and the disclosure engine's partitions, from dbt's own
+event stream (lib/dbt_progress.py, dbt_cli.note). The full run's output is checked in
+test_run_incremental.py (test_full_then_nothing_new)."""
+from __future__ import annotations
+
+import json
+
+from pipelines.lib.dbt_progress import EVERY, NOTE, DbtProgress, count_line_due
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _result(name: str, secs: float, index: int, total: int = 10, status: str = "success", kind: str = "model",
+            event: str = "LogModelResult") -> dict:
+    return {"info": {"name": event, "level": "info", "msg": "..."},
+            "data": {"node_info": {"unique_id": f"{kind}.trust_destinations.{name}", "node_name": name,
+                                   "node_status": status},
+                     "index": index, "total": total, "execution_time": secs}}
+
+
+def _start(name: str, index: int, total: int = 10) -> dict:
+    return {"info": {"name": "LogStartLine", "level": "info", "msg": "..."},
+            "data": {"node_info": {"unique_id": f"model.trust_destinations.{name}", "node_name": name},
+                     "index": index, "total": total}}
+
+
+def test_a_count_line_is_due_every_so_often_and_only_when_nodes_ended():
+    assert not count_line_due(now=129.9, last=100.0, ended_since=5)
+    assert count_line_due(now=130.0, last=100.0, ended_since=5)
+    assert not count_line_due(now=500.0, last=100.0, ended_since=0)   # nothing ended: nothing to count
+    assert count_line_due(now=101.0, last=100.0, ended_since=1, every=1.0)
+
+
+def test_slow_nodes_failures_notes_and_counts_are_said_and_fast_nodes_are_not():
+    clock, lines = Clock(), []
+    p = DbtProgress(lines.append, now=clock)
+    p(_start("stg_fast", 1))
+    p(_result("stg_fast", 0.2, 1))
+    assert lines == []                                                  # a fast node: counted, not said
+    p(_start("int_disclosure__cells", 2))
+    p({"info": {"name": "Note", "level": "info"}, "data": {"msg": NOTE + "disclosure engine: 5 partitions"}})
+    p({"info": {"name": "Note", "level": "info"}, "data": {"msg": "some other note of dbt"}})
+    assert lines == ["disclosure engine: 5 partitions"]
+    p(_result("fsq_construct_scores", 4.25, 3))
+    assert lines[-1] == "dbt: model fsq_construct_scores done in 4.2s [2 of 10]"
+    p(_result("broken_model", 0.1, 4, status="error"))
+    assert lines[-1] == "dbt: model broken_model FAILED (error) after 0.1s [3 of 10]"
+    test = _result("unique_pupils", 0.3, 5, status="fail", kind="test", event="LogTestResult")
+    test["data"]["num_failures"] = 7
+    p(test)
+    assert lines[-1] == "dbt: test unique_pupils FAILED after 0.3s (7 failing rows) [4 of 10]"
+    p(_result("td_checks_int_disclosure__cells_mart__row_key__measure__hidden__partition_label", 1.5, 5,
+              kind="test", event="LogTestResult", status="pass"))
+    assert lines[-1] == "dbt: test td_checks_int_disclosure__cells_mart__row_key__measure__h... done in 1.5s [5 of 10]"
+    n = len(lines)
+    clock.t += EVERY - 1
+    p(_result("stg_other", 0.1, 6))
+    assert len(lines) == n                                             # not yet EVERY seconds
+    clock.t += 1
+    p(_result("stg_third", 0.1, 7))
+    assert lines[-1] == "dbt: 7 of 10 done (5 models, 2 tests); running: int_disclosure__cells (30s)"
+    p({"info": {"name": "SkippingDetails", "level": "info"}, "data": {"index": 8, "total": 10}})
+    p("Traceback (most recent call last):")                           # not dbt's JSON: passed on as it is
+    assert lines[-1] == "dbt: Traceback (most recent call last):"
+    p.close()
+    assert lines[-1] == ("dbt: 8 of 10 nodes done in 30.0s (5 models, 2 tests); "
+                         "2 failed: broken_model, unique_pupils; 1 skipped")
+
+
+def test_the_real_dbt_stream_names_a_failing_model_and_carries_the_engines_lines(tmp_path):
+    """Real dbt through the launcher, with its JSON log (as dagster-dbt starts it): a Python model
+    sends a line with dbt_cli.note, a model fails; both reach the progress lines, with dbt's count."""
+    from tests.pipeline.test_dbt_order import _dbt_build
+    code, status, out = _dbt_build(tmp_path, {
+        "returns": "select 1 as n",
+        "broken": "select * from no_such_table",
+        "after_broken": "select * from {{ ref('broken') }}",
+    }, python={"int_disclosure__cells": (
+        "from pipelines.lib.dbt_cli import note\n"
+        "def model(dbt, session):\n"
+        "    dbt.ref('returns')\n"
+        "    note('disclosure engine: leaving_year=2024-25 (1 of 1) started: 3 cells')\n"
+        "    return session.sql('select 1 as n')\n")}, args=["--log-format", "json"])
+    assert code == 1, out
+    lines: list[str] = []
+    p = DbtProgress(lines.append, slow=0.0)
+    for raw in out.splitlines():
+        try:
+            item = json.loads(raw)
+        except ValueError:
+            item = raw
+        p(item)
+    p.close()
+    said = "\n".join(lines)
+    assert "disclosure engine: leaving_year=2024-25 (1 of 1) started: 3 cells" in lines, said
+    assert any(ln.startswith("dbt: model broken FAILED (error)") for ln in lines), said
+    total = len(status)                       # every node of the build (run_results.json)
+    assert lines[-1].startswith(f"dbt: {total} of {total} nodes done"), said
+    assert "1 failed: broken" in lines[-1] and "1 skipped" in lines[-1], said
+
+
+def test_the_timing_summary_names_dbts_slowest_nodes():
+    from pipelines.runner import Timings, slowest_nodes
+    seconds = {"model.trust_destinations.int_disclosure__cells": 71.0, "seed.trust_destinations.codes": 0.2,
+               "model.trust_destinations.fsq_construct_scores": 1.7, "test.trust_destinations.unique_x.d432a35e2a": 1.1}
+    slow = slowest_nodes(seconds, top=2)
+    assert slow == [("int_disclosure__cells", 71.0), ("fsq_construct_scores", 1.7)]
+    lines: list[str] = []
+    t = Timings(lines.append, substeps={"build": [("warehouse_models", 75.0), ("documents", 8.0)]}, dbt_slowest=slow)
+    t.steps.append(("build", 90.0))
+    t.summary()
+    at = next(i for i, ln in enumerate(lines) if "warehouse_models" in ln)
+    assert lines[at + 1].split() == ["int_disclosure__cells", "71.0s"]
+    assert lines[at + 2].split() == ["fsq_construct_scores", "1.7s"] and "documents" in lines[at + 3]
+
+
+def test_reading_an_invocation_passes_every_item_on_and_drops_dagster_dbts_copy_of_each_line(capsys):
+    class Invocation:                    # dagster-dbt's DbtCliInvocation, as far as reading() uses it
+        def _stream_stdout(self):
+            yield _result("slow_model", 2.0, 1, total=1)
+            yield "a warning of the dbt process"
+
+        def stream(self):
+            for item in self._stream_stdout():
+                print(item)              # dagster-dbt echoes each line of dbt's output to stdout
+                yield item
+    lines: list[str] = []
+    inv = Invocation()
+    with DbtProgress(lines.append).reading(inv):
+        got = list(inv.stream())
+    assert len(got) == 2 and capsys.readouterr().out == ""
+    assert lines[:2] == ["dbt: model slow_model done in 2.0s [1 of 1]", "dbt: a warning of the dbt process"]
+    assert lines[-1].startswith("dbt: 1 of 1 nodes done in ")
+    assert inv._stream_stdout.__name__ == "_stream_stdout"       # put back
+    lines.clear()
+    with DbtProgress(lines.append).reading(object()):            # no such method: nothing read, nothing dropped
+        print("kept")
+    assert capsys.readouterr().out == "kept\n"
