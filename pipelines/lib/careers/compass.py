@@ -140,29 +140,36 @@ def _prepare(data: bytes, name: str, academy_urn: str, known_urns: set[str] | No
     grid, cols = read_grid(data, name, ALIASES, REQUIRED, what="Compass export", limits=limits, raw_cells=True)
     res.problems += grid.problems
     if grid.rejected:
+        if grid.body is not None:   # a required column missing: its rows are still counted
+            res.rows_total = _cleaned([_Cells(grid.body, cols, grid.header_row)]).height
         return res, None
     res.headers = {f: grid.header[j] for f, j in cols.items()}
     return res, _Cells(grid.body, cols, grid.header_row)
 
 
-def _clean(chunk: list[tuple[FileResult, _Cells]]) -> tuple[list[FileResult], pl.DataFrame]:
-    """Every file's cells cleaned and its blank rows dropped (intake `clean_cells`, as `read_table`
-    does for one file), in one polars query over all the files' cells; each file's rows counted, and
-    a file left without rows rejected (`no_rows`). The files with rows, and their fields' raw text
-    (`<field>_raw`) tagged `_file` (their index)."""
+def _cleaned(files: list[_Cells]) -> pl.DataFrame:
+    """The files' cells cleaned and their blank rows dropped (intake `clean_cells`, as `read_table`
+    does for one file), in one polars query: their fields' raw text (`<field>_raw`) and `_row`,
+    tagged `_file` (their index)."""
     fields = [f"{f}_raw" for f in REQUIRED + OPTIONAL]
     frames = []
-    for raw in (raw for _, raw in chunk):
+    for raw in files:
         name = {j: f"{f}_raw" for f, j in raw.cols.items()}
         # a file's fields under one name for every file; its other cells (blank or not) by position
         frames.append(pl.DataFrame([raw.body[ROW]] + [raw.body[f"c{j}"].alias(name.get(j, f"_c{j}"))
                                                       for j in range(raw.body.width - 1)]))
     every = pl.concat(frames, how="diagonal").with_columns(
-        _file=pl.Series(range(len(chunk)), dtype=pl.Int32).repeat_by(pl.Series([f.height for f in frames])).explode())
+        _file=pl.Series(range(len(files)), dtype=pl.Int32).repeat_by(pl.Series([f.height for f in frames])).explode())
     cells = [c for c in every.columns if c not in (ROW, "_file")]
-    big = (clean_cells(every.lazy(), cells).filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cells]))
-           .select(ROW, *[pl.col(f).cast(pl.Utf8) if f in cells else pl.lit(None, pl.Utf8).alias(f) for f in fields],
-                   "_file").collect())
+    return (clean_cells(every.lazy(), cells).filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cells]))
+            .select(ROW, *[pl.col(f).cast(pl.Utf8) if f in cells else pl.lit(None, pl.Utf8).alias(f) for f in fields],
+                    "_file").collect())
+
+
+def _clean(chunk: list[tuple[FileResult, _Cells]]) -> tuple[list[FileResult], pl.DataFrame]:
+    """Every file's cells cleaned at once (`_cleaned`); each file's rows counted, and a file left
+    without rows rejected (`no_rows`). The files with rows, and their rows (`_file` = index among them)."""
+    big = _cleaned([raw for _, raw in chunk])
     counts = dict(big["_file"].value_counts().iter_rows())
     live = []
     for k, (res, raw) in enumerate(chunk):
@@ -170,6 +177,7 @@ def _clean(chunk: list[tuple[FileResult, _Cells]]) -> tuple[list[FileResult], pl
         if res.rows_total:
             live.append(k)
         else:
+            res.headers = {}
             res.problems.append(no_rows(res.file, raw.header_row))
     if len(live) < len(chunk):
         big = big.with_columns(pl.col("_file").replace_strict({k: n for n, k in enumerate(live)}, return_dtype=pl.Int32))
