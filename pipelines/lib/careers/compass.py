@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Callable, Iterable
 
 import polars as pl
 
 from pipelines.lib.careers.fsq import max_invalid_share
-from pipelines.lib.careers.reading import academic_year_of, map_unique as _mapu, parse_date, parse_int, read_grid, term_of
+from pipelines.lib.careers.reading import (academic_year_of, map_unique as _mapu, no_rows, parse_date, parse_int,
+                                         read_grid, term_of)
 from pipelines.lib.careers.results import (BatchFeedback, FileResult, file_problem, file_slices, file_verdict,
                                           read_ahead)
 from pipelines.lib.intake.guard import Limits
+from pipelines.lib.intake.read import ROW, clean_cells
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns.spec import norm_header
 
@@ -92,15 +95,15 @@ def validate_compass_batch(files: Iterable[tuple[bytes, str, str]], known_urns: 
     def prepare(d, n, u, sha=None):
         return _prepare(d, n, u, known_urns, limits, sha)
 
-    for res, frame in read_ahead(files, prepare):
+    for res, raw in read_ahead(files, prepare):
         out.append(res)
-        if frame is None:
+        if raw is None:
             continue
-        if chunk and size + frame.height > limit:
+        if chunk and size + raw.body.height > limit:
             check(chunk)
             chunk, size = [], 0
-        chunk.append((res, frame))
-        size += frame.height
+        chunk.append((res, raw))
+        size += raw.body.height
     if chunk:
         check(chunk)
     return out
@@ -109,29 +112,76 @@ def validate_compass_batch(files: Iterable[tuple[bytes, str, str]], known_urns: 
 CHUNK_ROWS = 2_000_000
 
 
+@dataclass
+class _Cells:
+    """A file's cells as read (`body`: c0..cN text + _row), its {field: column index} and header row."""
+    body: pl.DataFrame
+    cols: dict[str, int]
+    header_row: int
+
+
 def _gx_frame(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select("urn", pl.col("evaluation_date").cast(pl.Utf8), "framework_version", "benchmark",
                         "percent_achieved", pl.col("criterion_status").str.to_lowercase())
 
 
 def _prepare(data: bytes, name: str, academy_urn: str, known_urns: set[str] | None,
-             limits: Limits, sha: str | None = None) -> tuple[FileResult, pl.DataFrame | None]:
-    """File-level checks and reading; (result, frame of raw text or None when rejected). `sha`: the
-    SHA-256 of `data` when the caller already has it (else computed here)."""
+             limits: Limits, sha: str | None = None) -> tuple[FileResult, _Cells | None]:
+    """File-level checks and reading; (result, the file's cells as read, or None when rejected). Its
+    cells are cleaned with the other files' (`_clean`: a Compass export is a few dozen rows, and one
+    polars query per file cost more than the rows). `sha`: the SHA-256 of `data` when the caller
+    already has it (else computed here)."""
     res = FileResult("compass", name, academy_urn, None, sha or hashlib.sha256(data).hexdigest(), layout="compass")
     if known_urns is not None and academy_urn not in known_urns:
         res.problems.append(file_problem(
             name, "unknown_academy", f"the folder '{academy_urn}' is not the URN of an academy in the trust register",
             "put the file in the folder named after the academy's 6-digit URN (raw/compass/<URN>/)"))
         return res, None
-    grid, cols = read_grid(data, name, ALIASES, REQUIRED, what="Compass export", limits=limits)
+    grid, cols = read_grid(data, name, ALIASES, REQUIRED, what="Compass export", limits=limits, raw_cells=True)
     res.problems += grid.problems
-    res.rows_total = grid.height
     if grid.rejected:
+        if grid.body is not None:   # a required column missing: its rows are still counted
+            res.rows_total = _cleaned([_Cells(grid.body, cols, grid.header_row)]).height
         return res, None
     res.headers = {f: grid.header[j] for f, j in cols.items()}
-    return res, grid.body.select("_row", *[(pl.col(f"c{cols[f]}").cast(pl.Utf8) if f in cols else pl.lit(None, pl.Utf8))
-                                           .alias(f"{f}_raw") for f in REQUIRED + OPTIONAL])
+    return res, _Cells(grid.body, cols, grid.header_row)
+
+
+def _cleaned(files: list[_Cells]) -> pl.DataFrame:
+    """The files' cells cleaned and their blank rows dropped (intake `clean_cells`, as `read_table`
+    does for one file), in one polars query: their fields' raw text (`<field>_raw`) and `_row`,
+    tagged `_file` (their index)."""
+    fields = [f"{f}_raw" for f in REQUIRED + OPTIONAL]
+    frames = []
+    for raw in files:
+        name = {j: f"{f}_raw" for f, j in raw.cols.items()}
+        # a file's fields under one name for every file; its other cells (blank or not) by position
+        frames.append(pl.DataFrame([raw.body[ROW]] + [raw.body[f"c{j}"].alias(name.get(j, f"_c{j}"))
+                                                      for j in range(raw.body.width - 1)]))
+    every = pl.concat(frames, how="diagonal").with_columns(
+        _file=pl.Series(range(len(files)), dtype=pl.Int32).repeat_by(pl.Series([f.height for f in frames])).explode())
+    cells = [c for c in every.columns if c not in (ROW, "_file")]
+    return (clean_cells(every.lazy(), cells).filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cells]))
+            .select(ROW, *[pl.col(f).cast(pl.Utf8) if f in cells else pl.lit(None, pl.Utf8).alias(f) for f in fields],
+                    "_file").collect())
+
+
+def _clean(chunk: list[tuple[FileResult, _Cells]]) -> tuple[list[FileResult], pl.DataFrame]:
+    """Every file's cells cleaned at once (`_cleaned`); each file's rows counted, and a file left
+    without rows rejected (`no_rows`). The files with rows, and their rows (`_file` = index among them)."""
+    big = _cleaned([raw for _, raw in chunk])
+    counts = dict(big["_file"].value_counts().iter_rows())
+    live = []
+    for k, (res, raw) in enumerate(chunk):
+        res.rows_total = counts.get(k, 0)
+        if res.rows_total:
+            live.append(k)
+        else:
+            res.headers = {}
+            res.problems.append(no_rows(res.file, raw.header_row))
+    if len(live) < len(chunk):
+        big = big.with_columns(pl.col("_file").replace_strict({k: n for n, k in enumerate(live)}, return_dtype=pl.Int32))
+    return [chunk[k][0] for k in live], big
 
 
 def _parse(frame: pl.DataFrame) -> pl.DataFrame:
@@ -146,12 +196,12 @@ def _parse(frame: pl.DataFrame) -> pl.DataFrame:
         criterion_status=pl.col("criterion_status_raw").str.strip_chars())
 
 
-def _check_files(chunk: list[tuple[FileResult, pl.DataFrame]], today: date) -> None:
+def _check_files(chunk: list[tuple[FileResult, _Cells]], today: date) -> None:
     """Row checks, the invalid-share rule and the rows to land, for the files of one chunk."""
-    results = [res for res, _ in chunk]
-    heights = [frame.height for _, frame in chunk]
-    big = _parse(pl.concat([frame for _, frame in chunk], how="vertical").with_columns(
-        _file=pl.Series(range(len(chunk)), dtype=pl.Int32).repeat_by(pl.Series(heights)).explode()))
+    results, big = _clean(chunk)
+    if not results:
+        return
+    big = _parse(big)
     fb = BatchFeedback(results, big)
     bad = _row_checks(big, fb, results, today)
     stats = (big.select("_file", "_row", "criterion", bad.alias("_bad")).group_by("_file")
