@@ -7,7 +7,9 @@ stream (the JSON lines dagster-dbt reads from the dbt process):
   last one and nodes ended meanwhile;
 - the lines the dbt process sends for the run's output (dbt_cli.note: the disclosure engine's
   partitions and how far it has got), as they come;
-- a closing line: nodes done, failed, skipped, and dbt's seconds.
+- a closing line: nodes done, failed, skipped, and dbt's seconds;
+- when no line has come for `QUIET` seconds (a single model running for minutes): what is still
+  running and for how long (`heartbeat_due`).
 
 At `large` (133 nodes, ~90 s) that is a dozen node lines, two or three count lines and the engine's,
 instead of dbt's 266 START / OK lines; at national, where single models run for minutes and the
@@ -18,7 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
+import signal
 import sys
+import threading
 import time
 from typing import Callable, Iterator
 
@@ -27,11 +32,18 @@ EVERY = 30.0    # seconds between count lines (none when no node ended since)
 NOTE = "progress: "   # a dbt Note whose text starts so is a line for the run's output (dbt_cli.note)
 RESULTS = {"LogModelResult", "LogSeedResult", "LogTestResult", "LogSnapshotResult"}
 BAD = {"error", "fail", "warn"}   # a node's status that is named at once
+QUIET = 60.0    # seconds without a line after which a line says what is still running
+WAKE = 5.0      # seconds between looks at the clock while dbt says nothing
 
 
 def count_line_due(now: float, last: float, ended_since: int, every: float = EVERY) -> bool:
     """Whether a count line is due: `every` seconds since the last one, and nodes ended since."""
     return ended_since > 0 and now - last >= every
+
+
+def heartbeat_due(now: float, last_line: float, quiet: float = QUIET) -> bool:
+    """Whether to say what is still running: no line for `quiet` seconds."""
+    return now - last_line >= quiet
 
 
 def _kind(unique_id: str) -> str:
@@ -53,9 +65,14 @@ class DbtProgress:
     `say` gets the lines to print. `now`: the clock (seconds)."""
 
     def __init__(self, say: Callable[[str], None], slow: float = SLOW, every: float = EVERY,
-                 now: Callable[[], float] = time.monotonic) -> None:
-        self.say, self.slow, self.every, self.now = say, slow, every, now
-        self.t0 = self.last_count = now()
+                 now: Callable[[], float] = time.monotonic, quiet: float = QUIET) -> None:
+        self.slow, self.every, self.now, self.quiet = slow, every, now, quiet
+        self.t0 = self.last_count = self.last_line = now()
+
+        def said(line: str) -> None:
+            self.last_line = self.now()
+            say(line)
+        self.say = said
         self.total = 0
         self.done: dict[str, int] = {}        # kind (model, seed, test) -> nodes ended
         self.bad: list[str] = []              # nodes failed or errored
@@ -118,6 +135,15 @@ class DbtProgress:
         running = ", ".join(f"{k} ({t - since:.0f}s)" for k, since in longest)
         self.say(f"dbt: {self._done()} done ({kinds})" + (f"; running: {running}" if running else ""))
 
+    def heartbeat(self) -> None:
+        """A line on what is still running (and for how long), if none has come for `quiet` seconds."""
+        t = self.now()
+        if not heartbeat_due(t, self.last_line, self.quiet):
+            return
+        longest = sorted(self.running.items(), key=lambda kv: kv[1])[:3]
+        running = ", ".join(f"{k} ({t - since:.0f}s)" for k, since in longest)
+        self.say(f"dbt: still running {running or 'nothing (between nodes)'}; {self._done()} done")
+
     def close(self) -> None:
         """The closing line (once dbt's stream has ended, however it ended)."""
         kinds = _kinds(self.done)
@@ -130,16 +156,37 @@ class DbtProgress:
         """While the block streams `invocation` (dagster-dbt's DbtCliInvocation): each item of dbt's
         output passes through here on its way to dagster-dbt, and the copy of each dbt log line that
         dagster-dbt writes to this process's stdout is dropped (dbt.log keeps them all). A dagster-dbt
-        without that method: its own output, no progress lines."""
+        without that method: its own output, no progress lines.
+
+        dbt's output is read by a thread (`_pump`) into a queue, so that the step's thread, which
+        says every line (Dagster's log handler is not safe from other threads), wakes every `WAKE`
+        seconds while dbt says nothing, for the heartbeat."""
         stream = getattr(invocation, "_stream_stdout", None)   # the one place dagster-dbt reads dbt's output
         if stream is None:
             yield
             return
 
         def read():
-            for item in stream():
-                self(item)
-                yield item
+            items: queue.Queue = queue.Queue()
+            threading.Thread(target=_pump, args=(stream, items), name="dbt-output", daemon=True).start()
+            try:
+                while True:
+                    try:
+                        more, item = items.get(timeout=WAKE)
+                    except queue.Empty:
+                        self.heartbeat()
+                        continue
+                    if not more:
+                        if item is not None:
+                            raise item
+                        return
+                    self(item)
+                    yield item
+            except BaseException:   # interrupted, or the reader stopped early: dbt stops too, as before
+                process = getattr(invocation, "process", None)
+                if process is not None and process.poll() is None:
+                    process.send_signal(signal.SIGINT)
+                raise
         invocation._stream_stdout = read
         try:
             with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
@@ -148,3 +195,15 @@ class DbtProgress:
             invocation._stream_stdout = stream
             sys.stdout.flush()
             self.close()
+
+
+def _pump(stream, items: queue.Queue) -> None:
+    """Every item of `stream()` into `items` as (True, item); then (False, None), or (False, the
+    error it ended with)."""
+    try:
+        for item in stream():
+            items.put((True, item))
+    except BaseException as e:   # handed to the reading thread, which raises it
+        items.put((False, e))
+    else:
+        items.put((False, None))

@@ -4,6 +4,7 @@ without them."""
 from __future__ import annotations
 
 import re
+import time
 
 from pipelines.lib.disclosure import engine
 from tests.disclosure.test_partitions import _frames, _sorted
@@ -48,6 +49,49 @@ def test_a_line_on_how_far_it_has_got_is_said_at_most_every_so_often():
     path = big[0]
     p.close()
     assert not __import__("os").path.exists(path)
+
+
+def test_what_is_being_done_is_said_when_no_line_has_come_for_a_while():
+    clock, lines = Clock(), []
+    p = engine._Progress(lines.append, every=30.0, now=clock)
+    p.beat()
+    assert lines == []                                  # nothing being done
+    p.step("leaving_year=2024-25 (1 of 3) building its structure")
+    clock.t += 29
+    p.beat()
+    assert lines == []
+    clock.t += 61
+    p.beat()
+    assert lines == ["disclosure engine: leaving_year=2024-25 (1 of 3) building its structure (90s)"]
+    clock.t += 10
+    p.say("disclosure engine: something else")         # any line puts the next off
+    clock.t += 29
+    p.beat()
+    p.tick()
+    assert len(lines) == 2
+    p.step(None)
+    clock.t += 100
+    p.beat()
+    assert len(lines) == 2
+    p.stop()
+
+
+def test_a_slow_structure_is_said_to_be_building(tmp_path, monkeypatch):
+    frames = _frames()
+    real = engine.build_structure
+
+    def slow(*a, **k):
+        time.sleep(1.0)
+        return real(*a, **k)
+    monkeypatch.setattr(engine, "build_structure", slow)
+    monkeypatch.setattr(engine, "PROGRESS_EVERY", 0.3)
+    monkeypatch.setattr(engine, "PROGRESS_WAKE", 0.05)
+    monkeypatch.setattr(engine, "BATCH_CELLS", 0)          # each partition alone
+    lines: list[str] = []
+    engine.run(frames, cache_path=tmp_path / "a.sqlite", by_partition=True, workers=1, on_progress=lines.append)
+    building = [ln for ln in lines if re.fullmatch(r"disclosure engine: leaving_year=\S+ \(\d+ of \d+\) "
+                                                   r"building its structure \(\ds\)", ln)]
+    assert len(building) >= len(set(frames["destination_measures"]["leaving_year"])), lines
 
 
 def test_partition_lines_with_every_block_in_the_workers_and_the_same_cells(tmp_path, monkeypatch):

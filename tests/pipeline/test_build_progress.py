@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import json
 
-from pipelines.lib.dbt_progress import EVERY, NOTE, DbtProgress, count_line_due
+import time
+
+import pytest
+
+from pipelines.lib import dbt_progress
+from pipelines.lib.dbt_progress import EVERY, NOTE, QUIET, DbtProgress, count_line_due, heartbeat_due
 
 
 class Clock:
@@ -74,9 +79,60 @@ def test_slow_nodes_failures_notes_and_counts_are_said_and_fast_nodes_are_not():
                          "2 failed: broken_model, unique_pupils; 1 skipped")
 
 
+def test_a_long_node_is_said_to_be_still_running_about_every_minute_and_not_while_lines_flow():
+    assert not heartbeat_due(now=159.9, last_line=100.0) and heartbeat_due(now=160.0, last_line=100.0)
+    clock, lines = Clock(), []
+    p = DbtProgress(lines.append, now=clock)
+    p(_start("stg_fast", 1))
+    p(_result("stg_fast", 0.2, 1))
+    p(_start("int_destinations__pupil_history", 2))
+    for _ in range(11):              # the stream reader wakes every WAKE s while dbt says nothing
+        clock.t += 5
+        p.heartbeat()
+    assert lines == []               # 55 s: not yet
+    clock.t += 5
+    p.heartbeat()
+    assert lines == ["dbt: still running int_destinations__pupil_history (60s); 1 of 10 done"]
+    clock.t += 5
+    p.heartbeat()
+    assert len(lines) == 1           # just said: the next one a minute later
+    clock.t += QUIET - 5
+    p.heartbeat()
+    assert lines[-1] == "dbt: still running int_destinations__pupil_history (120s); 1 of 10 done"
+    for _ in range(10):              # the engine speaking every 30 s: no heartbeat between its lines
+        clock.t += 30
+        p({"info": {"name": "Note", "level": "info"}, "data": {"msg": NOTE + "disclosure engine: blocks"}})
+        p.heartbeat()
+    assert not any(ln.startswith("dbt: still") for ln in lines[2:])
+    p(_result("int_destinations__pupil_history", 420.0, 2))
+    clock.t += QUIET
+    p.heartbeat()
+    assert lines[-1] == "dbt: still running nothing (between nodes); 2 of 10 done"
+
+
+def test_reading_wakes_for_the_heartbeat_while_dbt_is_silent_and_passes_on_its_error(monkeypatch):
+    monkeypatch.setattr(dbt_progress, "WAKE", 0.02)
+
+    class Invocation:
+        def _stream_stdout(self):
+            yield _start("slow_model", 1)
+            time.sleep(0.5)          # one model running, nothing from dbt
+            yield _result("slow_model", 0.5, 1)
+            raise RuntimeError("dbt's stream broke")
+
+    lines: list[str] = []
+    items: list = []
+    p, inv = DbtProgress(lines.append, quiet=0.2), Invocation()
+    with pytest.raises(RuntimeError, match="stream broke"):
+        with p.reading(inv):
+            items.extend(inv._stream_stdout())
+    assert len(items) == 2
+    assert any(ln.startswith("dbt: still running slow_model (0s); 0 of 10 done") for ln in lines), lines
+
+
 def test_the_real_dbt_stream_names_a_failing_model_and_carries_the_engines_lines(tmp_path):
     """Real dbt through the launcher, with its JSON log (as dagster-dbt starts it): a Python model
-    sends a line with dbt_cli.note, a model fails; both reach the progress lines, with dbt's count."""
+    sends a line with dbt_cli.note (also from a thread of its own), a model fails; both reach the progress lines, with dbt's count."""
     from tests.pipeline.test_dbt_order import _dbt_build
     code, status, out = _dbt_build(tmp_path, {
         "returns": "select 1 as n",
@@ -87,6 +143,9 @@ def test_the_real_dbt_stream_names_a_failing_model_and_carries_the_engines_lines
         "def model(dbt, session):\n"
         "    dbt.ref('returns')\n"
         "    note('disclosure engine: leaving_year=2024-25 (1 of 1) started: 3 cells')\n"
+        "    import threading\n"
+        "    t = threading.Thread(target=note, args=('disclosure engine: said from a thread',))\n"
+        "    t.start(); t.join()\n"
         "    return session.sql('select 1 as n')\n")}, args=["--log-format", "json"])
     assert code == 1, out
     lines: list[str] = []
@@ -100,6 +159,7 @@ def test_the_real_dbt_stream_names_a_failing_model_and_carries_the_engines_lines
     p.close()
     said = "\n".join(lines)
     assert "disclosure engine: leaving_year=2024-25 (1 of 1) started: 3 cells" in lines, said
+    assert "disclosure engine: said from a thread" in lines, said   # as the engine's heartbeat is
     assert any(ln.startswith("dbt: model broken FAILED (error)") for ln in lines), said
     total = len(status)                       # every node of the build (run_results.json)
     assert lines[-1].startswith(f"dbt: {total} of {total} nodes done"), said

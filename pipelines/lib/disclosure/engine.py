@@ -61,6 +61,7 @@ import os
 import pickle
 import sqlite3
 import sys
+import threading
 import time
 import zlib
 from concurrent.futures.process import BrokenProcessPool
@@ -639,21 +640,60 @@ class _Queue:
 
 
 PROGRESS_EVERY = 30.0   # seconds between the engine's lines on how far a partition has got (run(on_progress=...))
+PROGRESS_WAKE = 5.0     # seconds between looks at the clock by the thread that says what is being done
 
 
 class _Progress:
     """What the engine says while it runs (run(on_progress=say): lines of text, `say` called in this
     process): each partition (or batch of small ones) started and done, and in between, at most
     every `every` seconds (`tick`, called between pieces of work and while waiting for the
-    workers), the blocks done of those planned so far and the largest block out in a worker.
-    Counts and clocks only: no decision reads them."""
+    workers), the blocks done of those planned so far and the largest block out in a worker; and
+    when no line has come for `every` seconds (a partition's structure being built, its cells
+    stored), what is being done and for how long (`step`): said by a thread that looks at the clock
+    every PROGRESS_WAKE s, so `say` must be safe to call from another thread (dbt_cli.note is: dbt's
+    own threads fire events). Counts and clocks only: no decision reads them."""
 
     def __init__(self, say, every: float | None = None, now=time.monotonic) -> None:
-        self.say, self.every, self.now = say, PROGRESS_EVERY if every is None else every, now
+        self._say, self.every, self.now = say, PROGRESS_EVERY if every is None else every, now
         self.planned = self.done = 0      # blocks to compute (not from the cache), of the partitions started
         self.out: dict = {}               # a block in a worker (its future) -> (variables, when sent, slot)
         self.last = now()
         self._passes: str | None = None   # a file of pass counts, one 4-byte slot per block out (_PassCounter)
+        self.doing: tuple[str, float] | None = None   # what is being done, since when (step)
+        self._said = threading.Lock()     # one line at a time, and `last` set with it (tick, beat)
+        self._stop: threading.Event | None = None
+
+    def say(self, line: str) -> None:
+        self.last = self.now()   # any line: the next one on how far it has got is `every` s after it
+        self._say(line)
+
+    def step(self, what: str | None) -> None:
+        """What is being done now (None: nothing to say); the thread that says it starts at the first."""
+        self.doing = (what, self.now()) if what else None   # one assignment: read whole by the thread
+        if self._stop is None and what:
+            self._stop = threading.Event()
+            wake = min(PROGRESS_WAKE, self.every / 3) or PROGRESS_WAKE
+            threading.Thread(target=self._beats, args=(self._stop, wake), name="engine-progress", daemon=True).start()
+
+    def _beats(self, stop: threading.Event, wake: float) -> None:
+        while not stop.wait(wake):
+            self.beat()
+
+    def beat(self) -> None:
+        """A line on what is being done, if no line has come for `every` seconds."""
+        doing = self.doing
+        with self._said:
+            t = self.now()
+            if doing is None or t - self.last < self.every:
+                return
+            self.last = t
+            self.say(f"disclosure engine: {doing[0]} ({t - doing[1]:.0f}s)")
+
+    def stop(self) -> None:
+        """The thread stops (the run is over)."""
+        self.doing = None
+        if self._stop is not None:
+            self._stop.set()
 
     def slot(self) -> tuple[str, int] | None:
         """Where a block sent to a worker counts its passes (None: no file could be made)."""
@@ -691,6 +731,10 @@ class _Progress:
         return f"{batch[0]} and {len(batch) - 1} more ({first}-{first + len(batch) - 1} of {of})"
 
     def tick(self) -> None:
+        with self._said:
+            self._tick()
+
+    def _tick(self) -> None:
         t = self.now()
         if t - self.last < self.every:
             return
@@ -1472,6 +1516,11 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
     partition order."""
     from pipelines.lib.disclosure.structure import check_partitions, partition_labels, structure_columns
     check_partitions()
+
+    def step(what: str | None) -> None:   # what the progress lines say is being done (_Progress.step)
+        if progress is not None:
+            progress.step(what)
+    step("finding the partitions that changed")
     present = [m for m in MART_BY_NAME.values() if m.name in frames]
     with clock("partitions: digests"):
         # only what the structure reads: digested, and all build_structure is given
@@ -1519,6 +1568,7 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
     def finish(entry: _Pending) -> None:
         nonlocal rounds, unresolved
         batch, n_cells, fin, keys, st = entry.take()   # freed (with fin) before its cells are stored
+        step(f"{entry.name} waiting for its blocks")
         res = fin(queue)
         key_label = None
         if len(batch) > 1:   # each block key to its partition (no block crosses one)
@@ -1535,6 +1585,7 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
             stats[k] = stats.get(k, 0) + v
         unresolved |= {f"{'+'.join(batch)}: {k}": v for k, v in res.unresolved.items()}
         rounds += res.rounds
+        step(f"{entry.name} storing its cells")
         with clock("partitions: store"):
             new = res.cells.select(*OUTPUT_COLUMNS, "partition_label")
             del res
@@ -1557,6 +1608,7 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
             progress.say(f"disclosure engine: {entry.name} done in {progress.now() - entry.since:.1f}s: "
                          f"{n_cells:,} cells ({n_hidden:,} hidden), {stats_of.get('blocks', 0):,} blocks"
                          + (f" ({cached:,} from the cache)" if cached else ""))
+        step(None)
 
     def finish_done(room: int) -> None:
         """Finish the pending partitions whose blocks are all back, and (oldest first) as many
@@ -1577,18 +1629,23 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
                 name, since = progress.partition(batch, first, len(changed)), progress.now()
                 progress.say(f"disclosure engine: {name} started: {n_batch:,} cells")
             first += len(batch)
+            step(f"{name} building its structure")
             with clock("structure"):
                 st = build_structure({m.name: frames[m.name].filter(labels[m.name].is_in(batch)) for m in present})
             keys: dict[str, int] = {}
+            step(f"{name} choosing its hidden cells")
             fin, done = suppress(st, min_cohort, min_count, protect_zeros=protect_zeros, cache=cache, clock=clock,
                                  block_keys=keys, queue=queue, defer=True)
             pending.append(_Pending(batch, st.cells.height, fin, done, keys, st, name, since))
+            step(None)
             queue.tick()
             del st, fin, done
             release_freed_memory()   # what building the structure and the protect setup freed
         finish_done(0)
     finally:
         queue.close()
+        if progress is not None:
+            progress.stop()
     kept.sort(key=lambda f: f["partition_label"][0] if f.height else "")   # in partition order
     cells = pl.concat(kept, how="vertical") if kept else pl.DataFrame(schema=schema)
     if written is None:
