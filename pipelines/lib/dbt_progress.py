@@ -22,6 +22,7 @@ import contextlib
 import os
 import queue
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -130,19 +131,20 @@ class DbtProgress:
         if not count_line_due(t, self.last_count, self.ended_since, self.every):
             return
         self.last_count, self.ended_since = t, 0
-        kinds = _kinds(self.done)
+        running = self._running(t)
+        self.say(f"dbt: {self._done()} done ({_kinds(self.done)})" + (f"; running: {running}" if running else ""))
+
+    def _running(self, t: float) -> str:
+        """The three nodes running longest, with their seconds so far."""
         longest = sorted(self.running.items(), key=lambda kv: kv[1])[:3]
-        running = ", ".join(f"{k} ({t - since:.0f}s)" for k, since in longest)
-        self.say(f"dbt: {self._done()} done ({kinds})" + (f"; running: {running}" if running else ""))
+        return ", ".join(f"{k} ({t - since:.0f}s)" for k, since in longest)
 
     def heartbeat(self) -> None:
         """A line on what is still running (and for how long), if none has come for `quiet` seconds."""
         t = self.now()
         if not heartbeat_due(t, self.last_line, self.quiet):
             return
-        longest = sorted(self.running.items(), key=lambda kv: kv[1])[:3]
-        running = ", ".join(f"{k} ({t - since:.0f}s)" for k, since in longest)
-        self.say(f"dbt: still running {running or 'nothing (between nodes)'}; {self._done()} done")
+        self.say(f"dbt: still running {self._running(t) or 'nothing (between nodes)'}; {self._done()} done")
 
     def close(self) -> None:
         """The closing line (once dbt's stream has ended, however it ended)."""
@@ -182,10 +184,12 @@ class DbtProgress:
                         return
                     self(item)
                     yield item
-            except BaseException:   # interrupted, or the reader stopped early: dbt stops too, as before
+            except BaseException:   # interrupted, or the reader stopped early: dbt stops too, as dagster-dbt does
                 process = getattr(invocation, "process", None)
                 if process is not None and process.poll() is None:
                     process.send_signal(signal.SIGINT)
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        process.wait(timeout=getattr(invocation, "termination_timeout_seconds", 25))
                 raise
         invocation._stream_stdout = read
         try:

@@ -130,6 +130,26 @@ def test_reading_wakes_for_the_heartbeat_while_dbt_is_silent_and_passes_on_its_e
     assert any(ln.startswith("dbt: still running slow_model (0s); 0 of 10 done") for ln in lines), lines
 
 
+def test_a_reading_stopped_early_stops_dbt():
+    import subprocess
+    import sys
+    dbt = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+
+    class Invocation:
+        process, termination_timeout_seconds = dbt, 10
+
+        def _stream_stdout(self):
+            yield _start("slow_model", 1)
+            dbt.wait()               # nothing more until dbt ends
+
+    inv = Invocation()
+    with DbtProgress([].append).reading(inv):
+        reading = inv._stream_stdout()
+        next(reading)
+        reading.close()              # as when the step is interrupted
+    assert dbt.poll() is not None
+
+
 def test_the_real_dbt_stream_names_a_failing_model_and_carries_the_engines_lines(tmp_path):
     """Real dbt through the launcher, with its JSON log (as dagster-dbt starts it): a Python model
     sends a line with dbt_cli.note (also from a thread of its own), a model fails; both reach the progress lines, with dbt's count."""
