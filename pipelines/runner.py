@@ -179,6 +179,8 @@ def _failures(result) -> list[str]:
 
 def _first_line(msg: str) -> str:
     lines = [ln.strip() for ln in msg.splitlines() if ln.strip()]
+    if any(ln.endswith("DagsterExecutionInterruptedError") for ln in lines):   # Ctrl-C / SIGINT mid-step
+        return "interrupted (Ctrl-C or SIGINT) before it finished"
     for ln in lines:
         low = ln.lower()
         for lead in ("dbt build failed", "no space", "ioexception", "io error"):

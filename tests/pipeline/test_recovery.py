@@ -96,6 +96,11 @@ def test_run_summary_prefers_the_named_cause():
     # as the real full-disk run printed it (bench/fault_runs.py --disk-full)
     assert _first_line("dagster._core.definitions.events.Failure: dbt build failed: [Errno 28] No space left on "
                        "device") == "dbt build failed: [Errno 28] No space left on device"
+    # Ctrl-C during the dbt step, as a real interrupted run printed it
+    assert _first_line("dagster._core.errors.DagsterExecutionInterruptedError") == \
+        "interrupted (Ctrl-C or SIGINT) before it finished"
+    assert _first_line("ValueError: DagsterExecutionInterruptedError is a name") == \
+        "ValueError: DagsterExecutionInterruptedError is a name"
 
 
 def test_submit_names_a_damaged_warehouse_not_a_busy_one(tmp_path):
