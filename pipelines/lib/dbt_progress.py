@@ -187,9 +187,7 @@ class DbtProgress:
             except BaseException:   # interrupted, or the reader stopped early: dbt stops too, as dagster-dbt does
                 process = getattr(invocation, "process", None)
                 if process is not None and process.poll() is None:
-                    process.send_signal(signal.SIGINT)
-                    with contextlib.suppress(subprocess.TimeoutExpired):
-                        process.wait(timeout=getattr(invocation, "termination_timeout_seconds", 25))
+                    _stop(process, getattr(invocation, "termination_timeout_seconds", 25))
                 raise
         invocation._stream_stdout = read
         try:
@@ -199,6 +197,18 @@ class DbtProgress:
             invocation._stream_stdout = stream
             sys.stdout.flush()
             self.close()
+
+
+def _stop(process, timeout: float) -> None:
+    """SIGINT to dbt (it finishes what it can), then SIGTERM, then SIGKILL: a process started from a
+    background job or cron inherits SIGINT ignored, and dbt must not outlive the run."""
+    for send, wait in ((lambda: process.send_signal(signal.SIGINT), timeout), (process.terminate, 5.0),
+                       (process.kill, 5.0)):
+        with contextlib.suppress(OSError):
+            send()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=wait)
+            return
 
 
 def _pump(stream, items: queue.Queue) -> None:

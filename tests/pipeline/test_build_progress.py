@@ -130,13 +130,18 @@ def test_reading_wakes_for_the_heartbeat_while_dbt_is_silent_and_passes_on_its_e
     assert any(ln.startswith("dbt: still running slow_model (0s); 0 of 10 done") for ln in lines), lines
 
 
-def test_a_reading_stopped_early_stops_dbt():
+@pytest.mark.parametrize("on_sigint", ["default_int_handler", "SIG_IGN"])
+def test_a_reading_stopped_early_stops_dbt(on_sigint):
+    """SIGINT stops dbt; a dbt that ignores it (started from a background job or cron) is terminated."""
     import subprocess
     import sys
-    dbt = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dbt = subprocess.Popen([sys.executable, "-c", f"import signal, time; signal.signal(signal.SIGINT, "
+                            f"signal.{on_sigint}); print('ready', flush=True); time.sleep(60)"],
+                           stdout=subprocess.PIPE, text=True)
+    assert dbt.stdout.readline().strip() == "ready"
 
     class Invocation:
-        process, termination_timeout_seconds = dbt, 10
+        process, termination_timeout_seconds = dbt, 2
 
         def _stream_stdout(self):
             yield _start("slow_model", 1)
@@ -147,7 +152,8 @@ def test_a_reading_stopped_early_stops_dbt():
         reading = inv._stream_stdout()
         next(reading)
         reading.close()              # as when the step is interrupted
-    assert dbt.poll() is not None
+    # stopped by SIGINT (Python re-raises it at exit), or, SIGINT ignored, by SIGTERM
+    assert dbt.poll() == (-15 if on_sigint == "SIG_IGN" else -2)
 
 
 def test_the_real_dbt_stream_names_a_failing_model_and_carries_the_engines_lines(tmp_path):
