@@ -152,8 +152,9 @@ def test_a_reading_stopped_early_stops_dbt(on_sigint):
         reading = inv._stream_stdout()
         next(reading)
         reading.close()              # as when the step is interrupted
-    # stopped by SIGINT (Python re-raises it at exit), or, SIGINT ignored, by SIGTERM
-    assert dbt.poll() == (-15 if on_sigint == "SIG_IGN" else -2)
+    # stopped by SIGINT (Python re-raises it at exit), or, SIGINT ignored, by SIGTERM or SIGKILL
+    # (-9 where the environment also ignores SIGTERM, as clean-clone CI showed)
+    assert dbt.poll() in ((-15, -9) if on_sigint == "SIG_IGN" else (-2,))
 
 
 def test_the_real_dbt_stream_names_a_failing_model_and_carries_the_engines_lines(tmp_path):
