@@ -80,7 +80,6 @@ class DbtProgress:
         self.skipped = 0
         self.running: dict[str, float] = {}   # node name -> when it started
         self.ended_since = 0                  # nodes ended since the last count line
-        self.seconds: dict[str, float] = {}   # node name -> seconds, of the nodes that ended
 
     def __call__(self, item) -> None:
         if not isinstance(item, dict):        # not dbt's JSON: a Python warning or traceback of the dbt process
@@ -108,7 +107,6 @@ class DbtProgress:
         self.total = int(data.get("total") or data.get("num_models") or self.total)
         self.running.pop(label, None)
         secs = float(data.get("execution_time") or 0.0)
-        self.seconds[label] = secs
         self.done[kind] = self.done.get(kind, 0) + 1
         self.ended_since += 1
         status = str(node.get("node_status") or data.get("status") or "").lower()
