@@ -9,7 +9,9 @@ stream (the JSON lines dagster-dbt reads from the dbt process):
   partitions and how far it has got), as they come;
 - a closing line: nodes done, failed, skipped, and dbt's seconds;
 - when no line has come for `QUIET` seconds (a single model running for minutes): what is still
-  running and for how long (`heartbeat_due`).
+  running and for how long.
+
+When a line is due is lib/heartbeat.py's rule, the same for the engine's lines and the run's steps.
 
 At `large` (133 nodes, ~90 s) that is a dozen node lines, two or three count lines and the engine's,
 instead of dbt's 266 START / OK lines; at national, where single models run for minutes and the
@@ -28,23 +30,18 @@ import threading
 import time
 from typing import Callable, Iterator
 
+from pipelines.lib.heartbeat import QUIET, WAKE, elapsed, line_due
+
 SLOW = 1.0      # a node that took this many seconds or more gets its own line
 EVERY = 30.0    # seconds between count lines (none when no node ended since)
 NOTE = "progress: "   # a dbt Note whose text starts so is a line for the run's output (dbt_cli.note)
 RESULTS = {"LogModelResult", "LogSeedResult", "LogTestResult", "LogSnapshotResult"}
 BAD = {"error", "fail", "warn"}   # a node's status that is named at once
-QUIET = 60.0    # seconds without a line after which a line says what is still running
-WAKE = 5.0      # seconds between looks at the clock while dbt says nothing
 
 
 def count_line_due(now: float, last: float, ended_since: int, every: float = EVERY) -> bool:
     """Whether a count line is due: `every` seconds since the last one, and nodes ended since."""
-    return ended_since > 0 and now - last >= every
-
-
-def heartbeat_due(now: float, last_line: float, quiet: float = QUIET) -> bool:
-    """Whether to say what is still running: no line for `quiet` seconds."""
-    return now - last_line >= quiet
+    return ended_since > 0 and line_due(now, last, every)
 
 
 def _kind(unique_id: str) -> str:
@@ -135,12 +132,12 @@ class DbtProgress:
     def _running(self, t: float) -> str:
         """The three nodes running longest, with their seconds so far."""
         longest = sorted(self.running.items(), key=lambda kv: kv[1])[:3]
-        return ", ".join(f"{k} ({t - since:.0f}s)" for k, since in longest)
+        return ", ".join(f"{k} ({elapsed(t - since)})" for k, since in longest)
 
     def heartbeat(self) -> None:
         """A line on what is still running (and for how long), if none has come for `quiet` seconds."""
         t = self.now()
-        if not heartbeat_due(t, self.last_line, self.quiet):
+        if not line_due(t, self.last_line, self.quiet):
             return
         self.say(f"dbt: still running {self._running(t) or 'nothing (between nodes)'}; {self._done()} done")
 

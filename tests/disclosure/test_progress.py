@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 
-from pipelines.lib.disclosure import engine
+from pipelines.lib.disclosure import engine, progress
 from tests.disclosure.test_partitions import _frames, _sorted
 
 
@@ -20,7 +20,7 @@ class Clock:
 
 def test_a_line_on_how_far_it_has_got_is_said_at_most_every_so_often():
     clock, lines = Clock(), []
-    p = engine._Progress(lines.append, every=30.0, now=clock)
+    p = progress.Progress(lines.append, every=30.0, now=clock)
     p.planned, p.done = 120, 40
     clock.t += 29.9
     p.tick()
@@ -31,10 +31,10 @@ def test_a_line_on_how_far_it_has_got_is_said_at_most_every_so_often():
     small = p.slot()
     p.out["b"] = (900, 60.0, small)
     assert big[1] != small[1] and p.slot()[1] not in (big[1], small[1])
-    with engine._PassCounter(*big) as count:          # as the worker computing the block counts its passes
+    with progress.PassCounter(*big) as count:          # as the worker computing the block counts its passes
         count(1)
         count(7)
-    with engine._PassCounter(*small) as count:
+    with progress.PassCounter(*small) as count:
         count(3)
     p.tick()
     assert lines == ["disclosure engine: blocks 40 of 120 done; 2 in the workers, the largest 34,316 variables "
@@ -45,7 +45,7 @@ def test_a_line_on_how_far_it_has_got_is_said_at_most_every_so_often():
     assert p.partition(["a", "b", "c"], 2, 5) == "a and 2 more (2-4 of 5)"
     p.back("a")
     assert p.slot() == big                             # its slot free again (set to 0)
-    assert engine._PassCounter.read(*big) == 0
+    assert progress.PassCounter.read(*big) == 0
     path = big[0]
     p.close()
     assert not __import__("os").path.exists(path)
@@ -53,7 +53,7 @@ def test_a_line_on_how_far_it_has_got_is_said_at_most_every_so_often():
 
 def test_what_is_being_done_is_said_when_no_line_has_come_for_a_while():
     clock, lines = Clock(), []
-    p = engine._Progress(lines.append, every=30.0, now=clock)
+    p = progress.Progress(lines.append, every=30.0, now=clock)
     p.beat()
     assert lines == []                                  # nothing being done
     p.step("leaving_year=2024-25 (1 of 3) building its structure")
@@ -62,7 +62,7 @@ def test_what_is_being_done_is_said_when_no_line_has_come_for_a_while():
     assert lines == []
     clock.t += 61
     p.beat()
-    assert lines == ["disclosure engine: leaving_year=2024-25 (1 of 3) building its structure (90s)"]
+    assert lines == ["disclosure engine: leaving_year=2024-25 (1 of 3) building its structure (1m30s)"]
     clock.t += 10
     p.say("disclosure engine: something else")         # any line puts the next off
     clock.t += 29
@@ -84,8 +84,8 @@ def test_a_slow_structure_is_said_to_be_building(tmp_path, monkeypatch):
         time.sleep(1.0)
         return real(*a, **k)
     monkeypatch.setattr(engine, "build_structure", slow)
-    monkeypatch.setattr(engine, "PROGRESS_EVERY", 0.3)
-    monkeypatch.setattr(engine, "PROGRESS_WAKE", 0.05)
+    monkeypatch.setattr(progress, "PROGRESS_EVERY", 0.3)
+    monkeypatch.setattr(progress, "PROGRESS_WAKE", 0.05)
     monkeypatch.setattr(engine, "BATCH_CELLS", 0)          # each partition alone
     lines: list[str] = []
     engine.run(frames, cache_path=tmp_path / "a.sqlite", by_partition=True, workers=1, on_progress=lines.append)
@@ -100,7 +100,7 @@ def test_partition_lines_with_every_block_in_the_workers_and_the_same_cells(tmp_
     cold = engine.run(frames, cache_path=tmp_path / "a.sqlite", by_partition=True, workers=2)
     monkeypatch.setattr(engine, "POOL_FROM_VARS", 0)       # every block to the workers
     monkeypatch.setattr(engine, "BATCH_CELLS", 0)          # each partition alone
-    monkeypatch.setattr(engine, "PROGRESS_EVERY", 0.0)     # a line at every chance
+    monkeypatch.setattr(progress, "PROGRESS_EVERY", 0.0)     # a line at every chance
     lines: list[str] = []
     got = engine.run(frames, cache_path=tmp_path / "b.sqlite", by_partition=True, workers=2,
                      on_progress=lines.append)

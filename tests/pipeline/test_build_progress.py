@@ -11,7 +11,8 @@ import time
 import pytest
 
 from pipelines.lib import dbt_progress
-from pipelines.lib.dbt_progress import EVERY, NOTE, QUIET, DbtProgress, count_line_due, heartbeat_due
+from pipelines.lib.dbt_progress import EVERY, NOTE, QUIET, DbtProgress, count_line_due
+from pipelines.lib.heartbeat import Heartbeat, elapsed, line_due
 
 
 class Clock:
@@ -34,6 +35,32 @@ def _start(name: str, index: int, total: int = 10) -> dict:
     return {"info": {"name": "LogStartLine", "level": "info", "msg": "..."},
             "data": {"node_info": {"unique_id": f"model.trust_destinations.{name}", "node_name": name},
                      "index": index, "total": total}}
+
+
+def test_a_line_is_due_every_so_often_and_none_while_lines_flow():
+    """The one rule of every progress printer (lib/heartbeat.py), with an injected clock."""
+    clock, last, said = Clock(), 100.0, []
+    for _ in range(20):                 # a line every 10 s: a 30 s line is never due
+        clock.t += 10
+        if line_due(clock(), last, 30.0):
+            said.append(clock())
+        last = clock()
+    assert said == []
+    clock.t += 29.9
+    assert not line_due(clock(), last, 30.0)
+    clock.t += 0.1
+    assert line_due(clock(), last, 30.0)
+    assert [elapsed(s) for s in (0, 45.7, 60, 120, 3599, 3600, 7500)] == \
+        ["0s", "45s", "1m0s", "2m0s", "59m59s", "1h0m", "2h5m"]
+
+
+def test_a_heartbeat_thread_beats_every_so_often_until_stopped():
+    beats: list[float] = []
+    with Heartbeat(lambda: beats.append(time.monotonic()), wake=0.02):
+        time.sleep(0.3)
+    n = len(beats)
+    time.sleep(0.1)
+    assert 3 <= n <= 16 and len(beats) <= n + 1, beats
 
 
 def test_a_count_line_is_due_every_so_often_and_only_when_nodes_ended():
@@ -80,7 +107,6 @@ def test_slow_nodes_failures_notes_and_counts_are_said_and_fast_nodes_are_not():
 
 
 def test_a_long_node_is_said_to_be_still_running_about_every_minute_and_not_while_lines_flow():
-    assert not heartbeat_due(now=159.9, last_line=100.0) and heartbeat_due(now=160.0, last_line=100.0)
     clock, lines = Clock(), []
     p = DbtProgress(lines.append, now=clock)
     p(_start("stg_fast", 1))
@@ -92,13 +118,13 @@ def test_a_long_node_is_said_to_be_still_running_about_every_minute_and_not_whil
     assert lines == []               # 55 s: not yet
     clock.t += 5
     p.heartbeat()
-    assert lines == ["dbt: still running int_destinations__pupil_history (60s); 1 of 10 done"]
+    assert lines == ["dbt: still running int_destinations__pupil_history (1m0s); 1 of 10 done"]
     clock.t += 5
     p.heartbeat()
     assert len(lines) == 1           # just said: the next one a minute later
     clock.t += QUIET - 5
     p.heartbeat()
-    assert lines[-1] == "dbt: still running int_destinations__pupil_history (120s); 1 of 10 done"
+    assert lines[-1] == "dbt: still running int_destinations__pupil_history (2m0s); 1 of 10 done"
     for _ in range(10):              # the engine speaking every 30 s: no heartbeat between its lines
         clock.t += 30
         p({"info": {"name": "Note", "level": "info"}, "data": {"msg": NOTE + "disclosure engine: blocks"}})
