@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from pipelines.config import Paths, dbt_env, is_leaving_year, paths, round_ids
 from pipelines.lib import dbt_warm, runstate
 from pipelines.lib.dbt_cli import last_seconds
 from pipelines.lib.dbt_progress import NOTE
+from pipelines.lib.heartbeat import QUIET, Heartbeat, elapsed, line_due
 from pipelines.lib.runnow import pid_alive
 from pipelines.lib.warehouse import RunInProgress, move_aside, run_lock, warehouse_problem
 
@@ -89,41 +91,85 @@ def landed_return_partitions(p: Paths) -> list[tuple[str, str]]:
 
 @dataclass
 class Timings:
+    """The run's steps and their seconds, and every line the run prints (`say`). When nothing has
+    been said for `quiet` seconds, `beat` (the run's Heartbeat thread) says what is still running:
+    the Dagster step (`step fsq_ingest still running (2m0s)`), or else the run's own step
+    (`ingest returns still running (2m0s)`); not a step that says its own progress (dbt's, which
+    has its own heartbeat: lib/dbt_progress.py)."""
     echo: Callable[[str], None]
     steps: list[tuple[str, float]] = field(default_factory=list)
     substeps: dict[str, list[tuple[str, float]]] = field(default_factory=dict)   # Dagster steps per step
     t0: float = field(default_factory=time.perf_counter)
     serving_at: float | None = None     # when this run's serving snapshot was published (the dashboard sees it)
     dbt_slowest: list[tuple[str, float]] = field(default_factory=list)   # this build's slowest dbt nodes
-    _start: float = 0.0
-    _name: str = ""
+    quiet: float = QUIET
+    now: Callable[[], float] = time.perf_counter
+    # each replaced by one assignment, so the heartbeat's thread reads it whole
+    phase: tuple[str, float] | None = None      # this run's step (start) and when it started
+    running: tuple[str, float, bool] | None = None   # the Dagster step: key, when it started, says its own progress
+    _last: float = 0.0   # when the last line was said
+    _said: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._last = self.now()
+
+    @property
+    def name(self) -> str:
+        return self.phase[0] if self.phase else ""
+
+    def say(self, line: str) -> None:
+        """Print a line of the run (from any thread: one at a time)."""
+        with self._said:
+            self._last = self.now()
+            self.echo(line)
+
+    def at(self) -> str:
+        return f"[{self.now() - self.t0:6.1f}s]"
 
     def start(self, name: str) -> None:
         self.stop()
-        self._name, self._start = name, time.perf_counter()
-        self.echo(f"[{time.perf_counter() - self.t0:6.1f}s] {name} ...")
+        self.phase = (name, self.now())
+        self.say(f"{self.at()} {name} ...")
 
     def stop(self) -> None:
-        if self._name:
-            self.steps.append((self._name, time.perf_counter() - self._start))
-            self._name = ""
+        if self.phase:
+            self.steps.append((self.phase[0], self.now() - self.phase[1]))
+            self.phase = None
+
+    def beat(self) -> None:
+        """A line on what is still running, if nothing has been said for `quiet` seconds."""
+        phase, step = self.phase, self.running
+        with self._said:
+            t = self.now()
+            if not line_due(t, self._last, self.quiet):
+                return
+            if step is not None:
+                if step[2]:
+                    return
+                line = f"{self.at()}   step {step[0]} still running ({elapsed(t - step[1])})"
+            elif phase is not None:
+                line = f"{self.at()} {phase[0]} still running ({elapsed(t - phase[1])})"
+            else:
+                return
+            self._last = t
+            self.echo(line)
 
     def summary(self) -> None:
         self.stop()
-        total = time.perf_counter() - self.t0
-        self.echo("Timing:")
+        total = self.now() - self.t0
+        self.say("Timing:")
         for name, secs in self.steps:
-            self.echo(f"  {name:<34s} {secs:7.1f}s")
+            self.say(f"  {name:<34s} {secs:7.1f}s")
             for sub, sub_secs in self.substeps.get(name, []):
                 if sub_secs >= 1.0:
-                    self.echo(f"    {sub[:52]:<52s} {sub_secs:7.1f}s")
+                    self.say(f"    {sub[:52]:<52s} {sub_secs:7.1f}s")
                 if sub == "warehouse_models":
                     for node, node_secs in self.dbt_slowest:
-                        self.echo(f"      {node[:50]:<50s} {node_secs:7.1f}s")
-        self.echo(f"  {'total':<34s} {total:7.1f}s")
+                        self.say(f"      {node[:50]:<50s} {node_secs:7.1f}s")
+        self.say(f"  {'total':<34s} {total:7.1f}s")
         if self.serving_at is not None:
-            self.echo(f"  {'serving snapshot refreshed after':<34s} {self.serving_at:7.1f}s "
-                      "(the dashboard shows the new figures; documents follow)")
+            self.say(f"  {'serving snapshot refreshed after':<34s} {self.serving_at:7.1f}s "
+                     "(the dashboard shows the new figures; documents follow)")
 
 
 def _instance():
@@ -203,8 +249,11 @@ def run_pipeline(data_dir: Path | None = None, echo: Callable[[str], None] | Non
              f"or point DESTINATIONS_DATA_DIR at the trust's data directory.")
         return 1
     timings = Timings(echo)
+    echo = timings.say    # every line of the run, so the heartbeat knows when the last one came
     try:
-        with run_lock(p.warehouse_dir, "destinations run", wait=wait, on_wait=echo), ExitStack() as on_exit:
+        # the heartbeat's thread only prints (timings.say); Dagster's log calls stay on the step's thread
+        with run_lock(p.warehouse_dir, "destinations run", wait=wait, on_wait=echo), ExitStack() as on_exit, \
+                Heartbeat(timings.beat, name="run-progress"):
             return _run_locked(p, echo, timings, full, on_exit)
     except RunInProgress as exc:
         echo(f"Not started: {exc}. Try again when it has finished (or run without --no-wait to wait).")
@@ -328,7 +377,7 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
             os.environ.pop(dbt_warm.SOCKET_ENV, None)
         problems += _failures(res)
         _echo_steps(res, echo)
-        if any(sub == "warehouse_models" for sub, _ in timings.substeps.get(timings._name, [])):
+        if any(sub == "warehouse_models" for sub, _ in timings.substeps.get(timings.name, [])):
             timings.dbt_slowest = slowest_nodes(last_seconds(str(p.dbt_dir / "target")))
         if not res.success and not problems:
             problems.append("the Dagster run failed; see its log above")
@@ -606,27 +655,38 @@ def _record_returns(instance, todo: list[tuple[str, str]]) -> None:
 
 
 def _step_progress(echo, timings: Timings):
-    """Dagster event listener: one line when a step starts and when it ends, and the progress
-    lines a step logs (live progress)."""
+    """Dagster event listener (on the step's thread): one line when a step starts and when it ends
+    (a failed step's seconds from its start: Dagster's failure has none), and the progress lines
+    a step logs (live progress). It tells the run's heartbeat which step is running."""
+    started: dict[str, float] = {}
+
     def on_event(entry) -> None:
         ev = entry.dagster_event
-        at = f"[{time.perf_counter() - timings.t0:6.1f}s]"
+        at = timings.at()
         if ev is None:   # a step's progress line (the dbt step's: lib/dbt_progress.py)
             msg = entry.user_message or ""
             if msg.startswith(NOTE):
+                if timings.running is not None and not timings.running[2]:
+                    timings.running = timings.running[:2] + (True,)   # it says its own heartbeat
                 echo(f"{at}     {msg[len(NOTE):]}")
             return
         if not ev.step_key:
             return
         kind = ev.event_type_value
         if kind == "STEP_START":
+            started[ev.step_key] = timings.now()
+            timings.running = (ev.step_key, started[ev.step_key], False)
             echo(f"{at}   step {ev.step_key} started")
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
+            timings.running = None
+            since = started.pop(ev.step_key, None)
             secs = (getattr(ev.event_specific_data, "duration_ms", None) or 0) / 1000
-            timings.substeps.setdefault(timings._name, []).append((ev.step_key, secs))
+            if kind == "STEP_FAILURE" and since is not None:   # e.g. interrupted (Ctrl-C): no duration from Dagster
+                secs = timings.now() - since
+            timings.substeps.setdefault(timings.name, []).append((ev.step_key, secs))
             echo(f"{at}   step {ev.step_key} {'done' if kind == 'STEP_SUCCESS' else 'FAILED'} in {secs:.1f}s")
             if kind == "STEP_SUCCESS" and ev.step_key == "serving_snapshot":
-                timings.serving_at = time.perf_counter() - timings.t0
+                timings.serving_at = timings.now() - timings.t0
     return on_event
 
 

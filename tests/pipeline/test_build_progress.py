@@ -5,8 +5,8 @@ test_run_incremental.py (test_full_then_nothing_new)."""
 from __future__ import annotations
 
 import json
-
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -256,3 +256,56 @@ def test_reading_an_invocation_passes_every_item_on_and_drops_dagster_dbts_copy_
     with DbtProgress(lines.append).reading(object()):            # no such method: nothing read, nothing dropped
         print("kept")
     assert capsys.readouterr().out == "kept\n"
+
+
+def _event(kind: str, step: str, **data):
+    return SimpleNamespace(dagster_event=SimpleNamespace(step_key=step, event_type_value=kind,
+                                                         event_specific_data=SimpleNamespace(**data)))
+
+
+def test_the_run_says_what_is_still_running_after_a_minute_without_a_line():
+    """runner.Timings.beat (called by the run's heartbeat thread every WAKE s), injected clock: the
+    run's own step, then a Dagster step through the listener; a step that says its own progress
+    (dbt's) is left to it; a failed step's seconds are from its start (Dagster's failure has none)."""
+    from pipelines.runner import Timings, _step_progress
+    clock, lines = Clock(), []
+    t = Timings(lines.append, now=clock, t0=clock())
+    t.beat()
+    assert lines == []                                   # nothing started: nothing to say
+    t.start("ingest returns")
+    for _ in range(11):
+        clock.t += 5
+        t.beat()
+    assert lines == ["[   0.0s] ingest returns ..."]      # 55 s: not yet
+    clock.t += 5
+    t.beat()
+    assert lines[-1] == "[  60.0s] ingest returns still running (1m0s)"
+    for _ in range(12):                                  # a line every 30 s: no heartbeat between them
+        clock.t += 30
+        t.say("  returns 2025-26 R3: 4,000 rows current")
+        t.beat()
+    assert len(lines) == 14
+    clock.t += 60
+    t.beat()
+    assert lines[-1] == "[ 480.0s] ingest returns still running (8m0s)"
+    t.start("build 9 assets (3 dbt models), check, publish")
+    on_event = _step_progress(t.say, t)
+    on_event(_event("STEP_START", "fsq_ingest"))
+    clock.t += 125
+    t.beat()
+    assert lines[-2:] == ["[ 480.0s]   step fsq_ingest started", "[ 605.0s]   step fsq_ingest still running (2m5s)"]
+    on_event(_event("STEP_SUCCESS", "fsq_ingest", duration_ms=130_000))
+    on_event(_event("STEP_START", "warehouse_models"))
+    on_event(SimpleNamespace(dagster_event=None, user_message=NOTE + "dbt: model x done in 2.0s [1 of 9]"))
+    clock.t += 300
+    t.beat()
+    assert lines[-1] == "[ 605.0s]     dbt: model x done in 2.0s [1 of 9]"   # dbt says its own heartbeat
+    on_event(_event("STEP_START", "documents"))
+    clock.t += 42.5
+    on_event(_event("STEP_FAILURE", "documents", error=None))   # as an interrupt's: no duration_ms
+    assert lines[-1] == "[ 947.5s]   step documents FAILED in 42.5s"
+    clock.t += 61
+    t.beat()
+    assert lines[-1] == "[1008.5s] build 9 assets (3 dbt models), check, publish still running (8m48s)"
+    t.summary()
+    assert any(ln.split() == ["documents", "42.5s"] for ln in lines), lines
