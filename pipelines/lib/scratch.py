@@ -4,6 +4,7 @@ those of the same kind whose process is gone (SIGKILL, a power cut: nothing ran 
 A folder whose process still runs is never touched (a pid reused since is only a delay)."""
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -45,3 +46,15 @@ def scratch(kind: str) -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def for_worker_processes() -> None:
+    """multiprocessing's temporary folder of this process (its forkserver's socket; by itself an
+    unnamed pymp-*, left by a killed process) as a folder of this process, removed at exit, or by
+    the next process to make one if this one is killed. Once per process, before its first pool."""
+    from multiprocessing import process
+    config = process.current_process()._config   # where multiprocessing.util.get_temp_dir keeps it
+    if config.get("tempdir") is None:
+        path = folder("pymp")
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
+        config["tempdir"] = str(path)

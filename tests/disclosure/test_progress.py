@@ -121,3 +121,66 @@ def test_partition_lines_with_every_block_in_the_workers_and_the_same_cells(tmp_
     lines.clear()
     engine.run(frames, cache_path=tmp_path / "b.sqlite", by_partition=True, workers=2, on_progress=lines.append)
     assert lines == [f"disclosure engine: {n} partitions, 0 to compute (0 cells), {n} unchanged (cells kept)"]
+
+
+KILLED = """
+import glob, os, tempfile, time
+from pipelines.lib.disclosure import engine
+from pipelines.lib.scratch import scratch
+from tests.disclosure.test_partitions import _frames
+engine.POOL_FROM_VARS = 0          # every block to the workers: each counts its passes in the pass file
+engine.BATCH_CELLS = 0
+
+def say(line):   # the pass file made (a block sent): held here until killed
+    if glob.glob(os.path.join(tempfile.gettempdir(), f"disclosure-passes-{os.getpid()}-*")):
+        time.sleep(3600)
+
+
+with scratch("disclosure") as tmp:   # as int_disclosure__cells does
+    engine.run(_frames(), cache_path=tmp / "cache.sqlite", by_partition=True, workers=2, on_progress=say)
+"""
+
+
+NEXT = """
+import os, tempfile
+from pipelines.lib.disclosure import engine
+from pipelines.lib.scratch import scratch
+from tests.disclosure.test_partitions import _frames
+engine.POOL_FROM_VARS = 0
+lines = []
+with scratch("disclosure") as tmp:
+    engine.run(_frames(), cache_path=tmp / "cache.sqlite", by_partition=True, workers=2, on_progress=lines.append)
+    assert any(" done in " in ln for ln in lines), lines
+    print(*sorted(n.rsplit("-", 1)[0] for n in os.listdir(tempfile.gettempdir())), os.getpid())
+"""
+
+
+def test_a_killed_engine_leaves_no_temporary_files_after_the_next_run(tmp_path):
+    """SIGKILL (the run and its workers, as kill -9 of a run's process group) leaves its folders in
+    the temporary folder; the next run removes them (lib/scratch.py) and its own when it ends."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {**os.environ, "TMPDIR": str(temp), "PYTHONPATH": repo}
+    proc = subprocess.Popen([sys.executable, "-c", KILLED], cwd=repo, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not list(temp.glob(f"disclosure-passes-{proc.pid}-*/passes")) and time.monotonic() < deadline:
+        assert proc.poll() is None
+        time.sleep(0.02)
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    left = sorted(p.name.rsplit("-", 1)[0] for p in temp.iterdir())
+    assert left == [f"disclosure-{proc.pid}", f"disclosure-passes-{proc.pid}", f"pymp-{proc.pid}"], left   # a kill's
+    out = subprocess.run([sys.executable, "-c", NEXT], cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    said = out.stdout.splitlines()[-1].split()
+    mine = said[-1]   # the next run's pid: while it ran, the killed run's folders were gone
+    assert said == [f"disclosure-{mine}", f"pymp-{mine}", mine], out.stdout
+    assert list(temp.iterdir()) == []       # and its own, once it ended

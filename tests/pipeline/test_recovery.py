@@ -200,3 +200,37 @@ def test_a_corrected_file_with_the_same_size_and_mtime_is_noticed(tmp_path, monk
         raise AssertionError(f"re-read {a[0]}")
     monkeypatch.setattr(runstate, "open", no_read, raising=False)
     assert scan(p).partitions["2024-25/R3"] != before
+
+
+def test_an_interrupted_step_is_said_failed_after_the_seconds_it_really_ran(tmp_path):
+    """Ctrl-C (SIGINT to the run's process group) while dbt builds: the step is said FAILED after
+    the seconds since its start (Dagster's failure event has no duration: it said 0.0s), in its
+    line and in the timing summary."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import threading
+    import time
+
+    from bench.fault_runs import command, env_for
+    from pipelines.lib.generate import generate_trust
+    generate_trust(tmp_path, academies=2, years=1, seed=5)
+    proc = subprocess.Popen(command("run"), env=env_for(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    seen: list[str] = []
+    threading.Thread(target=lambda: seen.extend(proc.stdout), daemon=True).start()
+    deadline = time.monotonic() + 600
+    while "step warehouse_models started" not in "".join(seen) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "".join(seen)
+    time.sleep(4.0)
+    os.killpg(proc.pid, signal.SIGINT)            # as Ctrl-C in a terminal: the run and its dbt
+    proc.wait(timeout=300)
+    time.sleep(0.5)                               # the reader thread has the last lines
+    out = "".join(seen)
+    started = float(re.search(r"\[\s*([\d.]+)s\]   step warehouse_models started", out).group(1))
+    at, secs = map(float, re.search(r"\[\s*([\d.]+)s\]   step warehouse_models FAILED in ([\d.]+)s", out).groups())
+    assert secs >= 3.5 and abs(secs - (at - started)) < 0.5, out
+    assert re.search(rf"\n    warehouse_models\s+{secs:.1f}s\n", out), out
+    assert "interrupted (Ctrl-C or SIGINT) before it finished" in out, out

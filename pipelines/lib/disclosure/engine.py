@@ -535,6 +535,9 @@ class _Workers:
         if self.pool is None:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
+
+            from pipelines.lib.scratch import for_worker_processes
+            for_worker_processes()   # the forkserver's folder: a killed run's is removed by the next
             self.pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("forkserver"))
             self.n = n
         return self.pool

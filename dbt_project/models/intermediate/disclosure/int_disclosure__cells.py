@@ -21,13 +21,13 @@ copies after the engine's last block instead of one. A first build (no table yet
 cell for dbt to create the table from, as before. A partition the table holds with its current digest
 holds exactly the cells the engine would give it now (they are a function of that digest)."""
 import os
-import tempfile
 
 import polars as pl
 
 from pipelines.lib.dbt_cli import note
 from pipelines.lib.disclosure.engine import OUTPUT_SCHEMA, duckdb_memory_limit, run
 from pipelines.lib.disclosure.structure import MARTS, structure_columns
+from pipelines.lib.scratch import scratch
 
 CELLS_SCHEMA = OUTPUT_SCHEMA | {"partition_label": pl.Utf8, "partition_digest": pl.Utf8}
 STREAM = "disclosure_cells_new"
@@ -94,7 +94,7 @@ def model(dbt, session):
     lowered = duckdb_memory_limit(session, os.environ.get("DESTINATIONS_DUCKDB_ENGINE_MEMORY", "1GB"),
                                   os.environ.get("DESTINATIONS_DUCKDB_MEMORY", "4GB"))
     try:
-        with lowered, tempfile.TemporaryDirectory(prefix="disclosure-") as tmp:
+        with lowered, scratch("disclosure") as tmp:   # a killed run's: removed by the next
             cache = os.environ.get("DESTINATIONS_DISCLOSURE_CACHE") or os.path.join(tmp, "cache.sqlite")
             result = run(frames, min_cohort=int(dbt.config.get("min_cohort")),
                          min_count=int(dbt.config.get("min_count")),

@@ -8,9 +8,9 @@ file beside int_disclosure__cells' (DESTINATIONS_DISCLOSURE_CACHE; unset: a cold
 corrected return recomputes its leaving year's rows only; the table itself (~10k rows) is
 rewritten whole, which costs less than dbt's incremental steps would."""
 import os
-import tempfile
 
 from pipelines.lib.disclosure.public import STATEMENT_ROWS_SQL, first_actual_round, public_cache_path, statement_cells
+from pipelines.lib.scratch import scratch
 
 
 def model(dbt, session):
@@ -25,7 +25,7 @@ def model(dbt, session):
     published = dbt.ref("int_disclosure__cells").filter(
         "mart = 'destination_measures' and starts_with(row_key, 'academy|') and ends_with(row_key, '|Total|Total')"
     ).select("mart, row_key, measure, hidden")
-    with tempfile.TemporaryDirectory(prefix="disclosure-public-") as tmp:
+    with scratch("disclosure-public") as tmp:   # a killed run's: removed by the next
         cache = public_cache_path(os.environ.get("DESTINATIONS_DISCLOSURE_CACHE")) or os.path.join(tmp, "cache.sqlite")
         cells = statement_cells(rows.pl(), published.pl(), min_cohort=int(dbt.config.get("min_cohort")),
                                 min_count=int(dbt.config.get("min_count")), first=first, cache_path=cache)
