@@ -27,7 +27,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
@@ -72,7 +71,8 @@ class Warm:
 def start() -> Warm | None:
     """Start a warm dbt process (None if it cannot start: the launcher then imports dbt itself)."""
     try:
-        folder = Path(tempfile.mkdtemp(prefix="dbt-warm-"))   # owner-only (0700)
+        from pipelines.lib import scratch   # here: the warm process itself does not need it
+        folder = scratch.folder("dbt-warm")   # owner-only (0700); a killed run's: removed by the next
         sock = folder / "s"
         proc = subprocess.Popen([sys.executable, "-m", "pipelines.lib.dbt_warm", str(sock)],
                                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
