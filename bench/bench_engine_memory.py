@@ -11,18 +11,24 @@ the run done; dbt's copy of the temp table):
 
 - rss: this process's resident memory (MB), anon: its anonymous part, peak: the highest RSS sampled
   (every 0.1 s) since the previous step;
-- glibc: mallinfo2 in use (uordblks + hblkhd) and free kept in its arenas (fordblks; part of it may
-  already be given back by malloc_trim);
-- duckdb: duckdb_memory() total and temporary storage; its jemalloc's allocated and resident;
+- glibc: mallinfo2 in use (uordblks + hblkhd: may count pages never touched) and free kept in its
+  arenas (fordblks); trimmed: what malloc_trim(0) then gave back (the RSS drop: resident free memory
+  glibc kept; the engine trims after each structure and partition);
+- duckdb: duckdb_memory() total and temporary storage; its jemalloc's allocated and resident; its
+  memory_limit then;
 - arrow: pyarrow's default pool's bytes allocated;
-- with --objects: the live polars frames (estimated_size), numpy arrays and long lists found by gc
-  (a slow count, a few seconds a step), and the three largest;
+- py.arena / py.used: Python's small-object allocator (pymalloc): its arenas, and the bytes of live
+  objects in them (an arena is given back only when all of its objects are freed);
+- rest: anon - trimmed - duckdb's jemalloc - arrow - pymalloc's arenas: polars' own allocator (jemalloc
+  in the Linux wheels, built without statistics), glibc's live allocations (numpy arrays, SQLite's
+  cache), thread stacks;
+- with --objects: the live polars frames (estimated_size; frames that share columns each count
+  them), numpy arrays and long lists found by gc (a slow count, a few seconds a step), and the three
+  largest;
 - with --tracemalloc: Python's heap (tracemalloc current; slows the run, and adds its own memory).
 
-polars' own allocator (jemalloc in the Linux wheels) is built without statistics: what it holds shows
-as the rest (anon - glibc - duckdb - arrow). The warehouse is only read. To get two large partitions
-from a one-leaving-year warehouse, copy it and insert each mart's rows again under another
-leaving_year (the structure of each is the same; for memory only).
+The warehouse is only read. To get two large partitions from a one-leaving-year warehouse, copy it
+and insert each mart's rows again under another leaving_year (the structure of each is the same; for memory only).
 """
 from __future__ import annotations
 
@@ -75,6 +81,30 @@ def _glibc() -> tuple[int, int]:
     libc.mallinfo2.restype = _Mallinfo2
     m = libc.mallinfo2()
     return m.uordblks + m.hblkhd, m.fordblks
+
+
+def _pymalloc() -> tuple[int, int]:
+    """(bytes of Python's small-object arenas, bytes in their allocated blocks): sys._debugmallocstats.
+    An arena goes back to the system only when every object in it is freed."""
+    with tempfile.TemporaryFile("w+") as f:
+        saved = os.dup(2)
+        try:
+            sys.stderr.flush()
+            os.dup2(f.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        f.seek(0)
+        text = f.read()
+    got = {}
+    for line in text.splitlines():
+        k, _, v = line.partition("=")
+        if "bytes/arena" in k:
+            got["arenas"] = int(v.replace(",", ""))
+        elif k.strip() == "# bytes in allocated blocks":
+            got["used"] = int(v.replace(",", ""))
+    return got.get("arenas", -1), got.get("used", -1)
 
 
 def _duckdb_jemalloc():
@@ -159,36 +189,42 @@ class Recorder:
             cur = self.con.cursor()
             mem, tmp = cur.execute("select sum(memory_usage_bytes), sum(temporary_storage_bytes) "
                                    "from duckdb_memory()").fetchone()
+            row["limit"] = cur.execute("select current_setting('memory_limit')").fetchone()[0]
             cur.close()
         except duckdb.Error:
             mem = tmp = -1
+            row["limit"] = "?"
         row["duckdb"], row["duckdb_tmp"] = mem, tmp
         row["duckdb_je"], row["duckdb_je_res"] = _je(self.je, ("stats.allocated", "stats.resident")) \
             if self.je else (-1, -1)
         row["arrow"] = pa.total_allocated_bytes()
+        row["py_arenas"], row["py_used"] = _pymalloc()
         if self.traced:
             import tracemalloc
             row["py_heap"] = tracemalloc.get_traced_memory()[0]
         if self.objects:
             row["frames"], row["arrays"], row["lists"], row["largest"] = _objects()
-        row["rest"] = row["anon"] - row["glibc"] - max(row["duckdb_je_res"], 0) - row["arrow"]
+        engine.release_freed_memory()   # what glibc kept and could give back
+        row["trimmed"] = row["rss"] - _status()["VmRSS"]
+        row["rest"] = row["anon"] - row["trimmed"] - max(row["duckdb_je_res"], 0) - row["arrow"] - row["py_arenas"]
         self.rows.append(row)
         print(self.line(row), flush=True)
 
-    HEAD = ("t s", "step", "rss", "peak", "anon", "glibc", "gl.free", "duckdb", "dk.tmp", "dk.je", "dk.je.res",
-            "arrow", "rest")
+    HEAD = ("t s", "step", "rss", "peak", "anon", "glibc", "gl.free", "trimmed", "duckdb", "dk.tmp", "dk.je",
+            "dk.je.res", "arrow", "py.arena", "py.used", "rest")
 
     def header(self) -> str:
         extra = (["py_heap"] if self.traced else []) + (["frames", "arrays", "lists"] if self.objects else [])
         return " | ".join([f"{self.HEAD[0]:>6}", f"{self.HEAD[1]:<34}", *(f"{h:>9}" for h in self.HEAD[2:]),
-                           *(f"{h:>8}" for h in extra)]) + (" | largest (MB)" if self.objects else "")
+                           *(f"{h:>8}" for h in extra), "dk.limit"]) + (" | largest (MB)" if self.objects else "")
 
     def line(self, r: dict) -> str:
-        keys = ("rss", "peak", "anon", "glibc", "glibc_free", "duckdb", "duckdb_tmp", "duckdb_je", "duckdb_je_res",
-                "arrow", "rest")
+        keys = ("rss", "peak", "anon", "glibc", "glibc_free", "trimmed", "duckdb", "duckdb_tmp", "duckdb_je",
+                "duckdb_je_res", "arrow", "py_arenas", "py_used", "rest")
         extra = (["py_heap"] if self.traced else []) + (["frames", "arrays", "lists"] if self.objects else [])
         return " | ".join([f"{r['t']:6.1f}", f"{r['step']:<34}", *(f"{r[k] / MB:9.0f}" for k in keys),
-                           *(f"{r[k] / MB:8.0f}" for k in extra)]) + (f" | {r['largest']}" if self.objects else "")
+                           *(f"{r[k] / MB:8.0f}" for k in extra), r["limit"]]) \
+            + (f" | {r['largest']}" if self.objects else "")
 
 
 def _hook(rec: Recorder) -> None:
