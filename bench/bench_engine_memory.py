@@ -282,6 +282,7 @@ def main() -> None:
     ap.add_argument("--tracemalloc", action="store_true")
     ap.add_argument("--memory-limit", default=os.environ.get("DESTINATIONS_DUCKDB_MEMORY", "4GB"),
                     help="DuckDB's memory_limit (the profile's)")
+    ap.add_argument("--model", default=str(MODEL), help="the model file to run (e.g. another tree's, for an A/B)")
     ap.add_argument("--csv")
     args = ap.parse_args()
     if args.workers is not None:
@@ -300,7 +301,7 @@ def main() -> None:
             if spec.name not in have:
                 raise SystemExit(f"{args.warehouse}: no table marts.{spec.name} (add it empty)")
         os.environ.pop("DESTINATIONS_DISCLOSURE_CACHE", None)   # a cold run, as a first build
-        spec = importlib.util.spec_from_file_location("int_disclosure__cells", MODEL)
+        spec = importlib.util.spec_from_file_location("int_disclosure__cells", args.model)
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
         rec = Recorder(con, args.objects, args.tracemalloc)
