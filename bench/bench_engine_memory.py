@@ -284,6 +284,7 @@ def main() -> None:
                     help="DuckDB's memory_limit (the profile's)")
     ap.add_argument("--model", default=str(MODEL), help="the model file to run (e.g. another tree's, for an A/B)")
     ap.add_argument("--csv")
+    ap.add_argument("--cells-out", help="the table made, as Parquet (to compare two runs)")
     args = ap.parse_args()
     if args.workers is not None:
         os.environ["DESTINATIONS_DISCLOSURE_WORKERS"] = str(args.workers)
@@ -333,6 +334,8 @@ def main() -> None:
         cells, hidden = con.execute(f"select count(*), count(*) filter (hidden) from {_Dbt(con, 'marts').this}"
                                     ).fetchone()
         rec.stop.set()
+        if args.cells_out:
+            con.execute(f"copy {_Dbt(con, 'marts').this} to '{args.cells_out}' (format parquet)")
         print(f"cells {cells:,}, hidden {hidden:,}; CPU-s here {time.process_time() - c0:.1f}; "
               f"peak RSS {max(r['peak'] for r in rec.rows) / MB:.0f} MB", flush=True)
         if args.csv:
