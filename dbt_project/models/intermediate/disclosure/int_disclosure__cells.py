@@ -34,6 +34,19 @@ STREAM = "disclosure_cells_new"
 COLUMNS = ", ".join(f'"{c}"' for c in CELLS_SCHEMA)
 
 
+def insert_cells(session, target: str, cells: pl.DataFrame, label: str, digest: str) -> None:
+    """One partition's cells (engine.OUTPUT_SCHEMA) inserted into `target` with its label and digest.
+    Row order is irrelevant: not sorted (a copy of the partition). String views: DuckDB reads polars'
+    text as it is (the default copies it, ~1 GB at national). The Arrow view is unregistered at once:
+    registered, DuckDB keeps it, and with it the partition's cells, until the next partition's (at 800
+    academies 0.2-0.3 GB held while the next partition's structure and blocks were made)."""
+    session.register("disclosure_cells_part", cells.to_arrow(compat_level=pl.CompatLevel.newest()))
+    try:
+        session.execute(f"insert into {target} ({COLUMNS}) select *, ?, ? from disclosure_cells_part", [label, digest])
+    finally:
+        session.unregister("disclosure_cells_part")
+
+
 def model(dbt, session):
     dbt.config(materialized="incremental", incremental_strategy="delete+insert", unique_key="partition_label",
                on_schema_change="sync_all_columns")
@@ -79,14 +92,13 @@ def model(dbt, session):
     # columns: engine.OUTPUT_SCHEMA's, then partition_label and partition_digest
     session.register("disclosure_cells_part", pl.DataFrame(schema=CELLS_SCHEMA).to_arrow())
     session.execute(f"create or replace temp table {STREAM} as select * from disclosure_cells_part")
+    session.unregister("disclosure_cells_part")
     target = dbt.this if direct else STREAM
 
-    def store(label, digest, cells):   # row order is irrelevant: not sorted (a copy of the partition)
-        # string views: DuckDB reads polars' text as it is (the default copies it, ~1 GB at national)
-        session.register("disclosure_cells_part", cells.to_arrow(compat_level=pl.CompatLevel.newest()))
+    def store(label, digest, cells):
         if direct:
             session.execute(f"delete from {target} where partition_label = ?", [label])
-        session.execute(f"insert into {target} ({COLUMNS}) select *, ?, ? from disclosure_cells_part", [label, digest])
+        insert_cells(session, target, cells, label, digest)
 
     # while the engine runs, DuckDB keeps at most DESTINATIONS_DUCKDB_ENGINE_MEMORY (what the models
     # before read and the cells written here, up to the profile's memory_limit otherwise: 4 GB at
@@ -100,7 +112,6 @@ def model(dbt, session):
                          min_count=int(dbt.config.get("min_count")),
                          cache_path=cache, by_partition=True, written=written, on_partition=store,
                          on_progress=note)   # how far it has got, in the output of the run that started dbt
-        session.unregister("disclosure_cells_part")
         dropped = result.stats["partitions_dropped"]   # labels the table holds that no longer exist
         if dropped:
             session.execute(f"delete from {dbt.this} where partition_label in ({', '.join('?' for _ in dropped)})",
