@@ -14,6 +14,8 @@ from typing import Iterator
 
 from pipelines.lib.runnow import pid_alive
 
+SOCKET_PATH_MAX = 107   # bytes of an AF_UNIX socket's path (Linux: 108 with its NUL)
+
 
 def folder(kind: str) -> Path:
     """A new folder of this process; removing it is the caller's (`scratch` does)."""
@@ -56,5 +58,8 @@ def for_worker_processes() -> None:
     config = process.current_process()._config   # where multiprocessing.util.get_temp_dir keeps it
     if config.get("tempdir") is None:
         path = folder("pymp")
+        if len(os.fsencode(path)) + len("/listener-12345678") > SOCKET_PATH_MAX:
+            path.rmdir()   # the forkserver's socket would not fit: multiprocessing's own (shorter) folder
+            return
         atexit.register(shutil.rmtree, path, ignore_errors=True)
         config["tempdir"] = str(path)

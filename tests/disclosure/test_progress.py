@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 from pipelines.lib.disclosure import engine, progress
 from tests.disclosure.test_partitions import _frames, _sorted
@@ -155,7 +156,7 @@ with scratch("disclosure") as tmp:
 """
 
 
-def test_a_killed_engine_leaves_no_temporary_files_after_the_next_run(tmp_path):
+def test_a_killed_engine_leaves_no_temporary_files_after_the_next_run(request):
     """SIGKILL (the run and its workers, as kill -9 of a run's process group) leaves its folders in
     the temporary folder; the next run removes them (lib/scratch.py) and its own when it ends."""
     import os
@@ -163,15 +164,19 @@ def test_a_killed_engine_leaves_no_temporary_files_after_the_next_run(tmp_path):
     import subprocess
     import sys
 
-    temp = tmp_path / "tmp"
-    temp.mkdir()
+    import shutil
+    import tempfile
+    # a short folder: under pytest's own (long, with xdist) the workers' socket path would not fit
+    # (AF_UNIX: 108 bytes), the engine would do every block in process and make no pass file
+    temp = Path(tempfile.mkdtemp(prefix="t-", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(temp, ignore_errors=True))
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = {**os.environ, "TMPDIR": str(temp), "PYTHONPATH": repo}
     proc = subprocess.Popen([sys.executable, "-c", KILLED], cwd=repo, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while not list(temp.glob(f"disclosure-passes-{proc.pid}-*/passes")) and time.monotonic() < deadline:
-        assert proc.poll() is None
+        assert proc.poll() is None, "the engine ended before it sent a block to a worker"
         time.sleep(0.02)
     time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGKILL)
@@ -184,3 +189,37 @@ def test_a_killed_engine_leaves_no_temporary_files_after_the_next_run(tmp_path):
     mine = said[-1]   # the next run's pid: while it ran, the killed run's folders were gone
     assert said == [f"disclosure-{mine}", f"pymp-{mine}", mine], out.stdout
     assert list(temp.iterdir()) == []       # and its own, once it ended
+
+
+WORKER_FOLDER = """
+import os, tempfile
+from multiprocessing import process
+from pipelines.lib import scratch
+scratch.for_worker_processes()
+print(process.current_process()._config.get("tempdir"), *sorted(os.listdir(tempfile.gettempdir())))
+"""
+
+
+def test_the_workers_folder_is_ours_only_where_their_socket_fits(request):
+    """The workers' forkserver socket lives in the folder (…/listener-xxxxxxxx, at most 107 bytes):
+    under a long temporary folder multiprocessing's own (shorter) one is kept, and none of ours is left."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    short = Path(tempfile.mkdtemp(prefix="t-", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(short, ignore_errors=True))
+    long = short / ("x" * 80)
+    for temp, ours in ((short, True), (long, False)):
+        temp.mkdir(exist_ok=True)
+        out = subprocess.run([sys.executable, "-c", WORKER_FOLDER], cwd=repo, capture_output=True, text=True,
+                             env={**os.environ, "TMPDIR": str(temp), "PYTHONPATH": repo}, timeout=60)
+        assert out.returncode == 0, out.stderr
+        said = out.stdout.split()
+        if ours:
+            assert said[0].startswith(str(temp / "pymp-")) and said[1:] == [Path(said[0]).name], said
+        else:
+            assert said == ["None"], said   # and nothing of ours left in the long folder
