@@ -82,3 +82,53 @@ def test_a_draw_all_inside_a_job_shares_the_workers(monkeypatch):
         assert parts[0][0] == n and [v for v, _ in parts[1:]] == [k * k for k in range(10)]
         if parts[0][1] != os.getpid():                      # drawn in a worker: its parts there too
             assert {p for _, p in parts} == {parts[0][1]}
+
+
+def sleep_long(n: int) -> int:
+    import time
+    time.sleep(3600)
+    return n
+
+
+KILLED = """
+from tests.report.test_workers import sleep_long
+from pipelines.lib.report import workers
+workers.draw_all(sleep_long, list(range(4)), pool_from=1)
+"""
+
+NEXT = """
+import os, tempfile
+from pipelines.lib import scratch
+scratch.for_worker_processes()   # what the next run's pool does first
+print(*sorted(os.listdir(tempfile.gettempdir())))
+"""
+
+
+def test_a_killed_documents_step_leaves_no_worker_folder_after_the_next_run(request, monkeypatch):
+    """kill -9 of a run drawing its documents leaves the workers' forkserver folder (its socket);
+    it carries the run's pid, and the next process to start workers removes it."""
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    import time
+    from pathlib import Path
+
+    temp = Path(tempfile.mkdtemp(prefix="t-", dir="/tmp"))   # short: the socket path must fit
+    request.addfinalizer(lambda: shutil.rmtree(temp, ignore_errors=True))
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "TMPDIR": str(temp), "PYTHONPATH": repo, "DESTINATIONS_DOCUMENT_WORKERS": "2"}
+    proc = subprocess.Popen([sys.executable, "-c", KILLED], cwd=repo, env=env, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not list(temp.glob(f"pymp-{proc.pid}-*/listener-*")) and time.monotonic() < deadline:
+        assert proc.poll() is None, "the documents ended before their workers started"
+        time.sleep(0.05)
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert [p.name.rsplit("-", 1)[0] for p in temp.iterdir()] == [f"pymp-{proc.pid}"]   # the kill's
+    out = subprocess.run([sys.executable, "-c", NEXT], cwd=repo, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    left = out.stdout.split()
+    assert len(left) == 1 and left[0].startswith("pymp-") and not left[0].startswith(f"pymp-{proc.pid}-"), left

@@ -50,6 +50,8 @@ def draw_all(draw: Callable, jobs: Sequence, pool_from: int | None = None,
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    from pipelines.lib.scratch import for_worker_processes
+    for_worker_processes()   # the forkserver's folder: a killed run's is removed by the next
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(sorted({draw.__module__, *preload}))
     try:
