@@ -247,13 +247,19 @@ def _hook(rec: Recorder) -> None:
             return got
         fin, done = got
 
-        def finish(queue=None):
+        def finish(queue=None, **kw):
             rec.mark(f"p{n} waiting for large blocks")
-            res = fin(queue)
+            res = fin(queue, **kw)
             rec.mark(f"p{n} result frame made")
             return res
         return finish, done
     engine.build_structure, engine.suppress = build_structure, suppress_
+    store_partition = engine.BlockCache.store_partition
+
+    def stored(self, label, *a, **kw):   # the partition's blob in the cache
+        store_partition(self, label, *a, **kw)
+        rec.mark(f"p{k['n']} cache blob written")
+    engine.BlockCache.store_partition = stored
 
 
 class _Config(dict):
@@ -314,11 +320,13 @@ def main() -> None:
         def run(frames, **kw):
             rec.mark("frames read")
             store = kw["on_partition"]
-            n = {"k": 0}
+            n = {"k": 0, "label": None}
 
-            def on_partition(label, digest, cells):
-                n["k"] += 1
-                rec.mark(f"p{n['k']} cells to DuckDB")
+            def on_partition(label, digest, cells):   # a partition's cells, in one call or in slices
+                if label != n["label"]:
+                    n["k"] += 1
+                    n["label"] = label
+                    rec.mark(f"p{n['k']} cells to DuckDB")
                 store(label, digest, cells)
                 rec.mark(f"p{n['k']} cells stored")
             kw["on_partition"] = on_partition

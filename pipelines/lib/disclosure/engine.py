@@ -253,7 +253,9 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
                   ident=held.pop(), clock=clock, block_keys=block_keys, queue=queue, defer=defer,
                   workers=workers)
 
-    def finish(queue=None) -> Result:
+    def finish(queue=None, text: bool = True) -> Result:
+        """The Result; with text=False its cells keep the structure's Enum columns and reason as
+        an Enum (no text made: `published` gives them as text, a slice at a time)."""
         stats, unresolved = job.finish(queue) if defer else job
         with clock("result frame"):
             names = sorted(set(hidden.values()))
@@ -261,10 +263,14 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
             if hidden:
                 code[np.fromiter(hidden.keys(), np.int64, len(hidden))] = [names.index(r) for r in hidden.values()]
             cell_code = pl.Series(code[st.cells["var"].to_numpy()])
-            cells = text_cells(st.cells).with_columns(
+            cells = st.cells.with_columns(
                 hidden=pl.lit(cell_code >= 0),
-                reason=pl.lit(cell_code.replace_strict(dict(enumerate(names)), default=None, return_dtype=pl.Utf8)),
+                reason=pl.lit(cell_code.replace_strict(dict(enumerate(names)), default=None,
+                                                       return_dtype=pl.Enum(names))),
             )
+            del cell_code
+            if text:
+                cells = published(cells)
         stats["primary_vars"] = n_primary
         stats["hidden_vars"] = len(hidden)
         stats["cpu_seconds"] = time.process_time() - c0
@@ -273,6 +279,11 @@ def suppress(st: Structure, min_cohort: int = MIN_COHORT, min_count: int = MIN_C
     if defer:   # (finish, whether the workers are done with it)
         return finish, job.done
     return finish()
+
+
+def published(cells: pl.DataFrame) -> pl.DataFrame:
+    """Result cells with the structure's Enum columns and reason as text, as published."""
+    return text_cells(cells).with_columns(pl.col("reason").cast(pl.Utf8))
 
 
 def protect(relations: list[tuple[int, tuple[int, ...]]], values: list[int], hidden: dict[int, str],
@@ -1296,7 +1307,8 @@ def run(frames: dict, min_cohort: int = MIN_COHORT, min_count: int = MIN_COUNT,
     `on_partition` (with by_partition): called as on_partition(label, digest, cells) with each
     partition's rows of the result (the output columns; label and digest are the two partition
     columns of all of them) as soon as they are known, instead of gathering them: the result's
-    cells are then empty, and no more than one partition's cells is held.
+    cells are then empty, and no more than one partition's cells is held. A partition of more than
+    STORE_SLICE_CELLS cells comes in several calls, one after another (one call if it is empty).
     `workers`: processes for the large blocks (1: all in this process; default engine.workers()).
     `on_progress` (with by_partition): called with lines of text saying how far the run has got
     (_Progress: each partition started and done, and every PROGRESS_EVERY s in between)."""
@@ -1398,11 +1410,14 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
     schema = OUTPUT_SCHEMA | {"partition_label": pl.Utf8, "partition_digest": pl.Utf8}
     kept: list[pl.DataFrame] = []
 
-    def emit(label: str, cells: pl.DataFrame) -> None:   # a partition's rows of the result
+    def emit(label: str, cells: pl.DataFrame) -> None:   # a partition's rows of the result (Enum columns)
         if on_partition is not None:   # the two constant columns are the sink's to add
-            on_partition(label, digests[label], cells.select(OUTPUT_COLUMNS))
+            # in slices, each made text only when given: a partition's cells are never all text at once
+            for start in range(0, max(cells.height, 1), STORE_SLICE_CELLS):
+                on_partition(label, digests[label], published(cells.slice(start, STORE_SLICE_CELLS)
+                                                              .select(OUTPUT_COLUMNS)))
             return
-        cells = cells.with_columns(partition_label=pl.lit(label), partition_digest=pl.lit(digests[label]))
+        cells = published(cells).with_columns(partition_label=pl.lit(label), partition_digest=pl.lit(digests[label]))
         kept.append(cells.select(list(schema)))
 
     with clock("partitions: reuse"):
@@ -1432,7 +1447,7 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
         nonlocal rounds, unresolved
         batch, n_cells, fin, keys, st = entry.take()   # freed (with fin) before its cells are stored
         step(f"{entry.name} waiting for its blocks")
-        res = fin(queue)
+        res = fin(queue, text=False)   # text made a slice at a time by emit
         key_label = None
         if len(batch) > 1:   # each block key to its partition (no block crosses one)
             pv = st.cells.select("var", "partition_label").unique("var")
@@ -1456,7 +1471,7 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
             assert got <= set(batch), f"cells of partitions {sorted(got - set(batch))[:3]} were not asked for"
             n_hidden = int(new["hidden"].sum()) if progress is not None else 0
             for label in batch:
-                part = new.filter(pl.col("partition_label") == label).drop("partition_label") \
+                part = new.filter(pl.col("partition_label").cast(pl.Utf8) == label).drop("partition_label") \
                     if len(batch) > 1 else new.drop("partition_label")
                 cache.store_partition(label, digests[label], part,
                                       [k for k in keys if key_label is None or key_label[k] == label])
@@ -1516,6 +1531,7 @@ def _run_by_partition(frames: dict, min_cohort: int, min_count: int, protect_zer
     return Result(cells=cells, seconds=0.0, rounds=rounds, unresolved=unresolved, stats=stats, timing=clock.timing)
 
 
+STORE_SLICE_CELLS = 500_000   # a partition's cells are given to on_partition in slices of this many
 PIPELINE_CELLS = 1_000_000   # cells of partitions whose large blocks are still out, held beside the one being built
 BATCH_CELLS = 200_000   # changed partitions smaller than this are built and suppressed together
 
@@ -1668,6 +1684,8 @@ class BlockCache:
         return frames, reused
 
     def store_partition(self, label: str, digest: str, cells: pl.DataFrame, keys: list[str]) -> None:
+        """The partition's cells as the engine has them (text columns as Enum, as reuse_partitions
+        gives them back: `published` makes them text), one zstd IPC blob."""
         import io
         buf = io.BytesIO()
         cells.select(OUTPUT_COLUMNS).write_ipc(buf, compression="zstd")

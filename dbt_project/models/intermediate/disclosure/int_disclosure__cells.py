@@ -95,9 +95,12 @@ def model(dbt, session):
     session.unregister("disclosure_cells_part")
     target = dbt.this if direct else STREAM
 
-    def store(label, digest, cells):
-        if direct:
+    emptied = set()
+
+    def store(label, digest, cells):   # a partition's cells, in one call or a few (engine.STORE_SLICE_CELLS)
+        if direct and label not in emptied:
             session.execute(f"delete from {target} where partition_label = ?", [label])
+            emptied.add(label)
         insert_cells(session, target, cells, label, digest)
 
     # while the engine runs, DuckDB keeps at most DESTINATIONS_DUCKDB_ENGINE_MEMORY (what the models
