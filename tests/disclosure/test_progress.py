@@ -160,29 +160,17 @@ def test_a_killed_engine_leaves_no_temporary_files_after_the_next_run(request):
     """SIGKILL (the run and its workers, as kill -9 of a run's process group) leaves its folders in
     the temporary folder; the next run removes them (lib/scratch.py) and its own when it ends."""
     import os
-    import signal
     import subprocess
     import sys
 
-    import shutil
-    import tempfile
-    # a short folder: under pytest's own (long, with xdist) the workers' socket path would not fit
-    # (AF_UNIX: 108 bytes), the engine would do every block in process and make no pass file
-    temp = Path(tempfile.mkdtemp(prefix="t-", dir="/tmp"))
-    request.addfinalizer(lambda: shutil.rmtree(temp, ignore_errors=True))
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from tests.killed import REPO, kill_when, short_temp
+
+    temp = short_temp(request)   # else the engine would do every block in process: no pass file
+    repo = REPO
     env = {**os.environ, "TMPDIR": str(temp), "PYTHONPATH": repo}
-    proc = subprocess.Popen([sys.executable, "-c", KILLED], cwd=repo, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while not list(temp.glob(f"disclosure-passes-{proc.pid}-*/passes")) and time.monotonic() < deadline:
-        assert proc.poll() is None, "the engine ended before it sent a block to a worker"
-        time.sleep(0.02)
-    time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    pid = kill_when(KILLED, env, "disclosure-passes-{pid}-*/passes", temp, "the engine (no block sent to a worker)")
     left = sorted(p.name.rsplit("-", 1)[0] for p in temp.iterdir())
-    assert left == [f"disclosure-{proc.pid}", f"disclosure-passes-{proc.pid}", f"pymp-{proc.pid}"], left   # a kill's
+    assert left == [f"disclosure-{pid}", f"disclosure-passes-{pid}", f"pymp-{pid}"], left   # a kill's
     out = subprocess.run([sys.executable, "-c", NEXT], cwd=repo, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     said = out.stdout.splitlines()[-1].split()
@@ -204,14 +192,12 @@ def test_the_workers_folder_is_ours_only_where_their_socket_fits(request):
     """The workers' forkserver socket lives in the folder (…/listener-xxxxxxxx, at most 107 bytes):
     under a long temporary folder multiprocessing's own (shorter) one is kept, and none of ours is left."""
     import os
-    import shutil
     import subprocess
     import sys
-    import tempfile
 
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    short = Path(tempfile.mkdtemp(prefix="t-", dir="/tmp"))
-    request.addfinalizer(lambda: shutil.rmtree(short, ignore_errors=True))
+    from tests.killed import REPO as repo, short_temp
+
+    short = short_temp(request)
     long = short / ("x" * 80)
     for temp, ours in ((short, True), (long, False)):
         temp.mkdir(exist_ok=True)

@@ -104,31 +104,20 @@ print(*sorted(os.listdir(tempfile.gettempdir())))
 """
 
 
-def test_a_killed_documents_step_leaves_no_worker_folder_after_the_next_run(request, monkeypatch):
+def test_a_killed_documents_step_leaves_no_worker_folder_after_the_next_run(request):
     """kill -9 of a run drawing its documents leaves the workers' forkserver folder (its socket);
     it carries the run's pid, and the next process to start workers removes it."""
-    import shutil
-    import signal
     import subprocess
     import sys
-    import tempfile
-    import time
-    from pathlib import Path
 
-    temp = Path(tempfile.mkdtemp(prefix="t-", dir="/tmp"))   # short: the socket path must fit
-    request.addfinalizer(lambda: shutil.rmtree(temp, ignore_errors=True))
-    repo = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "TMPDIR": str(temp), "PYTHONPATH": repo, "DESTINATIONS_DOCUMENT_WORKERS": "2"}
-    proc = subprocess.Popen([sys.executable, "-c", KILLED], cwd=repo, env=env, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while not list(temp.glob(f"pymp-{proc.pid}-*/listener-*")) and time.monotonic() < deadline:
-        assert proc.poll() is None, "the documents ended before their workers started"
-        time.sleep(0.05)
-    time.sleep(1.0)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert [p.name.rsplit("-", 1)[0] for p in temp.iterdir()] == [f"pymp-{proc.pid}"]   # the kill's
-    out = subprocess.run([sys.executable, "-c", NEXT], cwd=repo, env=env, capture_output=True, text=True, timeout=60)
+    from tests.killed import REPO, kill_when, short_temp
+
+    temp = short_temp(request)   # the socket path must fit
+    env = {**os.environ, "TMPDIR": str(temp), "PYTHONPATH": REPO, "DESTINATIONS_DOCUMENT_WORKERS": "2"}
+    pid = kill_when(KILLED, env, "pymp-{pid}-*/listener-*", temp, "the documents (no worker started)",
+                    patience=120, settle=1.0)
+    assert [p.name.rsplit("-", 1)[0] for p in temp.iterdir()] == [f"pymp-{pid}"]   # the kill's
+    out = subprocess.run([sys.executable, "-c", NEXT], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     left = out.stdout.split()
-    assert len(left) == 1 and left[0].startswith("pymp-") and not left[0].startswith(f"pymp-{proc.pid}-"), left
+    assert len(left) == 1 and left[0].startswith("pymp-") and not left[0].startswith(f"pymp-{pid}-"), left
