@@ -34,6 +34,8 @@ from pipelines.lib.heartbeat import QUIET, Heartbeat, elapsed, line_due
 from pipelines.lib.runnow import pid_alive
 from pipelines.lib.warehouse import RunInProgress, move_aside, run_lock, warehouse_problem
 
+DBT_STEP = "warehouse_models"   # the dbt assets' step (defs/transform/dbt.py): it says its own progress and heartbeat
+
 RUN_TAG_PID = "destinations/pid"
 
 # input group -> build-job assets that read it (their downstream is rebuilt too)
@@ -163,7 +165,7 @@ class Timings:
             for sub, sub_secs in self.substeps.get(name, []):
                 if sub_secs >= 1.0:
                     self.say(f"    {sub[:52]:<52s} {sub_secs:7.1f}s")
-                if sub == "warehouse_models":
+                if sub == DBT_STEP:
                     for node, node_secs in self.dbt_slowest:
                         self.say(f"      {node[:50]:<50s} {node_secs:7.1f}s")
         self.say(f"  {'total':<34s} {total:7.1f}s")
@@ -377,7 +379,7 @@ def _run_locked(p: Paths, echo: Callable[[str], None], timings: Timings, full: b
             os.environ.pop(dbt_warm.SOCKET_ENV, None)
         problems += _failures(res)
         _echo_steps(res, echo)
-        if any(sub == "warehouse_models" for sub, _ in timings.substeps.get(timings.name, [])):
+        if any(sub == DBT_STEP for sub, _ in timings.substeps.get(timings.name, [])):
             timings.dbt_slowest = slowest_nodes(last_seconds(str(p.dbt_dir / "target")))
         if not res.success and not problems:
             problems.append("the Dagster run failed; see its log above")
@@ -675,7 +677,8 @@ def _step_progress(echo, timings: Timings):
         kind = ev.event_type_value
         if kind == "STEP_START":
             started[ev.step_key] = timings.now()
-            timings.running = (ev.step_key, started[ev.step_key], False)
+            # dbt's step has its own heartbeat from its start (lib/dbt_progress.py): not said twice
+            timings.running = (ev.step_key, started[ev.step_key], ev.step_key == DBT_STEP)
             echo(f"{at}   step {ev.step_key} started")
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
             timings.running = None

@@ -296,16 +296,19 @@ def test_the_run_says_what_is_still_running_after_a_minute_without_a_line():
     assert lines[-2:] == ["[ 480.0s]   step fsq_ingest started", "[ 605.0s]   step fsq_ingest still running (2m5s)"]
     on_event(_event("STEP_SUCCESS", "fsq_ingest", duration_ms=130_000))
     on_event(_event("STEP_START", "warehouse_models"))
+    clock.t += 90                                        # dbt silent at its start (a parse): its own heartbeat says it
+    t.beat()
+    assert lines[-1] == "[ 605.0s]   step warehouse_models started"
     on_event(SimpleNamespace(dagster_event=None, user_message=NOTE + "dbt: model x done in 2.0s [1 of 9]"))
     clock.t += 300
     t.beat()
-    assert lines[-1] == "[ 605.0s]     dbt: model x done in 2.0s [1 of 9]"   # dbt says its own heartbeat
+    assert lines[-1] == "[ 695.0s]     dbt: model x done in 2.0s [1 of 9]"   # dbt says its own heartbeat
     on_event(_event("STEP_START", "documents"))
     clock.t += 42.5
     on_event(_event("STEP_FAILURE", "documents", error=None))   # as an interrupt's: no duration_ms
-    assert lines[-1] == "[ 947.5s]   step documents FAILED in 42.5s"
+    assert lines[-1] == "[1037.5s]   step documents FAILED in 42.5s"
     clock.t += 61
     t.beat()
-    assert lines[-1] == "[1008.5s] build 9 assets (3 dbt models), check, publish still running (8m48s)"
+    assert lines[-1] == "[1098.5s] build 9 assets (3 dbt models), check, publish still running (10m18s)"
     t.summary()
     assert any(ln.split() == ["documents", "42.5s"] for ln in lines), lines
