@@ -13,9 +13,14 @@ QUIET = 60.0   # seconds without a line after which a run says what is still run
 WAKE = 5.0     # seconds between a heartbeat's looks at the clock
 
 
+def due_in(now: float, last: float, every: float) -> float:
+    """Seconds until a line is due (0: due now): `every` seconds after the last one."""
+    return max(0.0, every - (now - last))
+
+
 def line_due(now: float, last: float, every: float) -> bool:
     """Whether a line is due: `every` seconds since the last one."""
-    return now - last >= every
+    return due_in(now, last, every) == 0.0
 
 
 def elapsed(seconds: float) -> str:

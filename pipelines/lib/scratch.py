@@ -50,16 +50,18 @@ def scratch(kind: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def for_worker_processes() -> None:
-    """multiprocessing's temporary folder of this process (its forkserver's socket; by itself an
-    unnamed pymp-*, left by a killed process) as a folder of this process, removed at exit, or by
-    the next process to make one if this one is killed. Once per process, before its first pool."""
+def forkserver_context():
+    """multiprocessing's forkserver context for a worker pool, its temporary folder (the forkserver's
+    socket; by itself an unnamed pymp-*, left by a killed process) made a folder of this process:
+    removed at exit, or by the next process to make one if this one is killed."""
+    import multiprocessing
     from multiprocessing import process
     config = process.current_process()._config   # where multiprocessing.util.get_temp_dir keeps it
     if config.get("tempdir") is None:
         path = folder("pymp")
         if len(os.fsencode(path)) + len("/listener-12345678") > SOCKET_PATH_MAX:
             path.rmdir()   # the forkserver's socket would not fit: multiprocessing's own (shorter) folder
-            return
-        atexit.register(shutil.rmtree, path, ignore_errors=True)
-        config["tempdir"] = str(path)
+        else:
+            atexit.register(shutil.rmtree, path, ignore_errors=True)
+            config["tempdir"] = str(path)
+    return multiprocessing.get_context("forkserver")

@@ -183,7 +183,7 @@ WORKER_FOLDER = """
 import os, tempfile
 from multiprocessing import process
 from pipelines.lib import scratch
-scratch.for_worker_processes()
+assert scratch.forkserver_context().get_start_method() == "forkserver"
 print(process.current_process()._config.get("tempdir"), *sorted(os.listdir(tempfile.gettempdir())))
 """
 

@@ -12,7 +12,7 @@ import pytest
 
 from pipelines.lib import dbt_progress
 from pipelines.lib.dbt_progress import EVERY, NOTE, QUIET, DbtProgress, count_line_due
-from pipelines.lib.heartbeat import Heartbeat, elapsed, line_due
+from pipelines.lib.heartbeat import Heartbeat, due_in, elapsed, line_due
 
 
 class Clock:
@@ -48,8 +48,10 @@ def test_a_line_is_due_every_so_often_and_none_while_lines_flow():
     assert said == []
     clock.t += 29.9
     assert not line_due(clock(), last, 30.0)
+    assert abs(due_in(clock(), last, 30.0) - 0.1) < 1e-9   # how long to wait for it (engine: Progress.wait)
     clock.t += 0.1
     assert line_due(clock(), last, 30.0)
+    assert due_in(clock(), last, 30.0) == 0.0 and due_in(clock() + 5, last, 30.0) == 0.0
     assert [elapsed(s) for s in (0, 45.7, 60, 120, 3599, 3600, 7500)] == \
         ["0s", "45s", "1m0s", "2m0s", "59m59s", "1h0m", "2h5m"]
 

@@ -99,7 +99,7 @@ workers.draw_all(sleep_long, list(range(4)), pool_from=1)
 NEXT = """
 import os, tempfile
 from pipelines.lib import scratch
-scratch.for_worker_processes()   # what the next run's pool does first
+scratch.forkserver_context()   # what the next run's pool does first
 print(*sorted(os.listdir(tempfile.gettempdir())))
 """
 

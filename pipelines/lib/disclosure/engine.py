@@ -544,12 +544,11 @@ class _Workers:
         if self.pool is not None and self.n != n:
             self.close()
         if self.pool is None:
-            import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            from pipelines.lib.scratch import for_worker_processes
-            for_worker_processes()   # the forkserver's folder: a killed run's is removed by the next
-            self.pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("forkserver"))
+            from pipelines.lib.scratch import forkserver_context
+            # its folder: a killed run's is removed by the next
+            self.pool = ProcessPoolExecutor(n, mp_context=forkserver_context())
             self.n = n
         return self.pool
 

@@ -9,7 +9,7 @@ import shutil
 import threading
 import time
 
-from pipelines.lib.heartbeat import Heartbeat, elapsed, line_due
+from pipelines.lib.heartbeat import Heartbeat, due_in, elapsed, line_due
 
 PROGRESS_EVERY = 30.0   # seconds between the engine's lines on how far a partition has got (run(on_progress=...))
 PROGRESS_WAKE = 5.0     # seconds between looks at the clock by the thread that says what is being done
@@ -87,7 +87,7 @@ class Progress:
 
     def wait(self) -> float:
         """Seconds until the next line is due."""
-        return max(0.0, self.last + self.every - self.now())
+        return due_in(self.now(), self.last, self.every)
 
     def partition(self, batch: list[str], first: int, of: int) -> str:
         """A batch's name in these lines: its label (and how many more), k of n."""

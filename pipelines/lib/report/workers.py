@@ -47,12 +47,10 @@ def draw_all(draw: Callable, jobs: Sequence, pool_from: int | None = None,
         return [draw(j) for j in jobs]
     if _pool is not None:                     # inside a job drawn here: the same workers
         return _share(_pool, n - 1, draw, jobs)
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from pipelines.lib.scratch import for_worker_processes
-    for_worker_processes()   # the forkserver's folder: a killed run's is removed by the next
-    ctx = multiprocessing.get_context("forkserver")
+    from pipelines.lib.scratch import forkserver_context
+    ctx = forkserver_context()   # its folder: a killed run's is removed by the next
     ctx.set_forkserver_preload(sorted({draw.__module__, *preload}))
     try:
         with ProcessPoolExecutor(n - 1, mp_context=ctx, initializer=_worker_started) as pool:
