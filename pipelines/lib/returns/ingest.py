@@ -26,11 +26,12 @@ import polars as pl
 
 import pipelines.config as cfg
 from pipelines.lib.intake.guard import Limits
+from pipelines.lib.intake.read import read_ahead
 from pipelines.lib.returns import spec, store
 from pipelines.lib.returns.context import (PartitionContext, build_context, earlier_rounds_key, load_register,
                                            round_info, validation_settings)
-from pipelines.lib.returns.submit import (due_and_late, evaluate_path, feedback_info, problems_from_payload,  # noqa: F401
-                                          read_path_checked, validate_checked, write_feedback)
+from pipelines.lib.returns.submit import (FeedbackWriter, due_and_late, evaluate_path, feedback_info,  # noqa: F401
+                                          problems_from_payload, read_path_checked, validate_checked, write_feedback)
 from pipelines.lib.returns.reader import ReadResult, clean_reads, stack_files
 from pipelines.lib.returns.validate import Checked, ValidationResult, check_rows, finish
 from pipelines.lib.warehouse import RETURN_COLUMNS, ensure_raw_tables, replace_in_open_transaction, replace_many
@@ -411,6 +412,17 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     `full` replays it regardless; `transaction=False` leaves the transaction to the caller, which
     calls os.sync() before it commits (the feedback files written here reach the disk first).
     """
+    feedback = FeedbackWriter(p.root, p.root.resolve())
+    try:
+        return _load_partition(p, con, leaving_year, round_id, feedback, now=now, log=log, full=full,
+                               transaction=transaction)
+    finally:
+        feedback.close(check=False)   # on a failure: no write of this attempt still running
+
+
+def _load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: str, round_id: str,
+                    feedback: FeedbackWriter, *, now: datetime | None, log: Callable[[str], None] | None,
+                    full: bool, transaction: bool) -> PartitionLoad:
     log = log or (lambda msg: None)
     now = now or store.utc_now()
     ensure_return_tables(con)
@@ -498,7 +510,9 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
         aliases = spec.load_aliases()
     except Exception:  # noqa: BLE001
         aliases = None
-    reads = {c.sid: read_path_checked(c.f.path, c.name, limits, clean=False, aliases=aliases) for c in tail + refresh}
+    to_read = tail + refresh      # read on two threads (polars and the decoders release the GIL)
+    reads = dict(zip([c.sid for c in to_read], read_ahead(
+        [(c.f.path, c.name, limits, False, aliases) for c in to_read], read_path_checked)))
     clean_reads([r for r in reads.values() if isinstance(r, ReadResult)])   # the cells of all files at once
 
     current: dict[str, _Candidate] = {}              # urn -> current file
@@ -513,10 +527,10 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     # after a kill -9 (the page cache survives), the old or the new sidecar whole. Everything in it is
     # derived again by a load from the file, the rules and the sidecar written (fsynced) at submission;
     # 2 fsyncs a file were ~50 s of waiting at `large`. The warehouse commit stays durable.
+    # Accepted files' feedback is written on threads (`feedback`); it is all on disk before this returns.
     def accept(c: _Candidate, result: ValidationResult | None, info=None) -> None:
         if info is not None:
-            write_feedback(c.f.path, info, p.root, durable=False, resolved_root=root)
-            c.meta = store.read_sidecar(c.f.path) or {}
+            c.meta = feedback.write(c.f.path, info)
         current[c.urn] = c
         if result is not None:
             current_rows[c.urn] = result.rows_accepted
@@ -544,6 +558,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
         ctx.confirmed_smaller = c.confirmed
         result = validate_checked(reads[c.sid], ctx, c.name)
         if result.status == "rejected":   # cannot happen from earlier rounds alone: check it all again
+            feedback.close()
             return load_partition(p, con, leaving_year, round_id, now=now, log=log, full=True,
                                   transaction=transaction)
         info = feedback_info(name=c.name, ctx=ctx, result=result, status=result.status, submitted_at=c.at,
@@ -636,6 +651,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
                     owner.setdefault(u, c.urn)
         accept(c, result, info)
     store.append_audit_many(p, audit)
+    feedback.close()
     if any(current.get(u) is not None and current[u].sid not in checked for u in removed_urns):
         # a removed current file leaves an older file current, whose rows are not loaded: replay
         return load_partition(p, con, leaving_year, round_id, now=now, log=log, full=True,

@@ -163,15 +163,46 @@ def write_feedback(stored: Path, info: FeedbackInfo, root: Path, durable: bool =
     """Write <file>.feedback.html/.json next to the file; only when the content changed. (html path, written).
     `durable=False` (the pipeline's load): no fsync, see `store.write_atomic`; `resolved_root`:
     root.resolve() when the caller writes many."""
-    payload = sidecar_payload(info, stored, root, resolved_root)
+    return _write_feedback(stored, info, feedback_json(info, stored, root, resolved_root), durable)
+
+
+def feedback_json(info: FeedbackInfo, stored: Path, root: Path, resolved_root: Path | None = None) -> str:
+    """The text of <file>.feedback.json (what `store.read_sidecar` reads back)."""
+    return json.dumps(sidecar_payload(info, stored, root, resolved_root), indent=1, sort_keys=True, default=str)
+
+
+def _write_feedback(stored: Path, info: FeedbackInfo, text: str, durable: bool) -> tuple[Path, bool]:
     jpath = store.sidecar(stored, store.FEEDBACK_JSON)
     hpath = store.sidecar(stored, store.FEEDBACK_HTML)
-    text = json.dumps(payload, indent=1, sort_keys=True, default=str)
     if jpath.exists() and hpath.exists() and jpath.read_text(encoding="utf-8") == text:
         return hpath, False
     store.write_atomic(hpath, render_html(info).encode("utf-8"), durable)
     store.write_atomic(jpath, text.encode("utf-8"), durable)
     return hpath, True
+
+
+class FeedbackWriter:
+    """`write_feedback(durable=False)` for the files of a load, on two threads (creating ~2,400 small files
+    at `large` is mostly waiting on the file system). `write` returns the sidecar as `store.read_sidecar`
+    will read it; `close` waits for every write and raises the first failure. One write per file."""
+
+    def __init__(self, root: Path, resolved_root: Path | None = None, workers: int = 2):
+        from concurrent.futures import ThreadPoolExecutor
+        self.root, self.resolved_root = root, resolved_root
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="returns-feedback")
+        self.pending: list = []
+
+    def write(self, stored: Path, info: FeedbackInfo) -> dict:
+        text = feedback_json(info, stored, self.root, self.resolved_root)
+        self.pending.append(self.pool.submit(_write_feedback, stored, info, text, False))
+        return json.loads(text)
+
+    def close(self, check: bool = True) -> None:
+        """Wait for the writes; `check`: raise the first failure (else the caller is failing already)."""
+        pending, self.pending = self.pending, []
+        self.pool.shutdown(wait=True)
+        for f in pending if check else ():
+            f.result()
 
 
 def problems_from_payload(payload: dict) -> list[Problem]:
