@@ -76,6 +76,26 @@ def relpath(path: Path, root: Path, resolved_root: Path | None = None) -> str:
         return path.as_posix()
 
 
+class RelPaths:
+    """`relpath` for the many files of a load: each directory is resolved once (a file that is itself a
+    symlink is resolved whole, as `relpath` does), not every file's path component by component."""
+
+    def __init__(self, root: Path, resolved_root: Path | None = None):
+        self.root = resolved_root or root.resolve()
+        self.dirs: dict[Path, Path] = {}
+
+    def __call__(self, path: Path) -> str:
+        if path.name in ("", ".", "..") or path.is_symlink():
+            return relpath(path, self.root, self.root)
+        d = self.dirs.get(path.parent)
+        if d is None:
+            d = self.dirs[path.parent] = path.parent.resolve()
+        try:
+            return (d / path.name).relative_to(self.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+
 def append_audit(p: cfg.Paths, event: dict) -> None:
     """Append one line to audit/submissions.jsonl (who, what, when, sha256, outcome)."""
     log = p.audit_log

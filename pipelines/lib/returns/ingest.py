@@ -433,11 +433,12 @@ def _load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: 
     shas = {f.path: _file_sha(f.path, cache_dir) for f in landing + quarantined}
     root = p.root.resolve()
     rels: dict[Path, str] = {}
+    under_root = store.RelPaths(p.root, root)
 
     def relpath(path: Path) -> str:   # each path resolved once per load
         rel = rels.get(path)
         if rel is None:
-            rel = rels[path] = store.relpath(path, p.root, root)
+            rel = rels[path] = under_root(path)
         return rel
 
     memo: dict = {}

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 import pipelines.config as cfg
 from pipelines.lib.intake.guard import Refused
@@ -139,12 +140,15 @@ def feedback_info(*, name: str, ctx: ValidationContext, result: ValidationResult
         conflicts=result.conflicts, confirmed_smaller=ctx.confirmed_smaller)
 
 
-def sidecar_payload(info: FeedbackInfo, stored: Path, root: Path, resolved_root: Path | None = None) -> dict:
+def sidecar_payload(info: FeedbackInfo, stored: Path, root: Path, resolved_root: Path | None = None,
+                    rel: Callable[[Path], str] | None = None) -> dict:
+    """`rel`: `store.relpath` under `root` (a `store.RelPaths` when the caller writes many)."""
+    rel = rel or (lambda path: store.relpath(path, root, resolved_root))
     return {
         "sha256": info.sha256, "academy_urn": info.academy_urn, "leaving_year": info.leaving_year,
         "round": info.round_id, "original_name": info.file_name,
-        "stored_path": store.relpath(stored, root, resolved_root),
-        "feedback_path": store.relpath(store.sidecar(stored, store.FEEDBACK_HTML), root, resolved_root),
+        "stored_path": rel(stored),
+        "feedback_path": rel(store.sidecar(stored, store.FEEDBACK_HTML)),
         "submitted_at": info.submitted_at, "submitted_by": info.submitted_by, "status": info.status,
         "rows_total": info.rows_total, "rows_accepted": info.rows_accepted,
         "rows_rejected": info.rows_rejected, "errors": info.errors, "warnings": info.warnings,
@@ -166,9 +170,10 @@ def write_feedback(stored: Path, info: FeedbackInfo, root: Path, durable: bool =
     return _write_feedback(stored, info, feedback_json(info, stored, root, resolved_root), durable)
 
 
-def feedback_json(info: FeedbackInfo, stored: Path, root: Path, resolved_root: Path | None = None) -> str:
+def feedback_json(info: FeedbackInfo, stored: Path, root: Path, resolved_root: Path | None = None,
+                  rel: Callable[[Path], str] | None = None) -> str:
     """The text of <file>.feedback.json (what `store.read_sidecar` reads back)."""
-    return json.dumps(sidecar_payload(info, stored, root, resolved_root), indent=1, sort_keys=True, default=str)
+    return json.dumps(sidecar_payload(info, stored, root, resolved_root, rel), indent=1, sort_keys=True, default=str)
 
 
 def _write_feedback(stored: Path, info: FeedbackInfo, text: str, durable: bool) -> tuple[Path, bool]:
@@ -189,11 +194,12 @@ class FeedbackWriter:
     def __init__(self, root: Path, resolved_root: Path | None = None, workers: int = 2):
         from concurrent.futures import ThreadPoolExecutor
         self.root, self.resolved_root = root, resolved_root
+        self.rel = store.RelPaths(root, resolved_root)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="returns-feedback")
         self.pending: list = []
 
     def write(self, stored: Path, info: FeedbackInfo) -> dict:
-        text = feedback_json(info, stored, self.root, self.resolved_root)
+        text = feedback_json(info, stored, self.root, self.resolved_root, self.rel)
         self.pending.append(self.pool.submit(_write_feedback, stored, info, text, False))
         return json.loads(text)
 
