@@ -43,7 +43,8 @@ def test_relpaths_matches_relpath_with_symlinks_and_outside_the_root(tmp_path):
     outside = write(tmp_path / "elsewhere" / "h.csv", b"y")
     (root / "raw" / "a" / "out.csv").symlink_to(outside)                     # a file linked from outside
     paths = [real, root / "raw" / "link" / "f.csv", root / "raw" / "a" / "g.csv", root / "raw" / "a" / "out.csv",
-             outside, root / "raw" / "a" / "not-yet.feedback.html", root / "raw" / "a" / "..", tmp_path / "x"]
+             outside, root / "raw" / "a" / "not-yet.feedback.html", root / "raw" / "a" / "..", tmp_path / "x",
+             root / "raw" / ".." / "raw" / "link" / "g.csv", root / "raw" / "link" / "gone" / "f.csv"]
     rel = RelPaths(root)
     for path in paths * 2:                    # the second time from the directory cache
         assert rel(path) == relpath(path, root), path

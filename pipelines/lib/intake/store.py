@@ -77,21 +77,30 @@ def relpath(path: Path, root: Path, resolved_root: Path | None = None) -> str:
 
 
 class RelPaths:
-    """`relpath` for the many files of a load: each directory is resolved once (a file that is itself a
-    symlink is resolved whole, as `relpath` does), not every file's path component by component."""
+    """`relpath` for the many files of a load: a path is resolved as its directory resolved (once, the same
+    way, up to the root of the file system) plus its own name, one `lstat` to see it is not a symlink,
+    instead of an `lstat` of every component of every path. A symlink is resolved whole, as `relpath` does."""
 
     def __init__(self, root: Path, resolved_root: Path | None = None):
         self.root = resolved_root or root.resolve()
-        self.dirs: dict[Path, Path] = {}
+        self.resolved: dict[Path, Path] = {}
+
+    def resolve(self, path: Path) -> Path:
+        got = self.resolved.get(path)
+        if got is None:
+            parent = path.parent
+            if parent == path or not path.is_absolute() or path.name == "..":
+                got = path.resolve()
+            else:
+                got = self.resolve(parent) / path.name
+                if got.is_symlink():
+                    got = got.resolve()
+            self.resolved[path] = got
+        return got
 
     def __call__(self, path: Path) -> str:
-        if path.name in ("", ".", "..") or path.is_symlink():
-            return relpath(path, self.root, self.root)
-        d = self.dirs.get(path.parent)
-        if d is None:
-            d = self.dirs[path.parent] = path.parent.resolve()
         try:
-            return (d / path.name).relative_to(self.root).as_posix()
+            return self.resolve(path).relative_to(self.root).as_posix()
         except ValueError:
             return path.as_posix()
 

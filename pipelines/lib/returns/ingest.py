@@ -31,7 +31,8 @@ from pipelines.lib.returns import spec, store
 from pipelines.lib.returns.context import (PartitionContext, build_context, earlier_rounds_key, load_register,
                                            round_info, validation_settings)
 from pipelines.lib.returns.submit import (FeedbackWriter, due_and_late, evaluate_path, feedback_info,  # noqa: F401
-                                          problems_from_payload, read_path_checked, validate_checked, write_feedback)
+                                          problems_from_payload, read_path_checked, round_config, validate_checked,
+                                          write_feedback)
 from pipelines.lib.returns.reader import ReadResult, clean_reads, stack_files
 from pipelines.lib.returns.validate import Checked, ValidationResult, check_rows, finish
 from pipelines.lib.warehouse import RETURN_COLUMNS, ensure_raw_tables, replace_in_open_transaction, replace_many
@@ -506,6 +507,7 @@ def _load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: 
             f"{len(prefix) - len(refresh)} unchanged kept as loaded")
 
     pctx = PartitionContext(p, con, leaving_year, round_id, {c.urn for c in tail + refresh})
+    rnd = round_config(round_id)      # looked up once, not for each file's feedback
     limits = Limits.from_config()
     try:      # read once for every file (a broken alias file: each file's read words the problem)
         aliases = spec.load_aliases()
@@ -563,7 +565,7 @@ def _load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: 
             return load_partition(p, con, leaving_year, round_id, now=now, log=log, full=True,
                                   transaction=transaction)
         info = feedback_info(name=c.name, ctx=ctx, result=result, status=result.status, submitted_at=c.at,
-                             submitted_by=c.by, sha=c.sha)
+                             submitted_by=c.by, sha=c.sha, rnd=rnd)
         accept(c, result, info)
 
     # the files to check, in order, against the rows already loaded; only UPNs that two academies
@@ -617,7 +619,7 @@ def _load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: 
             result = validate_checked(reads.pop(c.sid), ctx, c.name)
         status = result.status
         info = feedback_info(name=c.name, ctx=ctx, result=result, status=status, submitted_at=c.at,
-                             submitted_by=c.by, sha=c.sha)
+                             submitted_by=c.by, sha=c.sha, rnd=rnd)
         if c.new:
             audit.append({
                 "event": "landed", "at": store.iso(now), "by": c.by, "academy_urn": c.urn,
@@ -702,7 +704,7 @@ def _load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: 
                      "original_name": ev.get("original_name"), "submitted_at": ev.get("at"),
                      "submitted_by": ev.get("by"), "feedback_path": ev.get("feedback_path")})
         at = _parse_ts(ev.get("at")) or now
-        due, late = due_and_late(leaving_year, round_id, at)
+        due, late = due_and_late(leaving_year, round_id, at, rnd)
         base.update({"due_date": due, "is_late": late})
         rec = _record(f"{rel}@{ev.get('at')}", ev.get("sha256", ""), base, "unchanged", False, now)
         rec["file_path"] = rel

@@ -58,19 +58,20 @@ def check_arguments(academy_urn: str, leaving_year: str, round_id: str) -> str |
     return None
 
 
-def _round(round_id: str):
+def round_config(round_id: str):
+    """The round's config (trust.yaml), None for an unknown round."""
     return next((r for r in cfg.rounds() if r.id == round_id), None)
 
 
 def round_label(round_id: str, rnd=None) -> str:
     """The round's label (`rnd`: the round's config when the caller has it); its id if unknown."""
-    r = rnd or _round(round_id)
+    r = rnd or round_config(round_id)
     return round_id if r is None else r.label
 
 
 def due_and_late(leaving_year: str, round_id: str, submitted_at: datetime, rnd=None) -> tuple[str | None, bool]:
     """(due date, late) of the round (`rnd`: the round's config when the caller has it)."""
-    r = rnd or _round(round_id)
+    r = rnd or round_config(round_id)
     if r is None:
         return None, False
     due = r.due_date(leaving_year)
@@ -127,8 +128,9 @@ def evaluate_path(path: Path, name: str, ctx: ValidationContext) -> ValidationRe
 
 
 def feedback_info(*, name: str, ctx: ValidationContext, result: ValidationResult, status: str,
-                  submitted_at: datetime, submitted_by: str, sha: str) -> FeedbackInfo:
-    rnd = _round(ctx.round_id)      # the round's config, looked up once
+                  submitted_at: datetime, submitted_by: str, sha: str, rnd=None) -> FeedbackInfo:
+    """`rnd`: the round's config (`round_config`) when the caller words many files' feedback."""
+    rnd = rnd or round_config(ctx.round_id)      # the round's config, looked up once
     due, late = due_and_late(ctx.leaving_year, ctx.round_id, submitted_at, rnd)
     return FeedbackInfo(
         file_name=name, academy_urn=ctx.academy_urn, academy_name=ctx.academy_name,
