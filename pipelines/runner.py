@@ -491,6 +491,7 @@ def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[
     import polars as pl
 
     from pipelines.config import leaving_years   # not defs.partitions: no Dagster import before it is needed
+    from pipelines.lib.intake.store import RelPaths
     from pipelines.lib.returns.ingest import PartitionLoad, ensure_return_tables, load_partition
     from pipelines.lib.warehouse import connect_retrying
 
@@ -515,6 +516,7 @@ def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[
         # a commit after the partition that reaches it. Each partition is whole either way.
         budget = transaction_rows()
         done: set[tuple[str, str]] = set()       # partitions whose load is committed
+        relpaths = RelPaths(p.root)              # the data directory's folders resolved once for the run
 
         def load_all(one_transaction: bool) -> None:
             held = 0                               # rows written by the open transaction
@@ -534,7 +536,8 @@ def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[
                 if (year, rnd) in done:
                     continue
                 try:
-                    result = load_partition(p, con, year, rnd, full=full, transaction=not one_transaction)
+                    result = load_partition(p, con, year, rnd, full=full, transaction=not one_transaction,
+                                            relpaths=relpaths)
                 except Exception as exc:  # noqa: BLE001 - report; nothing of this partition changed
                     if one_transaction:
                         raise

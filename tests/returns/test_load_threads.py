@@ -81,7 +81,7 @@ def test_feedback_writer_writes_what_write_feedback_writes_and_returns_the_sidec
     writer = FeedbackWriter(data.root, data.root.resolve())
     meta = writer.write(two, info)
     writer.close()
-    assert meta == store.read_sidecar(two)
+    assert meta.result() == store.read_sidecar(two)
     assert {sfx: store.sidecar(two, sfx).read_bytes() for sfx in plain} == plain
     before = os.stat(store.sidecar(two, store.FEEDBACK_HTML)).st_mtime_ns
     again = FeedbackWriter(data.root)

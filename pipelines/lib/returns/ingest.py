@@ -402,7 +402,8 @@ def _check_batch(items: list[tuple], sids: list[str]) -> dict[str, object]:
 
 def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: str, round_id: str,
                    *, now: datetime | None = None, log: Callable[[str], None] | None = None,
-                   full: bool = False, transaction: bool = True) -> PartitionLoad:
+                   full: bool = False, transaction: bool = True,
+                   relpaths: store.RelPaths | None = None) -> PartitionLoad:
     """Validate, file and load one leaving year x round. Returns what was done.
 
     Files are replayed in submission order, as `submit` saw them. A file whose check cannot have
@@ -411,19 +412,23 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     files after them are read and checked, against the rows already loaded; any other change
     (a file removed or edited in place, the register changed) replays the whole partition.
     `full` replays it regardless; `transaction=False` leaves the transaction to the caller, which
-    calls os.sync() before it commits (the feedback files written here reach the disk first).
+    calls os.sync() before it commits (the feedback files written here reach the disk first);
+    `relpaths`: a `store.RelPaths` of the data directory shared by the partitions of one run.
     """
-    feedback = FeedbackWriter(p.root, p.root.resolve())
+    root = p.root.resolve()
+    under_root = relpaths or store.RelPaths(p.root, root)
+    feedback = FeedbackWriter(p.root, root, under_root)
     try:
-        return _load_partition(p, con, leaving_year, round_id, feedback, now=now, log=log, full=full,
-                               transaction=transaction)
+        return _load_partition(p, con, leaving_year, round_id, feedback, under_root, now=now, log=log,
+                               full=full, transaction=transaction, relpaths=relpaths)
     finally:
         feedback.close(check=False)   # on a failure: no write of this attempt still running
 
 
 def _load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: str, round_id: str,
-                    feedback: FeedbackWriter, *, now: datetime | None, log: Callable[[str], None] | None,
-                    full: bool, transaction: bool) -> PartitionLoad:
+                    feedback: FeedbackWriter, under_root: store.RelPaths, *, now: datetime | None,
+                    log: Callable[[str], None] | None, full: bool, transaction: bool,
+                    relpaths: store.RelPaths | None) -> PartitionLoad:
     log = log or (lambda msg: None)
     now = now or store.utc_now()
     ensure_return_tables(con)
@@ -434,7 +439,6 @@ def _load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: 
     shas = {f.path: _file_sha(f.path, cache_dir) for f in landing + quarantined}
     root = p.root.resolve()
     rels: dict[Path, str] = {}
-    under_root = store.RelPaths(p.root, root)
 
     def relpath(path: Path) -> str:   # each path resolved once per load
         rel = rels.get(path)
@@ -530,10 +534,13 @@ def _load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: 
     # after a kill -9 (the page cache survives), the old or the new sidecar whole. Everything in it is
     # derived again by a load from the file, the rules and the sidecar written (fsynced) at submission;
     # 2 fsyncs a file were ~50 s of waiting at `large`. The warehouse commit stays durable.
-    # Accepted files' feedback is written on threads (`feedback`); it is all on disk before this returns.
+    # Accepted files' feedback is written on threads (`feedback`); it is all on disk, and each file's
+    # sidecar in c.meta, once the feedback is closed (below the files' checks).
+    worded: list[tuple[_Candidate, object]] = []
+
     def accept(c: _Candidate, result: ValidationResult | None, info=None) -> None:
         if info is not None:
-            c.meta = feedback.write(c.f.path, info)
+            worded.append((c, feedback.write(c.f.path, info)))
         current[c.urn] = c
         if result is not None:
             current_rows[c.urn] = result.rows_accepted
@@ -563,7 +570,7 @@ def _load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: 
         if result.status == "rejected":   # cannot happen from earlier rounds alone: check it all again
             feedback.close()
             return load_partition(p, con, leaving_year, round_id, now=now, log=log, full=True,
-                                  transaction=transaction)
+                                  transaction=transaction, relpaths=relpaths)
         info = feedback_info(name=c.name, ctx=ctx, result=result, status=result.status, submitted_at=c.at,
                              submitted_by=c.by, sha=c.sha, rnd=rnd)
         accept(c, result, info)
@@ -655,10 +662,12 @@ def _load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: 
         accept(c, result, info)
     store.append_audit_many(p, audit)
     feedback.close()
+    for c, sidecar in worded:
+        c.meta = sidecar.result()
     if any(current.get(u) is not None and current[u].sid not in checked for u in removed_urns):
         # a removed current file leaves an older file current, whose rows are not loaded: replay
         return load_partition(p, con, leaving_year, round_id, now=now, log=log, full=True,
-                              transaction=transaction)
+                              transaction=transaction, relpaths=relpaths)
 
     for q in quarantined:
         sha = shas.get(q.path) or _file_sha(q.path, cache_dir)

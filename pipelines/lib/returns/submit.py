@@ -189,21 +189,28 @@ def _write_feedback(stored: Path, info: FeedbackInfo, text: str, durable: bool) 
 
 
 class FeedbackWriter:
-    """`write_feedback(durable=False)` for the files of a load, on two threads (creating ~2,400 small files
-    at `large` is mostly waiting on the file system). `write` returns the sidecar as `store.read_sidecar`
-    will read it; `close` waits for every write and raises the first failure. One write per file."""
+    """`write_feedback(durable=False)` for the files of a load, on two threads: wording, rendering and
+    creating ~2,400 small files at `large`, while the load checks the next files. `write` returns a future
+    of the sidecar as `store.read_sidecar` will read it; `close` waits for every write and raises the first
+    failure. One write per file; `rel`: a `store.RelPaths` the caller shares (else one of its own)."""
 
-    def __init__(self, root: Path, resolved_root: Path | None = None, workers: int = 2):
+    def __init__(self, root: Path, resolved_root: Path | None = None, rel: Callable[[Path], str] | None = None,
+                 workers: int = 2):
         from concurrent.futures import ThreadPoolExecutor
         self.root, self.resolved_root = root, resolved_root
-        self.rel = store.RelPaths(root, resolved_root)
+        self.rel = rel or store.RelPaths(root, resolved_root)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="returns-feedback")
         self.pending: list = []
 
-    def write(self, stored: Path, info: FeedbackInfo) -> dict:
+    def _write(self, stored: Path, info: FeedbackInfo) -> dict:
         text = feedback_json(info, stored, self.root, self.resolved_root, self.rel)
-        self.pending.append(self.pool.submit(_write_feedback, stored, info, text, False))
+        _write_feedback(stored, info, text, False)
         return json.loads(text)
+
+    def write(self, stored: Path, info: FeedbackInfo):
+        future = self.pool.submit(self._write, stored, info)
+        self.pending.append(future)
+        return future
 
     def close(self, check: bool = True) -> None:
         """Wait for the writes; `check`: raise the first failure (else the caller is failing already)."""
