@@ -81,7 +81,7 @@ def test_feedback_writer_writes_what_write_feedback_writes_and_returns_the_sidec
     writer = FeedbackWriter(data.root, data.root.resolve())
     meta = writer.write(two, info)
     writer.close()
-    assert meta.result() == store.read_sidecar(two)
+    assert meta == store.read_sidecar(two)
     assert {sfx: store.sidecar(two, sfx).read_bytes() for sfx in plain} == plain
     before = os.stat(store.sidecar(two, store.FEEDBACK_HTML)).st_mtime_ns
     again = FeedbackWriter(data.root)
@@ -112,3 +112,26 @@ def test_a_load_writes_every_files_feedback_before_it_returns(data):
     for path, status, feedback in got:
         meta = store.read_sidecar(data.root / path)
         assert meta["status"] == status and meta["feedback_path"] == feedback and (data.root / feedback).is_file()
+
+
+def test_a_feedback_write_that_fails_in_the_one_transaction_load_leaves_that_partition_alone(tmp_path, monkeypatch):
+    """The run's writer fails at the commit (not at the file): the load is redone partition by partition, where
+    only the partition of the file whose feedback cannot be written fails; the others load."""
+    from pipelines import runner
+    from pipelines.config import dbt_env, paths
+    from pipelines.lib.generate import generate_trust
+    generate_trust(tmp_path / "d", academies=3, years=2, seed=7, with_careers=False)
+    p = paths(tmp_path / "d")
+    dbt_env(p)
+    p.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    monkeypatch.delenv("DESTINATIONS_INGEST_TRANSACTION_ROWS", raising=False)
+    todo = runner.landed_return_partitions(p)
+    year, rnd = todo[0]
+    broken = next(f for f in sorted(p.returns.glob(f"*/{year}/{rnd}/*")) if store.is_data_file(f))
+    store.sidecar(broken, store.FEEDBACK_HTML).mkdir()
+    lines, problems = [], []
+    runner._ingest_returns(p, todo, lines.append, problems, full=True)
+    assert any("one-transaction load failed" in line for line in lines)
+    assert len(problems) == 1 and problems[0].startswith(f"returns {year} {rnd}:")
+    loaded = {tuple(r) for r in query(p, "select distinct leaving_year, round from raw.destination_returns")}
+    assert loaded == set(todo) - {(year, rnd)}

@@ -403,7 +403,7 @@ def _check_batch(items: list[tuple], sids: list[str]) -> dict[str, object]:
 def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: str, round_id: str,
                    *, now: datetime | None = None, log: Callable[[str], None] | None = None,
                    full: bool = False, transaction: bool = True,
-                   relpaths: store.RelPaths | None = None) -> PartitionLoad:
+                   relpaths: store.RelPaths | None = None, feedback: FeedbackWriter | None = None) -> PartitionLoad:
     """Validate, file and load one leaving year x round. Returns what was done.
 
     Files are replayed in submission order, as `submit` saw them. A file whose check cannot have
@@ -413,16 +413,24 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     (a file removed or edited in place, the register changed) replays the whole partition.
     `full` replays it regardless; `transaction=False` leaves the transaction to the caller, which
     calls os.sync() before it commits (the feedback files written here reach the disk first);
-    `relpaths`: a `store.RelPaths` of the data directory shared by the partitions of one run.
+    `relpaths`: a `store.RelPaths` of the data directory shared by the partitions of one run;
+    `feedback`: the run's `FeedbackWriter` (with transaction=False), drained by the caller before its
+    os.sync() and commit; else the load's own, closed before it returns.
     """
     root = p.root.resolve()
     under_root = relpaths or store.RelPaths(p.root, root)
-    feedback = FeedbackWriter(p.root, root, under_root)
+    own = feedback is None
+    writer = FeedbackWriter(p.root, root, under_root) if own else feedback
     try:
-        return _load_partition(p, con, leaving_year, round_id, feedback, under_root, now=now, log=log,
-                               full=full, transaction=transaction, relpaths=relpaths)
-    finally:
-        feedback.close(check=False)   # on a failure: no write of this attempt still running
+        out = _load_partition(p, con, leaving_year, round_id, writer, under_root, now=now, log=log, full=full,
+                              transaction=transaction, relpaths=relpaths)
+    except BaseException:
+        if own:
+            writer.close(check=False)   # no write of this attempt still running
+        raise
+    if own:
+        writer.close()
+    return out
 
 
 def _load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: str, round_id: str,
@@ -534,13 +542,10 @@ def _load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: 
     # after a kill -9 (the page cache survives), the old or the new sidecar whole. Everything in it is
     # derived again by a load from the file, the rules and the sidecar written (fsynced) at submission;
     # 2 fsyncs a file were ~50 s of waiting at `large`. The warehouse commit stays durable.
-    # Accepted files' feedback is written on threads (`feedback`); it is all on disk, and each file's
-    # sidecar in c.meta, once the feedback is closed (below the files' checks).
-    worded: list[tuple[_Candidate, object]] = []
-
+    # Accepted files' feedback is worded here and written on the writer's threads (`feedback`).
     def accept(c: _Candidate, result: ValidationResult | None, info=None) -> None:
         if info is not None:
-            worded.append((c, feedback.write(c.f.path, info)))
+            c.meta = feedback.write(c.f.path, info)
         current[c.urn] = c
         if result is not None:
             current_rows[c.urn] = result.rows_accepted
@@ -568,9 +573,9 @@ def _load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: 
         ctx.confirmed_smaller = c.confirmed
         result = validate_checked(reads[c.sid], ctx, c.name)
         if result.status == "rejected":   # cannot happen from earlier rounds alone: check it all again
-            feedback.close()
+            feedback.drain()              # the replay writes the same files' feedback
             return load_partition(p, con, leaving_year, round_id, now=now, log=log, full=True,
-                                  transaction=transaction, relpaths=relpaths)
+                                  transaction=transaction, relpaths=relpaths, feedback=feedback)
         info = feedback_info(name=c.name, ctx=ctx, result=result, status=result.status, submitted_at=c.at,
                              submitted_by=c.by, sha=c.sha, rnd=rnd)
         accept(c, result, info)
@@ -661,13 +666,11 @@ def _load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: 
                     owner.setdefault(u, c.urn)
         accept(c, result, info)
     store.append_audit_many(p, audit)
-    feedback.close()
-    for c, sidecar in worded:
-        c.meta = sidecar.result()
     if any(current.get(u) is not None and current[u].sid not in checked for u in removed_urns):
         # a removed current file leaves an older file current, whose rows are not loaded: replay
+        feedback.drain()
         return load_partition(p, con, leaving_year, round_id, now=now, log=log, full=True,
-                              transaction=transaction, relpaths=relpaths)
+                              transaction=transaction, relpaths=relpaths, feedback=feedback)
 
     for q in quarantined:
         sha = shas.get(q.path) or _file_sha(q.path, cache_dir)
@@ -760,6 +763,7 @@ def _load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: 
     # done: after a power cut the warehouse never says "checked" over an empty feedback file. A caller
     # holding the transaction (transaction=False) syncs once before its own commit.
     if transaction:
+        feedback.drain()
         os.sync()
     _write(con, changes, transaction)
     out.rows_loaded = con.execute(f"select count(*) from raw.destination_returns where {part}", params).fetchone()[0]

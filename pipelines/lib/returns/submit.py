@@ -189,10 +189,11 @@ def _write_feedback(stored: Path, info: FeedbackInfo, text: str, durable: bool) 
 
 
 class FeedbackWriter:
-    """`write_feedback(durable=False)` for the files of a load, on two threads: wording, rendering and
-    creating ~2,400 small files at `large`, while the load checks the next files. `write` returns a future
-    of the sidecar as `store.read_sidecar` will read it; `close` waits for every write and raises the first
-    failure. One write per file; `rel`: a `store.RelPaths` the caller shares (else one of its own)."""
+    """`write_feedback(durable=False)` for the files of a load: each file's feedback is worded by the caller
+    (`write` returns the sidecar as `store.read_sidecar` will read it) and rendered and written on two
+    threads (creating ~2,400 small files at `large` is mostly waiting on the file system), while the load
+    goes on. `drain` waits for the writes so far, `close` for all, and raises the first failure. One write
+    per file until drained; `rel`: a `store.RelPaths` the caller shares (else one of its own)."""
 
     def __init__(self, root: Path, resolved_root: Path | None = None, rel: Callable[[Path], str] | None = None,
                  workers: int = 2):
@@ -202,22 +203,22 @@ class FeedbackWriter:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="returns-feedback")
         self.pending: list = []
 
-    def _write(self, stored: Path, info: FeedbackInfo) -> dict:
+    def write(self, stored: Path, info: FeedbackInfo) -> dict:
         text = feedback_json(info, stored, self.root, self.resolved_root, self.rel)
-        _write_feedback(stored, info, text, False)
+        self.pending.append(self.pool.submit(_write_feedback, stored, info, text, False))
         return json.loads(text)
 
-    def write(self, stored: Path, info: FeedbackInfo):
-        future = self.pool.submit(self._write, stored, info)
-        self.pending.append(future)
-        return future
-
-    def close(self, check: bool = True) -> None:
-        """Wait for the writes; `check`: raise the first failure (else the caller is failing already)."""
+    def drain(self, check: bool = True) -> None:
+        """Wait for the writes so far; `check`: raise the first failure (else the caller is failing already)."""
+        from concurrent.futures import wait
         pending, self.pending = self.pending, []
-        self.pool.shutdown(wait=True)
+        wait(pending)
         for f in pending if check else ():
             f.result()
+
+    def close(self, check: bool = True) -> None:
+        self.drain(check)
+        self.pool.shutdown(wait=True)
 
 
 def problems_from_payload(payload: dict) -> list[Problem]:
