@@ -491,7 +491,9 @@ def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[
     import polars as pl
 
     from pipelines.config import leaving_years   # not defs.partitions: no Dagster import before it is needed
+    from pipelines.lib.intake.store import RelPaths
     from pipelines.lib.returns.ingest import PartitionLoad, ensure_return_tables, load_partition
+    from pipelines.lib.returns.submit import FeedbackWriter
     from pipelines.lib.warehouse import connect_retrying
 
     valid_years = set(leaving_years())
@@ -515,6 +517,10 @@ def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[
         # a commit after the partition that reaches it. Each partition is whole either way.
         budget = transaction_rows()
         done: set[tuple[str, str]] = set()       # partitions whose load is committed
+        relpaths = RelPaths(p.root)              # the data directory's folders resolved once for the run
+        # the feedback of the one-transaction load, written on threads while the next partitions load;
+        # all of it on disk (drained, then os.sync) before the commit that records it
+        writer = FeedbackWriter(p.root, p.root.resolve(), relpaths)
 
         def load_all(one_transaction: bool) -> None:
             held = 0                               # rows written by the open transaction
@@ -522,6 +528,7 @@ def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[
 
             def commit() -> None:
                 nonlocal held
+                writer.drain()
                 os.sync()    # every partition's feedback on disk before the commit that records it (one sync per commit)
                 con.execute("commit")
                 for key, result in batch:
@@ -534,7 +541,8 @@ def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[
                 if (year, rnd) in done:
                     continue
                 try:
-                    result = load_partition(p, con, year, rnd, full=full, transaction=not one_transaction)
+                    result = load_partition(p, con, year, rnd, full=full, transaction=not one_transaction,
+                                            relpaths=relpaths, feedback=writer if one_transaction else None)
                 except Exception as exc:  # noqa: BLE001 - report; nothing of this partition changed
                     if one_transaction:
                         raise
@@ -567,7 +575,10 @@ def _ingest_returns(p: Paths, todo: list[tuple[str, str]], echo, problems: list[
 
         con.execute("begin transaction")
         try:
-            load_all(True)
+            try:
+                load_all(True)
+            finally:
+                writer.close(check=False)    # drained and checked by the commit; none left running
         except Exception as exc:  # noqa: BLE001 - one partition failed: load the others one by one
             con.execute("rollback")
             echo(f"  the one-transaction load failed ({type(exc).__name__}: {_first_line(str(exc))}); "

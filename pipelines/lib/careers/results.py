@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
 
 import polars as pl
 
+from pipelines.lib.intake.read import read_ahead  # noqa: F401  (moved to intake: one helper for every reader)
 from pipelines.lib.problems import Problem
 from pipelines.lib.careers.reading import safe_value
 
@@ -110,23 +110,6 @@ class BatchFeedback:
             self.problems[f].append(Problem(
                 "warning", "item_unknown", f"{meta['message']} ({n} answers, first at row {int(first)})", meta["fix"],
                 file=res.file, row=int(first), column=self.column(f, "item_id", qq), value=str(item)[:60]))
-
-
-def read_ahead(items: Iterable[tuple], fn: Callable, workers: int = 2, ahead: int = 8) -> Iterator:
-    """`fn(*item)` for each item, in order, computed up to `ahead` items ahead by `workers` threads
-    (reading a file is mostly polars, fastexcel and zlib, which release the GIL), so files are read
-    on both cores while the caller checks the previous chunk. Memory: `ahead` files at most."""
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="careers-read") as pool:
-        queue: deque = deque()
-        for item in items:
-            queue.append(pool.submit(fn, *item))
-            if len(queue) >= ahead:
-                yield queue.popleft().result()
-        while queue:
-            yield queue.popleft().result()
 
 
 def file_slices(frame: pl.DataFrame, files: list[int]) -> list[pl.DataFrame]:

@@ -14,7 +14,7 @@ import io
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import polars as pl
 
@@ -322,3 +322,20 @@ def _clean_body(df: pl.DataFrame, header_row: int) -> pl.DataFrame:
     if trim or empty or found["\0blank"]:   # a cell just emptied may leave a blank row
         frame = frame.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in cols]))
     return frame.collect()
+
+
+def read_ahead(items: Iterable[tuple], fn: Callable, workers: int = 2, ahead: int = 8) -> Iterator:
+    """`fn(*item)` for each item, in order, computed up to `ahead` items ahead by `workers` threads
+    (reading a file is mostly polars, fastexcel and zlib, which release the GIL), so files are read
+    on both cores while the caller works on the earlier ones. Memory: `ahead` files at most."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="intake-read") as pool:
+        queue: deque = deque()
+        for item in items:
+            queue.append(pool.submit(fn, *item))
+            if len(queue) >= ahead:
+                yield queue.popleft().result()
+        while queue:
+            yield queue.popleft().result()

@@ -76,6 +76,35 @@ def relpath(path: Path, root: Path, resolved_root: Path | None = None) -> str:
         return path.as_posix()
 
 
+class RelPaths:
+    """`relpath` for the many files of a load: a path is resolved as its directory resolved (once, the same
+    way, up to the root of the file system) plus its own name, one `lstat` to see it is not a symlink,
+    instead of an `lstat` of every component of every path. A symlink is resolved whole, as `relpath` does."""
+
+    def __init__(self, root: Path, resolved_root: Path | None = None):
+        self.root = resolved_root or root.resolve()
+        self.resolved: dict[Path, Path] = {}
+
+    def resolve(self, path: Path) -> Path:
+        got = self.resolved.get(path)
+        if got is None:
+            parent = path.parent
+            if parent == path or not path.is_absolute() or path.name == "..":
+                got = path.resolve()
+            else:
+                got = self.resolve(parent) / path.name
+                if got.is_symlink():
+                    got = got.resolve()
+            self.resolved[path] = got
+        return got
+
+    def __call__(self, path: Path) -> str:
+        try:
+            return self.resolve(path).relative_to(self.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+
 def append_audit(p: cfg.Paths, event: dict) -> None:
     """Append one line to audit/submissions.jsonl (who, what, when, sha256, outcome)."""
     log = p.audit_log

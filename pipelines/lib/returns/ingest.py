@@ -26,11 +26,13 @@ import polars as pl
 
 import pipelines.config as cfg
 from pipelines.lib.intake.guard import Limits
+from pipelines.lib.intake.read import read_ahead
 from pipelines.lib.returns import spec, store
 from pipelines.lib.returns.context import (PartitionContext, build_context, earlier_rounds_key, load_register,
                                            round_info, validation_settings)
-from pipelines.lib.returns.submit import (due_and_late, evaluate_path, feedback_info, problems_from_payload,  # noqa: F401
-                                          read_path_checked, validate_checked, write_feedback)
+from pipelines.lib.returns.submit import (FeedbackWriter, due_and_late, evaluate_path, feedback_info,  # noqa: F401
+                                          problems_from_payload, read_path_checked, round_config, validate_checked,
+                                          write_feedback)
 from pipelines.lib.returns.reader import ReadResult, clean_reads, stack_files
 from pipelines.lib.returns.validate import Checked, ValidationResult, check_rows, finish
 from pipelines.lib.warehouse import RETURN_COLUMNS, ensure_raw_tables, replace_in_open_transaction, replace_many
@@ -400,7 +402,8 @@ def _check_batch(items: list[tuple], sids: list[str]) -> dict[str, object]:
 
 def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: str, round_id: str,
                    *, now: datetime | None = None, log: Callable[[str], None] | None = None,
-                   full: bool = False, transaction: bool = True) -> PartitionLoad:
+                   full: bool = False, transaction: bool = True,
+                   relpaths: store.RelPaths | None = None, feedback: FeedbackWriter | None = None) -> PartitionLoad:
     """Validate, file and load one leaving year x round. Returns what was done.
 
     Files are replayed in submission order, as `submit` saw them. A file whose check cannot have
@@ -409,8 +412,31 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     files after them are read and checked, against the rows already loaded; any other change
     (a file removed or edited in place, the register changed) replays the whole partition.
     `full` replays it regardless; `transaction=False` leaves the transaction to the caller, which
-    calls os.sync() before it commits (the feedback files written here reach the disk first).
+    calls os.sync() before it commits (the feedback files written here reach the disk first);
+    `relpaths`: a `store.RelPaths` of the data directory shared by the partitions of one run;
+    `feedback`: the run's `FeedbackWriter` (with transaction=False), drained by the caller before its
+    os.sync() and commit; else the load's own, closed before it returns.
     """
+    root = p.root.resolve()
+    under_root = relpaths or store.RelPaths(p.root, root)
+    own = feedback is None
+    writer = FeedbackWriter(p.root, root, under_root) if own else feedback
+    try:
+        out = _load_partition(p, con, leaving_year, round_id, writer, under_root, now=now, log=log, full=full,
+                              transaction=transaction, relpaths=relpaths)
+    except BaseException:
+        if own:
+            writer.close(check=False)   # no write of this attempt still running
+        raise
+    if own:
+        writer.close()
+    return out
+
+
+def _load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: str, round_id: str,
+                    feedback: FeedbackWriter, under_root: store.RelPaths, *, now: datetime | None,
+                    log: Callable[[str], None] | None, full: bool, transaction: bool,
+                    relpaths: store.RelPaths | None) -> PartitionLoad:
     log = log or (lambda msg: None)
     now = now or store.utc_now()
     ensure_return_tables(con)
@@ -425,7 +451,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     def relpath(path: Path) -> str:   # each path resolved once per load
         rel = rels.get(path)
         if rel is None:
-            rel = rels[path] = store.relpath(path, p.root, root)
+            rel = rels[path] = under_root(path)
         return rel
 
     memo: dict = {}
@@ -493,12 +519,15 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
             f"{len(prefix) - len(refresh)} unchanged kept as loaded")
 
     pctx = PartitionContext(p, con, leaving_year, round_id, {c.urn for c in tail + refresh})
+    rnd = round_config(round_id)      # looked up once, not for each file's feedback
     limits = Limits.from_config()
     try:      # read once for every file (a broken alias file: each file's read words the problem)
         aliases = spec.load_aliases()
     except Exception:  # noqa: BLE001
         aliases = None
-    reads = {c.sid: read_path_checked(c.f.path, c.name, limits, clean=False, aliases=aliases) for c in tail + refresh}
+    to_read = tail + refresh      # read on two threads (polars and the decoders release the GIL)
+    reads = dict(zip([c.sid for c in to_read], read_ahead(
+        [(c.f.path, c.name, limits, False, aliases) for c in to_read], read_path_checked)))
     clean_reads([r for r in reads.values() if isinstance(r, ReadResult)])   # the cells of all files at once
 
     current: dict[str, _Candidate] = {}              # urn -> current file
@@ -513,10 +542,10 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     # after a kill -9 (the page cache survives), the old or the new sidecar whole. Everything in it is
     # derived again by a load from the file, the rules and the sidecar written (fsynced) at submission;
     # 2 fsyncs a file were ~50 s of waiting at `large`. The warehouse commit stays durable.
+    # Accepted files' feedback is worded here and written on the writer's threads (`feedback`).
     def accept(c: _Candidate, result: ValidationResult | None, info=None) -> None:
         if info is not None:
-            write_feedback(c.f.path, info, p.root, durable=False, resolved_root=root)
-            c.meta = store.read_sidecar(c.f.path) or {}
+            c.meta = feedback.write(c.f.path, info)
         current[c.urn] = c
         if result is not None:
             current_rows[c.urn] = result.rows_accepted
@@ -544,10 +573,11 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
         ctx.confirmed_smaller = c.confirmed
         result = validate_checked(reads[c.sid], ctx, c.name)
         if result.status == "rejected":   # cannot happen from earlier rounds alone: check it all again
+            feedback.drain()              # the replay writes the same files' feedback
             return load_partition(p, con, leaving_year, round_id, now=now, log=log, full=True,
-                                  transaction=transaction)
+                                  transaction=transaction, relpaths=relpaths, feedback=feedback)
         info = feedback_info(name=c.name, ctx=ctx, result=result, status=result.status, submitted_at=c.at,
-                             submitted_by=c.by, sha=c.sha)
+                             submitted_by=c.by, sha=c.sha, rnd=rnd)
         accept(c, result, info)
 
     # the files to check, in order, against the rows already loaded; only UPNs that two academies
@@ -601,7 +631,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
             result = validate_checked(reads.pop(c.sid), ctx, c.name)
         status = result.status
         info = feedback_info(name=c.name, ctx=ctx, result=result, status=status, submitted_at=c.at,
-                             submitted_by=c.by, sha=c.sha)
+                             submitted_by=c.by, sha=c.sha, rnd=rnd)
         if c.new:
             audit.append({
                 "event": "landed", "at": store.iso(now), "by": c.by, "academy_urn": c.urn,
@@ -638,8 +668,9 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     store.append_audit_many(p, audit)
     if any(current.get(u) is not None and current[u].sid not in checked for u in removed_urns):
         # a removed current file leaves an older file current, whose rows are not loaded: replay
+        feedback.drain()
         return load_partition(p, con, leaving_year, round_id, now=now, log=log, full=True,
-                              transaction=transaction)
+                              transaction=transaction, relpaths=relpaths, feedback=feedback)
 
     for q in quarantined:
         sha = shas.get(q.path) or _file_sha(q.path, cache_dir)
@@ -685,7 +716,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
                      "original_name": ev.get("original_name"), "submitted_at": ev.get("at"),
                      "submitted_by": ev.get("by"), "feedback_path": ev.get("feedback_path")})
         at = _parse_ts(ev.get("at")) or now
-        due, late = due_and_late(leaving_year, round_id, at)
+        due, late = due_and_late(leaving_year, round_id, at, rnd)
         base.update({"due_date": due, "is_late": late})
         rec = _record(f"{rel}@{ev.get('at')}", ev.get("sha256", ""), base, "unchanged", False, now)
         rec["file_path"] = rel
@@ -732,6 +763,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     # done: after a power cut the warehouse never says "checked" over an empty feedback file. A caller
     # holding the transaction (transaction=False) syncs once before its own commit.
     if transaction:
+        feedback.drain()
         os.sync()
     _write(con, changes, transaction)
     out.rows_loaded = con.execute(f"select count(*) from raw.destination_returns where {part}", params).fetchone()[0]

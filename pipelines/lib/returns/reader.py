@@ -96,10 +96,18 @@ def _keep_rows(result: ReadResult, name: str, frame: pl.DataFrame) -> None:
 _FILE = "__read"
 
 
-def stack_files(frames: list, key: str, how: str = "diagonal"):
-    """Many files' frames (eager or lazy) as one, each row tagged with its file's index in `key`
-    (Int32); columns a file lacks are null (`how="vertical_relaxed"`: same columns, types widened)."""
-    return pl.concat([f.with_columns(pl.lit(k, pl.Int32).alias(key)) for k, f in enumerate(frames)], how=how)
+def stack_files(frames: list[pl.DataFrame], key: str, how: str = "diagonal") -> pl.DataFrame:
+    """Many files' frames as one, each row tagged with its file's index in `key` (Int32, after the first
+    file's columns); columns a file lacks are null (`how="vertical_relaxed"`: same columns, types
+    widened). The tags are one column made at once, not a column added to each file."""
+    import numpy as np
+
+    every = pl.concat(frames, how=how)
+    which = np.repeat(np.arange(len(frames), dtype=np.int32), [f.height for f in frames])
+    first = frames[0].columns
+    known = set(first)
+    order = [*first, key, *(c for c in every.columns if c not in known)]
+    return every.with_columns(pl.Series(key, which, dtype=pl.Int32)).select(order)
 
 
 def clean_reads(results: list[ReadResult]) -> None:
@@ -110,7 +118,7 @@ def clean_reads(results: list[ReadResult]) -> None:
         return
     try:
         columns = [c for c in spec.COLUMN_BY_NAME if any(c in r.table.columns for r in todo)]
-        every = stack_files([r.table.lazy() for r in todo], _FILE)
+        every = stack_files([r.table for r in todo], _FILE).lazy()
         parts = (_pupil_rows(clean_cells(every, columns), columns).collect()
                  .partition_by(_FILE, as_dict=True, include_key=False))
     except Exception:  # noqa: BLE001 - one file at a time, where a failure is that file's feedback

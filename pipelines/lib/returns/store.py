@@ -22,7 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pipelines.config as cfg
-from pipelines.lib.intake.store import (append_audit, append_audit_many, iso, quarantine, relpath, safe_name,  # noqa: F401
+from pipelines.lib.intake.store import (RelPaths, append_audit, append_audit_many, iso, quarantine, relpath,  # noqa: F401
+                                        safe_name,
                                         sha256_bytes, sha256_file, sidecar, stamped_name, utc_now,
                                         write_atomic)
 

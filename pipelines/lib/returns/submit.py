@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 import pipelines.config as cfg
 from pipelines.lib.intake.guard import Refused
@@ -57,19 +58,20 @@ def check_arguments(academy_urn: str, leaving_year: str, round_id: str) -> str |
     return None
 
 
-def _round(round_id: str):
+def round_config(round_id: str):
+    """The round's config (trust.yaml), None for an unknown round."""
     return next((r for r in cfg.rounds() if r.id == round_id), None)
 
 
 def round_label(round_id: str, rnd=None) -> str:
     """The round's label (`rnd`: the round's config when the caller has it); its id if unknown."""
-    r = rnd or _round(round_id)
+    r = rnd or round_config(round_id)
     return round_id if r is None else r.label
 
 
 def due_and_late(leaving_year: str, round_id: str, submitted_at: datetime, rnd=None) -> tuple[str | None, bool]:
     """(due date, late) of the round (`rnd`: the round's config when the caller has it)."""
-    r = rnd or _round(round_id)
+    r = rnd or round_config(round_id)
     if r is None:
         return None, False
     due = r.due_date(leaving_year)
@@ -126,8 +128,9 @@ def evaluate_path(path: Path, name: str, ctx: ValidationContext) -> ValidationRe
 
 
 def feedback_info(*, name: str, ctx: ValidationContext, result: ValidationResult, status: str,
-                  submitted_at: datetime, submitted_by: str, sha: str) -> FeedbackInfo:
-    rnd = _round(ctx.round_id)      # the round's config, looked up once
+                  submitted_at: datetime, submitted_by: str, sha: str, rnd=None) -> FeedbackInfo:
+    """`rnd`: the round's config (`round_config`) when the caller words many files' feedback."""
+    rnd = rnd or round_config(ctx.round_id)      # the round's config, looked up once
     due, late = due_and_late(ctx.leaving_year, ctx.round_id, submitted_at, rnd)
     return FeedbackInfo(
         file_name=name, academy_urn=ctx.academy_urn, academy_name=ctx.academy_name,
@@ -139,12 +142,15 @@ def feedback_info(*, name: str, ctx: ValidationContext, result: ValidationResult
         conflicts=result.conflicts, confirmed_smaller=ctx.confirmed_smaller)
 
 
-def sidecar_payload(info: FeedbackInfo, stored: Path, root: Path, resolved_root: Path | None = None) -> dict:
+def sidecar_payload(info: FeedbackInfo, stored: Path, root: Path, resolved_root: Path | None = None,
+                    rel: Callable[[Path], str] | None = None) -> dict:
+    """`rel`: `store.relpath` under `root` (a `store.RelPaths` when the caller writes many)."""
+    rel = rel or (lambda path: store.relpath(path, root, resolved_root))
     return {
         "sha256": info.sha256, "academy_urn": info.academy_urn, "leaving_year": info.leaving_year,
         "round": info.round_id, "original_name": info.file_name,
-        "stored_path": store.relpath(stored, root, resolved_root),
-        "feedback_path": store.relpath(store.sidecar(stored, store.FEEDBACK_HTML), root, resolved_root),
+        "stored_path": rel(stored),
+        "feedback_path": rel(store.sidecar(stored, store.FEEDBACK_HTML)),
         "submitted_at": info.submitted_at, "submitted_by": info.submitted_by, "status": info.status,
         "rows_total": info.rows_total, "rows_accepted": info.rows_accepted,
         "rows_rejected": info.rows_rejected, "errors": info.errors, "warnings": info.warnings,
@@ -163,15 +169,56 @@ def write_feedback(stored: Path, info: FeedbackInfo, root: Path, durable: bool =
     """Write <file>.feedback.html/.json next to the file; only when the content changed. (html path, written).
     `durable=False` (the pipeline's load): no fsync, see `store.write_atomic`; `resolved_root`:
     root.resolve() when the caller writes many."""
-    payload = sidecar_payload(info, stored, root, resolved_root)
+    return _write_feedback(stored, info, feedback_json(info, stored, root, resolved_root), durable)
+
+
+def feedback_json(info: FeedbackInfo, stored: Path, root: Path, resolved_root: Path | None = None,
+                  rel: Callable[[Path], str] | None = None) -> str:
+    """The text of <file>.feedback.json (what `store.read_sidecar` reads back)."""
+    return json.dumps(sidecar_payload(info, stored, root, resolved_root, rel), indent=1, sort_keys=True, default=str)
+
+
+def _write_feedback(stored: Path, info: FeedbackInfo, text: str, durable: bool) -> tuple[Path, bool]:
     jpath = store.sidecar(stored, store.FEEDBACK_JSON)
     hpath = store.sidecar(stored, store.FEEDBACK_HTML)
-    text = json.dumps(payload, indent=1, sort_keys=True, default=str)
     if jpath.exists() and hpath.exists() and jpath.read_text(encoding="utf-8") == text:
         return hpath, False
     store.write_atomic(hpath, render_html(info).encode("utf-8"), durable)
     store.write_atomic(jpath, text.encode("utf-8"), durable)
     return hpath, True
+
+
+class FeedbackWriter:
+    """`write_feedback(durable=False)` for the files of a load: each file's feedback is worded by the caller
+    (`write` returns the sidecar as `store.read_sidecar` will read it) and rendered and written on two
+    threads (creating ~2,400 small files at `large` is mostly waiting on the file system), while the load
+    goes on. `drain` waits for the writes so far, `close` for all, and raises the first failure. One write
+    per file until drained; `rel`: a `store.RelPaths` the caller shares (else one of its own)."""
+
+    def __init__(self, root: Path, resolved_root: Path | None = None, rel: Callable[[Path], str] | None = None,
+                 workers: int = 2):
+        from concurrent.futures import ThreadPoolExecutor
+        self.root, self.resolved_root = root, resolved_root
+        self.rel = rel or store.RelPaths(root, resolved_root)
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="returns-feedback")
+        self.pending: list = []
+
+    def write(self, stored: Path, info: FeedbackInfo) -> dict:
+        text = feedback_json(info, stored, self.root, self.resolved_root, self.rel)
+        self.pending.append(self.pool.submit(_write_feedback, stored, info, text, False))
+        return json.loads(text)
+
+    def drain(self, check: bool = True) -> None:
+        """Wait for the writes so far; `check`: raise the first failure (else the caller is failing already)."""
+        from concurrent.futures import wait
+        pending, self.pending = self.pending, []
+        wait(pending)
+        for f in pending if check else ():
+            f.result()
+
+    def close(self, check: bool = True) -> None:
+        self.drain(check)
+        self.pool.shutdown(wait=True)
 
 
 def problems_from_payload(payload: dict) -> list[Problem]:
