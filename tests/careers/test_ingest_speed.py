@@ -1,5 +1,5 @@
 """The FSQ ingest's shortcuts give the answers of the plain way: values mapped once per distinct
-value, and feedback pages written on two threads, each file's page named in its own row."""
+value; each file's row names its own feedback page."""
 from __future__ import annotations
 
 from datetime import date

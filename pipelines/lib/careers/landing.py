@@ -202,15 +202,6 @@ def _write_feedback(paths: Paths, res: FileResult, rel: str, limits: Limits) -> 
     return str(sidecar(base, ".feedback.html").relative_to(paths.root))
 
 
-def _write_all_feedback(paths: Paths, results: list[FileResult], limits: Limits) -> list[str]:
-    """`_write_feedback` of every file, on two threads: creating a file is most of its cost (kernel
-    time, ~0.5 ms a file on the build machine; the GIL is released), and each file's pages are its own."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="careers-feedback") as pool:
-        return list(pool.map(lambda res: _write_feedback(paths, res, res.file, limits), results))
-
-
 def summary(kind: str, results: list[FileResult]) -> str:
     """One line for a run's files: how many were checked, by status, and the rows loaded."""
     by = Counter(r.status for r in results)
@@ -421,7 +412,8 @@ def land(kind: str, paths: Paths, con: duckdb.DuckDBPyConnection, conf: FsqConfi
                                               urns, today, on_checked=lambda rs: loader.rows(rs, mtimes),
                                               limits=limits)
         file_rows = []
-        for res, fb in zip(results, _write_all_feedback(paths, results, limits)):
+        for res in results:
+            fb = _write_feedback(paths, res, res.file, limits)
             file_rows.append(_file_row(res, res.file, config_sha, fb))
             if log and res.rejected:
                 log(f"{res.status}: {res.file} ({res.rows_loaded}/{res.rows_total} rows)")
