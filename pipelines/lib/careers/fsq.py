@@ -117,15 +117,30 @@ def _parse(frame: pl.DataFrame, conf: FsqConfig) -> pl.DataFrame:
     """Parsed values of every file's answers at once (each distinct raw value parsed once)."""
     labels = {v: conf.canonical_response(v) for v in frame["response_raw"].unique().to_list()}
     return frame.with_columns(
-        upn=pl.col("upn_raw").str.strip_chars().str.to_uppercase(),
+        upn=_per_distinct(frame["upn_raw"], _upper_trimmed),
         year_group=_mapu(pl.col("year_group_raw"), parse_int, pl.Int32),
         survey_date=_mapu(pl.col("survey_date_raw"), parse_date, pl.Date),
-        item_id=pl.col("item_raw").str.strip_chars().str.to_uppercase(),
+        item_id=_per_distinct(frame["item_raw"], _upper_trimmed),
         # label; None = not answered; the raw text when off the scale (the suite flags it)
         response=pl.col("response_raw").replace_strict(
             {k: (v if v is not None else k) if v != "" else None for k, v in labels.items() if k is not None},
             default=None, return_dtype=pl.Utf8),
     )
+
+
+def _upper_trimmed(col: pl.Expr) -> pl.Expr:
+    return col.str.strip_chars().str.to_uppercase()
+
+
+def _per_distinct(s: pl.Series, fn: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
+    """`fn` over `s`, computed once per distinct value (a column of millions of answers holds a few
+    thousand UPNs); `s` itself when `fn` changes none of them (the usual export)."""
+    distinct = s.unique()
+    mapped = distinct.to_frame().select(fn(pl.col(s.name))).to_series()
+    changed = distinct.ne_missing(mapped)
+    if not changed.any():
+        return s
+    return s.replace(distinct.filter(changed), mapped.filter(changed))
 
 
 def _gx_frame(frame: pl.DataFrame) -> pl.DataFrame:
