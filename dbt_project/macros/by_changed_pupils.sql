@@ -1,0 +1,107 @@
+{#-
+  FSQ scores rebuilt for the pupils whose sub-groups changed. A corrected return changes the sex,
+  disadvantage or SEN of at most its own pupils, so only the survey slices (academic_year x
+  survey_round x year_group: academy and trust rows) where one of them was surveyed can change.
+
+  int_careers__pupil_characteristics (materialization `records_changed_pupils`, below) adds the
+  UPNs whose sub-groups it changed to int_careers__pupil_characteristics_changes, in its
+  transaction; a whole rebuild (no earlier table, a changed model, every leaving year being built:
+  a full build, the Dagster UI, a sensor) writes a null UPN there instead: every pupil.
+  fsq_construct_scores and its published twin (by_leaving_year with `rebuilt_by: changed_pupils`)
+  then delete and insert only the slices where those pupils were surveyed; the twin, built last,
+  empties the list in its transaction. So a run killed in between finds the pupils still listed
+  and rebuilds their slices again; any doubt (no list, a null UPN) rebuilds every slice.
+-#}
+
+{#- The slice a pupil survey belongs to (the engine's partition of fsq_construct_scores). -#}
+{% macro td_fsq_slice_columns() %}
+  {{ return(['academic_year', 'survey_round', 'year_group']) }}
+{% endmacro %}
+
+{% macro td_changed_pupils_relation() %}
+  {{ return(api.Relation.create(database=this.database, schema='intermediate',
+                                identifier='int_careers__pupil_characteristics_changes', type='table')) }}
+{% endmacro %}
+
+{#- The slices (their row keys, td_row_key of td_fsq_slice_columns) where a listed pupil was surveyed;
+    none: every slice (an incremental build of a kept table is not possible or the list says all). -#}
+{% macro td_changed_fsq_slices() %}
+  {%- if not execute or not rebuilds_by_year() or build_leaving_years() is none -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- set surveys = ref('int_careers__fsq_pupil_surveys') -%}   {#- a model using this says depends_on it -#}
+  {%- set changes = td_changed_pupils_relation() -%}
+  {%- if adapter.get_relation(changes.database, changes.schema, changes.identifier) is none -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- set rows = run_query(
+      "select count(*) filter (where upn is null) from " ~ changes).rows -%}
+  {%- if rows[0][0] > 0 -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- set keys = run_query(
+      "select distinct " ~ td_row_key(td_fsq_slice_columns(), 's') ~ " from " ~ surveys ~ " s"
+      ~ " where s.upn in (select upn from " ~ changes ~ ") order by 1").columns[0].values() -%}
+  {{ return(keys | list) }}
+{% endmacro %}
+
+{#- After a build of the last model that reads the list: it is empty (in that model's transaction). -#}
+{% macro td_forget_changed_pupils() %}
+  {%- set changes = td_changed_pupils_relation() -%}
+  {%- if adapter.get_relation(changes.database, changes.schema, changes.identifier) is not none -%}
+    {% do run_query("delete from " ~ changes) %}
+  {%- endif -%}
+{% endmacro %}
+
+{#-
+  A table kept whole that also lists, in int_careers__pupil_characteristics_changes, the UPNs
+  whose sub-groups (the model's columns but upn, characteristics_leaving_year and _round) this
+  build changed: the query into a temporary table, the differences both ways, then the table's
+  rows replaced, in one transaction. A whole rebuild lists a null UPN (every pupil).
+-#}
+{% materialization records_changed_pupils, adapter='duckdb' %}
+  {%- set target = this.incorporate(type='table') -%}
+  {%- set existing = load_cached_relation(this) -%}
+  {%- set changes = td_changed_pupils_relation() -%}
+  {%- set compare = existing is not none and existing.type == 'table' and not should_full_refresh()
+                    and build_leaving_years() is not none -%}
+  {%- if compare -%}
+    {%- set compare = _td_columns(adapter.get_columns_in_relation(existing))
+                      == _td_columns(adapter.get_column_schema_from_query(sql)) -%}
+  {%- endif -%}
+  {%- set groups = 'upn, sex_label, disadvantage_label, sen_provision_label' -%}
+
+  {{ run_hooks(pre_hooks, inside_transaction=False) }}
+  {{ run_hooks(pre_hooks, inside_transaction=True) }}
+
+  {% call statement('main') -%}
+    {%- if compare %}
+    create or replace temporary table td_new_characteristics as {{ sql }};
+    create table if not exists {{ changes }} as select cast(null as varchar) as upn;
+    insert into {{ changes }}
+    select distinct upn from (
+        (select {{ groups }} from {{ target }} except all select {{ groups }} from td_new_characteristics)
+        union all
+        (select {{ groups }} from td_new_characteristics except all select {{ groups }} from {{ target }})
+    ) where upn is not null;
+    delete from {{ target }};
+    insert into {{ target }} select * from td_new_characteristics;
+    drop table td_new_characteristics;
+    {%- else %}
+      {%- if existing is not none %}
+    drop {{ existing.type }} if exists {{ existing }} cascade;
+      {%- endif %}
+    create or replace table {{ changes }} as select cast(null as varchar) as upn;
+    {{ create_table_as(false, target, sql) }}
+    {%- endif %}
+  {%- endcall %}
+
+  {% if not compare and existing is not none %}
+    {% do adapter.cache_dropped(existing) %}
+  {% endif %}
+  {% do persist_docs(target, model) %}
+  {{ run_hooks(post_hooks, inside_transaction=True) }}
+  {% do adapter.commit() %}
+  {{ run_hooks(post_hooks, inside_transaction=False) }}
+  {{ return({'relations': [target]}) }}
+{%- endmaterialization %}
