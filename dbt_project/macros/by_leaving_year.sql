@@ -60,14 +60,16 @@
     {{ return(none) }}
   {%- endif -%}
   {%- if model.config.get('rebuilt_by') == 'changed_pupils' -%}
-    {%- set cols = td_fsq_slice_columns() -%}
-    {%- set keys = td_changed_fsq_slices() -%}
-    {%- if keys is none -%}
+    {%- set slices = td_changed_fsq_slices() -%}
+    {%- if slices is none -%}
       {{ return(none) }}
     {%- endif -%}
-    {%- set labels = [] -%}
-    {%- for k in keys %}{% do labels.append(cols | join(',') ~ '=' ~ k) %}{% endfor -%}
-    {{ return({'where': leaving_years_in(keys, td_row_key(cols)), 'labels': labels}) }}
+    {%- set labels, tests = [], [] -%}
+    {%- for key, test in slices %}
+      {%- do labels.append(td_fsq_slice_columns() | join(',') ~ '=' ~ key) -%}
+      {%- do tests.append('(' ~ test ~ ')') -%}
+    {%- endfor -%}
+    {{ return({'where': '(' ~ (tests | join(' or ') or 'false') ~ ')', 'labels': labels}) }}
   {%- endif -%}
   {%- set years = changed_leaving_years() -%}
   {{ return(none if years is none else {'where': leaving_years_in(years), 'years': years}) }}
