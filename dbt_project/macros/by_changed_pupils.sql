@@ -23,6 +23,15 @@
                                 identifier='int_careers__pupil_characteristics_changes', type='table')) }}
 {% endmacro %}
 
+{#- Whether the list exists (asked of the database: dbt's relation cache, filled when the run
+    started, misses a list made by this run). -#}
+{% macro td_changed_pupils_listed() %}
+  {%- set changes = td_changed_pupils_relation() -%}
+  {{ return(run_query("select count(*) from duckdb_tables() where database_name = '" ~ changes.database
+                      ~ "' and schema_name = '" ~ changes.schema ~ "' and table_name = '" ~ changes.identifier
+                      ~ "'").rows[0][0] > 0) }}
+{% endmacro %}
+
 {#- The slices where a listed pupil was surveyed, each as (its row key: td_row_key of
     td_fsq_slice_columns, a test of those columns against typed constants: cheaper than row keys
     over millions of rows); none: every slice (no kept table to update, every leaving year being
@@ -33,7 +42,7 @@
   {%- endif -%}
   {%- set surveys = ref('int_careers__fsq_pupil_surveys') -%}   {#- a model using this says depends_on it -#}
   {%- set changes = td_changed_pupils_relation() -%}
-  {%- if adapter.get_relation(changes.database, changes.schema, changes.identifier) is none -%}
+  {%- if not td_changed_pupils_listed() -%}
     {{ return(none) }}
   {%- endif -%}
   {%- if run_query("select count(*) filter (where upn is null) from " ~ changes).rows[0][0] > 0 -%}
@@ -58,9 +67,8 @@
 
 {#- After a build of the last model that reads the list: it is empty (in that model's transaction). -#}
 {% macro td_forget_changed_pupils() %}
-  {%- set changes = td_changed_pupils_relation() -%}
-  {%- if adapter.get_relation(changes.database, changes.schema, changes.identifier) is not none -%}
-    {% do run_query("delete from " ~ changes) %}
+  {%- if td_changed_pupils_listed() -%}
+    {% do run_query("delete from " ~ td_changed_pupils_relation()) %}
   {%- endif -%}
 {% endmacro %}
 
