@@ -149,9 +149,14 @@ def test_characteristics_rebuilt_whole_rebuild_every_slice(demo_warehouse, tmp_p
 def test_changed_fsq_answers_rebuild_every_slice(demo_warehouse, tmp_path, monkeypatch):
     """FSQ files changed: `destinations run` names no leaving years (runner.leaving_years_to_rebuild),
     so every slice is rebuilt, and equals a build from scratch."""
+    from pipelines.runner import leaving_years_to_rebuild
+    loads, built = {"2025-26/R3": "new"}, {"2025-26/R3": "old"}
+    assert leaving_years_to_rebuild({"destination_returns", "fsq_responses"}, loads, built) is None
+    assert leaving_years_to_rebuild({"destination_returns"}, loads, built) == ["2025-26"]
+
     wh = _copy(demo_warehouse, tmp_path, "answers")
     with duckdb.connect(str(wh)) as con:
-        changed = con.execute("update raw.fsq_answers set answer = null where rowid % 7 = 0").fetchone()[0]
+        changed = con.execute("update raw.fsq_answers set is_positive = not is_positive where rowid % 7 = 0").fetchone()[0]
     assert changed > 0
     scratch = _copy(demo_warehouse, tmp_path, "answers_scratch")
     shutil.copy2(wh, scratch)
