@@ -51,6 +51,36 @@
   {{ return(build_leaving_years()) }}
 {% endmacro %}
 
+{#- What this build replaces: none (every row), or {'where': a predicate on the model's rows, and
+    'years' (the changed leaving years) or 'labels' (with `rebuilt_by: changed_pupils`: the engine
+    partitions, int_disclosure__cells partition_label, of the FSQ survey slices of the pupils whose
+    sub-groups changed; macros/by_changed_pupils.sql)}. -#}
+{% macro td_rebuilt_part() %}
+  {%- if not execute -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- if model.config.get('rebuilt_by') == 'changed_pupils' -%}
+    {%- set slices = td_changed_fsq_slices() -%}
+    {%- if slices is none -%}
+      {{ return(none) }}
+    {%- endif -%}
+    {%- set labels, tests = [], [] -%}
+    {%- for key, test in slices %}
+      {%- do labels.append(td_fsq_slice_columns() | join(',') ~ '=' ~ key) -%}
+      {%- do tests.append('(' ~ test ~ ')') -%}
+    {%- endfor -%}
+    {{ return({'where': '(' ~ (tests | join(' or ') or 'false') ~ ')', 'labels': labels}) }}
+  {%- endif -%}
+  {%- set years = changed_leaving_years() -%}
+  {{ return(none if years is none else {'where': leaving_years_in(years), 'years': years}) }}
+{% endmacro %}
+
+{#- A predicate on the rows this build replaces (td_rebuilt_part): true for all of them. -#}
+{% macro rebuilt_rows() %}
+  {%- set part = td_rebuilt_part() -%}
+  {{ return('true' if part is none else part['where']) }}
+{% endmacro %}
+
 {#- A predicate on leaving_year: the changed years in an incremental build, else true. -#}
 {% macro leaving_years_changed(column='leaving_year') %}
   {{ leaving_years_in(changed_leaving_years(), column) }}
@@ -88,7 +118,8 @@
   {%- set target = this.incorporate(type='table') -%}
   {%- set existing = load_cached_relation(this) -%}
   {%- set keep = rebuilds_by_year() -%}
-  {%- set years = changed_leaving_years() -%}
+  {%- set part = td_rebuilt_part() -%}
+  {%- set rows = 'true' if part is none else part['where'] -%}
 
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
@@ -98,7 +129,7 @@
     {%- set now = _td_columns(adapter.get_columns_in_relation(existing)) -%}
     {%- set new = _td_columns(adapter.get_column_schema_from_query(sql)) -%}
     {%- if now != new -%}
-      {%- if years is not none -%}
+      {%- if part is not none -%}
         {{ exceptions.raise_compiler_error(
             this ~ ": the model's columns changed, so every leaving year must be rebuilt (a full build: "
             ~ "unset DESTINATIONS_BUILD_LEAVING_YEARS). Table: " ~ now ~ "; query: " ~ new) }}
@@ -110,7 +141,7 @@
   {#- its content hash, from the previous one: the replaced years' rows are hashed before they go -#}
   {%- set hash_by_year = not replace and td_content_hash_by_year() -%}
   {%- if hash_by_year -%}
-    {%- set gone = td_hash_of_years(leaving_years_changed()) -%}
+    {%- set gone = td_hash_of_years(rows) -%}
   {%- endif -%}
 
   {% call statement('main') -%}
@@ -120,7 +151,7 @@
       {%- endif %}
     {{ create_table_as(false, target, sql) }}
     {%- else %}
-    delete from {{ target }} where {{ leaving_years_changed() }};
+    delete from {{ target }} where {{ rows }};
     insert into {{ target }}
     select * from (
         {{ sql }}
@@ -132,10 +163,13 @@
     {% do adapter.cache_dropped(existing) %}
   {% endif %}
   {%- if hash_by_year -%}
-    {% do run_query(td_content_hash_after_years(leaving_years_changed(), gone)) %}
+    {% do run_query(td_content_hash_after_years(rows, gone)) %}
   {%- endif -%}
   {% do persist_docs(target, model) %}
   {{ run_hooks(post_hooks, inside_transaction=True) }}
+  {%- if model.config.get('forgets_changed_pupils') -%}
+    {% do td_forget_changed_pupils() %}
+  {%- endif -%}
   {% do adapter.commit() %}
   {{ run_hooks(post_hooks, inside_transaction=False) }}
   {{ return({'relations': [target]}) }}

@@ -32,11 +32,11 @@
     comment on table {{ this }} is '{{ (_td_hash_prefix() ~ hash) | replace("'", "''") }}'
 {%- endmacro %}
 
-{#- True when this build replaces some leaving years of a kept table whose hash it records itself. -#}
+{#- True when this build replaces some rows (leaving years, FSQ slices) of a kept table whose hash it records itself. -#}
 {% macro td_content_hash_by_year() %}
   {{ return(execute and model.config.materialized == 'by_leaving_year'
             and 'td_record_content_hash' in (model.config.get('post-hook', []) | map(attribute='sql') | join(' '))
-            and changed_leaving_years() is not none) }}
+            and td_rebuilt_part() is not none) }}
 {% endmacro %}
 
 {#- `rows:sum` of the years this build replaces (years_sql: the predicate), before it replaces them. -#}

@@ -38,17 +38,17 @@
     extra_null_when_row_suppressed: other columns (means, rates) hidden with the whole row
     A row the engine did not see is hidden whole (never shown by accident).
     A published model materialized by_leaving_year (its mart partitioned by leaving year in the
-    engine) reads only the leaving years being rebuilt: the mart's rows and the cells of those
-    years' engine partitions (td_partition_label). -#}
+    engine) reads only the leaving years (or FSQ survey slices) being rebuilt: the mart's rows and
+    the cells of their engine partitions (td_partition_label; td_rebuilt_part). -#}
 {% macro td_publish(mart, measures, denominator, pct_measures=[], null_with={},
                     extra_null_when_row_suppressed=[]) -%}
-{%- set years = changed_leaving_years() %}
-{%- set partitions = none if years is none else [] %}
-{%- for y in years or [] %}{% do partitions.append(td_partition_label(y)) %}{% endfor %}
+{%- set part = td_rebuilt_part() %}
+{%- set partitions = none if part is none else part.get('labels', []) %}
+{%- for y in (part or {}).get('years', []) %}{% do partitions.append(td_partition_label(y)) %}{% endfor %}
 pub_source as (
     select {{ td_row_key(td_mart_keys(mart)) }} as _row_key, *
     from {{ ref(mart) }}
-    where {{ leaving_years_in(years) }}
+    where {{ 'true' if part is none else part['where'] }}
 ),
 
 pub_cells as (

@@ -1,5 +1,8 @@
 -- One row per UPN: sex, disadvantage and SEN from the pupil's latest destination-return row
 -- (latest leaving year, then latest round). Pupils never returned are 'Unknown' in the marts.
+-- It lists the pupils whose sub-groups a build changed, for fsq_construct_scores to rebuild just
+-- their survey slices (macros/by_changed_pupils.sql).
+{{ config(materialized='records_changed_pupils') }}
 with
 
 returns as (

@@ -7,6 +7,9 @@
 -- only those cells are summed to each level x breakdown, in one grouping set each (a pupil is
 -- counted once per academy, so trust counts are sums of academy counts). The labels are never
 -- null (coalesced to 'Unknown'), so a null label marks the grouping sets that leave it out.
+-- After a corrected return, only the survey slices (academic_year x survey_round x year_group)
+-- of the pupils whose sub-groups changed are rebuilt (macros/by_changed_pupils.sql).
+{{ config(rebuilt_by='changed_pupils', **by_leaving_year()) }}
 with
 
 constructs as (
@@ -36,6 +39,7 @@ pupils as (
         coalesce(characteristics.sex_label, 'Unknown') as sex_label
     from surveys
     left join characteristics using (upn)
+    where {{ rebuilt_rows() }}
 ),
 
 cell_completion as (
@@ -65,6 +69,7 @@ cell_scores as (
     where constructs.academy_urn is not null and constructs.academic_year is not null
         and constructs.survey_round is not null and constructs.year_group is not null
         and constructs.upn is not null
+        and {{ rebuilt_rows() }}
     group by all
 ),
 
