@@ -94,6 +94,11 @@ def engine_upstream_first() -> None:
         find_new_additions(self, [n for n in candidates if n not in hold])
 
     def get_node(self, block: bool = True, timeout=None):
+        slots = getattr(self, "slots", 0)      # the build's threads (nodes_when_a_thread_is_free)
+        if slots and block:
+            with self.lock:                    # mark_done notifies some_task_done
+                while len(self.in_progress) >= slots:
+                    self.some_task_done.wait()
         node = get(self, block=block, timeout=timeout)
         if node.unique_id in FIRST_NODES:
             with self.lock:
@@ -105,6 +110,31 @@ def engine_upstream_first() -> None:
 
     GraphQueue._get_scores, GraphQueue._find_new_additions, GraphQueue.get = scores, additions, get_node
     GraphQueue.engine_upstream_first = True
+
+
+def nodes_when_a_thread_is_free() -> None:
+    """dbt's main loop takes every ready node off its queue at once and hands it to the thread
+    pool, whose own queue is first come, first served: a node that becomes ready later waits behind
+    all of them, whatever its chain. With the build's thread count on the queue (`slots`), the main
+    loop takes a node only when a thread is free, so each free thread gets the best node ready at
+    that moment (longest_chain_first). Measured on a correction at `large`: fsq_construct_scores,
+    ready when the pupils' characteristics ended, started 0.45 s later behind four short models, and
+    the engine waited for it. Only the order changes. A dbt without this method: its own loop."""
+    try:
+        from dbt.task.runnable import GraphRunnableTask
+        run_queue = GraphRunnableTask.run_queue
+    except (ImportError, AttributeError):
+        return
+    if getattr(GraphRunnableTask, "nodes_when_a_thread_is_free", False):
+        return
+
+    def run_queue_with_slots(self, pool):
+        if self.job_queue is not None and not getattr(self.config.args, "single_threaded", False):
+            self.job_queue.slots = int(self.config.threads or 0)
+        return run_queue(self, pool)
+
+    GraphRunnableTask.run_queue = run_queue_with_slots
+    GraphRunnableTask.nodes_when_a_thread_is_free = True
 
 
 def checks_beside_models() -> None:
@@ -128,6 +158,7 @@ def prepare() -> None:
     """Ready the imported dbt for its command, wherever it runs (here or warm). dbt's own manifest
     writes are kept: skipping the one a build makes before its first node saved ~0.1 s (1.4 MB)."""
     engine_upstream_first()
+    nodes_when_a_thread_is_free()
     checks_beside_models()
 
 

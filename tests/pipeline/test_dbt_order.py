@@ -72,6 +72,42 @@ def test_a_build_without_the_engine_keeps_dbts_order(monkeypatch):
     assert drain(dbt_queue.GraphQueue(g.copy(), Manifest(), set(g))) == plain
 
 
+def test_a_node_ready_later_gets_the_next_free_thread_before_shorter_ones(monkeypatch):
+    """With the build's threads on the queue (`slots`, set by nodes_when_a_thread_is_free), dbt's main
+    loop takes a node only when a thread is free: the FSQ scores, ready once the characteristics end,
+    go before short models that were ready earlier (without it they were all already in the pool's
+    first-come queue, and the scores waited behind them)."""
+    import threading
+
+    from dbt.graph import queue as dbt_queue
+
+    from pipelines.lib.dbt_cli import engine_upstream_first
+    for name in ("_get_scores", "_find_new_additions", "get"):
+        monkeypatch.setattr(dbt_queue.GraphQueue, name, getattr(dbt_queue.GraphQueue, name))
+    monkeypatch.setattr(dbt_queue.GraphQueue, "engine_upstream_first", False, raising=False)
+    engine_upstream_first()
+    g = nx.DiGraph([("model.characteristics", "model.fsq_scores"), ("model.fsq_scores", ENGINE),
+                    ("model.fsq_scores", "model.fsq_published"), ("model.fsq_published", "model.fsq_linkage"),
+                    ("model.routes", ENGINE), ("model.providers", ENGINE), ("model.goals", ENGINE),
+                    ("model.measures", ENGINE)])
+    q = dbt_queue.GraphQueue(g.copy(), Manifest(), set(g))
+    q.slots = 2
+    first = [q.get().unique_id, q.get().unique_id]
+    assert first[0] == "model.characteristics"           # the longest chain first
+    got: list[str] = []
+    third = threading.Thread(target=lambda: got.append(q.get().unique_id), daemon=True)
+    third.start()
+    third.join(0.3)
+    assert third.is_alive() and got == []                # both threads busy: nothing taken yet
+    q.mark_done("model.characteristics")
+    third.join(5)
+    assert got == ["model.fsq_scores"]                   # not one of the short models ready before it
+
+    q = dbt_queue.GraphQueue(g.copy(), Manifest(), set(g))  # no slots (dbt's own loop): taken at once
+    taken = [q.get().unique_id for _ in range(3)]
+    assert "model.fsq_scores" not in taken and len(taken) == 3
+
+
 def test_the_launcher_and_the_warm_process_prepare_dbt_alike(monkeypatch):
     """Both places that start dbt's CLI call prepare (one call each), which puts the engine's
     upstream first and leaves dbt's manifest writes as they are."""
@@ -85,10 +121,14 @@ def test_the_launcher_and_the_warm_process_prepare_dbt_alike(monkeypatch):
         monkeypatch.setattr(dbt_queue.GraphQueue, name, getattr(dbt_queue.GraphQueue, name))
     monkeypatch.setattr(dbt_queue.GraphQueue, "engine_upstream_first", False, raising=False)
     from dbt.compilation import Linker
+    from dbt.task.runnable import GraphRunnableTask
     monkeypatch.setattr(Linker, "add_test_edges", Linker.add_test_edges)
+    monkeypatch.setattr(GraphRunnableTask, "run_queue", GraphRunnableTask.run_queue)
+    monkeypatch.setattr(GraphRunnableTask, "nodes_when_a_thread_is_free", False, raising=False)
     write = loaded.write_manifest
     dbt_cli.prepare()
     assert dbt_queue.GraphQueue.engine_upstream_first is True and loaded.write_manifest is write
+    assert GraphRunnableTask.nodes_when_a_thread_is_free is True
     g = nx.DiGraph([("model.a", "test.a"), ("model.a", "model.b")])
     Linker.add_test_edges(SimpleNamespace(graph=g), manifest=None)     # checks_beside_models: no test -> child edge
     assert set(g.edges) == {("model.a", "test.a"), ("model.a", "model.b")}
