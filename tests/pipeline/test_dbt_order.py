@@ -72,7 +72,7 @@ def test_a_build_without_the_engine_keeps_dbts_order(monkeypatch):
     assert drain(dbt_queue.GraphQueue(g.copy(), Manifest(), set(g))) == plain
 
 
-def test_a_node_ready_later_gets_the_next_free_thread_before_shorter_ones(monkeypatch):
+def test_a_node_ready_later_gets_the_next_free_thread_before_shorter_ones(monkeypatch, tmp_path):
     """With the build's threads on the queue (`slots`, set by nodes_when_a_thread_is_free), dbt's main
     loop takes a node only when a thread is free: the FSQ scores, ready once the characteristics end,
     go before short models that were ready earlier (without it they were all already in the pool's
@@ -85,6 +85,7 @@ def test_a_node_ready_later_gets_the_next_free_thread_before_shorter_ones(monkey
     for name in ("_get_scores", "_find_new_additions", "get"):
         monkeypatch.setattr(dbt_queue.GraphQueue, name, getattr(dbt_queue.GraphQueue, name))
     monkeypatch.setattr(dbt_queue.GraphQueue, "engine_upstream_first", False, raising=False)
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path))   # no last build: 1 s a model (not a real build's seconds)
     engine_upstream_first()
     g = nx.DiGraph([("model.characteristics", "model.fsq_scores"), ("model.fsq_scores", ENGINE),
                     ("model.fsq_scores", "model.fsq_published"), ("model.fsq_published", "model.fsq_linkage"),
