@@ -18,10 +18,9 @@ import polars as pl
 from pipelines.lib.careers.fsq import max_invalid_share
 from pipelines.lib.careers.reading import (academic_year_of, map_unique as _mapu, no_rows, parse_date, parse_int,
                                          read_grid, term_of)
-from pipelines.lib.careers.results import (BatchFeedback, FileResult, file_problem, file_slices, file_verdict,
-                                          read_ahead)
+from pipelines.lib.careers.results import BatchFeedback, FileResult, file_problem, file_slices, file_verdict
 from pipelines.lib.intake.guard import Limits
-from pipelines.lib.intake.read import ROW, clean_cells
+from pipelines.lib.intake.read import ROW, clean_cells, read_ahead
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns.spec import norm_header
 

@@ -16,9 +16,9 @@ import polars as pl
 import pipelines.config as cfg
 from pipelines.lib.careers.fsq_config import FsqConfig, load_fsq_config
 from pipelines.lib.careers.reading import map_unique as _mapu, parse_date, parse_int, read_grid, term_of
-from pipelines.lib.careers.results import (BatchFeedback, FileResult, file_problem, file_slices, file_verdict,
-                                          read_ahead)
+from pipelines.lib.careers.results import BatchFeedback, FileResult, file_problem, file_slices, file_verdict
 from pipelines.lib.intake.guard import Limits
+from pipelines.lib.intake.read import read_ahead
 from pipelines.lib.problems import Problem
 from pipelines.lib.returns.spec import norm_header
 from pipelines.lib.upn import check_letter_problems, is_temporary_expr

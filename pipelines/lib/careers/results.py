@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from pipelines.lib.intake.read import read_ahead  # noqa: F401  (moved to intake: one helper for every reader)
 from pipelines.lib.problems import Problem
 from pipelines.lib.careers.reading import safe_value
 

@@ -423,7 +423,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
     writer = FeedbackWriter(p.root, root, under_root) if own else feedback
     try:
         out = _load_partition(p, con, leaving_year, round_id, writer, under_root, now=now, log=log, full=full,
-                              transaction=transaction, relpaths=relpaths)
+                              transaction=transaction)
     except BaseException:
         if own:
             writer.close(check=False)   # no write of this attempt still running
@@ -435,8 +435,7 @@ def load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: s
 
 def _load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: str, round_id: str,
                     feedback: FeedbackWriter, under_root: store.RelPaths, *, now: datetime | None,
-                    log: Callable[[str], None] | None, full: bool, transaction: bool,
-                    relpaths: store.RelPaths | None) -> PartitionLoad:
+                    log: Callable[[str], None] | None, full: bool, transaction: bool) -> PartitionLoad:
     log = log or (lambda msg: None)
     now = now or store.utc_now()
     ensure_return_tables(con)
@@ -445,14 +444,8 @@ def _load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: 
     quarantined = store.partition_files(p.quarantine, leaving_year, round_id)
     cache_dir = p.warehouse_dir if p.warehouse_dir.is_dir() else None
     shas = {f.path: _file_sha(f.path, cache_dir) for f in landing + quarantined}
-    root = p.root.resolve()
-    rels: dict[Path, str] = {}
-
-    def relpath(path: Path) -> str:   # each path resolved once per load
-        rel = rels.get(path)
-        if rel is None:
-            rel = rels[path] = under_root(path)
-        return rel
+    root = under_root.root          # the data directory resolved (once, by the run's RelPaths)
+    relpath = under_root            # each folder resolved once per run
 
     memo: dict = {}
     fp = fingerprint(p, con, leaving_year, round_id,
@@ -575,7 +568,7 @@ def _load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: 
         if result.status == "rejected":   # cannot happen from earlier rounds alone: check it all again
             feedback.drain()              # the replay writes the same files' feedback
             return load_partition(p, con, leaving_year, round_id, now=now, log=log, full=True,
-                                  transaction=transaction, relpaths=relpaths, feedback=feedback)
+                                  transaction=transaction, relpaths=under_root, feedback=feedback)
         info = feedback_info(name=c.name, ctx=ctx, result=result, status=result.status, submitted_at=c.at,
                              submitted_by=c.by, sha=c.sha, rnd=rnd)
         accept(c, result, info)
@@ -670,7 +663,7 @@ def _load_partition(p: cfg.Paths, con: duckdb.DuckDBPyConnection, leaving_year: 
         # a removed current file leaves an older file current, whose rows are not loaded: replay
         feedback.drain()
         return load_partition(p, con, leaving_year, round_id, now=now, log=log, full=True,
-                              transaction=transaction, relpaths=relpaths, feedback=feedback)
+                              transaction=transaction, relpaths=under_root, feedback=feedback)
 
     for q in quarantined:
         sha = shas.get(q.path) or _file_sha(q.path, cache_dir)
